@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command (README): installs the project with its dev tools into .venv when needed,
+# starts the test servers (scripts/services.sh) and runs every check against them.
+#
+#   bash scripts/test.sh [PYTEST ARGS...]
+#
+# GENESIS_VENV picks another virtual environment; GENESIS_SERVICES a subset of the servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv="${GENESIS_VENV:-.venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  "${PYTHON:-python3}" -m venv "$venv"
+fi
+# Strict editable install: static tools (mypy, import-linter) see the mapped packages
+# (docs/adr/0002-installed-namespace.md). Re-run on every test run so new modules are linked.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+  -e ".[dev]" --config-settings editable_mode=strict
+export PATH="$PWD/$venv/bin:$PATH"
+
+exec bash scripts/services.sh bash scripts/checks.sh "$@"

@@ -1,0 +1,2 @@
+"""Adapters: one sub-package per technology, each implementing the ports. Never import each other
+(the Cosmos adapter may build on the Mongo one) nor the entry points."""

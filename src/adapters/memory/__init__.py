@@ -1,0 +1,6 @@
+"""The in-memory adapter: the reference semantics (the oracle of the contract suite), thread-safe."""
+
+from genesis_flow.adapters.memory.registry import InMemoryRegistryStore
+from genesis_flow.adapters.memory.tracking import InMemoryTrackingStore
+
+__all__ = ["InMemoryRegistryStore", "InMemoryTrackingStore"]

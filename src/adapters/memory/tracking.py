@@ -1,0 +1,653 @@
+"""In-memory TrackingStore: the reference semantics every other adapter is compared with.
+
+State lives in plain dicts guarded by one re-entrant lock; every read returns frozen entities, so
+callers can never mutate what is stored. Semantics are documented on the port
+(:mod:`genesis_flow.ports.tracking`), not repeated here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from attrs import define, evolve, field
+
+from genesis_flow.core import validation as v
+from genesis_flow.core.entities import (
+    DatasetInput,
+    DatasetRef,
+    DatasetSummary,
+    Experiment,
+    ExperimentTag,
+    LifecycleStage,
+    LoggedModel,
+    LoggedModelInput,
+    LoggedModelOutput,
+    LoggedModelParameter,
+    LoggedModelStatus,
+    LoggedModelTag,
+    Metric,
+    Page,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunOutputs,
+    RunStatus,
+    RunTag,
+    ViewType,
+    is_newer_metric,
+    metric_history_key,
+)
+from genesis_flow.core.errors import (
+    ExperimentAlreadyExists,
+    ExperimentNotFound,
+    InvalidParameterValue,
+    InvalidState,
+    LoggedModelNotFound,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+    RunNotFound,
+)
+from genesis_flow.core.search import (
+    matches,
+    paginate,
+    query_fingerprint,
+    resolve_max_results,
+    sort,
+)
+from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
+from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
+from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
+
+RUN_NAME_TAG = "mlflow.runName"
+
+
+@define
+class _RunState:
+    """Mutable bookkeeping for one run; snapshots go out as frozen :class:`Run`."""
+
+    info: RunInfo
+    params: dict[str, str] = field(factory=dict)
+    tags: dict[str, str] = field(factory=dict)
+    latest: dict[str, Metric] = field(factory=dict)
+    history: dict[str, dict[tuple[Any, ...], Metric]] = field(factory=dict)
+    dataset_inputs: dict[tuple[str, str], DatasetInput] = field(factory=dict)
+    model_inputs: set[str] = field(factory=set)
+    model_outputs: set[tuple[str, int]] = field(factory=set)
+
+    def snapshot(self) -> Run:
+        return Run(
+            info=self.info,
+            data=RunData(
+                metrics=tuple(self.latest.values()),
+                params=tuple(Param(k, val) for k, val in self.params.items()),
+                tags=tuple(RunTag(k, val) for k, val in self.tags.items()),
+            ),
+            inputs=RunInputs(
+                dataset_inputs=tuple(self.dataset_inputs.values()),
+                model_inputs=tuple(LoggedModelInput(m) for m in self.model_inputs),
+            ),
+            outputs=RunOutputs(tuple(LoggedModelOutput(m, s) for m, s in self.model_outputs)),
+        )
+
+    def add_metric(self, metric: Metric) -> None:
+        points = self.history.setdefault(metric.key, {})
+        if metric.identity in points:
+            return
+        points[metric.identity] = metric
+        current = self.latest.get(metric.key)
+        if current is None or is_newer_metric(metric, current):
+            self.latest[metric.key] = metric
+
+
+class InMemoryTrackingStore:
+    """TrackingStore kept in process memory. Thread-safe; nothing survives the process."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        artifact_root: str = "./genesis-artifacts",
+    ) -> None:
+        self._clock = clock or SystemClock()
+        self._ids = ids or UuidIdGenerator()
+        self._artifact_root = artifact_root.rstrip("/")
+        self._lock = threading.RLock()
+        self._experiments: dict[str, Experiment] = {}
+        self._runs: dict[str, _RunState] = {}
+        self._datasets: dict[tuple[str, str, str], Any] = {}
+        self._logged_models: dict[str, LoggedModel] = {}
+        self._next_experiment_id = 1
+        now = self._clock.now_ms()
+        self._experiments[DEFAULT_EXPERIMENT_ID] = Experiment(
+            experiment_id=DEFAULT_EXPERIMENT_ID,
+            name=DEFAULT_EXPERIMENT_NAME,
+            artifact_location=self._location(DEFAULT_EXPERIMENT_ID),
+            creation_time=now,
+            last_update_time=now,
+        )
+
+    @classmethod
+    def from_uri(cls, uri: str, artifact_root: str = "./genesis-artifacts") -> InMemoryTrackingStore:
+        return cls(artifact_root=artifact_root)
+
+    def _location(self, experiment_id: str) -> str:
+        return f"{self._artifact_root}/{experiment_id}"
+
+    # --- experiments -----------------------------------------------------------------------------
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Sequence[ExperimentTag] = ()
+    ) -> str:
+        v.validate_experiment_name(name)
+        v.validate_artifact_location(artifact_location)
+        for tag in tags:
+            v.validate_experiment_tag(tag.key, tag.value)
+        with self._lock:
+            self._check_name_free(name)
+            experiment_id = str(self._next_experiment_id)
+            self._next_experiment_id += 1
+            now = self._clock.now_ms()
+            self._experiments[experiment_id] = Experiment(
+                experiment_id=experiment_id,
+                name=name,
+                artifact_location=artifact_location or self._location(experiment_id),
+                creation_time=now,
+                last_update_time=now,
+                tags=tuple({t.key: t for t in tags}.values()),
+            )
+            return experiment_id
+
+    def _check_name_free(self, name: str) -> None:
+        if any(e.name == name for e in self._experiments.values()):
+            raise ExperimentAlreadyExists(f"Experiment(name={name}) already exists.")
+
+    def _experiment(self, experiment_id: str) -> Experiment:
+        experiment = self._experiments.get(str(experiment_id))
+        if experiment is None:
+            raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+        return experiment
+
+    def _active_experiment(self, experiment_id: str) -> Experiment:
+        experiment = self._experiment(experiment_id)
+        if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
+            raise InvalidParameterValue(
+                f"The experiment {experiment_id} must be in the 'active' state."
+                f" Current state is {experiment.lifecycle_stage.value}."
+            )
+        return experiment
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        with self._lock:
+            return self._experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        with self._lock:
+            return next((e for e in self._experiments.values() if e.name == name), None)
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter: Filter = Filter(),  # noqa: A002
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[Experiment]:
+        kind = SearchKind.EXPERIMENTS
+        limit = resolve_max_results(kind, max_results)
+        fingerprint = query_fingerprint(kind, view_type, filter, tuple(order_by))
+        with self._lock:
+            found = [
+                e
+                for e in self._experiments.values()
+                if view_type.admits(e.lifecycle_stage) and matches(kind, e, filter)
+            ]
+        return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        v.validate_experiment_name(new_name)
+        with self._lock:
+            experiment = self._experiment(experiment_id)
+            if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
+                raise InvalidState("Cannot rename a non-active experiment.")
+            if experiment.name == new_name:
+                return
+            self._check_name_free(new_name)
+            self._experiments[experiment.experiment_id] = evolve(
+                experiment, name=new_name, last_update_time=self._clock.now_ms()
+            )
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        with self._lock:
+            experiment = self._experiment(experiment_id)
+            if experiment.experiment_id == DEFAULT_EXPERIMENT_ID:
+                raise InvalidParameterValue(
+                    f"Cannot delete the default experiment '{DEFAULT_EXPERIMENT_ID}'."
+                    " This is an internally reserved experiment."
+                )
+            if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
+                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+            self._set_experiment_stage(experiment, LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        with self._lock:
+            experiment = self._experiment(experiment_id)
+            if experiment.lifecycle_stage is not LifecycleStage.DELETED:
+                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+            self._set_experiment_stage(experiment, LifecycleStage.ACTIVE)
+
+    def _set_experiment_stage(self, experiment: Experiment, stage: LifecycleStage) -> None:
+        # MLflow moves every run of the experiment with it, in both directions.
+        self._experiments[experiment.experiment_id] = evolve(
+            experiment, lifecycle_stage=stage, last_update_time=self._clock.now_ms()
+        )
+        for state in self._runs.values():
+            if state.info.experiment_id == experiment.experiment_id:
+                state.info = evolve(state.info, lifecycle_stage=stage)
+
+    def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
+        v.validate_experiment_tag(tag.key, tag.value)
+        with self._lock:
+            experiment = self._active_experiment(experiment_id)
+            tags = {t.key: t for t in experiment.tags}
+            tags[tag.key] = ExperimentTag(tag.key, tag.value)
+            self._experiments[experiment.experiment_id] = evolve(experiment, tags=tuple(tags.values()))
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        with self._lock:
+            experiment = self._active_experiment(experiment_id)
+            if key not in experiment.tags_dict:
+                raise ResourceDoesNotExist(f"No tag with name: {key} in experiment with id {experiment_id}")
+            self._experiments[experiment.experiment_id] = evolve(
+                experiment, tags=tuple(t for t in experiment.tags if t.key != key)
+            )
+
+    # --- runs ------------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int | None,
+        tags: Sequence[RunTag] = (),
+        run_name: str | None = None,
+    ) -> Run:
+        for tag in tags:
+            v.validate_run_tag(tag.key, tag.value)
+        tag_map = {t.key: t.value for t in tags}
+        name_tag = tag_map.get(RUN_NAME_TAG)
+        if run_name and name_tag and run_name != name_tag:
+            raise InvalidParameterValue(
+                "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different"
+                f" values (run_name='{run_name}', mlflow.runName='{name_tag}')."
+            )
+        name = run_name or name_tag or ""
+        if name:
+            tag_map[RUN_NAME_TAG] = name
+        with self._lock:
+            experiment = self._active_experiment(experiment_id)
+            run_id = self._ids.new_id()
+            info = RunInfo(
+                run_id=run_id,
+                experiment_id=experiment.experiment_id,
+                run_name=name,
+                user_id=user_id,
+                status=RunStatus.RUNNING,
+                start_time=start_time,
+                end_time=None,
+                artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
+            )
+            state = _RunState(info=info, tags=tag_map)
+            self._runs[run_id] = state
+            return state.snapshot()
+
+    def _run(self, run_id: str) -> _RunState:
+        state = self._runs.get(run_id)
+        if state is None:
+            raise RunNotFound(f"Run with id={run_id} not found")
+        return state
+
+    def _active_run(self, run_id: str) -> _RunState:
+        state = self._run(run_id)
+        if state.info.lifecycle_stage is not LifecycleStage.ACTIVE:
+            raise InvalidParameterValue(
+                f"The run {run_id} must be in the 'active' state."
+                f" Current state is {state.info.lifecycle_stage.value}."
+            )
+        return state
+
+    def get_run(self, run_id: str) -> Run:
+        with self._lock:
+            return self._run(run_id).snapshot()
+
+    def update_run_info(
+        self,
+        run_id: str,
+        run_status: RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        status = RunStatus.parse(run_status) if run_status is not None else None
+        with self._lock:
+            state = self._active_run(run_id)
+            info = state.info
+            if status is not None:
+                info = evolve(info, status=status)
+            if end_time is not None:
+                info = evolve(info, end_time=end_time)
+            if run_name:
+                info = evolve(info, run_name=run_name)
+                state.tags[RUN_NAME_TAG] = run_name
+            state.info = info
+            return info
+
+    def delete_run(self, run_id: str) -> None:
+        with self._lock:
+            state = self._run(run_id)
+            state.info = evolve(state.info, lifecycle_stage=LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        with self._lock:
+            state = self._run(run_id)
+            state.info = evolve(state.info, lifecycle_stage=LifecycleStage.ACTIVE)
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        self.log_batch(run_id, params=[param])
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        self.log_batch(run_id, metrics=[metric])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        self.log_batch(run_id, tags=[tag])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self._lock:
+            state = self._active_run(run_id)
+            if key not in state.tags:
+                raise ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
+            del state.tags[key]
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        single = len(metrics) + len(params) + len(tags) == 1
+        for i, m in enumerate(metrics):
+            v.validate_metric(m.key, m.value, m.timestamp, m.step, "" if single else f"metrics[{i}]")
+        for i, p in enumerate(params):
+            v.validate_param(p.key, p.value, "" if single else f"params[{i}]")
+        for i, t in enumerate(tags):
+            v.validate_run_tag(t.key, t.value, "" if single else f"tags[{i}]")
+        v.validate_batch_limits(len(metrics), len(params), len(tags))
+        v.validate_unique_param_keys([p.key for p in params])
+        with self._lock:
+            state = self._active_run(run_id)
+            # Atomic: every check that can fail runs before the first write.
+            conflicts = [p for p in params if p.key in state.params and state.params[p.key] != p.value]
+            if conflicts:
+                described = [
+                    {"key": p.key, "old_value": state.params[p.key], "new_value": p.value} for p in conflicts
+                ]
+                raise InvalidParameterValue(
+                    f"Changing param values is not allowed. Params were already logged='{described}'"
+                    f" for run ID='{run_id}'."
+                )
+            linked = {m.model_id for m in metrics if m.model_id is not None}
+            for model_id in linked:
+                self._logged_model(model_id)
+            for p in params:
+                state.params[p.key] = p.value
+            for m in metrics:
+                state.add_metric(evolve(m, run_id=None))
+                if m.model_id is not None:
+                    self._add_model_metric(m.model_id, evolve(m, run_id=run_id))
+            for t in tags:
+                state.tags[t.key] = t.value
+                if t.key == RUN_NAME_TAG:
+                    state.info = evolve(state.info, run_name=t.value)
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[Metric]:
+        if max_results is not None and max_results < 1:
+            raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
+        with self._lock:
+            points = sorted(self._run(run_id).history.get(metric_key, {}).values(), key=metric_history_key)
+        fingerprint = query_fingerprint("metric-history", run_id, metric_key)
+        return paginate(points, max_results or max(len(points), 1), page_token, fingerprint)
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[LoggedModelInput] = (),
+    ) -> None:
+        for item in datasets:
+            d = item.dataset
+            v.validate_dataset_fields(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
+            for tag in item.tags:
+                v.validate_input_tag(tag.key, tag.value)
+        with self._lock:
+            state = self._active_run(run_id)
+            experiment_id = state.info.experiment_id
+            for item in datasets:
+                key = (item.dataset.name, item.dataset.digest)
+                # The first stored dataset of that (name, digest) in the experiment wins, as in MLflow.
+                stored = self._datasets.setdefault((experiment_id, *key), item.dataset)
+                state.dataset_inputs.setdefault(key, evolve(item, dataset=stored))
+            state.model_inputs.update(m.model_id for m in models)
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        with self._lock:
+            state = self._active_run(run_id)
+            for model in models:
+                self._logged_model(model.model_id)
+            state.model_outputs.update((m.model_id, m.step) for m in models)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter: Filter = Filter(),  # noqa: A002
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        kind = SearchKind.RUNS
+        limit = resolve_max_results(kind, max_results)
+        wanted = {str(e) for e in experiment_ids}
+        fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), run_view_type, filter, tuple(order_by))
+        with self._lock:
+            runs = [
+                s.snapshot()
+                for s in self._runs.values()
+                if s.info.experiment_id in wanted and run_view_type.admits(s.info.lifecycle_stage)
+            ]
+        found = [r for r in runs if matches(kind, r, filter)]
+        return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+
+    def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
+        wanted = {str(e) for e in experiment_ids}
+        with self._lock:
+            summaries = {
+                DatasetSummary(s.info.experiment_id, i.dataset.name, i.dataset.digest, i.context)
+                for s in self._runs.values()
+                if s.info.experiment_id in wanted
+                for i in s.dataset_inputs.values()
+            }
+        return tuple(sorted(summaries, key=lambda d: (d.experiment_id, d.name, d.digest, d.context or "")))
+
+    # --- logged models -----------------------------------------------------------------------------
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[LoggedModelTag] = (),
+        params: Sequence[LoggedModelParameter] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        v.validate_logged_model_name(name)
+        for tag in tags:
+            v.validate_run_tag(tag.key, tag.value)
+        for param in params:
+            v.validate_param(param.key, param.value)
+        with self._lock:
+            experiment = self._active_experiment(experiment_id)
+            model_id = f"m-{self._ids.new_id()}"
+            now = self._clock.now_ms()
+            model = LoggedModel(
+                model_id=model_id,
+                experiment_id=experiment.experiment_id,
+                # MLflow's store invents a name; ours is derived from the id, so it is stable.
+                name=name or f"model-{model_id[2:10]}",
+                artifact_location=f"{experiment.artifact_location.rstrip('/')}/models/{model_id}/artifacts",
+                creation_timestamp=now,
+                last_updated_timestamp=now,
+                model_type=model_type,
+                source_run_id=source_run_id,
+                tags=tuple({t.key: t for t in tags}.values()),
+                params=tuple({p.key: p for p in params}.values()),
+            )
+            self._logged_models[model_id] = model
+            return model
+
+    def _logged_model(self, model_id: str) -> LoggedModel:
+        model = self._logged_models.get(model_id)
+        if model is None or model.lifecycle_stage is LifecycleStage.DELETED:
+            raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+        return model
+
+    def _add_model_metric(self, model_id: str, metric: Metric) -> None:
+        model = self._logged_models[model_id]
+        if any(m == metric for m in model.metrics):
+            return
+        self._logged_models[model_id] = evolve(model, metrics=(*model.metrics, metric))
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        with self._lock:
+            return self._logged_model(model_id)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        with self._lock:
+            model = self._logged_model(model_id)
+            self._logged_models[model_id] = evolve(
+                model, lifecycle_stage=LifecycleStage.DELETED, last_updated_timestamp=self._clock.now_ms()
+            )
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        parsed = LoggedModelStatus.parse(status)
+        with self._lock:
+            model = self._logged_model(model_id).finalize(parsed, self._clock.now_ms())
+            self._logged_models[model_id] = model
+            return model
+
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[LoggedModelTag]) -> None:
+        for tag in tags:
+            v.validate_run_tag(tag.key, tag.value)
+        with self._lock:
+            model = self._logged_model(model_id)
+            merged = {t.key: t for t in model.tags} | {t.key: LoggedModelTag(t.key, t.value) for t in tags}
+            self._logged_models[model_id] = evolve(model, tags=tuple(merged.values()))
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        with self._lock:
+            model = self._logged_model(model_id)
+            if not any(t.key == key for t in model.tags):
+                raise ResourceDoesNotExist(f"No tag with key {key!r} found for model with ID {model_id!r}.")
+            self._logged_models[model_id] = evolve(model, tags=tuple(t for t in model.tags if t.key != key))
+
+    def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
+        for param in params:
+            v.validate_param(param.key, param.value)
+        v.validate_unique_param_keys([p.key for p in params])
+        with self._lock:
+            model = self._logged_model(model_id)
+            stored = {p.key: p.value for p in model.params}
+            for p in params:
+                if p.key in stored and stored[p.key] != p.value:
+                    raise InvalidParameterValue(
+                        f"Changing param values is not allowed. Param with key='{p.key}' was already"
+                        f" logged with value='{stored[p.key]}' for logged model ID='{model_id}'."
+                    )
+            merged = {p.key: p for p in model.params} | {p.key: LoggedModelParameter(p.key, p.value) for p in params}
+            self._logged_models[model_id] = evolve(model, params=tuple(merged.values()))
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter: Filter = Filter(),  # noqa: A002
+        datasets: Sequence[DatasetRef] = (),
+        max_results: int | None = None,
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]:
+        kind = SearchKind.LOGGED_MODELS
+        limit = resolve_max_results(kind, max_results)
+        wanted = {str(e) for e in experiment_ids}
+        fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), filter, tuple(datasets), tuple(order_by))
+        with self._lock:
+            models = [
+                m
+                for m in self._logged_models.values()
+                if m.experiment_id in wanted and m.lifecycle_stage is LifecycleStage.ACTIVE
+            ]
+        found = [m for m in models if matches(kind, m, filter, datasets=datasets)]
+        return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+
+    # --- import (migration) ------------------------------------------------------------------------
+
+    def import_experiment(self, experiment: Experiment) -> None:
+        v.validate_experiment_name(experiment.name)
+        for tag in experiment.tags:
+            v.validate_experiment_tag(tag.key, tag.value)
+        with self._lock:
+            existing = self._experiments.get(experiment.experiment_id)
+            if existing is not None and experiment.experiment_id != DEFAULT_EXPERIMENT_ID:
+                raise ExperimentAlreadyExists(f"Experiment with id={experiment.experiment_id} already exists.")
+            if any(
+                e.name == experiment.name and e.experiment_id != experiment.experiment_id
+                for e in self._experiments.values()
+            ):
+                raise ExperimentAlreadyExists(f"Experiment(name={experiment.name}) already exists.")
+            self._experiments[experiment.experiment_id] = experiment
+            if experiment.experiment_id.isdigit():
+                self._next_experiment_id = max(self._next_experiment_id, int(experiment.experiment_id) + 1)
+
+    def import_run(self, run: Run, metric_history: Sequence[Metric]) -> None:
+        for m in metric_history:
+            v.validate_metric(m.key, m.value, m.timestamp, m.step)
+        for p in run.data.params:
+            v.validate_param(p.key, p.value)
+        for t in run.data.tags:
+            v.validate_run_tag(t.key, t.value)
+        with self._lock:
+            self._experiment(run.info.experiment_id)
+            if run.info.run_id in self._runs:
+                raise ResourceAlreadyExists(f"Run with id={run.info.run_id} already exists.")
+            # Model links are kept as given: in a migration the models may arrive later.
+            state = _RunState(
+                info=run.info,
+                params={p.key: p.value for p in run.data.params},
+                tags={t.key: t.value for t in run.data.tags},
+                model_inputs={m.model_id for m in run.inputs.model_inputs},
+                model_outputs={(m.model_id, m.step) for m in run.outputs.model_outputs},
+            )
+            for m in metric_history:
+                state.add_metric(evolve(m, run_id=None))
+            for item in run.inputs.dataset_inputs:
+                key = (item.dataset.name, item.dataset.digest)
+                stored = self._datasets.setdefault((run.info.experiment_id, *key), item.dataset)
+                state.dataset_inputs.setdefault(key, evolve(item, dataset=stored))
+            self._runs[run.info.run_id] = state

@@ -1,0 +1,1 @@
+"""Entry points: the composition root, the MLflow-compatible API, the MLflow plugin and the CLI."""

@@ -1,0 +1,171 @@
+"""The composition root: URI scheme -> adapter builder. The only module that imports adapters.
+
+Drivers and adapters are imported inside the builder functions, so ``import genesis_flow`` (and
+importing this module) loads no database driver. Third-party backends plug in through the
+entry-point group ``genesis_flow.backends``: the entry point's name is the URI scheme and its
+value an object (often a module) with ``build_tracking_store(uri, clock=None)`` and/or
+``build_registry_store(uri, clock=None)``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from importlib import metadata
+from typing import Any
+from urllib.parse import urlsplit
+
+from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.ports import Clock, RegistryStore, TrackingStore
+
+ENTRY_POINT_GROUP = "genesis_flow.backends"
+# Until the SQL adapter lands, the zero-configuration store is the process-wide memory store.
+DEFAULT_TRACKING_URI = "memory:"
+DEFAULT_ARTIFACT_ROOT = "./genesis-artifacts"
+
+TRACKING_URI_VARS = ("GENESIS_TRACKING_URI", "MLFLOW_TRACKING_URI")
+REGISTRY_URI_VARS = ("GENESIS_REGISTRY_URI", "MLFLOW_REGISTRY_URI")
+
+TrackingBuilder = Callable[[str, "Clock | None"], TrackingStore]
+RegistryBuilder = Callable[[str, "Clock | None"], RegistryStore]
+
+
+def resolve_tracking_uri(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """Explicit argument, then ``GENESIS_TRACKING_URI``, then ``MLFLOW_TRACKING_URI``, then the default."""
+    return _first(explicit, env, TRACKING_URI_VARS) or DEFAULT_TRACKING_URI
+
+
+def resolve_registry_uri(
+    explicit: str | None = None, env: Mapping[str, str] | None = None, tracking_uri: str | None = None
+) -> str:
+    """Explicit, ``GENESIS_REGISTRY_URI``, ``MLFLOW_REGISTRY_URI``, else the tracking URI."""
+    return _first(explicit, env, REGISTRY_URI_VARS) or resolve_tracking_uri(tracking_uri, env)
+
+
+def _first(explicit: str | None, env: Mapping[str, str] | None, names: tuple[str, ...]) -> str | None:
+    if explicit:
+        return explicit
+    source = os.environ if env is None else env
+    return next((source[n] for n in names if source.get(n)), None)
+
+
+# --- built-in backends ---------------------------------------------------------------------------
+
+_memory_lock = threading.Lock()
+_memory_stores: dict[str, Any] = {}
+
+
+def _shared_memory(kind: str, factory: Callable[[], Any]) -> Any:
+    # `memory:` is one store per process, so the fluent API, the client and the CLI in one
+    # process see the same data.
+    with _memory_lock:
+        if kind not in _memory_stores:
+            _memory_stores[kind] = factory()
+        return _memory_stores[kind]
+
+
+def reset_memory_stores() -> None:
+    """Forget the process-wide ``memory:`` stores (tests, and `genesis demo` re-runs)."""
+    with _memory_lock:
+        _memory_stores.clear()
+
+
+def _memory_tracking(uri: str, clock: Clock | None) -> TrackingStore:
+    from genesis_flow.adapters.memory import InMemoryTrackingStore
+
+    if clock is not None:
+        return InMemoryTrackingStore(clock=clock, artifact_root=DEFAULT_ARTIFACT_ROOT)
+    store: TrackingStore = _shared_memory(
+        "tracking", lambda: InMemoryTrackingStore(artifact_root=DEFAULT_ARTIFACT_ROOT)
+    )
+    return store
+
+
+def _memory_registry(uri: str, clock: Clock | None) -> RegistryStore:
+    from genesis_flow.adapters.memory import InMemoryRegistryStore
+
+    if clock is not None:
+        return InMemoryRegistryStore(clock=clock)
+    store: RegistryStore = _shared_memory("registry", InMemoryRegistryStore)
+    return store
+
+
+_TRACKING: dict[str, TrackingBuilder] = {"memory": _memory_tracking}
+_REGISTRY: dict[str, RegistryBuilder] = {"memory": _memory_registry}
+
+# Schemes DESIGN.md assigns to adapters that have not landed in this version.
+_PLANNED = {
+    "sqlite": "SQL",
+    "postgresql": "SQL",
+    "postgresql+psycopg": "SQL",
+    "mongodb": "MongoDB",
+    "mongodb+srv": "MongoDB",
+}
+
+
+# --- building --------------------------------------------------------------------------------------
+
+
+def build_tracking_store(uri: str | None = None, *, clock: Clock | None = None) -> TrackingStore:
+    """The TrackingStore for ``uri`` (resolved as :func:`resolve_tracking_uri` says).
+
+    ``clock`` gives the store a clock of the caller's (tests); with it, ``memory:`` is a fresh
+    store rather than the shared one. Raises InvalidParameterValue for an unsupported scheme.
+    """
+    resolved = resolve_tracking_uri(uri)
+    builder = _TRACKING.get(_scheme(resolved)) or _plugin_builder(resolved, "build_tracking_store")
+    return builder(resolved, clock)
+
+
+def build_registry_store(uri: str | None = None, *, clock: Clock | None = None) -> RegistryStore:
+    """The RegistryStore for ``uri`` (resolved as :func:`resolve_registry_uri` says)."""
+    resolved = resolve_registry_uri(uri)
+    builder = _REGISTRY.get(_scheme(resolved)) or _plugin_builder(resolved, "build_registry_store")
+    return builder(resolved, clock)
+
+
+def supported_schemes() -> list[str]:
+    return sorted(set(_TRACKING) | {ep.name for ep in _entry_points()})
+
+
+def _scheme(uri: str) -> str:
+    scheme = urlsplit(uri).scheme.lower()
+    if not scheme:
+        raise InvalidParameterValue(
+            f"Tracking URI {uri!r} has no scheme; expected one of {supported_schemes()}, e.g. 'memory:'"
+        )
+    return scheme
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def _plugin_builder(uri: str, function: str) -> Callable[[str, Clock | None], Any]:
+    scheme = _scheme(uri)
+    for entry_point in _entry_points():
+        if entry_point.name.lower() == scheme:
+            backend = entry_point.load()
+            build = getattr(backend, function, None)
+            if build is None:
+                raise InvalidParameterValue(
+                    f"The {scheme!r} backend ({entry_point.value}) does not provide {function}"
+                )
+            return lambda u, clock: build(u, clock=clock)
+    raise InvalidParameterValue(_unsupported(scheme))
+
+
+def _unsupported(scheme: str) -> str:
+    supported = supported_schemes()
+    if scheme in ("http", "https"):
+        return (
+            f"'{scheme}://' names an MLflow tracking server; Genesis-Flow talks to your database"
+            f" directly, without a server. Use one of the supported schemes: {supported}"
+        )
+    if scheme in _PLANNED:
+        return (
+            f"'{scheme}://' needs the {_PLANNED[scheme]} adapter, which this version of Genesis-Flow"
+            f" does not include yet. Supported schemes: {supported}"
+        )
+    return f"Unsupported tracking URI scheme {scheme!r}; expected one of {supported}"

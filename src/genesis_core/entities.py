@@ -1,0 +1,371 @@
+"""Tracking entities: experiments, runs, metrics, params, tags, datasets, logged models.
+
+All entities are frozen attrs classes. Collections are tuples in canonical order (sorted by key,
+or by the order the rule below names), so two backends that store the same thing produce equal
+objects. Serialization lives in the adapters (``from_row`` / ``from_document``), never here.
+Times are integer milliseconds since the epoch; ids are strings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+from attrs import evolve, field, frozen
+
+from genesis_flow.core.errors import InvalidParameterValue
+
+T = TypeVar("T")
+
+
+class LifecycleStage(str, Enum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class ViewType(Enum):
+    """Which lifecycle stages a search sees (MLflow's ``ViewType``)."""
+
+    ACTIVE_ONLY = 1
+    DELETED_ONLY = 2
+    ALL = 3
+
+    def admits(self, stage: LifecycleStage) -> bool:
+        if self is ViewType.ALL:
+            return True
+        if self is ViewType.ACTIVE_ONLY:
+            return stage is LifecycleStage.ACTIVE
+        return stage is LifecycleStage.DELETED
+
+
+class RunStatus(str, Enum):
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED)
+
+    @classmethod
+    def parse(cls, value: str | RunStatus) -> RunStatus:
+        if isinstance(value, RunStatus):
+            return value
+        try:
+            return cls(str(value).upper())
+        except ValueError:
+            allowed = ", ".join(s.value for s in cls)
+            raise InvalidParameterValue(
+                f"Invalid run status {value!r}; expected one of {allowed}"
+            ) from None
+
+
+def _sorted_by_key(items: Iterable[Any]) -> tuple[Any, ...]:
+    # Idempotent (attrs.evolve re-runs converters): sorting a sorted tuple changes nothing.
+    return tuple(sorted(items, key=lambda item: item.key))
+
+
+def _nan_aware(value: float) -> Any:
+    # NaN != NaN would make two equal runs compare unequal; compare NaN as one value.
+    return ("nan",) if isinstance(value, float) and math.isnan(value) else value
+
+
+@frozen
+class Page(Generic[T]):
+    """One page of a search. ``next_page_token`` is None on the last page."""
+
+    items: tuple[T, ...]
+    next_page_token: str | None = None
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+# --- experiments -------------------------------------------------------------------------------
+
+
+@frozen
+class ExperimentTag:
+    key: str
+    value: str
+
+
+@frozen
+class Experiment:
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
+    creation_time: int | None = None
+    last_update_time: int | None = None
+    tags: tuple[ExperimentTag, ...] = field(default=(), converter=_sorted_by_key)
+
+    @property
+    def tags_dict(self) -> dict[str, str]:
+        return {t.key: t.value for t in self.tags}
+
+
+# --- runs --------------------------------------------------------------------------------------
+
+
+@frozen
+class Param:
+    key: str
+    value: str
+
+
+@frozen
+class RunTag:
+    key: str
+    value: str
+
+
+@frozen
+class Metric:
+    """One metric point. NaN and +/-inf are valid values, as in MLflow.
+
+    Two points are the same point when key, value (NaN equals NaN), timestamp and step agree;
+    stores keep such a point once (see ``TrackingStore.log_metric``).
+    """
+
+    key: str
+    value: float = field(eq=_nan_aware)
+    timestamp: int
+    step: int = 0
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+    run_id: str | None = None
+
+    @property
+    def identity(self) -> tuple[Any, ...]:
+        """What makes two points the same point (the dedup key)."""
+        return (self.key, _nan_aware(self.value), self.timestamp, self.step)
+
+
+def is_newer_metric(candidate: Metric, current: Metric) -> bool:
+    """MLflow's latest-value rule: the greatest (step, timestamp, value) wins.
+
+    MLflow's SQL store compares NaN as 0 (it stores NaN as value 0 plus an ``is_nan`` flag);
+    we do the same, and break the remaining tie (NaN against a real 0) in favour of NaN so the
+    result does not depend on the order the points arrived in.
+    """
+    return metric_order_key(candidate) > metric_order_key(current)
+
+
+def metric_order_key(m: Metric) -> tuple[int, int, float, int]:
+    """(step, timestamp, value with NaN as 0, is_nan): the latest-value order."""
+    is_nan = math.isnan(m.value)
+    return (m.step, m.timestamp, 0.0 if is_nan else m.value, 1 if is_nan else 0)
+
+
+def metric_history_key(m: Metric) -> tuple[int, int, float, int]:
+    """(timestamp, step, value with NaN as 0, is_nan): MLflow's metric-history order."""
+    is_nan = math.isnan(m.value)
+    return (m.timestamp, m.step, 0.0 if is_nan else m.value, 1 if is_nan else 0)
+
+
+@frozen
+class RunInfo:
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str
+    status: RunStatus
+    start_time: int | None
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
+
+
+@frozen
+class RunData:
+    """Latest metric value per key, params and tags; each tuple sorted by key."""
+
+    metrics: tuple[Metric, ...] = field(default=(), converter=_sorted_by_key)
+    params: tuple[Param, ...] = field(default=(), converter=_sorted_by_key)
+    tags: tuple[RunTag, ...] = field(default=(), converter=_sorted_by_key)
+
+    @property
+    def metrics_dict(self) -> dict[str, float]:
+        return {m.key: m.value for m in self.metrics}
+
+    @property
+    def params_dict(self) -> dict[str, str]:
+        return {p.key: p.value for p in self.params}
+
+    @property
+    def tags_dict(self) -> dict[str, str]:
+        return {t.key: t.value for t in self.tags}
+
+
+@frozen
+class Dataset:
+    """A dataset as MLflow tracks it; (name, digest) identifies it within an experiment."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+
+
+@frozen
+class InputTag:
+    key: str
+    value: str
+
+
+@frozen
+class DatasetInput:
+    dataset: Dataset
+    tags: tuple[InputTag, ...] = field(default=(), converter=_sorted_by_key)
+
+    @property
+    def context(self) -> str | None:
+        for tag in self.tags:
+            if tag.key == DATASET_CONTEXT_TAG:
+                return tag.value
+        return None
+
+
+DATASET_CONTEXT_TAG = "mlflow.data.context"
+
+
+@frozen
+class LoggedModelInput:
+    model_id: str
+
+
+@frozen
+class LoggedModelOutput:
+    model_id: str
+    step: int = 0
+
+
+def _sorted_inputs(items: Iterable[DatasetInput]) -> tuple[DatasetInput, ...]:
+    return tuple(sorted(items, key=lambda i: (i.dataset.name, i.dataset.digest)))
+
+
+@frozen
+class RunInputs:
+    """Dataset inputs sorted by (name, digest); model inputs sorted by model id."""
+
+    dataset_inputs: tuple[DatasetInput, ...] = field(default=(), converter=_sorted_inputs)
+    model_inputs: tuple[LoggedModelInput, ...] = field(
+        default=(), converter=lambda xs: tuple(sorted(xs, key=lambda m: m.model_id))
+    )
+
+
+@frozen
+class RunOutputs:
+    model_outputs: tuple[LoggedModelOutput, ...] = field(
+        default=(), converter=lambda xs: tuple(sorted(xs, key=lambda m: (m.model_id, m.step)))
+    )
+
+
+@frozen
+class Run:
+    info: RunInfo
+    data: RunData = RunData()
+    inputs: RunInputs = RunInputs()
+    outputs: RunOutputs = RunOutputs()
+
+    @property
+    def run_id(self) -> str:
+        return self.info.run_id
+
+
+@frozen
+class DatasetSummary:
+    """One row of ``search_datasets``: a dataset used by runs of an experiment, per context."""
+
+    experiment_id: str
+    name: str
+    digest: str
+    context: str | None = None
+
+
+# --- MLflow 3 logged models --------------------------------------------------------------------
+
+
+class LoggedModelStatus(str, Enum):
+    PENDING = "PENDING"
+    READY = "READY"
+    FAILED = "FAILED"
+
+    @classmethod
+    def parse(cls, value: str | LoggedModelStatus) -> LoggedModelStatus:
+        if isinstance(value, LoggedModelStatus):
+            return value
+        try:
+            return cls(str(value).upper())
+        except ValueError:
+            allowed = ", ".join(s.value for s in cls)
+            raise InvalidParameterValue(
+                f"Invalid logged model status {value!r}; expected one of {allowed}"
+            ) from None
+
+
+@frozen
+class LoggedModelTag:
+    key: str
+    value: str
+
+
+@frozen
+class LoggedModelParameter:
+    key: str
+    value: str
+
+
+def _sorted_metrics(items: Iterable[Metric]) -> tuple[Metric, ...]:
+    return tuple(
+        sorted(items, key=lambda m: (m.key, m.step, m.timestamp, m.run_id or "", repr(m.value)))
+    )
+
+
+@frozen
+class LoggedModel:
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    status: LoggedModelStatus = LoggedModelStatus.PENDING
+    status_message: str | None = None
+    model_type: str | None = None
+    source_run_id: str | None = None
+    lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
+    tags: tuple[LoggedModelTag, ...] = field(default=(), converter=_sorted_by_key)
+    params: tuple[LoggedModelParameter, ...] = field(default=(), converter=_sorted_by_key)
+    metrics: tuple[Metric, ...] = field(default=(), converter=_sorted_metrics)
+
+    def finalize(self, status: LoggedModelStatus, now: int) -> LoggedModel:
+        return evolve(self, status=status, last_updated_timestamp=now)
+
+
+@frozen
+class DatasetRef:
+    """A dataset named in ``search_logged_models(datasets=...)``; digest None matches any digest."""
+
+    name: str
+    digest: str | None = None
+
+
+@frozen
+class FileInfo:
+    """One entry of an artifact listing; ``path`` is relative to the listed root, '/'-separated."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None = None

@@ -1,0 +1,127 @@
+"""Model registry entities: registered models, model versions, stages and aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import Enum
+
+from attrs import field, frozen
+
+from genesis_flow.core.errors import InvalidParameterValue
+
+
+class Stage(str, Enum):
+    """Model version stage. Parsing is case-insensitive, as in MLflow (``"staging"`` works)."""
+
+    NONE = "None"
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    ARCHIVED = "Archived"
+
+    @classmethod
+    def parse(cls, value: str | Stage) -> Stage:
+        if isinstance(value, Stage):
+            return value
+        for stage in cls:
+            if stage.value.lower() == str(value).lower():
+                return stage
+        allowed = ", ".join(s.value for s in cls)
+        raise InvalidParameterValue(f"Invalid Model Version stage: {value}. Value must be one of {allowed}.")
+
+
+# Stages that transition_model_version_stage(archive_existing_versions=True) may archive.
+ACTIVE_STAGES = (Stage.STAGING, Stage.PRODUCTION)
+
+
+class ModelVersionStatus(str, Enum):
+    PENDING_REGISTRATION = "PENDING_REGISTRATION"
+    FAILED_REGISTRATION = "FAILED_REGISTRATION"
+    READY = "READY"
+
+
+@frozen
+class RegisteredModelTag:
+    key: str
+    value: str
+
+
+@frozen
+class ModelVersionTag:
+    key: str
+    value: str
+
+
+@frozen
+class RegisteredModelAlias:
+    alias: str
+    version: int
+
+
+def _sorted_by_key(items: Iterable[RegisteredModelTag | ModelVersionTag]) -> tuple:  # type: ignore[type-arg]
+    return tuple(sorted(items, key=lambda t: t.key))
+
+
+def _sorted_aliases(items: Iterable[RegisteredModelAlias]) -> tuple[RegisteredModelAlias, ...]:
+    return tuple(sorted(items, key=lambda a: a.alias))
+
+
+@frozen
+class ModelVersion:
+    """One version of a registered model. ``aliases`` are the alias names pointing at it, sorted."""
+
+    name: str
+    version: int
+    creation_timestamp: int
+    last_updated_timestamp: int
+    current_stage: Stage = Stage.NONE
+    description: str | None = None
+    user_id: str | None = None
+    source: str | None = None
+    run_id: str | None = None
+    status: ModelVersionStatus = ModelVersionStatus.READY
+    status_message: str | None = None
+    run_link: str | None = None
+    model_id: str | None = None
+    tags: tuple[ModelVersionTag, ...] = field(default=(), converter=_sorted_by_key)
+    aliases: tuple[str, ...] = field(default=(), converter=lambda xs: tuple(sorted(xs)))
+
+    @property
+    def tags_dict(self) -> dict[str, str]:
+        return {t.key: t.value for t in self.tags}
+
+
+@frozen
+class RegisteredModel:
+    """A registered model.
+
+    ``latest_versions`` holds, per stage, the highest-numbered version in that stage (MLflow's
+    rule), ordered by version number.
+    """
+
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str | None = None
+    latest_versions: tuple[ModelVersion, ...] = field(
+        default=(), converter=lambda xs: tuple(sorted(xs, key=lambda v: v.version))
+    )
+    tags: tuple[RegisteredModelTag, ...] = field(default=(), converter=_sorted_by_key)
+    aliases: tuple[RegisteredModelAlias, ...] = field(default=(), converter=_sorted_aliases)
+
+    @property
+    def tags_dict(self) -> dict[str, str]:
+        return {t.key: t.value for t in self.tags}
+
+    @property
+    def aliases_dict(self) -> dict[str, int]:
+        return {a.alias: a.version for a in self.aliases}
+
+
+def latest_versions_per_stage(versions: Iterable[ModelVersion]) -> tuple[ModelVersion, ...]:
+    """The highest-numbered version in each stage, ordered by version number."""
+    best: dict[Stage, ModelVersion] = {}
+    for v in versions:
+        current = best.get(v.current_stage)
+        if current is None or v.version > current.version:
+            best[v.current_stage] = v
+    return tuple(sorted(best.values(), key=lambda v: v.version))

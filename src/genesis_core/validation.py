@@ -1,0 +1,298 @@
+"""MLflow's input rules and limits, checked once, in the domain.
+
+Limits and name rules are those of mlflow 3.17.2 (``mlflow/utils/validation.py``), re-checked
+against mlflow itself. Messages keep MLflow's gist. Where MLflow's *client* truncates an
+over-long param or tag value (``MLFLOW_TRUNCATE_LONG_VALUES``, on by default), the ports here
+reject it: truncating is a client convenience and lives in the entry points
+(:func:`truncate_value` is provided for them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from genesis_flow.core.errors import InvalidParameterValue
+
+MAX_ENTITY_KEY_LENGTH = 250
+MAX_PARAM_VAL_LENGTH = 6000
+MAX_TAG_VAL_LENGTH = 8000
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_EXPERIMENT_TAG_KEY_LENGTH = 250
+MAX_EXPERIMENT_TAG_VAL_LENGTH = 20000
+MAX_MODEL_REGISTRY_TAG_KEY_LENGTH = 250
+MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH = 100_000
+MAX_REGISTERED_MODEL_ALIAS_LENGTH = 255
+MAX_PARAMS_TAGS_PER_BATCH = 100
+MAX_METRICS_PER_BATCH = 1000
+MAX_ENTITIES_PER_BATCH = 1000
+MAX_DATASET_NAME_SIZE = 500
+MAX_DATASET_DIGEST_SIZE = 36
+MAX_DATASET_SOURCE_SIZE = 65535
+MAX_DATASET_SCHEMA_SIZE = 1048575
+MAX_DATASET_PROFILE_SIZE = 16777215
+MAX_INPUT_TAG_KEY_SIZE = 255
+MAX_INPUT_TAG_VALUE_SIZE = 500
+
+_KEY_NAME = re.compile(r"^[/\w.\- :]*$")
+_ALIAS_NAME = re.compile(r"^[\w\-]*$")
+_VERSION_ALIAS = re.compile(r"^[vV]\d+$")
+_BAD_CHARACTERS = (
+    "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ),"
+    " colon(:) and slashes (/)."
+)
+_LONG_MAX = 2**63 - 1
+_LONG_MIN = -(2**63)
+
+
+def _invalid_value(path: str, value: Any, message: str | None = None) -> str:
+    try:
+        shown = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        shown = repr(value)
+    suffix = f": {message}" if message else "."
+    return f"Invalid value {shown} for parameter '{path}' supplied{suffix}"
+
+
+def exceeds_maximum_length(path: str, limit: int) -> str:
+    return f"'{path}' exceeds the maximum length of {limit} characters"
+
+
+def path_not_unique(name: str) -> bool:
+    """True when ``name`` would resolve to another name as a file path (``a/../b``, ``/x``)."""
+    norm = posixpath.normpath(name)
+    return norm != name or norm == "." or norm.startswith("..") or norm.startswith("/")
+
+
+def _bad_path_message(name: str) -> str:
+    return (
+        "Names may be treated as files in certain cases, and must not resolve to other names"
+        f" when treated as such. This name would resolve to {posixpath.normpath(name)!r}"
+    )
+
+
+def validate_key(name: object, path: str = "key", what: str = "key") -> str:
+    """A metric, param or tag key: MLflow's character set, not path-like, at most 250 chars."""
+    if name is None or name == "":
+        raise InvalidParameterValue(
+            _invalid_value(path, "", f"A {what} name must be provided.")
+        )
+    if not isinstance(name, str):
+        raise InvalidParameterValue(_invalid_value(path, str(name), "Expects a string."))
+    if not _KEY_NAME.match(name):
+        raise InvalidParameterValue(_invalid_value(path, name, _BAD_CHARACTERS))
+    if path_not_unique(name):
+        raise InvalidParameterValue(_invalid_value(path, name, _bad_path_message(name)))
+    validate_length(path, MAX_ENTITY_KEY_LENGTH, name)
+    return name
+
+
+def validate_length(path: str, limit: int, value: str | None) -> None:
+    if value is not None and len(value) > limit:
+        raise InvalidParameterValue(exceeds_maximum_length(path, limit))
+
+
+def validate_string(path: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidParameterValue(
+            _invalid_value(path, None if value is None else str(value), "Expects a string.")
+        )
+    return value
+
+
+def truncate_value(value: str, limit: int) -> str:
+    """Client-side truncation as MLflow's client does it (entry points only, never ports)."""
+    return value if len(value) <= limit else value[:limit]
+
+
+def validate_param(key: object, value: object, path: str = "") -> None:
+    validate_key(key, _join(path, "key"), "param")
+    validate_string(_join(path, "value"), value)
+    validate_length("Param value", MAX_PARAM_VAL_LENGTH, value)  # type: ignore[arg-type]
+
+
+def validate_run_tag(key: object, value: object, path: str = "") -> None:
+    validate_key(key, _join(path, "key"), "tag")
+    validate_string(_join(path, "value"), value)
+    validate_length(_join(path, "value") or "value", MAX_TAG_VAL_LENGTH, value)  # type: ignore[arg-type]
+
+
+def validate_experiment_tag(key: object, value: object) -> None:
+    validate_key(key, "key", "tag")
+    validate_string("value", value)
+    validate_length("value", MAX_EXPERIMENT_TAG_VAL_LENGTH, value)  # type: ignore[arg-type]
+
+
+def validate_registry_tag(key: object, value: object) -> None:
+    validate_key(key, "key", "tag")
+    if value is None:
+        raise InvalidParameterValue("Tag value cannot be None")
+    validate_string("value", value)
+    validate_length("value", MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH, value)  # type: ignore[arg-type]
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int subclass, but MLflow refuses True/False as metric values.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def validate_metric(key: object, value: object, timestamp: object, step: object, path: str = "") -> None:
+    """NaN and +/-inf are valid values; the timestamp must be a non-negative 64-bit integer."""
+    validate_key(key, _join(path, "name"), "metric")
+    if value is None:
+        raise InvalidParameterValue(f"Missing value for required parameter '{_join(path, 'value')}'.")
+    if not _is_number(value):
+        raise InvalidParameterValue(
+            _invalid_value(
+                _join(path, "value"),
+                str(value),
+                f"(timestamp={timestamp}). Please specify value as a valid double (64-bit floating point)",
+            )
+        )
+    if not _is_integral(timestamp) or timestamp < 0:  # type: ignore[operator]
+        raise InvalidParameterValue(
+            _invalid_value(
+                _join(path, "timestamp"),
+                str(timestamp),
+                f"metric '{key}' (value={value}). Timestamp must be a nonnegative long (64-bit integer)",
+            )
+        )
+    if not _is_integral(step):
+        raise InvalidParameterValue(
+            _invalid_value(
+                _join(path, "step"),
+                str(step),
+                f"metric '{key}' (value={value}). Step must be a valid long (64-bit integer).",
+            )
+        )
+
+
+def _is_integral(value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value) or not value.is_integer()):
+        return False
+    return _LONG_MIN <= value <= _LONG_MAX
+
+
+def validate_batch_limits(n_metrics: int, n_params: int, n_tags: int) -> None:
+    _batch_limit("metrics", MAX_METRICS_PER_BATCH, n_metrics)
+    _batch_limit("params", MAX_PARAMS_TAGS_PER_BATCH, n_params)
+    _batch_limit("tags", MAX_PARAMS_TAGS_PER_BATCH, n_tags)
+    _batch_limit("metrics, params, and tags", MAX_ENTITIES_PER_BATCH, n_metrics + n_params + n_tags)
+
+
+def _batch_limit(entity_name: str, limit: int, length: int) -> None:
+    if length > limit:
+        raise InvalidParameterValue(
+            f"A batch logging request can contain at most {limit} {entity_name}. Got {length}"
+            f" {entity_name}. Please split up {entity_name} across multiple requests and try again."
+        )
+
+
+def validate_unique_param_keys(keys: Sequence[str]) -> None:
+    seen: set[str] = set()
+    dupes = [k for k in keys if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+    if dupes:
+        raise InvalidParameterValue(
+            f"Duplicate parameter keys have been submitted: {dupes}. Please ensure the request"
+            " contains only one param value per param key."
+        )
+
+
+def validate_experiment_name(name: object) -> str:
+    if name is None or name == "":
+        raise InvalidParameterValue(f"Invalid experiment name: '{name}'")
+    if not isinstance(name, str):
+        raise InvalidParameterValue(f"Invalid experiment name: {name}. Expects a string.")
+    validate_length("name", MAX_EXPERIMENT_NAME_LENGTH, name)
+    return name
+
+
+def validate_artifact_location(location: str | None) -> None:
+    if location is not None and location.startswith("runs:"):
+        raise InvalidParameterValue(
+            f"Artifact location cannot be a runs:/ URI. Given: '{location}'"
+        )
+
+
+def validate_model_name(name: object, path: str = "name") -> str:
+    """Registered model names: non-blank, no '/' or ':', not path-like (MLflow's rules)."""
+    if name is None or not isinstance(name, str) or name.strip() == "":
+        raise InvalidParameterValue(f"Missing value for required parameter '{path}'.")
+    if "/" in name or ":" in name:
+        raise InvalidParameterValue(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
+    if path_not_unique(name):
+        raise InvalidParameterValue(_invalid_value(path, name, _bad_path_message(name)))
+    return name
+
+
+def validate_version(version: object) -> int:
+    """A model version number, given as int or numeric string."""
+    if isinstance(version, bool):
+        raise InvalidParameterValue(f"Parameter 'version' must be an integer, got '{version}'.")
+    try:
+        return int(str(version))
+    except (TypeError, ValueError):
+        raise InvalidParameterValue(
+            f"Parameter 'version' must be an integer, got '{version}'."
+        ) from None
+
+
+def validate_alias(alias: object) -> str:
+    """An alias name: ``[\\w-]``, at most 255 chars, not ``latest`` and not ``v<n>``."""
+    if alias is None or alias == "":
+        raise InvalidParameterValue("Registered model alias name cannot be empty.")
+    if not isinstance(alias, str) or not _ALIAS_NAME.match(alias):
+        raise InvalidParameterValue(
+            f"Invalid alias name: '{alias}'. Names may only contain alphanumerics, underscores (_),"
+            " and dashes (-)."
+        )
+    validate_length("Registered model alias name", MAX_REGISTERED_MODEL_ALIAS_LENGTH, alias)
+    if alias.lower() == "latest":
+        raise InvalidParameterValue("'latest' alias name (case insensitive) is reserved.")
+    if _VERSION_ALIAS.match(alias):
+        raise InvalidParameterValue(f"Version alias name '{alias}' is reserved.")
+    return alias
+
+
+def validate_dataset_fields(
+    name: object, digest: object, source_type: object, source: object, schema: object, profile: object
+) -> None:
+    for field_name, value in (("name", name), ("digest", digest), ("source_type", source_type), ("source", source)):
+        if value is None:
+            raise InvalidParameterValue(f"Dataset {field_name} cannot be None")
+        validate_string(field_name, value)
+    validate_length("name", MAX_DATASET_NAME_SIZE, name)  # type: ignore[arg-type]
+    validate_length("digest", MAX_DATASET_DIGEST_SIZE, digest)  # type: ignore[arg-type]
+    validate_length("source", MAX_DATASET_SOURCE_SIZE, source)  # type: ignore[arg-type]
+    validate_length("schema", MAX_DATASET_SCHEMA_SIZE, schema)  # type: ignore[arg-type]
+    validate_length("profile", MAX_DATASET_PROFILE_SIZE, profile)  # type: ignore[arg-type]
+
+
+def validate_input_tag(key: object, value: object) -> None:
+    if key is None:
+        raise InvalidParameterValue("InputTag key cannot be None")
+    if value is None:
+        raise InvalidParameterValue("InputTag value cannot be None")
+    validate_length("key", MAX_INPUT_TAG_KEY_SIZE, validate_string("key", key))
+    validate_length("value", MAX_INPUT_TAG_VALUE_SIZE, validate_string("value", value))
+
+
+def validate_logged_model_name(name: str | None) -> None:
+    if name is None:
+        return
+    bad_chars = ("/", ":", ".", "%", '"', "'")
+    if not name or any(c in name for c in bad_chars):
+        raise InvalidParameterValue(
+            f"Invalid model name ({name!r}) provided. Model name must be a non-empty string and"
+            f" cannot contain the following characters: {bad_chars}"
+        )
+
+
+def _join(path: str, leaf: str) -> str:
+    return f"{path}.{leaf}" if path else leaf

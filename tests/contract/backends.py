@@ -1,0 +1,80 @@
+"""Backends of the contract suite: one id per adapter, each opened once per session.
+
+A backend whose server or adapter is unavailable is skipped with its reason (pytest prints it
+with ``-ra``). Servers come from ``GENESIS_TEST_<ID>_URI`` (CI sets them), e.g.
+``GENESIS_TEST_SQL_POSTGRES_URI``; ``memory`` needs nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from attrs import define
+
+from genesis_flow.ports import Clock, RegistryStore, TrackingStore
+
+BACKEND_IDS = ["memory", "sql-sqlite", "sql-postgres", "mongo", "cosmos", "plugin-toy"]
+
+
+def env_var(backend_id: str) -> str:
+    return "GENESIS_TEST_" + backend_id.upper().replace("-", "_") + "_URI"
+
+
+@define
+class Backend:
+    """One open backend. ``make_*`` return a store on a fresh, empty namespace."""
+
+    backend_id: str
+    make_tracking: Callable[[Clock], TrackingStore]
+    make_registry: Callable[[Clock], RegistryStore]
+    close: Callable[[], None] = lambda: None
+
+
+class Unavailable(Exception):
+    """The backend cannot run here; the message says why."""
+
+
+def open_backend(backend_id: str, *, artifact_root: str) -> Backend:
+    if backend_id == "memory":
+        from genesis_flow.adapters.memory import InMemoryRegistryStore, InMemoryTrackingStore
+
+        def tracking(clock: Clock) -> TrackingStore:
+            return InMemoryTrackingStore(clock=clock, artifact_root=artifact_root)
+
+        def registry(clock: Clock) -> RegistryStore:
+            return InMemoryRegistryStore(clock=clock)
+
+        return Backend(backend_id, tracking, registry)
+    if backend_id == "plugin-toy":
+        # A third-party backend found through the `genesis_flow.backends` entry-point group.
+        from genesis_flow.entrypoints.bootstrap import build_registry_store, build_tracking_store
+        from tests.contract import toy_backend
+
+        toy_backend.register(Path(artifact_root) / "site-packages")
+        namespaces = itertools.count()
+        return Backend(
+            backend_id,
+            lambda clock: build_tracking_store(f"toy://ns{next(namespaces)}", clock=clock),
+            lambda clock: build_registry_store(f"toy://ns{next(namespaces)}", clock=clock),
+        )
+    if backend_id in ("sql-sqlite", "sql-postgres", "mongo", "cosmos"):
+        raise Unavailable(_not_yet(backend_id))
+    raise Unavailable(f"unknown backend id {backend_id!r}")
+
+
+def _not_yet(backend_id: str) -> str:
+    uri = os.environ.get(env_var(backend_id))
+    where = f"{env_var(backend_id)}={_redact(uri)}" if uri else f"{env_var(backend_id)} unset"
+    return f"backend {backend_id!r}: its adapter has not landed yet ({where})"
+
+
+def _redact(uri: Any) -> str:
+    text = str(uri)
+    if "@" in text and "://" in text:
+        scheme, rest = text.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return text

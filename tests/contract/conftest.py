@@ -1,0 +1,42 @@
+"""Fixtures of the ONE contract suite: every test runs on every backend id.
+
+Tests take ``tracking`` and/or ``registry``: a store on a fresh namespace, with a
+:class:`~tests.support.TickingClock` (``clock``) so times are distinct and increasing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from genesis_flow.ports import RegistryStore, TrackingStore
+from tests.contract.backends import BACKEND_IDS, Backend, Unavailable, open_backend
+from tests.support import TickingClock
+
+
+@pytest.fixture(scope="session", params=BACKEND_IDS)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """One open backend per id per session, or a skip that says why."""
+    root = tmp_path_factory.mktemp(f"artifacts-{request.param}")
+    try:
+        opened = open_backend(request.param, artifact_root=str(root))
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> TickingClock:
+    return TickingClock()
+
+
+@pytest.fixture
+def tracking(backend: Backend, clock: TickingClock) -> TrackingStore:
+    return backend.make_tracking(clock)
+
+
+@pytest.fixture
+def registry(backend: Backend, clock: TickingClock) -> RegistryStore:
+    return backend.make_registry(clock)
