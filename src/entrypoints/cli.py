@@ -8,15 +8,20 @@ migrate, doctor) builds on this module.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 from collections.abc import Sequence
 
 from genesis_flow.core.entities import Metric, Param, Run, RunStatus, RunTag
 from genesis_flow.core.errors import GenesisError, RegisteredModelAlreadyExists
-from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.core.search import parse_order_by
-from genesis_flow.entrypoints.bootstrap import build_registry_store, build_tracking_store, resolve_tracking_uri
+from genesis_flow.core.search.ast import SearchKind
+from genesis_flow.entrypoints.bootstrap import (
+    build_registry_store,
+    build_tracking_store,
+    resolve_tracking_uri,
+)
 from genesis_flow.ports import Clock, RegistryStore, SystemClock, TrackingStore
 
 DEMO_EXPERIMENT = "genesis-demo"
@@ -51,10 +56,8 @@ def run_demo(tracking: TrackingStore, registry: RegistryStore, clock: Clock, uri
     )
     runs = [_train(tracking, experiment_id, lr, clock) for lr in _LEARNING_RATES]
     best = max(runs, key=lambda r: r.data.metrics_dict["accuracy"])
-    try:
+    with contextlib.suppress(RegisteredModelAlreadyExists):  # the demo may run twice on one store
         registry.create_registered_model(DEMO_MODEL, description="Best run of the Genesis-Flow demo")
-    except RegisteredModelAlreadyExists:
-        pass
     version = registry.create_model_version(
         DEMO_MODEL, source=f"{best.info.artifact_uri}/model", run_id=best.info.run_id
     )
@@ -75,7 +78,10 @@ def _train(tracking: TrackingStore, experiment_id: str, lr: float, clock: Clock)
     """A deterministic stand-in for training: loss falls faster with a well-chosen rate."""
     start = clock.now_ms()
     run = tracking.create_run(
-        experiment_id, user_id="demo", start_time=start, run_name=f"lr-{lr}",
+        experiment_id,
+        user_id="demo",
+        start_time=start,
+        run_name=f"lr-{lr}",
         tags=[RunTag("model", "logistic-regression")],
     )
     run_id = run.info.run_id
@@ -110,8 +116,11 @@ def format_runs_table(runs: Sequence[Run]) -> str:
         ]
         for r in runs
     ]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *rows]]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    lines = [
+        "  ".join(str(cell).ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *rows]
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

@@ -59,9 +59,7 @@ class RunStatus(str, Enum):
             return cls(str(value).upper())
         except ValueError:
             allowed = ", ".join(s.value for s in cls)
-            raise InvalidParameterValue(
-                f"Invalid run status {value!r}; expected one of {allowed}"
-            ) from None
+            raise InvalidParameterValue(f"Invalid run status {value!r}; expected one of {allowed}") from None
 
 
 def _sorted_by_key(items: Iterable[Any]) -> tuple[Any, ...]:
@@ -255,21 +253,25 @@ def _sorted_inputs(items: Iterable[DatasetInput]) -> tuple[DatasetInput, ...]:
     return tuple(sorted(items, key=lambda i: (i.dataset.name, i.dataset.digest)))
 
 
+def _sorted_model_inputs(items: Iterable[LoggedModelInput]) -> tuple[LoggedModelInput, ...]:
+    return tuple(sorted(items, key=lambda m: m.model_id))
+
+
+def _sorted_model_outputs(items: Iterable[LoggedModelOutput]) -> tuple[LoggedModelOutput, ...]:
+    return tuple(sorted(items, key=lambda m: (m.model_id, m.step)))
+
+
 @frozen
 class RunInputs:
     """Dataset inputs sorted by (name, digest); model inputs sorted by model id."""
 
     dataset_inputs: tuple[DatasetInput, ...] = field(default=(), converter=_sorted_inputs)
-    model_inputs: tuple[LoggedModelInput, ...] = field(
-        default=(), converter=lambda xs: tuple(sorted(xs, key=lambda m: m.model_id))
-    )
+    model_inputs: tuple[LoggedModelInput, ...] = field(default=(), converter=_sorted_model_inputs)
 
 
 @frozen
 class RunOutputs:
-    model_outputs: tuple[LoggedModelOutput, ...] = field(
-        default=(), converter=lambda xs: tuple(sorted(xs, key=lambda m: (m.model_id, m.step)))
-    )
+    model_outputs: tuple[LoggedModelOutput, ...] = field(default=(), converter=_sorted_model_outputs)
 
 
 @frozen
@@ -328,9 +330,7 @@ class LoggedModelParameter:
 
 
 def _sorted_metrics(items: Iterable[Metric]) -> tuple[Metric, ...]:
-    return tuple(
-        sorted(items, key=lambda m: (m.key, m.step, m.timestamp, m.run_id or "", repr(m.value)))
-    )
+    return tuple(sorted(items, key=lambda m: (m.key, m.step, m.timestamp, m.run_id or "", repr(m.value))))
 
 
 @frozen

@@ -57,8 +57,20 @@ class RegisteredModelAlias:
     version: int
 
 
-def _sorted_by_key(items: Iterable[RegisteredModelTag | ModelVersionTag]) -> tuple:  # type: ignore[type-arg]
+def _sorted_model_tags(items: Iterable[RegisteredModelTag]) -> tuple[RegisteredModelTag, ...]:
     return tuple(sorted(items, key=lambda t: t.key))
+
+
+def _sorted_version_tags(items: Iterable[ModelVersionTag]) -> tuple[ModelVersionTag, ...]:
+    return tuple(sorted(items, key=lambda t: t.key))
+
+
+def _sorted_names(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(items))
+
+
+def _sorted_versions(items: Iterable[ModelVersion]) -> tuple[ModelVersion, ...]:
+    return tuple(sorted(items, key=lambda v: v.version))
 
 
 def _sorted_aliases(items: Iterable[RegisteredModelAlias]) -> tuple[RegisteredModelAlias, ...]:
@@ -82,8 +94,8 @@ class ModelVersion:
     status_message: str | None = None
     run_link: str | None = None
     model_id: str | None = None
-    tags: tuple[ModelVersionTag, ...] = field(default=(), converter=_sorted_by_key)
-    aliases: tuple[str, ...] = field(default=(), converter=lambda xs: tuple(sorted(xs)))
+    tags: tuple[ModelVersionTag, ...] = field(default=(), converter=_sorted_version_tags)
+    aliases: tuple[str, ...] = field(default=(), converter=_sorted_names)
 
     @property
     def tags_dict(self) -> dict[str, str]:
@@ -102,10 +114,8 @@ class RegisteredModel:
     creation_timestamp: int
     last_updated_timestamp: int
     description: str | None = None
-    latest_versions: tuple[ModelVersion, ...] = field(
-        default=(), converter=lambda xs: tuple(sorted(xs, key=lambda v: v.version))
-    )
-    tags: tuple[RegisteredModelTag, ...] = field(default=(), converter=_sorted_by_key)
+    latest_versions: tuple[ModelVersion, ...] = field(default=(), converter=_sorted_versions)
+    tags: tuple[RegisteredModelTag, ...] = field(default=(), converter=_sorted_model_tags)
     aliases: tuple[RegisteredModelAlias, ...] = field(default=(), converter=_sorted_aliases)
 
     @property

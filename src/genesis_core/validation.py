@@ -78,9 +78,7 @@ def _bad_path_message(name: str) -> str:
 def validate_key(name: object, path: str = "key", what: str = "key") -> str:
     """A metric, param or tag key: MLflow's character set, not path-like, at most 250 chars."""
     if name is None or name == "":
-        raise InvalidParameterValue(
-            _invalid_value(path, "", f"A {what} name must be provided.")
-        )
+        raise InvalidParameterValue(_invalid_value(path, "", f"A {what} name must be provided."))
     if not isinstance(name, str):
         raise InvalidParameterValue(_invalid_value(path, str(name), "Expects a string."))
     if not _KEY_NAME.match(name):
@@ -215,9 +213,7 @@ def validate_experiment_name(name: object) -> str:
 
 def validate_artifact_location(location: str | None) -> None:
     if location is not None and location.startswith("runs:"):
-        raise InvalidParameterValue(
-            f"Artifact location cannot be a runs:/ URI. Given: '{location}'"
-        )
+        raise InvalidParameterValue(f"Artifact location cannot be a runs:/ URI. Given: '{location}'")
 
 
 def validate_model_name(name: object, path: str = "name") -> str:
@@ -238,9 +234,7 @@ def validate_version(version: object) -> int:
     try:
         return int(str(version))
     except (TypeError, ValueError):
-        raise InvalidParameterValue(
-            f"Parameter 'version' must be an integer, got '{version}'."
-        ) from None
+        raise InvalidParameterValue(f"Parameter 'version' must be an integer, got '{version}'.") from None
 
 
 def validate_alias(alias: object) -> str:
@@ -263,7 +257,12 @@ def validate_alias(alias: object) -> str:
 def validate_dataset_fields(
     name: object, digest: object, source_type: object, source: object, schema: object, profile: object
 ) -> None:
-    for field_name, value in (("name", name), ("digest", digest), ("source_type", source_type), ("source", source)):
+    for field_name, value in (
+        ("name", name),
+        ("digest", digest),
+        ("source_type", source_type),
+        ("source", source),
+    ):
         if value is None:
             raise InvalidParameterValue(f"Dataset {field_name} cannot be None")
         validate_string(field_name, value)

@@ -5,18 +5,28 @@ Semantics every adapter honours (executable form: tests/contract/):
 * **Names** follow MLflow: non-blank, no ``/`` or ``:``, not path-like. Model names are unique
   (``RegisteredModelAlreadyExists``). Unknown models raise ``RegisteredModelNotFound``, unknown
   versions ``ModelVersionNotFound``.
-* **Version numbers** are assigned per model, 1, 2, 3 ..., never reused (after deleting the
-  highest version the next number still grows) and distinct and gapless under concurrent
-  creation.
+* **Version numbers** are assigned per model, 1, 2, 3 ..., never reused while the model lives
+  (after deleting the highest version the next number still grows; an import cannot revive a
+  deleted number) and distinct and gapless under concurrent creation. Deleting the registered
+  model deletes its versions, so a model re-created under that name starts again at 1 (MLflow).
 * **Stages** are None/Staging/Production/Archived, parsed case-insensitively; anything else is
   ``InvalidParameterValue``. ``archive_existing_versions=True`` moves the other versions that are
   in the *target* stage to Archived (only allowed when the target is Staging or Production).
 * **Aliases** match ``[\\w-]+`` (``latest`` and ``v<n>`` reserved); an alias points at one version
   of its model; setting it again moves it; deleting a version removes its aliases; an unknown
-  alias raises ``InvalidParameterValue``.
+  alias raises ``InvalidParameterValue``. Every returned version carries its aliases (MLflow's SQL
+  store leaves them empty in search results and ``latest_versions``; we do not).
 * **Paging**: registered models default 100 / max 1000, versions default 10000 / max 200000;
   opaque tokens bound to their query, as in the tracking port.
-* Every write updates the model's ``last_updated_timestamp``.
+* **Times** (MLflow's rules): the model's ``last_updated_timestamp`` moves on
+  update_registered_model, rename, create_model_version, transition and delete_model_version;
+  a version's moves on update_model_version, transition (also for the versions it archives) and
+  rename. Tag and alias writes move neither.
+* **Prompts**: MLflow's prompt registry stores prompts as models tagged
+  ``mlflow.prompt.is_prompt = 'true'``. Both searches leave them out (for versions: every version
+  of a model that has a version with that tag) unless the filter's first clause on that tag is
+  ``= 'true'`` or ``!= 'false'``; otherwise clauses on that tag are ignored. ``get_*`` return
+  prompts like any model.
 """
 
 from __future__ import annotations
@@ -70,18 +80,17 @@ class RegistryStore(Protocol):
 
     def search_registered_models(
         self,
-        filter: Filter = Filter(),  # noqa: A002
+        filter: Filter = Filter(),
         max_results: int | None = None,
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[RegisteredModel]:
         """Models matching the filter (keys: name, tags). Order: the ``order_by`` entries
-        (name, creation_timestamp, last_updated_timestamp), then name ASC."""
+        (name, last_updated_timestamp; MLflow does not order models by creation time), then
+        name ASC. Raises InvalidParameterValue (max_results, page token)."""
         ...
 
-    def get_latest_versions(
-        self, name: str, stages: Sequence[str] | None = None
-    ) -> tuple[ModelVersion, ...]:
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> tuple[ModelVersion, ...]:
         """The highest version in each stage; with ``stages`` (case-insensitive) only those
         stages; None or empty means every stage. Ordered by version. Raises
         RegisteredModelNotFound; InvalidParameterValue for an unknown stage."""
@@ -123,8 +132,9 @@ class RegistryStore(Protocol):
         self, name: str, version: int, stage: str | Stage, archive_existing_versions: bool = False
     ) -> ModelVersion:
         """Move the version to ``stage``; see the module docstring for archiving. Raises
-        ModelVersionNotFound; InvalidParameterValue (unknown stage, or archiving with a target
-        other than Staging/Production)."""
+        InvalidParameterValue (unknown stage); InternalError when archiving with a target other
+        than Staging/Production (MLflow raises that one without an error code, checked before
+        the version is looked up); ModelVersionNotFound."""
         ...
 
     def delete_model_version(self, name: str, version: int) -> None:
@@ -138,13 +148,14 @@ class RegistryStore(Protocol):
 
     def search_model_versions(
         self,
-        filter: Filter = Filter(),  # noqa: A002
+        filter: Filter = Filter(),
         max_results: int | None = None,
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
-        """Versions matching the filter (keys: name, version_number, run_id, source_path,
-        tags). Order: the ``order_by`` entries, then name ASC, then version DESC."""
+        """Live versions matching the filter (keys: name, version_number, run_id, source_path,
+        tags). Order: the ``order_by`` entries (default: last_updated_timestamp DESC), then name
+        ASC, then version DESC. Raises InvalidParameterValue (max_results, page token)."""
         ...
 
     def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:
@@ -156,16 +167,21 @@ class RegistryStore(Protocol):
         ...
 
     def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
-        """Point ``alias`` at ``version`` (moving it if set). Raises RegisteredModelNotFound;
-        ModelVersionNotFound; InvalidParameterValue (bad or reserved alias)."""
+        """Point ``alias`` at ``version`` (moving it if set). Raises InvalidParameterValue
+        (bad or reserved alias); ModelVersionNotFound, also when the model does not exist (MLflow
+        looks the version up directly)."""
         ...
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        """Remove the alias; a missing alias is a no-op. Raises RegisteredModelNotFound."""
+        """Remove the alias; a missing alias (reserved names included) is a no-op. Raises
+        RegisteredModelNotFound; InvalidParameterValue for a malformed alias."""
         ...
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        """Raises RegisteredModelNotFound; InvalidParameterValue for an unknown alias."""
+        """The version ``alias`` points at. ``latest`` (any case) is the highest live version,
+        as in MLflow's store; ModelVersionNotFound when there is none. Raises
+        RegisteredModelNotFound; InvalidParameterValue for an unknown or malformed alias
+        (``v<n>`` is not resolved here)."""
         ...
 
     # --- import (migration) ----------------------------------------------------------------------
@@ -176,7 +192,9 @@ class RegistryStore(Protocol):
         ...
 
     def import_model_version(self, version: ModelVersion) -> None:
-        """Write a version with its original number, times, stage, status, tags and aliases;
-        later versions are numbered after the highest number ever seen. Raises
-        RegisteredModelNotFound; ResourceAlreadyExists when that number exists."""
+        """Write a version with its original number, times, stage, status, tags and aliases
+        (an alias already set elsewhere moves here); the model's times stay as imported. Later
+        versions are numbered after the highest number ever seen. Raises RegisteredModelNotFound;
+        ResourceAlreadyExists when that number exists or was deleted; InvalidParameterValue (number
+        below 1, bad tag or alias)."""
         ...

@@ -90,7 +90,7 @@ class TrackingStore(Protocol):
         self,
         view_type: ViewType = ViewType.ACTIVE_ONLY,
         max_results: int | None = None,
-        filter: Filter = Filter(),  # noqa: A002 - MLflow's vocabulary
+        filter: Filter = Filter(),
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[Experiment]:
@@ -138,7 +138,8 @@ class TrackingStore(Protocol):
         run_name: str | None = None,
     ) -> Run:
         """Create a RUNNING run. Its artifact URI is
-        ``<experiment artifact location>/<run id>/artifacts``.
+        ``<experiment artifact location>/<run id>/artifacts``; ``start_time`` None takes the
+        store's clock (MLflow's client always passes one; its store fails on None).
 
         ``run_name`` None or empty takes the ``mlflow.runName`` tag if given, else stays empty
         (generating names is a client convenience). A given ``run_name`` is also written as the
@@ -244,7 +245,7 @@ class TrackingStore(Protocol):
     def search_runs(
         self,
         experiment_ids: Sequence[str],
-        filter: Filter = Filter(),  # noqa: A002 - MLflow's vocabulary
+        filter: Filter = Filter(),
         run_view_type: ViewType = ViewType.ACTIVE_ONLY,
         max_results: int | None = None,
         order_by: Sequence[OrderBy] = (),
@@ -285,7 +286,9 @@ class TrackingStore(Protocol):
         ...
 
     def delete_logged_model(self, model_id: str) -> None:
-        """Raises LoggedModelNotFound."""
+        """Mark the model deleted; deleting it again is a no-op. Deleted models are hidden from
+        ``get_logged_model`` and searches, but, as in MLflow, the other writes (finalize, tags,
+        params) still reach them. Raises LoggedModelNotFound for an unknown id."""
         ...
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
@@ -307,7 +310,7 @@ class TrackingStore(Protocol):
     def search_logged_models(
         self,
         experiment_ids: Sequence[str],
-        filter: Filter = Filter(),  # noqa: A002
+        filter: Filter = Filter(),
         datasets: Sequence[DatasetRef] = (),
         max_results: int | None = None,
         order_by: Sequence[OrderBy] = (),

@@ -14,14 +14,18 @@ from genesis_flow.ports import RegistryStore, TrackingStore
 from tests.contract.backends import BACKEND_IDS, Backend, Unavailable, open_backend
 from tests.support import TickingClock
 
+_UNAVAILABLE: dict[str, str] = {}
+
 
 @pytest.fixture(scope="session", params=BACKEND_IDS)
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    """One open backend per id per session, or a skip that says why."""
+    """One open backend per id per session, or a skip that says why (printed once per backend
+    at the end of the run, see pytest_terminal_summary)."""
     root = tmp_path_factory.mktemp(f"artifacts-{request.param}")
     try:
         opened = open_backend(request.param, artifact_root=str(root))
     except Unavailable as exc:
+        _UNAVAILABLE[request.param] = str(exc)
         pytest.skip(str(exc))
     yield opened
     opened.close()
@@ -40,3 +44,10 @@ def tracking(backend: Backend, clock: TickingClock) -> TrackingStore:
 @pytest.fixture
 def registry(backend: Backend, clock: TickingClock) -> RegistryStore:
     return backend.make_registry(clock)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _UNAVAILABLE:
+        terminalreporter.section("contract suite: backends skipped")
+        for backend_id, reason in sorted(_UNAVAILABLE.items()):
+            terminalreporter.write_line(f"SKIPPED backend {backend_id}: {reason}")

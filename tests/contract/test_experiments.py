@@ -18,7 +18,23 @@ from tests.support import TickingClock
 
 # Keys MLflow's name rule rejects: characters outside [/\w.\- :], or path-like names that would
 # resolve to another name as a file path.
-BAD_KEYS = ["a/../b", "/abs", "a//b", "", "$x", "./x", "a/", "..", ".", "a/./b", "a@b", "a#b", "a,b", "a\\b", "a\nb"]
+BAD_KEYS = [
+    "a/../b",
+    "/abs",
+    "a//b",
+    "",
+    "$x",
+    "./x",
+    "a/",
+    "..",
+    ".",
+    "a/./b",
+    "a@b",
+    "a#b",
+    "a,b",
+    "a\\b",
+    "a\nb",
+]
 GOOD_KEYS = ["a b", "a.b", "a:b", "a/b", "a-b", "a_b", "é", "日本", "x" * 250]
 
 
@@ -425,7 +441,9 @@ def test_set_experiment_tag_on_deleted_experiment_is_rejected(tracking: Tracking
 
 
 def test_delete_experiment_tag_removes_only_that_tag(tracking: TrackingStore) -> None:
-    experiment_id = tracking.create_experiment("tags", tags=[ExperimentTag("a", "1"), ExperimentTag("b", "2")])
+    experiment_id = tracking.create_experiment(
+        "tags", tags=[ExperimentTag("a", "1"), ExperimentTag("b", "2")]
+    )
     tracking.delete_experiment_tag(experiment_id, "a")
     assert tracking.get_experiment(experiment_id).tags_dict == {"b": "2"}
 

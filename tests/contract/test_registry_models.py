@@ -38,7 +38,9 @@ def test_create_registered_model_returns_the_new_model(registry: RegistryStore, 
     assert model.creation_timestamp == model.last_updated_timestamp <= clock.now
 
 
-def test_create_registered_model_times_come_from_the_clock(registry: RegistryStore, clock: TickingClock) -> None:
+def test_create_registered_model_times_come_from_the_clock(
+    registry: RegistryStore, clock: TickingClock
+) -> None:
     clock.now = 5_000_000
     model = registry.create_registered_model("m")
 
@@ -81,7 +83,9 @@ def test_create_registered_model_names_are_case_sensitive(registry: RegistryStor
     assert registry.get_registered_model("model").name == "model"
 
 
-def test_create_registered_model_with_a_repeated_tag_key_keeps_the_last_value(registry: RegistryStore) -> None:
+def test_create_registered_model_with_a_repeated_tag_key_keeps_the_last_value(
+    registry: RegistryStore,
+) -> None:
     model = registry.create_registered_model(
         "m", tags=[RegisteredModelTag("k", "1"), RegisteredModelTag("k", "2")]
     )
@@ -189,7 +193,12 @@ def test_rename_registered_model_moves_versions_tags_and_aliases(registry: Regis
     assert renamed.aliases_dict == {"champion": 1}
     assert registry.get_registered_model("new") == renamed
     moved = registry.get_model_version("new", 1)
-    assert (moved.name, moved.source, moved.tags_dict, moved.aliases) == ("new", "s1", {"k": "v"}, ("champion",))
+    assert (moved.name, moved.source, moved.tags_dict, moved.aliases) == (
+        "new",
+        "s1",
+        {"k": "v"},
+        ("champion",),
+    )
     assert registry.get_model_version_by_alias("new", "champion").version == 1
     assert registry.get_model_version("new", 2).name == "new"
 

@@ -20,7 +20,7 @@ def build_tracking_store(uri: str, clock: Clock | None = None) -> TrackingStore:
 
 
 def build_registry_store(uri: str, clock: Clock | None = None) -> RegistryStore:
-    return InMemoryRegistryStore(clock=clock) if clock is not None else InMemoryRegistryStore()
+    return InMemoryRegistryStore(clock=clock)
 
 
 def register(site_dir: Path) -> None:
@@ -28,8 +28,6 @@ def register(site_dir: Path) -> None:
     dist_info = site_dir / "genesis_toy_backend-0.1.dist-info"
     dist_info.mkdir(parents=True, exist_ok=True)
     (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: genesis-toy-backend\nVersion: 0.1\n")
-    (dist_info / "entry_points.txt").write_text(
-        f"[genesis_flow.backends]\n{SCHEME} = {__name__}\n"
-    )
+    (dist_info / "entry_points.txt").write_text(f"[genesis_flow.backends]\n{SCHEME} = {__name__}\n")
     if str(site_dir) not in sys.path:
         sys.path.append(str(site_dir))

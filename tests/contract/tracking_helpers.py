@@ -17,8 +17,10 @@ from hypothesis import HealthCheck, settings
 from genesis_flow.core.entities import (
     Dataset,
     DatasetInput,
+    DatasetRef,
     Experiment,
     InputTag,
+    LoggedModel,
     Metric,
     Page,
     Run,
@@ -162,3 +164,24 @@ def tampered(token: str) -> list[str]:
     flipped = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
     forged = base64.b64encode(b'{"offset": 1}').decode()
     return [token[:middle], flipped, "garbage", forged]
+
+
+def logged_models(
+    tracking: TrackingStore,
+    experiment_ids: Sequence[str],
+    flt: str = "",
+    order: Sequence[str] = (),
+    datasets: Sequence[DatasetRef] = (),
+    max_results: int | None = None,
+    page_token: str | None = None,
+) -> Page[LoggedModel]:
+    from genesis_flow.core.search import parse_filter, parse_order_by
+
+    return tracking.search_logged_models(
+        list(experiment_ids),
+        filter=parse_filter(SearchKind.LOGGED_MODELS, flt),
+        datasets=list(datasets),
+        max_results=max_results,
+        order_by=parse_order_by(SearchKind.LOGGED_MODELS, list(order)),
+        page_token=page_token,
+    )

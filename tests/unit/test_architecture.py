@@ -7,6 +7,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -34,7 +35,11 @@ def test_import_linter_contracts_hold() -> None:
 
 @pytest.mark.parametrize(
     "statement",
-    ["import genesis_flow", "import genesis_flow.entrypoints.bootstrap", "import genesis_flow.entrypoints.cli"],
+    [
+        "import genesis_flow",
+        "import genesis_flow.entrypoints.bootstrap",
+        "import genesis_flow.entrypoints.cli",
+    ],
 )
 def test_importing_the_package_loads_no_driver_and_no_adapter(statement: str) -> None:
     loaded = _modules_loaded_by(statement)

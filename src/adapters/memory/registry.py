@@ -98,8 +98,8 @@ class _ModelState:
 class InMemoryRegistryStore:
     """The model registry in process memory. Thread-safe: one lock guards all state."""
 
-    def __init__(self, clock: Clock = SystemClock()) -> None:
-        self._clock = clock
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
         self._lock = threading.RLock()
         self._models: dict[str, _ModelState] = {}
 
@@ -306,13 +306,13 @@ class InMemoryRegistryStore:
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
         effective, prompts = _prompt_scope(filter)
         with self._lock:
-            found = [
-                mv
+            candidates = [
+                state.version_entity(mv)
                 for state in self._models.values()
                 if prompts or not state.has_prompt_version()
-                for mv in (state.version_entity(x) for x in state.versions.values())
-                if matches(kind, mv, effective)
+                for mv in state.versions.values()
             ]
+        found = [mv for mv in candidates if matches(kind, mv, effective)]
         return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
 
     def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:

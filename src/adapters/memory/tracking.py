@@ -192,7 +192,7 @@ class InMemoryTrackingStore:
         self,
         view_type: ViewType = ViewType.ACTIVE_ONLY,
         max_results: int | None = None,
-        filter: Filter = Filter(),  # noqa: A002
+        filter: Filter = Filter(),
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[Experiment]:
@@ -296,7 +296,7 @@ class InMemoryTrackingStore:
                 run_name=name,
                 user_id=user_id,
                 status=RunStatus.RUNNING,
-                start_time=start_time,
+                start_time=self._clock.now_ms() if start_time is None else start_time,
                 end_time=None,
                 artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
             )
@@ -457,7 +457,7 @@ class InMemoryTrackingStore:
     def search_runs(
         self,
         experiment_ids: Sequence[str],
-        filter: Filter = Filter(),  # noqa: A002
+        filter: Filter = Filter(),
         run_view_type: ViewType = ViewType.ACTIVE_ONLY,
         max_results: int | None = None,
         order_by: Sequence[OrderBy] = (),
@@ -523,9 +523,11 @@ class InMemoryTrackingStore:
             self._logged_models[model_id] = model
             return model
 
-    def _logged_model(self, model_id: str) -> LoggedModel:
+    def _logged_model(self, model_id: str, *, allow_deleted: bool = False) -> LoggedModel:
+        # As in MLflow, reads hide deleted models while writes (delete again, tags, finalize)
+        # still reach them.
         model = self._logged_models.get(model_id)
-        if model is None or model.lifecycle_stage is LifecycleStage.DELETED:
+        if model is None or (model.lifecycle_stage is LifecycleStage.DELETED and not allow_deleted):
             raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
         return model
 
@@ -541,7 +543,7 @@ class InMemoryTrackingStore:
 
     def delete_logged_model(self, model_id: str) -> None:
         with self._lock:
-            model = self._logged_model(model_id)
+            model = self._logged_model(model_id, allow_deleted=True)
             self._logged_models[model_id] = evolve(
                 model, lifecycle_stage=LifecycleStage.DELETED, last_updated_timestamp=self._clock.now_ms()
             )
@@ -549,7 +551,7 @@ class InMemoryTrackingStore:
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
         parsed = LoggedModelStatus.parse(status)
         with self._lock:
-            model = self._logged_model(model_id).finalize(parsed, self._clock.now_ms())
+            model = self._logged_model(model_id, allow_deleted=True).finalize(parsed, self._clock.now_ms())
             self._logged_models[model_id] = model
             return model
 
@@ -557,13 +559,13 @@ class InMemoryTrackingStore:
         for tag in tags:
             v.validate_run_tag(tag.key, tag.value)
         with self._lock:
-            model = self._logged_model(model_id)
+            model = self._logged_model(model_id, allow_deleted=True)
             merged = {t.key: t for t in model.tags} | {t.key: LoggedModelTag(t.key, t.value) for t in tags}
             self._logged_models[model_id] = evolve(model, tags=tuple(merged.values()))
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         with self._lock:
-            model = self._logged_model(model_id)
+            model = self._logged_model(model_id, allow_deleted=True)
             if not any(t.key == key for t in model.tags):
                 raise ResourceDoesNotExist(f"No tag with key {key!r} found for model with ID {model_id!r}.")
             self._logged_models[model_id] = evolve(model, tags=tuple(t for t in model.tags if t.key != key))
@@ -573,7 +575,7 @@ class InMemoryTrackingStore:
             v.validate_param(param.key, param.value)
         v.validate_unique_param_keys([p.key for p in params])
         with self._lock:
-            model = self._logged_model(model_id)
+            model = self._logged_model(model_id, allow_deleted=True)
             stored = {p.key: p.value for p in model.params}
             for p in params:
                 if p.key in stored and stored[p.key] != p.value:
@@ -581,13 +583,15 @@ class InMemoryTrackingStore:
                         f"Changing param values is not allowed. Param with key='{p.key}' was already"
                         f" logged with value='{stored[p.key]}' for logged model ID='{model_id}'."
                     )
-            merged = {p.key: p for p in model.params} | {p.key: LoggedModelParameter(p.key, p.value) for p in params}
+            merged = {p.key: p for p in model.params} | {
+                p.key: LoggedModelParameter(p.key, p.value) for p in params
+            }
             self._logged_models[model_id] = evolve(model, params=tuple(merged.values()))
 
     def search_logged_models(
         self,
         experiment_ids: Sequence[str],
-        filter: Filter = Filter(),  # noqa: A002
+        filter: Filter = Filter(),
         datasets: Sequence[DatasetRef] = (),
         max_results: int | None = None,
         order_by: Sequence[OrderBy] = (),
@@ -615,7 +619,9 @@ class InMemoryTrackingStore:
         with self._lock:
             existing = self._experiments.get(experiment.experiment_id)
             if existing is not None and experiment.experiment_id != DEFAULT_EXPERIMENT_ID:
-                raise ExperimentAlreadyExists(f"Experiment with id={experiment.experiment_id} already exists.")
+                raise ExperimentAlreadyExists(
+                    f"Experiment with id={experiment.experiment_id} already exists."
+                )
             if any(
                 e.name == experiment.name and e.experiment_id != experiment.experiment_id
                 for e in self._experiments.values()

@@ -1,1 +1,49 @@
-"""MLflow's search-filter and order-by language: parse once into a frozen AST."""
+"""MLflow's search-filter and order-by language: parse once into a frozen AST.
+
+* :func:`parse_filter` / :func:`parse_order_by`: text -> AST (:mod:`.ast`), per :class:`SearchKind`;
+* :func:`matches` / :func:`sort`: the reference semantics on domain entities (the memory adapter
+  uses them; the SQL and Mongo adapters compile the AST to give the same answers);
+* :func:`resolve_max_results`, :func:`query_fingerprint`, :func:`paginate` and the page-token
+  codec: limits and opaque, query-bound page tokens.
+"""
+
+from genesis_flow.core.search.ast import (
+    Comparator,
+    Comparison,
+    Filter,
+    KeyType,
+    OrderBy,
+    SearchKind,
+)
+from genesis_flow.core.search.evaluate import like, matches, sort
+from genesis_flow.core.search.paging import (
+    DEFAULT_MAX_RESULTS,
+    MAX_MAX_RESULTS,
+    decode_page_token,
+    encode_page_token,
+    paginate,
+    query_fingerprint,
+    resolve_max_results,
+)
+from genesis_flow.core.search.parser import parse_filter, parse_order_by
+
+__all__ = [
+    "DEFAULT_MAX_RESULTS",
+    "MAX_MAX_RESULTS",
+    "Comparator",
+    "Comparison",
+    "Filter",
+    "KeyType",
+    "OrderBy",
+    "SearchKind",
+    "decode_page_token",
+    "encode_page_token",
+    "like",
+    "matches",
+    "paginate",
+    "parse_filter",
+    "parse_order_by",
+    "query_fingerprint",
+    "resolve_max_results",
+    "sort",
+]

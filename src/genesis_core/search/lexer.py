@@ -103,7 +103,7 @@ def _scan_identifier(source: str, start: int) -> tuple[int, tuple[IdentPart, ...
     n = len(source)
     while True:
         ch = source[i] if i < n else ""
-        if ch == "`" or (parts and ch in "'\""):
+        if ch == "`" or (parts and ch in ("'", '"')):
             end = _scan_quoted(source, i)
             parts.append(IdentPart(source[i + 1 : end - 1], ch))
             i = end

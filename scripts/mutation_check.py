@@ -1,0 +1,191 @@
+"""Mutation check of the contract suite: break one rule of the memory oracle at a time and require
+that at least one contract test fails.
+
+    python scripts/mutation_check.py            # every mutation
+    python scripts/mutation_check.py -k param   # mutations whose name contains "param"
+
+Each mutation is an exact text replacement in one source file; the file is restored afterwards
+(also on Ctrl-C). Exit status 1 when a mutation survives (no test failed) or no longer applies
+(the code changed: update the mutation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TRACKING = "src/adapters/memory/tracking.py"
+REGISTRY = "src/adapters/memory/registry.py"
+
+# (name, file, original text, mutated text)
+MUTATIONS: list[tuple[str, str, str, str]] = [
+    (
+        "param overwrite allowed",
+        TRACKING,
+        "conflicts = [p for p in params if p.key in state.params and state.params[p.key] != p.value]",
+        "conflicts: list[Param] = []",
+    ),
+    (
+        "search_runs ignores order",
+        TRACKING,
+        "return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)\n\n    def search_datasets",
+        "return paginate(found, limit, page_token, fingerprint)\n\n    def search_datasets",
+    ),
+    (
+        "identical metric point stored twice",
+        TRACKING,
+        "        if metric.identity in points:\n            return\n        points[metric.identity] = metric",
+        "        points[(metric.identity, len(points))] = metric",
+    ),
+    (
+        "last write wins instead of the latest-metric rule",
+        TRACKING,
+        "if current is None or is_newer_metric(metric, current):",
+        "if True:",
+    ),
+    (
+        "log_batch limits unchecked",
+        TRACKING,
+        "v.validate_batch_limits(len(metrics), len(params), len(tags))",
+        "pass",
+    ),
+    (
+        "log_batch not atomic (params written before metrics are checked)",
+        TRACKING,
+        "        single = len(metrics) + len(params) + len(tags) == 1\n",
+        "        single = len(metrics) + len(params) + len(tags) == 1\n"
+        "        if params and run_id in self._runs:\n"
+        "            self._runs[run_id].params.update({p.key: p.value for p in params"
+        " if p.key not in self._runs[run_id].params})\n",
+    ),
+    (
+        "writes to deleted runs allowed",
+        TRACKING,
+        "        if state.info.lifecycle_stage is not LifecycleStage.ACTIVE:\n            raise InvalidParameterValue(\n"
+        '                f"The run {run_id}',
+        '        if False:\n            raise InvalidParameterValue(\n                f"The run {run_id}',
+    ),
+    (
+        "duplicate experiment names allowed",
+        TRACKING,
+        "        if any(e.name == name for e in self._experiments.values()):",
+        "        if False:",
+    ),
+    (
+        "deleting an experiment leaves its runs active",
+        TRACKING,
+        "            if state.info.experiment_id == experiment.experiment_id:",
+        "            if False:",
+    ),
+    (
+        "search_runs ignores the view type",
+        TRACKING,
+        "if s.info.experiment_id in wanted and run_view_type.admits(s.info.lifecycle_stage)",
+        "if s.info.experiment_id in wanted",
+    ),
+    (
+        "search_runs ignores the filter",
+        TRACKING,
+        "found = [r for r in runs if matches(kind, r, filter)]",
+        "found = list(runs)",
+    ),
+    (
+        "page token not bound to its query",
+        TRACKING,
+        "fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), run_view_type, filter, tuple(order_by))",
+        'fingerprint = query_fingerprint("runs")',
+    ),
+    (
+        "dataset inputs not deduplicated",
+        TRACKING,
+        "                state.dataset_inputs.setdefault(key, evolve(item, dataset=stored))\n"
+        "            state.model_inputs.update",
+        "                state.dataset_inputs[(key, len(state.dataset_inputs))] = evolve(item, dataset=stored)\n"
+        "            state.model_inputs.update",
+    ),
+    (
+        "deleting a missing run tag succeeds",
+        TRACKING,
+        '            if key not in state.tags:\n                raise ResourceDoesNotExist(f"No tag with name: {key} in run',
+        '            if key not in state.tags:\n                return\n                raise ResourceDoesNotExist(f"No tag with name: {key} in run',
+    ),
+    (
+        "renaming through the mlflow.runName tag does not rename the run",
+        TRACKING,
+        "                if t.key == RUN_NAME_TAG:\n                    state.info = evolve(state.info, run_name=t.value)",
+        "                pass",
+    ),
+    (
+        "default experiment can be deleted",
+        TRACKING,
+        "            if experiment.experiment_id == DEFAULT_EXPERIMENT_ID:\n                raise",
+        "            if False:\n                raise",
+    ),
+    (
+        "metric history unordered",
+        TRACKING,
+        "points = sorted(self._run(run_id).history.get(metric_key, {}).values(), key=metric_history_key)",
+        "points = list(reversed(self._run(run_id).history.get(metric_key, {}).values()))",
+    ),
+    (
+        "version numbers reused after deleting the highest",
+        REGISTRY,
+        "number = state.highest_version + 1",
+        "number = max(state.versions, default=0) + 1",
+    ),
+    (
+        "aliases survive deleting their version",
+        REGISTRY,
+        "for alias in version.aliases:",
+        "for alias in ():",
+    ),
+]
+
+
+def run_contract_suite() -> int:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/contract",
+        "-k",
+        "memory",
+    ]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True).returncode
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-k", default="", help="only mutations whose name contains this text")
+    args = parser.parse_args()
+    failures = 0
+    for name, relative, original, mutated in MUTATIONS:
+        if args.k not in name:
+            continue
+        path = ROOT / relative
+        source = path.read_text()
+        if source.count(original) != 1:
+            print(f"STALE     {name}: the original text is not in {relative} exactly once")
+            failures += 1
+            continue
+        try:
+            path.write_text(source.replace(original, mutated))
+            code = run_contract_suite()
+        finally:
+            path.write_text(source)
+        verdict = "killed" if code == 1 else "SURVIVED" if code == 0 else f"ERROR({code})"
+        failures += verdict != "killed"
+        print(f"{verdict:<9} {name}")
+    print("all mutations killed" if failures == 0 else f"{failures} mutation(s) not killed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

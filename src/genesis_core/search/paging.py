@@ -1,0 +1,204 @@
+"""Result limits and opaque page tokens.
+
+A page token carries the offset of the next page and a fingerprint of the query it belongs to,
+plus a checksum over both. There is no per-process secret: every server process computes the same
+fingerprint for the same query, so any of them accepts a token another issued. The checksum is not
+security (anyone can compute it); it turns a corrupted or hand-edited token into a clear
+:class:`InvalidParameterValue` instead of a silently wrong page, and the fingerprint does the same
+for a token replayed against a different query.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+
+from genesis_flow.core.entities import Page
+from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.search.ast import SearchKind
+
+E = TypeVar("E")
+
+DEFAULT_MAX_RESULTS: Mapping[SearchKind, int] = {
+    SearchKind.RUNS: 1000,
+    SearchKind.EXPERIMENTS: 1000,
+    SearchKind.REGISTERED_MODELS: 100,
+    SearchKind.MODEL_VERSIONS: 10_000,
+    SearchKind.LOGGED_MODELS: 100,
+}
+"""MLflow's default ``max_results`` per search."""
+
+MAX_MAX_RESULTS: Mapping[SearchKind, int] = {
+    SearchKind.RUNS: 50_000,
+    SearchKind.EXPERIMENTS: 50_000,
+    SearchKind.REGISTERED_MODELS: 1000,
+    SearchKind.MODEL_VERSIONS: 200_000,
+    # MLflow sets no ceiling for logged models; we use the tracking searches' one.
+    SearchKind.LOGGED_MODELS: 50_000,
+}
+"""The largest ``max_results`` each search accepts."""
+
+
+def resolve_max_results(kind: SearchKind, value: int | None) -> int:
+    """The page size to use: ``value``, or the kind's default when ``value`` is None.
+
+    Logged models, as in MLflow, also take 0 to mean the default.
+
+    Raises:
+        InvalidParameterValue: ``value`` is not an integer, is below 1, or exceeds
+            ``MAX_MAX_RESULTS[kind]``; the message follows MLflow's for that search.
+    """
+    if value is None:
+        return DEFAULT_MAX_RESULTS[kind]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterValue(
+            f"Invalid value {value!r} for parameter 'max_results' supplied. It must be a positive integer"
+        )
+    if kind is SearchKind.LOGGED_MODELS and value == 0:
+        return DEFAULT_MAX_RESULTS[kind]
+    limit = MAX_MAX_RESULTS[kind]
+    if value < 1:
+        if kind is SearchKind.MODEL_VERSIONS:
+            raise InvalidParameterValue(
+                f"Invalid value for max_results. It must be a positive integer, but got {value}"
+            )
+        raise InvalidParameterValue(
+            f"Invalid value {value} for parameter 'max_results' supplied. It must be a positive integer"
+        )
+    if value > limit:
+        if kind in (SearchKind.REGISTERED_MODELS, SearchKind.MODEL_VERSIONS):
+            raise InvalidParameterValue(
+                "Invalid value for request parameter max_results. It must be at most "
+                f"{limit}, but got value {value}"
+            )
+        raise InvalidParameterValue(
+            f"Invalid value {value} for parameter 'max_results' supplied. It must be at most {limit}"
+        )
+    return value
+
+
+# --- fingerprints ---------------------------------------------------------------------------------
+
+
+def _canonical(obj: Any) -> Any:
+    """A JSON-able form of ``obj`` that is the same in every process.
+
+    ``repr`` alone is not enough: a set of strings prints in hash order, which Python randomizes
+    per process. attrs classes, enums, mappings and sets are spelled out explicitly.
+    """
+    if obj is None or isinstance(obj, (bool, int, str)):
+        return obj
+    if isinstance(obj, float):
+        return ["float", repr(obj)]  # repr keeps nan/inf and -0.0 apart, unlike JSON
+    if isinstance(obj, enum.Enum):
+        return ["enum", type(obj).__qualname__, obj.name]
+    if attrs.has(type(obj)):
+        fields = attrs.fields(type(obj))
+        return ["attrs", type(obj).__qualname__, [[f.name, _canonical(getattr(obj, f.name))] for f in fields]]
+    if isinstance(obj, Mapping):
+        items = [[_canonical(k), _canonical(v)] for k, v in obj.items()]
+        return ["map", sorted(items, key=lambda kv: json.dumps(kv, sort_keys=True))]
+    if isinstance(obj, (set, frozenset)):
+        return ["set", sorted((_canonical(x) for x in obj), key=lambda x: json.dumps(x, sort_keys=True))]
+    if isinstance(obj, (tuple, list)):
+        return ["seq", [_canonical(x) for x in obj]]
+    if isinstance(obj, bytes):
+        return ["bytes", obj.hex()]
+    return ["repr", type(obj).__qualname__, repr(obj)]
+
+
+def query_fingerprint(*parts: object) -> str:
+    """A stable hash of a query's parts (kind, filter, order_by, experiment ids, view type...).
+
+    Equal parts give equal fingerprints in every process and on every machine (no ``hash()``,
+    whose string hashing is randomized per process).
+    """
+    blob = json.dumps(_canonical(parts), separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(blob.encode("ascii")).hexdigest()[:32]
+
+
+# --- page tokens ----------------------------------------------------------------------------------
+
+
+def _checksum(offset: int, fingerprint: str) -> str:
+    text = f"genesis-page-token:{offset}:{fingerprint}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _encode(payload: dict[str, Any]) -> str:
+    blob = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return base64.urlsafe_b64encode(blob).decode("ascii")
+
+
+def encode_page_token(offset: int, fingerprint: str) -> str:
+    """An opaque token for the page starting at ``offset`` of the query ``fingerprint``."""
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidParameterValue(f"Invalid page offset {offset!r}")
+    return _encode({"c": _checksum(offset, fingerprint), "o": offset, "q": fingerprint})
+
+
+def _invalid(token: object, why: str) -> InvalidParameterValue:
+    shown = repr(token) if len(repr(token)) <= 80 else repr(token)[:77] + "..."
+    return InvalidParameterValue(f"Invalid page token {shown}: {why}")
+
+
+def decode_page_token(token: str | None, fingerprint: str) -> int:
+    """The offset a token from :func:`encode_page_token` carries; None or "" means 0.
+
+    Raises:
+        InvalidParameterValue: the token is not one of ours (bad base64 or JSON, missing or
+            extra fields, a negative or non-integer offset, a wrong checksum: a flipped
+            character or an edited offset), or it belongs to a different query.
+    """
+    if token is None or token == "":
+        return 0
+    if not isinstance(token, str):
+        raise _invalid(token, "expected a string")
+    try:
+        raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeError, binascii.Error, ValueError, RecursionError):
+        raise _invalid(token, "could not decode it") from None
+    if not isinstance(payload, dict) or set(payload) != {"c", "o", "q"}:
+        raise _invalid(token, "unexpected content")
+    offset, query, checksum = payload["o"], payload["q"], payload["c"]
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise _invalid(token, "bad offset")
+    if not isinstance(query, str) or not isinstance(checksum, str):
+        raise _invalid(token, "unexpected content")
+    # Re-encoding must give the token back: this rejects any change, down to unused base64 bits.
+    if checksum != _checksum(offset, query) or _encode(payload) != token:
+        raise _invalid(token, "it has been altered")
+    if query != fingerprint:
+        raise _invalid(token, "it belongs to a different search (filter, order or scope changed)")
+    return offset
+
+
+def paginate(items: Sequence[E], max_results: int, page_token: str | None, fingerprint: str) -> Page[E]:
+    """The page of ``items`` (already filtered and sorted) that ``page_token`` points at.
+
+    The first page starts at 0 (``page_token`` None or ""). ``next_page_token`` is None when the
+    page reaches the end of ``items`` (also when it ends exactly there); an offset past the end
+    gives an empty last page.
+
+    Raises:
+        InvalidParameterValue: bad ``max_results`` (below 1) or bad ``page_token``
+            (see :func:`decode_page_token`).
+    """
+    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+        raise InvalidParameterValue(
+            f"Invalid value {max_results!r} for parameter 'max_results' supplied. "
+            "It must be a positive integer"
+        )
+    offset = decode_page_token(page_token, fingerprint)
+    end = offset + max_results
+    page = tuple(items[offset:end])
+    next_token = encode_page_token(end, fingerprint) if end < len(items) else None
+    return Page(items=page, next_page_token=next_token)

@@ -1,0 +1,72 @@
+"""The composition root: URI resolution, scheme -> adapter, clear errors for what is not here."""
+
+from __future__ import annotations
+
+import pytest
+
+from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.entrypoints import bootstrap
+from genesis_flow.ports import RegistryStore, TrackingStore
+
+
+@pytest.mark.parametrize(
+    ("explicit", "env", "expected"),
+    [
+        ("memory:", {"GENESIS_TRACKING_URI": "a://", "MLFLOW_TRACKING_URI": "b://"}, "memory:"),
+        (None, {"GENESIS_TRACKING_URI": "a://", "MLFLOW_TRACKING_URI": "b://"}, "a://"),
+        (None, {"MLFLOW_TRACKING_URI": "b://"}, "b://"),
+        (None, {}, bootstrap.DEFAULT_TRACKING_URI),
+        (None, {"GENESIS_TRACKING_URI": ""}, bootstrap.DEFAULT_TRACKING_URI),
+    ],
+)
+def test_tracking_uri_resolution_order(explicit: str | None, env: dict[str, str], expected: str) -> None:
+    assert bootstrap.resolve_tracking_uri(explicit, env) == expected
+
+
+def test_registry_uri_falls_back_to_the_tracking_uri() -> None:
+    assert bootstrap.resolve_registry_uri(None, {"MLFLOW_TRACKING_URI": "t://"}) == "t://"
+    assert (
+        bootstrap.resolve_registry_uri(None, {"MLFLOW_REGISTRY_URI": "r://", "MLFLOW_TRACKING_URI": "t://"})
+        == "r://"
+    )
+    assert (
+        bootstrap.resolve_registry_uri(None, {"GENESIS_REGISTRY_URI": "g://", "MLFLOW_REGISTRY_URI": "r://"})
+        == "g://"
+    )
+
+
+def test_memory_uri_is_one_shared_store_per_process() -> None:
+    bootstrap.reset_memory_stores()
+    first = bootstrap.build_tracking_store("memory:")
+    experiment_id = first.create_experiment("shared-by-api-client-and-cli")
+    second = bootstrap.build_tracking_store("memory:")
+    assert second.get_experiment(experiment_id).name == "shared-by-api-client-and-cli"
+    assert isinstance(first, TrackingStore)
+    assert bootstrap.build_registry_store("memory:") is bootstrap.build_registry_store("memory:")
+    assert isinstance(bootstrap.build_registry_store("memory:"), RegistryStore)
+    bootstrap.reset_memory_stores()
+    assert (
+        bootstrap.build_tracking_store("memory:").get_experiment_by_name("shared-by-api-client-and-cli")
+        is None
+    )
+
+
+@pytest.mark.parametrize("uri", ["http://localhost:5000", "https://mlflow.example.com"])
+def test_a_tracking_server_uri_gets_a_clear_error(uri: str) -> None:
+    with pytest.raises(InvalidParameterValue, match=r"tracking server.*directly"):
+        bootstrap.build_tracking_store(uri)
+
+
+def test_an_unknown_scheme_lists_the_supported_ones() -> None:
+    with pytest.raises(InvalidParameterValue, match=r"Unsupported tracking URI scheme 'bogus'.*memory"):
+        bootstrap.build_tracking_store("bogus://x")
+
+
+def test_a_uri_without_a_scheme_is_rejected() -> None:
+    with pytest.raises(InvalidParameterValue, match="no scheme"):
+        bootstrap.build_tracking_store("just-a-path")
+
+
+def test_schemes_of_adapters_not_in_this_version_say_so() -> None:
+    with pytest.raises(InvalidParameterValue, match="SQL adapter"):
+        bootstrap.build_tracking_store("sqlite:///genesis.db")
