@@ -139,8 +139,26 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "aliases survive deleting their version",
         REGISTRY,
-        "for alias in version.aliases:",
-        "for alias in ():",
+        "            state.aliases = {a: n for a, n in state.aliases.items() if n != number}\n",
+        "",
+    ),
+    (
+        "archive_existing_versions archives every stage",
+        REGISTRY,
+        "if other.version != number and other.current_stage is target:",
+        "if other.version != number:",
+    ),
+    (
+        "duplicate registered model names allowed",
+        REGISTRY,
+        "            if name in self._models:\n                raise _model_exists(name)\n            now",
+        "            now",
+    ),
+    (
+        "search_registered_models ignores the filter",
+        REGISTRY,
+        "found = [model for model in candidates if matches(kind, model, effective)]",
+        "found = list(candidates)",
     ),
 ]
 

@@ -132,9 +132,9 @@ class RegistryStore(Protocol):
         self, name: str, version: int, stage: str | Stage, archive_existing_versions: bool = False
     ) -> ModelVersion:
         """Move the version to ``stage``; see the module docstring for archiving. Raises
-        InvalidParameterValue (unknown stage); InternalError when archiving with a target other
-        than Staging/Production (MLflow raises that one without an error code, checked before
-        the version is looked up); ModelVersionNotFound."""
+        InvalidParameterValue for an unknown stage, and when archiving with a target other than
+        Staging/Production (checked before the version is looked up; MLflow raises that one
+        without an error code, so it reaches its users as INTERNAL_ERROR); ModelVersionNotFound."""
         ...
 
     def delete_model_version(self, name: str, version: int) -> None:

@@ -18,7 +18,7 @@ Semantics every adapter honours (the contract suite in tests/contract/ is their 
   NaN equals NaN) stores it once, so a retry is safe. Logging a param with its stored value is a
   no-op; with a different value it raises ``InvalidParameterValue``. Setting a tag overwrites.
 * **Paging.** ``max_results`` None means the kind's default (runs and experiments 1000, max 50000;
-  logged models 100, max 1000); out of range raises ``InvalidParameterValue``. ``next_page_token``
+  logged models 100, max 50000); out of range raises ``InvalidParameterValue``. ``next_page_token``
   is None on the last page. A token is opaque and bound to its query: replaying it with another
   filter, order, view type or experiment set, or tampering with it, raises
   ``InvalidParameterValue``. Concatenating all pages gives the unpaged answer.
@@ -96,8 +96,8 @@ class TrackingStore(Protocol):
     ) -> Page[Experiment]:
         """Experiments matching the filter (keys: name, tags, creation_time, last_update_time).
 
-        Order: the ``order_by`` entries, then ``creation_time`` DESC, then experiment id ASC
-        (MLflow's tie-breakers). Paging as in the module docstring.
+        Order (MLflow's): without ``order_by``, ``creation_time`` DESC then experiment id ASC;
+        with it, the entries then experiment id DESC. Paging as in the module docstring.
         """
         ...
 
@@ -164,8 +164,8 @@ class TrackingStore(Protocol):
         end_time: int | None = None,
         run_name: str | None = None,
     ) -> RunInfo:
-        """Change status, end time and/or name (None leaves a field as it is); a new name also
-        rewrites the ``mlflow.runName`` tag. Raises RunNotFound; InvalidParameterValue if the
+        """Change status, end time and/or name (None, or an empty name, leaves a field as it is);
+        a new name also rewrites the ``mlflow.runName`` tag. Raises RunNotFound; InvalidParameterValue if the
         run is deleted."""
         ...
 
@@ -319,8 +319,10 @@ class TrackingStore(Protocol):
         """Active logged models of the experiments matching the filter (attributes name,
         model_id, model_type, status, source_run_id, creation_timestamp,
         last_updated_timestamp; ``metrics.``, ``params.``, ``tags.``). ``datasets`` restricts
-        metric comparisons to metrics logged on those datasets. Order: the ``order_by`` entries,
-        then creation_timestamp DESC, then model id ASC."""
+        metric comparisons to metrics logged on those datasets; as in MLflow, a metric
+        comparison holds when any logged point satisfies it, while ordering uses the latest
+        value. Order: the ``order_by`` entries, then creation_timestamp DESC, then model id ASC.
+        ``max_results`` defaults to 100 (MLflow has no ceiling; ours is 50000)."""
         ...
 
     # --- import (migration) ----------------------------------------------------------------------

@@ -1,18 +1,17 @@
 """Helpers of the tracking half of the contract suite: small builders, search shortcuts, profiles.
 
 Searches take a parsed AST; :func:`runs` and :func:`experiments` parse MLflow's filter and
-order-by strings so tests read like MLflow calls. Hypothesis profiles: ``ci`` (derandomized, few
-examples) and ``dev``; pick one with ``GENESIS_HYPOTHESIS_PROFILE`` (default ``dev``).
+order-by strings so tests read like MLflow calls. Hypothesis settings come from the profile
+tests/conftest.py loads (``GENESIS_HYPOTHESIS_PROFILE``: ``ci`` or ``dev``).
 """
 
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
 from genesis_flow.core.entities import (
     Dataset,
@@ -33,22 +32,12 @@ from genesis_flow.ports import TrackingStore
 T = TypeVar("T")
 
 # --- Hypothesis profiles ---------------------------------------------------------------------------
-
-_SHARED = {
-    "deadline": None,
-    # Contract tests take a function-scoped store and create fresh entities inside each example.
-    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-}
-settings.register_profile("ci", max_examples=20, stateful_step_count=20, derandomize=True, **_SHARED)
-settings.register_profile("dev", max_examples=50, stateful_step_count=30, **_SHARED)
-
-PROFILE = os.environ.get("GENESIS_HYPOTHESIS_PROFILE", "dev")
-PROFILE_SETTINGS = settings.get_profile(PROFILE)
+# The profiles ("ci", "dev") are registered and loaded in tests/conftest.py.
 
 
 def hypothesis_settings(**overrides: object) -> settings:
     """The active profile, with per-test overrides (e.g. fewer examples for a costly test)."""
-    return settings(PROFILE_SETTINGS, **overrides)  # type: ignore[arg-type]
+    return settings(settings.default, **overrides)  # type: ignore[arg-type]
 
 
 # --- builders --------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from attrs import define, evolve, field
 from genesis_flow.core import validation as v
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
-    InternalError,
     InvalidParameterValue,
     ModelVersionNotFound,
     RegisteredModelAlreadyExists,
@@ -256,8 +255,8 @@ class InMemoryRegistryStore:
     ) -> ModelVersion:
         target = Stage.parse(stage)
         if archive_existing_versions and target not in ACTIVE_STAGES:
-            # MLflow raises this without an error code, so it surfaces as INTERNAL_ERROR.
-            raise InternalError(
+            # MLflow raises this without an error code (INTERNAL_ERROR); it is bad input.
+            raise InvalidParameterValue(
                 "Model version transition cannot archive existing model versions because"
                 f" '{target.value}' is not an Active stage. Valid stages are"
                 f" {[s.value for s in ACTIVE_STAGES]}"
