@@ -42,42 +42,44 @@ PROMPT_TAG = "mlflow.prompt.is_prompt"
 T = TypeVar("T")
 
 
-def mostly(good: Sequence[T], bad: Sequence[T]) -> st.SearchStrategy[T]:
-    """Each good value three times as likely as each bad one: invalid input is still tried often,
-    but sequences of valid steps get long enough to reach deep states."""
-    return st.sampled_from([*good, *good, *good, *bad])
+def mostly(good: st.SearchStrategy[T], other: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
+    """Three draws in four from ``good``, the rest from ``other`` (invalid or unknown values):
+    errors are still tried often, but runs of valid steps get long enough to reach deep states.
+    (Not ``one_of``: it does not pick its branches evenly.)"""
+    return st.sampled_from([True, True, True, False]).flatmap(lambda pick: good if pick else other)
 
 
 def _existing_or(existing: Sequence[T], pool: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
-    """Three draws in four among what exists (when anything does), the rest from ``pool``.
-    (Not ``one_of``: it does not pick its branches evenly.)"""
-    if not existing:
-        return pool
-    return mostly([True], [False]).flatmap(lambda there: st.sampled_from(existing) if there else pool)
+    """Mostly among what exists (when anything does), otherwise from ``pool``."""
+    return mostly(st.sampled_from(existing), pool) if existing else pool
 
 
 # Every model the machine can create or rename to has one of these names, so the snapshot can
 # look each of them up; "M1" differs from "m1" only in case, for LIKE versus ILIKE.
 VALID_NAMES = ["m1", "m2", "M1"]
-model_names = mostly(VALID_NAMES, ["a/b", "", "x:y"])
+model_names = mostly(st.sampled_from(VALID_NAMES), st.sampled_from(["a/b", "", "x:y"]))
 descriptions = st.sampled_from([None, "", "d1", "d2"])
-version_numbers = mostly([1, 2, 3], [0, -1])
-tag_keys = mostly(["k", "k2", PROMPT_TAG], [""])
+version_numbers = mostly(st.integers(1, 3), st.sampled_from([0, -1]))
+tag_keys = mostly(st.sampled_from(["k", "k2", PROMPT_TAG]), st.just(""))
 tag_values = st.sampled_from(["v", "w", "true"])
 model_tags = st.builds(RegisteredModelTag, key=tag_keys, value=tag_values)
 version_tags = st.builds(ModelVersionTag, key=tag_keys, value=tag_values)
 sources = st.sampled_from(["s3://bucket/model", "runs:/r1/model", "file:///tmp/m"])
 run_ids = st.sampled_from([None, "r1", "r2"])
 user_ids = st.sampled_from([None, "alice"])
-stages = mostly(["staging", "Production", "PRODUCTION", "None", "Archived"], ["bogus", ""])
+# Mostly the active stages, where archive_existing_versions acts (any case: parsing ignores it).
+stages = mostly(
+    st.sampled_from(["staging", "Staging", "production", "PRODUCTION"]),
+    st.sampled_from(["None", "archived", "bogus", ""]),
+)
 stage_lists = st.none() | st.lists(stages, max_size=2)
-# Aliases written (latest and v<n> are reserved), then also the ones only read: the reserved
-# names are well-formed there.
+# Aliases written (latest and v<n> are reserved), and read (the reserved names are well-formed
+# there; "latest" resolves to the highest version, "v<n>" does not resolve).
 ALIASES = ["champion", "challenger"]
-BAD_ALIASES = ["latest", "v1", "bad name", ""]
-aliases = mostly(ALIASES, BAD_ALIASES)
-aliases_read = st.sampled_from([*ALIASES, *BAD_ALIASES, "LATEST", "V2", "missing"])
-SNAPSHOT_ALIASES = ["champion", "challenger", "latest"]
+aliases = mostly(st.sampled_from(ALIASES), st.sampled_from(["latest", "v1", "bad name", ""]))
+aliases_read = mostly(
+    st.sampled_from([*ALIASES, "latest", "LATEST"]), st.sampled_from(["missing", "V2", "bad name", ""])
+)
 
 PROMPTS = f"tags.`{PROMPT_TAG}` = 'true'"
 MODEL_FILTERS = [
@@ -147,8 +149,7 @@ class RegistryAgreesWithMemoryModel(RuleBasedStateMachine):
         return expected
 
     def _name(self, data: st.DataObject) -> str:
-        existing = [name for name in VALID_NAMES if outcome(self.model.get_registered_model, name)[0] == "ok"]
-        return data.draw(_existing_or(existing, model_names), label="name")
+        return data.draw(_existing_or(_existing_names(self.model), model_names), label="name")
 
     def _ref(self, data: st.DataObject) -> tuple[str, int]:
         live = [
@@ -339,8 +340,12 @@ class RegistryAgreesWithMemoryModel(RuleBasedStateMachine):
 
     @invariant()
     def same_visible_state(self) -> None:
-        keys = _version_keys(self.model)
-        assert _snapshot(self.real, keys) == _snapshot(self.model, keys)
+        names, keys = _existing_names(self.model), _version_keys(self.model)
+        assert _snapshot(self.real, names, keys) == _snapshot(self.model, names, keys)
+
+
+def _existing_names(model: RegistryStore) -> list[str]:
+    return [name for name in VALID_NAMES if outcome(model.get_registered_model, name)[0] == "ok"]
 
 
 def _version_keys(model: RegistryStore) -> list[tuple[str, int]]:
@@ -355,9 +360,11 @@ def _version_keys(model: RegistryStore) -> list[tuple[str, int]]:
     return keys
 
 
-def _snapshot(store: RegistryStore, keys: Sequence[tuple[str, int]]) -> dict[str, Any]:
+def _snapshot(store: RegistryStore, names: Sequence[str], keys: Sequence[tuple[str, int]]) -> dict[str, Any]:
     """Everything a caller can see: every model, every version, latest versions and aliases.
-    Prompts are hidden from the default searches, so each search also runs with the prompt filter."""
+    ``names`` and ``keys`` are the models and versions the memory model has (a model it lacks
+    shows in ``models``). Prompts are hidden from the default searches, so each search also runs
+    with the prompt filter."""
     return {
         "models": {name: outcome(store.get_registered_model, name) for name in VALID_NAMES},
         "listed": all_pages(lambda t: store.search_registered_models(max_results=2, page_token=t)),
@@ -368,11 +375,11 @@ def _snapshot(store: RegistryStore, keys: Sequence[tuple[str, int]]) -> dict[str
         },
         "versions": all_pages(lambda t: store.search_model_versions(max_results=4, page_token=t)),
         "prompt versions": list(store.search_model_versions(PROMPT_VERSIONS)),
-        "latest": {name: outcome(store.get_latest_versions, name) for name in VALID_NAMES},
+        "latest": {name: outcome(store.get_latest_versions, name) for name in names},
         "aliases": {
             (name, alias): outcome(store.get_model_version_by_alias, name, alias)
-            for name in VALID_NAMES
-            for alias in SNAPSHOT_ALIASES
+            for name in names
+            for alias in [*ALIASES, "latest"]
         },
     }
 
