@@ -26,6 +26,18 @@ class TickingClock:
             return self.now
 
 
+class SteppedClock:
+    """One reading per step of a state machine: ``now_ms`` returns the same time until the
+    machine moves ``now``, so two stores compared side by side see the same times however often
+    they read the clock."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000
+
+    def now_ms(self) -> int:
+        return self.now
+
+
 def outcome(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[str, Any]:
     """("ok", value) or ("error", error_code): compares behaviour across backends."""
     try:

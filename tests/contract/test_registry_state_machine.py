@@ -31,9 +31,8 @@ from genesis_flow.core.search import parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.ports import Clock, RegistryStore
 from tests.contract.backends import Backend
-from tests.contract.test_state_machine import SteppedClock
 from tests.contract.tracking_helpers import all_pages, hypothesis_settings
-from tests.support import outcome
+from tests.support import SteppedClock, outcome
 
 RM = SearchKind.REGISTERED_MODELS
 MV = SearchKind.MODEL_VERSIONS
@@ -127,9 +126,9 @@ BAD_TOKENS = st.sampled_from(["garbage", "foreign"])
 class RegistryAgreesWithMemoryModel(RuleBasedStateMachine):
     """Subclassed per backend with ``make_store`` set (see the tests at the bottom).
 
-    Rules pick a model or version half of the time among those that exist (read off the memory
+    Rules pick a model or version three times in four among those that exist (read off the memory
     model), so sequences reach deep states (several versions in one stage, aliases on a version
-    that is then deleted); the other half comes from the plain pools, unknown and invalid included.
+    that is then deleted); the rest comes from the plain pools, unknown and invalid included.
     """
 
     make_store: Callable[[Clock], RegistryStore]

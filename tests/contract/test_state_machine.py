@@ -44,7 +44,7 @@ from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.ports import Clock, TrackingStore
 from tests.contract.backends import Backend
 from tests.contract.tracking_helpers import all_pages, artifact_root, hypothesis_settings
-from tests.support import outcome
+from tests.support import SteppedClock, outcome
 
 NAN, INF = float("nan"), float("inf")
 
@@ -92,16 +92,6 @@ RUN_ORDERS = [
 EXPERIMENT_FILTERS = ["", "name LIKE 'e%'", "name ILIKE 'E%'", "tags.k = 'v1'", "tags.k IS NULL"]
 EXPERIMENT_ORDERS = [(), ("name",), ("name DESC",), ("creation_time ASC",), ("last_update_time DESC",)]
 VIEWS = st.sampled_from(list(ViewType))
-
-
-class SteppedClock:
-    """One reading per step: ``now_ms`` returns the same time until the machine moves it."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000
-
-    def now_ms(self) -> int:
-        return self.now
 
 
 @define
