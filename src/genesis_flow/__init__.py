@@ -20,9 +20,8 @@ _LAZY: dict[str, str] = {
     "ResourceAlreadyExists": "genesis_flow.core.errors",
     "build_tracking_store": "genesis_flow.entrypoints.bootstrap",
     "build_registry_store": "genesis_flow.entrypoints.bootstrap",
-    "get_tracking_uri": "genesis_flow.entrypoints.bootstrap",
+    "resolve_tracking_uri": "genesis_flow.entrypoints.bootstrap",
 }
-_ALIASES = {"get_tracking_uri": "resolve_tracking_uri"}
 
 __all__ = ["__version__", *sorted(_LAZY)]
 
@@ -31,7 +30,7 @@ def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'genesis_flow' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), _ALIASES.get(name, name))
+    value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
 

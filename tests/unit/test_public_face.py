@@ -10,7 +10,7 @@ from genesis_flow.core.errors import GenesisError
 
 def test_names_resolve_lazily_to_their_defining_modules() -> None:
     assert genesis_flow.GenesisError is GenesisError
-    assert genesis_flow.get_tracking_uri("memory:") == "memory:"
+    assert genesis_flow.resolve_tracking_uri("memory:") == "memory:"
     assert "build_tracking_store" in dir(genesis_flow)
 
 
