@@ -101,10 +101,8 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "dataset inputs not deduplicated",
         TRACKING,
-        "                state.dataset_inputs.setdefault(key, evolve(item, dataset=stored))\n"
-        "            state.model_inputs.update",
-        "                state.dataset_inputs[(key, len(state.dataset_inputs))] = evolve(item, dataset=stored)\n"
-        "            state.model_inputs.update",
+        "        state.dataset_inputs.setdefault(key, evolve(item, dataset=stored))",
+        "        state.dataset_inputs[(key, len(state.dataset_inputs))] = evolve(item, dataset=stored)",
     ),
     (
         "deleting a missing run tag succeeds",

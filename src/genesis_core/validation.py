@@ -65,7 +65,7 @@ def exceeds_maximum_length(path: str, limit: int) -> str:
 def path_not_unique(name: str) -> bool:
     """True when ``name`` would resolve to another name as a file path (``a/../b``, ``/x``)."""
     norm = posixpath.normpath(name)
-    return norm != name or norm == "." or norm.startswith("..") or norm.startswith("/")
+    return norm != name or norm == "." or norm.startswith(("..", "/"))
 
 
 def _bad_path_message(name: str) -> str:
@@ -237,8 +237,12 @@ def validate_version(version: object) -> int:
         raise InvalidParameterValue(f"Parameter 'version' must be an integer, got '{version}'.") from None
 
 
-def validate_alias(alias: object) -> str:
-    """An alias name: ``[\\w-]``, at most 255 chars, not ``latest`` and not ``v<n>``."""
+def validate_alias(alias: object, *, allow_reserved: bool = False) -> str:
+    """An alias name: ``[\\w-]``, at most 255 chars, not ``latest`` and not ``v<n>``.
+
+    ``allow_reserved`` checks the characters only, as MLflow does when an alias is read or
+    deleted: the reserved names are well-formed there (deleting ``latest`` is a quiet no-op).
+    """
     if alias is None or alias == "":
         raise InvalidParameterValue("Registered model alias name cannot be empty.")
     if not isinstance(alias, str) or not _ALIAS_NAME.match(alias):
@@ -247,6 +251,8 @@ def validate_alias(alias: object) -> str:
             " and dashes (-)."
         )
     validate_length("Registered model alias name", MAX_REGISTERED_MODEL_ALIAS_LENGTH, alias)
+    if allow_reserved:
+        return alias
     if alias.lower() == "latest":
         raise InvalidParameterValue("'latest' alias name (case insensitive) is reserved.")
     if _VERSION_ALIAS.match(alias):

@@ -7,7 +7,6 @@ callers can never mutate what is stored. Semantics are documented on the port
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterable, Sequence
 
@@ -39,8 +38,6 @@ from genesis_flow.ports.clock import Clock, SystemClock
 # MLflow's prompt registry stores prompts as registered models carrying this tag; its searches
 # leave them out unless the filter asks for prompts (see _prompt_scope).
 IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
-# ``v<n>`` names are reserved for resolving versions, so no stored alias can have that shape.
-_VERSION_ALIAS = re.compile(r"^[vV]\d+$")
 
 
 @define
@@ -345,13 +342,13 @@ class InMemoryRegistryStore:
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         v.validate_model_name(name)
-        _validate_alias_syntax(alias)
+        v.validate_alias(alias, allow_reserved=True)
         with self._lock:
             self._model(name).aliases.pop(alias, None)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         v.validate_model_name(name)
-        _validate_alias_syntax(alias)
+        v.validate_alias(alias, allow_reserved=True)
         with self._lock:
             state = self._model(name)
             if alias.lower() == "latest":
@@ -435,14 +432,6 @@ def _registry_tags(tags: Iterable[RegisteredModelTag | ModelVersionTag]) -> dict
 
 def _replace_tag(tags: tuple[ModelVersionTag, ...], tag: ModelVersionTag) -> tuple[ModelVersionTag, ...]:
     return (*(t for t in tags if t.key != tag.key), ModelVersionTag(tag.key, tag.value))
-
-
-def _validate_alias_syntax(alias: str) -> None:
-    """Reading or deleting an alias checks its characters only: the reserved names are
-    well-formed, so ``delete_registered_model_alias(name, "latest")`` is a quiet no-op."""
-    if isinstance(alias, str) and (alias.lower() == "latest" or _VERSION_ALIAS.match(alias)):
-        return
-    v.validate_alias(alias)
 
 
 def _prompt_scope(filter: Filter) -> tuple[Filter, bool]:

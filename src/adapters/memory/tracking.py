@@ -15,6 +15,7 @@ from attrs import define, evolve, field
 
 from genesis_flow.core import validation as v
 from genesis_flow.core.entities import (
+    Dataset,
     DatasetInput,
     DatasetRef,
     DatasetSummary,
@@ -118,7 +119,7 @@ class InMemoryTrackingStore:
         self._lock = threading.RLock()
         self._experiments: dict[str, Experiment] = {}
         self._runs: dict[str, _RunState] = {}
-        self._datasets: dict[tuple[str, str, str], Any] = {}
+        self._datasets: dict[tuple[str, str, str], Dataset] = {}
         self._logged_models: dict[str, LoggedModel] = {}
         self._next_experiment_id = 1
         now = self._clock.now_ms()
@@ -441,11 +442,15 @@ class InMemoryTrackingStore:
             state = self._active_run(run_id)
             experiment_id = state.info.experiment_id
             for item in datasets:
-                key = (item.dataset.name, item.dataset.digest)
-                # The first stored dataset of that (name, digest) in the experiment wins, as in MLflow.
-                stored = self._datasets.setdefault((experiment_id, *key), item.dataset)
-                state.dataset_inputs.setdefault(key, evolve(item, dataset=stored))
+                self._attach_dataset_input(state, experiment_id, item)
             state.model_inputs.update(m.model_id for m in models)
+
+    def _attach_dataset_input(self, state: _RunState, experiment_id: str, item: DatasetInput) -> None:
+        key = (item.dataset.name, item.dataset.digest)
+        # The first stored dataset of that (name, digest) in the experiment wins, as in MLflow;
+        # the same input logged to a run again is kept once.
+        stored = self._datasets.setdefault((experiment_id, *key), item.dataset)
+        state.dataset_inputs.setdefault(key, evolve(item, dataset=stored))
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
         with self._lock:
@@ -653,7 +658,5 @@ class InMemoryTrackingStore:
             for m in metric_history:
                 state.add_metric(evolve(m, run_id=None))
             for item in run.inputs.dataset_inputs:
-                key = (item.dataset.name, item.dataset.digest)
-                stored = self._datasets.setdefault((run.info.experiment_id, *key), item.dataset)
-                state.dataset_inputs.setdefault(key, evolve(item, dataset=stored))
+                self._attach_dataset_input(state, run.info.experiment_id, item)
             self._runs[run.info.run_id] = state
