@@ -61,7 +61,13 @@ def open_backend(backend_id: str, *, artifact_root: str) -> Backend:
             lambda clock: build_tracking_store(f"toy://ns{next(namespaces)}", clock=clock),
             lambda clock: build_registry_store(f"toy://ns{next(namespaces)}", clock=clock),
         )
-    if backend_id in ("sql-sqlite", "sql-postgres", "mongo", "cosmos"):
+    if backend_id in ("sql-sqlite", "sql-postgres"):
+        from tests.contract.sql_backend import open_sql_backend
+
+        return open_sql_backend(
+            backend_id, artifact_root=artifact_root, uri=os.environ.get(env_var(backend_id))
+        )
+    if backend_id in ("mongo", "cosmos"):
         raise Unavailable(_not_yet(backend_id))
     raise Unavailable(f"unknown backend id {backend_id!r}")
 

@@ -1,0 +1,197 @@
+"""One SQL database: engine set-up per dialect, short transactions with retries, the schema check.
+
+SQLite is configured for many writers in several processes: WAL (readers never block the
+writer), ``synchronous=NORMAL`` (a commit is not an fsync in WAL mode; a power cut can lose the
+last commits but never corrupts), a busy timeout, and ``BEGIN IMMEDIATE`` for every write
+transaction, so a writer waits for the lock up front instead of failing when a read transaction
+tries to upgrade (the classic "database is locked" that no timeout cures). A transaction that still
+hits a lock is retried as a whole a few times before the user hears about it.
+
+PostgreSQL uses psycopg 3 (``postgresql://`` is read as ``postgresql+psycopg://``) at READ
+COMMITTED; races are settled by constraints and row locks in the store code.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from genesis_flow.adapters.sql import errors
+from genesis_flow.adapters.sql.migrations import MIGRATIONS, SCHEMA_VERSION, Migration, ensure_schema
+from genesis_flow.core.errors import GenesisError, InvalidParameterValue, TemporarilyUnavailable
+from genesis_flow.core.search.evaluate import like
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_S = 30.0
+_RETRIES = 5
+
+
+def normalize_uri(uri: str) -> str:
+    """The SQLAlchemy URL for a Genesis-Flow SQL URI (``postgresql://`` uses psycopg 3)."""
+    scheme = urlsplit(uri).scheme.lower()
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if scheme in ("sqlite", "postgresql+psycopg"):
+        return uri
+    raise InvalidParameterValue(
+        f"Not a SQL URI: {errors.redact(uri)!r}; expected sqlite:///path.db or postgresql://..."
+    )
+
+
+def _sqlite_like(value: str | None, pattern: str | None, ignore_case: int) -> int | None:
+    # The domain's LIKE (case-sensitive, ILIKE folding with Python's lower()), so SQLite answers
+    # exactly as the memory oracle does; SQLite's own LIKE folds ASCII only and ignores case.
+    if value is None or pattern is None:
+        return None
+    return int(like(value, pattern, ignore_case=bool(ignore_case)))
+
+
+def _create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        database = sa.engine.make_url(url).database or ""
+        in_memory = database in ("", ":memory:") or "mode=memory" in url
+        if not in_memory:
+            folder = os.path.dirname(os.path.abspath(database))
+            if not os.path.isdir(folder):
+                raise InvalidParameterValue(
+                    f"Cannot create the SQLite database {database!r}: the folder {folder!r} does not exist"
+                )
+        kwargs: dict[str, Any] = {
+            "connect_args": {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False, "isolation_level": None}
+        }
+        if in_memory:
+            kwargs["poolclass"] = StaticPool
+        engine = sa.create_engine(url, **kwargs)
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            # WAL is switched on by SqlDatabase once the schema check has accepted the file.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            cursor.close()
+            dbapi_connection.create_function("genesis_like", 3, _sqlite_like, deterministic=True)
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=16)
+
+
+class SqlDatabase:
+    """An engine plus the rules for using it: one short transaction per store call.
+
+    Build with :meth:`from_uri`, or hand in an engine (tests). Opening checks the schema
+    (:func:`~.migrations.ensure_schema`): an empty database is created, an older SQLite one is
+    upgraded, anything else that does not match is refused with a :class:`~.errors.SchemaError`.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        uri: str | None = None,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        target_version: int = SCHEMA_VERSION,
+        upgrade: bool | None = None,
+    ) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.where = errors.redact(uri or engine.url.render_as_string(hide_password=True))
+        self._uri = uri or self.where
+        # An in-memory SQLite database is one shared connection: serialise its transactions.
+        self._serial = threading.RLock() if isinstance(engine.pool, StaticPool) else None
+        if upgrade is None:
+            # SQLite is single-user and embedded: upgrading on open is what its user expects.
+            # A shared PostgreSQL is upgraded on purpose, with `genesis db upgrade URI`.
+            upgrade = self.dialect == "sqlite"
+        self.schema_versions: tuple[int | None, int] = self.transact(
+            lambda conn: ensure_schema(
+                conn, self._uri, migrations=migrations, target_version=target_version, upgrade=upgrade
+            ),
+            write=True,
+            exclusive=True,
+        )
+        """What the schema check at open did: (version found, version now); found is None when
+        the database was empty and has just been created."""
+        if self.is_sqlite and self._serial is None:
+            self._use_wal()
+
+    def _use_wal(self) -> None:
+        # The journal mode is written into the file's header, so it is switched only after the
+        # schema check has accepted the database: one that is not ours (MLflow's) stays byte for
+        # byte as it was. SQLite refuses the switch inside a transaction, hence the raw
+        # connection; on a file already in WAL mode this is a no-op.
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+        except sqlite3.OperationalError as error:
+            raise TemporarilyUnavailable(f"Cannot switch {self.where} to WAL mode: {error}") from None
+        finally:
+            raw.close()
+
+    @classmethod
+    def from_uri(cls, uri: str, **kwargs: Any) -> SqlDatabase:
+        try:
+            engine = _create_engine(normalize_uri(uri))
+        except GenesisError:
+            raise
+        except Exception as error:  # a malformed URL or a missing driver
+            raise InvalidParameterValue(f"Cannot open {errors.redact(uri)!r}: {error}") from None
+        return cls(engine, uri=uri, **kwargs)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _connection(self, write: bool, exclusive: bool) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.execution_options(
+                    sqlite_begin="EXCLUSIVE" if exclusive else "IMMEDIATE" if write else "DEFERRED"
+                )
+            with conn.begin():
+                if exclusive and self.dialect == "postgresql":
+                    # Every process that opens or upgrades the schema takes this lock first.
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('genesis-flow-schema'))"))
+                yield conn
+
+    def transact(self, work: Callable[[Connection], T], *, write: bool = False, exclusive: bool = False) -> T:
+        """Run ``work`` in one transaction and return its result; domain errors pass through
+        (and roll back), driver errors become domain errors. Transient conflicts (locks, deadlocks,
+        serialization failures) are retried a few times with a short random back-off."""
+        for attempt in range(_RETRIES + 1):
+            try:
+                if self._serial is not None:
+                    with self._serial, self._connection(write, exclusive) as conn:
+                        return work(conn)
+                with self._connection(write, exclusive) as conn:
+                    return work(conn)
+            except sa.exc.SQLAlchemyError as error:
+                if errors.is_transient(error) and attempt < _RETRIES:
+                    time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+                    continue
+                raise errors.translate(error, self.where) from None
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,87 @@
+"""Driver errors -> domain errors, in one place.
+
+Every public store method runs its SQL through :meth:`SqlDatabase.transact`, which calls
+:func:`translate` on whatever SQLAlchemy raises; store code never sees a driver exception except
+the ones it asks about (:func:`is_unique_violation`), and users never see one at all.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy.exc as sa_exc
+
+from genesis_flow.core.errors import (
+    GenesisError,
+    InternalError,
+    InvalidParameterValue,
+    InvalidState,
+    TemporarilyUnavailable,
+)
+
+
+class SchemaError(InvalidState):
+    """The database holds a schema this version cannot use as it is (see the message)."""
+
+
+class SchemaOutdated(SchemaError):
+    """The database has an older Genesis-Flow schema that must be upgraded first."""
+
+
+class SchemaTooNew(SchemaError):
+    """The database was upgraded by a newer Genesis-Flow than this one."""
+
+
+class ForeignDatabase(SchemaError):
+    """The database belongs to MLflow or another program; Genesis-Flow never alters it."""
+
+
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
+def redact(uri: str) -> str:
+    """The URI with any password replaced by ``***`` (for messages and logs)."""
+    return _PASSWORD.sub(r"\1***@", uri)
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    return isinstance(error, sa_exc.IntegrityError) and (
+        "unique" in str(error.orig).lower() or getattr(error.orig, "sqlstate", None) == "23505"
+    )
+
+
+def is_transient(error: BaseException) -> bool:
+    """A conflict that a retry of the whole transaction resolves (lock wait ran out, deadlock,
+    serialization failure)."""
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in ("40001", "40P01", "55P03"):
+        return True
+    text = str(error.orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def translate(error: BaseException, where: str) -> GenesisError:
+    """The domain error for a driver error raised while talking to ``where`` (a redacted URI)."""
+    if isinstance(error, GenesisError):
+        return error
+    if is_transient(error):
+        return TemporarilyUnavailable(
+            f"The database at {where} stayed busy (locked by other writers) for longer than the"
+            " busy timeout; retry the call."
+        )
+    if isinstance(error, sa_exc.DataError):
+        return InvalidParameterValue(f"The database rejected a value: {_first_line(error.orig)}")
+    if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)):
+        detail = _first_line(getattr(error, "orig", None) or error)
+        return TemporarilyUnavailable(f"Cannot reach the database at {where}: {detail}")
+    if isinstance(error, sa_exc.SQLAlchemyError):
+        detail = _first_line(getattr(error, "orig", None) or error)
+        return InternalError(f"Unexpected database error at {where}: {detail}")
+    return InternalError(f"Unexpected error at {where}: {type(error).__name__}: {error}")
+
+
+def _first_line(error: object) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,145 @@
+"""The versioned schema: recognise what a database holds, create it, upgrade it, or refuse it.
+
+A small ordered list of steps rather than Alembic (docs/adr/0006-sql-schema-versioning.md). An
+empty database is created straight at the current version from :mod:`.schema` (``create_all``);
+each :class:`Migration` turns version ``n - 1`` into ``n`` for databases created earlier. Every
+check and step runs inside the caller's transaction, which holds the schema lock (SQLite
+``BEGIN EXCLUSIVE``; PostgreSQL ``pg_advisory_xact_lock``), so several processes opening one
+database at once create or upgrade it exactly once and the others see the result.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from attrs import frozen
+from sqlalchemy.engine import Connection
+
+from genesis_flow.adapters.sql import schema
+from genesis_flow.adapters.sql.errors import ForeignDatabase, SchemaOutdated, SchemaTooNew, redact
+from genesis_flow.core.errors import InternalError
+
+SCHEMA_VERSION = 1
+"""The schema version this code reads and writes."""
+
+
+@frozen
+class Migration:
+    """One step: ``apply`` turns a database at ``version - 1`` into ``version``. Steps run in
+    the schema-lock transaction and must not commit."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+MIGRATIONS: tuple[Migration, ...] = ()
+"""Steps to versions 2 .. SCHEMA_VERSION, in order (none yet: version 1 is the first release)."""
+
+
+class Kind(enum.Enum):
+    EMPTY = "empty"
+    GENESIS = "genesis"
+    MLFLOW = "mlflow"
+    FOREIGN = "foreign"
+
+
+@frozen
+class DatabaseState:
+    kind: Kind
+    version: int | None = None
+
+
+_OUR_TABLES = frozenset(schema.metadata.tables)
+
+
+def inspect_database(conn: Connection) -> DatabaseState:
+    """What the database holds: nothing of ours, our schema (and its version), MLflow's, or
+    other tables that clash with ours."""
+    tables = set(sa.inspect(conn).get_table_names())
+    if schema.genesis_schema.name in tables:
+        version = conn.execute(sa.select(schema.genesis_schema.c.version)).scalar()
+        return DatabaseState(Kind.GENESIS, int(version) if version is not None else None)
+    if "alembic_version" in tables or (
+        "runs" in tables and "experiments" in tables and _has_mlflow_runs(conn)
+    ):
+        return DatabaseState(Kind.MLFLOW)
+    if tables & _OUR_TABLES:
+        return DatabaseState(Kind.FOREIGN)
+    return DatabaseState(Kind.EMPTY)
+
+
+def _has_mlflow_runs(conn: Connection) -> bool:
+    return any(c["name"] == "run_uuid" for c in sa.inspect(conn).get_columns("runs"))
+
+
+def upgrade_command(uri: str) -> str:
+    return f"genesis db upgrade {redact(uri)}"
+
+
+def ensure_schema(
+    conn: Connection,
+    uri: str,
+    *,
+    migrations: Sequence[Migration] = MIGRATIONS,
+    target_version: int = SCHEMA_VERSION,
+    upgrade: bool,
+) -> tuple[int | None, int]:
+    """Make the database usable at ``target_version`` or refuse it; returns (found, now).
+
+    ``found`` is None for a database that was empty (and has just been created).
+
+    Raises:
+        ForeignDatabase: MLflow's own database (``alembic_version``, ``runs.run_uuid``), or
+            tables named like ours without our version table. Nothing is altered.
+        SchemaTooNew: a newer Genesis-Flow upgraded it; the message names both versions.
+        SchemaOutdated: an older schema and ``upgrade`` is False; the message names
+            ``genesis db upgrade URI``.
+    """
+    where = redact(uri)
+    state = inspect_database(conn)
+    if state.kind is Kind.EMPTY:
+        schema.metadata.create_all(conn)
+        conn.execute(sa.insert(schema.genesis_schema).values(id=1, version=target_version, updated_at=_now()))
+        conn.execute(sa.insert(schema.counters).values(name="experiment", value=0))
+        return None, target_version
+    if state.kind is Kind.MLFLOW:
+        raise ForeignDatabase(
+            f"The database at {where} was created by MLflow (it has MLflow's alembic_version and"
+            " tables). Genesis-Flow never alters a database it did not create: copy its data into a"
+            f" new store with `genesis migrate --from {where} --to URI`."
+        )
+    if state.kind is Kind.FOREIGN:
+        raise ForeignDatabase(
+            f"The database at {where} has tables named like Genesis-Flow's but no genesis_schema"
+            " version table; it belongs to another program and is left untouched. Use an empty"
+            " database or schema."
+        )
+    found = state.version or 0
+    if found == target_version:
+        return found, found
+    if found > target_version:
+        raise SchemaTooNew(
+            f"The database at {where} has schema version {found}, newer than version"
+            f" {target_version} that this Genesis-Flow understands; upgrade Genesis-Flow."
+        )
+    if not upgrade:
+        raise SchemaOutdated(
+            f"The database at {where} has schema version {found}; this Genesis-Flow needs version"
+            f" {target_version}. Upgrade it with `{upgrade_command(uri)}` (back it up first)."
+        )
+    steps = {m.version: m for m in migrations}
+    for version in range(found + 1, target_version + 1):
+        step = steps.get(version)
+        if step is None:
+            raise InternalError(f"No migration to schema version {version}; cannot upgrade {where}")
+        step.apply(conn)
+        conn.execute(sa.update(schema.genesis_schema).values(version=version, updated_at=_now()))
+    return found, target_version
+
+
+def _now() -> int:
+    return int(time.time() * 1000)

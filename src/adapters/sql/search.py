@@ -1,0 +1,374 @@
+"""The search AST compiled to SQL: WHERE clauses and ORDER BY lists with the memory oracle's answers.
+
+:mod:`genesis_flow.core.search.evaluate` states the semantics; here they become SQL. The parts
+that need care:
+
+* a comparison on a key the entity lacks is false (``EXISTS`` over the key's row; SQL's NULL
+  rules do the same for NULL columns), only ``IS NULL`` matches a missing param or tag;
+* ``LIKE`` has no escape character and is case-sensitive; SQLite gets the domain's own matcher as
+  a SQL function (its LIKE ignores ASCII case and ILIKE would fold ASCII only), PostgreSQL its
+  LIKE / ILIKE with backslashes doubled (backslash is PostgreSQL's default escape);
+* strings order by code point: PostgreSQL compares them ``COLLATE "C"``, SQLite's BINARY does so;
+* metrics store NaN as 0.0 plus ``is_nan`` and +/-inf as they are, while comparisons see +/-inf
+  as +/-the largest double (MLflow's rule): only a bound at that largest double needs the clamp.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from genesis_flow.core.entities import DatasetRef
+from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+
+_MAX_DOUBLE = sys.float_info.max
+RUN_NAME_TAG = "mlflow.runName"
+
+
+class Dialect:
+    """The few places where SQLite and PostgreSQL need different SQL."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.is_sqlite = name == "sqlite"
+
+    def text(self, column: Any) -> Any:
+        """A string column that compares and orders by code point."""
+        return column if self.is_sqlite else column.collate("C")
+
+    def like(self, column: Any, pattern: str, *, ignore_case: bool) -> ColumnElement[bool]:
+        if self.is_sqlite:
+            return sa.func.genesis_like(column, pattern, 1 if ignore_case else 0) == 1
+        escaped = pattern.replace("\\", "\\\\")
+        matched: ColumnElement[bool] = column.ilike(escaped) if ignore_case else column.like(escaped)
+        return matched
+
+
+def compare(dialect: Dialect, column: Any, comparator: Comparator, value: Any) -> ColumnElement[bool]:
+    """``column <comparator> value`` for a present value (NULL makes every comparison false)."""
+    if isinstance(value, str) and comparator in (Comparator.LT, Comparator.LE, Comparator.GT, Comparator.GE):
+        column = dialect.text(column)
+    if comparator is Comparator.EQ:
+        return column == value  # type: ignore[no-any-return]
+    if comparator is Comparator.NE:
+        return column != value  # type: ignore[no-any-return]
+    if comparator is Comparator.LT:
+        return column < value  # type: ignore[no-any-return]
+    if comparator is Comparator.LE:
+        return column <= value  # type: ignore[no-any-return]
+    if comparator is Comparator.GT:
+        return column > value  # type: ignore[no-any-return]
+    if comparator is Comparator.GE:
+        return column >= value  # type: ignore[no-any-return]
+    if comparator is Comparator.LIKE:
+        return dialect.like(column, str(value), ignore_case=False)
+    if comparator is Comparator.ILIKE:
+        return dialect.like(column, str(value), ignore_case=True)
+    if comparator is Comparator.IN:
+        return column.in_(list(value))  # type: ignore[no-any-return]
+    if comparator is Comparator.NOT_IN:
+        return column.not_in(list(value))  # type: ignore[no-any-return]
+    raise InvalidParameterValue(f"Comparator {comparator.value} cannot compare values")
+
+
+def _optional(dialect: Dialect, column: Any, c: Comparison) -> ColumnElement[bool]:
+    """A column that may be NULL: IS [NOT] NULL test it, everything else needs a value."""
+    if c.comparator is Comparator.IS_NULL:
+        return column.is_(None)  # type: ignore[no-any-return]
+    if c.comparator is Comparator.IS_NOT_NULL:
+        return column.is_not(None)  # type: ignore[no-any-return]
+    return sa.and_(column.is_not(None), compare(dialect, column, c.comparator, c.value))
+
+
+def _keyed(
+    dialect: Dialect, table: sa.Table, owner: Any, owner_column: str, c: Comparison
+) -> ColumnElement[bool]:
+    """A comparison on a key/value row (param, tag): missing row = missing key."""
+    row = table.alias()
+    correlate = sa.and_(row.c[owner_column] == owner, row.c.key == c.key)
+    if c.comparator is Comparator.IS_NULL:
+        return ~sa.exists().where(correlate)
+    if c.comparator is Comparator.IS_NOT_NULL:
+        return sa.exists().where(correlate)
+    return sa.exists().where(correlate, compare(dialect, row.c.value, c.comparator, c.value))
+
+
+def clamped(column: Any) -> Any:
+    """+/-inf as +/-the largest double, as MLflow's SQL store keeps them."""
+    return sa.case(
+        (column > _MAX_DOUBLE, sa.literal(_MAX_DOUBLE)),
+        (column < -_MAX_DOUBLE, sa.literal(-_MAX_DOUBLE)),
+        else_=column,
+    )
+
+
+def metric_value_compare(column: Any, comparator: Comparator, value: Any) -> ColumnElement[bool]:
+    """A non-NaN stored metric value against a bound, with MLflow's inf clamping."""
+    bound = float(value)
+    bound = _MAX_DOUBLE if bound > _MAX_DOUBLE else -_MAX_DOUBLE if bound < -_MAX_DOUBLE else bound
+    # inf and the largest double only compare differently against that largest double itself.
+    lhs = clamped(column) if abs(bound) == _MAX_DOUBLE else column
+    return compare(Dialect("sqlite"), lhs, comparator, bound)
+
+
+# --- runs -----------------------------------------------------------------------------------------
+
+
+_RUN_COLUMNS = {
+    "status": "status",
+    "run_id": "run_id",
+    "user_id": "user_id",
+    "artifact_uri": "artifact_uri",
+    "start_time": "start_time",
+    "end_time": "end_time",
+}
+
+
+def run_where(dialect: Dialect, runs: sa.Table, filter: Filter, t: Any) -> list[ColumnElement[bool]]:
+    """WHERE terms for ``filter`` on ``runs``; ``t`` is the schema module (tables)."""
+    clauses: list[ColumnElement[bool]] = []
+    for c in filter.comparisons:
+        kt = c.key_type
+        if kt is KeyType.METRIC:
+            if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
+                raise _unknown(SearchKind.RUNS, c)
+            lm = t.latest_metrics.alias()
+            value_test = metric_value_compare(lm.c.value, c.comparator, c.value)
+            if c.comparator is Comparator.NE:
+                # A NaN metric differs from every number.
+                value_test = sa.or_(lm.c.is_nan, value_test)
+            else:
+                value_test = sa.and_(sa.not_(lm.c.is_nan), value_test)
+            clauses.append(sa.exists().where(lm.c.run_id == runs.c.run_id, lm.c.key == c.key, value_test))
+        elif kt is KeyType.PARAM:
+            clauses.append(_keyed(dialect, t.params, runs.c.run_id, "run_id", c))
+        elif kt is KeyType.TAG:
+            clauses.append(_keyed(dialect, t.tags, runs.c.run_id, "run_id", c))
+        elif kt is KeyType.ATTRIBUTE and c.key == "run_name":
+            # MLflow's SQL store filters run names through the mlflow.runName tag.
+            clauses.append(_optional(dialect, run_name_expression(runs, t), c))
+        elif kt is KeyType.ATTRIBUTE and c.key in _RUN_COLUMNS:
+            clauses.append(_optional(dialect, runs.c[_RUN_COLUMNS[c.key]], c))
+        elif kt is KeyType.DATASET and c.key in ("name", "digest", "context"):
+            ri = t.run_inputs.alias()
+            column = {"name": ri.c.dataset_name, "digest": ri.c.dataset_digest, "context": ri.c.context}[
+                c.key
+            ]
+            clauses.append(
+                sa.exists().where(
+                    ri.c.run_id == runs.c.run_id,
+                    column.is_not(None),
+                    compare(dialect, column, c.comparator, c.value),
+                )
+            )
+        else:
+            raise _unknown(SearchKind.RUNS, c)
+    return clauses
+
+
+def run_name_expression(runs: Any, t: Any) -> Any:
+    tag = t.tags.alias()
+    name_tag = (
+        sa.select(tag.c.value)
+        .where(tag.c.run_id == runs.c.run_id, tag.c.key == RUN_NAME_TAG)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(name_tag, runs.c.name)
+
+
+def run_order(
+    dialect: Dialect, runs: sa.Table, order_by: Sequence[OrderBy], t: Any
+) -> tuple[list[Any], list[tuple[Any, Any]]]:
+    """(ORDER BY terms, outer joins they need) in MLflow's run order, tie-breakers included."""
+    terms: list[Any] = []
+    joins: list[tuple[Any, Any]] = []
+    for o in order_by:
+        if o.key_type is KeyType.METRIC:
+            lm = t.latest_metrics.alias()
+            joins.append((lm, sa.and_(lm.c.run_id == runs.c.run_id, lm.c.key == o.key)))
+            rank = sa.case((lm.c.run_id.is_(None), 2), (lm.c.is_nan, 1), else_=0)
+            value = clamped(lm.c.value)
+            terms += [rank.asc(), value.asc() if o.ascending else value.desc()]
+            continue
+        if o.key_type in (KeyType.PARAM, KeyType.TAG):
+            row = (t.params if o.key_type is KeyType.PARAM else t.tags).alias()
+            joins.append((row, sa.and_(row.c.run_id == runs.c.run_id, row.c.key == o.key)))
+            column: Any = dialect.text(row.c.value)
+        elif o.key_type is KeyType.ATTRIBUTE and o.key == "run_name":
+            column = dialect.text(runs.c.name)
+        elif o.key_type is KeyType.ATTRIBUTE and o.key in _RUN_COLUMNS:
+            column = runs.c[_RUN_COLUMNS[o.key]]
+            if o.key not in ("start_time", "end_time"):
+                column = dialect.text(column)
+        elif o.key_type is KeyType.ATTRIBUTE:
+            raise InvalidParameterValue(f"Cannot order runs by attribute '{o.key}'")
+        else:
+            raise InvalidParameterValue(f"Cannot order runs by {o.key_type.value} '{o.key}'")
+        terms += present_first(column, o.ascending)
+    if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "start_time" for o in order_by):
+        terms.append(runs.c.start_time.desc().nulls_last())
+    terms.append(dialect.text(runs.c.run_id).asc())
+    return terms, joins
+
+
+def present_first(column: Any, ascending: bool) -> list[Any]:
+    """Values in order, then missing ones, in both directions."""
+    return [sa.case((column.is_(None), 1), else_=0).asc(), column.asc() if ascending else column.desc()]
+
+
+def nulls_smallest(column: Any, ascending: bool) -> Any:
+    """SQLite's NULL order on every dialect: first ascending, last descending."""
+    return column.asc().nulls_first() if ascending else column.desc().nulls_last()
+
+
+# --- experiments ----------------------------------------------------------------------------------
+
+
+def experiment_where(dialect: Dialect, e: sa.Table, filter: Filter, t: Any) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    for c in filter.comparisons:
+        if c.key_type is KeyType.TAG:
+            clauses.append(_keyed(dialect, t.experiment_tags, e.c.experiment_id, "experiment_id", c))
+        elif c.key_type is KeyType.ATTRIBUTE and c.key in (
+            "experiment_id",
+            "name",
+            "creation_time",
+            "last_update_time",
+        ):
+            clauses.append(_optional(dialect, e.c[c.key], c))
+        else:
+            raise _unknown(SearchKind.EXPERIMENTS, c)
+    return clauses
+
+
+def experiment_order(dialect: Dialect, e: sa.Table, order_by: Sequence[OrderBy]) -> list[Any]:
+    orders = list(order_by) or [
+        OrderBy(KeyType.ATTRIBUTE, "creation_time", False),
+        OrderBy(KeyType.ATTRIBUTE, "experiment_id", True),
+    ]
+    if not any(o.key == "experiment_id" for o in orders):
+        orders.append(OrderBy(KeyType.ATTRIBUTE, "experiment_id", False))
+    terms: list[Any] = []
+    for o in orders:
+        if o.key_type is not KeyType.ATTRIBUTE or o.key not in (
+            "name",
+            "experiment_id",
+            "creation_time",
+            "last_update_time",
+        ):
+            raise InvalidParameterValue(f"Cannot order experiments by {o.key_type.value} '{o.key}'")
+        if o.key == "experiment_id":
+            # Numeric ids in numeric order, then any others as strings; the whole key reverses DESC.
+            non_numeric = sa.case((e.c.id_order.is_(None), 1), else_=0)
+            for column in (non_numeric, e.c.id_order, dialect.text(e.c.experiment_id)):
+                terms.append(column.asc() if o.ascending else column.desc())
+        elif o.key == "name":
+            terms.append(nulls_smallest(dialect.text(e.c.name), o.ascending))
+        else:
+            terms.append(nulls_smallest(e.c[o.key], o.ascending))
+    return terms
+
+
+# --- logged models --------------------------------------------------------------------------------
+
+_LOGGED_MODEL_COLUMNS = frozenset(
+    {
+        "name",
+        "model_id",
+        "experiment_id",
+        "model_type",
+        "source_run_id",
+        "creation_timestamp",
+        "last_updated_timestamp",
+        "status",
+    }
+)
+
+
+def _on_datasets(metric: Any, datasets: Sequence[DatasetRef]) -> ColumnElement[bool]:
+    return sa.or_(
+        *(
+            sa.and_(
+                metric.c.dataset_name == d.name,
+                *(() if d.digest is None else (metric.c.dataset_digest == d.digest,)),
+            )
+            for d in datasets
+        )
+    )
+
+
+def logged_model_where(
+    dialect: Dialect, lm: sa.Table, filter: Filter, datasets: Sequence[DatasetRef], t: Any
+) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    has_metric_clause = False
+    for c in filter.comparisons:
+        kt = c.key_type
+        if kt is KeyType.METRIC:
+            has_metric_clause = True
+            if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
+                raise _unknown(SearchKind.LOGGED_MODELS, c)
+            m = t.logged_model_metrics.alias()
+            # A NaN point is stored as 0.0, which is the value MLflow compares it as here.
+            terms = [m.c.model_id == lm.c.model_id, m.c.key == c.key]
+            terms.append(metric_value_compare(m.c.value, c.comparator, c.value))
+            if datasets:
+                terms.append(_on_datasets(m, datasets))
+            clauses.append(sa.exists().where(*terms))
+        elif kt is KeyType.PARAM:
+            clauses.append(_keyed(dialect, t.logged_model_params, lm.c.model_id, "model_id", c))
+        elif kt is KeyType.TAG:
+            clauses.append(_keyed(dialect, t.logged_model_tags, lm.c.model_id, "model_id", c))
+        elif kt is KeyType.ATTRIBUTE and c.key in _LOGGED_MODEL_COLUMNS:
+            clauses.append(_optional(dialect, lm.c[c.key], c))
+        else:
+            raise _unknown(SearchKind.LOGGED_MODELS, c)
+    if datasets and not has_metric_clause:
+        m = t.logged_model_metrics.alias()
+        clauses.append(sa.exists().where(m.c.model_id == lm.c.model_id, _on_datasets(m, datasets)))
+    return clauses
+
+
+def logged_model_order(dialect: Dialect, lm: sa.Table, order_by: Sequence[OrderBy], t: Any) -> list[Any]:
+    orders = list(order_by)
+    if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "creation_timestamp" for o in orders):
+        orders.append(OrderBy(KeyType.ATTRIBUTE, "creation_timestamp", False))
+    if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "model_id" for o in orders):
+        orders.append(OrderBy(KeyType.ATTRIBUTE, "model_id", True))
+    terms: list[Any] = []
+    for o in orders:
+        if o.key_type is KeyType.METRIC:
+            m = t.logged_model_metrics.alias()
+            # The latest point: greatest timestamp, then step, then the smallest run id.
+            latest = (
+                sa.select(clamped(m.c.value))
+                .where(m.c.model_id == lm.c.model_id, m.c.key == o.key)
+                .order_by(
+                    m.c.timestamp.desc(),
+                    m.c.step.desc(),
+                    dialect.text(sa.func.coalesce(m.c.run_id, "")).asc(),
+                )
+                .limit(1)
+                .scalar_subquery()
+            )
+            terms += present_first(latest, o.ascending)
+        elif o.key_type is KeyType.ATTRIBUTE and o.key in _LOGGED_MODEL_COLUMNS:
+            column = lm.c[o.key]
+            if o.key not in ("creation_timestamp", "last_updated_timestamp"):
+                column = dialect.text(column)
+            terms += present_first(column, o.ascending)
+        elif o.key_type is KeyType.ATTRIBUTE:
+            raise InvalidParameterValue(f"Cannot order logged models by attribute '{o.key}'")
+        else:
+            raise InvalidParameterValue(f"Cannot order logged models by {o.key_type.value} '{o.key}'")
+    return terms
+
+
+def _unknown(kind: SearchKind, c: Comparison) -> InvalidParameterValue:
+    return InvalidParameterValue(f"Cannot evaluate {c.key_type.value} '{c.key}' on {kind.value}")
+

@@ -1,0 +1,1257 @@
+"""SqlTrackingStore: the tracking port on SQLAlchemy Core tables (SQLite and PostgreSQL).
+
+Every call is one short transaction (:meth:`SqlDatabase.transact`). Writes are set-based: a
+``log_batch`` of 1000 metrics is one ``executemany`` per table, and the latest value of each
+metric is maintained by an upsert that only wins when the new point is newer, so the order in
+which concurrent writers arrive does not matter. Reads of a page of runs are one query for the
+runs plus one per related table for that page. Semantics are on the port, not repeated here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from attrs import evolve
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from genesis_flow.adapters.sql import schema as t
+from genesis_flow.adapters.sql import search as q
+from genesis_flow.adapters.sql.database import SqlDatabase
+from genesis_flow.adapters.sql.errors import is_unique_violation
+from genesis_flow.core import validation as v
+from genesis_flow.core.entities import (
+    Dataset,
+    DatasetInput,
+    DatasetRef,
+    DatasetSummary,
+    Experiment,
+    ExperimentTag,
+    InputTag,
+    LifecycleStage,
+    LoggedModel,
+    LoggedModelInput,
+    LoggedModelOutput,
+    LoggedModelParameter,
+    LoggedModelStatus,
+    LoggedModelTag,
+    Metric,
+    Page,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunOutputs,
+    RunStatus,
+    RunTag,
+    ViewType,
+    metric_order_key,
+)
+from genesis_flow.core.errors import (
+    ExperimentAlreadyExists,
+    ExperimentNotFound,
+    InvalidParameterValue,
+    InvalidState,
+    LoggedModelNotFound,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+    RunNotFound,
+)
+from genesis_flow.core.search import (
+    decode_page_token,
+    encode_page_token,
+    query_fingerprint,
+    resolve_max_results,
+)
+from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
+from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
+from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
+
+RUN_NAME_TAG = "mlflow.runName"
+ACTIVE = LifecycleStage.ACTIVE.value
+DELETED = LifecycleStage.DELETED.value
+# Bound parameters per IN list: far below SQLite's (32766) and PostgreSQL's (65535) limits.
+_CHUNK = 10_000
+
+
+def _stages(view_type: ViewType) -> list[str]:
+    return [s.value for s in LifecycleStage if view_type.admits(s)]
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+# --- rows <-> entities ---------------------------------------------------------------------------
+
+
+def _metric_row(run_id: str, m: Metric) -> dict[str, Any]:
+    nan = math.isnan(m.value)
+    return {
+        "run_id": run_id,
+        "key": m.key,
+        "value": 0.0 if nan else float(m.value),
+        "is_nan": nan,
+        "timestamp": m.timestamp,
+        "step": m.step,
+        "model_id": m.model_id,
+        "dataset_name": m.dataset_name,
+        "dataset_digest": m.dataset_digest,
+    }
+
+
+def _metric_from(row: Any, run_id: str | None = None) -> Metric:
+    return Metric(
+        row.key,
+        math.nan if row.is_nan else row.value,
+        row.timestamp,
+        row.step,
+        row.model_id,
+        row.dataset_name,
+        row.dataset_digest,
+        run_id,
+    )
+
+
+def _info_from(row: Any) -> RunInfo:
+    return RunInfo(
+        run_id=row.run_id,
+        experiment_id=row.experiment_id,
+        run_name=row.name,
+        user_id=row.user_id,
+        status=RunStatus(row.status),
+        start_time=row.start_time,
+        end_time=row.end_time,
+        artifact_uri=row.artifact_uri,
+        lifecycle_stage=LifecycleStage(row.lifecycle_stage),
+    )
+
+
+def _experiment_from(row: Any, tags: Iterable[ExperimentTag]) -> Experiment:
+    return Experiment(
+        experiment_id=row.experiment_id,
+        name=row.name,
+        artifact_location=row.artifact_location,
+        lifecycle_stage=LifecycleStage(row.lifecycle_stage),
+        creation_time=row.creation_time,
+        last_update_time=row.last_update_time,
+        tags=tuple(tags),
+    )
+
+
+def _id_order(experiment_id: str) -> int | None:
+    return int(experiment_id) if experiment_id.isdigit() and len(experiment_id) < 19 else None
+
+
+def _point_id(run_id: str, m: Metric) -> str:
+    # What makes two points on a logged model the same point (the memory store compares them whole).
+    parts = [run_id, m.key, repr(m.value), m.timestamp, m.step, m.dataset_name, m.dataset_digest]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
+
+
+class SqlTrackingStore:
+    """TrackingStore on SQLite or PostgreSQL. Thread-safe; several processes may share a database."""
+
+    def __init__(
+        self,
+        database: SqlDatabase,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        artifact_root: str = "./genesis-artifacts",
+    ) -> None:
+        self._db = database
+        self._clock = clock or SystemClock()
+        self._ids = ids or UuidIdGenerator()
+        self._artifact_root = artifact_root.rstrip("/")
+        self._d = q.Dialect(database.dialect)
+        self._db.transact(self._ensure_default_experiment, write=True)
+
+    @classmethod
+    def from_uri(
+        cls, uri: str, artifact_root: str = "./genesis-artifacts", clock: Clock | None = None
+    ) -> SqlTrackingStore:
+        return cls(SqlDatabase.from_uri(uri), clock=clock, artifact_root=artifact_root)
+
+    @property
+    def database(self) -> SqlDatabase:
+        return self._db
+
+    # --- SQL helpers -------------------------------------------------------------------------------
+
+    def _insert(self, table: sa.Table) -> Any:
+        return (sqlite.insert if self._d.is_sqlite else postgresql.insert)(table)
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        return self._insert(table).on_conflict_do_nothing()
+
+    def _upsert(self, table: sa.Table, keys: Sequence[str], update: Sequence[str], where: Any = None) -> Any:
+        stmt = self._insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}, where=where
+        )
+
+    def _ensure_default_experiment(self, conn: Connection) -> None:
+        exists = conn.execute(
+            sa.select(t.experiments.c.experiment_id).where(
+                t.experiments.c.experiment_id == DEFAULT_EXPERIMENT_ID
+            )
+        ).first()
+        if exists is None:
+            now = self._clock.now_ms()
+            conn.execute(
+                self._insert_ignore(t.experiments).values(
+                    experiment_id=DEFAULT_EXPERIMENT_ID,
+                    id_order=0,
+                    name=DEFAULT_EXPERIMENT_NAME,
+                    artifact_location=self._location(DEFAULT_EXPERIMENT_ID),
+                    lifecycle_stage=ACTIVE,
+                    creation_time=now,
+                    last_update_time=now,
+                )
+            )
+
+    def _location(self, experiment_id: str) -> str:
+        return f"{self._artifact_root}/{experiment_id}"
+
+    # --- experiments -------------------------------------------------------------------------------
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Sequence[ExperimentTag] = ()
+    ) -> str:
+        v.validate_experiment_name(name)
+        v.validate_artifact_location(artifact_location)
+        for tag in tags:
+            v.validate_experiment_tag(tag.key, tag.value)
+
+        def work(conn: Connection) -> str:
+            self._check_name_free(conn, name)
+            counter = t.counters.c
+            allocated = conn.execute(
+                sa.update(t.counters)
+                .where(counter.name == "experiment")
+                .values(value=counter.value + 1)
+                .returning(counter.value)
+            ).scalar_one()
+            experiment_id = str(allocated)
+            now = self._clock.now_ms()
+            self._insert_experiment_row(
+                conn,
+                {
+                    "experiment_id": experiment_id,
+                    "id_order": allocated,
+                    "name": name,
+                    "artifact_location": artifact_location or self._location(experiment_id),
+                    "lifecycle_stage": ACTIVE,
+                    "creation_time": now,
+                    "last_update_time": now,
+                },
+            )
+            unique = {tag.key: tag.value for tag in tags}
+            if unique:
+                conn.execute(
+                    t.experiment_tags.insert(),
+                    [{"experiment_id": experiment_id, "key": k, "value": val} for k, val in unique.items()],
+                )
+            return experiment_id
+
+        return self._db.transact(work, write=True)
+
+    def _insert_experiment_row(self, conn: Connection, row: dict[str, Any]) -> None:
+        try:
+            # A savepoint, so that losing a race for the name leaves the transaction usable.
+            with conn.begin_nested():
+                conn.execute(t.experiments.insert().values(**row))
+        except sa.exc.IntegrityError as error:
+            if is_unique_violation(error):
+                raise ExperimentAlreadyExists(f"Experiment(name={row['name']}) already exists.") from None
+            raise
+
+    def _check_name_free(self, conn: Connection, name: str, *, other_than: str | None = None) -> None:
+        query = sa.select(t.experiments.c.experiment_id).where(t.experiments.c.name == name)
+        if other_than is not None:
+            query = query.where(t.experiments.c.experiment_id != other_than)
+        if conn.execute(query).first() is not None:
+            raise ExperimentAlreadyExists(f"Experiment(name={name}) already exists.")
+
+    def _experiment_row(self, conn: Connection, experiment_id: str) -> Any:
+        row = conn.execute(
+            sa.select(t.experiments).where(t.experiments.c.experiment_id == str(experiment_id))
+        ).first()
+        if row is None:
+            raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+        return row
+
+    def _active_experiment_row(self, conn: Connection, experiment_id: str) -> Any:
+        row = self._experiment_row(conn, experiment_id)
+        if row.lifecycle_stage != ACTIVE:
+            raise InvalidParameterValue(
+                f"The experiment {experiment_id} must be in the 'active' state."
+                f" Current state is {row.lifecycle_stage}."
+            )
+        return row
+
+    def _experiments_with_tags(self, conn: Connection, rows: Sequence[Any]) -> list[Experiment]:
+        ids = [r.experiment_id for r in rows]
+        tags: dict[str, list[ExperimentTag]] = {i: [] for i in ids}
+        for chunk in _chunks(ids):
+            et = t.experiment_tags
+            for tag in conn.execute(
+                sa.select(et.c.experiment_id, et.c.key, et.c.value).where(et.c.experiment_id.in_(chunk))
+            ):
+                tags[tag.experiment_id].append(ExperimentTag(tag.key, tag.value))
+        return [_experiment_from(r, tags[r.experiment_id]) for r in rows]
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        def work(conn: Connection) -> Experiment:
+            return self._experiments_with_tags(conn, [self._experiment_row(conn, experiment_id)])[0]
+
+        return self._db.transact(work)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        def work(conn: Connection) -> Experiment | None:
+            row = conn.execute(sa.select(t.experiments).where(t.experiments.c.name == name)).first()
+            return None if row is None else self._experiments_with_tags(conn, [row])[0]
+
+        return self._db.transact(work)
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter: Filter = Filter(),
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[Experiment]:
+        kind = SearchKind.EXPERIMENTS
+        limit = resolve_max_results(kind, max_results)
+        fingerprint = query_fingerprint(kind, view_type, filter, tuple(order_by))
+        offset = decode_page_token(page_token, fingerprint)
+        e = t.experiments
+        query = (
+            sa.select(e)
+            .where(e.c.lifecycle_stage.in_(_stages(view_type)), *q.experiment_where(self._d, e, filter, t))
+            .order_by(*q.experiment_order(self._d, e, order_by))
+            .limit(limit + 1)
+            .offset(offset)
+        )
+
+        def work(conn: Connection) -> tuple[list[Experiment], bool]:
+            rows = conn.execute(query).all()
+            return self._experiments_with_tags(conn, rows[:limit]), len(rows) > limit
+
+        return _page(*self._db.transact(work), limit, offset, fingerprint)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        v.validate_experiment_name(new_name)
+
+        def work(conn: Connection) -> None:
+            row = self._experiment_row(conn, experiment_id)
+            if row.lifecycle_stage != ACTIVE:
+                raise InvalidState("Cannot rename a non-active experiment.")
+            if row.name == new_name:
+                return
+            self._check_name_free(conn, new_name)
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        sa.update(t.experiments)
+                        .where(t.experiments.c.experiment_id == row.experiment_id)
+                        .values(name=new_name, last_update_time=self._clock.now_ms())
+                    )
+            except sa.exc.IntegrityError as error:
+                if is_unique_violation(error):
+                    raise ExperimentAlreadyExists(f"Experiment(name={new_name}) already exists.") from None
+                raise
+
+        self._db.transact(work, write=True)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        def work(conn: Connection) -> None:
+            row = self._experiment_row(conn, experiment_id)
+            if row.experiment_id == DEFAULT_EXPERIMENT_ID:
+                raise InvalidParameterValue(
+                    f"Cannot delete the default experiment '{DEFAULT_EXPERIMENT_ID}'."
+                    " This is an internally reserved experiment."
+                )
+            if row.lifecycle_stage != ACTIVE:
+                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+            self._set_experiment_stage(conn, row.experiment_id, DELETED)
+
+        self._db.transact(work, write=True)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        def work(conn: Connection) -> None:
+            row = self._experiment_row(conn, experiment_id)
+            if row.lifecycle_stage != DELETED:
+                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+            self._set_experiment_stage(conn, row.experiment_id, ACTIVE)
+
+        self._db.transact(work, write=True)
+
+    def _set_experiment_stage(self, conn: Connection, experiment_id: str, stage: str) -> None:
+        now = self._clock.now_ms()
+        conn.execute(
+            sa.update(t.experiments)
+            .where(t.experiments.c.experiment_id == experiment_id)
+            .values(lifecycle_stage=stage, last_update_time=now)
+        )
+        # MLflow moves every run of the experiment with it, in both directions.
+        conn.execute(
+            sa.update(t.runs)
+            .where(t.runs.c.experiment_id == experiment_id)
+            .values(lifecycle_stage=stage, deleted_time=now if stage == DELETED else None)
+        )
+
+    def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
+        v.validate_experiment_tag(tag.key, tag.value)
+
+        def work(conn: Connection) -> None:
+            row = self._active_experiment_row(conn, experiment_id)
+            conn.execute(
+                self._upsert(t.experiment_tags, ["experiment_id", "key"], ["value"]).values(
+                    experiment_id=row.experiment_id, key=tag.key, value=tag.value
+                )
+            )
+
+        self._db.transact(work, write=True)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        def work(conn: Connection) -> None:
+            row = self._active_experiment_row(conn, experiment_id)
+            et = t.experiment_tags.c
+            deleted = conn.execute(
+                sa.delete(t.experiment_tags).where(et.experiment_id == row.experiment_id, et.key == key)
+            )
+            if deleted.rowcount == 0:
+                raise ResourceDoesNotExist(f"No tag with name: {key} in experiment with id {experiment_id}")
+
+        self._db.transact(work, write=True)
+
+    # --- runs --------------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int | None,
+        tags: Sequence[RunTag] = (),
+        run_name: str | None = None,
+    ) -> Run:
+        for tag in tags:
+            v.validate_run_tag(tag.key, tag.value)
+        tag_map = {tag.key: tag.value for tag in tags}
+        name_tag = tag_map.get(RUN_NAME_TAG)
+        if run_name and name_tag and run_name != name_tag:
+            raise InvalidParameterValue(
+                "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different"
+                f" values (run_name='{run_name}', mlflow.runName='{name_tag}')."
+            )
+        name = run_name or name_tag or ""
+        if name:
+            tag_map[RUN_NAME_TAG] = name
+
+        def work(conn: Connection) -> Run:
+            experiment = self._active_experiment_row(conn, experiment_id)
+            run_id = self._ids.new_id()
+            info = RunInfo(
+                run_id=run_id,
+                experiment_id=experiment.experiment_id,
+                run_name=name,
+                user_id=user_id,
+                status=RunStatus.RUNNING,
+                start_time=self._clock.now_ms() if start_time is None else start_time,
+                end_time=None,
+                artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
+            )
+            conn.execute(t.runs.insert().values(**self._run_row(info)))
+            if tag_map:
+                conn.execute(
+                    t.tags.insert(),
+                    [{"run_id": run_id, "key": k, "value": val} for k, val in tag_map.items()],
+                )
+            return Run(info=info, data=RunData(tags=tuple(RunTag(k, val) for k, val in tag_map.items())))
+
+        return self._db.transact(work, write=True)
+
+    @staticmethod
+    def _run_row(info: RunInfo) -> dict[str, Any]:
+        return {
+            "run_id": info.run_id,
+            "experiment_id": info.experiment_id,
+            "name": info.run_name,
+            "user_id": info.user_id,
+            "status": info.status.value,
+            "start_time": info.start_time,
+            "end_time": info.end_time,
+            "artifact_uri": info.artifact_uri,
+            "lifecycle_stage": info.lifecycle_stage.value,
+        }
+
+    def _run_row_of(self, conn: Connection, run_id: str) -> Any:
+        row = conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
+        if row is None:
+            raise RunNotFound(f"Run with id={run_id} not found")
+        return row
+
+    def _active_run_row(self, conn: Connection, run_id: str) -> Any:
+        row = conn.execute(
+            sa.select(t.runs.c.lifecycle_stage, t.runs.c.experiment_id).where(t.runs.c.run_id == run_id)
+        ).first()
+        if row is None:
+            raise RunNotFound(f"Run with id={run_id} not found")
+        if row.lifecycle_stage != ACTIVE:
+            raise InvalidParameterValue(
+                f"The run {run_id} must be in the 'active' state. Current state is {row.lifecycle_stage}."
+            )
+        return row
+
+    def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
+        """Runs for ``rows`` of the runs table: one query per related table, whatever the count."""
+        ids = [r.run_id for r in rows]
+        params: dict[str, list[Param]] = {i: [] for i in ids}
+        tags: dict[str, list[RunTag]] = {i: [] for i in ids}
+        metrics: dict[str, list[Metric]] = {i: [] for i in ids}
+        inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
+        model_inputs: dict[str, list[LoggedModelInput]] = {i: [] for i in ids}
+        outputs: dict[str, list[LoggedModelOutput]] = {i: [] for i in ids}
+        ri, d = t.run_inputs, t.datasets
+        for chunk in _chunks(ids):
+            for r in conn.execute(sa.select(t.params).where(t.params.c.run_id.in_(chunk))):
+                params[r.run_id].append(Param(r.key, r.value))
+            for r in conn.execute(sa.select(t.tags).where(t.tags.c.run_id.in_(chunk))):
+                tags[r.run_id].append(RunTag(r.key, r.value))
+            for r in conn.execute(sa.select(t.latest_metrics).where(t.latest_metrics.c.run_id.in_(chunk))):
+                metrics[r.run_id].append(_metric_from(r))
+            dataset_rows = conn.execute(
+                sa.select(ri.c.run_id, ri.c.tags, d)
+                .join(t.runs, t.runs.c.run_id == ri.c.run_id)
+                .join(
+                    d,
+                    sa.and_(
+                        d.c.experiment_id == t.runs.c.experiment_id,
+                        d.c.name == ri.c.dataset_name,
+                        d.c.digest == ri.c.dataset_digest,
+                    ),
+                )
+                .where(ri.c.run_id.in_(chunk))
+            )
+            for r in dataset_rows:
+                dataset = Dataset(r.name, r.digest, r.source_type, r.source, r.schema, r.profile)
+                input_tags = tuple(InputTag(k, val) for k, val in json.loads(r.tags))
+                inputs[r.run_id].append(DatasetInput(dataset, input_tags))
+            mi = t.run_model_inputs
+            for r in conn.execute(sa.select(mi).where(mi.c.run_id.in_(chunk))):
+                model_inputs[r.run_id].append(LoggedModelInput(r.model_id))
+            mo = t.run_model_outputs
+            for r in conn.execute(sa.select(mo).where(mo.c.run_id.in_(chunk))):
+                outputs[r.run_id].append(LoggedModelOutput(r.model_id, r.step))
+        return [
+            Run(
+                info=_info_from(r),
+                data=RunData(metrics=metrics[r.run_id], params=params[r.run_id], tags=tags[r.run_id]),
+                inputs=RunInputs(dataset_inputs=inputs[r.run_id], model_inputs=model_inputs[r.run_id]),
+                outputs=RunOutputs(outputs[r.run_id]),
+            )
+            for r in rows
+        ]
+
+    def get_run(self, run_id: str) -> Run:
+        def work(conn: Connection) -> Run:
+            return self._load_runs(conn, [self._run_row_of(conn, run_id)])[0]
+
+        return self._db.transact(work)
+
+    def update_run_info(
+        self,
+        run_id: str,
+        run_status: RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        status = RunStatus.parse(run_status) if run_status is not None else None
+
+        def work(conn: Connection) -> RunInfo:
+            self._active_run_row(conn, run_id)
+            values: dict[str, Any] = {}
+            if status is not None:
+                values["status"] = status.value
+            if end_time is not None:
+                values["end_time"] = end_time
+            if run_name:
+                values["name"] = run_name
+                self._set_tags(conn, run_id, {RUN_NAME_TAG: run_name})
+            if values:
+                conn.execute(sa.update(t.runs).where(t.runs.c.run_id == run_id).values(**values))
+            return _info_from(self._run_row_of(conn, run_id))
+
+        return self._db.transact(work, write=True)
+
+    def delete_run(self, run_id: str) -> None:
+        def work(conn: Connection) -> None:
+            row = self._run_row_of(conn, run_id)
+            if row.lifecycle_stage != DELETED:
+                conn.execute(
+                    sa.update(t.runs)
+                    .where(t.runs.c.run_id == run_id)
+                    .values(lifecycle_stage=DELETED, deleted_time=self._clock.now_ms())
+                )
+
+        self._db.transact(work, write=True)
+
+    def restore_run(self, run_id: str) -> None:
+        def work(conn: Connection) -> None:
+            self._run_row_of(conn, run_id)
+            conn.execute(
+                sa.update(t.runs)
+                .where(t.runs.c.run_id == run_id)
+                .values(lifecycle_stage=ACTIVE, deleted_time=None)
+            )
+
+        self._db.transact(work, write=True)
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        self.log_batch(run_id, params=[param])
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        self.log_batch(run_id, metrics=[metric])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        self.log_batch(run_id, tags=[tag])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        def work(conn: Connection) -> None:
+            self._active_run_row(conn, run_id)
+            deleted = conn.execute(sa.delete(t.tags).where(t.tags.c.run_id == run_id, t.tags.c.key == key))
+            if deleted.rowcount == 0:
+                raise ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
+
+        self._db.transact(work, write=True)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        single = len(metrics) + len(params) + len(tags) == 1
+        for i, m in enumerate(metrics):
+            v.validate_metric(m.key, m.value, m.timestamp, m.step, "" if single else f"metrics[{i}]")
+        for i, p in enumerate(params):
+            v.validate_param(p.key, p.value, "" if single else f"params[{i}]")
+        for i, tag in enumerate(tags):
+            v.validate_run_tag(tag.key, tag.value, "" if single else f"tags[{i}]")
+        v.validate_batch_limits(len(metrics), len(params), len(tags))
+        v.validate_unique_param_keys([p.key for p in params])
+        metric_rows = [_metric_row(run_id, m) for m in metrics]
+        latest: dict[str, Metric] = {}
+        for m in metrics:
+            current = latest.get(m.key)
+            if current is None or metric_order_key(m) > metric_order_key(current):
+                latest[m.key] = m
+        linked = sorted({m.model_id for m in metrics if m.model_id is not None})
+
+        def work(conn: Connection) -> None:
+            self._active_run_row(conn, run_id)
+            # Atomic: every check that can fail runs before the first write.
+            new_params = self._check_params(conn, run_id, params)
+            if linked:
+                self._check_models_exist(conn, linked)
+            if new_params:
+                conn.execute(
+                    self._insert_ignore(t.params),
+                    [{"run_id": run_id, "key": p.key, "value": p.value} for p in new_params],
+                )
+                if not self._d.is_sqlite:
+                    # A racing writer may have stored another value between our check and insert.
+                    self._check_params(conn, run_id, new_params)
+            if metric_rows:
+                conn.execute(self._insert_ignore(t.metrics), metric_rows)
+                self._update_latest(conn, [_metric_row(run_id, m) for m in latest.values()])
+                model_points = [
+                    {
+                        "model_id": m.model_id,
+                        "point_id": _point_id(run_id, m),
+                        **{k: val for k, val in _metric_row(run_id, m).items() if k != "model_id"},
+                    }
+                    for m in metrics
+                    if m.model_id is not None
+                ]
+                if model_points:
+                    conn.execute(self._insert_ignore(t.logged_model_metrics), model_points)
+            if tags:
+                self._set_tags(conn, run_id, {tag.key: tag.value for tag in tags})
+
+        self._db.transact(work, write=True)
+
+    def _check_params(self, conn: Connection, run_id: str, params: Sequence[Param]) -> list[Param]:
+        """The params not stored yet; raises if one is stored with another value."""
+        if not params:
+            return []
+        p = t.params.c
+        stored = dict(
+            conn.execute(
+                sa.select(p.key, p.value).where(p.run_id == run_id, p.key.in_([x.key for x in params]))
+            ).all()
+        )
+        conflicts = [x for x in params if x.key in stored and stored[x.key] != x.value]
+        if conflicts:
+            described = [{"key": x.key, "old_value": stored[x.key], "new_value": x.value} for x in conflicts]
+            raise InvalidParameterValue(
+                f"Changing param values is not allowed. Params were already logged='{described}'"
+                f" for run ID='{run_id}'."
+            )
+        return [x for x in params if x.key not in stored]
+
+    def _check_models_exist(self, conn: Connection, model_ids: Sequence[str]) -> None:
+        lm = t.logged_models.c
+        found = set(
+            conn.execute(
+                sa.select(lm.model_id).where(lm.model_id.in_(model_ids), lm.lifecycle_stage == ACTIVE)
+            ).scalars()
+        )
+        for model_id in model_ids:
+            if model_id not in found:
+                raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+
+    def _update_latest(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        stmt = self._insert(t.latest_metrics)
+        current = t.latest_metrics.c
+        order = ("step", "timestamp", "value", "is_nan")
+        newer = sa.tuple_(*(stmt.excluded[c] for c in order)) > sa.tuple_(*(current[c] for c in order))
+        columns = ["value", "timestamp", "step", "is_nan", "model_id", "dataset_name", "dataset_digest"]
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["run_id", "key"], set_={c: stmt.excluded[c] for c in columns}, where=newer
+            ),
+            list(rows),
+        )
+
+    def _set_tags(self, conn: Connection, run_id: str, values: dict[str, str]) -> None:
+        conn.execute(
+            self._upsert(t.tags, ["run_id", "key"], ["value"]),
+            [{"run_id": run_id, "key": k, "value": val} for k, val in values.items()],
+        )
+        if RUN_NAME_TAG in values:
+            conn.execute(sa.update(t.runs).where(t.runs.c.run_id == run_id).values(name=values[RUN_NAME_TAG]))
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[Metric]:
+        if max_results is not None and max_results < 1:
+            raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
+        fingerprint = query_fingerprint("metric-history", run_id, metric_key)
+        offset = decode_page_token(page_token, fingerprint)
+        m = t.metrics.c
+        query = (
+            sa.select(
+                m.key, m.value, m.timestamp, m.step, m.is_nan, m.model_id, m.dataset_name, m.dataset_digest
+            )
+            .where(m.run_id == run_id, m.key == metric_key)
+            .order_by(m.timestamp, m.step, m.value, m.is_nan)
+            .offset(offset)
+        )
+        if max_results is not None:
+            query = query.limit(max_results + 1)
+
+        def work(conn: Connection) -> list[Metric]:
+            self._run_row_of(conn, run_id)
+            nan = math.nan
+            return [
+                Metric(key, nan if is_nan else value, timestamp, step, model_id, name, digest)
+                for key, value, timestamp, step, is_nan, model_id, name, digest in conn.execute(query)
+            ]
+
+        points = self._db.transact(work)
+        if max_results is None:
+            return Page(items=tuple(points))
+        return _page(points[:max_results], len(points) > max_results, max_results, offset, fingerprint)
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[LoggedModelInput] = (),
+    ) -> None:
+        for item in datasets:
+            d = item.dataset
+            v.validate_dataset_fields(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
+            for tag in item.tags:
+                v.validate_input_tag(tag.key, tag.value)
+
+        def work(conn: Connection) -> None:
+            row = self._active_run_row(conn, run_id)
+            self._attach_inputs(conn, run_id, row.experiment_id, datasets)
+            if models:
+                conn.execute(
+                    self._insert_ignore(t.run_model_inputs),
+                    [{"run_id": run_id, "model_id": m.model_id} for m in models],
+                )
+
+        self._db.transact(work, write=True)
+
+    def _attach_inputs(
+        self, conn: Connection, run_id: str, experiment_id: str, datasets: Sequence[DatasetInput]
+    ) -> None:
+        if not datasets:
+            return
+        # The first stored dataset of that (name, digest) in the experiment wins, as in MLflow,
+        # and so does the first input of it to a run (ON CONFLICT DO NOTHING on both).
+        conn.execute(
+            self._insert_ignore(t.datasets),
+            [
+                {
+                    "experiment_id": experiment_id,
+                    "name": i.dataset.name,
+                    "digest": i.dataset.digest,
+                    "source_type": i.dataset.source_type,
+                    "source": i.dataset.source,
+                    "schema": i.dataset.schema,
+                    "profile": i.dataset.profile,
+                }
+                for i in datasets
+            ],
+        )
+        conn.execute(
+            self._insert_ignore(t.run_inputs),
+            [
+                {
+                    "run_id": run_id,
+                    "dataset_name": i.dataset.name,
+                    "dataset_digest": i.dataset.digest,
+                    "context": i.context,
+                    "tags": json.dumps([[tag.key, tag.value] for tag in i.tags]),
+                }
+                for i in datasets
+            ],
+        )
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        def work(conn: Connection) -> None:
+            self._active_run_row(conn, run_id)
+            if not models:
+                return
+            self._check_models_exist(conn, sorted({m.model_id for m in models}))
+            conn.execute(
+                self._insert_ignore(t.run_model_outputs),
+                [{"run_id": run_id, "model_id": m.model_id, "step": m.step} for m in models],
+            )
+
+        self._db.transact(work, write=True)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter: Filter = Filter(),
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        kind = SearchKind.RUNS
+        limit = resolve_max_results(kind, max_results)
+        wanted = sorted({str(e) for e in experiment_ids})
+        fingerprint = query_fingerprint(kind, tuple(wanted), run_view_type, filter, tuple(order_by))
+        offset = decode_page_token(page_token, fingerprint)
+        runs = t.runs
+        terms, joins = q.run_order(self._d, runs, order_by, t)
+        source: Any = runs
+        for table, on in joins:
+            source = source.outerjoin(table, on)
+        query = (
+            sa.select(runs)
+            .select_from(source)
+            .where(
+                runs.c.experiment_id.in_(wanted),
+                runs.c.lifecycle_stage.in_(_stages(run_view_type)),
+                *q.run_where(self._d, runs, filter, t),
+            )
+            .order_by(*terms)
+            .limit(limit + 1)
+            .offset(offset)
+        )
+
+        def work(conn: Connection) -> tuple[list[Run], bool]:
+            rows = conn.execute(query).all()
+            return self._load_runs(conn, rows[:limit]), len(rows) > limit
+
+        return _page(*self._db.transact(work), limit, offset, fingerprint)
+
+    def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
+        wanted = sorted({str(e) for e in experiment_ids})
+        ri, runs = t.run_inputs, t.runs
+        query = (
+            sa.select(runs.c.experiment_id, ri.c.dataset_name, ri.c.dataset_digest, ri.c.context)
+            .join(runs, runs.c.run_id == ri.c.run_id)
+            .where(runs.c.experiment_id.in_(wanted))
+            .distinct()
+        )
+        rows = self._db.transact(lambda conn: conn.execute(query).all())
+        summaries = {
+            DatasetSummary(r.experiment_id, r.dataset_name, r.dataset_digest, r.context) for r in rows
+        }
+        return tuple(sorted(summaries, key=lambda d: (d.experiment_id, d.name, d.digest, d.context or "")))
+
+    # --- logged models -------------------------------------------------------------------------------
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[LoggedModelTag] = (),
+        params: Sequence[LoggedModelParameter] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        v.validate_logged_model_name(name)
+        for tag in tags:
+            v.validate_run_tag(tag.key, tag.value)
+        for param in params:
+            v.validate_param(param.key, param.value)
+
+        def work(conn: Connection) -> LoggedModel:
+            experiment = self._active_experiment_row(conn, experiment_id)
+            model_id = f"m-{self._ids.new_id()}"
+            now = self._clock.now_ms()
+            model = LoggedModel(
+                model_id=model_id,
+                experiment_id=experiment.experiment_id,
+                name=name or f"model-{model_id[2:10]}",
+                artifact_location=f"{experiment.artifact_location.rstrip('/')}/models/{model_id}/artifacts",
+                creation_timestamp=now,
+                last_updated_timestamp=now,
+                model_type=model_type,
+                source_run_id=source_run_id,
+                tags=tuple({tag.key: tag for tag in tags}.values()),
+                params=tuple({p.key: p for p in params}.values()),
+            )
+            conn.execute(
+                t.logged_models.insert().values(
+                    model_id=model.model_id,
+                    experiment_id=model.experiment_id,
+                    name=model.name,
+                    artifact_location=model.artifact_location,
+                    creation_timestamp=now,
+                    last_updated_timestamp=now,
+                    status=model.status.value,
+                    status_message=None,
+                    model_type=model_type,
+                    source_run_id=source_run_id,
+                    lifecycle_stage=ACTIVE,
+                )
+            )
+            self._write_model_pairs(
+                conn, t.logged_model_tags, model_id, [(x.key, x.value) for x in model.tags]
+            )
+            self._write_model_pairs(
+                conn, t.logged_model_params, model_id, [(x.key, x.value) for x in model.params]
+            )
+            return model
+
+        return self._db.transact(work, write=True)
+
+    def _write_model_pairs(
+        self, conn: Connection, table: sa.Table, model_id: str, pairs: Sequence[tuple[str, str]]
+    ) -> None:
+        if pairs:
+            conn.execute(
+                self._upsert(table, ["model_id", "key"], ["value"]),
+                [{"model_id": model_id, "key": k, "value": val} for k, val in pairs],
+            )
+
+    def _logged_model_row(self, conn: Connection, model_id: str, *, allow_deleted: bool = False) -> Any:
+        # As in MLflow, reads hide deleted models while writes (delete again, tags, finalize)
+        # still reach them.
+        row = conn.execute(sa.select(t.logged_models).where(t.logged_models.c.model_id == model_id)).first()
+        if row is None or (row.lifecycle_stage != ACTIVE and not allow_deleted):
+            raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+        return row
+
+    def _load_logged_models(self, conn: Connection, rows: Sequence[Any]) -> list[LoggedModel]:
+        ids = [r.model_id for r in rows]
+        tags: dict[str, list[LoggedModelTag]] = {i: [] for i in ids}
+        params: dict[str, list[LoggedModelParameter]] = {i: [] for i in ids}
+        metrics: dict[str, list[Metric]] = {i: [] for i in ids}
+        for chunk in _chunks(ids):
+            lt, lp, lmm = t.logged_model_tags, t.logged_model_params, t.logged_model_metrics
+            for r in conn.execute(sa.select(lt).where(lt.c.model_id.in_(chunk))):
+                tags[r.model_id].append(LoggedModelTag(r.key, r.value))
+            for r in conn.execute(sa.select(lp).where(lp.c.model_id.in_(chunk))):
+                params[r.model_id].append(LoggedModelParameter(r.key, r.value))
+            for r in conn.execute(sa.select(lmm).where(lmm.c.model_id.in_(chunk))):
+                metrics[r.model_id].append(
+                    Metric(
+                        r.key,
+                        math.nan if r.is_nan else r.value,
+                        r.timestamp,
+                        r.step,
+                        r.model_id,
+                        r.dataset_name,
+                        r.dataset_digest,
+                        r.run_id,
+                    )
+                )
+        return [
+            LoggedModel(
+                model_id=r.model_id,
+                experiment_id=r.experiment_id,
+                name=r.name,
+                artifact_location=r.artifact_location,
+                creation_timestamp=r.creation_timestamp,
+                last_updated_timestamp=r.last_updated_timestamp,
+                status=LoggedModelStatus(r.status),
+                status_message=r.status_message,
+                model_type=r.model_type,
+                source_run_id=r.source_run_id,
+                lifecycle_stage=LifecycleStage(r.lifecycle_stage),
+                tags=tuple(tags[r.model_id]),
+                params=tuple(params[r.model_id]),
+                metrics=tuple(metrics[r.model_id]),
+            )
+            for r in rows
+        ]
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        def work(conn: Connection) -> LoggedModel:
+            return self._load_logged_models(conn, [self._logged_model_row(conn, model_id)])[0]
+
+        return self._db.transact(work)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        def work(conn: Connection) -> None:
+            self._logged_model_row(conn, model_id, allow_deleted=True)
+            conn.execute(
+                sa.update(t.logged_models)
+                .where(t.logged_models.c.model_id == model_id)
+                .values(lifecycle_stage=DELETED, last_updated_timestamp=self._clock.now_ms())
+            )
+
+        self._db.transact(work, write=True)
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        parsed = LoggedModelStatus.parse(status)
+
+        def work(conn: Connection) -> LoggedModel:
+            row = self._logged_model_row(conn, model_id, allow_deleted=True)
+            model = self._load_logged_models(conn, [row])[0].finalize(parsed, self._clock.now_ms())
+            conn.execute(
+                sa.update(t.logged_models)
+                .where(t.logged_models.c.model_id == model_id)
+                .values(status=model.status.value, last_updated_timestamp=model.last_updated_timestamp)
+            )
+            return model
+
+        return self._db.transact(work, write=True)
+
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[LoggedModelTag]) -> None:
+        for tag in tags:
+            v.validate_run_tag(tag.key, tag.value)
+
+        def work(conn: Connection) -> None:
+            self._logged_model_row(conn, model_id, allow_deleted=True)
+            pairs = {tag.key: tag.value for tag in tags}
+            self._write_model_pairs(conn, t.logged_model_tags, model_id, list(pairs.items()))
+
+        self._db.transact(work, write=True)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        def work(conn: Connection) -> None:
+            self._logged_model_row(conn, model_id, allow_deleted=True)
+            lt = t.logged_model_tags.c
+            deleted = conn.execute(
+                sa.delete(t.logged_model_tags).where(lt.model_id == model_id, lt.key == key)
+            )
+            if deleted.rowcount == 0:
+                raise ResourceDoesNotExist(f"No tag with key {key!r} found for model with ID {model_id!r}.")
+
+        self._db.transact(work, write=True)
+
+    def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
+        for param in params:
+            v.validate_param(param.key, param.value)
+        v.validate_unique_param_keys([p.key for p in params])
+
+        def work(conn: Connection) -> None:
+            self._logged_model_row(conn, model_id, allow_deleted=True)
+            lp = t.logged_model_params.c
+            stored = dict(
+                conn.execute(
+                    sa.select(lp.key, lp.value).where(
+                        lp.model_id == model_id, lp.key.in_([p.key for p in params])
+                    )
+                ).all()
+            )
+            for p in params:
+                if p.key in stored and stored[p.key] != p.value:
+                    raise InvalidParameterValue(
+                        f"Changing param values is not allowed. Param with key='{p.key}' was already"
+                        f" logged with value='{stored[p.key]}' for logged model ID='{model_id}'."
+                    )
+            fresh = [(p.key, p.value) for p in params if p.key not in stored]
+            if fresh:
+                conn.execute(
+                    self._insert_ignore(t.logged_model_params),
+                    [{"model_id": model_id, "key": k, "value": val} for k, val in fresh],
+                )
+
+        self._db.transact(work, write=True)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter: Filter = Filter(),
+        datasets: Sequence[DatasetRef] = (),
+        max_results: int | None = None,
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]:
+        kind = SearchKind.LOGGED_MODELS
+        limit = resolve_max_results(kind, max_results)
+        wanted = sorted({str(e) for e in experiment_ids})
+        fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(datasets), tuple(order_by))
+        offset = decode_page_token(page_token, fingerprint)
+        lm = t.logged_models
+        query = (
+            sa.select(lm)
+            .where(
+                lm.c.experiment_id.in_(wanted),
+                lm.c.lifecycle_stage == ACTIVE,
+                *q.logged_model_where(self._d, lm, filter, datasets, t),
+            )
+            .order_by(*q.logged_model_order(self._d, lm, order_by, t))
+            .limit(limit + 1)
+            .offset(offset)
+        )
+
+        def work(conn: Connection) -> tuple[list[LoggedModel], bool]:
+            rows = conn.execute(query).all()
+            return self._load_logged_models(conn, rows[:limit]), len(rows) > limit
+
+        return _page(*self._db.transact(work), limit, offset, fingerprint)
+
+    # --- import (migration) --------------------------------------------------------------------------
+
+    def import_experiment(self, experiment: Experiment) -> None:
+        v.validate_experiment_name(experiment.name)
+        for tag in experiment.tags:
+            v.validate_experiment_tag(tag.key, tag.value)
+        experiment_id = experiment.experiment_id
+
+        def work(conn: Connection) -> None:
+            existing = conn.execute(
+                sa.select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id == experiment_id)
+            ).first()
+            if existing is not None and experiment_id != DEFAULT_EXPERIMENT_ID:
+                raise ExperimentAlreadyExists(f"Experiment with id={experiment_id} already exists.")
+            self._check_name_free(conn, experiment.name, other_than=experiment_id)
+            row = {
+                "experiment_id": experiment_id,
+                "id_order": _id_order(experiment_id),
+                "name": experiment.name,
+                "artifact_location": experiment.artifact_location,
+                "lifecycle_stage": experiment.lifecycle_stage.value,
+                "creation_time": experiment.creation_time,
+                "last_update_time": experiment.last_update_time,
+            }
+            if existing is not None:
+                conn.execute(
+                    sa.delete(t.experiment_tags).where(t.experiment_tags.c.experiment_id == experiment_id)
+                )
+                conn.execute(
+                    sa.update(t.experiments)
+                    .where(t.experiments.c.experiment_id == experiment_id)
+                    .values(**row)
+                )
+            else:
+                self._insert_experiment_row(conn, row)
+            if experiment.tags:
+                conn.execute(
+                    t.experiment_tags.insert(),
+                    [
+                        {"experiment_id": experiment_id, "key": x.key, "value": x.value}
+                        for x in experiment.tags
+                    ],
+                )
+            number = _id_order(experiment_id)
+            if number is not None:
+                counter = t.counters.c
+                conn.execute(
+                    sa.update(t.counters)
+                    .where(counter.name == "experiment", counter.value < number)
+                    .values(value=number)
+                )
+
+        self._db.transact(work, write=True)
+
+    def import_run(self, run: Run, metric_history: Sequence[Metric]) -> None:
+        for m in metric_history:
+            v.validate_metric(m.key, m.value, m.timestamp, m.step)
+        for p in run.data.params:
+            v.validate_param(p.key, p.value)
+        for tag in run.data.tags:
+            v.validate_run_tag(tag.key, tag.value)
+        run_id = run.info.run_id
+        points: dict[tuple[Any, ...], Metric] = {}
+        latest: dict[str, Metric] = {}
+        for m in metric_history:
+            point = evolve(m, run_id=None)
+            points.setdefault(point.identity, point)
+            current = latest.get(m.key)
+            if current is None or metric_order_key(point) > metric_order_key(current):
+                latest[m.key] = point
+
+        def work(conn: Connection) -> None:
+            self._experiment_row(conn, run.info.experiment_id)
+            if conn.execute(sa.select(t.runs.c.run_id).where(t.runs.c.run_id == run_id)).first() is not None:
+                raise ResourceAlreadyExists(f"Run with id={run_id} already exists.")
+            row = self._run_row(run.info)
+            if run.info.lifecycle_stage is LifecycleStage.DELETED:
+                row["deleted_time"] = run.info.end_time or run.info.start_time
+            conn.execute(t.runs.insert().values(**row))
+            if run.data.params:
+                conn.execute(
+                    t.params.insert(),
+                    [{"run_id": run_id, "key": p.key, "value": p.value} for p in run.data.params],
+                )
+            if run.data.tags:
+                conn.execute(
+                    t.tags.insert(),
+                    [{"run_id": run_id, "key": x.key, "value": x.value} for x in run.data.tags],
+                )
+            if points:
+                conn.execute(t.metrics.insert(), [_metric_row(run_id, m) for m in points.values()])
+                conn.execute(t.latest_metrics.insert(), [_metric_row(run_id, m) for m in latest.values()])
+            self._attach_inputs(conn, run_id, run.info.experiment_id, run.inputs.dataset_inputs)
+            # Model links are kept as given: in a migration the models may arrive later.
+            if run.inputs.model_inputs:
+                conn.execute(
+                    t.run_model_inputs.insert(),
+                    [{"run_id": run_id, "model_id": m.model_id} for m in run.inputs.model_inputs],
+                )
+            if run.outputs.model_outputs:
+                conn.execute(
+                    t.run_model_outputs.insert(),
+                    [
+                        {"run_id": run_id, "model_id": m.model_id, "step": m.step}
+                        for m in run.outputs.model_outputs
+                    ],
+                )
+
+        self._db.transact(work, write=True)
+
+
+def _page(items: Sequence[Any], more: bool, limit: int, offset: int, fingerprint: str) -> Page[Any]:
+    """A page; ``more`` says whether a row beyond it was found (the query fetches ``limit + 1``)."""
+    token = encode_page_token(offset + limit, fingerprint) if more else None
+    return Page(items=tuple(items), next_page_token=token)
