@@ -20,8 +20,8 @@ from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.ports import Clock, RegistryStore, TrackingStore
 
 ENTRY_POINT_GROUP = "genesis_flow.backends"
-# Until the SQL adapter lands, the zero-configuration store is the process-wide memory store.
-DEFAULT_TRACKING_URI = "memory:"
+# With nothing configured, data lives in SQLite in the working directory: no server at all.
+DEFAULT_TRACKING_URI = "sqlite:///genesis.db"
 DEFAULT_ARTIFACT_ROOT = "./genesis-artifacts"
 
 TRACKING_URI_VARS = ("GENESIS_TRACKING_URI", "MLFLOW_TRACKING_URI")
@@ -66,9 +66,13 @@ def _shared_memory(kind: str, factory: Callable[[], Any]) -> Any:
 
 
 def reset_memory_stores() -> None:
-    """Forget the process-wide ``memory:`` stores (tests, and `genesis demo` re-runs)."""
+    """Forget the process-wide ``memory:`` stores and SQL engines (tests, `genesis demo` re-runs)."""
     with _memory_lock:
         _memory_stores.clear()
+    with _sql_lock:
+        for database in _sql_databases.values():
+            database.dispose()
+        _sql_databases.clear()
 
 
 def _memory_tracking(uri: str, clock: Clock | None) -> TrackingStore:
@@ -91,14 +95,45 @@ def _memory_registry(uri: str, clock: Clock | None) -> RegistryStore:
     return store
 
 
-_TRACKING: dict[str, TrackingBuilder] = {"memory": _memory_tracking}
-_REGISTRY: dict[str, RegistryBuilder] = {"memory": _memory_registry}
+_sql_lock = threading.Lock()
+_sql_databases: dict[str, Any] = {}
+
+
+def _sql_database(uri: str) -> Any:
+    # One engine (and one schema check) per URI and process, shared by the tracking and registry
+    # stores, as MLflow caches one store per URI.
+    from genesis_flow.adapters.sql import SqlDatabase
+
+    with _sql_lock:
+        if uri not in _sql_databases:
+            _sql_databases[uri] = SqlDatabase.from_uri(uri)
+        return _sql_databases[uri]
+
+
+def _sql_tracking(uri: str, clock: Clock | None) -> TrackingStore:
+    from genesis_flow.adapters.sql import SqlTrackingStore
+
+    # Absolute, as MLflow resolves a local artifact root: the database outlives the working directory.
+    root = os.path.abspath(DEFAULT_ARTIFACT_ROOT)
+    return SqlTrackingStore(_sql_database(uri), clock=clock, artifact_root=root)
+
+
+def _sql_registry(uri: str, clock: Clock | None) -> RegistryStore:
+    from genesis_flow.adapters.sql import SqlRegistryStore
+
+    return SqlRegistryStore(_sql_database(uri), clock=clock)
+
+
+_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+_TRACKING: dict[str, TrackingBuilder] = {"memory": _memory_tracking} | {
+    s: _sql_tracking for s in _SQL_SCHEMES
+}
+_REGISTRY: dict[str, RegistryBuilder] = {"memory": _memory_registry} | {
+    s: _sql_registry for s in _SQL_SCHEMES
+}
 
 # Schemes DESIGN.md assigns to adapters that have not landed in this version.
 _PLANNED = {
-    "sqlite": "SQL",
-    "postgresql": "SQL",
-    "postgresql+psycopg": "SQL",
     "mongodb": "MongoDB",
     "mongodb+srv": "MongoDB",
 }

@@ -169,6 +169,27 @@ def validate_metric(key: object, value: object, timestamp: object, step: object,
         )
 
 
+def validate_metrics(metrics: Sequence[tuple[object, object, object, object]], indexed: bool = True) -> None:
+    """:func:`validate_metric` for each (key, value, timestamp, step) of a batch, with the path
+    ``metrics[i]`` when ``indexed``. A batch repeats a handful of keys many times, so a point whose
+    key already passed and whose numbers are plainly valid skips the full check; anything else
+    gets it, so the errors are exactly validate_metric's."""
+    passed: set[str] = set()
+    for i, (key, value, timestamp, step) in enumerate(metrics):
+        if (
+            type(key) is str
+            and key in passed
+            and type(value) in (float, int)
+            and type(timestamp) is int
+            and type(step) is int
+            and 0 <= timestamp <= _LONG_MAX
+            and _LONG_MIN <= step <= _LONG_MAX
+        ):
+            continue
+        validate_metric(key, value, timestamp, step, f"metrics[{i}]" if indexed else "")
+        passed.add(key)  # type: ignore[arg-type]
+
+
 def _is_integral(value: object) -> bool:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False

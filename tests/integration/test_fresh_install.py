@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
@@ -27,9 +28,17 @@ def test_fresh_venv_installs_and_genesis_demo_prints_the_table(tmp_path: Path) -
         pytest.skip(f"no package index reachable for a fresh install: {install.stderr.strip()[-200:]}")
     assert install.returncode == 0, install.stderr
 
-    demo = subprocess.run([env_dir / "bin" / "genesis", "demo"], capture_output=True, text=True, cwd=tmp_path)
+    # No URI configured anywhere: the data lands in ./genesis.db and survives the process.
+    clean_env = {k: v for k, v in os.environ.items() if not k.endswith(("_TRACKING_URI", "_REGISTRY_URI"))}
+    genesis = env_dir / "bin" / "genesis"
+    demo = subprocess.run([genesis, "demo"], capture_output=True, text=True, cwd=tmp_path, env=clean_env)
     assert demo.returncode == 0, demo.stderr
     assert "learning_rate" in demo.stdout and demo.stdout.count("FINISHED") == 4
+    assert (tmp_path / "genesis.db").is_file()
+    again = subprocess.run([genesis, "demo"], capture_output=True, text=True, cwd=tmp_path, env=clean_env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("FINISHED") == 8, "the second session shows both sessions' runs"
+    assert "genesis-demo-classifier version 2" in again.stdout
 
     # The wheel puts exactly one top-level package into site-packages.
     site = subprocess.run(

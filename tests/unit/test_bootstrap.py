@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from genesis_flow.core.errors import InvalidParameterValue
@@ -68,5 +70,34 @@ def test_a_uri_without_a_scheme_is_rejected() -> None:
 
 
 def test_schemes_of_adapters_not_in_this_version_say_so() -> None:
-    with pytest.raises(InvalidParameterValue, match="SQL adapter"):
-        bootstrap.build_tracking_store("sqlite:///genesis.db")
+    with pytest.raises(InvalidParameterValue, match="MongoDB adapter"):
+        bootstrap.build_tracking_store("mongodb://localhost/genesis")
+
+
+def test_with_nothing_configured_the_store_is_sqlite_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in (*bootstrap.TRACKING_URI_VARS, *bootstrap.REGISTRY_URI_VARS):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    try:
+        tracking = bootstrap.build_tracking_store()
+        experiment_id = tracking.create_experiment("kept")
+        run = tracking.create_run(experiment_id, "me", None)
+        bootstrap.build_registry_store().create_registered_model("kept-model")
+        bootstrap.reset_memory_stores()  # a new process, as far as the stores can tell
+
+        assert (tmp_path / "genesis.db").is_file()
+        again = bootstrap.build_tracking_store()
+        assert again.get_experiment_by_name("kept") is not None
+        assert bootstrap.build_registry_store().get_registered_model("kept-model").name == "kept-model"
+        artifacts = tmp_path.resolve() / "genesis-artifacts"
+        assert run.info.artifact_uri == f"{artifacts}/{experiment_id}/{run.info.run_id}/artifacts"
+    finally:
+        bootstrap.reset_memory_stores()
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "postgresql", "postgresql+psycopg"])
+def test_sql_schemes_reach_the_sql_adapter(scheme: str) -> None:
+    assert bootstrap._TRACKING[scheme] is bootstrap._sql_tracking
+    assert bootstrap._REGISTRY[scheme] is bootstrap._sql_registry

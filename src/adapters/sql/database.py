@@ -13,13 +13,13 @@ COMMITTED; races are settled by constraints and row locks in the store code.
 
 from __future__ import annotations
 
+import operator
 import os
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -35,6 +35,7 @@ from genesis_flow.core.search.evaluate import like
 T = TypeVar("T")
 
 BUSY_TIMEOUT_S = 30.0
+_BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")}
 _RETRIES = 5
 
 
@@ -87,11 +88,41 @@ def _create_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            conn.exec_driver_sql(_BEGIN[conn.info.get("genesis_begin", "DEFERRED")])
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=16)
+
+
+class Prepared:
+    """A statement compiled once for the engine's dialect and sent with ``exec_driver_sql``.
+
+    The hot paths (log_metric, log_batch, create_run, metric history) run a handful of small
+    statements per call; rebuilding and cache-keying a Core construct each time costs more than
+    SQLite takes to run it. Statements go through the Connection, so events (and the statement
+    counter of the tests) still see them. Values bypass SQLAlchemy's type processing: pass plain
+    ints, floats, strings, bools and None.
+    """
+
+    def __init__(self, statement: sa.Executable, dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        order = list(compiled.positiontup or []) if compiled.positional else None
+        self._bind: Callable[[dict[str, Any]], Any] = (
+            (lambda values: values)
+            if order is None
+            else (lambda values: ())
+            if not order
+            else (lambda values, name=order[0]: (values[name],))
+            if len(order) == 1  # type: ignore[misc]
+            else operator.itemgetter(*order)
+        )
+
+    def run(self, conn: Connection, values: dict[str, Any] | None = None) -> Any:
+        return conn.exec_driver_sql(self.sql, self._bind(values or {}))
+
+    def run_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> Any:
+        return conn.exec_driver_sql(self.sql, list(map(self._bind, rows)))
 
 
 class SqlDatabase:
@@ -115,6 +146,7 @@ class SqlDatabase:
         self.dialect = engine.dialect.name
         self.where = errors.redact(uri or engine.url.render_as_string(hide_password=True))
         self._uri = uri or self.where
+        self._prepared: dict[str, Prepared] = {}
         # An in-memory SQLite database is one shared connection: serialise its transactions.
         self._serial = threading.RLock() if isinstance(engine.pool, StaticPool) else None
         if upgrade is None:
@@ -158,6 +190,13 @@ class SqlDatabase:
             raise InvalidParameterValue(f"Cannot open {errors.redact(uri)!r}: {error}") from None
         return cls(engine, uri=uri, **kwargs)
 
+    def prepare(self, key: str, build: Callable[[], sa.Executable]) -> Prepared:
+        """The statement ``build`` makes, compiled once per database under ``key``."""
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            prepared = self._prepared[key] = Prepared(build(), self.engine.dialect)
+        return prepared
+
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
@@ -165,18 +204,19 @@ class SqlDatabase:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    @contextmanager
-    def _connection(self, write: bool, exclusive: bool) -> Iterator[Connection]:
+    def _run(self, work: Callable[[Connection], T], write: bool, exclusive: bool) -> T:
         with self.engine.connect() as conn:
             if self.is_sqlite:
-                conn.execution_options(
-                    sqlite_begin="EXCLUSIVE" if exclusive else "IMMEDIATE" if write else "DEFERRED"
+                # Read by the "begin" listener; Connection.info lives as long as the pooled connection,
+                # so this costs a dict write, not an execution-options copy.
+                conn.info["genesis_begin"] = (
+                    "EXCLUSIVE" if exclusive else "IMMEDIATE" if write else "DEFERRED"
                 )
             with conn.begin():
                 if exclusive and self.dialect == "postgresql":
                     # Every process that opens or upgrades the schema takes this lock first.
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('genesis-flow-schema'))"))
-                yield conn
+                return work(conn)
 
     def transact(self, work: Callable[[Connection], T], *, write: bool = False, exclusive: bool = False) -> T:
         """Run ``work`` in one transaction and return its result; domain errors pass through
@@ -185,10 +225,9 @@ class SqlDatabase:
         for attempt in range(_RETRIES + 1):
             try:
                 if self._serial is not None:
-                    with self._serial, self._connection(write, exclusive) as conn:
-                        return work(conn)
-                with self._connection(write, exclusive) as conn:
-                    return work(conn)
+                    with self._serial:
+                        return self._run(work, write, exclusive)
+                return self._run(work, write, exclusive)
             except sa.exc.SQLAlchemyError as error:
                 if errors.is_transient(error) and attempt < _RETRIES:
                     time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))

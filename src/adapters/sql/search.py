@@ -371,4 +371,3 @@ def logged_model_order(dialect: Dialect, lm: sa.Table, order_by: Sequence[OrderB
 
 def _unknown(kind: SearchKind, c: Comparison) -> InvalidParameterValue:
     return InvalidParameterValue(f"Cannot evaluate {c.key_type.value} '{c.key}' on {kind.value}")
-

@@ -197,6 +197,63 @@ class SqlTrackingStore:
             index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}, where=where
         )
 
+    def _prepared(self, key: str) -> Any:
+        """Hot-path statements, compiled once per database (see :class:`~.database.Prepared`)."""
+        return self._db.prepare(key, lambda: self._build(key))
+
+    def _build(self, key: str) -> Any:
+        runs, bind = t.runs, sa.bindparam
+        if key == "run_state":
+            return sa.select(runs.c.lifecycle_stage, runs.c.experiment_id).where(
+                runs.c.run_id == bind("run_id")
+            )
+        if key == "experiment":
+            return sa.select(t.experiments).where(t.experiments.c.experiment_id == bind("experiment_id"))
+        if key == "run_params":
+            return sa.select(t.params.c.key, t.params.c.value).where(t.params.c.run_id == bind("run_id"))
+        if key == "insert_run":
+            return t.runs.insert()
+        if key == "insert_tags":
+            return t.tags.insert()
+        if key == "insert_params":
+            return self._insert_ignore(t.params)
+        if key == "insert_metrics":
+            return self._insert_ignore(t.metrics)
+        if key == "upsert_tags":
+            return self._upsert(t.tags, ["run_id", "key"], ["value"])
+        if key == "rename_run":
+            return sa.update(runs).where(runs.c.run_id == bind("run_id")).values(name=bind("name"))
+        if key == "upsert_latest":
+            stmt = self._insert(t.latest_metrics)
+            current = t.latest_metrics.c
+            order = ("step", "timestamp", "value", "is_nan")
+            newer = sa.tuple_(*(stmt.excluded[c] for c in order)) > sa.tuple_(*(current[c] for c in order))
+            columns = ["value", "timestamp", "step", "is_nan", "model_id", "dataset_name", "dataset_digest"]
+            return stmt.on_conflict_do_update(
+                index_elements=["run_id", "key"], set_={c: stmt.excluded[c] for c in columns}, where=newer
+            )
+        if key == "history":
+            m = t.metrics.c
+            return (
+                sa.select(
+                    m.key,
+                    m.value,
+                    m.timestamp,
+                    m.step,
+                    m.is_nan,
+                    m.model_id,
+                    m.dataset_name,
+                    m.dataset_digest,
+                )
+                .where(m.run_id == bind("run_id"), m.key == bind("key"))
+                .order_by(m.timestamp, m.step, m.value, m.is_nan)
+                .limit(bind("limit"))
+                .offset(bind("offset"))
+            )
+        if key == "run_exists":
+            return sa.select(runs.c.run_id).where(runs.c.run_id == bind("run_id"))
+        raise KeyError(key)
+
     def _ensure_default_experiment(self, conn: Connection) -> None:
         exists = conn.execute(
             sa.select(t.experiments.c.experiment_id).where(
@@ -281,9 +338,7 @@ class SqlTrackingStore:
             raise ExperimentAlreadyExists(f"Experiment(name={name}) already exists.")
 
     def _experiment_row(self, conn: Connection, experiment_id: str) -> Any:
-        row = conn.execute(
-            sa.select(t.experiments).where(t.experiments.c.experiment_id == str(experiment_id))
-        ).first()
+        row = self._prepared("experiment").run(conn, {"experiment_id": str(experiment_id)}).first()
         if row is None:
             raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
         return row
@@ -501,9 +556,7 @@ class SqlTrackingStore:
         return row
 
     def _active_run_row(self, conn: Connection, run_id: str) -> Any:
-        row = conn.execute(
-            sa.select(t.runs.c.lifecycle_stage, t.runs.c.experiment_id).where(t.runs.c.run_id == run_id)
-        ).first()
+        row = self._prepared("run_state").run(conn, {"run_id": run_id}).first()
         if row is None:
             raise RunNotFound(f"Run with id={run_id} not found")
         if row.lifecycle_stage != ACTIVE:
@@ -642,8 +695,7 @@ class SqlTrackingStore:
         tags: Sequence[RunTag] = (),
     ) -> None:
         single = len(metrics) + len(params) + len(tags) == 1
-        for i, m in enumerate(metrics):
-            v.validate_metric(m.key, m.value, m.timestamp, m.step, "" if single else f"metrics[{i}]")
+        v.validate_metrics([(m.key, m.value, m.timestamp, m.step) for m in metrics], indexed=not single)
         for i, p in enumerate(params):
             v.validate_param(p.key, p.value, "" if single else f"params[{i}]")
         for i, tag in enumerate(tags):
@@ -665,16 +717,17 @@ class SqlTrackingStore:
             if linked:
                 self._check_models_exist(conn, linked)
             if new_params:
-                conn.execute(
-                    self._insert_ignore(t.params),
-                    [{"run_id": run_id, "key": p.key, "value": p.value} for p in new_params],
+                self._prepared("insert_params").run_many(
+                    conn, [{"run_id": run_id, "key": p.key, "value": p.value} for p in new_params]
                 )
                 if not self._d.is_sqlite:
                     # A racing writer may have stored another value between our check and insert.
                     self._check_params(conn, run_id, new_params)
             if metric_rows:
-                conn.execute(self._insert_ignore(t.metrics), metric_rows)
-                self._update_latest(conn, [_metric_row(run_id, m) for m in latest.values()])
+                self._prepared("insert_metrics").run_many(conn, metric_rows)
+                self._prepared("upsert_latest").run_many(
+                    conn, [_metric_row(run_id, m) for m in latest.values()]
+                )
                 model_points = [
                     {
                         "model_id": m.model_id,
@@ -695,12 +748,8 @@ class SqlTrackingStore:
         """The params not stored yet; raises if one is stored with another value."""
         if not params:
             return []
-        p = t.params.c
-        stored = dict(
-            conn.execute(
-                sa.select(p.key, p.value).where(p.run_id == run_id, p.key.in_([x.key for x in params]))
-            ).all()
-        )
+        # All of the run's params: runs hold tens of them, and one prepared query beats an IN list.
+        stored = dict(self._prepared("run_params").run(conn, {"run_id": run_id}).all())
         conflicts = [x for x in params if x.key in stored and stored[x.key] != x.value]
         if conflicts:
             described = [{"key": x.key, "old_value": stored[x.key], "new_value": x.value} for x in conflicts]
@@ -721,26 +770,12 @@ class SqlTrackingStore:
             if model_id not in found:
                 raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
 
-    def _update_latest(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        stmt = self._insert(t.latest_metrics)
-        current = t.latest_metrics.c
-        order = ("step", "timestamp", "value", "is_nan")
-        newer = sa.tuple_(*(stmt.excluded[c] for c in order)) > sa.tuple_(*(current[c] for c in order))
-        columns = ["value", "timestamp", "step", "is_nan", "model_id", "dataset_name", "dataset_digest"]
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["run_id", "key"], set_={c: stmt.excluded[c] for c in columns}, where=newer
-            ),
-            list(rows),
-        )
-
     def _set_tags(self, conn: Connection, run_id: str, values: dict[str, str]) -> None:
-        conn.execute(
-            self._upsert(t.tags, ["run_id", "key"], ["value"]),
-            [{"run_id": run_id, "key": k, "value": val} for k, val in values.items()],
+        self._prepared("upsert_tags").run_many(
+            conn, [{"run_id": run_id, "key": k, "value": val} for k, val in values.items()]
         )
         if RUN_NAME_TAG in values:
-            conn.execute(sa.update(t.runs).where(t.runs.c.run_id == run_id).values(name=values[RUN_NAME_TAG]))
+            self._prepared("rename_run").run(conn, {"run_id": run_id, "name": values[RUN_NAME_TAG]})
 
     def get_metric_history(
         self,
@@ -753,24 +788,20 @@ class SqlTrackingStore:
             raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
         fingerprint = query_fingerprint("metric-history", run_id, metric_key)
         offset = decode_page_token(page_token, fingerprint)
-        m = t.metrics.c
-        query = (
-            sa.select(
-                m.key, m.value, m.timestamp, m.step, m.is_nan, m.model_id, m.dataset_name, m.dataset_digest
-            )
-            .where(m.run_id == run_id, m.key == metric_key)
-            .order_by(m.timestamp, m.step, m.value, m.is_nan)
-            .offset(offset)
-        )
-        if max_results is not None:
-            query = query.limit(max_results + 1)
+        # LIMIT -1 is "no limit" to SQLite; PostgreSQL takes NULL (LIMIT ALL).
+        no_limit = -1 if self._d.is_sqlite else None
+        limit = no_limit if max_results is None else max_results + 1
 
         def work(conn: Connection) -> list[Metric]:
-            self._run_row_of(conn, run_id)
+            if self._prepared("run_exists").run(conn, {"run_id": run_id}).first() is None:
+                raise RunNotFound(f"Run with id={run_id} not found")
+            rows = self._prepared("history").run(
+                conn, {"run_id": run_id, "key": metric_key, "limit": limit, "offset": offset}
+            )
             nan = math.nan
             return [
                 Metric(key, nan if is_nan else value, timestamp, step, model_id, name, digest)
-                for key, value, timestamp, step, is_nan, model_id, name, digest in conn.execute(query)
+                for key, value, timestamp, step, is_nan, model_id, name, digest in rows
             ]
 
         points = self._db.transact(work)
