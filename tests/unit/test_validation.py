@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from genesis_flow.core import validation as v
 from genesis_flow.core.errors import InvalidParameterValue
@@ -171,3 +174,29 @@ def test_runs_uri_is_not_an_artifact_location() -> None:
 def test_truncate_value_is_the_client_convenience() -> None:
     assert v.truncate_value("abcdef", 3) == "abc"
     assert v.truncate_value("ab", 3) == "ab"
+
+
+_METRIC_PARTS = st.tuples(
+    st.sampled_from(["acc", "loss", "bad/../key", "", 3, None]),
+    st.sampled_from([0.5, 1, float("nan"), float("inf"), True, "1.0", None]),
+    st.sampled_from([0, 1_700_000_000_000, -1, 2**63, 1.0, 1.5, "1"]),
+    st.sampled_from([0, -5, 2**63, 3.0, 3.5, None]),
+)
+
+
+@given(batch=st.lists(_METRIC_PARTS, max_size=6), indexed=st.booleans())
+def test_validate_metrics_rejects_exactly_what_validate_metric_rejects(
+    batch: list[tuple], indexed: bool
+) -> None:
+    def one_by_one() -> None:
+        for i, (key, value, timestamp, step) in enumerate(batch):
+            v.validate_metric(key, value, timestamp, step, f"metrics[{i}]" if indexed else "")
+
+    def message(fn: Callable[[], None]) -> str | None:
+        try:
+            fn()
+        except InvalidParameterValue as exc:
+            return str(exc)
+        return None
+
+    assert message(lambda: v.validate_metrics(batch, indexed=indexed)) == message(one_by_one)
