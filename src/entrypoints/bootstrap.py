@@ -125,12 +125,11 @@ def _sql_registry(uri: str, clock: Clock | None) -> RegistryStore:
 
 
 _SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
-_TRACKING: dict[str, TrackingBuilder] = {"memory": _memory_tracking} | {
-    s: _sql_tracking for s in _SQL_SCHEMES
-}
-_REGISTRY: dict[str, RegistryBuilder] = {"memory": _memory_registry} | {
-    s: _sql_registry for s in _SQL_SCHEMES
-}
+_TRACKING: dict[str, TrackingBuilder] = {"memory": _memory_tracking}
+_REGISTRY: dict[str, RegistryBuilder] = {"memory": _memory_registry}
+for _sql_scheme in _SQL_SCHEMES:
+    _TRACKING[_sql_scheme] = _sql_tracking
+    _REGISTRY[_sql_scheme] = _sql_registry
 
 # Schemes DESIGN.md assigns to adapters that have not landed in this version.
 _PLANNED = {

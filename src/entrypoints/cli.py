@@ -1,8 +1,9 @@
 """The ``genesis`` command line.
 
 Today it has ``genesis demo``: log a small experiment (runs, params, metric history, a registered
-model version with an alias) and print the runs as a table. The full CLI (browse, compare,
-migrate, doctor) builds on this module.
+model version with an alias) and print the runs as a table; and ``genesis db upgrade URI``: bring a
+SQL database's schema to the version this release uses (docs/adr/0006-sql-schema-versioning.md).
+The full CLI (browse, compare, migrate, doctor) builds on this module.
 """
 
 from __future__ import annotations
@@ -31,19 +32,62 @@ _EPOCHS = 5
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="genesis", description="Genesis-Flow command line")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="log a small demo experiment and print its runs")
-    demo.add_argument("--uri", default=None, help="tracking URI (default: resolved from the environment)")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
             uri = resolve_tracking_uri(args.uri)
             print(run_demo(build_tracking_store(uri), build_registry_store(uri), SystemClock(), uri))
+        elif args.command == "db" and args.db_command == "upgrade":
+            print(upgrade_schema(args.uri))
         return 0
     except GenesisError as exc:
         print(f"genesis: error: {exc.error_code}: {exc}", file=sys.stderr)
         return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genesis", description="Genesis-Flow command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="log a small demo experiment and print its runs")
+    demo.add_argument("--uri", default=None, help="tracking URI (default: resolved from the environment)")
+
+    db = commands.add_parser(
+        "db",
+        help="manage a SQL database's schema",
+        description="Manage the schema of a Genesis-Flow SQL database (SQLite or PostgreSQL).",
+    )
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    upgrade = db_commands.add_parser(
+        "upgrade",
+        help="upgrade the schema to this release's version",
+        description=(
+            "Bring the schema of a SQL database to the version this release of Genesis-Flow uses:"
+            " create it in an empty database, run the pending upgrade steps in one transaction under"
+            " a lock, or say that it is up to date. SQLite databases are upgraded when opened anyway;"
+            " a PostgreSQL database is only upgraded by this command. Back the database up first."
+            " A database that MLflow created is refused and left untouched (see `genesis migrate`)."
+        ),
+    )
+    upgrade.add_argument("uri", metavar="URI", help="sqlite:///path.db or postgresql://user@host/db")
+    return parser
+
+
+def upgrade_schema(uri: str) -> str:
+    """Open the SQL database at ``uri`` allowing upgrades; one line saying what happened."""
+    from genesis_flow.adapters.sql.database import SqlDatabase
+    from genesis_flow.adapters.sql.errors import redact
+
+    db = SqlDatabase.from_uri(uri, upgrade=True)
+    try:
+        found, now = db.schema_versions
+    finally:
+        db.dispose()
+    where = f"schema of {redact(uri)}"
+    if found is None:
+        return f"{where}: created at version {now}"
+    if found == now:
+        return f"{where}: already at version {now}"
+    return f"{where}: version {found} -> {now}"
 
 
 def run_demo(tracking: TrackingStore, registry: RegistryStore, clock: Clock, uri: str) -> str:

@@ -1,4 +1,5 @@
-"""`genesis demo`: logs a small experiment and prints its runs as a table."""
+"""`genesis demo`: logs a small experiment and prints its runs as a table; `genesis db`: its
+arguments and errors (tests/integration/test_sql_schema.py runs it against real databases)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,41 @@ def test_demo_on_an_unsupported_uri_fails_with_one_line(capsys: pytest.CaptureFi
     assert main(["demo", "--uri", "http://localhost:5000"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("genesis: error: INVALID_PARAMETER_VALUE") and "\n" not in err
+
+
+def test_db_help_lists_the_upgrade_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["db", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: genesis db") and "upgrade" in out
+
+
+def test_db_upgrade_help_names_the_uri_and_what_the_command_does(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["db", "upgrade", "--help"])
+    assert exited.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("usage: genesis db upgrade [-h] URI")
+    assert "PostgreSQL database is only upgraded by this command" in out and "genesis migrate" in out
+
+
+@pytest.mark.parametrize("argv", [["db"], ["db", "upgrade"], ["db", "downgrade", "sqlite:///x.db"]])
+def test_db_with_missing_or_unknown_arguments_is_a_usage_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "usage: genesis db" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("uri", ["memory:", "mongodb://localhost/genesis", "http://localhost:5000"])
+def test_db_upgrade_on_a_uri_that_is_not_sql_fails_with_one_line(
+    uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "upgrade", uri]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"genesis: error: INVALID_PARAMETER_VALUE: Not a SQL URI: {uri!r}")
+    assert captured.err.count("\n") == 1

@@ -94,6 +94,19 @@ def _create_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=16)
 
 
+def _binder(order: list[str] | None) -> Callable[[dict[str, Any]], Any]:
+    """Named values -> what the driver takes: the dict itself for named paramstyles, else a tuple
+    in the statement's order (itemgetter builds it in C: this runs once per row of a batch)."""
+    if order is None:
+        return lambda values: values
+    if len(order) == 1:
+        name = order[0]
+        return lambda values: (values[name],)
+    if not order:
+        return lambda values: ()
+    return operator.itemgetter(*order)
+
+
 class Prepared:
     """A statement compiled once for the engine's dialect and sent with ``exec_driver_sql``.
 
@@ -104,19 +117,11 @@ class Prepared:
     ints, floats, strings, bools and None.
     """
 
-    def __init__(self, statement: sa.Executable, dialect: sa.Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+    def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> None:
+        compiled: Any = statement.compile(dialect=dialect)  # an SQLCompiler: positional, positiontup
         self.sql = compiled.string
         order = list(compiled.positiontup or []) if compiled.positional else None
-        self._bind: Callable[[dict[str, Any]], Any] = (
-            (lambda values: values)
-            if order is None
-            else (lambda values: ())
-            if not order
-            else (lambda values, name=order[0]: (values[name],))
-            if len(order) == 1  # type: ignore[misc]
-            else operator.itemgetter(*order)
-        )
+        self._bind = _binder(order)
 
     def run(self, conn: Connection, values: dict[str, Any] | None = None) -> Any:
         return conn.exec_driver_sql(self.sql, self._bind(values or {}))
@@ -190,7 +195,7 @@ class SqlDatabase:
             raise InvalidParameterValue(f"Cannot open {errors.redact(uri)!r}: {error}") from None
         return cls(engine, uri=uri, **kwargs)
 
-    def prepare(self, key: str, build: Callable[[], sa.Executable]) -> Prepared:
+    def prepare(self, key: str, build: Callable[[], sa.ClauseElement]) -> Prepared:
         """The statement ``build`` makes, compiled once per database under ``key``."""
         prepared = self._prepared.get(key)
         if prepared is None:

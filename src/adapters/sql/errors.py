@@ -37,11 +37,12 @@ class ForeignDatabase(SchemaError):
 
 
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+_SECRET_PARAMETER = re.compile(r"(?i)([?&;](?:password|pass|pwd|accountkey|sig)=)[^&;]*")
 
 
 def redact(uri: str) -> str:
-    """The URI with any password replaced by ``***`` (for messages and logs)."""
-    return _PASSWORD.sub(r"\1***@", uri)
+    """The URI with any password (user info or query parameter) replaced by ``***``."""
+    return _SECRET_PARAMETER.sub(r"\1***", _PASSWORD.sub(r"\1***@", uri))
 
 
 def is_unique_violation(error: BaseException) -> bool:

@@ -118,7 +118,12 @@ def ensure_schema(
             " version table; it belongs to another program and is left untouched. Use an empty"
             " database or schema."
         )
-    found = state.version or 0
+    if state.version is None:
+        raise ForeignDatabase(
+            f"The database at {where} has a genesis_schema table without a version row; it was"
+            " damaged or half-created by hand. Restore it from a backup, or use an empty database."
+        )
+    found = state.version
     if found == target_version:
         return found, found
     if found > target_version:
