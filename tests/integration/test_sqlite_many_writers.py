@@ -26,7 +26,9 @@ def _thread(store: SqlTrackingStore, run_id: str, errors: list[BaseException]) -
         for step in range(SINGLE_POINTS):
             store.log_metric(run_id, Metric("single", float(step), 1000 + step, step))
         for batch in range(BATCHES):
-            points = [Metric("batched", float(i), 5000 + batch * BATCH_SIZE + i, i) for i in range(BATCH_SIZE)]
+            points = [
+                Metric("batched", float(i), 5000 + batch * BATCH_SIZE + i, i) for i in range(BATCH_SIZE)
+            ]
             store.log_batch(run_id, metrics=points, tags=[RunTag("batch", str(batch))])
         store.log_param(run_id, Param("done", "yes"))
     except BaseException as error:  # reported to the parent, which fails the test with it
@@ -49,7 +51,8 @@ def test_four_processes_of_four_threads_store_every_point(tmp_path: Path) -> Non
     store = SqlTrackingStore(SqlDatabase.from_uri(uri), artifact_root=str(tmp_path))
     experiment_id = store.create_experiment("contended")
     run_ids = [
-        [store.create_run(experiment_id, "u", 1).info.run_id for _ in range(THREADS)] for _ in range(PROCESSES)
+        [store.create_run(experiment_id, "u", 1).info.run_id for _ in range(THREADS)]
+        for _ in range(PROCESSES)
     ]
 
     context = multiprocessing.get_context("spawn")
