@@ -119,12 +119,15 @@ metrics = sa.Table(
 )
 
 # The latest point per (run, key), maintained on write, so search never aggregates history.
+# ``value`` holds +/-inf as +/-the largest double, the value MLflow compares and orders them as, so
+# filters and orders are plain comparisons an index serves; ``is_inf`` (+1/-1) restores them.
 latest_metrics = sa.Table(
     "latest_metrics",
     metadata,
     sa.Column("run_id", sa.String(ID), sa.ForeignKey("runs.run_id"), primary_key=True),
     sa.Column("key", sa.String(KEY), primary_key=True),
     sa.Column("value", sa.Double, nullable=False),
+    sa.Column("is_inf", sa.SmallInteger, nullable=False),
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("is_nan", sa.Boolean, nullable=False),
@@ -285,7 +288,9 @@ model_version_tags = sa.Table(
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("key", sa.String(KEY), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_model_version_tags_key", "key"),
+    # Searches leave out every version of a model that has a prompt version: a NOT EXISTS on
+    # (key, name) per version, which SQLite runs as one seek here.
+    sa.Index("ix_model_version_tags_key", "key", "name"),
 )
 
 registered_model_aliases = sa.Table(

@@ -107,10 +107,14 @@ def clamped(column: Any) -> Any:
     )
 
 
+def _clamp(value: float) -> float:
+    return _MAX_DOUBLE if value > _MAX_DOUBLE else -_MAX_DOUBLE if value < -_MAX_DOUBLE else value
+
+
 def metric_value_compare(column: Any, comparator: Comparator, value: Any) -> ColumnElement[bool]:
-    """A non-NaN stored metric value against a bound, with MLflow's inf clamping."""
-    bound = float(value)
-    bound = _MAX_DOUBLE if bound > _MAX_DOUBLE else -_MAX_DOUBLE if bound < -_MAX_DOUBLE else bound
+    """A non-NaN stored metric value (+/-inf kept as they are) against a bound, with MLflow's inf
+    clamping."""
+    bound = _clamp(float(value))
     # inf and the largest double only compare differently against that largest double itself.
     lhs = clamped(column) if abs(bound) == _MAX_DOUBLE else column
     return compare(Dialect("sqlite"), lhs, comparator, bound)
@@ -129,22 +133,42 @@ _RUN_COLUMNS = {
 }
 
 
-def run_where(dialect: Dialect, runs: sa.Table, filter: Filter, t: Any) -> list[ColumnElement[bool]]:
-    """WHERE terms for ``filter`` on ``runs``; ``t`` is the schema module (tables)."""
+def run_where(
+    dialect: Dialect, runs: sa.Table, filter: Filter, t: Any
+) -> tuple[list[ColumnElement[bool]], list[tuple[Any, Any]], dict[str, Any]]:
+    """(WHERE terms, inner joins, metric aliases) for ``filter`` on ``runs``; ``t`` is the schema
+    module. The aliases are latest-metric rows the filter requires to be present and not NaN, by
+    key: ordering by such a key can use them directly (see :func:`run_order`).
+
+    A comparison that needs its key's row (metrics; params and tags except IS NULL) is an inner
+    join on that row: (run, key) is unique in those tables, so no run is repeated, and the planner
+    may drive the query from the most selective key instead of probing every run of the
+    experiments in turn, as a correlated EXISTS would make it.
+    """
     clauses: list[ColumnElement[bool]] = []
+    joins: list[tuple[Any, Any]] = []
+    present: dict[str, Any] = {}
     for c in filter.comparisons:
         kt = c.key_type
         if kt is KeyType.METRIC:
             if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
                 raise _unknown(SearchKind.RUNS, c)
             lm = t.latest_metrics.alias()
-            value_test = metric_value_compare(lm.c.value, c.comparator, c.value)
+            # The column already holds +/-inf as +/-the largest double (schema.latest_metrics).
+            value_test = compare(dialect, lm.c.value, c.comparator, _clamp(float(c.value)))  # type: ignore[arg-type]
             if c.comparator is Comparator.NE:
                 # A NaN metric differs from every number.
                 value_test = sa.or_(lm.c.is_nan, value_test)
             else:
                 value_test = sa.and_(sa.not_(lm.c.is_nan), value_test)
-            clauses.append(sa.exists().where(lm.c.run_id == runs.c.run_id, lm.c.key == c.key, value_test))
+                present.setdefault(c.key, lm)
+            joins.append((lm, sa.and_(lm.c.run_id == runs.c.run_id, lm.c.key == c.key, value_test)))
+        elif kt in (KeyType.PARAM, KeyType.TAG) and c.comparator is not Comparator.IS_NULL:
+            row = (t.params if kt is KeyType.PARAM else t.tags).alias()
+            on = [row.c.run_id == runs.c.run_id, row.c.key == c.key]
+            if c.comparator is not Comparator.IS_NOT_NULL:
+                on.append(compare(dialect, row.c.value, c.comparator, c.value))
+            joins.append((row, sa.and_(*on)))
         elif kt is KeyType.PARAM:
             clauses.append(_keyed(dialect, t.params, runs.c.run_id, "run_id", c))
         elif kt is KeyType.TAG:
@@ -168,7 +192,7 @@ def run_where(dialect: Dialect, runs: sa.Table, filter: Filter, t: Any) -> list[
             )
         else:
             raise _unknown(SearchKind.RUNS, c)
-    return clauses
+    return clauses, joins, present
 
 
 def run_name_expression(runs: Any, t: Any) -> Any:
@@ -182,18 +206,29 @@ def run_name_expression(runs: Any, t: Any) -> Any:
 
 
 def run_order(
-    dialect: Dialect, runs: sa.Table, order_by: Sequence[OrderBy], t: Any
+    dialect: Dialect,
+    runs: sa.Table,
+    order_by: Sequence[OrderBy],
+    t: Any,
+    present: dict[str, Any] | None = None,
 ) -> tuple[list[Any], list[tuple[Any, Any]]]:
-    """(ORDER BY terms, outer joins they need) in MLflow's run order, tie-breakers included."""
+    """(ORDER BY terms, outer joins they need) in MLflow's run order, tie-breakers included.
+
+    ``present``: latest-metric aliases the filter already requires present and not NaN (from
+    :func:`run_where`); ordering by one of those keys needs no join and no rank, so SQLite can
+    walk the (key, value) index in order and stop at the page's end."""
     terms: list[Any] = []
     joins: list[tuple[Any, Any]] = []
     for o in order_by:
         if o.key_type is KeyType.METRIC:
+            known = (present or {}).get(o.key)
+            if known is not None:
+                terms.append(known.c.value.asc() if o.ascending else known.c.value.desc())
+                continue
             lm = t.latest_metrics.alias()
             joins.append((lm, sa.and_(lm.c.run_id == runs.c.run_id, lm.c.key == o.key)))
             rank = sa.case((lm.c.run_id.is_(None), 2), (lm.c.is_nan, 1), else_=0)
-            value = clamped(lm.c.value)
-            terms += [rank.asc(), value.asc() if o.ascending else value.desc()]
+            terms += [rank.asc(), lm.c.value.asc() if o.ascending else lm.c.value.desc()]
             continue
         if o.key_type in (KeyType.PARAM, KeyType.TAG):
             row = (t.params if o.key_type is KeyType.PARAM else t.tags).alias()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -107,17 +108,21 @@ def _metric_row(run_id: str, m: Metric) -> dict[str, Any]:
     }
 
 
-def _metric_from(row: Any, run_id: str | None = None) -> Metric:
-    return Metric(
-        row.key,
-        math.nan if row.is_nan else row.value,
-        row.timestamp,
-        row.step,
-        row.model_id,
-        row.dataset_name,
-        row.dataset_digest,
-        run_id,
-    )
+_MAX_DOUBLE = sys.float_info.max
+
+
+def _latest_row(run_id: str, m: Metric) -> dict[str, Any]:
+    row = _metric_row(run_id, m)
+    value = row["value"]
+    row["is_inf"] = 1 if value == math.inf else -1 if value == -math.inf else 0
+    if row["is_inf"]:
+        row["value"] = _MAX_DOUBLE * row["is_inf"]
+    return row
+
+
+def _latest_from(row: Any) -> Metric:
+    value = math.nan if row.is_nan else math.inf * row.is_inf if row.is_inf else row.value
+    return Metric(row.key, value, row.timestamp, row.step, row.model_id, row.dataset_name, row.dataset_digest)
 
 
 def _info_from(row: Any) -> RunInfo:
@@ -226,9 +231,19 @@ class SqlTrackingStore:
         if key == "upsert_latest":
             stmt = self._insert(t.latest_metrics)
             current = t.latest_metrics.c
-            order = ("step", "timestamp", "value", "is_nan")
+            # MLflow's (step, timestamp, value) rule; is_inf puts inf above the largest double again.
+            order = ("step", "timestamp", "value", "is_inf", "is_nan")
             newer = sa.tuple_(*(stmt.excluded[c] for c in order)) > sa.tuple_(*(current[c] for c in order))
-            columns = ["value", "timestamp", "step", "is_nan", "model_id", "dataset_name", "dataset_digest"]
+            columns = [
+                "value",
+                "is_inf",
+                "timestamp",
+                "step",
+                "is_nan",
+                "model_id",
+                "dataset_name",
+                "dataset_digest",
+            ]
             return stmt.on_conflict_do_update(
                 index_elements=["run_id", "key"], set_={c: stmt.excluded[c] for c in columns}, where=newer
             )
@@ -581,7 +596,7 @@ class SqlTrackingStore:
             for r in conn.execute(sa.select(t.tags).where(t.tags.c.run_id.in_(chunk))):
                 tags[r.run_id].append(RunTag(r.key, r.value))
             for r in conn.execute(sa.select(t.latest_metrics).where(t.latest_metrics.c.run_id.in_(chunk))):
-                metrics[r.run_id].append(_metric_from(r))
+                metrics[r.run_id].append(_latest_from(r))
             dataset_rows = conn.execute(
                 sa.select(ri.c.run_id, ri.c.tags, d)
                 .join(t.runs, t.runs.c.run_id == ri.c.run_id)
@@ -726,7 +741,7 @@ class SqlTrackingStore:
             if metric_rows:
                 self._prepared("insert_metrics").run_many(conn, metric_rows)
                 self._prepared("upsert_latest").run_many(
-                    conn, [_metric_row(run_id, m) for m in latest.values()]
+                    conn, [_latest_row(run_id, m) for m in latest.values()]
                 )
                 model_points = [
                     {
@@ -896,9 +911,12 @@ class SqlTrackingStore:
         fingerprint = query_fingerprint(kind, tuple(wanted), run_view_type, filter, tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)
         runs = t.runs
-        terms, joins = q.run_order(self._d, runs, order_by, t)
+        where, inner, present = q.run_where(self._d, runs, filter, t)
+        terms, outer = q.run_order(self._d, runs, order_by, t, present)
         source: Any = runs
-        for table, on in joins:
+        for table, on in inner:
+            source = source.join(table, on)
+        for table, on in outer:
             source = source.outerjoin(table, on)
         query = (
             sa.select(runs)
@@ -906,7 +924,7 @@ class SqlTrackingStore:
             .where(
                 runs.c.experiment_id.in_(wanted),
                 runs.c.lifecycle_stage.in_(_stages(run_view_type)),
-                *q.run_where(self._d, runs, filter, t),
+                *where,
             )
             .order_by(*terms)
             .limit(limit + 1)
@@ -1262,7 +1280,7 @@ class SqlTrackingStore:
                 )
             if points:
                 conn.execute(t.metrics.insert(), [_metric_row(run_id, m) for m in points.values()])
-                conn.execute(t.latest_metrics.insert(), [_metric_row(run_id, m) for m in latest.values()])
+                conn.execute(t.latest_metrics.insert(), [_latest_row(run_id, m) for m in latest.values()])
             self._attach_inputs(conn, run_id, run.info.experiment_id, run.inputs.dataset_inputs)
             # Model links are kept as given: in a migration the models may arrive later.
             if run.inputs.model_inputs:
