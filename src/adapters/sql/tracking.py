@@ -120,11 +120,6 @@ def _latest_row(run_id: str, m: Metric) -> dict[str, Any]:
     return row
 
 
-def _latest_from(row: Any) -> Metric:
-    value = math.nan if row.is_nan else math.inf * row.is_inf if row.is_inf else row.value
-    return Metric(row.key, value, row.timestamp, row.step, row.model_id, row.dataset_name, row.dataset_digest)
-
-
 def _info_from(row: Any) -> RunInfo:
     return RunInfo(
         run_id=row.run_id,
@@ -590,13 +585,25 @@ class SqlTrackingStore:
         model_inputs: dict[str, list[LoggedModelInput]] = {i: [] for i in ids}
         outputs: dict[str, list[LoggedModelOutput]] = {i: [] for i in ids}
         ri, d = t.run_inputs, t.datasets
+        lm = t.latest_metrics.c
+        latest_columns = (lm.run_id, lm.key, lm.value, lm.is_inf, lm.is_nan, lm.timestamp, lm.step)
+        extra_columns = (lm.model_id, lm.dataset_name, lm.dataset_digest)
+        nan, inf = math.nan, math.inf
         for chunk in _chunks(ids):
-            for r in conn.execute(sa.select(t.params).where(t.params.c.run_id.in_(chunk))):
-                params[r.run_id].append(Param(r.key, r.value))
-            for r in conn.execute(sa.select(t.tags).where(t.tags.c.run_id.in_(chunk))):
-                tags[r.run_id].append(RunTag(r.key, r.value))
-            for r in conn.execute(sa.select(t.latest_metrics).where(t.latest_metrics.c.run_id.in_(chunk))):
-                metrics[r.run_id].append(_latest_from(r))
+            # Whole results as plain tuples: a page holds thousands of these rows, and per-row
+            # fetches and attribute lookups cost more than the entities built from them.
+            for run_id, key, value in conn.execute(
+                sa.select(t.params).where(t.params.c.run_id.in_(chunk))
+            ).all():
+                params[run_id].append(Param(key, value))
+            for run_id, key, value in conn.execute(sa.select(t.tags).where(t.tags.c.run_id.in_(chunk))).all():
+                tags[run_id].append(RunTag(key, value))
+            latest = conn.execute(
+                sa.select(*latest_columns, *extra_columns).where(lm.run_id.in_(chunk))
+            ).all()
+            for run_id, key, value, is_inf, is_nan, timestamp, step, model_id, name, digest in latest:
+                value = nan if is_nan else inf * is_inf if is_inf else value
+                metrics[run_id].append(Metric(key, value, timestamp, step, model_id, name, digest))
             dataset_rows = conn.execute(
                 sa.select(ri.c.run_id, ri.c.tags, d)
                 .join(t.runs, t.runs.c.run_id == ri.c.run_id)
