@@ -18,4 +18,8 @@ fi
   -e ".[dev]" --config-settings editable_mode=strict
 export PATH="$PWD/$venv/bin:$PATH"
 
+# The backends whose servers services.sh starts must run: for them a skip would hide a broken CI.
+if [ -z "${GENESIS_SERVICES:-}" ] || [[ ",$GENESIS_SERVICES," == *",postgres,"* ]]; then
+  export GENESIS_REQUIRED_BACKENDS="${GENESIS_REQUIRED_BACKENDS:-memory,sql-sqlite,sql-postgres,plugin-toy}"
+fi
 exec bash scripts/services.sh bash scripts/checks.sh "$@"
