@@ -218,6 +218,10 @@ class SqlDatabase:
                     "EXCLUSIVE" if exclusive else "IMMEDIATE" if write else "DEFERRED"
                 )
             with conn.begin():
+                if not write and self.dialect == "postgresql":
+                    # A read of several statements (a page, then its related rows) sees one
+                    # snapshot, as a SQLite read transaction does, not writes committed in between.
+                    conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 if exclusive and self.dialect == "postgresql":
                     # Every process that opens or upgrades the schema takes this lock first.
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('genesis-flow-schema'))"))
