@@ -161,14 +161,22 @@ def run_where(
                 value_test = sa.or_(lm.c.is_nan, value_test)
             else:
                 value_test = sa.and_(sa.not_(lm.c.is_nan), value_test)
-                present.setdefault(c.key, lm)
-            joins.append((lm, sa.and_(lm.c.run_id == runs.c.run_id, lm.c.key == c.key, value_test)))
+            on = sa.and_(lm.c.run_id == runs.c.run_id, lm.c.key == c.key, value_test)
+            if dialect.is_sqlite:
+                if c.comparator is not Comparator.NE:
+                    present.setdefault(c.key, lm)
+                joins.append((lm, on))
+            else:
+                clauses.append(sa.exists().where(on))
         elif kt in (KeyType.PARAM, KeyType.TAG) and c.comparator is not Comparator.IS_NULL:
             row = (t.params if kt is KeyType.PARAM else t.tags).alias()
-            on = [row.c.run_id == runs.c.run_id, row.c.key == c.key]
+            on_terms = [row.c.run_id == runs.c.run_id, row.c.key == c.key]
             if c.comparator is not Comparator.IS_NOT_NULL:
-                on.append(compare(dialect, row.c.value, c.comparator, c.value))
-            joins.append((row, sa.and_(*on)))
+                on_terms.append(compare(dialect, row.c.value, c.comparator, c.value))
+            if dialect.is_sqlite:
+                joins.append((row, sa.and_(*on_terms)))
+            else:
+                clauses.append(sa.exists().where(*on_terms))
         elif kt is KeyType.PARAM:
             clauses.append(_keyed(dialect, t.params, runs.c.run_id, "run_id", c))
         elif kt is KeyType.TAG:
