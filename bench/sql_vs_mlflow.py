@@ -8,6 +8,7 @@ at the end. The ratio is MLflow's time divided by ours ("x faster"). See bench/R
 
 from __future__ import annotations
 
+import abc
 import argparse
 import gc
 import json
@@ -62,7 +63,7 @@ Pair = tuple[str, str]
 Result = tuple[float, int, Any]  # median seconds, peak bytes, last answer (to verify)
 
 
-class Side:
+class Side(abc.ABC):
     """One store behind the calls the workload makes. Entities are built before the clock starts."""
 
     def __init__(self, label: str, store: Any, entities: ModuleType) -> None:
@@ -80,14 +81,14 @@ class Side:
     def create_run(self, experiment_id: str, start_time: int, name: str) -> str:
         return str(self.store.create_run(experiment_id, "bench", start_time, [], name).info.run_id)
 
-    def search(self, exp_id: str, flt: str, order: list[str], size: int, token: str | None) -> Any:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def search(self, exp_id: str, flt: str, order: list[str], size: int, token: str | None) -> Any: ...
 
-    def history(self, run_id: str, key: str) -> Sequence[Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def history(self, run_id: str, key: str) -> Sequence[Any]: ...
 
-    def acc(self, run: Any) -> float:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def acc(self, run: Any) -> float: ...
 
 
 class Ours(Side):
