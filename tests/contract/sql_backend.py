@@ -23,6 +23,7 @@ RING = 4
 
 def open_sql_backend(backend_id: str, *, artifact_root: str, uri: str | None) -> Backend:
     from genesis_flow.adapters.sql import SqlDatabase
+    from genesis_flow.adapters.sql.database import normalize_uri
     from genesis_flow.adapters.sql.errors import redact
     from genesis_flow.adapters.sql.schema import metadata
 
@@ -38,7 +39,7 @@ def open_sql_backend(backend_id: str, *, artifact_root: str, uri: str | None) ->
                 "backend 'sql-postgres': GENESIS_TEST_SQL_POSTGRES_URI is unset (scripts/services.sh sets it)"
             )
         prefix = f"gf_test_{secrets.token_hex(4)}"
-        admin = sa.create_engine(_psycopg(uri), isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(normalize_uri(uri), isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
                 for i in range(RING):
@@ -48,7 +49,7 @@ def open_sql_backend(backend_id: str, *, artifact_root: str, uri: str | None) ->
             raise Unavailable(f"backend 'sql-postgres': cannot reach {redact(uri)}: {error.orig}") from None
         for i in range(RING):
             engine = sa.create_engine(
-                _psycopg(uri), connect_args={"options": f"-csearch_path={prefix}_{i}"}, pool_size=4
+                normalize_uri(uri), connect_args={"options": f"-csearch_path={prefix}_{i}"}, pool_size=4
             )
             databases.append(SqlDatabase(engine, uri=uri))
 
@@ -96,7 +97,3 @@ def open_sql_backend(backend_id: str, *, artifact_root: str, uri: str | None) ->
             step()
 
     return Backend(backend_id, tracking, registry, close)
-
-
-def _psycopg(uri: str) -> str:
-    return "postgresql+psycopg://" + uri.split("://", 1)[1] if uri.startswith("postgresql://") else uri

@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 from attrs import define, field
 
-from genesis_flow.adapters.sql.database import SqlDatabase
+from genesis_flow.adapters.sql.database import SqlDatabase, normalize_uri
 from genesis_flow.adapters.sql.errors import ForeignDatabase, SchemaOutdated, SchemaTooNew, redact
 from genesis_flow.adapters.sql.migrations import MIGRATIONS, SCHEMA_VERSION
 from genesis_flow.adapters.sql.schema import metadata
@@ -97,11 +97,6 @@ class Target:
         return {"tables": shape, "genesis_schema": [tuple(r) for r in rows or ()]}
 
 
-def _psycopg(uri: str) -> str:
-    scheme, rest = uri.split("://", 1)
-    return "postgresql+psycopg://" + rest if scheme in ("postgresql", "postgres") else uri
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     made, drop = _sqlite(tmp_path) if request.param == "sqlite" else _postgresql()
@@ -123,7 +118,7 @@ def _postgresql() -> tuple[Target, Callable[[], None]]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL: {PG_ENV} is unset (scripts/services.sh sets it)")
-    base = _psycopg(base)
+    base = normalize_uri(base)
     schema = f"gf_schema_{secrets.token_hex(4)}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from genesis_flow.adapters.sql import SqlDatabase, SqlTrackingStore
+from genesis_flow.adapters.sql.database import normalize_uri
 from genesis_flow.core.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from genesis_flow.core.search import parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
@@ -33,7 +34,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlTrackin
         return
     if not POSTGRES_URI:
         pytest.skip("GENESIS_TEST_SQL_POSTGRES_URI is unset (scripts/services.sh sets it)")
-    url = "postgresql+psycopg://" + POSTGRES_URI.split("://", 1)[1]
+    url = normalize_uri(POSTGRES_URI)
     schema = f"gf_statements_{os.getpid()}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
