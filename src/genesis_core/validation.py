@@ -322,3 +322,54 @@ def validate_logged_model_name(name: str | None) -> None:
 
 def _join(path: str, leaf: str) -> str:
     return f"{path}.{leaf}" if path else leaf
+
+
+RUN_NAME_TAG = "mlflow.runName"
+
+
+def run_name_and_tags(run_name: str | None, tags: Sequence[tuple[str, str]]) -> tuple[str, dict[str, str]]:
+    """A new run's name and tag map: ``run_name``, else the ``mlflow.runName`` tag, else "";
+    a name is also written as that tag. Validates the tags.
+
+    Raises:
+        InvalidParameterValue: a bad tag, or a ``run_name`` that contradicts the tag.
+    """
+    for key, value in tags:
+        validate_run_tag(key, value)
+    tag_map = dict(tags)
+    name_tag = tag_map.get(RUN_NAME_TAG)
+    if run_name and name_tag and run_name != name_tag:
+        raise InvalidParameterValue(
+            "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different"
+            f" values (run_name='{run_name}', mlflow.runName='{name_tag}')."
+        )
+    name = run_name or name_tag or ""
+    if name:
+        tag_map[RUN_NAME_TAG] = name
+    return name, tag_map
+
+
+def validate_log_batch(
+    metrics: Sequence[tuple[object, object, object, object]],
+    params: Sequence[tuple[object, object]],
+    tags: Sequence[tuple[object, object]],
+) -> None:
+    """Everything ``log_batch`` checks before touching the store: each item (paths such as
+    ``metrics[3]`` unless the batch holds one item), the batch limits and unique param keys."""
+    single = len(metrics) + len(params) + len(tags) == 1
+    validate_metrics(metrics, indexed=not single)
+    for i, (key, value) in enumerate(params):
+        validate_param(key, value, "" if single else f"params[{i}]")
+    for i, (key, value) in enumerate(tags):
+        validate_run_tag(key, value, "" if single else f"tags[{i}]")
+    validate_batch_limits(len(metrics), len(params), len(tags))
+    validate_unique_param_keys([key for key, _ in params])  # type: ignore[misc]
+
+
+def changed_params_error(run_id: str, changes: Sequence[tuple[str, str, str]]) -> InvalidParameterValue:
+    """MLflow's error for (key, stored value, new value) params a batch would change."""
+    described = [{"key": k, "old_value": old, "new_value": new} for k, old, new in changes]
+    return InvalidParameterValue(
+        f"Changing param values is not allowed. Params were already logged='{described}'"
+        f" for run ID='{run_id}'."
+    )

@@ -276,18 +276,7 @@ class InMemoryTrackingStore:
         tags: Sequence[RunTag] = (),
         run_name: str | None = None,
     ) -> Run:
-        for tag in tags:
-            v.validate_run_tag(tag.key, tag.value)
-        tag_map = {t.key: t.value for t in tags}
-        name_tag = tag_map.get(RUN_NAME_TAG)
-        if run_name and name_tag and run_name != name_tag:
-            raise InvalidParameterValue(
-                "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different"
-                f" values (run_name='{run_name}', mlflow.runName='{name_tag}')."
-            )
-        name = run_name or name_tag or ""
-        if name:
-            tag_map[RUN_NAME_TAG] = name
+        name, tag_map = v.run_name_and_tags(run_name, [(tag.key, tag.value) for tag in tags])
         with self._lock:
             experiment = self._active_experiment(experiment_id)
             run_id = self._ids.new_id()
@@ -378,26 +367,18 @@ class InMemoryTrackingStore:
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        single = len(metrics) + len(params) + len(tags) == 1
-        for i, m in enumerate(metrics):
-            v.validate_metric(m.key, m.value, m.timestamp, m.step, "" if single else f"metrics[{i}]")
-        for i, p in enumerate(params):
-            v.validate_param(p.key, p.value, "" if single else f"params[{i}]")
-        for i, t in enumerate(tags):
-            v.validate_run_tag(t.key, t.value, "" if single else f"tags[{i}]")
-        v.validate_batch_limits(len(metrics), len(params), len(tags))
-        v.validate_unique_param_keys([p.key for p in params])
+        v.validate_log_batch(
+            [(m.key, m.value, m.timestamp, m.step) for m in metrics],
+            [(p.key, p.value) for p in params],
+            [(tag.key, tag.value) for tag in tags],
+        )
         with self._lock:
             state = self._active_run(run_id)
             # Atomic: every check that can fail runs before the first write.
             conflicts = [p for p in params if p.key in state.params and state.params[p.key] != p.value]
             if conflicts:
-                described = [
-                    {"key": p.key, "old_value": state.params[p.key], "new_value": p.value} for p in conflicts
-                ]
-                raise InvalidParameterValue(
-                    f"Changing param values is not allowed. Params were already logged='{described}'"
-                    f" for run ID='{run_id}'."
+                raise v.changed_params_error(
+                    run_id, [(p.key, state.params[p.key], p.value) for p in conflicts]
                 )
             linked = {m.model_id for m in metrics if m.model_id is not None}
             for model_id in linked:

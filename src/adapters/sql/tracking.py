@@ -509,18 +509,7 @@ class SqlTrackingStore:
         tags: Sequence[RunTag] = (),
         run_name: str | None = None,
     ) -> Run:
-        for tag in tags:
-            v.validate_run_tag(tag.key, tag.value)
-        tag_map = {tag.key: tag.value for tag in tags}
-        name_tag = tag_map.get(RUN_NAME_TAG)
-        if run_name and name_tag and run_name != name_tag:
-            raise InvalidParameterValue(
-                "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different"
-                f" values (run_name='{run_name}', mlflow.runName='{name_tag}')."
-            )
-        name = run_name or name_tag or ""
-        if name:
-            tag_map[RUN_NAME_TAG] = name
+        name, tag_map = v.run_name_and_tags(run_name, [(tag.key, tag.value) for tag in tags])
 
         def work(conn: Connection) -> Run:
             experiment = self._active_experiment_row(conn, experiment_id)
@@ -716,14 +705,11 @@ class SqlTrackingStore:
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        single = len(metrics) + len(params) + len(tags) == 1
-        v.validate_metrics([(m.key, m.value, m.timestamp, m.step) for m in metrics], indexed=not single)
-        for i, p in enumerate(params):
-            v.validate_param(p.key, p.value, "" if single else f"params[{i}]")
-        for i, tag in enumerate(tags):
-            v.validate_run_tag(tag.key, tag.value, "" if single else f"tags[{i}]")
-        v.validate_batch_limits(len(metrics), len(params), len(tags))
-        v.validate_unique_param_keys([p.key for p in params])
+        v.validate_log_batch(
+            [(m.key, m.value, m.timestamp, m.step) for m in metrics],
+            [(p.key, p.value) for p in params],
+            [(tag.key, tag.value) for tag in tags],
+        )
         metric_rows = [_metric_row(run_id, m) for m in metrics]
         latest: dict[str, Metric] = {}
         for m in metrics:
@@ -774,11 +760,7 @@ class SqlTrackingStore:
         stored = dict(self._prepared("run_params").run(conn, {"run_id": run_id}).all())
         conflicts = [x for x in params if x.key in stored and stored[x.key] != x.value]
         if conflicts:
-            described = [{"key": x.key, "old_value": stored[x.key], "new_value": x.value} for x in conflicts]
-            raise InvalidParameterValue(
-                f"Changing param values is not allowed. Params were already logged='{described}'"
-                f" for run ID='{run_id}'."
-            )
+            raise v.changed_params_error(run_id, [(x.key, stored[x.key], x.value) for x in conflicts])
         return [x for x in params if x.key not in stored]
 
     def _check_models_exist(self, conn: Connection, model_ids: Sequence[str]) -> None:
