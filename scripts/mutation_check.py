@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TRACKING = "src/adapters/memory/tracking.py"
 REGISTRY = "src/adapters/memory/registry.py"
+# The batch rules every adapter shares live in the domain; breaking them there must be noticed too.
+VALIDATION = "src/genesis_core/validation.py"
 
 # (name, file, original text, mutated text)
 MUTATIONS: list[tuple[str, str, str, str]] = [
@@ -48,18 +50,18 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     ),
     (
         "log_batch limits unchecked",
-        TRACKING,
-        "v.validate_batch_limits(len(metrics), len(params), len(tags))",
-        "pass",
+        VALIDATION,
+        "    validate_batch_limits(len(metrics), len(params), len(tags))\n",
+        "    pass\n",
     ),
     (
         "log_batch not atomic (params written before metrics are checked)",
         TRACKING,
-        "        single = len(metrics) + len(params) + len(tags) == 1\n",
-        "        single = len(metrics) + len(params) + len(tags) == 1\n"
+        "        v.validate_log_batch(\n",
         "        if params and run_id in self._runs:\n"
         "            self._runs[run_id].params.update({p.key: p.value for p in params"
-        " if p.key not in self._runs[run_id].params})\n",
+        " if p.key not in self._runs[run_id].params})\n"
+        "        v.validate_log_batch(\n",
     ),
     (
         "writes to deleted runs allowed",
