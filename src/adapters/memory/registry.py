@@ -31,13 +31,17 @@ from genesis_flow.core.registry import (
     Stage,
     latest_versions_per_stage,
 )
-from genesis_flow.core.search import matches, paginate, query_fingerprint, resolve_max_results, sort
-from genesis_flow.core.search.ast import Comparator, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.search import (
+    IS_PROMPT_TAG,
+    matches,
+    paginate,
+    prompt_scope,
+    query_fingerprint,
+    resolve_max_results,
+    sort,
+)
+from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, SystemClock
-
-# MLflow's prompt registry stores prompts as registered models carrying this tag; its searches
-# leave them out unless the filter asks for prompts (see _prompt_scope).
-IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 
 @define
@@ -162,7 +166,7 @@ class InMemoryRegistryStore:
         kind = SearchKind.REGISTERED_MODELS
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
-        effective, prompts = _prompt_scope(filter)
+        effective, prompts = prompt_scope(filter)
         with self._lock:
             candidates = [s.entity() for s in self._models.values() if prompts or not s.is_prompt()]
         found = [model for model in candidates if matches(kind, model, effective)]
@@ -300,7 +304,7 @@ class InMemoryRegistryStore:
         kind = SearchKind.MODEL_VERSIONS
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
-        effective, prompts = _prompt_scope(filter)
+        effective, prompts = prompt_scope(filter)
         with self._lock:
             candidates = [
                 state.version_entity(mv)
@@ -432,26 +436,6 @@ def _registry_tags(tags: Iterable[RegisteredModelTag | ModelVersionTag]) -> dict
 
 def _replace_tag(tags: tuple[ModelVersionTag, ...], tag: ModelVersionTag) -> tuple[ModelVersionTag, ...]:
     return (*(t for t in tags if t.key != tag.key), ModelVersionTag(tag.key, tag.value))
-
-
-def _prompt_scope(filter: Filter) -> tuple[Filter, bool]:
-    """MLflow's prompt rule: ``(filter to evaluate, whether the search is for prompts)``.
-
-    A search is for prompts when its first clause on the prompt tag is ``= 'true'`` or
-    ``!= 'false'`` (case-insensitive values); then the filter applies as written. Otherwise
-    prompts are left out and every clause on the prompt tag is dropped, so
-    ``tags.`mlflow.prompt.is_prompt` = 'false'`` matches every ordinary model.
-    """
-    for clause in filter.comparisons:
-        if clause.key_type is KeyType.TAG and clause.key == IS_PROMPT_TAG:
-            value = str(clause.value).lower()
-            if (clause.comparator is Comparator.EQ and value == "true") or (
-                clause.comparator is Comparator.NE and value == "false"
-            ):
-                return filter, True
-            break
-    kept = tuple(c for c in filter.comparisons if not (c.key_type is KeyType.TAG and c.key == IS_PROMPT_TAG))
-    return Filter(kept), False
 
 
 def _model_exists(name: str) -> RegisteredModelAlreadyExists:

@@ -40,17 +40,17 @@ from genesis_flow.core.registry import (
     Stage,
 )
 from genesis_flow.core.search import (
+    IS_PROMPT_TAG,
+    complete_order,
     decode_page_token,
     encode_page_token,
+    prompt_scope,
     query_fingerprint,
     resolve_max_results,
+    unknown_key,
 )
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, SystemClock
-
-# MLflow's prompt registry stores prompts as registered models carrying this tag; its searches
-# leave them out unless the filter asks for prompts (see _prompt_scope).
-IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 _RM = schema.registered_models
 _RM_TAGS = schema.registered_model_tags
@@ -213,7 +213,7 @@ class SqlRegistryStore:
         kind = SearchKind.REGISTERED_MODELS
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
-        effective, prompts = _prompt_scope(filter)
+        effective, prompts = prompt_scope(filter)
         conditions = [self._model_condition(c) for c in effective.comparisons]
         if not prompts:
             conditions.append(~_tagged_prompt(_RM_TAGS, _RM_TAGS.c.name == _RM.c.name))
@@ -402,7 +402,7 @@ class SqlRegistryStore:
         kind = SearchKind.MODEL_VERSIONS
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
-        effective, prompts = _prompt_scope(filter)
+        effective, prompts = prompt_scope(filter)
         conditions = [self._version_condition(c) for c in effective.comparisons]
         if not prompts:
             # Every version of a model that has a prompt version is left out, not only that one.
@@ -808,14 +808,14 @@ class SqlRegistryStore:
             return self._tag_condition(_RM_TAGS, [_RM_TAGS.c.name == _RM.c.name], c)
         if c.key_type is KeyType.ATTRIBUTE and c.key == "name":
             return self._value_condition(_RM.c.name, c)
-        raise _unknown(SearchKind.REGISTERED_MODELS, c)
+        raise unknown_key(SearchKind.REGISTERED_MODELS, c)
 
     def _version_condition(self, c: Comparison) -> _Condition:
         if c.key_type is KeyType.TAG:
             return self._tag_condition(_MV_TAGS, [_joins_version(_MV_TAGS)], c)
         if c.key_type is KeyType.ATTRIBUTE and c.key in _VERSION_FIELDS:
             return self._value_condition(_MV.c[_VERSION_FIELDS[c.key]], c)
-        raise _unknown(SearchKind.MODEL_VERSIONS, c)
+        raise unknown_key(SearchKind.MODEL_VERSIONS, c)
 
     def _tag_condition(self, table: sa.Table, owner: list[_Condition], c: Comparison) -> _Condition:
         # A missing tag fails every comparison but IS NULL: EXISTS over the tag row gives that.
@@ -837,34 +837,18 @@ class SqlRegistryStore:
         return sa.and_(column.is_not(None), compared) if column.nullable else compared
 
     def _model_order(self, order_by: Sequence[OrderBy]) -> list[sa.ColumnElement[Any]]:
-        orders = list(order_by)
-        if not any(o.key == "name" for o in orders):
-            orders.append(OrderBy(KeyType.ATTRIBUTE, "name", True))
         columns = {"name": _RM.c.name, "last_updated_timestamp": _RM.c.last_updated_timestamp}
-        for o in orders:
-            if o.key_type is not KeyType.ATTRIBUTE or o.key not in columns:
-                raise InvalidParameterValue(f"Cannot order registered models by {o.key_type.value} '{o.key}'")
+        orders = complete_order(SearchKind.REGISTERED_MODELS, order_by)
         return [self._directed(columns[o.key], o.ascending) for o in orders]
 
     def _version_order(self, order_by: Sequence[OrderBy]) -> list[sa.ColumnElement[Any]]:
-        orders = list(order_by) or [
-            OrderBy(KeyType.ATTRIBUTE, "last_updated_timestamp", False),
-            OrderBy(KeyType.ATTRIBUTE, "name", True),
-            OrderBy(KeyType.ATTRIBUTE, "version_number", False),
-        ]
-        if not any(o.key == "name" for o in orders):
-            orders.append(OrderBy(KeyType.ATTRIBUTE, "name", True))
-        if not any(o.key == "version_number" for o in orders):
-            orders.append(OrderBy(KeyType.ATTRIBUTE, "version_number", False))
         columns = {
             "name": _MV.c.name,
             "version_number": _MV.c.version,
             "creation_timestamp": _MV.c.creation_timestamp,
             "last_updated_timestamp": _MV.c.last_updated_timestamp,
         }
-        for o in orders:
-            if o.key_type is not KeyType.ATTRIBUTE or o.key not in columns:
-                raise InvalidParameterValue(f"Cannot order model versions by {o.key_type.value} '{o.key}'")
+        orders = complete_order(SearchKind.MODEL_VERSIONS, order_by)
         return [self._directed(columns[o.key], o.ascending) for o in orders]
 
     def _directed(self, column: sa.ColumnElement[Any], ascending: bool) -> sa.ColumnElement[Any]:
@@ -965,29 +949,6 @@ def _registry_tags(tags: Iterable[RegisteredModelTag | ModelVersionTag]) -> dict
         v.validate_registry_tag(tag.key, tag.value)
         values[tag.key] = tag.value
     return values
-
-
-def _prompt_scope(filter: Filter) -> tuple[Filter, bool]:
-    """MLflow's prompt rule: ``(filter to apply, whether the search is for prompts)``.
-
-    A search is for prompts when its first clause on the prompt tag is ``= 'true'`` or
-    ``!= 'false'`` (case-insensitive values); then the filter applies as written. Otherwise
-    prompts are left out and every clause on the prompt tag is dropped.
-    """
-    for clause in filter.comparisons:
-        if clause.key_type is KeyType.TAG and clause.key == IS_PROMPT_TAG:
-            value = str(clause.value).lower()
-            if (clause.comparator is Comparator.EQ and value == "true") or (
-                clause.comparator is Comparator.NE and value == "false"
-            ):
-                return filter, True
-            break
-    kept = tuple(c for c in filter.comparisons if not (c.key_type is KeyType.TAG and c.key == IS_PROMPT_TAG))
-    return Filter(kept), False
-
-
-def _unknown(kind: SearchKind, c: Comparison) -> InvalidParameterValue:
-    return InvalidParameterValue(f"Cannot evaluate {c.key_type.value} '{c.key}' on {kind.value}")
 
 
 def _model_not_found(name: str) -> RegisteredModelNotFound:

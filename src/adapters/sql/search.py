@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from genesis_flow.core.entities import DatasetRef
 from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.search import complete_order, unknown_key
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
 
 _MAX_DOUBLE = sys.float_info.max
@@ -152,7 +153,7 @@ def run_where(
         kt = c.key_type
         if kt is KeyType.METRIC:
             if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
-                raise _unknown(SearchKind.RUNS, c)
+                raise unknown_key(SearchKind.RUNS, c)
             lm = t.latest_metrics.alias()
             # The column already holds +/-inf as +/-the largest double (schema.latest_metrics).
             value_test = compare(dialect, lm.c.value, c.comparator, _clamp(float(c.value)))  # type: ignore[arg-type]
@@ -199,7 +200,7 @@ def run_where(
                 )
             )
         else:
-            raise _unknown(SearchKind.RUNS, c)
+            raise unknown_key(SearchKind.RUNS, c)
     return clauses, joins, present
 
 
@@ -285,26 +286,13 @@ def experiment_where(dialect: Dialect, e: sa.Table, filter: Filter, t: Any) -> l
         ):
             clauses.append(_optional(dialect, e.c[c.key], c))
         else:
-            raise _unknown(SearchKind.EXPERIMENTS, c)
+            raise unknown_key(SearchKind.EXPERIMENTS, c)
     return clauses
 
 
 def experiment_order(dialect: Dialect, e: sa.Table, order_by: Sequence[OrderBy]) -> list[Any]:
-    orders = list(order_by) or [
-        OrderBy(KeyType.ATTRIBUTE, "creation_time", False),
-        OrderBy(KeyType.ATTRIBUTE, "experiment_id", True),
-    ]
-    if not any(o.key == "experiment_id" for o in orders):
-        orders.append(OrderBy(KeyType.ATTRIBUTE, "experiment_id", False))
     terms: list[Any] = []
-    for o in orders:
-        if o.key_type is not KeyType.ATTRIBUTE or o.key not in (
-            "name",
-            "experiment_id",
-            "creation_time",
-            "last_update_time",
-        ):
-            raise InvalidParameterValue(f"Cannot order experiments by {o.key_type.value} '{o.key}'")
+    for o in complete_order(SearchKind.EXPERIMENTS, order_by):
         if o.key == "experiment_id":
             # Numeric ids in numeric order, then any others as strings; the whole key reverses DESC.
             non_numeric = sa.case((e.c.id_order.is_(None), 1), else_=0)
@@ -355,7 +343,7 @@ def logged_model_where(
         if kt is KeyType.METRIC:
             has_metric_clause = True
             if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
-                raise _unknown(SearchKind.LOGGED_MODELS, c)
+                raise unknown_key(SearchKind.LOGGED_MODELS, c)
             m = t.logged_model_metrics.alias()
             # A NaN point is stored as 0.0, which is the value MLflow compares it as here.
             terms = [m.c.model_id == lm.c.model_id, m.c.key == c.key]
@@ -370,7 +358,7 @@ def logged_model_where(
         elif kt is KeyType.ATTRIBUTE and c.key in _LOGGED_MODEL_COLUMNS:
             clauses.append(_optional(dialect, lm.c[c.key], c))
         else:
-            raise _unknown(SearchKind.LOGGED_MODELS, c)
+            raise unknown_key(SearchKind.LOGGED_MODELS, c)
     if datasets and not has_metric_clause:
         m = t.logged_model_metrics.alias()
         clauses.append(sa.exists().where(m.c.model_id == lm.c.model_id, _on_datasets(m, datasets)))
@@ -378,13 +366,8 @@ def logged_model_where(
 
 
 def logged_model_order(dialect: Dialect, lm: sa.Table, order_by: Sequence[OrderBy], t: Any) -> list[Any]:
-    orders = list(order_by)
-    if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "creation_timestamp" for o in orders):
-        orders.append(OrderBy(KeyType.ATTRIBUTE, "creation_timestamp", False))
-    if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "model_id" for o in orders):
-        orders.append(OrderBy(KeyType.ATTRIBUTE, "model_id", True))
     terms: list[Any] = []
-    for o in orders:
+    for o in complete_order(SearchKind.LOGGED_MODELS, order_by):
         if o.key_type is KeyType.METRIC:
             m = t.logged_model_metrics.alias()
             # The latest point: greatest timestamp, then step, then the smallest run id.
@@ -400,17 +383,9 @@ def logged_model_order(dialect: Dialect, lm: sa.Table, order_by: Sequence[OrderB
                 .scalar_subquery()
             )
             terms += present_first(latest, o.ascending)
-        elif o.key_type is KeyType.ATTRIBUTE and o.key in _LOGGED_MODEL_COLUMNS:
+        else:  # an attribute: complete_order has checked the key
             column = lm.c[o.key]
             if o.key not in ("creation_timestamp", "last_updated_timestamp"):
                 column = dialect.text(column)
             terms += present_first(column, o.ascending)
-        elif o.key_type is KeyType.ATTRIBUTE:
-            raise InvalidParameterValue(f"Cannot order logged models by attribute '{o.key}'")
-        else:
-            raise InvalidParameterValue(f"Cannot order logged models by {o.key_type.value} '{o.key}'")
     return terms
-
-
-def _unknown(kind: SearchKind, c: Comparison) -> InvalidParameterValue:
-    return InvalidParameterValue(f"Cannot evaluate {c.key_type.value} '{c.key}' on {kind.value}")

@@ -15,7 +15,15 @@ from genesis_flow.core.search.ast import (
     OrderBy,
     SearchKind,
 )
-from genesis_flow.core.search.evaluate import like, matches, sort
+from genesis_flow.core.search.evaluate import (
+    IS_PROMPT_TAG,
+    complete_order,
+    like,
+    matches,
+    prompt_scope,
+    sort,
+    unknown_key,
+)
 from genesis_flow.core.search.paging import (
     DEFAULT_MAX_RESULTS,
     MAX_MAX_RESULTS,
@@ -29,6 +37,7 @@ from genesis_flow.core.search.parser import parse_filter, parse_order_by
 
 __all__ = [
     "DEFAULT_MAX_RESULTS",
+    "IS_PROMPT_TAG",
     "MAX_MAX_RESULTS",
     "Comparator",
     "Comparison",
@@ -36,6 +45,7 @@ __all__ = [
     "KeyType",
     "OrderBy",
     "SearchKind",
+    "complete_order",
     "decode_page_token",
     "encode_page_token",
     "like",
@@ -43,7 +53,9 @@ __all__ = [
     "paginate",
     "parse_filter",
     "parse_order_by",
+    "prompt_scope",
     "query_fingerprint",
     "resolve_max_results",
     "sort",
+    "unknown_key",
 ]

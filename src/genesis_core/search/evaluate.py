@@ -134,7 +134,9 @@ def _compare_optional(c: Comparison, lhs: Any) -> bool:
     return _compare(c.comparator, lhs, c.value)
 
 
-def _unknown(kind: SearchKind, c: Comparison) -> InvalidParameterValue:
+def unknown_key(kind: SearchKind, c: Comparison) -> InvalidParameterValue:
+    """The error for a comparison on a key ``kind`` does not have (a hand-built AST: the parser
+    never produces one)."""
     return InvalidParameterValue(f"Cannot evaluate {c.key_type.value} '{c.key}' on {kind.value}")
 
 
@@ -162,7 +164,7 @@ def _match_run(run: Run, c: Comparison) -> bool:
     kt = c.key_type
     if kt is KeyType.METRIC:
         if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
-            raise _unknown(SearchKind.RUNS, c)
+            raise unknown_key(SearchKind.RUNS, c)
         return _compare_metric(c.comparator, run.data.metrics_dict.get(c.key), c.value)
     if kt is KeyType.PARAM:
         return _compare_optional(c, run.data.params_dict.get(c.key))
@@ -171,7 +173,7 @@ def _match_run(run: Run, c: Comparison) -> bool:
     if kt is KeyType.ATTRIBUTE:
         lhs = _run_attribute(run, c.key)
         if lhs is _MISSING:
-            raise _unknown(SearchKind.RUNS, c)
+            raise unknown_key(SearchKind.RUNS, c)
         return _compare_optional(c, lhs)
     if kt is KeyType.DATASET:
         for dataset_input in run.inputs.dataset_inputs:
@@ -180,11 +182,11 @@ def _match_run(run: Run, c: Comparison) -> bool:
             elif c.key in ("name", "digest"):
                 value = getattr(dataset_input.dataset, c.key)
             else:
-                raise _unknown(SearchKind.RUNS, c)
+                raise unknown_key(SearchKind.RUNS, c)
             if value is not None and _compare(c.comparator, value, c.value):
                 return True
         return False
-    raise _unknown(SearchKind.RUNS, c)
+    raise unknown_key(SearchKind.RUNS, c)
 
 
 def _experiment_id_key(experiment_id: str) -> str:
@@ -202,7 +204,7 @@ def _match_experiment(e: Experiment, c: Comparison) -> bool:
             return _compare_optional(c, _experiment_id_key(e.experiment_id))
         if c.key in ("name", "creation_time", "last_update_time"):
             return _compare_optional(c, getattr(e, c.key))
-    raise _unknown(SearchKind.EXPERIMENTS, c)
+    raise unknown_key(SearchKind.EXPERIMENTS, c)
 
 
 def _match_registered_model(m: RegisteredModel, c: Comparison) -> bool:
@@ -210,7 +212,7 @@ def _match_registered_model(m: RegisteredModel, c: Comparison) -> bool:
         return _compare_optional(c, m.tags_dict.get(c.key))
     if c.key_type is KeyType.ATTRIBUTE and c.key == "name":
         return _compare_optional(c, m.name)
-    raise _unknown(SearchKind.REGISTERED_MODELS, c)
+    raise unknown_key(SearchKind.REGISTERED_MODELS, c)
 
 
 _MODEL_VERSION_FIELDS = {
@@ -226,7 +228,7 @@ def _match_model_version(mv: ModelVersion, c: Comparison) -> bool:
         return _compare_optional(c, mv.tags_dict.get(c.key))
     if c.key_type is KeyType.ATTRIBUTE and c.key in _MODEL_VERSION_FIELDS:
         return _compare_optional(c, getattr(mv, _MODEL_VERSION_FIELDS[c.key]))
-    raise _unknown(SearchKind.MODEL_VERSIONS, c)
+    raise unknown_key(SearchKind.MODEL_VERSIONS, c)
 
 
 def _on_datasets(metric: Metric, datasets: Sequence[DatasetRef]) -> bool:
@@ -279,7 +281,7 @@ def _match_logged_model(m: LoggedModel, c: Comparison, datasets: Sequence[Datase
         lhs = _logged_model_attribute(m, c.key)
         if lhs is not _MISSING:
             return _compare_optional(c, lhs)
-    raise _unknown(SearchKind.LOGGED_MODELS, c)
+    raise unknown_key(SearchKind.LOGGED_MODELS, c)
 
 
 _MATCHERS: dict[SearchKind, tuple[type, Callable[[Any, Comparison], bool]]] = {
@@ -318,6 +320,33 @@ def matches(kind: SearchKind, entity: object, filter: Filter, *, datasets: Seque
     if not isinstance(entity, expected):
         raise TypeError(f"expected a {expected.__name__} for {kind.value}, got {type(entity).__name__}")
     return all(matcher(entity, c) for c in filter.comparisons)
+
+
+# --- MLflow's prompt registry ---------------------------------------------------------------------
+
+IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
+"""MLflow's prompt registry stores prompts as registered models (and versions) with this tag."""
+
+
+def prompt_scope(filter: Filter) -> tuple[Filter, bool]:
+    """MLflow's prompt rule for registry searches: ``(filter to apply, whether the search is for
+    prompts)``.
+
+    A search is for prompts when its first clause on the prompt tag is ``= 'true'`` or
+    ``!= 'false'`` (case-insensitive values); then the filter applies as written. Otherwise
+    prompts are left out and every clause on the prompt tag is dropped, so
+    ``tags.`mlflow.prompt.is_prompt` = 'false'`` matches every ordinary model.
+    """
+    for clause in filter.comparisons:
+        if clause.key_type is KeyType.TAG and clause.key == IS_PROMPT_TAG:
+            value = str(clause.value).lower()
+            if (clause.comparator is Comparator.EQ and value == "true") or (
+                clause.comparator is Comparator.NE and value == "false"
+            ):
+                return filter, True
+            break
+    kept = tuple(c for c in filter.comparisons if not (c.key_type is KeyType.TAG and c.key == IS_PROMPT_TAG))
+    return Filter(kept), False
 
 
 # --- ordering -------------------------------------------------------------------------------------
@@ -398,6 +427,87 @@ def _run_sort_key(order_by: Sequence[OrderBy]) -> Callable[[Run], tuple[Any, ...
     return key
 
 
+_EXPERIMENT_ORDER_KEYS = frozenset({"name", "experiment_id", "creation_time", "last_update_time"})
+_REGISTERED_MODEL_ORDER_KEYS = frozenset({"name", "last_updated_timestamp"})
+_MODEL_VERSION_ORDER_FIELDS = {
+    "name": "name",
+    "version_number": "version",
+    "creation_timestamp": "creation_timestamp",
+    "last_updated_timestamp": "last_updated_timestamp",
+}
+
+
+def complete_order(kind: SearchKind, order_by: Sequence[OrderBy]) -> tuple[OrderBy, ...]:
+    """``order_by`` with the kind's default order and tie-breakers (see :func:`sort`) appended,
+    every key checked. For experiments, registered models, model versions and logged models, whose
+    tie-breakers are plain order_by entries; runs break ties on a NULL-aware start time, which
+    their sort and compilers spell out themselves.
+
+    Raises:
+        InvalidParameterValue: a key the kind cannot be ordered by.
+        KeyError: ``kind`` is RUNS.
+    """
+    return _COMPLETERS[kind](list(order_by))
+
+
+def _complete_experiments(orders: list[OrderBy]) -> tuple[OrderBy, ...]:
+    if not orders:
+        orders = [
+            OrderBy(KeyType.ATTRIBUTE, "creation_time", False),
+            OrderBy(KeyType.ATTRIBUTE, "experiment_id", True),
+        ]
+    if not any(o.key == "experiment_id" for o in orders):
+        orders.append(OrderBy(KeyType.ATTRIBUTE, "experiment_id", False))
+    for o in orders:
+        if o.key_type is not KeyType.ATTRIBUTE or o.key not in _EXPERIMENT_ORDER_KEYS:
+            raise InvalidParameterValue(f"Cannot order experiments by {o.key_type.value} '{o.key}'")
+    return tuple(orders)
+
+
+def _complete_registered_models(orders: list[OrderBy]) -> tuple[OrderBy, ...]:
+    if not any(o.key == "name" for o in orders):
+        orders.append(OrderBy(KeyType.ATTRIBUTE, "name", True))
+    for o in orders:
+        if o.key_type is not KeyType.ATTRIBUTE or o.key not in _REGISTERED_MODEL_ORDER_KEYS:
+            raise InvalidParameterValue(f"Cannot order registered models by {o.key_type.value} '{o.key}'")
+    return tuple(orders)
+
+
+def _complete_model_versions(orders: list[OrderBy]) -> tuple[OrderBy, ...]:
+    if not orders:
+        orders = [OrderBy(KeyType.ATTRIBUTE, "last_updated_timestamp", False)]
+    if not any(o.key == "name" for o in orders):
+        orders.append(OrderBy(KeyType.ATTRIBUTE, "name", True))
+    if not any(o.key == "version_number" for o in orders):
+        orders.append(OrderBy(KeyType.ATTRIBUTE, "version_number", False))
+    for o in orders:
+        if o.key_type is not KeyType.ATTRIBUTE or o.key not in _MODEL_VERSION_ORDER_FIELDS:
+            raise InvalidParameterValue(f"Cannot order model versions by {o.key_type.value} '{o.key}'")
+    return tuple(orders)
+
+
+def _complete_logged_models(orders: list[OrderBy]) -> tuple[OrderBy, ...]:
+    if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "creation_timestamp" for o in orders):
+        orders.append(OrderBy(KeyType.ATTRIBUTE, "creation_timestamp", False))
+    if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "model_id" for o in orders):
+        orders.append(OrderBy(KeyType.ATTRIBUTE, "model_id", True))
+    for o in orders:
+        if o.key_type is KeyType.ATTRIBUTE:
+            if o.key != "status" and o.key not in _LOGGED_MODEL_ATTRIBUTES:
+                raise InvalidParameterValue(f"Cannot order logged models by attribute '{o.key}'")
+        elif o.key_type is not KeyType.METRIC:
+            raise InvalidParameterValue(f"Cannot order logged models by {o.key_type.value} '{o.key}'")
+    return tuple(orders)
+
+
+_COMPLETERS: dict[SearchKind, Callable[[list[OrderBy]], tuple[OrderBy, ...]]] = {
+    SearchKind.EXPERIMENTS: _complete_experiments,
+    SearchKind.REGISTERED_MODELS: _complete_registered_models,
+    SearchKind.MODEL_VERSIONS: _complete_model_versions,
+    SearchKind.LOGGED_MODELS: _complete_logged_models,
+}
+
+
 def _experiment_id_order(experiment_id: str) -> tuple[int, Any]:
     # MLflow's experiment_id column is an integer: "10" sorts after "9".
     try:
@@ -407,20 +517,7 @@ def _experiment_id_order(experiment_id: str) -> tuple[int, Any]:
 
 
 def _experiment_sort_key(order_by: Sequence[OrderBy]) -> Callable[[Experiment], tuple[Any, ...]]:
-    orders = list(order_by) or [
-        OrderBy(KeyType.ATTRIBUTE, "creation_time", False),
-        OrderBy(KeyType.ATTRIBUTE, "experiment_id", True),
-    ]
-    if not any(o.key == "experiment_id" for o in orders):
-        orders.append(OrderBy(KeyType.ATTRIBUTE, "experiment_id", False))
-    for o in orders:
-        if o.key_type is not KeyType.ATTRIBUTE or o.key not in (
-            "name",
-            "experiment_id",
-            "creation_time",
-            "last_update_time",
-        ):
-            raise InvalidParameterValue(f"Cannot order experiments by {o.key_type.value} '{o.key}'")
+    orders = complete_order(SearchKind.EXPERIMENTS, order_by)
 
     def key(e: Experiment) -> tuple[Any, ...]:
         parts: list[Any] = []
@@ -435,12 +532,7 @@ def _experiment_sort_key(order_by: Sequence[OrderBy]) -> Callable[[Experiment], 
 
 
 def _registered_model_sort_key(order_by: Sequence[OrderBy]) -> Callable[[RegisteredModel], tuple[Any, ...]]:
-    orders = list(order_by)
-    if not any(o.key == "name" for o in orders):
-        orders.append(OrderBy(KeyType.ATTRIBUTE, "name", True))
-    for o in orders:
-        if o.key_type is not KeyType.ATTRIBUTE or o.key not in ("name", "last_updated_timestamp"):
-            raise InvalidParameterValue(f"Cannot order registered models by {o.key_type.value} '{o.key}'")
+    orders = complete_order(SearchKind.REGISTERED_MODELS, order_by)
 
     def key(m: RegisteredModel) -> tuple[Any, ...]:
         return tuple(_directed(getattr(m, o.key), o.ascending) for o in orders)
@@ -449,24 +541,8 @@ def _registered_model_sort_key(order_by: Sequence[OrderBy]) -> Callable[[Registe
 
 
 def _model_version_sort_key(order_by: Sequence[OrderBy]) -> Callable[[ModelVersion], tuple[Any, ...]]:
-    orders = list(order_by) or [
-        OrderBy(KeyType.ATTRIBUTE, "last_updated_timestamp", False),
-        OrderBy(KeyType.ATTRIBUTE, "name", True),
-        OrderBy(KeyType.ATTRIBUTE, "version_number", False),
-    ]
-    if not any(o.key == "name" for o in orders):
-        orders.append(OrderBy(KeyType.ATTRIBUTE, "name", True))
-    if not any(o.key == "version_number" for o in orders):
-        orders.append(OrderBy(KeyType.ATTRIBUTE, "version_number", False))
-    fields = {
-        "name": "name",
-        "version_number": "version",
-        "creation_timestamp": "creation_timestamp",
-        "last_updated_timestamp": "last_updated_timestamp",
-    }
-    for o in orders:
-        if o.key_type is not KeyType.ATTRIBUTE or o.key not in fields:
-            raise InvalidParameterValue(f"Cannot order model versions by {o.key_type.value} '{o.key}'")
+    orders = complete_order(SearchKind.MODEL_VERSIONS, order_by)
+    fields = _MODEL_VERSION_ORDER_FIELDS
 
     def key(mv: ModelVersion) -> tuple[Any, ...]:
         return tuple(_directed(getattr(mv, fields[o.key]), o.ascending) for o in orders)
@@ -485,17 +561,7 @@ def _latest_logged_model_metric(m: LoggedModel, key: str) -> float | None:
 
 
 def _logged_model_sort_key(order_by: Sequence[OrderBy]) -> Callable[[LoggedModel], tuple[Any, ...]]:
-    orders = list(order_by)
-    if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "creation_timestamp" for o in orders):
-        orders.append(OrderBy(KeyType.ATTRIBUTE, "creation_timestamp", False))
-    if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "model_id" for o in orders):
-        orders.append(OrderBy(KeyType.ATTRIBUTE, "model_id", True))
-    for o in orders:
-        if o.key_type is KeyType.ATTRIBUTE:
-            if o.key != "status" and o.key not in _LOGGED_MODEL_ATTRIBUTES:
-                raise InvalidParameterValue(f"Cannot order logged models by attribute '{o.key}'")
-        elif o.key_type is not KeyType.METRIC:
-            raise InvalidParameterValue(f"Cannot order logged models by {o.key_type.value} '{o.key}'")
+    orders = complete_order(SearchKind.LOGGED_MODELS, order_by)
 
     def key(m: LoggedModel) -> tuple[Any, ...]:
         parts: list[Any] = []
