@@ -11,7 +11,6 @@ import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from attrs import define
 
@@ -68,19 +67,7 @@ def open_backend(backend_id: str, *, artifact_root: str) -> Backend:
             backend_id, artifact_root=artifact_root, uri=os.environ.get(env_var(backend_id))
         )
     if backend_id in ("mongo", "cosmos"):
-        raise Unavailable(_not_yet(backend_id))
+        from tests.contract.mongo_backend import open_mongo_backend
+
+        return open_mongo_backend(backend_id, artifact_root=artifact_root)
     raise Unavailable(f"unknown backend id {backend_id!r}")
-
-
-def _not_yet(backend_id: str) -> str:
-    uri = os.environ.get(env_var(backend_id))
-    where = f"{env_var(backend_id)}={_redact(uri)}" if uri else f"{env_var(backend_id)} unset"
-    return f"backend {backend_id!r}: its adapter has not landed yet ({where})"
-
-
-def _redact(uri: Any) -> str:
-    text = str(uri)
-    if "@" in text and "://" in text:
-        scheme, rest = text.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return text

@@ -56,6 +56,13 @@ def registry(backend: Backend, clock: TickingClock) -> RegistryStore:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    import sys
+
+    mongo_backend = sys.modules.get("tests.contract.mongo_backend")
+    if mongo_backend is not None and mongo_backend.STATS:
+        terminalreporter.section("contract suite: Cosmos DB throttling injected and retried")
+        for backend_id, line in sorted(mongo_backend.STATS.items()):
+            terminalreporter.write_line(f"backend {backend_id}: {line}")
     if _UNAVAILABLE:
         terminalreporter.section("contract suite: backends skipped")
         for backend_id, reason in sorted(_UNAVAILABLE.items()):

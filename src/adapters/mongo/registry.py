@@ -1,0 +1,658 @@
+"""MongoRegistryStore: the registry port on MongoDB (and, through the Cosmos adapter, Cosmos DB).
+
+Documents:
+
+* ``registered_models``: ``{_id: model key, name (unique), ct, ut, d, t: {tag}, al: {alias:
+  version}, hv: highest number ever assigned, rt: [deleted numbers]}``. The key is not the name,
+  so a rename is one update of this document plus one ``update_many`` of the versions' copy of it;
+* ``model_versions``: ``{_id: "<model key>:<number>", mid, n (the model's name, for searches), v,
+  ct, ut, d, u, src, run, rl, lm, st, status, t: {tag}, pt (has the prompt tag)}``.
+
+Version numbers come from an atomic ``$inc`` of ``hv``, so concurrent creations get distinct,
+consecutive numbers and a number is never reused. Semantics are on the port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from genesis_flow.adapters.mongo import search as q
+from genesis_flow.adapters.mongo.database import MongoDatabase
+from genesis_flow.adapters.mongo.keys import decode, decode_map, encode, path
+from genesis_flow.core import validation as v
+from genesis_flow.core.entities import Page
+from genesis_flow.core.errors import (
+    InvalidParameterValue,
+    ModelVersionNotFound,
+    RegisteredModelAlreadyExists,
+    RegisteredModelNotFound,
+    ResourceAlreadyExists,
+)
+from genesis_flow.core.registry import (
+    ACTIVE_STAGES,
+    ModelVersion,
+    ModelVersionStatus,
+    ModelVersionTag,
+    RegisteredModel,
+    RegisteredModelAlias,
+    RegisteredModelTag,
+    Stage,
+)
+from genesis_flow.core.search import (
+    IS_PROMPT_TAG,
+    decode_page_token,
+    encode_page_token,
+    prompt_scope,
+    query_fingerprint,
+    resolve_max_results,
+)
+from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
+from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
+
+
+def _aliases_of(model: dict[str, Any], number: int) -> tuple[str, ...]:
+    return tuple(decode(a) for a, n in (model.get("al") or {}).items() if n == number)
+
+
+def _version_from(doc: dict[str, Any], model: dict[str, Any] | None) -> ModelVersion:
+    return ModelVersion(
+        name=doc["n"],
+        version=doc["v"],
+        creation_timestamp=doc["ct"],
+        last_updated_timestamp=doc["ut"],
+        current_stage=Stage(doc["st"]),
+        description=doc.get("d"),
+        user_id=doc.get("u"),
+        source=doc.get("src"),
+        run_id=doc.get("run"),
+        status=ModelVersionStatus(doc.get("status", "READY")),
+        status_message=doc.get("sm"),
+        run_link=doc.get("rl"),
+        model_id=doc.get("lm"),
+        tags=tuple(ModelVersionTag(k, val) for k, val in decode_map(doc.get("t")).items()),
+        aliases=_aliases_of(model, doc["v"]) if model is not None else (),
+    )
+
+
+def _model_from(doc: dict[str, Any], latest: Iterable[dict[str, Any]]) -> RegisteredModel:
+    return RegisteredModel(
+        name=doc["name"],
+        creation_timestamp=doc["ct"],
+        last_updated_timestamp=doc["ut"],
+        description=doc.get("d"),
+        latest_versions=tuple(_version_from(mv, doc) for mv in latest),
+        tags=tuple(RegisteredModelTag(k, val) for k, val in decode_map(doc.get("t")).items()),
+        aliases=tuple(RegisteredModelAlias(decode(a), n) for a, n in (doc.get("al") or {}).items()),
+    )
+
+
+def _version_number(name: str, version: object) -> int:
+    v.validate_model_name(name)
+    return v.validate_version(version)
+
+
+def _registry_tags(tags: Iterable[RegisteredModelTag | ModelVersionTag]) -> dict[str, str]:
+    """Validated tags as a dict; a key given twice keeps its last value, as in MLflow."""
+    values: dict[str, str] = {}
+    for tag in tags:
+        v.validate_registry_tag(tag.key, tag.value)
+        values[tag.key] = tag.value
+    return values
+
+
+def _model_exists(name: str) -> RegisteredModelAlreadyExists:
+    return RegisteredModelAlreadyExists(f"Registered Model (name={name}) already exists.")
+
+
+def _model_not_found(name: str) -> RegisteredModelNotFound:
+    return RegisteredModelNotFound(f"Registered Model with name={name} not found")
+
+
+def _version_not_found(name: str, version: int) -> ModelVersionNotFound:
+    return ModelVersionNotFound(f"Model Version (name={name}, version={version}) not found")
+
+
+def _page(items: Sequence[Any], more: bool, limit: int, offset: int, fingerprint: str) -> Page[Any]:
+    token = encode_page_token(offset + limit, fingerprint) if more else None
+    return Page(items=tuple(items), next_page_token=token)
+
+
+class MongoRegistryStore:
+    """The model registry on MongoDB. Thread-safe; many processes may share a database."""
+
+    def __init__(self, database: MongoDatabase, clock: Clock | None = None, ids: IdGenerator | None = None) -> None:
+        self._db = database
+        self._clock = clock or SystemClock()
+        self._ids = ids or UuidIdGenerator()
+        self._models = database["registered_models"]
+        self._versions = database["model_versions"]
+
+    @classmethod
+    def from_uri(cls, uri: str, clock: Clock | None = None) -> MongoRegistryStore:
+        return cls(MongoDatabase.from_uri(uri), clock=clock)
+
+    @property
+    def database(self) -> MongoDatabase:
+        return self._db
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _model(self, name: str) -> dict[str, Any]:
+        v.validate_model_name(name)
+        doc = self._models.find_one({"name": name})
+        if doc is None:
+            raise _model_not_found(name)
+        return doc
+
+    def _model_of_version(self, name: str, number: int) -> dict[str, Any]:
+        doc = self._models.find_one({"name": name})
+        if doc is None:
+            raise _version_not_found(name, number)
+        return doc
+
+    def _live_version(self, model: dict[str, Any], number: int) -> dict[str, Any]:
+        doc = self._versions.find_one({"_id": f"{model['_id']}:{number}"})
+        if doc is None:
+            raise _version_not_found(model["name"], number)
+        return doc
+
+    def _latest_per_stage(self, model_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The highest version per stage of each model: one aggregation for any number of models."""
+        found: dict[str, list[dict[str, Any]]] = {mid: [] for mid in model_ids}
+        if not model_ids:
+            return found
+        rows = self._versions.aggregate(
+            [
+                {"$match": {"mid": {"$in": model_ids}}},
+                {"$sort": {"mid": 1, "st": 1, "v": -1}},
+                {"$group": {"_id": {"mid": "$mid", "st": "$st"}, "doc": {"$first": "$$ROOT"}}},
+            ]
+        )
+        for row in rows:
+            found[row["doc"]["mid"]].append(row["doc"])
+        for docs in found.values():
+            docs.sort(key=lambda d: d["v"])
+        return found
+
+    def _entity(self, model: dict[str, Any]) -> RegisteredModel:
+        return _model_from(model, self._latest_per_stage([model["_id"]])[model["_id"]])
+
+    # --- registered models -----------------------------------------------------------------------
+
+    def create_registered_model(
+        self,
+        name: str,
+        tags: Sequence[RegisteredModelTag] = (),
+        description: str | None = None,
+    ) -> RegisteredModel:
+        v.validate_model_name(name)
+        tag_values = _registry_tags(tags)
+        model_id = self._ids.new_id()
+
+        def work() -> RegisteredModel:
+            now = self._clock.now_ms()
+            doc = {
+                "_id": model_id,
+                "name": name,
+                "ct": now,
+                "ut": now,
+                "d": description,
+                "t": {encode(k): val for k, val in tag_values.items()},
+                "al": {},
+                "hv": 0,
+                "rt": [],
+            }
+            try:
+                self._models.insert_one(doc)
+            except DuplicateKeyError:
+                stored = self._models.find_one({"_id": model_id})
+                if stored is None:  # the name is taken (not a retry of our own insert)
+                    raise _model_exists(name) from None
+                doc = stored
+            return _model_from(doc, ())
+
+        return self._db.call(work)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        return self._db.call(lambda: self._entity(self._model(name)))
+
+    def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
+        def work() -> RegisteredModel:
+            v.validate_model_name(name)
+            doc = self._models.find_one_and_update(
+                {"name": name},
+                {"$set": {"d": description, "ut": self._clock.now_ms()}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                raise _model_not_found(name)
+            return self._entity(doc)
+
+        return self._db.call(work)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        # MLflow checks the new name before looking the old one up.
+        v.validate_model_name(new_name, path="new_name")
+
+        def work() -> RegisteredModel:
+            doc = self._model(name)
+            now = self._clock.now_ms()
+            if new_name != doc["name"]:
+                try:
+                    self._models.update_one({"_id": doc["_id"]}, {"$set": {"name": new_name, "ut": now}})
+                except DuplicateKeyError:
+                    raise _model_exists(new_name) from None
+            else:
+                self._models.update_one({"_id": doc["_id"]}, {"$set": {"ut": now}})
+            # The versions' copy of the name follows; reads by name go through the model key.
+            self._versions.update_many({"mid": doc["_id"]}, {"$set": {"n": new_name, "ut": now}})
+            return self._entity(self._model(new_name))
+
+        return self._db.call(work)
+
+    def delete_registered_model(self, name: str) -> None:
+        def work() -> None:
+            doc = self._model(name)
+            # Versions first: a call cut short leaves the model, and calling again finishes.
+            self._versions.delete_many({"mid": doc["_id"]})
+            self._models.delete_one({"_id": doc["_id"]})
+
+        self._db.call(work)
+
+    def search_registered_models(
+        self,
+        filter: Filter = Filter(),
+        max_results: int | None = None,
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[RegisteredModel]:
+        kind = SearchKind.REGISTERED_MODELS
+        limit = resolve_max_results(kind, max_results)
+        fingerprint = query_fingerprint(kind, filter, tuple(order_by))
+        offset = decode_page_token(page_token, fingerprint)
+        effective, prompts = prompt_scope(filter)
+        clauses = q.registered_model_clauses(effective)
+        if not prompts:
+            clauses.append({path("t", IS_PROMPT_TAG): {"$ne": "true"}})
+        query = {"$and": clauses}
+        sort = q.registered_model_sort(order_by)
+
+        def work() -> tuple[list[RegisteredModel], bool]:
+            docs = list(self._models.find(query).sort(sort).skip(offset).limit(limit + 1))
+            page = docs[:limit]
+            latest = self._latest_per_stage([d["_id"] for d in page])
+            return [_model_from(d, latest[d["_id"]]) for d in page], len(docs) > limit
+
+        return _page(*self._db.call(work), limit, offset, fingerprint)
+
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> tuple[ModelVersion, ...]:
+        def work() -> tuple[ModelVersion, ...]:
+            doc = self._model(name)
+            # The model is looked up before the stages are parsed, as in MLflow.
+            wanted = {Stage.parse(s) for s in stages} if stages else set(Stage)
+            latest = self._latest_per_stage([doc["_id"]])[doc["_id"]]
+            return tuple(_version_from(mv, doc) for mv in latest if Stage(mv["st"]) in wanted)
+
+        return self._db.call(work)
+
+    def set_registered_model_tag(self, name: str, tag: RegisteredModelTag) -> None:
+        v.validate_model_name(name)
+        v.validate_registry_tag(tag.key, tag.value)
+
+        def work() -> None:
+            # MLflow leaves last_updated_timestamp alone for tag writes.
+            if self._models.update_one({"name": name}, {"$set": {path("t", tag.key): tag.value}}).matched_count == 0:
+                raise _model_not_found(name)
+
+        self._db.call(work)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        v.validate_model_name(name)
+        v.validate_key(key, "key", "tag")
+
+        def work() -> None:
+            if self._models.update_one({"name": name}, {"$unset": {path("t", key): ""}}).matched_count == 0:
+                raise _model_not_found(name)
+
+        self._db.call(work)
+
+    # --- model versions --------------------------------------------------------------------------
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Sequence[ModelVersionTag] = (),
+        run_link: str | None = None,
+        description: str | None = None,
+        user_id: str | None = None,
+        model_id: str | None = None,
+    ) -> ModelVersion:
+        v.validate_model_name(name)
+        tag_values = _registry_tags(tags)
+
+        def work() -> ModelVersion:
+            now = self._clock.now_ms()
+            # The atomic increment hands out the number: racing creators get 1..n, no gap.
+            model = self._models.find_one_and_update(
+                {"name": name}, {"$inc": {"hv": 1}, "$set": {"ut": now}}, return_document=ReturnDocument.AFTER
+            )
+            if model is None:
+                raise _model_not_found(name)
+            number = model["hv"]
+            doc = self._version_doc(
+                model["_id"],
+                name,
+                number,
+                now,
+                now,
+                description=description,
+                user_id=user_id,
+                source=source,
+                run_id=run_id,
+                run_link=run_link,
+                model_id=model_id,
+                tags=tag_values,
+            )
+            self._versions.insert_one(doc)
+            return _version_from(doc, model)
+
+        # Not idempotent: a lost reply of the increment costs a number, never a duplicate.
+        return self._db.call(work, idempotent=False)
+
+    @staticmethod
+    def _version_doc(
+        model_key: str,
+        name: str,
+        number: int,
+        created: int,
+        updated: int,
+        *,
+        stage: Stage = Stage.NONE,
+        status: ModelVersionStatus = ModelVersionStatus.READY,
+        status_message: str | None = None,
+        description: str | None,
+        user_id: str | None,
+        source: str | None,
+        run_id: str | None,
+        run_link: str | None,
+        model_id: str | None,
+        tags: dict[str, str],
+    ) -> dict[str, Any]:
+        return {
+            "_id": f"{model_key}:{number}",
+            "mid": model_key,
+            "n": name,
+            "v": number,
+            "ct": created,
+            "ut": updated,
+            "d": description,
+            "u": user_id,
+            "src": source,
+            "run": run_id,
+            "rl": run_link,
+            "lm": model_id,
+            "st": stage.value,
+            "status": status.value,
+            "sm": status_message,
+            "t": {encode(k): val for k, val in tags.items()},
+            "pt": tags.get(IS_PROMPT_TAG) == "true",
+        }
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        number = _version_number(name, version)
+
+        def work() -> ModelVersion:
+            model = self._model_of_version(name, number)
+            return _version_from(self._live_version(model, number), model)
+
+        return self._db.call(work)
+
+    def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
+        number = _version_number(name, version)
+
+        def work() -> ModelVersion:
+            model = self._model_of_version(name, number)
+            # Only the version's time moves; MLflow leaves the model's alone here.
+            doc = self._versions.find_one_and_update(
+                {"_id": f"{model['_id']}:{number}"},
+                {"$set": {"d": description, "ut": self._clock.now_ms()}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                raise _version_not_found(name, number)
+            return _version_from(doc, model)
+
+        return self._db.call(work)
+
+    def transition_model_version_stage(
+        self, name: str, version: int, stage: str | Stage, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        target = Stage.parse(stage)
+        if archive_existing_versions and target not in ACTIVE_STAGES:
+            # MLflow raises this without an error code (INTERNAL_ERROR); it is bad input.
+            raise InvalidParameterValue(
+                "Model version transition cannot archive existing model versions because"
+                f" '{target.value}' is not an Active stage. Valid stages are"
+                f" {[s.value for s in ACTIVE_STAGES]}"
+            )
+        number = _version_number(name, version)
+
+        def work() -> ModelVersion:
+            model = self._model_of_version(name, number)
+            self._live_version(model, number)
+            now = self._clock.now_ms()
+            if archive_existing_versions:
+                self._versions.update_many(
+                    {"mid": model["_id"], "st": target.value, "v": {"$ne": number}},
+                    {"$set": {"st": Stage.ARCHIVED.value, "ut": now}},
+                )
+            doc = self._versions.find_one_and_update(
+                {"_id": f"{model['_id']}:{number}"},
+                {"$set": {"st": target.value, "ut": now}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                raise _version_not_found(name, number)
+            self._models.update_one({"_id": model["_id"]}, {"$set": {"ut": now}})
+            return _version_from(doc, model)
+
+        return self._db.call(work)
+
+    def delete_model_version(self, name: str, version: int) -> None:
+        number = _version_number(name, version)
+
+        def work() -> None:
+            model = self._model_of_version(name, number)
+            self._live_version(model, number)
+            # The number is retired before the version goes, so it can never be handed out again.
+            unset = {path("al", a): "" for a in _aliases_of(model, number)}
+            update: dict[str, Any] = {"$addToSet": {"rt": number}, "$set": {"ut": self._clock.now_ms()}}
+            if unset:
+                update["$unset"] = unset
+            self._models.update_one({"_id": model["_id"]}, update)
+            self._versions.delete_one({"_id": f"{model['_id']}:{number}"})
+
+        self._db.call(work)
+
+    def get_model_version_download_uri(self, name: str, version: int) -> str:
+        source = self.get_model_version(name, version).source
+        return source if source is not None else ""
+
+    def search_model_versions(
+        self,
+        filter: Filter = Filter(),
+        max_results: int | None = None,
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[ModelVersion]:
+        kind = SearchKind.MODEL_VERSIONS
+        limit = resolve_max_results(kind, max_results)
+        fingerprint = query_fingerprint(kind, filter, tuple(order_by))
+        offset = decode_page_token(page_token, fingerprint)
+        effective, prompts = prompt_scope(filter)
+        clauses = q.model_version_clauses(effective)
+        sort = q.model_version_sort(order_by)
+
+        def work() -> tuple[list[ModelVersion], bool]:
+            query = list(clauses)
+            if not prompts:
+                # Every version of a model that has a prompt version stays out (MLflow's rule).
+                prompt_models = self._versions.distinct("mid", {"pt": True})
+                if prompt_models:
+                    query.append({"mid": {"$nin": prompt_models}})
+            docs = list(self._versions.find({"$and": query} if query else {}).sort(sort).skip(offset).limit(limit + 1))
+            page = docs[:limit]
+            models = {m["_id"]: m for m in self._models.find({"_id": {"$in": list({d["mid"] for d in page})}})}
+            return [_version_from(d, models.get(d["mid"])) for d in page], len(docs) > limit
+
+        return _page(*self._db.call(work), limit, offset, fingerprint)
+
+    def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:
+        number = _version_number(name, version)
+        v.validate_registry_tag(tag.key, tag.value)
+        update: dict[str, Any] = {path("t", tag.key): tag.value}
+        if tag.key == IS_PROMPT_TAG:
+            update["pt"] = tag.value == "true"
+
+        def work() -> None:
+            model = self._model_of_version(name, number)
+            # MLflow leaves both last_updated_timestamps alone for tag writes.
+            if self._versions.update_one({"_id": f"{model['_id']}:{number}"}, {"$set": update}).matched_count == 0:
+                raise _version_not_found(name, number)
+
+        self._db.call(work)
+
+    def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
+        number = _version_number(name, version)
+        v.validate_key(key, "key", "tag")
+        update: dict[str, Any] = {"$unset": {path("t", key): ""}}
+        if key == IS_PROMPT_TAG:
+            update["$set"] = {"pt": False}
+
+        def work() -> None:
+            model = self._model_of_version(name, number)
+            if self._versions.update_one({"_id": f"{model['_id']}:{number}"}, update).matched_count == 0:
+                raise _version_not_found(name, number)
+
+        self._db.call(work)
+
+    # --- aliases ---------------------------------------------------------------------------------
+
+    def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
+        v.validate_model_name(name)
+        v.validate_alias(alias)
+        number = _version_number(name, version)
+
+        def work() -> None:
+            # MLflow looks the version up directly, so an unknown model reports the version missing.
+            model = self._model_of_version(name, number)
+            self._live_version(model, number)
+            self._models.update_one({"_id": model["_id"]}, {"$set": {path("al", alias): number}})
+
+        self._db.call(work)
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        v.validate_model_name(name)
+        v.validate_alias(alias, allow_reserved=True)
+
+        def work() -> None:
+            if self._models.update_one({"name": name}, {"$unset": {path("al", alias): ""}}).matched_count == 0:
+                raise _model_not_found(name)
+
+        self._db.call(work)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        v.validate_model_name(name)
+        v.validate_alias(alias, allow_reserved=True)
+
+        def work() -> ModelVersion:
+            model = self._model(name)
+            if alias.lower() == "latest":
+                doc = self._versions.find_one({"mid": model["_id"]}, sort=[("v", -1)])
+                if doc is None:
+                    raise ModelVersionNotFound(f"Latest version not found for model {name}.")
+                return _version_from(doc, model)
+            number = (model.get("al") or {}).get(encode(alias))
+            if number is None:
+                raise InvalidParameterValue(f"Registered model alias {alias} not found.")
+            return _version_from(self._live_version(model, number), model)
+
+        return self._db.call(work)
+
+    # --- import (migration) ----------------------------------------------------------------------
+
+    def import_registered_model(self, model: RegisteredModel) -> None:
+        v.validate_model_name(model.name)
+        tag_values = _registry_tags(model.tags)
+        model_id = self._ids.new_id()
+
+        def work() -> None:
+            if self._models.find_one({"name": model.name}, {"_id": 1}) is not None:
+                raise _model_exists(model.name)
+            try:
+                self._models.insert_one(
+                    {
+                        "_id": model_id,
+                        "name": model.name,
+                        "ct": model.creation_timestamp,
+                        "ut": model.last_updated_timestamp,
+                        "d": model.description,
+                        "t": {encode(k): val for k, val in tag_values.items()},
+                        "al": {},
+                        "hv": 0,
+                        "rt": [],
+                    }
+                )
+            except DuplicateKeyError:
+                if self._models.find_one({"_id": model_id}, {"_id": 1}) is None:
+                    raise _model_exists(model.name) from None
+
+        self._db.call(work)
+
+    def import_model_version(self, version: ModelVersion) -> None:
+        number = _version_number(version.name, version.version)
+        if number < 1:
+            raise InvalidParameterValue(f"Model version numbers start at 1, got {number}.")
+        tag_values = _registry_tags(version.tags)
+        for alias in version.aliases:
+            v.validate_alias(alias)
+
+        def work() -> None:
+            model = self._model(version.name)
+            taken = ResourceAlreadyExists(f"Model Version (name={version.name}, version={number}) already exists.")
+            # A deleted number counts as taken too: numbers are never reused.
+            if number in (model.get("rt") or ()):
+                raise taken
+            doc = self._version_doc(
+                model["_id"],
+                version.name,
+                number,
+                version.creation_timestamp,
+                version.last_updated_timestamp,
+                stage=version.current_stage,
+                status=version.status,
+                status_message=version.status_message,
+                description=version.description,
+                user_id=version.user_id,
+                source=version.source,
+                run_id=version.run_id,
+                run_link=version.run_link,
+                model_id=version.model_id,
+                tags=tag_values,
+            )
+            try:
+                self._versions.insert_one(doc)
+            except DuplicateKeyError:
+                raise taken from None
+            update: dict[str, Any] = {"$max": {"hv": number}}
+            if version.aliases:
+                update["$set"] = {path("al", a): number for a in version.aliases}
+            self._models.update_one({"_id": model["_id"]}, update)
+
+        self._db.call(work)

@@ -1,0 +1,301 @@
+"""The search AST compiled to MongoDB query documents and sort specifications.
+
+:mod:`genesis_flow.core.search.evaluate` states the semantics; here they become one ``find`` (or
+one aggregation when an order needs a computed rank). Only standard query operators are used
+(``$eq`` ... ``$regex``, ``$elemMatch``, ``$exists``, ``$type``) so Cosmos DB and older servers
+answer the same. The parts that need care:
+
+* a comparison on a key the entity lacks is false: ``$ne`` and ``$nin`` match missing fields in
+  MongoDB, so they also require the value's type (``$type``), which excludes missing and null;
+* ``LIKE`` becomes an anchored ``$regex`` with every other character escaped (no escape
+  character, as MLflow), ``ILIKE`` the same with the ``i`` option; ``(?s)`` lets ``%`` span
+  newlines and a negative lookahead anchors at the very end (``$`` would accept a final newline);
+* strings compare and sort by UTF-8 bytes (the simple collation), which is code-point order;
+* a latest metric is stored as ``{v: value with +/-inf clamped, r: 2, ...}`` or ``r: 1`` for NaN,
+  so comparisons require ``r: 2`` (NaN only satisfies ``!=``) and sorting on ``r`` descending
+  first puts numbers, then NaN, then runs without the metric, in both directions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from genesis_flow.adapters.mongo.keys import path
+from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.search import complete_order, unknown_key
+from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+
+_MAX_DOUBLE = sys.float_info.max
+RUN_NAME_TAG = "mlflow.runName"
+NUMBER_RANK = 2
+NAN_RANK = 1
+
+_OPERATORS = {
+    Comparator.EQ: "$eq",
+    Comparator.NE: "$ne",
+    Comparator.LT: "$lt",
+    Comparator.LE: "$lte",
+    Comparator.GT: "$gt",
+    Comparator.GE: "$gte",
+    Comparator.IN: "$in",
+    Comparator.NOT_IN: "$nin",
+}
+
+
+def clamp(value: float) -> float:
+    """MLflow compares +/-inf as +/-the largest double."""
+    if value == math.inf:
+        return _MAX_DOUBLE
+    if value == -math.inf:
+        return -_MAX_DOUBLE
+    return value
+
+
+def unique_fields(spec: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The sort specification with repeated fields dropped: the first one decides, and MongoDB
+    would otherwise let a later direction win or refuse the sort."""
+    seen: set[str] = set()
+    kept = []
+    for field, direction in spec:
+        if field not in seen:
+            seen.add(field)
+            kept.append((field, direction))
+    return kept
+
+
+def like_regex(pattern: str) -> str:
+    """SQL LIKE (``%`` any run, ``_`` one character, no escape) as an anchored regex."""
+    body = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return f"(?s)^{body}(?![\\s\\S])"
+
+
+def condition(comparator: Comparator, value: Any) -> dict[str, Any]:
+    """The operator document of ``<field> <comparator> value`` for a field that must be present."""
+    if comparator is Comparator.IS_NULL:
+        return {"$in": [None]}
+    if comparator is Comparator.IS_NOT_NULL:
+        return {"$exists": True, "$ne": None}
+    if comparator in (Comparator.LIKE, Comparator.ILIKE):
+        return {"$regex": like_regex(str(value)), "$options": "i" if comparator is Comparator.ILIKE else ""}
+    operand = list(value) if isinstance(value, tuple) else value
+    cond: dict[str, Any] = {_OPERATORS[comparator]: operand}
+    if comparator in (Comparator.NE, Comparator.NOT_IN):
+        # $ne / $nin also match a missing or null field; a missing value never matches.
+        sample = operand[0] if isinstance(operand, list) and operand else operand
+        cond["$type"] = "string" if isinstance(sample, str) else "number"
+    return cond
+
+
+def field_clause(field: str, c: Comparison) -> dict[str, Any]:
+    return {field: condition(c.comparator, c.value)}
+
+
+def metric_clause(field: str, c: Comparison) -> dict[str, Any]:
+    """A latest-metric comparison on the subdocument at ``field`` (``m.<key>``)."""
+    if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL, Comparator.IN, Comparator.NOT_IN):
+        raise unknown_key(SearchKind.RUNS, c)
+    assert c.value is not None and not isinstance(c.value, tuple)
+    value = clamp(float(c.value))
+    if c.comparator is Comparator.NE:
+        return {f"{field}.r": {"$in": [NUMBER_RANK, NAN_RANK]}, f"{field}.v": {"$ne": value}}
+    return {f"{field}.r": NUMBER_RANK, f"{field}.v": condition(c.comparator, value)}
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+RUN_FIELDS = {
+    "run_id": "_id",
+    "status": "st",
+    "user_id": "u",
+    "artifact_uri": "a",
+    "start_time": "t0",
+    "end_time": "t1",
+    "run_name": "n",
+}
+DATASET_FIELDS = {"name": "n", "digest": "d", "context": "c"}
+
+SpillLookup = Callable[[str, Comparison], "list[dict[str, Any]] | None"]
+
+
+def run_clauses(filter: Filter, spilled: SpillLookup) -> list[dict[str, Any]]:
+    """One query clause per comparison (AND). ``spilled(kind, comparison)`` gives, for the runs
+    whose value for the key lives outside their document and satisfies the comparison, clauses
+    naming each run and the hash of that value; None when no run moved that key out (see the
+    tracking store's size budget)."""
+    clauses: list[dict[str, Any]] = []
+    for c in filter.comparisons:
+        kt = c.key_type
+        if kt is KeyType.METRIC:
+            clauses.append(metric_clause(path("m", c.key), c))
+        elif kt in (KeyType.PARAM, KeyType.TAG):
+            kind = "p" if kt is KeyType.PARAM else "t"
+            clauses.append(_kv_clause(kind, c, spilled))
+        elif kt is KeyType.ATTRIBUTE:
+            if c.key not in RUN_FIELDS:
+                raise unknown_key(SearchKind.RUNS, c)
+            if c.key == "run_name":
+                # MLflow's SQL store filters run names through the mlflow.runName tag.
+                tag = path("t", RUN_NAME_TAG)
+                clauses.append(
+                    {"$or": [field_clause(tag, c), {tag: {"$exists": False}, **field_clause("n", c)}]}
+                )
+            else:
+                clauses.append(field_clause(RUN_FIELDS[c.key], c))
+        elif kt is KeyType.DATASET:
+            if c.key not in DATASET_FIELDS:
+                raise unknown_key(SearchKind.RUNS, c)
+            clauses.append({"di": {"$elemMatch": field_clause(DATASET_FIELDS[c.key], c)}})
+        else:
+            raise unknown_key(SearchKind.RUNS, c)
+    return clauses
+
+
+def _kv_clause(kind: str, c: Comparison, spilled: SpillLookup) -> dict[str, Any]:
+    inline = field_clause(path(kind, c.key), c)
+    if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
+        return inline  # a value moved out keeps its key (and a prefix) in the document
+    matches = spilled(kind, c)
+    if matches is None:
+        return inline
+    # For a moved value the document holds only a prefix (and the hash at `<kind>h`), which
+    # cannot decide the comparison: those runs match through the lookup instead.
+    return {"$or": [{**inline, path(f"{kind}h", c.key): {"$exists": False}}, *matches]}
+
+
+def run_sort(order_by: Sequence[OrderBy]) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """(sort specification, computed fields for ``$addFields``; empty when a plain ``find`` can
+    sort). Per key: values in order, then NaN, then missing, both directions; then start time
+    DESC (a NULL start last) unless ordered by it; then run id ASC."""
+    spec: list[tuple[str, int]] = []
+    computed: dict[str, Any] = {}
+    for i, o in enumerate(order_by):
+        direction = 1 if o.ascending else -1
+        if o.key_type is KeyType.METRIC:
+            field = path("m", o.key)
+            spec += [(f"{field}.r", -1), (f"{field}.v", direction)]
+            continue
+        if o.key_type is KeyType.PARAM:
+            field = path("p", o.key)
+        elif o.key_type is KeyType.TAG:
+            field = path("t", o.key)
+        elif o.key_type is KeyType.ATTRIBUTE and o.key in RUN_FIELDS:
+            field = RUN_FIELDS[o.key]
+        else:
+            raise InvalidParameterValue(f"Cannot order runs by {o.key_type.value} '{o.key}'")
+        if any(f == field for f, _ in spec):
+            continue  # ordered by this key already: the first direction decides
+        rank = f"_o{i}"
+        # Present values first in both directions: MongoDB puts missing/null first ascending.
+        computed[rank] = {"$cond": [{"$in": [{"$type": f"${field}"}, ["missing", "null"]]}, 0, 1]}
+        spec += [(rank, -1), (field, direction)]
+    if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "start_time" for o in order_by):
+        spec.append(("t0", -1))
+    spec.append(("_id", 1))
+    kept = unique_fields(spec)
+    # A repeated key's rank field stays, but is redundant: only the first key's direction counts.
+    return kept, {name: rule for name, rule in computed.items() if any(f == name for f, _ in kept)}
+
+
+# --- experiments, registry, logged models ----------------------------------------------------------
+
+EXPERIMENT_FIELDS = {
+    "name": "name",
+    "creation_time": "ct",
+    "last_update_time": "ut",
+    "experiment_id": "_id",
+}
+EXPERIMENT_ORDER_FIELDS = {**EXPERIMENT_FIELDS, "experiment_id": "xi"}
+
+
+def experiment_clauses(filter: Filter) -> list[dict[str, Any]]:
+    clauses = []
+    for c in filter.comparisons:
+        if c.key_type is KeyType.TAG:
+            clauses.append(field_clause(path("t", c.key), c))
+        elif c.key_type is KeyType.ATTRIBUTE and c.key in EXPERIMENT_FIELDS:
+            clauses.append(field_clause(EXPERIMENT_FIELDS[c.key], c))
+        else:
+            raise unknown_key(SearchKind.EXPERIMENTS, c)
+    return clauses
+
+
+def experiment_sort(order_by: Sequence[OrderBy]) -> list[tuple[str, int]]:
+    # Missing times are null, which MongoDB orders first ascending and last descending: the
+    # reference order (SQLite's NULL rule) exactly.
+    return unique_fields(
+        [
+            (EXPERIMENT_ORDER_FIELDS[o.key], 1 if o.ascending else -1)
+            for o in complete_order(SearchKind.EXPERIMENTS, order_by)
+        ]
+    )
+
+
+MODEL_FIELDS = {"name": "name", "last_updated_timestamp": "ut"}
+
+
+def registered_model_clauses(filter: Filter) -> list[dict[str, Any]]:
+    clauses = []
+    for c in filter.comparisons:
+        if c.key_type is KeyType.TAG:
+            clauses.append(field_clause(path("t", c.key), c))
+        elif c.key_type is KeyType.ATTRIBUTE and c.key == "name":
+            clauses.append(field_clause("name", c))
+        else:
+            raise unknown_key(SearchKind.REGISTERED_MODELS, c)
+    return clauses
+
+
+def registered_model_sort(order_by: Sequence[OrderBy]) -> list[tuple[str, int]]:
+    return unique_fields(
+        [
+            (MODEL_FIELDS[o.key], 1 if o.ascending else -1)
+            for o in complete_order(SearchKind.REGISTERED_MODELS, order_by)
+        ]
+    )
+
+
+VERSION_FIELDS = {
+    "name": "n",
+    "version_number": "v",
+    "run_id": "run",
+    "source_path": "src",
+    "creation_timestamp": "ct",
+    "last_updated_timestamp": "ut",
+}
+
+
+def model_version_clauses(filter: Filter) -> list[dict[str, Any]]:
+    clauses = []
+    for c in filter.comparisons:
+        if c.key_type is KeyType.TAG:
+            clauses.append(field_clause(path("t", c.key), c))
+        elif c.key_type is KeyType.ATTRIBUTE and c.key in ("name", "version_number", "run_id", "source_path"):
+            clauses.append(field_clause(VERSION_FIELDS[c.key], c))
+        else:
+            raise unknown_key(SearchKind.MODEL_VERSIONS, c)
+    return clauses
+
+
+def model_version_sort(order_by: Sequence[OrderBy]) -> list[tuple[str, int]]:
+    return unique_fields(
+        [
+            (VERSION_FIELDS[o.key], 1 if o.ascending else -1)
+            for o in complete_order(SearchKind.MODEL_VERSIONS, order_by)
+        ]
+    )
+
+
+LOGGED_MODEL_FIELDS = {
+    "name": "name",
+    "model_id": "_id",
+    "experiment_id": "x",
+    "model_type": "type",
+    "source_run_id": "src",
+    "creation_timestamp": "ct",
+    "last_updated_timestamp": "ut",
+    "status": "status",
+}

@@ -1,0 +1,1340 @@
+"""MongoTrackingStore: the tracking port on MongoDB (and, through the Cosmos adapter, Cosmos DB).
+
+Documents (field names are short because every run document carries them):
+
+* ``experiments``: ``{_id, xi (id as a number, for ordering), name (unique), art, l, ct, ut, t}``;
+* ``runs``: ``{_id, x, n, u, st, t0, t1, a, l, p: {key: value}, t: {key: value},
+  m: {key: latest point}, di: [dataset inputs], mi, mo}``, so ``search_runs`` is one query an
+  index on ``(x, l, t0, _id)`` serves, and ``get_run`` one read;
+* ``metrics``: one document per point with a deterministic ``_id`` (run, key, value, timestamp,
+  step), so a retried write stores nothing twice;
+* ``datasets`` (one per experiment, name and digest), ``logged_models``, ``counters``, ``meta``;
+* ``run_values``: param and tag values moved out of a run document that would otherwise outgrow
+  Cosmos DB's 2 MB limit (see :data:`INLINE_BUDGET`).
+
+User keys are encoded (:mod:`.keys`) before they become field names. Writes are idempotent or
+conditional: a param is written with a condition that it is absent or equal, the latest metric
+with a condition that the stored one is older, so racing writers need no transaction.
+Semantics are on the port, not repeated here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from attrs import evolve
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from genesis_flow.adapters.mongo import search as q
+from genesis_flow.adapters.mongo.database import MongoDatabase, only_duplicates
+from genesis_flow.adapters.mongo.keys import decode, decode_map, encode, path
+from genesis_flow.core import validation as v
+from genesis_flow.core.entities import (
+    Dataset,
+    DatasetInput,
+    DatasetRef,
+    DatasetSummary,
+    Experiment,
+    ExperimentTag,
+    InputTag,
+    LifecycleStage,
+    LoggedModel,
+    LoggedModelInput,
+    LoggedModelOutput,
+    LoggedModelParameter,
+    LoggedModelStatus,
+    LoggedModelTag,
+    Metric,
+    Page,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunOutputs,
+    RunStatus,
+    RunTag,
+    ViewType,
+    metric_history_key,
+    metric_order_key,
+)
+from genesis_flow.core.errors import (
+    ExperimentAlreadyExists,
+    ExperimentNotFound,
+    InvalidParameterValue,
+    InvalidState,
+    LoggedModelNotFound,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+    RunNotFound,
+)
+from genesis_flow.core.search import (
+    complete_order,
+    unknown_key,
+    decode_page_token,
+    encode_page_token,
+    query_fingerprint,
+    resolve_max_results,
+)
+from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
+from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
+
+RUN_NAME_TAG = q.RUN_NAME_TAG
+ACTIVE = LifecycleStage.ACTIVE.value
+DELETED = LifecycleStage.DELETED.value
+# Bytes of param and tag text a run document holds before long values move to `run_values`:
+# far below Cosmos DB's 2 MB document limit, leaving room for metrics and inputs.
+INLINE_BUDGET = 1_000_000
+# What a moved value leaves in the run document: its first characters (so ordering by it and
+# IS NULL still work from the document) and a hash of the whole value (``ph``/``th``).
+SPILL_PREFIX = 200
+SPILLED_KEYS = "spilled-keys"
+
+
+def _stages(view_type: ViewType) -> list[str]:
+    return [s.value for s in LifecycleStage if view_type.admits(s)]
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _point_id(run_id: str, m: Metric) -> str:
+    # The identity of a point (key, value, timestamp, step): -0.0 + 0.0 is 0.0, as they are equal.
+    value = float(m.value) + 0.0
+    return f"{run_id}:{_hash(repr((m.key, repr(value), m.timestamp, m.step)))}"
+
+
+def _order_value(value: float) -> float:
+    return 0.0 if math.isnan(value) else float(value)
+
+
+def _latest_doc(m: Metric) -> dict[str, Any]:
+    """A latest value in a run document: ``v`` compares (clamped, NaN kept), ``r`` ranks number
+    (2) before NaN (1), ``o``/``n`` order points (NaN as 0, then NaN last), ``x`` is the raw value."""
+    value = float(m.value)
+    nan = math.isnan(value)
+    doc: dict[str, Any] = {
+        "v": q.clamp(value),
+        "r": q.NAN_RANK if nan else q.NUMBER_RANK,
+        "s": m.step,
+        "t": m.timestamp,
+        "o": _order_value(value),
+        "n": 1 if nan else 0,
+    }
+    if math.isinf(value):
+        doc["x"] = value
+    for name, field in (("model_id", "mid"), ("dataset_name", "dn"), ("dataset_digest", "dd")):
+        if getattr(m, name) is not None:
+            doc[field] = getattr(m, name)
+    return doc
+
+
+def _newer_than_stored(field: str, m: Metric) -> dict[str, Any]:
+    """Matches a run whose latest point at ``field`` is older than ``m`` (or missing)."""
+    step, timestamp, order, nan = metric_order_key(m)
+    return {
+        "$or": [
+            {field: {"$exists": False}},
+            {f"{field}.s": {"$lt": step}},
+            {f"{field}.s": step, f"{field}.t": {"$lt": timestamp}},
+            {f"{field}.s": step, f"{field}.t": timestamp, f"{field}.o": {"$lt": order}},
+            {f"{field}.s": step, f"{field}.t": timestamp, f"{field}.o": order, f"{field}.n": {"$lt": nan}},
+        ]
+    }
+
+
+def _metric_from_latest(key: str, doc: dict[str, Any]) -> Metric:
+    value = math.nan if doc["r"] == q.NAN_RANK else doc.get("x", doc["v"])
+    return Metric(key, value, doc["t"], doc["s"], doc.get("mid"), doc.get("dn"), doc.get("dd"))
+
+
+def _history_doc(run_id: str, m: Metric) -> dict[str, Any]:
+    value = float(m.value)
+    doc: dict[str, Any] = {
+        "_id": _point_id(run_id, m),
+        "r": run_id,
+        "k": m.key,
+        "v": _order_value(value),
+        "t": m.timestamp,
+        "s": m.step,
+    }
+    if math.isnan(value):
+        doc["nan"] = 1
+    for name, field in (("model_id", "mid"), ("dataset_name", "dn"), ("dataset_digest", "dd")):
+        if getattr(m, name) is not None:
+            doc[field] = getattr(m, name)
+    return doc
+
+
+def _metric_from_history(doc: dict[str, Any]) -> Metric:
+    value = math.nan if doc.get("nan") else doc["v"]
+    return Metric(doc["k"], value, doc["t"], doc["s"], doc.get("mid"), doc.get("dn"), doc.get("dd"))
+
+
+def _dataset_id(experiment_id: str, name: str, digest: str) -> str:
+    return _hash(repr((experiment_id, name, digest)))
+
+
+def _experiment_from(doc: dict[str, Any]) -> Experiment:
+    return Experiment(
+        experiment_id=doc["_id"],
+        name=doc["name"],
+        artifact_location=doc["art"],
+        lifecycle_stage=LifecycleStage(doc["l"]),
+        creation_time=doc.get("ct"),
+        last_update_time=doc.get("ut"),
+        tags=tuple(ExperimentTag(k, val) for k, val in decode_map(doc.get("t")).items()),
+    )
+
+
+def _id_order(experiment_id: str) -> int:
+    # Ids are decimal strings; an imported id that is not sorts after all of them.
+    return int(experiment_id) if experiment_id.isdigit() and len(experiment_id) < 19 else 2**62
+
+
+def _info_from(doc: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        run_id=doc["_id"],
+        experiment_id=doc["x"],
+        run_name=doc["n"],
+        user_id=doc["u"],
+        status=RunStatus(doc["st"]),
+        start_time=doc.get("t0"),
+        end_time=doc.get("t1"),
+        artifact_uri=doc["a"],
+        lifecycle_stage=LifecycleStage(doc["l"]),
+    )
+
+
+def _size(key: str, value: str) -> int:
+    return len(key) + len(value.encode()) + 8
+
+
+def _run_not_found(run_id: str) -> RunNotFound:
+    return RunNotFound(f"Run with id={run_id} not found")
+
+
+def _not_active(run_id: str, stage: str) -> InvalidParameterValue:
+    return InvalidParameterValue(f"The run {run_id} must be in the 'active' state. Current state is {stage}.")
+
+
+def _page(items: Sequence[Any], more: bool, limit: int, offset: int, fingerprint: str) -> Page[Any]:
+    token = encode_page_token(offset + limit, fingerprint) if more else None
+    return Page(items=tuple(items), next_page_token=token)
+
+
+class MongoTrackingStore:
+    """TrackingStore on MongoDB. Thread-safe; many processes may share a database."""
+
+    def __init__(
+        self,
+        database: MongoDatabase,
+        clock: Clock | None = None,
+        ids: IdGenerator | None = None,
+        artifact_root: str = "./genesis-artifacts",
+    ) -> None:
+        self._db = database
+        self._clock = clock or SystemClock()
+        self._ids = ids or UuidIdGenerator()
+        self._artifact_root = artifact_root.rstrip("/")
+        self._experiments = database["experiments"]
+        self._runs = database["runs"]
+        self._metrics = database["metrics"]
+        self._values = database["run_values"]
+        self._datasets = database["datasets"]
+        self._models = database["logged_models"]
+        self._counters = database["counters"]
+        self._meta = database["meta"]
+        self._db.call(self._ensure_default_experiment)
+
+    @classmethod
+    def from_uri(
+        cls, uri: str, artifact_root: str = "./genesis-artifacts", clock: Clock | None = None
+    ) -> MongoTrackingStore:
+        return cls(MongoDatabase.from_uri(uri), clock=clock, artifact_root=artifact_root)
+
+    @property
+    def database(self) -> MongoDatabase:
+        return self._db
+
+    def _ensure_default_experiment(self) -> None:
+        now = self._clock.now_ms()
+        self._experiments.update_one(
+            {"_id": DEFAULT_EXPERIMENT_ID},
+            {
+                "$setOnInsert": {
+                    "xi": 0,
+                    "name": DEFAULT_EXPERIMENT_NAME,
+                    "art": self._location(DEFAULT_EXPERIMENT_ID),
+                    "l": ACTIVE,
+                    "ct": now,
+                    "ut": now,
+                }
+            },
+            upsert=True,
+        )
+
+    def _location(self, experiment_id: str) -> str:
+        return f"{self._artifact_root}/{experiment_id}"
+
+    # --- experiments -------------------------------------------------------------------------------
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Sequence[ExperimentTag] = ()
+    ) -> str:
+        v.validate_experiment_name(name)
+        v.validate_artifact_location(artifact_location)
+        for tag in tags:
+            v.validate_experiment_tag(tag.key, tag.value)
+
+        def work() -> str:
+            if self._experiments.find_one({"name": name}, {"_id": 1}) is not None:
+                raise _experiment_exists(name)
+            counter = self._counters.find_one_and_update(
+                {"_id": "experiment"}, {"$inc": {"value": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+            )
+            experiment_id = str(counter["value"])
+            now = self._clock.now_ms()
+            try:
+                self._experiments.insert_one(
+                    {
+                        "_id": experiment_id,
+                        "xi": _id_order(experiment_id),
+                        "name": name,
+                        "art": artifact_location or self._location(experiment_id),
+                        "l": ACTIVE,
+                        "ct": now,
+                        "ut": now,
+                        "t": {encode(tag.key): tag.value for tag in tags},
+                    }
+                )
+            except DuplicateKeyError:
+                raise _experiment_exists(name) from None
+            return experiment_id
+
+        # The counter increment is not idempotent: a lost reply costs an id, never a duplicate.
+        return self._db.call(work, idempotent=False)
+
+    def _experiment_doc(self, experiment_id: str) -> dict[str, Any]:
+        doc = self._experiments.find_one({"_id": str(experiment_id)})
+        if doc is None:
+            raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+        return doc
+
+    def _active_experiment_doc(self, experiment_id: str) -> dict[str, Any]:
+        doc = self._experiment_doc(experiment_id)
+        if doc["l"] != ACTIVE:
+            raise InvalidParameterValue(
+                f"The experiment {experiment_id} must be in the 'active' state. Current state is {doc['l']}."
+            )
+        return doc
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self._db.call(lambda: _experiment_from(self._experiment_doc(experiment_id)))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        doc = self._db.call(lambda: self._experiments.find_one({"name": name}))
+        return None if doc is None else _experiment_from(doc)
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter: Filter = Filter(),
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[Experiment]:
+        kind = SearchKind.EXPERIMENTS
+        limit = resolve_max_results(kind, max_results)
+        fingerprint = query_fingerprint(kind, view_type, filter, tuple(order_by))
+        offset = decode_page_token(page_token, fingerprint)
+        query = {"$and": [{"l": {"$in": _stages(view_type)}}, *q.experiment_clauses(filter)]}
+        sort = q.experiment_sort(order_by)
+
+        def work() -> list[dict[str, Any]]:
+            return list(self._experiments.find(query).sort(sort).skip(offset).limit(limit + 1))
+
+        docs = self._db.call(work)
+        return _page([_experiment_from(d) for d in docs[:limit]], len(docs) > limit, limit, offset, fingerprint)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        v.validate_experiment_name(new_name)
+
+        def work() -> None:
+            doc = self._experiment_doc(experiment_id)
+            if doc["l"] != ACTIVE:
+                raise InvalidState("Cannot rename a non-active experiment.")
+            if doc["name"] == new_name:
+                return
+            try:
+                self._experiments.update_one(
+                    {"_id": doc["_id"]}, {"$set": {"name": new_name, "ut": self._clock.now_ms()}}
+                )
+            except DuplicateKeyError:
+                raise _experiment_exists(new_name) from None
+
+        self._db.call(work)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        def work() -> None:
+            doc = self._experiment_doc(experiment_id)
+            if doc["_id"] == DEFAULT_EXPERIMENT_ID:
+                raise InvalidParameterValue(
+                    f"Cannot delete the default experiment '{DEFAULT_EXPERIMENT_ID}'."
+                    " This is an internally reserved experiment."
+                )
+            if doc["l"] != ACTIVE:
+                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+            self._set_experiment_stage(doc["_id"], DELETED)
+
+        self._db.call(work)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        def work() -> None:
+            doc = self._experiment_doc(experiment_id)
+            if doc["l"] != DELETED:
+                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+            self._set_experiment_stage(doc["_id"], ACTIVE)
+
+        self._db.call(work)
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        # Runs first, the experiment last: a call cut short in between is finished by calling it
+        # again, since the experiment still shows its old stage (no transaction needed).
+        self._runs.update_many({"x": experiment_id, "l": {"$ne": stage}}, {"$set": {"l": stage}})
+        self._experiments.update_one({"_id": experiment_id}, {"$set": {"l": stage, "ut": self._clock.now_ms()}})
+
+    def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
+        v.validate_experiment_tag(tag.key, tag.value)
+
+        def work() -> None:
+            doc = self._active_experiment_doc(experiment_id)
+            self._experiments.update_one({"_id": doc["_id"]}, {"$set": {path("t", tag.key): tag.value}})
+
+        self._db.call(work)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        def work() -> None:
+            doc = self._active_experiment_doc(experiment_id)
+            if encode(key) not in (doc.get("t") or {}):
+                raise ResourceDoesNotExist(f"No tag with name: {key} in experiment with id {experiment_id}")
+            self._experiments.update_one({"_id": doc["_id"]}, {"$unset": {path("t", key): ""}})
+
+        self._db.call(work)
+
+    # --- runs ----------------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str,
+        start_time: int | None,
+        tags: Sequence[RunTag] = (),
+        run_name: str | None = None,
+    ) -> Run:
+        name, tag_map = v.run_name_and_tags(run_name, [(tag.key, tag.value) for tag in tags])
+        run_id = self._ids.new_id()
+
+        def work() -> Run:
+            experiment = self._active_experiment_doc(experiment_id)
+            info = RunInfo(
+                run_id=run_id,
+                experiment_id=experiment["_id"],
+                run_name=name,
+                user_id=user_id,
+                status=RunStatus.RUNNING,
+                start_time=self._clock.now_ms() if start_time is None else start_time,
+                end_time=None,
+                artifact_uri=f"{experiment['art'].rstrip('/')}/{run_id}/artifacts",
+            )
+            doc = self._run_doc(info)
+            self._place_values(doc, run_id, experiment["_id"], "t", tag_map)
+            try:
+                self._runs.insert_one(doc)
+            except DuplicateKeyError:
+                pass  # a retry after a lost reply: the run is stored
+            return Run(info=info, data=RunData(tags=tuple(RunTag(k, val) for k, val in tag_map.items())))
+
+        return self._db.call(work)
+
+    @staticmethod
+    def _run_doc(info: RunInfo) -> dict[str, Any]:
+        return {
+            "_id": info.run_id,
+            "x": info.experiment_id,
+            "n": info.run_name,
+            "u": info.user_id,
+            "st": info.status.value,
+            "t0": info.start_time,
+            "t1": info.end_time,
+            "a": info.artifact_uri,
+            "l": info.lifecycle_stage.value,
+            "p": {},
+            "t": {},
+            "m": {},
+            "sz": 0,
+        }
+
+    def _place_values(
+        self, doc: dict[str, Any], run_id: str, experiment_id: str, kind: str, values: dict[str, str]
+    ) -> None:
+        """Put params or tags into a new run document, moving long values out when over budget."""
+        for key, value in values.items():
+            size = _size(key, value)
+            if doc["sz"] + size > INLINE_BUDGET and len(value) > SPILL_PREFIX:
+                self._spill(run_id, experiment_id, kind, key, value)
+                doc[kind][encode(key)] = value[:SPILL_PREFIX]
+                doc.setdefault(f"{kind}h", {})[encode(key)] = _hash(value)
+                doc["sz"] += _size(key, value[:SPILL_PREFIX]) + 40
+            else:
+                doc[kind][encode(key)] = value
+                doc["sz"] += size
+
+    def _spill(self, run_id: str, experiment_id: str, kind: str, key: str, value: str) -> None:
+        # The key is registered first, so a search never misses a value that is out of line.
+        self._meta.update_one({"_id": SPILLED_KEYS}, {"$addToSet": {"keys": f"{kind}/{key}"}}, upsert=True)
+        digest = _hash(value)
+        self._values.update_one(
+            {"_id": f"{run_id}/{kind}/{encode(key)}/{digest}"},
+            {"$setOnInsert": {"r": run_id, "x": experiment_id, "k": kind, "n": key, "h": digest, "v": value}},
+            upsert=True,
+        )
+
+    def _run_doc_of(self, run_id: str, projection: dict[str, Any] | None = None) -> dict[str, Any]:
+        doc = self._runs.find_one({"_id": run_id}, projection)
+        if doc is None:
+            raise _run_not_found(run_id)
+        return doc
+
+    def _active_run_doc(self, run_id: str, projection: dict[str, Any] | None = None) -> dict[str, Any]:
+        doc = self._run_doc_of(run_id, projection)
+        if doc["l"] != ACTIVE:
+            raise _not_active(run_id, doc["l"])
+        return doc
+
+    def _load_runs(self, docs: Sequence[dict[str, Any]]) -> list[Run]:
+        """Runs for run documents: at most one more query for their datasets and one for values
+        moved out of them, whatever their number."""
+        spilled: dict[tuple[str, str, str], str] = {}
+        if any(d.get("ph") or d.get("th") for d in docs):
+            ids = [d["_id"] for d in docs if d.get("ph") or d.get("th")]
+            for row in self._values.find({"r": {"$in": ids}}):
+                spilled[(row["r"], row["k"], row["h"])] = row["v"]
+        dataset_keys = {(d["x"], i["n"], i["d"]) for d in docs for i in d.get("di") or ()}
+        datasets: dict[tuple[str, str, str], Dataset] = {}
+        if dataset_keys:
+            ids = [_dataset_id(*k) for k in dataset_keys]
+            for row in self._datasets.find({"_id": {"$in": ids}}):
+                datasets[(row["x"], row["name"], row["digest"])] = Dataset(
+                    row["name"], row["digest"], row["source_type"], row["source"], row.get("schema"), row.get("profile")
+                )
+        return [self._run_from(d, spilled, datasets) for d in docs]
+
+    @staticmethod
+    def _values_of(doc: dict[str, Any], kind: str, spilled: dict[tuple[str, str, str], str]) -> dict[str, str]:
+        values = decode_map(doc.get(kind))
+        for field, digest in (doc.get(f"{kind}h") or {}).items():
+            full = spilled.get((doc["_id"], kind, digest))
+            if full is not None:
+                values[decode(field)] = full
+        return values
+
+    def _run_from(
+        self,
+        doc: dict[str, Any],
+        spilled: dict[tuple[str, str, str], str],
+        datasets: dict[tuple[str, str, str], Dataset],
+    ) -> Run:
+        params = self._values_of(doc, "p", spilled)
+        tags = self._values_of(doc, "t", spilled)
+        inputs = []
+        for i in doc.get("di") or ():
+            dataset = datasets.get((doc["x"], i["n"], i["d"]))
+            if dataset is not None:
+                inputs.append(DatasetInput(dataset, tuple(InputTag(k, val) for k, val in i["tg"])))
+        return Run(
+            info=_info_from(doc),
+            data=RunData(
+                metrics=tuple(_metric_from_latest(decode(k), m) for k, m in (doc.get("m") or {}).items()),
+                params=tuple(Param(k, val) for k, val in params.items()),
+                tags=tuple(RunTag(k, val) for k, val in tags.items()),
+            ),
+            inputs=RunInputs(
+                dataset_inputs=tuple(inputs),
+                model_inputs=tuple(LoggedModelInput(m) for m in doc.get("mi") or ()),
+            ),
+            outputs=RunOutputs(tuple(LoggedModelOutput(o["m"], o["s"]) for o in doc.get("mo") or ())),
+        )
+
+    def get_run(self, run_id: str) -> Run:
+        return self._db.call(lambda: self._load_runs([self._run_doc_of(run_id)])[0])
+
+    def update_run_info(
+        self,
+        run_id: str,
+        run_status: RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        status = RunStatus.parse(run_status) if run_status is not None else None
+
+        def work() -> RunInfo:
+            self._active_run_doc(run_id, {"l": 1})
+            values: dict[str, Any] = {}
+            if status is not None:
+                values["st"] = status.value
+            if end_time is not None:
+                values["t1"] = end_time
+            update: dict[str, Any] = {"$set": values}
+            if run_name:
+                values["n"] = run_name
+                values[path("t", RUN_NAME_TAG)] = run_name
+                update["$unset"] = {path("th", RUN_NAME_TAG): ""}
+            projection = {"p": 0, "t": 0, "m": 0, "di": 0}
+            doc = (
+                self._runs.find_one_and_update(
+                    {"_id": run_id}, update, projection, return_document=ReturnDocument.AFTER
+                )
+                if values
+                else self._runs.find_one({"_id": run_id}, projection)
+            )
+            if doc is None:
+                raise _run_not_found(run_id)
+            return _info_from(doc)
+
+        return self._db.call(work)
+
+    def delete_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, ACTIVE)
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        def work() -> None:
+            done = self._runs.update_one({"_id": run_id}, {"$set": {"l": stage}})
+            if done.matched_count == 0:
+                raise _run_not_found(run_id)
+
+        self._db.call(work)
+
+    def log_param(self, run_id: str, param: Param) -> None:
+        self.log_batch(run_id, params=[param])
+
+    def log_metric(self, run_id: str, metric: Metric) -> None:
+        self.log_batch(run_id, metrics=[metric])
+
+    def set_tag(self, run_id: str, tag: RunTag) -> None:
+        self.log_batch(run_id, tags=[tag])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        field = path("t", key)
+
+        def work() -> None:
+            doc = self._active_run_doc(run_id, {"l": 1, field: 1})
+            if encode(key) not in (doc.get("t") or {}):
+                raise ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
+            self._runs.update_one({"_id": run_id}, {"$unset": {field: "", path("th", key): ""}})
+
+        self._db.call(work)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        v.validate_log_batch(
+            [(m.key, m.value, m.timestamp, m.step) for m in metrics],
+            [(p.key, p.value) for p in params],
+            [(tag.key, tag.value) for tag in tags],
+        )
+        latest: dict[str, Metric] = {}
+        for m in metrics:
+            current = latest.get(m.key)
+            if current is None or metric_order_key(m) > metric_order_key(current):
+                latest[m.key] = m
+        linked = sorted({m.model_id for m in metrics if m.model_id is not None})
+        param_values = {p.key: p.value for p in params}
+        tag_values = {tag.key: tag.value for tag in tags}
+
+        def work() -> None:
+            projection: dict[str, Any] = {"l": 1, "x": 1, "sz": 1}
+            for key in param_values:
+                projection[path("p", key)] = 1
+                projection[path("ph", key)] = 1
+            doc = self._active_run_doc(run_id, projection)
+            # Atomic: every check that can fail runs before the first write.
+            fresh = self._check_params(run_id, doc, param_values)
+            if linked:
+                found = {d["_id"] for d in self._models.find({"_id": {"$in": linked}}, {"_id": 1})}
+                missing = [m for m in linked if m not in found]
+                if missing:
+                    raise LoggedModelNotFound(f"Logged model with ID '{missing[0]}' not found.")
+            for _ in range(3):
+                if not (fresh or tag_values) or self._write_values(run_id, doc, fresh, tag_values):
+                    break
+                # Lost a race: the run was deleted, or another writer stored a param of this
+                # batch first. Look again: a different value is the caller's error.
+                doc = self._active_run_doc(run_id, projection)
+                fresh = self._check_params(run_id, doc, param_values)
+            else:
+                raise InvalidState(f"The run {run_id} kept changing while its values were written; retry.")
+            if metrics:
+                self._write_metrics(run_id, metrics, latest)
+
+        self._db.call(work)
+
+    def _check_params(self, run_id: str, doc: dict[str, Any], values: dict[str, str]) -> dict[str, str]:
+        """The params of ``values`` not stored yet; raises if one is stored with another value."""
+        stored = decode_map(doc.get("p"))
+        hashes = decode_map(doc.get("ph"))
+        conflicts = []
+        fresh = {}
+        for key, value in values.items():
+            if key not in stored:
+                fresh[key] = value
+                continue
+            same = _hash(value) == hashes[key] if key in hashes else stored[key] == value
+            if not same:
+                old = stored[key] if key not in hashes else self._spilled_value(run_id, "p", key, hashes[key])
+                conflicts.append((key, old, value))
+        if conflicts:
+            raise v.changed_params_error(run_id, conflicts)
+        return fresh
+
+    def _spilled_value(self, run_id: str, kind: str, key: str, digest: str) -> str:
+        row = self._values.find_one({"_id": f"{run_id}/{kind}/{encode(key)}/{digest}"})
+        return "" if row is None else str(row["v"])
+
+    def _write_values(self, run_id: str, doc: dict[str, Any], params: dict[str, str], tags: dict[str, str]) -> bool:
+        """Write new params and tags in one conditional update: False when the run changed
+        (deleted, or one of ``params`` stored meanwhile) and nothing was written."""
+        size = doc.get("sz", 0)
+        sets: dict[str, Any] = {}
+        unsets: dict[str, Any] = {}
+        condition: dict[str, Any] = {"_id": run_id, "l": ACTIVE}
+        for kind, values in (("p", params), ("t", tags)):
+            for key, value in values.items():
+                field, hash_field = path(kind, key), path(f"{kind}h", key)
+                if size + _size(key, value) > INLINE_BUDGET and len(value) > SPILL_PREFIX:
+                    self._spill(run_id, doc["x"], kind, key, value)
+                    sets[field] = value[:SPILL_PREFIX]
+                    sets[hash_field] = _hash(value)
+                    size += _size(key, value[:SPILL_PREFIX]) + 40
+                else:
+                    sets[field] = value
+                    if kind == "t":
+                        unsets[hash_field] = ""
+                    size += _size(key, value)
+                if kind == "p":
+                    # Absent still: a racing writer of the same param makes this update miss.
+                    condition[field] = {"$exists": False}
+        if RUN_NAME_TAG in tags:
+            sets["n"] = tags[RUN_NAME_TAG]
+        sets["sz"] = size
+        update: dict[str, Any] = {"$set": sets}
+        if unsets:
+            update["$unset"] = unsets
+        return self._runs.update_one(condition, update).matched_count == 1
+
+    def _write_metrics(self, run_id: str, metrics: Sequence[Metric], latest: dict[str, Metric]) -> None:
+        # History first: the latest value never names a point that is not stored.
+        points = {d["_id"]: d for d in (_history_doc(run_id, m) for m in metrics)}
+        try:
+            self._metrics.insert_many(list(points.values()), ordered=False)
+        except BulkWriteError as error:
+            if not only_duplicates(error):
+                raise
+        self._runs.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": run_id, **_newer_than_stored(path("m", key), m)},
+                    {"$set": {path("m", key): _latest_doc(m)}},
+                )
+                for key, m in latest.items()
+            ],
+            ordered=False,
+        )
+        model_points = [m for m in metrics if m.model_id is not None]
+        if model_points:
+            self._add_model_metrics(run_id, model_points)
+
+    def get_metric_history(
+        self,
+        run_id: str,
+        metric_key: str,
+        max_results: int | None = None,
+        page_token: str | None = None,
+    ) -> Page[Metric]:
+        if max_results is not None and max_results < 1:
+            raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
+        fingerprint = query_fingerprint("metric-history", run_id, metric_key)
+        offset = decode_page_token(page_token, fingerprint)
+
+        def work() -> tuple[list[Metric], bool]:
+            cursor = (
+                self._metrics.find({"r": run_id, "k": metric_key}, {"r": 0, "_id": 0})
+                .sort([("t", 1), ("s", 1), ("v", 1), ("nan", 1)])
+                .skip(offset)
+            )
+            if max_results is not None:
+                cursor = cursor.limit(max_results + 1)
+            points = [_metric_from_history(d) for d in cursor]
+            if not points and offset == 0 and self._runs.find_one({"_id": run_id}, {"_id": 1}) is None:
+                raise _run_not_found(run_id)
+            return points, max_results is not None and len(points) > max_results
+
+        points, more = self._db.call(work)
+        if max_results is None:
+            return Page(items=tuple(points), next_page_token=None)
+        return _page(points[:max_results], more, max_results, offset, fingerprint)
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[DatasetInput] = (),
+        models: Sequence[LoggedModelInput] = (),
+    ) -> None:
+        for item in datasets:
+            d = item.dataset
+            v.validate_dataset_fields(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
+            for tag in item.tags:
+                v.validate_input_tag(tag.key, tag.value)
+
+        def work() -> None:
+            doc = self._active_run_doc(run_id, {"l": 1, "x": 1})
+            self._attach_inputs(run_id, doc["x"], datasets)
+            if models:
+                self._runs.update_one(
+                    {"_id": run_id}, {"$addToSet": {"mi": {"$each": [m.model_id for m in models]}}}
+                )
+
+        self._db.call(work)
+
+    def _attach_inputs(self, run_id: str, experiment_id: str, datasets: Sequence[DatasetInput]) -> None:
+        if not datasets:
+            return
+        # The first stored dataset of that (name, digest) in the experiment wins, as in MLflow,
+        # and so does the first input of it to a run: both writes only ever insert.
+        self._datasets.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": _dataset_id(experiment_id, i.dataset.name, i.dataset.digest)},
+                    {
+                        "$setOnInsert": {
+                            "x": experiment_id,
+                            "name": i.dataset.name,
+                            "digest": i.dataset.digest,
+                            "source_type": i.dataset.source_type,
+                            "source": i.dataset.source,
+                            "schema": i.dataset.schema,
+                            "profile": i.dataset.profile,
+                        }
+                    },
+                    upsert=True,
+                )
+                for i in datasets
+            ],
+            ordered=False,
+        )
+        self._runs.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": run_id, "di": {"$not": {"$elemMatch": {"n": i.dataset.name, "d": i.dataset.digest}}}},
+                    {
+                        "$push": {
+                            "di": {
+                                "n": i.dataset.name,
+                                "d": i.dataset.digest,
+                                "c": i.context,
+                                "tg": [[tag.key, tag.value] for tag in i.tags],
+                            }
+                        }
+                    },
+                )
+                for i in datasets
+            ],
+            ordered=True,  # the same dataset twice in one call: the first input wins
+        )
+
+    def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        def work() -> None:
+            self._active_run_doc(run_id, {"l": 1})
+            if not models:
+                return
+            ids = sorted({m.model_id for m in models})
+            found = {d["_id"] for d in self._models.find({"_id": {"$in": ids}, "l": ACTIVE}, {"_id": 1})}
+            for model_id in ids:
+                if model_id not in found:
+                    raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+            self._runs.update_one(
+                {"_id": run_id}, {"$addToSet": {"mo": {"$each": [{"m": m.model_id, "s": m.step} for m in models]}}}
+            )
+
+        self._db.call(work)
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter: Filter = Filter(),
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        kind = SearchKind.RUNS
+        limit = resolve_max_results(kind, max_results)
+        wanted = sorted({str(e) for e in experiment_ids})
+        fingerprint = query_fingerprint(kind, tuple(wanted), run_view_type, filter, tuple(order_by))
+        offset = decode_page_token(page_token, fingerprint)
+        sort, computed = q.run_sort(order_by)
+        base = {"x": {"$in": wanted}, "l": {"$in": _stages(run_view_type)}}
+
+        def work() -> tuple[list[Run], bool]:
+            clauses = q.run_clauses(filter, self._spill_lookup(filter, wanted))
+            query = {"$and": [base, *clauses]} if clauses else base
+            if computed:
+                pipeline: list[dict[str, Any]] = [
+                    {"$match": query},
+                    {"$addFields": computed},
+                    {"$sort": dict(sort)},
+                    {"$skip": offset},
+                    {"$limit": limit + 1},
+                    {"$project": {name: 0 for name in computed}},
+                ]
+                docs = list(self._runs.aggregate(pipeline))
+            else:
+                docs = list(self._runs.find(query).sort(sort).skip(offset).limit(limit + 1))
+            return self._load_runs(docs[:limit]), len(docs) > limit
+
+        return _page(*self._db.call(work), limit, offset, fingerprint)
+
+    def _spill_lookup(self, filter: Filter, experiments: list[str]) -> q.SpillLookup:
+        """For comparisons on keys some run moved out of its document: which of those runs match."""
+        needs = [
+            c
+            for c in filter.comparisons
+            if c.key_type in (KeyType.PARAM, KeyType.TAG)
+            and c.comparator not in (Comparator.IS_NULL, Comparator.IS_NOT_NULL)
+        ]
+        spilled: set[str] = set()
+        if needs:
+            meta = self._meta.find_one({"_id": SPILLED_KEYS})
+            spilled = set(meta["keys"]) if meta else set()
+
+        def lookup(kind: str, c: Comparison) -> list[dict[str, Any]] | None:
+            if f"{kind}/{c.key}" not in spilled:
+                return None
+            rows = self._values.find(
+                {"k": kind, "n": c.key, "x": {"$in": experiments}, "v": q.condition(c.comparator, c.value)},
+                {"r": 1, "h": 1},
+            )
+            # A value counts only while the run document still names it (by its hash).
+            return [{"_id": row["r"], path(f"{kind}h", c.key): row["h"]} for row in rows]
+
+        return lookup
+
+    def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
+        wanted = sorted({str(e) for e in experiment_ids})
+
+        def work() -> list[dict[str, Any]]:
+            return list(self._runs.find({"x": {"$in": wanted}, "di.0": {"$exists": True}}, {"x": 1, "di": 1}))
+
+        summaries = {
+            DatasetSummary(d["x"], i["n"], i["d"], i.get("c")) for d in self._db.call(work) for i in d.get("di") or ()
+        }
+        return tuple(sorted(summaries, key=lambda d: (d.experiment_id, d.name, d.digest, d.context or "")))
+
+    # --- logged models ---------------------------------------------------------------------------------
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[LoggedModelTag] = (),
+        params: Sequence[LoggedModelParameter] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        v.validate_logged_model_name(name)
+        for tag in tags:
+            v.validate_run_tag(tag.key, tag.value)
+        for param in params:
+            v.validate_param(param.key, param.value)
+        model_id = f"m-{self._ids.new_id()}"
+
+        def work() -> LoggedModel:
+            experiment = self._active_experiment_doc(experiment_id)
+            now = self._clock.now_ms()
+            model = LoggedModel(
+                model_id=model_id,
+                experiment_id=experiment["_id"],
+                name=name or f"model-{model_id[2:10]}",
+                artifact_location=f"{experiment['art'].rstrip('/')}/models/{model_id}/artifacts",
+                creation_timestamp=now,
+                last_updated_timestamp=now,
+                model_type=model_type,
+                source_run_id=source_run_id,
+                tags=tuple({tag.key: tag for tag in tags}.values()),
+                params=tuple({p.key: p for p in params}.values()),
+            )
+            try:
+                self._models.insert_one(
+                    {
+                        "_id": model_id,
+                        "x": model.experiment_id,
+                        "name": model.name,
+                        "art": model.artifact_location,
+                        "ct": now,
+                        "ut": now,
+                        "status": model.status.value,
+                        "msg": None,
+                        "type": model_type,
+                        "src": source_run_id,
+                        "l": ACTIVE,
+                        "t": {encode(x.key): x.value for x in model.tags},
+                        "p": {encode(x.key): x.value for x in model.params},
+                        "ms": [],
+                        "ml": {},
+                    }
+                )
+            except DuplicateKeyError:
+                pass  # a retry after a lost reply
+            return model
+
+        return self._db.call(work)
+
+    def _model_doc(self, model_id: str, *, allow_deleted: bool = False) -> dict[str, Any]:
+        # As in MLflow, reads hide deleted models while writes (delete again, tags, finalize)
+        # still reach them.
+        doc = self._models.find_one({"_id": model_id})
+        if doc is None or (doc["l"] != ACTIVE and not allow_deleted):
+            raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+        return doc
+
+    @staticmethod
+    def _logged_model_from(doc: dict[str, Any]) -> LoggedModel:
+        return LoggedModel(
+            model_id=doc["_id"],
+            experiment_id=doc["x"],
+            name=doc["name"],
+            artifact_location=doc["art"],
+            creation_timestamp=doc["ct"],
+            last_updated_timestamp=doc["ut"],
+            status=LoggedModelStatus(doc["status"]),
+            status_message=doc.get("msg"),
+            model_type=doc.get("type"),
+            source_run_id=doc.get("src"),
+            lifecycle_stage=LifecycleStage(doc["l"]),
+            tags=tuple(LoggedModelTag(k, val) for k, val in decode_map(doc.get("t")).items()),
+            params=tuple(LoggedModelParameter(k, val) for k, val in decode_map(doc.get("p")).items()),
+            metrics=tuple(
+                Metric(m["k"], m["raw"], m["t"], m["s"], doc["_id"], m.get("dn"), m.get("dd"), m.get("run"))
+                for m in doc.get("ms") or ()
+            ),
+        )
+
+    def _add_model_metrics(self, run_id: str, metrics: Iterable[Metric]) -> None:
+        updates = []
+        for m in metrics:
+            value = float(m.value)
+            point = {
+                "i": _hash(repr((run_id, m.key, repr(value + 0.0), m.timestamp, m.step, m.dataset_name, m.dataset_digest))),
+                "k": m.key,
+                "raw": value,
+                # MLflow's SQL store keeps a logged model's NaN as 0.0; +/-inf compare clamped.
+                "v": q.clamp(_order_value(value)),
+                "t": m.timestamp,
+                "s": m.step,
+                "dn": m.dataset_name,
+                "dd": m.dataset_digest,
+                "run": run_id,
+            }
+            field = path("ml", m.key)
+            updates.append(UpdateOne({"_id": m.model_id, "ms.i": {"$ne": point["i"]}}, {"$push": {"ms": point}}))
+            # The value the model is ordered by: greatest timestamp, then step, then smallest run id.
+            newer = {
+                "$or": [
+                    {field: {"$exists": False}},
+                    {f"{field}.t": {"$lt": m.timestamp}},
+                    {f"{field}.t": m.timestamp, f"{field}.s": {"$lt": m.step}},
+                    {f"{field}.t": m.timestamp, f"{field}.s": m.step, f"{field}.run": {"$gt": run_id}},
+                ]
+            }
+            updates.append(
+                UpdateOne(
+                    {"_id": m.model_id, **newer},
+                    {"$set": {field: {"v": point["v"], "t": m.timestamp, "s": m.step, "run": run_id}}},
+                )
+            )
+        # In order: the points of one call arrive in the order given, like the other stores.
+        self._models.bulk_write(updates, ordered=True)
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        return self._db.call(lambda: self._logged_model_from(self._model_doc(model_id)))
+
+    def delete_logged_model(self, model_id: str) -> None:
+        def work() -> None:
+            self._model_doc(model_id, allow_deleted=True)
+            self._models.update_one({"_id": model_id}, {"$set": {"l": DELETED, "ut": self._clock.now_ms()}})
+
+        self._db.call(work)
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        parsed = LoggedModelStatus.parse(status)
+
+        def work() -> LoggedModel:
+            self._model_doc(model_id, allow_deleted=True)
+            doc = self._models.find_one_and_update(
+                {"_id": model_id},
+                {"$set": {"status": parsed.value, "ut": self._clock.now_ms()}},
+                return_document=ReturnDocument.AFTER,
+            )
+            return self._logged_model_from(doc)
+
+        return self._db.call(work)
+
+    def set_logged_model_tags(self, model_id: str, tags: Sequence[LoggedModelTag]) -> None:
+        for tag in tags:
+            v.validate_run_tag(tag.key, tag.value)
+
+        def work() -> None:
+            self._model_doc(model_id, allow_deleted=True)
+            if tags:
+                self._models.update_one({"_id": model_id}, {"$set": {path("t", x.key): x.value for x in tags}})
+
+        self._db.call(work)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        def work() -> None:
+            doc = self._model_doc(model_id, allow_deleted=True)
+            if encode(key) not in (doc.get("t") or {}):
+                raise ResourceDoesNotExist(f"No tag with key {key!r} found for model with ID {model_id!r}.")
+            self._models.update_one({"_id": model_id}, {"$unset": {path("t", key): ""}})
+
+        self._db.call(work)
+
+    def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
+        for param in params:
+            v.validate_param(param.key, param.value)
+        v.validate_unique_param_keys([p.key for p in params])
+
+        def work() -> None:
+            doc = self._model_doc(model_id, allow_deleted=True)
+            stored = decode_map(doc.get("p"))
+            for p in params:
+                if p.key in stored and stored[p.key] != p.value:
+                    raise InvalidParameterValue(
+                        f"Changing param values is not allowed. Param with key='{p.key}' was already"
+                        f" logged with value='{stored[p.key]}' for logged model ID='{model_id}'."
+                    )
+            fresh = {path("p", p.key): p.value for p in params if p.key not in stored}
+            if fresh:
+                condition = {f: {"$exists": False} for f in fresh}
+                done = self._models.update_one({"_id": model_id, **condition}, {"$set": fresh})
+                if done.matched_count == 0:
+                    raise InvalidParameterValue(
+                        f"Changing param values is not allowed: another writer logged params of logged"
+                        f" model ID='{model_id}' at the same time."
+                    )
+
+        self._db.call(work)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter: Filter = Filter(),
+        datasets: Sequence[DatasetRef] = (),
+        max_results: int | None = None,
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]:
+        kind = SearchKind.LOGGED_MODELS
+        limit = resolve_max_results(kind, max_results)
+        wanted = sorted({str(e) for e in experiment_ids})
+        fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(datasets), tuple(order_by))
+        offset = decode_page_token(page_token, fingerprint)
+        query = {"$and": [{"x": {"$in": wanted}, "l": ACTIVE}, *_logged_model_clauses(filter, datasets)]}
+        spec: list[tuple[str, int]] = []
+        computed: dict[str, Any] = {}
+        for i, o in enumerate(complete_order(kind, order_by)):
+            field = path("ml", o.key, "v") if o.key_type is KeyType.METRIC else q.LOGGED_MODEL_FIELDS[o.key]
+            if any(f == field for f, _ in spec):
+                continue  # ordered by this key already: the first direction decides
+            rank = f"_o{i}"
+            computed[rank] = {"$cond": [{"$in": [{"$type": f"${field}"}, ["missing", "null"]]}, 0, 1]}
+            spec += [(rank, -1), (field, 1 if o.ascending else -1)]
+        pipeline: list[dict[str, Any]] = [
+            {"$match": query},
+            {"$addFields": computed},
+            {"$sort": dict(spec)},
+            {"$skip": offset},
+            {"$limit": limit + 1},
+            {"$project": {name: 0 for name in computed}},
+        ]
+
+        def work() -> list[dict[str, Any]]:
+            return list(self._models.aggregate(pipeline))
+
+        docs = self._db.call(work)
+        models = [self._logged_model_from(d) for d in docs[:limit]]
+        return _page(models, len(docs) > limit, limit, offset, fingerprint)
+
+    # --- import (migration) ----------------------------------------------------------------------------
+
+    def import_experiment(self, experiment: Experiment) -> None:
+        v.validate_experiment_name(experiment.name)
+        for tag in experiment.tags:
+            v.validate_experiment_tag(tag.key, tag.value)
+        experiment_id = experiment.experiment_id
+        doc = {
+            "xi": _id_order(experiment_id),
+            "name": experiment.name,
+            "art": experiment.artifact_location,
+            "l": experiment.lifecycle_stage.value,
+            "ct": experiment.creation_time,
+            "ut": experiment.last_update_time,
+            "t": {encode(x.key): x.value for x in experiment.tags},
+        }
+
+        def work() -> None:
+            existing = self._experiments.find_one({"_id": experiment_id}, {"_id": 1})
+            if existing is not None and experiment_id != DEFAULT_EXPERIMENT_ID:
+                raise ExperimentAlreadyExists(f"Experiment with id={experiment_id} already exists.")
+            other = self._experiments.find_one({"name": experiment.name, "_id": {"$ne": experiment_id}}, {"_id": 1})
+            if other is not None:
+                raise _experiment_exists(experiment.name)
+            try:
+                self._experiments.replace_one({"_id": experiment_id}, doc, upsert=True)
+            except DuplicateKeyError:
+                raise _experiment_exists(experiment.name) from None
+            if experiment_id.isdigit():
+                self._counters.update_one(
+                    {"_id": "experiment"}, {"$max": {"value": int(experiment_id)}}, upsert=True
+                )
+
+        self._db.call(work)
+
+    def import_run(self, run: Run, metric_history: Sequence[Metric]) -> None:
+        for m in metric_history:
+            v.validate_metric(m.key, m.value, m.timestamp, m.step)
+        for p in run.data.params:
+            v.validate_param(p.key, p.value)
+        for tag in run.data.tags:
+            v.validate_run_tag(tag.key, tag.value)
+        run_id = run.info.run_id
+        latest: dict[str, Metric] = {}
+        for m in metric_history:
+            point = evolve(m, run_id=None)
+            current = latest.get(m.key)
+            if current is None or metric_order_key(point) > metric_order_key(current):
+                latest[m.key] = point
+
+        def work() -> None:
+            self._experiment_doc(run.info.experiment_id)
+            if self._runs.find_one({"_id": run_id}, {"_id": 1}) is not None:
+                raise ResourceAlreadyExists(f"Run with id={run_id} already exists.")
+            # History first, the run document last: an import cut short is simply run again.
+            if metric_history:
+                points = {d["_id"]: d for d in (_history_doc(run_id, m) for m in metric_history)}
+                try:
+                    self._metrics.insert_many(list(points.values()), ordered=False)
+                except BulkWriteError as error:
+                    if not only_duplicates(error):
+                        raise
+            self._attach_dataset_rows(run.info.experiment_id, run.inputs.dataset_inputs)
+            doc = self._run_doc(run.info)
+            self._place_values(doc, run_id, run.info.experiment_id, "p", {p.key: p.value for p in run.data.params})
+            self._place_values(doc, run_id, run.info.experiment_id, "t", {x.key: x.value for x in run.data.tags})
+            doc["m"] = {encode(k): _latest_doc(m) for k, m in latest.items()}
+            seen: set[tuple[str, str]] = set()
+            doc["di"] = []
+            for i in run.inputs.dataset_inputs:
+                if (i.dataset.name, i.dataset.digest) in seen:
+                    continue
+                seen.add((i.dataset.name, i.dataset.digest))
+                doc["di"].append(
+                    {"n": i.dataset.name, "d": i.dataset.digest, "c": i.context, "tg": [[x.key, x.value] for x in i.tags]}
+                )
+            # Model links are kept as given: in a migration the models may arrive later.
+            doc["mi"] = sorted({m.model_id for m in run.inputs.model_inputs})
+            doc["mo"] = [{"m": m.model_id, "s": m.step} for m in run.outputs.model_outputs]
+            try:
+                self._runs.insert_one(doc)
+            except DuplicateKeyError:
+                raise ResourceAlreadyExists(f"Run with id={run_id} already exists.") from None
+
+        self._db.call(work)
+
+    def _attach_dataset_rows(self, experiment_id: str, inputs: Sequence[DatasetInput]) -> None:
+        if inputs:
+            self._datasets.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": _dataset_id(experiment_id, i.dataset.name, i.dataset.digest)},
+                        {
+                            "$setOnInsert": {
+                                "x": experiment_id,
+                                "name": i.dataset.name,
+                                "digest": i.dataset.digest,
+                                "source_type": i.dataset.source_type,
+                                "source": i.dataset.source,
+                                "schema": i.dataset.schema,
+                                "profile": i.dataset.profile,
+                            }
+                        },
+                        upsert=True,
+                    )
+                    for i in inputs
+                ],
+                ordered=False,
+            )
+
+
+def _experiment_exists(name: str) -> ExperimentAlreadyExists:
+    return ExperimentAlreadyExists(f"Experiment(name={name}) already exists.")
+
+
+def _logged_model_clauses(filter: Filter, datasets: Sequence[DatasetRef]) -> list[dict[str, Any]]:
+    clauses: list[dict[str, Any]] = []
+    on_datasets = [
+        {"dn": d.name, **({"dd": d.digest} if d.digest is not None else {})} for d in datasets
+    ]
+    has_metric_clause = False
+    for c in filter.comparisons:
+        kt = c.key_type
+        if kt is KeyType.METRIC:
+            has_metric_clause = True
+            if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL, Comparator.IN, Comparator.NOT_IN):
+                raise unknown_key(SearchKind.LOGGED_MODELS, c)
+            assert c.value is not None and not isinstance(c.value, tuple)
+            point: dict[str, Any] = {"k": c.key, "v": q.condition(c.comparator, q.clamp(float(c.value)))}
+            clauses.append(_any_point(point, on_datasets))
+        elif kt in (KeyType.PARAM, KeyType.TAG):
+            clauses.append(q.field_clause(path("p" if kt is KeyType.PARAM else "t", c.key), c))
+        elif kt is KeyType.ATTRIBUTE and c.key in q.LOGGED_MODEL_FIELDS:
+            clauses.append(q.field_clause(q.LOGGED_MODEL_FIELDS[c.key], c))
+        else:
+            raise unknown_key(SearchKind.LOGGED_MODELS, c)
+    if on_datasets and not has_metric_clause:
+        clauses.append(_any_point({}, on_datasets))
+    return clauses
+
+
+def _any_point(point: dict[str, Any], on_datasets: list[dict[str, Any]]) -> dict[str, Any]:
+    """Some metric point matches ``point`` (and lies on one of the datasets, when given). One
+    ``$elemMatch`` per dataset: some servers refuse ``$or`` inside ``$elemMatch``."""
+    if not on_datasets:
+        return {"ms": {"$elemMatch": point}}
+    return {"$or": [{"ms": {"$elemMatch": {**point, **d}}} for d in on_datasets]}
+
+
+__all__ = ["MongoTrackingStore", "metric_history_key"]
