@@ -19,7 +19,12 @@ fi
 export PATH="$PWD/$venv/bin:$PATH"
 
 # The backends whose servers services.sh starts must run: for them a skip would hide a broken CI.
+required="memory,sql-sqlite,plugin-toy"
 if [ -z "${GENESIS_SERVICES:-}" ] || [[ ",$GENESIS_SERVICES," == *",postgres,"* ]]; then
-  export GENESIS_REQUIRED_BACKENDS="${GENESIS_REQUIRED_BACKENDS:-memory,sql-sqlite,sql-postgres,plugin-toy}"
+  required="$required,sql-postgres"
 fi
+if [ -z "${GENESIS_SERVICES:-}" ] || [[ ",$GENESIS_SERVICES," == *",mongo,"* ]]; then
+  required="$required,mongo,cosmos"  # cosmos: the Cosmos adapter behind the throttling proxy
+fi
+export GENESIS_REQUIRED_BACKENDS="${GENESIS_REQUIRED_BACKENDS:-$required}"
 exec bash scripts/services.sh bash scripts/checks.sh "$@"

@@ -73,6 +73,10 @@ def reset_memory_stores() -> None:
         for database in _sql_databases.values():
             database.dispose()
         _sql_databases.clear()
+    with _mongo_lock:
+        for database in _mongo_databases.values():
+            database.close()
+        _mongo_databases.clear()
 
 
 def _memory_tracking(uri: str, clock: Clock | None) -> TrackingStore:
@@ -124,18 +128,54 @@ def _sql_registry(uri: str, clock: Clock | None) -> RegistryStore:
     return SqlRegistryStore(_sql_database(uri), clock=clock)
 
 
+_mongo_lock = threading.Lock()
+_mongo_databases: dict[str, Any] = {}
+
+
+def _mongo_database(uri: str) -> Any:
+    # One client (one connection pool) per URI and process, shared by both stores. A Cosmos DB
+    # host, or genesis_cosmos=true in the URI, gets Cosmos DB's policies.
+    with _mongo_lock:
+        if uri not in _mongo_databases:
+            try:
+                from genesis_flow.adapters.cosmos import CosmosDatabase, is_cosmos_uri
+                from genesis_flow.adapters.mongo import MongoDatabase
+            except ImportError as error:
+                raise InvalidParameterValue(
+                    f"'{_scheme(uri)}://' needs the MongoDB driver:"
+                    f" pip install 'genesis-flow[mongo]' ({error})"
+                ) from None
+            database_type = CosmosDatabase if is_cosmos_uri(uri) else MongoDatabase
+            _mongo_databases[uri] = database_type.from_uri(uri)
+        return _mongo_databases[uri]
+
+
+def _mongo_tracking(uri: str, clock: Clock | None) -> TrackingStore:
+    database = _mongo_database(uri)
+    from genesis_flow.adapters.mongo import MongoTrackingStore
+
+    return MongoTrackingStore(database, clock=clock, artifact_root=os.path.abspath(DEFAULT_ARTIFACT_ROOT))
+
+
+def _mongo_registry(uri: str, clock: Clock | None) -> RegistryStore:
+    database = _mongo_database(uri)
+    from genesis_flow.adapters.mongo import MongoRegistryStore
+
+    return MongoRegistryStore(database, clock=clock)
+
+
 _SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 _TRACKING: dict[str, TrackingBuilder] = {"memory": _memory_tracking}
 _REGISTRY: dict[str, RegistryBuilder] = {"memory": _memory_registry}
 for _sql_scheme in _SQL_SCHEMES:
     _TRACKING[_sql_scheme] = _sql_tracking
     _REGISTRY[_sql_scheme] = _sql_registry
+for _mongo_scheme in ("mongodb", "mongodb+srv"):
+    _TRACKING[_mongo_scheme] = _mongo_tracking
+    _REGISTRY[_mongo_scheme] = _mongo_registry
 
 # Schemes DESIGN.md assigns to adapters that have not landed in this version.
-_PLANNED = {
-    "mongodb": "MongoDB",
-    "mongodb+srv": "MongoDB",
-}
+_PLANNED: dict[str, str] = {}
 
 
 # --- building --------------------------------------------------------------------------------------

@@ -51,7 +51,9 @@ def open_mongo_backend(backend_id: str, *, artifact_root: str) -> Backend:
             uri = proxy.uri
 
         def database(i: int) -> Any:
-            return CosmosDatabase.from_uri(_with_database(uri, f"{prefix}_{i}"), serverSelectionTimeoutMS=5000)
+            return CosmosDatabase.from_uri(
+                _with_database(uri, f"{prefix}_{i}"), serverSelectionTimeoutMS=5000
+            )
 
     else:
 
@@ -127,6 +129,3 @@ def _with_database(uri: str, name: str) -> str:
 
     parts = urlsplit(uri)
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from genesis_flow.core.entities import Metric, Param
-from genesis_flow.ports import TrackingStore
+from genesis_flow.ports import RegistryStore, TrackingStore
 from tests.contract.tracking_helpers import new_experiment, new_run
 from tests.support import outcome
 
@@ -71,3 +71,17 @@ def test_racing_creators_of_one_experiment_name_leave_one(tracking: TrackingStor
     )
     created = tracking.get_experiment_by_name("contested")
     assert created is not None and ("ok", created.experiment_id) in outcomes
+
+
+def test_racing_creators_of_model_versions_get_consecutive_numbers(registry: RegistryStore) -> None:
+    for round_ in range(3):  # a fresh model each round: the race is won differently each time
+        name = f"raced-{round_}"
+        registry.create_registered_model(name)
+        outcomes = race(lambda i, name=name: registry.create_model_version(name, f"s3://models/{i}"))
+        assert [result[0] for result in outcomes] == ["ok"] * WRITERS, outcomes
+        numbers = sorted(result[1].version for result in outcomes)
+        assert numbers == list(range(1, WRITERS + 1)), f"round {round_}: {numbers}"
+        # Each writer got its own version: the number it was told holds its source.
+        for i, (_, created) in enumerate(outcomes):
+            assert registry.get_model_version(name, created.version).source == f"s3://models/{i}"
+        assert registry.create_model_version(name, "after").version == WRITERS + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -69,9 +70,40 @@ def test_a_uri_without_a_scheme_is_rejected() -> None:
         bootstrap.build_tracking_store("just-a-path")
 
 
-def test_schemes_of_adapters_not_in_this_version_say_so() -> None:
-    with pytest.raises(InvalidParameterValue, match="MongoDB adapter"):
-        bootstrap.build_tracking_store("mongodb://localhost/genesis")
+def test_mongodb_uris_get_the_mongo_adapter_and_cosmos_hosts_its_cosmos_policies() -> None:
+    pytest.importorskip("pymongo", reason="the Mongo adapter needs pymongo (extra 'mongo')")
+    from genesis_flow.adapters.cosmos import CosmosDatabase
+    from genesis_flow.adapters.mongo import MongoDatabase
+
+    try:
+        # pymongo connects lazily: building the database object reaches no server.
+        plain = bootstrap._mongo_database("mongodb://127.0.0.1:1/team")
+        cosmos = bootstrap._mongo_database("mongodb://u:secret@acct.mongo.cosmos.azure.com:10255/ml?ssl=true")
+        asked = bootstrap._mongo_database("mongodb://127.0.0.1:1/x?genesis_cosmos=true")
+        assert type(plain) is MongoDatabase and plain.name == "team"
+        assert isinstance(cosmos, CosmosDatabase) and cosmos.name == "ml"
+        assert cosmos.client.options.retry_writes is False
+        assert "secret" not in cosmos.where
+        assert isinstance(asked, CosmosDatabase)
+        assert bootstrap._mongo_database("mongodb://127.0.0.1:1/team") is plain  # one client per URI
+    finally:
+        bootstrap.reset_memory_stores()
+
+
+def test_a_mongodb_uri_builds_working_stores(monkeypatch: pytest.MonkeyPatch) -> None:
+    uri = os.environ.get("GENESIS_TEST_MONGO_URI")
+    if not uri:
+        pytest.skip("GENESIS_TEST_MONGO_URI is unset (scripts/services.sh sets it)")
+    target = uri.rstrip("/") + "/gf_bootstrap_test"
+    try:
+        tracking = bootstrap.build_tracking_store(target)
+        experiment_id = tracking.create_experiment("from-bootstrap")
+        assert tracking.get_experiment(experiment_id).name == "from-bootstrap"
+        registry = bootstrap.build_registry_store(target)
+        assert registry.create_registered_model("m").name == "m"
+    finally:
+        bootstrap._mongo_database(target).drop_all()
+        bootstrap.reset_memory_stores()
 
 
 def test_with_nothing_configured_the_store_is_sqlite_in_the_working_directory(

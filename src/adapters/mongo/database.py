@@ -105,20 +105,36 @@ class MongoTarget:
     """What a ``mongodb://`` URI says, with our own options taken out of it."""
 
     def __init__(self, uri: str) -> None:
+        self.redacted = redact(uri)
+        scheme, sep, rest = uri.partition("://")
+        if not sep or scheme not in ("mongodb", "mongodb+srv"):
+            raise InvalidParameterValue(f"Not a MongoDB URI: {self.redacted!r}")
+        if "@" in rest:
+            userinfo = rest.rsplit("@", 1)[0]
+            if any(c in userinfo for c in "/?#@[]") or userinfo.count(":") > 1:
+                # Parsed as it is, part of the password would be read as host, path or options
+                # (and could end up in an error message).
+                raise InvalidParameterValue(
+                    f"The user name and password in the MongoDB URI {self.redacted!r} must be"
+                    " percent-encoded (urllib.parse.quote_plus)."
+                )
         parts = urlsplit(uri)
-        if parts.scheme not in ("mongodb", "mongodb+srv"):
-            raise InvalidParameterValue(f"Not a MongoDB URI: {redact(uri)!r}")
-        options = parse_qsl(parts.query, keep_blank_values=True)
+        self.options = parse_qsl(parts.query, keep_blank_values=True)
+        options = self.options
         ours = {k.lower(): val for k, val in options if k.lower() in OUR_OPTIONS}
         kept = [(k, val) for k, val in options if k.lower() not in OUR_OPTIONS]
         path = unquote(parts.path.lstrip("/"))
         self.database = path or DEFAULT_DATABASE
         if any(c in self.database for c in '/\\. "$\x00'):
-            raise InvalidParameterValue(f"Invalid MongoDB database name {self.database!r} in {redact(uri)!r}")
+            raise InvalidParameterValue(
+                f"Invalid MongoDB database name {self.database!r} in {self.redacted!r}"
+            )
         # The path stays (it is also the authentication database when authSource is absent);
         # our options go, since pymongo rejects options it does not know.
         query = urlencode(kept)
-        self.client_uri = f"{parts.scheme}://{parts.netloc}{parts.path or '/'}" + (f"?{query}" if query else "")
+        self.client_uri = f"{parts.scheme}://{parts.netloc}{parts.path or '/'}" + (
+            f"?{query}" if query else ""
+        )
         self.hosts = [h.rsplit("@", 1)[-1].split(":")[0].lower() for h in parts.netloc.split(",")]
         flag = ours.get("genesis_cosmos", "").lower()
         if flag not in ("", "true", "false", "1", "0"):
@@ -130,11 +146,13 @@ class MongoTarget:
         try:
             self.retry_budget_ms = int(budget) if budget else None
         except ValueError:
-            raise InvalidParameterValue(f"genesis_retry_budget_ms must be an integer, got {budget!r}") from None
-        self.redacted = redact(uri)
+            raise InvalidParameterValue(
+                f"genesis_retry_budget_ms must be an integer, got {budget!r}"
+            ) from None
 
 
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+# The password runs to the last "@" (an unencoded "@" or "/" in it must not end the match early).
+_PASSWORD = re.compile(r"(://[^:/@]*:).*@")
 _SECRET_PARAMETER = re.compile(r"(?i)([?&;](?:password|pass|pwd|accountkey|sig)=)[^&;]*")
 
 
@@ -148,7 +166,14 @@ class MongoDatabase:
 
     cosmos = False
 
-    def __init__(self, client: MongoClient[Any], name: str, *, where: str, retry_budget_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        client: MongoClient[dict[str, Any]],
+        name: str,
+        *,
+        where: str,
+        retry_budget_ms: int | None = None,
+    ) -> None:
         self.client = client
         self.db = client[name]
         self.name = name
@@ -165,10 +190,13 @@ class MongoDatabase:
         only through the composition root; this class is always plain MongoDB."""
         target = MongoTarget(uri)
         return cls(
-            _client(target, **client_options), target.database, where=target.redacted, retry_budget_ms=target.retry_budget_ms
+            make_client(target, **client_options),
+            target.database,
+            where=target.redacted,
+            retry_budget_ms=target.retry_budget_ms,
         )
 
-    def __getitem__(self, collection: str) -> Collection[Any]:
+    def __getitem__(self, collection: str) -> Collection[dict[str, Any]]:
         return self.db[collection]
 
     def close(self) -> None:
@@ -201,7 +229,9 @@ class MongoDatabase:
             self.retries += 1
             time.sleep(delay)
 
-    def _retry_delay(self, error: PyMongoError, attempt: int, started: float, idempotent: bool) -> float | None:
+    def _retry_delay(
+        self, error: PyMongoError, attempt: int, started: float, idempotent: bool
+    ) -> float | None:
         """Seconds to wait before sending ``work`` again, or None to give up. MongoDB: a lost
         connection (the reply may be lost too) is retried a few times when the work is idempotent;
         pymongo itself already retries one failed read or retryable write."""
@@ -230,8 +260,12 @@ class MongoDatabase:
         if isinstance(error, (ConfigurationError, InvalidURI)):
             return InvalidParameterValue(f"Bad MongoDB configuration for {self.where}: {_first_line(error)}")
         if isinstance(error, OperationFailure) and error.code in (13, 18, 8000):
-            return InvalidState(f"MongoDB at {self.where} refused the credentials or the operation: {_first_line(error)}")
-        return InternalError(f"Unexpected MongoDB error at {self.where}: {type(error).__name__}: {_first_line(error)}")
+            return InvalidState(
+                f"MongoDB at {self.where} refused the credentials or the operation: {_first_line(error)}"
+            )
+        return InternalError(
+            f"Unexpected MongoDB error at {self.where}: {type(error).__name__}: {_first_line(error)}"
+        )
 
     # --- schema ------------------------------------------------------------------------------------
 
@@ -256,12 +290,15 @@ class MongoDatabase:
         self._indexes_ready = False
 
 
-def _client(target: MongoTarget, **options: Any) -> MongoClient[Any]:
-    options.setdefault("serverSelectionTimeoutMS", 10_000)
-    options.setdefault("uuidRepresentation", "standard")
+def make_client(target: MongoTarget, **options: Any) -> MongoClient[dict[str, Any]]:
+    in_uri = {k.lower() for k, _ in target.options}
+    # Defaults of ours only where the URI is silent: pymongo lets keyword arguments win.
+    for name, value in (("serverSelectionTimeoutMS", 10_000), ("uuidRepresentation", "standard")):
+        if name.lower() not in in_uri:
+            options.setdefault(name, value)
     try:
         return MongoClient(target.client_uri, **options)
-    except (ConfigurationError, InvalidURI) as error:
+    except (ConfigurationError, InvalidURI, ValueError, TypeError) as error:
         raise InvalidParameterValue(f"Bad MongoDB URI {target.redacted}: {_first_line(error)}") from None
 
 

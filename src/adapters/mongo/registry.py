@@ -14,6 +14,7 @@ consecutive numbers and a number is never reused. Semantics are on the port.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -124,7 +125,9 @@ def _page(items: Sequence[Any], more: bool, limit: int, offset: int, fingerprint
 class MongoRegistryStore:
     """The model registry on MongoDB. Thread-safe; many processes may share a database."""
 
-    def __init__(self, database: MongoDatabase, clock: Clock | None = None, ids: IdGenerator | None = None) -> None:
+    def __init__(
+        self, database: MongoDatabase, clock: Clock | None = None, ids: IdGenerator | None = None
+    ) -> None:
         self._db = database
         self._clock = clock or SystemClock()
         self._ids = ids or UuidIdGenerator()
@@ -238,21 +241,23 @@ class MongoRegistryStore:
         # MLflow checks the new name before looking the old one up.
         v.validate_model_name(new_name, path="new_name")
 
-        def work() -> RegisteredModel:
-            doc = self._model(name)
-            now = self._clock.now_ms()
-            if new_name != doc["name"]:
-                try:
-                    self._models.update_one({"_id": doc["_id"]}, {"$set": {"name": new_name, "ut": now}})
-                except DuplicateKeyError:
-                    raise _model_exists(new_name) from None
-            else:
-                self._models.update_one({"_id": doc["_id"]}, {"$set": {"ut": now}})
-            # The versions' copy of the name follows; reads by name go through the model key.
-            self._versions.update_many({"mid": doc["_id"]}, {"$set": {"n": new_name, "ut": now}})
-            return self._entity(self._model(new_name))
+        now = self._clock.now_ms()
 
-        return self._db.call(work)
+        def rename_model() -> str:
+            doc = self._model(name)
+            try:
+                self._models.update_one({"_id": doc["_id"]}, {"$set": {"name": new_name, "ut": now}})
+            except DuplicateKeyError:
+                raise _model_exists(new_name) from None
+            return str(doc["_id"])
+
+        # Separate calls, so a retried one never repeats the other: the model first, then the
+        # versions' copy of its name (reads by name go through the model document).
+        model_key = self._db.call(rename_model)
+        self._db.call(
+            lambda: self._versions.update_many({"mid": model_key}, {"$set": {"n": new_name, "ut": now}})
+        )
+        return self._db.call(lambda: self._entity(self._model(new_name)))
 
     def delete_registered_model(self, name: str) -> None:
         def work() -> None:
@@ -305,7 +310,12 @@ class MongoRegistryStore:
 
         def work() -> None:
             # MLflow leaves last_updated_timestamp alone for tag writes.
-            if self._models.update_one({"name": name}, {"$set": {path("t", tag.key): tag.value}}).matched_count == 0:
+            if (
+                self._models.update_one(
+                    {"name": name}, {"$set": {path("t", tag.key): tag.value}}
+                ).matched_count
+                == 0
+            ):
                 raise _model_not_found(name)
 
         self._db.call(work)
@@ -336,34 +346,41 @@ class MongoRegistryStore:
         v.validate_model_name(name)
         tag_values = _registry_tags(tags)
 
-        def work() -> ModelVersion:
-            now = self._clock.now_ms()
+        now = self._clock.now_ms()
+
+        def reserve() -> dict[str, Any]:
             # The atomic increment hands out the number: racing creators get 1..n, no gap.
             model = self._models.find_one_and_update(
                 {"name": name}, {"$inc": {"hv": 1}, "$set": {"ut": now}}, return_document=ReturnDocument.AFTER
             )
             if model is None:
                 raise _model_not_found(name)
-            number = model["hv"]
-            doc = self._version_doc(
-                model["_id"],
-                name,
-                number,
-                now,
-                now,
-                description=description,
-                user_id=user_id,
-                source=source,
-                run_id=run_id,
-                run_link=run_link,
-                model_id=model_id,
-                tags=tag_values,
-            )
-            self._versions.insert_one(doc)
-            return _version_from(doc, model)
+            return model
 
-        # Not idempotent: a lost reply of the increment costs a number, never a duplicate.
-        return self._db.call(work, idempotent=False)
+        # Not idempotent: a lost reply of the increment costs a number, never a duplicate. The
+        # insert is a call of its own, so retrying it never takes another number.
+        model = self._db.call(reserve, idempotent=False)
+        doc = self._version_doc(
+            model["_id"],
+            name,
+            model["hv"],
+            now,
+            now,
+            description=description,
+            user_id=user_id,
+            source=source,
+            run_id=run_id,
+            run_link=run_link,
+            model_id=model_id,
+            tags=tag_values,
+        )
+
+        def insert() -> None:
+            with contextlib.suppress(DuplicateKeyError):  # our own insert, sent again
+                self._versions.insert_one(doc)
+
+        self._db.call(insert)
+        return _version_from(doc, model)
 
     @staticmethod
     def _version_doc(
@@ -506,9 +523,13 @@ class MongoRegistryStore:
                 prompt_models = self._versions.distinct("mid", {"pt": True})
                 if prompt_models:
                     query.append({"mid": {"$nin": prompt_models}})
-            docs = list(self._versions.find({"$and": query} if query else {}).sort(sort).skip(offset).limit(limit + 1))
+            docs = list(
+                self._versions.find({"$and": query} if query else {}).sort(sort).skip(offset).limit(limit + 1)
+            )
             page = docs[:limit]
-            models = {m["_id"]: m for m in self._models.find({"_id": {"$in": list({d["mid"] for d in page})}})}
+            models = {
+                m["_id"]: m for m in self._models.find({"_id": {"$in": list({d["mid"] for d in page})}})
+            }
             return [_version_from(d, models.get(d["mid"])) for d in page], len(docs) > limit
 
         return _page(*self._db.call(work), limit, offset, fingerprint)
@@ -523,7 +544,10 @@ class MongoRegistryStore:
         def work() -> None:
             model = self._model_of_version(name, number)
             # MLflow leaves both last_updated_timestamps alone for tag writes.
-            if self._versions.update_one({"_id": f"{model['_id']}:{number}"}, {"$set": update}).matched_count == 0:
+            if (
+                self._versions.update_one({"_id": f"{model['_id']}:{number}"}, {"$set": update}).matched_count
+                == 0
+            ):
                 raise _version_not_found(name, number)
 
         self._db.call(work)
@@ -562,7 +586,10 @@ class MongoRegistryStore:
         v.validate_alias(alias, allow_reserved=True)
 
         def work() -> None:
-            if self._models.update_one({"name": name}, {"$unset": {path("al", alias): ""}}).matched_count == 0:
+            if (
+                self._models.update_one({"name": name}, {"$unset": {path("al", alias): ""}}).matched_count
+                == 0
+            ):
                 raise _model_not_found(name)
 
         self._db.call(work)
@@ -623,9 +650,11 @@ class MongoRegistryStore:
         for alias in version.aliases:
             v.validate_alias(alias)
 
-        def work() -> None:
+        def insert() -> str:
             model = self._model(version.name)
-            taken = ResourceAlreadyExists(f"Model Version (name={version.name}, version={number}) already exists.")
+            taken = ResourceAlreadyExists(
+                f"Model Version (name={version.name}, version={number}) already exists."
+            )
             # A deleted number counts as taken too: numbers are never reused.
             if number in (model.get("rt") or ()):
                 raise taken
@@ -649,10 +678,13 @@ class MongoRegistryStore:
             try:
                 self._versions.insert_one(doc)
             except DuplicateKeyError:
-                raise taken from None
-            update: dict[str, Any] = {"$max": {"hv": number}}
-            if version.aliases:
-                update["$set"] = {path("al", a): number for a in version.aliases}
-            self._models.update_one({"_id": model["_id"]}, update)
+                stored = self._versions.find_one({"_id": doc["_id"]})
+                if stored != doc:  # not our own insert, sent again after a lost reply
+                    raise taken from None
+            return str(model["_id"])
 
-        self._db.call(work)
+        model_key = self._db.call(insert)
+        update: dict[str, Any] = {"$max": {"hv": number}}
+        if version.aliases:
+            update["$set"] = {path("al", a): number for a in version.aliases}
+        self._db.call(lambda: self._models.update_one({"_id": model_key}, update))

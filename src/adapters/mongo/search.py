@@ -166,10 +166,13 @@ def _kv_clause(kind: str, c: Comparison, spilled: SpillLookup) -> dict[str, Any]
     return {"$or": [{**inline, path(f"{kind}h", c.key): {"$exists": False}}, *matches]}
 
 
-def run_sort(order_by: Sequence[OrderBy]) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+def run_sort(
+    order_by: Sequence[OrderBy], full_values: dict[int, dict[str, Any]] | None = None
+) -> tuple[list[tuple[str, int]], dict[str, Any]]:
     """(sort specification, computed fields for ``$addFields``; empty when a plain ``find`` can
     sort). Per key: values in order, then NaN, then missing, both directions; then start time
-    DESC (a NULL start last) unless ordered by it; then run id ASC."""
+    DESC (a NULL start last) unless ordered by it; then run id ASC. ``full_values`` maps an entry's
+    position to an expression of its value for runs whose document holds only a prefix of it."""
     spec: list[tuple[str, int]] = []
     computed: dict[str, Any] = {}
     for i, o in enumerate(order_by):
@@ -191,7 +194,11 @@ def run_sort(order_by: Sequence[OrderBy]) -> tuple[list[tuple[str, int]], dict[s
         rank = f"_o{i}"
         # Present values first in both directions: MongoDB puts missing/null first ascending.
         computed[rank] = {"$cond": [{"$in": [{"$type": f"${field}"}, ["missing", "null"]]}, 0, 1]}
-        spec += [(rank, -1), (field, direction)]
+        if full_values and i in full_values:
+            computed[f"_v{i}"] = full_values[i]
+            spec += [(rank, -1), (f"_v{i}", direction)]
+        else:
+            spec += [(rank, -1), (field, direction)]
     if not any(o.key_type is KeyType.ATTRIBUTE and o.key == "start_time" for o in order_by):
         spec.append(("t0", -1))
     spec.append(("_id", 1))

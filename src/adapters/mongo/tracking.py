@@ -20,6 +20,7 @@ Semantics are on the port, not repeated here.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
@@ -74,11 +75,11 @@ from genesis_flow.core.errors import (
 )
 from genesis_flow.core.search import (
     complete_order,
-    unknown_key,
     decode_page_token,
     encode_page_token,
     query_fingerprint,
     resolve_max_results,
+    unknown_key,
 )
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
@@ -133,20 +134,6 @@ def _latest_doc(m: Metric) -> dict[str, Any]:
         if getattr(m, name) is not None:
             doc[field] = getattr(m, name)
     return doc
-
-
-def _newer_than_stored(field: str, m: Metric) -> dict[str, Any]:
-    """Matches a run whose latest point at ``field`` is older than ``m`` (or missing)."""
-    step, timestamp, order, nan = metric_order_key(m)
-    return {
-        "$or": [
-            {field: {"$exists": False}},
-            {f"{field}.s": {"$lt": step}},
-            {f"{field}.s": step, f"{field}.t": {"$lt": timestamp}},
-            {f"{field}.s": step, f"{field}.t": timestamp, f"{field}.o": {"$lt": order}},
-            {f"{field}.s": step, f"{field}.t": timestamp, f"{field}.o": order, f"{field}.n": {"$lt": nan}},
-        ]
-    }
 
 
 def _metric_from_latest(key: str, doc: dict[str, Any]) -> Metric:
@@ -293,33 +280,43 @@ class MongoTrackingStore:
         for tag in tags:
             v.validate_experiment_tag(tag.key, tag.value)
 
-        def work() -> str:
+        def reserve() -> str:
             if self._experiments.find_one({"name": name}, {"_id": 1}) is not None:
                 raise _experiment_exists(name)
             counter = self._counters.find_one_and_update(
-                {"_id": "experiment"}, {"$inc": {"value": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+                {"_id": "experiment"},
+                {"$inc": {"value": 1}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
             )
-            experiment_id = str(counter["value"])
-            now = self._clock.now_ms()
-            try:
-                self._experiments.insert_one(
-                    {
-                        "_id": experiment_id,
-                        "xi": _id_order(experiment_id),
-                        "name": name,
-                        "art": artifact_location or self._location(experiment_id),
-                        "l": ACTIVE,
-                        "ct": now,
-                        "ut": now,
-                        "t": {encode(tag.key): tag.value for tag in tags},
-                    }
-                )
-            except DuplicateKeyError:
-                raise _experiment_exists(name) from None
-            return experiment_id
+            assert counter is not None  # an upsert returning the document after always has one
+            return str(counter["value"])
 
-        # The counter increment is not idempotent: a lost reply costs an id, never a duplicate.
-        return self._db.call(work, idempotent=False)
+        # Each write is its own call, so a retried call never repeats the other's write. The
+        # increment is not idempotent: a lost reply costs an id, never a duplicate.
+        experiment_id = self._db.call(reserve, idempotent=False)
+        now = self._clock.now_ms()
+        doc = {
+            "_id": experiment_id,
+            "xi": _id_order(experiment_id),
+            "name": name,
+            "art": artifact_location or self._location(experiment_id),
+            "l": ACTIVE,
+            "ct": now,
+            "ut": now,
+            "t": {encode(tag.key): tag.value for tag in tags},
+        }
+
+        def insert() -> None:
+            try:
+                self._experiments.insert_one(doc)
+            except DuplicateKeyError:
+                stored = self._experiments.find_one({"_id": experiment_id}, {"name": 1})
+                if stored is None or stored["name"] != name:  # not our own insert, sent again
+                    raise _experiment_exists(name) from None
+
+        self._db.call(insert)
+        return experiment_id
 
     def _experiment_doc(self, experiment_id: str) -> dict[str, Any]:
         doc = self._experiments.find_one({"_id": str(experiment_id)})
@@ -361,7 +358,9 @@ class MongoTrackingStore:
             return list(self._experiments.find(query).sort(sort).skip(offset).limit(limit + 1))
 
         docs = self._db.call(work)
-        return _page([_experiment_from(d) for d in docs[:limit]], len(docs) > limit, limit, offset, fingerprint)
+        return _page(
+            [_experiment_from(d) for d in docs[:limit]], len(docs) > limit, limit, offset, fingerprint
+        )
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         v.validate_experiment_name(new_name)
@@ -408,7 +407,9 @@ class MongoTrackingStore:
         # Runs first, the experiment last: a call cut short in between is finished by calling it
         # again, since the experiment still shows its old stage (no transaction needed).
         self._runs.update_many({"x": experiment_id, "l": {"$ne": stage}}, {"$set": {"l": stage}})
-        self._experiments.update_one({"_id": experiment_id}, {"$set": {"l": stage, "ut": self._clock.now_ms()}})
+        self._experiments.update_one(
+            {"_id": experiment_id}, {"$set": {"l": stage, "ut": self._clock.now_ms()}}
+        )
 
     def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
         v.validate_experiment_tag(tag.key, tag.value)
@@ -455,10 +456,8 @@ class MongoTrackingStore:
             )
             doc = self._run_doc(info)
             self._place_values(doc, run_id, experiment["_id"], "t", tag_map)
-            try:
+            with contextlib.suppress(DuplicateKeyError):  # a retry after a lost reply: it is stored
                 self._runs.insert_one(doc)
-            except DuplicateKeyError:
-                pass  # a retry after a lost reply: the run is stored
             return Run(info=info, data=RunData(tags=tuple(RunTag(k, val) for k, val in tag_map.items())))
 
         return self._db.call(work)
@@ -485,25 +484,48 @@ class MongoTrackingStore:
         self, doc: dict[str, Any], run_id: str, experiment_id: str, kind: str, values: dict[str, str]
     ) -> None:
         """Put params or tags into a new run document, moving long values out when over budget."""
+        moved: list[tuple[str, str, str]] = []
         for key, value in values.items():
             size = _size(key, value)
             if doc["sz"] + size > INLINE_BUDGET and len(value) > SPILL_PREFIX:
-                self._spill(run_id, experiment_id, kind, key, value)
+                moved.append((kind, key, value))
                 doc[kind][encode(key)] = value[:SPILL_PREFIX]
                 doc.setdefault(f"{kind}h", {})[encode(key)] = _hash(value)
                 doc["sz"] += _size(key, value[:SPILL_PREFIX]) + 40
             else:
                 doc[kind][encode(key)] = value
                 doc["sz"] += size
+        self._spill(run_id, experiment_id, moved)
 
-    def _spill(self, run_id: str, experiment_id: str, kind: str, key: str, value: str) -> None:
-        # The key is registered first, so a search never misses a value that is out of line.
-        self._meta.update_one({"_id": SPILLED_KEYS}, {"$addToSet": {"keys": f"{kind}/{key}"}}, upsert=True)
-        digest = _hash(value)
-        self._values.update_one(
-            {"_id": f"{run_id}/{kind}/{encode(key)}/{digest}"},
-            {"$setOnInsert": {"r": run_id, "x": experiment_id, "k": kind, "n": key, "h": digest, "v": value}},
+    def _spill(self, run_id: str, experiment_id: str, moved: Sequence[tuple[str, str, str]]) -> None:
+        """Store (kind, key, value) moved out of a run document: two commands for any number."""
+        if not moved:
+            return
+        # The keys are registered first, so a search never misses a value that is out of line.
+        self._meta.update_one(
+            {"_id": SPILLED_KEYS},
+            {"$addToSet": {"keys": {"$each": sorted({f"{kind}/{key}" for kind, key, _ in moved})}}},
             upsert=True,
+        )
+        self._values.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": f"{run_id}/{kind}/{encode(key)}/{_hash(value)}"},
+                    {
+                        "$setOnInsert": {
+                            "r": run_id,
+                            "x": experiment_id,
+                            "k": kind,
+                            "n": key,
+                            "h": _hash(value),
+                            "v": value,
+                        }
+                    },
+                    upsert=True,
+                )
+                for kind, key, value in moved
+            ],
+            ordered=False,
         )
 
     def _run_doc_of(self, run_id: str, projection: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -532,12 +554,19 @@ class MongoTrackingStore:
             ids = [_dataset_id(*k) for k in dataset_keys]
             for row in self._datasets.find({"_id": {"$in": ids}}):
                 datasets[(row["x"], row["name"], row["digest"])] = Dataset(
-                    row["name"], row["digest"], row["source_type"], row["source"], row.get("schema"), row.get("profile")
+                    row["name"],
+                    row["digest"],
+                    row["source_type"],
+                    row["source"],
+                    row.get("schema"),
+                    row.get("profile"),
                 )
         return [self._run_from(d, spilled, datasets) for d in docs]
 
     @staticmethod
-    def _values_of(doc: dict[str, Any], kind: str, spilled: dict[tuple[str, str, str], str]) -> dict[str, str]:
+    def _values_of(
+        doc: dict[str, Any], kind: str, spilled: dict[tuple[str, str, str], str]
+    ) -> dict[str, str]:
         values = decode_map(doc.get(kind))
         for field, digest in (doc.get(f"{kind}h") or {}).items():
             full = spilled.get((doc["_id"], kind, digest))
@@ -670,6 +699,8 @@ class MongoTrackingStore:
             for key in param_values:
                 projection[path("p", key)] = 1
                 projection[path("ph", key)] = 1
+            for key in latest:
+                projection[path("m", key)] = 1
             doc = self._active_run_doc(run_id, projection)
             # Atomic: every check that can fail runs before the first write.
             fresh = self._check_params(run_id, doc, param_values)
@@ -678,17 +709,20 @@ class MongoTrackingStore:
                 missing = [m for m in linked if m not in found]
                 if missing:
                     raise LoggedModelNotFound(f"Logged model with ID '{missing[0]}' not found.")
-            for _ in range(3):
-                if not (fresh or tag_values) or self._write_values(run_id, doc, fresh, tag_values):
+            if metrics:
+                self._insert_points(run_id, metrics)
+            for _ in range(5):
+                if self._write_run(run_id, doc, fresh, tag_values, latest):
                     break
-                # Lost a race: the run was deleted, or another writer stored a param of this
-                # batch first. Look again: a different value is the caller's error.
+                # Lost a race: the run was deleted, another writer stored a param of this batch
+                # or a newer point first. Look again: a different param value is the caller's error.
                 doc = self._active_run_doc(run_id, projection)
                 fresh = self._check_params(run_id, doc, param_values)
             else:
                 raise InvalidState(f"The run {run_id} kept changing while its values were written; retry.")
-            if metrics:
-                self._write_metrics(run_id, metrics, latest)
+            model_points = [m for m in metrics if m.model_id is not None]
+            if model_points:
+                self._add_model_metrics(run_id, model_points)
 
         self._db.call(work)
 
@@ -714,18 +748,27 @@ class MongoTrackingStore:
         row = self._values.find_one({"_id": f"{run_id}/{kind}/{encode(key)}/{digest}"})
         return "" if row is None else str(row["v"])
 
-    def _write_values(self, run_id: str, doc: dict[str, Any], params: dict[str, str], tags: dict[str, str]) -> bool:
-        """Write new params and tags in one conditional update: False when the run changed
-        (deleted, or one of ``params`` stored meanwhile) and nothing was written."""
+    def _write_run(
+        self,
+        run_id: str,
+        doc: dict[str, Any],
+        params: dict[str, str],
+        tags: dict[str, str],
+        latest: dict[str, Metric],
+    ) -> bool:
+        """One conditional update of the run document for new params, tags and latest metric
+        values, made against ``doc`` as read: False when the run changed meanwhile (deleted, a
+        param of ``params`` stored, a latest value moved) and nothing was written."""
         size = doc.get("sz", 0)
         sets: dict[str, Any] = {}
         unsets: dict[str, Any] = {}
         condition: dict[str, Any] = {"_id": run_id, "l": ACTIVE}
+        moved: list[tuple[str, str, str]] = []
         for kind, values in (("p", params), ("t", tags)):
             for key, value in values.items():
                 field, hash_field = path(kind, key), path(f"{kind}h", key)
                 if size + _size(key, value) > INLINE_BUDGET and len(value) > SPILL_PREFIX:
-                    self._spill(run_id, doc["x"], kind, key, value)
+                    moved.append((kind, key, value))
                     sets[field] = value[:SPILL_PREFIX]
                     sets[hash_field] = _hash(value)
                     size += _size(key, value[:SPILL_PREFIX]) + 40
@@ -737,35 +780,41 @@ class MongoTrackingStore:
                 if kind == "p":
                     # Absent still: a racing writer of the same param makes this update miss.
                     condition[field] = {"$exists": False}
+        self._spill(run_id, doc["x"], moved)
+        stored_latest = doc.get("m") or {}
+        for key, m in latest.items():
+            field = path("m", key)
+            stored = stored_latest.get(encode(key))
+            if stored is None:
+                condition[field] = {"$exists": False}
+            elif metric_order_key(m) > (stored["s"], stored["t"], stored["o"], stored["n"]):
+                # Equality with what was read, not an $or of comparisons: servers serve equality
+                # on the primary key's document without scanning.
+                for part in ("s", "t", "o", "n"):
+                    condition[f"{field}.{part}"] = stored[part]
+            else:
+                continue  # the stored point is newer
+            sets[field] = _latest_doc(m)
+        if not sets:
+            return True
+        if params or tags:
+            sets["sz"] = size
         if RUN_NAME_TAG in tags:
             sets["n"] = tags[RUN_NAME_TAG]
-        sets["sz"] = size
         update: dict[str, Any] = {"$set": sets}
         if unsets:
             update["$unset"] = unsets
         return self._runs.update_one(condition, update).matched_count == 1
 
-    def _write_metrics(self, run_id: str, metrics: Sequence[Metric], latest: dict[str, Metric]) -> None:
-        # History first: the latest value never names a point that is not stored.
+    def _insert_points(self, run_id: str, metrics: Sequence[Metric]) -> None:
+        # History before the latest value: the latest never names a point that is not stored,
+        # and a retry after a lost reply inserts nothing twice (deterministic ids).
         points = {d["_id"]: d for d in (_history_doc(run_id, m) for m in metrics)}
         try:
             self._metrics.insert_many(list(points.values()), ordered=False)
         except BulkWriteError as error:
             if not only_duplicates(error):
                 raise
-        self._runs.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": run_id, **_newer_than_stored(path("m", key), m)},
-                    {"$set": {path("m", key): _latest_doc(m)}},
-                )
-                for key, m in latest.items()
-            ],
-            ordered=False,
-        )
-        model_points = [m for m in metrics if m.model_id is not None]
-        if model_points:
-            self._add_model_metrics(run_id, model_points)
 
     def get_metric_history(
         self,
@@ -848,7 +897,10 @@ class MongoTrackingStore:
         self._runs.bulk_write(
             [
                 UpdateOne(
-                    {"_id": run_id, "di": {"$not": {"$elemMatch": {"n": i.dataset.name, "d": i.dataset.digest}}}},
+                    {
+                        "_id": run_id,
+                        "di": {"$not": {"$elemMatch": {"n": i.dataset.name, "d": i.dataset.digest}}},
+                    },
                     {
                         "$push": {
                             "di": {
@@ -876,7 +928,8 @@ class MongoTrackingStore:
                 if model_id not in found:
                     raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
             self._runs.update_one(
-                {"_id": run_id}, {"$addToSet": {"mo": {"$each": [{"m": m.model_id, "s": m.step} for m in models]}}}
+                {"_id": run_id},
+                {"$addToSet": {"mo": {"$each": [{"m": m.model_id, "s": m.step} for m in models]}}},
             )
 
         self._db.call(work)
@@ -895,11 +948,12 @@ class MongoTrackingStore:
         wanted = sorted({str(e) for e in experiment_ids})
         fingerprint = query_fingerprint(kind, tuple(wanted), run_view_type, filter, tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)
-        sort, computed = q.run_sort(order_by)
         base = {"x": {"$in": wanted}, "l": {"$in": _stages(run_view_type)}}
 
         def work() -> tuple[list[Run], bool]:
-            clauses = q.run_clauses(filter, self._spill_lookup(filter, wanted))
+            spilled = self._spilled_keys(filter, order_by)
+            clauses = q.run_clauses(filter, self._spill_lookup(spilled, wanted))
+            sort, computed = q.run_sort(order_by, self._spilled_order(spilled, order_by, wanted))
             query = {"$and": [base, *clauses]} if clauses else base
             if computed:
                 pipeline: list[dict[str, Any]] = [
@@ -917,18 +971,21 @@ class MongoTrackingStore:
 
         return _page(*self._db.call(work), limit, offset, fingerprint)
 
-    def _spill_lookup(self, filter: Filter, experiments: list[str]) -> q.SpillLookup:
-        """For comparisons on keys some run moved out of its document: which of those runs match."""
-        needs = [
-            c
-            for c in filter.comparisons
-            if c.key_type in (KeyType.PARAM, KeyType.TAG)
+    def _spilled_keys(self, filter: Filter, order_by: Sequence[OrderBy]) -> set[str]:
+        """The ``kind/key`` names some run moved out of its document, read only when the search
+        compares or orders by a param or tag (one small read)."""
+        needs = any(
+            c.key_type in (KeyType.PARAM, KeyType.TAG)
             and c.comparator not in (Comparator.IS_NULL, Comparator.IS_NOT_NULL)
-        ]
-        spilled: set[str] = set()
-        if needs:
-            meta = self._meta.find_one({"_id": SPILLED_KEYS})
-            spilled = set(meta["keys"]) if meta else set()
+            for c in filter.comparisons
+        ) or any(o.key_type in (KeyType.PARAM, KeyType.TAG) for o in order_by)
+        if not needs:
+            return set()
+        meta = self._meta.find_one({"_id": SPILLED_KEYS})
+        return set(meta["keys"]) if meta else set()
+
+    def _spill_lookup(self, spilled: set[str], experiments: list[str]) -> q.SpillLookup:
+        """For comparisons on keys some run moved out of its document: which of those runs match."""
 
         def lookup(kind: str, c: Comparison) -> list[dict[str, Any]] | None:
             if f"{kind}/{c.key}" not in spilled:
@@ -942,6 +999,31 @@ class MongoTrackingStore:
 
         return lookup
 
+    def _spilled_order(
+        self, spilled: set[str], order_by: Sequence[OrderBy], experiments: list[str]
+    ) -> dict[int, dict[str, Any]]:
+        """For each order_by entry (by position) on a key some run moved out: an expression giving
+        the full value of those runs (their documents hold a prefix only), the stored one else."""
+        exprs: dict[int, dict[str, Any]] = {}
+        for i, o in enumerate(order_by):
+            kind = {KeyType.PARAM: "p", KeyType.TAG: "t"}.get(o.key_type)
+            if kind is None or f"{kind}/{o.key}" not in spilled:
+                continue
+            rows = self._values.find(
+                {"k": kind, "n": o.key, "x": {"$in": experiments}}, {"r": 1, "h": 1, "v": 1}
+            )
+            hash_field = "$" + path(f"{kind}h", o.key)
+            branches = [
+                {
+                    "case": {"$and": [{"$eq": ["$_id", row["r"]]}, {"$eq": [hash_field, row["h"]]}]},
+                    "then": {"$literal": row["v"]},
+                }
+                for row in rows
+            ]
+            if branches:
+                exprs[i] = {"$switch": {"branches": branches, "default": "$" + path(kind, o.key)}}
+        return exprs
+
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
         wanted = sorted({str(e) for e in experiment_ids})
 
@@ -949,7 +1031,9 @@ class MongoTrackingStore:
             return list(self._runs.find({"x": {"$in": wanted}, "di.0": {"$exists": True}}, {"x": 1, "di": 1}))
 
         summaries = {
-            DatasetSummary(d["x"], i["n"], i["d"], i.get("c")) for d in self._db.call(work) for i in d.get("di") or ()
+            DatasetSummary(d["x"], i["n"], i["d"], i.get("c"))
+            for d in self._db.call(work)
+            for i in d.get("di") or ()
         }
         return tuple(sorted(summaries, key=lambda d: (d.experiment_id, d.name, d.digest, d.context or "")))
 
@@ -986,7 +1070,7 @@ class MongoTrackingStore:
                 tags=tuple({tag.key: tag for tag in tags}.values()),
                 params=tuple({p.key: p for p in params}.values()),
             )
-            try:
+            with contextlib.suppress(DuplicateKeyError):  # a retry after a lost reply
                 self._models.insert_one(
                     {
                         "_id": model_id,
@@ -1006,8 +1090,6 @@ class MongoTrackingStore:
                         "ml": {},
                     }
                 )
-            except DuplicateKeyError:
-                pass  # a retry after a lost reply
             return model
 
         return self._db.call(work)
@@ -1047,7 +1129,19 @@ class MongoTrackingStore:
         for m in metrics:
             value = float(m.value)
             point = {
-                "i": _hash(repr((run_id, m.key, repr(value + 0.0), m.timestamp, m.step, m.dataset_name, m.dataset_digest))),
+                "i": _hash(
+                    repr(
+                        (
+                            run_id,
+                            m.key,
+                            repr(value + 0.0),
+                            m.timestamp,
+                            m.step,
+                            m.dataset_name,
+                            m.dataset_digest,
+                        )
+                    )
+                ),
                 "k": m.key,
                 "raw": value,
                 # MLflow's SQL store keeps a logged model's NaN as 0.0; +/-inf compare clamped.
@@ -1059,7 +1153,9 @@ class MongoTrackingStore:
                 "run": run_id,
             }
             field = path("ml", m.key)
-            updates.append(UpdateOne({"_id": m.model_id, "ms.i": {"$ne": point["i"]}}, {"$push": {"ms": point}}))
+            updates.append(
+                UpdateOne({"_id": m.model_id, "ms.i": {"$ne": point["i"]}}, {"$push": {"ms": point}})
+            )
             # The value the model is ordered by: greatest timestamp, then step, then smallest run id.
             newer = {
                 "$or": [
@@ -1098,6 +1194,8 @@ class MongoTrackingStore:
                 {"$set": {"status": parsed.value, "ut": self._clock.now_ms()}},
                 return_document=ReturnDocument.AFTER,
             )
+            if doc is None:
+                raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
             return self._logged_model_from(doc)
 
         return self._db.call(work)
@@ -1109,7 +1207,9 @@ class MongoTrackingStore:
         def work() -> None:
             self._model_doc(model_id, allow_deleted=True)
             if tags:
-                self._models.update_one({"_id": model_id}, {"$set": {path("t", x.key): x.value for x in tags}})
+                self._models.update_one(
+                    {"_id": model_id}, {"$set": {path("t", x.key): x.value for x in tags}}
+                )
 
         self._db.call(work)
 
@@ -1205,23 +1305,30 @@ class MongoTrackingStore:
             "t": {encode(x.key): x.value for x in experiment.tags},
         }
 
-        def work() -> None:
-            existing = self._experiments.find_one({"_id": experiment_id}, {"_id": 1})
+        def write() -> None:
+            existing = self._experiments.find_one({"_id": experiment_id})
             if existing is not None and experiment_id != DEFAULT_EXPERIMENT_ID:
+                if {k: existing.get(k) for k in doc} == doc:
+                    return  # our own write, sent again after a lost reply
                 raise ExperimentAlreadyExists(f"Experiment with id={experiment_id} already exists.")
-            other = self._experiments.find_one({"name": experiment.name, "_id": {"$ne": experiment_id}}, {"_id": 1})
+            other = self._experiments.find_one(
+                {"name": experiment.name, "_id": {"$ne": experiment_id}}, {"_id": 1}
+            )
             if other is not None:
                 raise _experiment_exists(experiment.name)
             try:
                 self._experiments.replace_one({"_id": experiment_id}, doc, upsert=True)
             except DuplicateKeyError:
                 raise _experiment_exists(experiment.name) from None
-            if experiment_id.isdigit():
-                self._counters.update_one(
+
+        self._db.call(write)
+        if experiment_id.isdigit():
+            # Later experiments are numbered after every imported id.
+            self._db.call(
+                lambda: self._counters.update_one(
                     {"_id": "experiment"}, {"$max": {"value": int(experiment_id)}}, upsert=True
                 )
-
-        self._db.call(work)
+            )
 
     def import_run(self, run: Run, metric_history: Sequence[Metric]) -> None:
         for m in metric_history:
@@ -1252,8 +1359,12 @@ class MongoTrackingStore:
                         raise
             self._attach_dataset_rows(run.info.experiment_id, run.inputs.dataset_inputs)
             doc = self._run_doc(run.info)
-            self._place_values(doc, run_id, run.info.experiment_id, "p", {p.key: p.value for p in run.data.params})
-            self._place_values(doc, run_id, run.info.experiment_id, "t", {x.key: x.value for x in run.data.tags})
+            self._place_values(
+                doc, run_id, run.info.experiment_id, "p", {p.key: p.value for p in run.data.params}
+            )
+            self._place_values(
+                doc, run_id, run.info.experiment_id, "t", {x.key: x.value for x in run.data.tags}
+            )
             doc["m"] = {encode(k): _latest_doc(m) for k, m in latest.items()}
             seen: set[tuple[str, str]] = set()
             doc["di"] = []
@@ -1262,7 +1373,12 @@ class MongoTrackingStore:
                     continue
                 seen.add((i.dataset.name, i.dataset.digest))
                 doc["di"].append(
-                    {"n": i.dataset.name, "d": i.dataset.digest, "c": i.context, "tg": [[x.key, x.value] for x in i.tags]}
+                    {
+                        "n": i.dataset.name,
+                        "d": i.dataset.digest,
+                        "c": i.context,
+                        "tg": [[x.key, x.value] for x in i.tags],
+                    }
                 )
             # Model links are kept as given: in a migration the models may arrive later.
             doc["mi"] = sorted({m.model_id for m in run.inputs.model_inputs})
@@ -1305,9 +1421,7 @@ def _experiment_exists(name: str) -> ExperimentAlreadyExists:
 
 def _logged_model_clauses(filter: Filter, datasets: Sequence[DatasetRef]) -> list[dict[str, Any]]:
     clauses: list[dict[str, Any]] = []
-    on_datasets = [
-        {"dn": d.name, **({"dd": d.digest} if d.digest is not None else {})} for d in datasets
-    ]
+    on_datasets = [{"dn": d.name, **({"dd": d.digest} if d.digest is not None else {})} for d in datasets]
     has_metric_clause = False
     for c in filter.comparisons:
         kt = c.key_type
