@@ -36,10 +36,9 @@ def open_mongo_backend(backend_id: str, *, artifact_root: str) -> Backend:
     proxy: Any = None
     cosmos_uri = os.environ.get("GENESIS_TEST_COSMOS_URI") if backend_id == "cosmos" else None
     uri = cosmos_uri or os.environ.get("GENESIS_TEST_MONGO_URI")
+    container: Any = None
     if not uri:
-        raise Unavailable(
-            f"backend {backend_id!r}: GENESIS_TEST_MONGO_URI is unset (scripts/services.sh sets it)"
-        )
+        container, uri = _start_container(backend_id)
     prefix = f"gf_test_{secrets.token_hex(4)}"
     if backend_id == "cosmos":
         from genesis_flow.adapters.cosmos import CosmosDatabase
@@ -95,6 +94,8 @@ def open_mongo_backend(backend_id: str, *, artifact_root: str) -> Backend:
             for db in databases:
                 db.drop_all()
                 db.close()
+        if container is not None:
+            container.stop()
         if proxy is not None:
             retried = sum(db.retries for db in databases)
             STATS[backend_id] = (
@@ -107,6 +108,39 @@ def open_mongo_backend(backend_id: str, *, artifact_root: str) -> Backend:
 
 
 STATS: dict[str, str] = {}
+
+
+def _start_container(backend_id: str) -> tuple[Any, str]:
+    """Without a server URI: MongoDB 7 as a one-node replica set in a container, when the
+    ``testcontainers`` package and a Docker engine are there; else the reason to skip."""
+    unset = f"backend {backend_id!r}: GENESIS_TEST_MONGO_URI is unset (scripts/services.sh sets it)"
+    try:
+        from testcontainers.core.container import DockerContainer
+    except ImportError:
+        raise Unavailable(f"{unset}, and testcontainers is not installed") from None
+    try:
+        container = (
+            DockerContainer("mongo:7").with_command("--replSet rs0 --bind_ip_all").with_exposed_ports(27017)
+        )
+        container.start()
+        uri = f"mongodb://{container.get_container_host_ip()}:{container.get_exposed_port(27017)}/?directConnection=true"
+        import pymongo
+
+        client: Any = pymongo.MongoClient(uri, serverSelectionTimeoutMS=30_000)
+        client.admin.command(
+            "replSetInitiate", {"_id": "rs0", "members": [{"_id": 0, "host": "localhost:27017"}]}
+        )
+        import time
+
+        deadline = time.monotonic() + 30
+        while not client.admin.command("hello").get("isWritablePrimary"):  # elected within seconds
+            if time.monotonic() > deadline:
+                raise TimeoutError("the replica set elected no primary within 30 s")
+            time.sleep(0.2)
+        client.close()
+    except Exception as error:
+        raise Unavailable(f"{unset}, and no MongoDB container could be started: {error}") from None
+    return container, uri
 
 
 class _paused:

@@ -78,7 +78,9 @@ INDEXES: dict[str, list[IndexSpec]] = {
         IndexSpec([("x", ASC), ("l", ASC), ("t0", DESC), ("_id", ASC)], name="gf_exp_start"),
     ],
     "metrics": [
-        IndexSpec([("r", ASC), ("k", ASC), ("t", ASC), ("s", ASC), ("v", ASC)], name="gf_history"),
+        IndexSpec(
+            [("r", ASC), ("k", ASC), ("t", ASC), ("s", ASC), ("v", ASC), ("nan", ASC)], name="gf_history"
+        ),
     ],
     "run_values": [
         IndexSpec([("k", ASC), ("n", ASC), ("x", ASC)], name="gf_key"),

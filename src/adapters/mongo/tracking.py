@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import struct
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -115,6 +116,19 @@ def _order_value(value: float) -> float:
     return 0.0 if math.isnan(value) else float(value)
 
 
+def _order_code(m: Metric) -> str:
+    """MLflow's latest-value order (step, timestamp, value with NaN as 0, NaN last) as one string
+    that compares like the tuple: fixed-width hex of sign-flipped integers and of the double's
+    order-preserving bits. One field, so "stored point is older" is one comparison, not an $or."""
+    step, timestamp, value, nan = metric_order_key(m)
+    bits = struct.unpack(">Q", struct.pack(">d", value + 0.0))[0]
+    bits = (~bits & _U64) if bits >> 63 else bits | (1 << 63)
+    return f"{(step + (1 << 63)) & _U64:016x}{(timestamp + (1 << 63)) & _U64:016x}{bits:016x}{nan}"
+
+
+_U64 = (1 << 64) - 1
+
+
 def _latest_doc(m: Metric) -> dict[str, Any]:
     """A latest value in a run document: ``v`` compares (clamped, NaN kept), ``r`` ranks number
     (2) before NaN (1), ``o``/``n`` order points (NaN as 0, then NaN last), ``x`` is the raw value."""
@@ -127,6 +141,7 @@ def _latest_doc(m: Metric) -> dict[str, Any]:
         "t": m.timestamp,
         "o": _order_value(value),
         "n": 1 if nan else 0,
+        "k": _order_code(m),
     }
     if math.isinf(value):
         doc["x"] = value
@@ -695,36 +710,86 @@ class MongoTrackingStore:
         tag_values = {tag.key: tag.value for tag in tags}
 
         def work() -> None:
-            projection: dict[str, Any] = {"l": 1, "x": 1, "sz": 1}
-            for key in param_values:
-                projection[path("p", key)] = 1
-                projection[path("ph", key)] = 1
-            for key in latest:
-                projection[path("m", key)] = 1
-            doc = self._active_run_doc(run_id, projection)
-            # Atomic: every check that can fail runs before the first write.
-            fresh = self._check_params(run_id, doc, param_values)
             if linked:
                 found = {d["_id"] for d in self._models.find({"_id": {"$in": linked}}, {"_id": 1})}
                 missing = [m for m in linked if m not in found]
                 if missing:
                     raise LoggedModelNotFound(f"Logged model with ID '{missing[0]}' not found.")
-            if metrics:
-                self._insert_points(run_id, metrics)
-            for _ in range(5):
-                if self._write_run(run_id, doc, fresh, tag_values, latest):
-                    break
-                # Lost a race: the run was deleted, another writer stored a param of this batch
-                # or a newer point first. Look again: a different param value is the caller's error.
-                doc = self._active_run_doc(run_id, projection)
-                fresh = self._check_params(run_id, doc, param_values)
+            # The common case in one update: new params, newer points, room in the document.
+            if self._write_run_blind(run_id, param_values, tag_values, latest):
+                if metrics:
+                    self._insert_points(run_id, metrics)
             else:
-                raise InvalidState(f"The run {run_id} kept changing while its values were written; retry.")
+                self._write_run_checked(run_id, param_values, tag_values, latest, metrics)
             model_points = [m for m in metrics if m.model_id is not None]
             if model_points:
                 self._add_model_metrics(run_id, model_points)
 
         self._db.call(work)
+
+    def _write_run_blind(
+        self, run_id: str, params: dict[str, str], tags: dict[str, str], latest: dict[str, Metric]
+    ) -> bool:
+        """One update that succeeds when the run is active, none of ``params`` is stored yet,
+        every point of ``latest`` is newer than the stored one and the values fit the inline
+        budget: then nothing needed checking. False (nothing written) sends the caller to
+        :meth:`_write_run_checked`, which finds out why."""
+        added = sum(_size(k, val) for k, val in params.items()) + sum(
+            _size(k, val) for k, val in tags.items()
+        )
+        condition: dict[str, Any] = {"_id": run_id, "l": ACTIVE}
+        sets: dict[str, Any] = {}
+        unsets: dict[str, Any] = {}
+        for key, value in params.items():
+            condition[path("p", key)] = {"$exists": False}
+            sets[path("p", key)] = value
+        for key, value in tags.items():
+            sets[path("t", key)] = value
+            unsets[path("th", key)] = ""
+        for key, m in latest.items():
+            field = path("m", key)
+            # Missing, or an older point: `$not $gte` also matches the missing field.
+            condition[f"{field}.k"] = {"$not": {"$gte": _order_code(m)}}
+            sets[field] = _latest_doc(m)
+        if RUN_NAME_TAG in tags:
+            sets["n"] = tags[RUN_NAME_TAG]
+        update: dict[str, Any] = {"$set": sets}
+        if added:
+            condition["sz"] = {"$lte": INLINE_BUDGET - added}
+            update["$inc"] = {"sz": added}
+        if unsets:
+            update["$unset"] = unsets
+        return self._runs.update_one(condition, update).matched_count == 1
+
+    def _write_run_checked(
+        self,
+        run_id: str,
+        param_values: dict[str, str],
+        tag_values: dict[str, str],
+        latest: dict[str, Metric],
+        metrics: Sequence[Metric],
+    ) -> None:
+        """The careful path: read what the batch touches, raise the caller's errors, then write
+        with conditions on what was read, again if a racing writer got in between."""
+        projection: dict[str, Any] = {"l": 1, "x": 1, "sz": 1}
+        for key in param_values:
+            projection[path("p", key)] = 1
+            projection[path("ph", key)] = 1
+        for key in latest:
+            projection[path("m", key)] = 1
+        doc = self._active_run_doc(run_id, projection)
+        # Atomic: every check that can fail runs before the first write.
+        fresh = self._check_params(run_id, doc, param_values)
+        if metrics:
+            self._insert_points(run_id, metrics)
+        for _ in range(5):
+            if self._write_run(run_id, doc, fresh, tag_values, latest):
+                return
+            # Lost a race: the run was deleted, another writer stored a param of this batch or a
+            # newer point first. Look again: a different param value is the caller's error.
+            doc = self._active_run_doc(run_id, projection)
+            fresh = self._check_params(run_id, doc, param_values)
+        raise InvalidState(f"The run {run_id} kept changing while its values were written; retry.")
 
     def _check_params(self, run_id: str, doc: dict[str, Any], values: dict[str, str]) -> dict[str, str]:
         """The params of ``values`` not stored yet; raises if one is stored with another value."""
@@ -787,11 +852,8 @@ class MongoTrackingStore:
             stored = stored_latest.get(encode(key))
             if stored is None:
                 condition[field] = {"$exists": False}
-            elif metric_order_key(m) > (stored["s"], stored["t"], stored["o"], stored["n"]):
-                # Equality with what was read, not an $or of comparisons: servers serve equality
-                # on the primary key's document without scanning.
-                for part in ("s", "t", "o", "n"):
-                    condition[f"{field}.{part}"] = stored[part]
+            elif _order_code(m) > stored["k"]:
+                condition[f"{field}.k"] = stored["k"]  # still the point that was read
             else:
                 continue  # the stored point is newer
             sets[field] = _latest_doc(m)
@@ -833,6 +895,7 @@ class MongoTrackingStore:
                 self._metrics.find({"r": run_id, "k": metric_key}, {"r": 0, "_id": 0})
                 .sort([("t", 1), ("s", 1), ("v", 1), ("nan", 1)])
                 .skip(offset)
+                .batch_size(10_000)  # fewer round trips for long histories
             )
             if max_results is not None:
                 cursor = cursor.limit(max_results + 1)
