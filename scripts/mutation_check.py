@@ -151,7 +151,7 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "duplicate registered model names allowed",
         REGISTRY,
-        "            if name in self._models:\n                raise _model_exists(name)\n            now",
+        "            if name in self._models:\n                raise model_exists(name)\n            now",
         "            now",
     ),
     (

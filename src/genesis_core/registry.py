@@ -7,7 +7,12 @@ from enum import Enum
 
 from attrs import field, frozen
 
-from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.errors import (
+    InvalidParameterValue,
+    ModelVersionNotFound,
+    RegisteredModelAlreadyExists,
+    RegisteredModelNotFound,
+)
 
 
 class Stage(str, Enum):
@@ -135,3 +140,32 @@ def latest_versions_per_stage(versions: Iterable[ModelVersion]) -> tuple[ModelVe
         if current is None or v.version > current.version:
             best[v.current_stage] = v
     return tuple(sorted(best.values(), key=lambda v: v.version))
+
+
+def transition_target(stage: str | Stage, archive_existing_versions: bool) -> Stage:
+    """The stage a transition moves to. Raises InvalidParameterValue for an unknown stage, and
+    when archiving with a target other than Staging/Production (MLflow raises that one without an
+    error code, so it reaches its users as INTERNAL_ERROR; it is bad input)."""
+    target = Stage.parse(stage)
+    if archive_existing_versions and target not in ACTIVE_STAGES:
+        raise InvalidParameterValue(
+            "Model version transition cannot archive existing model versions because"
+            f" '{target.value}' is not an Active stage. Valid stages are"
+            f" {[s.value for s in ACTIVE_STAGES]}"
+        )
+    return target
+
+
+# MLflow's messages for the registry's lookups, shared by every adapter.
+
+
+def model_not_found(name: str) -> RegisteredModelNotFound:
+    return RegisteredModelNotFound(f"Registered Model with name={name} not found")
+
+
+def model_exists(name: str) -> RegisteredModelAlreadyExists:
+    return RegisteredModelAlreadyExists(f"Registered Model (name={name}) already exists.")
+
+
+def version_not_found(name: str, version: int) -> ModelVersionNotFound:
+    return ModelVersionNotFound(f"Model Version (name={name}, version={version}) not found")

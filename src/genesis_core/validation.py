@@ -13,7 +13,7 @@ import json
 import math
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from genesis_flow.core.errors import InvalidParameterValue
@@ -123,6 +123,23 @@ def validate_experiment_tag(key: object, value: object) -> None:
     validate_key(key, "key", "tag")
     validate_string("value", value)
     validate_length("value", MAX_EXPERIMENT_TAG_VAL_LENGTH, value)  # type: ignore[arg-type]
+
+
+def model_version_number(name: object, version: object) -> int:
+    """The number of version ``version`` of model ``name``, both validated (MLflow accepts a
+    numeric string)."""
+    validate_model_name(name)
+    return validate_version(version)
+
+
+def registry_tag_values(tags: Iterable[Any]) -> dict[str, str]:
+    """Registered-model or model-version tags (objects with ``key`` and ``value``) validated, as
+    a dict; a key given twice keeps its last value, as in MLflow."""
+    values: dict[str, str] = {}
+    for tag in tags:
+        validate_registry_tag(tag.key, tag.value)
+        values[tag.key] = tag.value
+    return values
 
 
 def validate_registry_tag(key: object, value: object) -> None:

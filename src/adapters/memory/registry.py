@@ -8,7 +8,7 @@ callers can never mutate what is stored. Semantics are documented on the port
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from attrs import define, evolve, field
 
@@ -17,12 +17,10 @@ from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
     InvalidParameterValue,
     ModelVersionNotFound,
-    RegisteredModelAlreadyExists,
     RegisteredModelNotFound,
     ResourceAlreadyExists,
 )
 from genesis_flow.core.registry import (
-    ACTIVE_STAGES,
     ModelVersion,
     ModelVersionTag,
     RegisteredModel,
@@ -30,6 +28,9 @@ from genesis_flow.core.registry import (
     RegisteredModelTag,
     Stage,
     latest_versions_per_stage,
+    model_exists,
+    transition_target,
+    version_not_found,
 )
 from genesis_flow.core.search import (
     IS_PROMPT_TAG,
@@ -72,7 +73,7 @@ class _ModelState:
     def live_version(self, version: int) -> ModelVersion:
         found = self.versions.get(version)
         if found is None:
-            raise _version_not_found(self.name, version)
+            raise version_not_found(self.name, version)
         return found
 
     def entity(self) -> RegisteredModel:
@@ -112,10 +113,10 @@ class InMemoryRegistryStore:
         description: str | None = None,
     ) -> RegisteredModel:
         v.validate_model_name(name)
-        tag_values = _registry_tags(tags)
+        tag_values = v.registry_tag_values(tags)
         with self._lock:
             if name in self._models:
-                raise _model_exists(name)
+                raise model_exists(name)
             now = self._clock.now_ms()
             state = _ModelState(name, now, now, description, tag_values)
             self._models[name] = state
@@ -138,7 +139,7 @@ class InMemoryRegistryStore:
         with self._lock:
             state = self._model(name)
             if new_name != name and new_name in self._models:
-                raise _model_exists(new_name)
+                raise model_exists(new_name)
             now = self._clock.now_ms()
             del self._models[name]
             state.name = new_name
@@ -209,7 +210,7 @@ class InMemoryRegistryStore:
         model_id: str | None = None,
     ) -> ModelVersion:
         v.validate_model_name(name)
-        tag_values = _registry_tags(tags)
+        tag_values = v.registry_tag_values(tags)
         with self._lock:
             state = self._model(name)
             now = self._clock.now_ms()
@@ -233,13 +234,13 @@ class InMemoryRegistryStore:
             return state.version_entity(version)
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         with self._lock:
             state = self._model_of_version(name, number)
             return state.version_entity(state.live_version(number))
 
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         with self._lock:
             state = self._model_of_version(name, number)
             # Only the version's time moves; MLflow leaves the model's alone here.
@@ -254,15 +255,8 @@ class InMemoryRegistryStore:
     def transition_model_version_stage(
         self, name: str, version: int, stage: str | Stage, archive_existing_versions: bool = False
     ) -> ModelVersion:
-        target = Stage.parse(stage)
-        if archive_existing_versions and target not in ACTIVE_STAGES:
-            # MLflow raises this without an error code (INTERNAL_ERROR); it is bad input.
-            raise InvalidParameterValue(
-                "Model version transition cannot archive existing model versions because"
-                f" '{target.value}' is not an Active stage. Valid stages are"
-                f" {[s.value for s in ACTIVE_STAGES]}"
-            )
-        number = _version_number(name, version)
+        target = transition_target(stage, archive_existing_versions)
+        number = v.model_version_number(name, version)
         with self._lock:
             state = self._model_of_version(name, number)
             moved = state.live_version(number)
@@ -279,7 +273,7 @@ class InMemoryRegistryStore:
             return state.version_entity(moved)
 
     def delete_model_version(self, name: str, version: int) -> None:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         with self._lock:
             state = self._model_of_version(name, number)
             state.live_version(number)
@@ -289,7 +283,7 @@ class InMemoryRegistryStore:
             state.last_updated_timestamp = self._clock.now_ms()
 
     def get_model_version_download_uri(self, name: str, version: int) -> str:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         with self._lock:
             source = self._model_of_version(name, number).live_version(number).source
         return source if source is not None else ""
@@ -316,7 +310,7 @@ class InMemoryRegistryStore:
         return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
 
     def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         v.validate_registry_tag(tag.key, tag.value)
         with self._lock:
             state = self._model_of_version(name, number)
@@ -325,7 +319,7 @@ class InMemoryRegistryStore:
             state.versions[number] = evolve(current, tags=_replace_tag(current.tags, tag))
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         v.validate_key(key, "key", "tag")
         with self._lock:
             state = self._model_of_version(name, number)
@@ -337,7 +331,7 @@ class InMemoryRegistryStore:
     def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
         v.validate_model_name(name)
         v.validate_alias(alias)
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         with self._lock:
             # MLflow looks the version up directly, so an unknown model reports the version missing.
             state = self._model_of_version(name, number)
@@ -368,10 +362,10 @@ class InMemoryRegistryStore:
 
     def import_registered_model(self, model: RegisteredModel) -> None:
         v.validate_model_name(model.name)
-        tag_values = _registry_tags(model.tags)
+        tag_values = v.registry_tag_values(model.tags)
         with self._lock:
             if model.name in self._models:
-                raise _model_exists(model.name)
+                raise model_exists(model.name)
             self._models[model.name] = _ModelState(
                 model.name,
                 model.creation_timestamp,
@@ -381,10 +375,10 @@ class InMemoryRegistryStore:
             )
 
     def import_model_version(self, version: ModelVersion) -> None:
-        number = _version_number(version.name, version.version)
+        number = v.model_version_number(version.name, version.version)
         if number < 1:
             raise InvalidParameterValue(f"Model version numbers start at 1, got {number}.")
-        tag_values = _registry_tags(version.tags)
+        tag_values = v.registry_tag_values(version.tags)
         for alias in version.aliases:
             v.validate_alias(alias)
         with self._lock:
@@ -416,31 +410,9 @@ class InMemoryRegistryStore:
     def _model_of_version(self, name: str, version: int) -> _ModelState:
         state = self._models.get(name)
         if state is None:
-            raise _version_not_found(name, version)
+            raise version_not_found(name, version)
         return state
-
-
-def _version_number(name: str, version: object) -> int:
-    v.validate_model_name(name)
-    return v.validate_version(version)
-
-
-def _registry_tags(tags: Iterable[RegisteredModelTag | ModelVersionTag]) -> dict[str, str]:
-    """Validated tags as a dict; a key given twice keeps its last value, as in MLflow."""
-    values: dict[str, str] = {}
-    for tag in tags:
-        v.validate_registry_tag(tag.key, tag.value)
-        values[tag.key] = tag.value
-    return values
 
 
 def _replace_tag(tags: tuple[ModelVersionTag, ...], tag: ModelVersionTag) -> tuple[ModelVersionTag, ...]:
     return (*(t for t in tags if t.key != tag.key), ModelVersionTag(tag.key, tag.value))
-
-
-def _model_exists(name: str) -> RegisteredModelAlreadyExists:
-    return RegisteredModelAlreadyExists(f"Registered Model (name={name}) already exists.")
-
-
-def _version_not_found(name: str, version: int) -> ModelVersionNotFound:
-    return ModelVersionNotFound(f"Model Version (name={name}, version={version}) not found")

@@ -29,12 +29,9 @@ from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
     InvalidParameterValue,
     ModelVersionNotFound,
-    RegisteredModelAlreadyExists,
-    RegisteredModelNotFound,
     ResourceAlreadyExists,
 )
 from genesis_flow.core.registry import (
-    ACTIVE_STAGES,
     ModelVersion,
     ModelVersionStatus,
     ModelVersionTag,
@@ -42,11 +39,14 @@ from genesis_flow.core.registry import (
     RegisteredModelAlias,
     RegisteredModelTag,
     Stage,
+    model_exists,
+    model_not_found,
+    transition_target,
+    version_not_found,
 )
 from genesis_flow.core.search import (
     IS_PROMPT_TAG,
     decode_page_token,
-    encode_page_token,
     prompt_scope,
     query_fingerprint,
     resolve_max_results,
@@ -91,37 +91,6 @@ def _model_from(doc: dict[str, Any], latest: Iterable[dict[str, Any]]) -> Regist
     )
 
 
-def _version_number(name: str, version: object) -> int:
-    v.validate_model_name(name)
-    return v.validate_version(version)
-
-
-def _registry_tags(tags: Iterable[RegisteredModelTag | ModelVersionTag]) -> dict[str, str]:
-    """Validated tags as a dict; a key given twice keeps its last value, as in MLflow."""
-    values: dict[str, str] = {}
-    for tag in tags:
-        v.validate_registry_tag(tag.key, tag.value)
-        values[tag.key] = tag.value
-    return values
-
-
-def _model_exists(name: str) -> RegisteredModelAlreadyExists:
-    return RegisteredModelAlreadyExists(f"Registered Model (name={name}) already exists.")
-
-
-def _model_not_found(name: str) -> RegisteredModelNotFound:
-    return RegisteredModelNotFound(f"Registered Model with name={name} not found")
-
-
-def _version_not_found(name: str, version: int) -> ModelVersionNotFound:
-    return ModelVersionNotFound(f"Model Version (name={name}, version={version}) not found")
-
-
-def _page(items: Sequence[Any], more: bool, limit: int, offset: int, fingerprint: str) -> Page[Any]:
-    token = encode_page_token(offset + limit, fingerprint) if more else None
-    return Page(items=tuple(items), next_page_token=token)
-
-
 class MongoRegistryStore:
     """The model registry on MongoDB. Thread-safe; many processes may share a database."""
 
@@ -148,19 +117,19 @@ class MongoRegistryStore:
         v.validate_model_name(name)
         doc = self._models.find_one({"name": name})
         if doc is None:
-            raise _model_not_found(name)
+            raise model_not_found(name)
         return doc
 
     def _model_of_version(self, name: str, number: int) -> dict[str, Any]:
         doc = self._models.find_one({"name": name})
         if doc is None:
-            raise _version_not_found(name, number)
+            raise version_not_found(name, number)
         return doc
 
     def _live_version(self, model: dict[str, Any], number: int) -> dict[str, Any]:
         doc = self._versions.find_one({"_id": f"{model['_id']}:{number}"})
         if doc is None:
-            raise _version_not_found(model["name"], number)
+            raise version_not_found(model["name"], number)
         return doc
 
     def _latest_per_stage(self, model_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -193,7 +162,7 @@ class MongoRegistryStore:
         description: str | None = None,
     ) -> RegisteredModel:
         v.validate_model_name(name)
-        tag_values = _registry_tags(tags)
+        tag_values = v.registry_tag_values(tags)
         model_id = self._ids.new_id()
 
         def work() -> RegisteredModel:
@@ -214,7 +183,7 @@ class MongoRegistryStore:
             except DuplicateKeyError:
                 stored = self._models.find_one({"_id": model_id})
                 if stored is None:  # the name is taken (not a retry of our own insert)
-                    raise _model_exists(name) from None
+                    raise model_exists(name) from None
                 doc = stored
             return _model_from(doc, ())
 
@@ -232,7 +201,7 @@ class MongoRegistryStore:
                 return_document=ReturnDocument.AFTER,
             )
             if doc is None:
-                raise _model_not_found(name)
+                raise model_not_found(name)
             return self._entity(doc)
 
         return self._db.call(work)
@@ -248,7 +217,7 @@ class MongoRegistryStore:
             try:
                 self._models.update_one({"_id": doc["_id"]}, {"$set": {"name": new_name, "ut": now}})
             except DuplicateKeyError:
-                raise _model_exists(new_name) from None
+                raise model_exists(new_name) from None
             return str(doc["_id"])
 
         # Separate calls, so a retried one never repeats the other: the model first, then the
@@ -292,7 +261,7 @@ class MongoRegistryStore:
             latest = self._latest_per_stage([d["_id"] for d in page])
             return [_model_from(d, latest[d["_id"]]) for d in page], len(docs) > limit
 
-        return _page(*self._db.call(work), limit, offset, fingerprint)
+        return q.page(*self._db.call(work), limit, offset, fingerprint)
 
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> tuple[ModelVersion, ...]:
         def work() -> tuple[ModelVersion, ...]:
@@ -316,7 +285,7 @@ class MongoRegistryStore:
                 ).matched_count
                 == 0
             ):
-                raise _model_not_found(name)
+                raise model_not_found(name)
 
         self._db.call(work)
 
@@ -326,7 +295,7 @@ class MongoRegistryStore:
 
         def work() -> None:
             if self._models.update_one({"name": name}, {"$unset": {path("t", key): ""}}).matched_count == 0:
-                raise _model_not_found(name)
+                raise model_not_found(name)
 
         self._db.call(work)
 
@@ -344,7 +313,7 @@ class MongoRegistryStore:
         model_id: str | None = None,
     ) -> ModelVersion:
         v.validate_model_name(name)
-        tag_values = _registry_tags(tags)
+        tag_values = v.registry_tag_values(tags)
 
         now = self._clock.now_ms()
 
@@ -354,7 +323,7 @@ class MongoRegistryStore:
                 {"name": name}, {"$inc": {"hv": 1}, "$set": {"ut": now}}, return_document=ReturnDocument.AFTER
             )
             if model is None:
-                raise _model_not_found(name)
+                raise model_not_found(name)
             return model
 
         # Not idempotent: a lost reply of the increment costs a number, never a duplicate. The
@@ -422,7 +391,7 @@ class MongoRegistryStore:
         }
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
 
         def work() -> ModelVersion:
             model = self._model_of_version(name, number)
@@ -431,7 +400,7 @@ class MongoRegistryStore:
         return self._db.call(work)
 
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
 
         def work() -> ModelVersion:
             model = self._model_of_version(name, number)
@@ -442,7 +411,7 @@ class MongoRegistryStore:
                 return_document=ReturnDocument.AFTER,
             )
             if doc is None:
-                raise _version_not_found(name, number)
+                raise version_not_found(name, number)
             return _version_from(doc, model)
 
         return self._db.call(work)
@@ -450,15 +419,8 @@ class MongoRegistryStore:
     def transition_model_version_stage(
         self, name: str, version: int, stage: str | Stage, archive_existing_versions: bool = False
     ) -> ModelVersion:
-        target = Stage.parse(stage)
-        if archive_existing_versions and target not in ACTIVE_STAGES:
-            # MLflow raises this without an error code (INTERNAL_ERROR); it is bad input.
-            raise InvalidParameterValue(
-                "Model version transition cannot archive existing model versions because"
-                f" '{target.value}' is not an Active stage. Valid stages are"
-                f" {[s.value for s in ACTIVE_STAGES]}"
-            )
-        number = _version_number(name, version)
+        target = transition_target(stage, archive_existing_versions)
+        number = v.model_version_number(name, version)
 
         def work() -> ModelVersion:
             model = self._model_of_version(name, number)
@@ -475,14 +437,14 @@ class MongoRegistryStore:
                 return_document=ReturnDocument.AFTER,
             )
             if doc is None:
-                raise _version_not_found(name, number)
+                raise version_not_found(name, number)
             self._models.update_one({"_id": model["_id"]}, {"$set": {"ut": now}})
             return _version_from(doc, model)
 
         return self._db.call(work)
 
     def delete_model_version(self, name: str, version: int) -> None:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
 
         def work() -> None:
             model = self._model_of_version(name, number)
@@ -532,10 +494,10 @@ class MongoRegistryStore:
             }
             return [_version_from(d, models.get(d["mid"])) for d in page], len(docs) > limit
 
-        return _page(*self._db.call(work), limit, offset, fingerprint)
+        return q.page(*self._db.call(work), limit, offset, fingerprint)
 
     def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         v.validate_registry_tag(tag.key, tag.value)
         update: dict[str, Any] = {path("t", tag.key): tag.value}
         if tag.key == IS_PROMPT_TAG:
@@ -548,12 +510,12 @@ class MongoRegistryStore:
                 self._versions.update_one({"_id": f"{model['_id']}:{number}"}, {"$set": update}).matched_count
                 == 0
             ):
-                raise _version_not_found(name, number)
+                raise version_not_found(name, number)
 
         self._db.call(work)
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         v.validate_key(key, "key", "tag")
         update: dict[str, Any] = {"$unset": {path("t", key): ""}}
         if key == IS_PROMPT_TAG:
@@ -562,7 +524,7 @@ class MongoRegistryStore:
         def work() -> None:
             model = self._model_of_version(name, number)
             if self._versions.update_one({"_id": f"{model['_id']}:{number}"}, update).matched_count == 0:
-                raise _version_not_found(name, number)
+                raise version_not_found(name, number)
 
         self._db.call(work)
 
@@ -571,7 +533,7 @@ class MongoRegistryStore:
     def set_registered_model_alias(self, name: str, alias: str, version: int) -> None:
         v.validate_model_name(name)
         v.validate_alias(alias)
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
 
         def work() -> None:
             # MLflow looks the version up directly, so an unknown model reports the version missing.
@@ -590,7 +552,7 @@ class MongoRegistryStore:
                 self._models.update_one({"name": name}, {"$unset": {path("al", alias): ""}}).matched_count
                 == 0
             ):
-                raise _model_not_found(name)
+                raise model_not_found(name)
 
         self._db.call(work)
 
@@ -616,12 +578,12 @@ class MongoRegistryStore:
 
     def import_registered_model(self, model: RegisteredModel) -> None:
         v.validate_model_name(model.name)
-        tag_values = _registry_tags(model.tags)
+        tag_values = v.registry_tag_values(model.tags)
         model_id = self._ids.new_id()
 
         def work() -> None:
             if self._models.find_one({"name": model.name}, {"_id": 1}) is not None:
-                raise _model_exists(model.name)
+                raise model_exists(model.name)
             try:
                 self._models.insert_one(
                     {
@@ -638,15 +600,15 @@ class MongoRegistryStore:
                 )
             except DuplicateKeyError:
                 if self._models.find_one({"_id": model_id}, {"_id": 1}) is None:
-                    raise _model_exists(model.name) from None
+                    raise model_exists(model.name) from None
 
         self._db.call(work)
 
     def import_model_version(self, version: ModelVersion) -> None:
-        number = _version_number(version.name, version.version)
+        number = v.model_version_number(version.name, version.version)
         if number < 1:
             raise InvalidParameterValue(f"Model version numbers start at 1, got {number}.")
-        tag_values = _registry_tags(version.tags)
+        tag_values = v.registry_tag_values(version.tags)
         for alias in version.aliases:
             v.validate_alias(alias)
 

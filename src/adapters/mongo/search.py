@@ -25,8 +25,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from genesis_flow.adapters.mongo.keys import path
+from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import InvalidParameterValue
-from genesis_flow.core.search import complete_order, unknown_key
+from genesis_flow.core.search import complete_order, encode_page_token, unknown_key
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
 
 _MAX_DOUBLE = sys.float_info.max
@@ -44,6 +45,12 @@ _OPERATORS = {
     Comparator.IN: "$in",
     Comparator.NOT_IN: "$nin",
 }
+
+
+def page(items: Sequence[Any], more: bool, limit: int, offset: int, fingerprint: str) -> Page[Any]:
+    """A page; ``more`` says whether an item beyond it was found (queries fetch ``limit + 1``)."""
+    token = encode_page_token(offset + limit, fingerprint) if more else None
+    return Page(items=tuple(items), next_page_token=token)
 
 
 def clamp(value: float) -> float:

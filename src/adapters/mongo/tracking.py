@@ -77,7 +77,6 @@ from genesis_flow.core.errors import (
 from genesis_flow.core.search import (
     complete_order,
     decode_page_token,
-    encode_page_token,
     query_fingerprint,
     resolve_max_results,
     unknown_key,
@@ -226,11 +225,6 @@ def _not_active(run_id: str, stage: str) -> InvalidParameterValue:
     return InvalidParameterValue(f"The run {run_id} must be in the 'active' state. Current state is {stage}.")
 
 
-def _page(items: Sequence[Any], more: bool, limit: int, offset: int, fingerprint: str) -> Page[Any]:
-    token = encode_page_token(offset + limit, fingerprint) if more else None
-    return Page(items=tuple(items), next_page_token=token)
-
-
 class MongoTrackingStore:
     """TrackingStore on MongoDB. Thread-safe; many processes may share a database."""
 
@@ -373,7 +367,7 @@ class MongoTrackingStore:
             return list(self._experiments.find(query).sort(sort).skip(offset).limit(limit + 1))
 
         docs = self._db.call(work)
-        return _page(
+        return q.page(
             [_experiment_from(d) for d in docs[:limit]], len(docs) > limit, limit, offset, fingerprint
         )
 
@@ -910,7 +904,7 @@ class MongoTrackingStore:
         points, more = self._db.call(work)
         if max_results is None:
             return Page(items=tuple(points), next_page_token=None)
-        return _page(points[:max_results], more, max_results, offset, fingerprint)
+        return q.page(points[:max_results], more, max_results, offset, fingerprint)
 
     def log_inputs(
         self,
@@ -939,27 +933,7 @@ class MongoTrackingStore:
             return
         # The first stored dataset of that (name, digest) in the experiment wins, as in MLflow,
         # and so does the first input of it to a run: both writes only ever insert.
-        self._datasets.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": _dataset_id(experiment_id, i.dataset.name, i.dataset.digest)},
-                    {
-                        "$setOnInsert": {
-                            "x": experiment_id,
-                            "name": i.dataset.name,
-                            "digest": i.dataset.digest,
-                            "source_type": i.dataset.source_type,
-                            "source": i.dataset.source,
-                            "schema": i.dataset.schema,
-                            "profile": i.dataset.profile,
-                        }
-                    },
-                    upsert=True,
-                )
-                for i in datasets
-            ],
-            ordered=False,
-        )
+        self._attach_dataset_rows(experiment_id, datasets)
         self._runs.bulk_write(
             [
                 UpdateOne(
@@ -1035,7 +1009,7 @@ class MongoTrackingStore:
                 docs = list(self._runs.find(query).sort(sort).skip(offset).limit(limit + 1))
             return self._load_runs(docs[:limit]), len(docs) > limit
 
-        return _page(*self._db.call(work), limit, offset, fingerprint)
+        return q.page(*self._db.call(work), limit, offset, fingerprint)
 
     def _spilled_keys(self, filter: Filter, order_by: Sequence[OrderBy]) -> set[str]:
         """The ``kind/key`` names some run moved out of its document, read only when the search
@@ -1352,7 +1326,7 @@ class MongoTrackingStore:
 
         docs = self._db.call(work)
         models = [self._logged_model_from(d) for d in docs[:limit]]
-        return _page(models, len(docs) > limit, limit, offset, fingerprint)
+        return q.page(models, len(docs) > limit, limit, offset, fingerprint)
 
     # --- import (migration) ----------------------------------------------------------------------------
 

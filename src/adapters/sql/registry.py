@@ -25,12 +25,9 @@ from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
     InvalidParameterValue,
     ModelVersionNotFound,
-    RegisteredModelAlreadyExists,
-    RegisteredModelNotFound,
     ResourceAlreadyExists,
 )
 from genesis_flow.core.registry import (
-    ACTIVE_STAGES,
     ModelVersion,
     ModelVersionStatus,
     ModelVersionTag,
@@ -38,6 +35,10 @@ from genesis_flow.core.registry import (
     RegisteredModelAlias,
     RegisteredModelTag,
     Stage,
+    model_exists,
+    model_not_found,
+    transition_target,
+    version_not_found,
 )
 from genesis_flow.core.search import (
     IS_PROMPT_TAG,
@@ -113,7 +114,7 @@ class SqlRegistryStore:
         description: str | None = None,
     ) -> RegisteredModel:
         v.validate_model_name(name)
-        tag_values = _registry_tags(tags)
+        tag_values = v.registry_tag_values(tags)
 
         def work(conn: Connection) -> RegisteredModel:
             now = self._clock.now_ms()
@@ -134,7 +135,7 @@ class SqlRegistryStore:
         def work(conn: Connection) -> RegisteredModel:
             row = conn.execute(sa.select(_RM).where(_RM.c.name == name)).first()
             if row is None:
-                raise _model_not_found(name)
+                raise model_not_found(name)
             return self._model_entities(conn, [row])[0]
 
         return self._db.transact(work)
@@ -150,7 +151,7 @@ class SqlRegistryStore:
                 .returning(*_RM.c)
             ).first()
             if row is None:
-                raise _model_not_found(name)
+                raise model_not_found(name)
             return self._model_entities(conn, [row])[0]
 
         return self._db.transact(work, write=True)
@@ -174,10 +175,10 @@ class SqlRegistryStore:
                     ).first()
             except sa.exc.IntegrityError as error:
                 if errors.is_unique_violation(error):
-                    raise _model_exists(new_name) from None
+                    raise model_exists(new_name) from None
                 raise
             if row is None:
-                raise _model_not_found(name)
+                raise model_not_found(name)
             conn.execute(sa.update(_RM_TAGS).where(_RM_TAGS.c.name == name).values(name=new_name))
             conn.execute(
                 sa.update(_MV).where(_MV.c.name == name).values(name=new_name, last_updated_timestamp=now)
@@ -195,7 +196,7 @@ class SqlRegistryStore:
             # The model row goes first: on PostgreSQL that waits for a concurrent version
             # creation, whose version the deletes below then see.
             if conn.execute(sa.delete(_RM).where(_RM.c.name == name)).rowcount == 0:
-                raise _model_not_found(name)
+                raise model_not_found(name)
             # Versions go with the model, numbering included: a model created later under the
             # same name starts again at 1, as in MLflow.
             for table in (_RM_TAGS, _MV, _MV_TAGS, _ALIASES, _RETIRED):
@@ -276,7 +277,7 @@ class SqlRegistryStore:
         model_id: str | None = None,
     ) -> ModelVersion:
         v.validate_model_name(name)
-        tag_values = _registry_tags(tags)
+        tag_values = v.registry_tag_values(tags)
 
         def work(conn: Connection) -> ModelVersion:
             now = self._clock.now_ms()
@@ -289,7 +290,7 @@ class SqlRegistryStore:
                 .returning(_RM.c.highest_version)
             ).scalar_one_or_none()
             if number is None:
-                raise _model_not_found(name)
+                raise model_not_found(name)
             version = ModelVersion(
                 name=name,
                 version=number,
@@ -323,7 +324,7 @@ class SqlRegistryStore:
                 .values(description=description, last_updated_timestamp=self._clock.now_ms())
             )
             if updated.rowcount == 0:
-                raise _version_not_found(name, number)
+                raise version_not_found(name, number)
             return self._load_version(conn, name, number)
 
         return self._db.transact(work, write=True)
@@ -331,14 +332,7 @@ class SqlRegistryStore:
     def transition_model_version_stage(
         self, name: str, version: int, stage: str | Stage, archive_existing_versions: bool = False
     ) -> ModelVersion:
-        target = Stage.parse(stage)
-        if archive_existing_versions and target not in ACTIVE_STAGES:
-            # MLflow raises this without an error code (INTERNAL_ERROR); it is bad input.
-            raise InvalidParameterValue(
-                "Model version transition cannot archive existing model versions because"
-                f" '{target.value}' is not an Active stage. Valid stages are"
-                f" {[s.value for s in ACTIVE_STAGES]}"
-            )
+        target = transition_target(stage, archive_existing_versions)
         number = _existing_number(name, version)
 
         def work(conn: Connection) -> ModelVersion:
@@ -346,14 +340,14 @@ class SqlRegistryStore:
             # The model row first, as every write that locks it does (no deadlocks on
             # PostgreSQL); an unknown version below rolls the update back.
             if not self._touch_model(conn, name, now):
-                raise _version_not_found(name, number)
+                raise version_not_found(name, number)
             moved = conn.execute(
                 sa.update(_MV)
                 .where(*_is_version(_MV, name, number))
                 .values(current_stage=target.value, last_updated_timestamp=now)
             )
             if moved.rowcount == 0:
-                raise _version_not_found(name, number)
+                raise version_not_found(name, number)
             if archive_existing_versions:
                 conn.execute(
                     sa.update(_MV)
@@ -372,9 +366,9 @@ class SqlRegistryStore:
             # version row waits for concurrent tag and alias writes on it (they lock it), whose
             # rows the deletes below then see.
             if not self._touch_model(conn, name, self._clock.now_ms()):
-                raise _version_not_found(name, number)
+                raise version_not_found(name, number)
             if conn.execute(sa.delete(_MV).where(*_is_version(_MV, name, number))).rowcount == 0:
-                raise _version_not_found(name, number)
+                raise version_not_found(name, number)
             conn.execute(sa.delete(_MV_TAGS).where(*_is_version(_MV_TAGS, name, number)))
             conn.execute(sa.delete(_ALIASES).where(*_is_version(_ALIASES, name, number)))
             conn.execute(sa.insert(_RETIRED).values(name=name, version=number))
@@ -387,7 +381,7 @@ class SqlRegistryStore:
         def work(conn: Connection) -> str:
             row = conn.execute(sa.select(_MV.c.source).where(*_is_version(_MV, name, number))).first()
             if row is None:
-                raise _version_not_found(name, number)
+                raise version_not_found(name, number)
             return row.source if row.source is not None else ""
 
         return self._db.transact(work)
@@ -421,7 +415,7 @@ class SqlRegistryStore:
         return Page(tuple(found), encode_page_token(offset + limit, fingerprint) if more else None)
 
     def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         v.validate_registry_tag(tag.key, tag.value)
         _require_storable(name, number)
 
@@ -435,7 +429,7 @@ class SqlRegistryStore:
         self._db.transact(work, write=True)
 
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None:
-        number = _version_number(name, version)
+        number = v.model_version_number(name, version)
         v.validate_key(key, "key", "tag")
         _require_storable(name, number)
 
@@ -491,7 +485,7 @@ class SqlRegistryStore:
                 sa.select(target.label("version")).select_from(_RM).where(_RM.c.name == name)
             ).first()
             if row is None:
-                raise _model_not_found(name)
+                raise model_not_found(name)
             if row.version is None:
                 if latest:
                     raise ModelVersionNotFound(f"Latest version not found for model {name}.")
@@ -504,7 +498,7 @@ class SqlRegistryStore:
 
     def import_registered_model(self, model: RegisteredModel) -> None:
         v.validate_model_name(model.name)
-        tag_values = _registry_tags(model.tags)
+        tag_values = v.registry_tag_values(model.tags)
 
         def work(conn: Connection) -> None:
             self._insert_model(
@@ -519,10 +513,10 @@ class SqlRegistryStore:
         self._db.transact(work, write=True)
 
     def import_model_version(self, version: ModelVersion) -> None:
-        number = _version_number(version.name, version.version)
+        number = v.model_version_number(version.name, version.version)
         if number < 1:
             raise InvalidParameterValue(f"Model version numbers start at 1, got {number}.")
-        tag_values = _registry_tags(version.tags)
+        tag_values = v.registry_tag_values(version.tags)
         for alias in version.aliases:
             v.validate_alias(alias)
         if number > _MAX_VERSION:
@@ -548,7 +542,7 @@ class SqlRegistryStore:
                 )
             )
             if raised.rowcount == 0:
-                raise _model_not_found(name)
+                raise model_not_found(name)
             # A deleted number counts as taken too: numbers are never reused.
             taken = sa.union_all(
                 sa.select(_MV.c.version).where(*_is_version(_MV, name, number)),
@@ -590,7 +584,7 @@ class SqlRegistryStore:
             .returning(_RM.c.name)
         ).first()
         if inserted is None:
-            raise _model_exists(name)
+            raise model_exists(name)
         if tag_values:
             conn.execute(
                 sa.insert(_RM_TAGS), [{"name": name, "key": k, "value": val} for k, val in tag_values.items()]
@@ -646,7 +640,7 @@ class SqlRegistryStore:
         if lock:
             query = query.with_for_update(read=True, key_share=True)
         if conn.execute(query).first() is None:
-            raise _model_not_found(name)
+            raise model_not_found(name)
 
     def _require_version(self, conn: Connection, name: str, number: int) -> None:
         # As in _require_model, for the version's tags and aliases.
@@ -656,7 +650,7 @@ class SqlRegistryStore:
             .with_for_update(read=True, key_share=True)
         )
         if conn.execute(query).first() is None:
-            raise _version_not_found(name, number)
+            raise version_not_found(name, number)
 
     def _load_version(self, conn: Connection, name: str, number: int) -> ModelVersion:
         """The live version with its tags and aliases, in two queries."""
@@ -666,7 +660,7 @@ class SqlRegistryStore:
             .where(*_is_version(_MV, name, number))
         ).all()
         if not rows:
-            raise _version_not_found(name, number)
+            raise version_not_found(name, number)
         aliases = conn.execute(
             sa.select(_ALIASES.c.alias).where(*_is_version(_ALIASES, name, number))
         ).scalars()
@@ -925,39 +919,13 @@ def _aliases_of(aliases: dict[str, int], number: int) -> list[str]:
     return [alias for alias, target in aliases.items() if target == number]
 
 
-def _version_number(name: str, version: object) -> int:
-    v.validate_model_name(name)
-    return v.validate_version(version)
-
-
 def _require_storable(name: str, number: int) -> None:
     if not 1 <= number <= _MAX_VERSION:
-        raise _version_not_found(name, number)
+        raise version_not_found(name, number)
 
 
 def _existing_number(name: str, version: object) -> int:
     """The validated number of a version to look up (not found when no stored number can be it)."""
-    number = _version_number(name, version)
+    number = v.model_version_number(name, version)
     _require_storable(name, number)
     return number
-
-
-def _registry_tags(tags: Iterable[RegisteredModelTag | ModelVersionTag]) -> dict[str, str]:
-    """Validated tags as a dict; a key given twice keeps its last value, as in MLflow."""
-    values: dict[str, str] = {}
-    for tag in tags:
-        v.validate_registry_tag(tag.key, tag.value)
-        values[tag.key] = tag.value
-    return values
-
-
-def _model_not_found(name: str) -> RegisteredModelNotFound:
-    return RegisteredModelNotFound(f"Registered Model with name={name} not found")
-
-
-def _model_exists(name: str) -> RegisteredModelAlreadyExists:
-    return RegisteredModelAlreadyExists(f"Registered Model (name={name}) already exists.")
-
-
-def _version_not_found(name: str, version: int) -> ModelVersionNotFound:
-    return ModelVersionNotFound(f"Model Version (name={name}, version={version}) not found")
