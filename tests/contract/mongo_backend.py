@@ -98,9 +98,11 @@ def open_mongo_backend(backend_id: str, *, artifact_root: str) -> Backend:
             container.stop()
         if proxy is not None:
             retried = sum(db.retries for db in databases)
+            wildcard = {db.wildcard_indexes for db in databases} - {None}
             STATS[backend_id] = (
                 f"{proxy.injected} throttling errors (16500) injected"
-                f" ({dict(sorted(proxy.injected_by_command.items()))}), {retried} calls retried"
+                f" ({dict(sorted(proxy.injected_by_command.items()))}), {retried} calls retried;"
+                f" wildcard indexes accepted by the server: {sorted(wildcard)}"
             )
             proxy.stop()
 

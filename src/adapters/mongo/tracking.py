@@ -13,9 +13,9 @@ Documents (field names are short because every run document carries them):
   Cosmos DB's 2 MB limit (see :data:`INLINE_BUDGET`).
 
 User keys are encoded (:mod:`.keys`) before they become field names. Writes are idempotent or
-conditional: a param is written with a condition that it is absent or equal, the latest metric
-with a condition that the stored one is older, so racing writers need no transaction.
-Semantics are on the port, not repeated here.
+conditional: a call's update of the run document states what makes it valid (the run active, new
+params absent, the stored latest points older), so racing writers need no transaction and a
+retried call stores nothing twice (docs/adr/0008). Semantics are on the port, not repeated here.
 """
 
 from __future__ import annotations
@@ -130,7 +130,8 @@ _U64 = (1 << 64) - 1
 
 def _latest_doc(m: Metric) -> dict[str, Any]:
     """A latest value in a run document: ``v`` compares (clamped, NaN kept), ``r`` ranks number
-    (2) before NaN (1), ``o``/``n`` order points (NaN as 0, then NaN last), ``x`` is the raw value."""
+    (2) before NaN (1), ``o``/``n`` order points (NaN as 0, then NaN last) and ``k`` is that order
+    as one string (:func:`_order_code`), ``x`` the raw value when it is infinite."""
     value = float(m.value)
     nan = math.isnan(value)
     doc: dict[str, Any] = {
