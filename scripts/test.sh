@@ -26,5 +26,9 @@ fi
 if [ -z "${GENESIS_SERVICES:-}" ] || [[ ",$GENESIS_SERVICES," == *",mongo,"* ]]; then
   required="$required,mongo,cosmos"  # cosmos: the Cosmos adapter behind the throttling proxy
 fi
+required="$required,local"  # the local artifact store needs nothing
+if [ -z "${GENESIS_SERVICES:-}" ] || [[ ",$GENESIS_SERVICES," == *",azurite,"* ]]; then
+  required="$required,azure-blob"  # artifacts on Azurite
+fi
 export GENESIS_REQUIRED_BACKENDS="${GENESIS_REQUIRED_BACKENDS:-$required}"
 exec bash scripts/services.sh bash scripts/checks.sh "$@"

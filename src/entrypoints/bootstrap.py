@@ -199,6 +199,34 @@ def build_registry_store(uri: str | None = None, *, clock: Clock | None = None) 
     return builder(resolved, clock)
 
 
+ARTIFACT_SCHEMES = ("file", "wasbs", "wasb", "https")
+
+
+def build_artifact_store(artifact_uri: str, **options: Any) -> Any:
+    """The ArtifactStore for an artifact root (a run's ``artifact_uri``): a plain path or
+    ``file://`` gives local files; ``wasbs://container@account.blob.core.windows.net/path``,
+    ``wasb://`` and ``https://account.blob.core.windows.net/container/path`` give Azure Blob
+    Storage (extra ``azure``; credentials as AzureBlobArtifactStore documents). ``options`` go to
+    the store (e.g. ``connection_string=``). Raises InvalidParameterValue for another scheme."""
+    scheme = urlsplit(artifact_uri).scheme.lower()
+    if scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):  # a Windows drive letter
+        from genesis_flow.adapters.blob.local import LocalArtifactStore
+
+        return LocalArtifactStore(artifact_uri, **options)
+    if scheme in ("wasbs", "wasb", "https"):
+        try:
+            from genesis_flow.adapters.blob.azure import AzureBlobArtifactStore
+        except ImportError as error:
+            raise InvalidParameterValue(
+                f"'{scheme}://' artifacts need the Azure SDK: pip install 'genesis-flow[azure]' ({error})"
+            ) from None
+        return AzureBlobArtifactStore.from_uri(artifact_uri, **options)
+    raise InvalidParameterValue(
+        f"Unsupported artifact URI scheme {scheme!r}; expected a local path, file://, wasbs:// or"
+        " https://<account>.blob.core.windows.net/..."
+    )
+
+
 def supported_schemes() -> list[str]:
     return sorted(set(_TRACKING) | {ep.name for ep in _entry_points()})
 

@@ -1,26 +1,55 @@
 """The artifact port: files of a run under its artifact root.
 
-An ArtifactStore is bound to one artifact root URI (a run's ``artifact_uri``, as MLflow's
-artifact repositories are). Artifact paths are relative, '/'-separated, and validated in the
-domain: no ``..`` segments, no absolute paths, no drive letters, no NUL bytes
-(``InvalidParameterValue``, nothing written).
+An ArtifactStore is bound to one artifact root URI (a run's ``artifact_uri``,
+``<artifact root>/<experiment id>/<run id>/artifacts``, as MLflow's artifact repositories are).
+
+Semantics every adapter honours (executable form: tests/contract/test_artifacts.py):
+
+* **Paths** are relative, '/'-separated, and checked in the domain
+  (:func:`genesis_flow.core.artifacts.artifact_path`): ``..`` segments, absolute paths, drive
+  letters, backslashes, control characters and percent-encoded traversal raise
+  ``InvalidParameterValue`` and nothing is written. A local store also refuses a path that leaves
+  the root through a symlink.
+* **Writes** overwrite, stream in chunks (memory stays flat whatever the file size), and never
+  leave a partial file visible under the final name: a reader sees the old content or the new
+  (``download_artifacts`` starts over when a file changes under it; a stream from
+  ``open_artifact`` may instead raise a domain error, never return a mix of both).
+* **Listing** is one level: entries directly below ``path`` (files with their size, directories
+  without), ordered by path, paths relative to the store's root. An unknown path, or a file,
+  lists nothing. Empty directories may not exist in object stores: only files make directories.
+* **Errors**: a missing artifact raises ``ResourceDoesNotExist``; a storage failure the user can
+  act on (missing container, refused credentials, throttling past the retry policy) raises a
+  domain error that says what to do; driver exceptions never escape.
 """
 
 from __future__ import annotations
 
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from genesis_flow.core.entities import FileInfo
 
 
 @runtime_checkable
 class ArtifactStore(Protocol):
+    """Files under one artifact root. Thread-safe in every adapter."""
+
+    @property
+    def artifact_uri(self) -> str:
+        """The root this store writes under (a URI or a local path)."""
+        ...
+
     def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
-        """Copy one local file to ``<root>/<artifact_path>/<file name>``; overwrites."""
+        """Copy one local file to ``<root>/<artifact_path>/<file name>``; overwrites.
+        Raises ResourceDoesNotExist when ``local_file`` is not a file."""
         ...
 
     def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
-        """Copy a local directory tree to ``<root>/<artifact_path>/``; overwrites."""
+        """Copy a local directory tree to ``<root>/<artifact_path>/``; overwrites. Empty files are
+        copied; empty directories may not be (object stores have none)."""
+        ...
+
+    def log_stream(self, stream: BinaryIO, artifact_file: str) -> None:
+        """Write a readable binary stream to ``<root>/<artifact_file>``, in chunks; overwrites."""
         ...
 
     def list_artifacts(self, path: str | None = None) -> tuple[FileInfo, ...]:
@@ -28,14 +57,42 @@ class ArtifactStore(Protocol):
         ...
 
     def download_artifacts(self, artifact_path: str, dst_path: str) -> str:
-        """Download a file or directory under ``dst_path`` and return the local path.
-        Raises ResourceDoesNotExist when nothing exists at ``artifact_path``."""
+        """Download a file or a directory tree into the local directory ``dst_path`` (created if
+        missing), at its path below it as MLflow does, and return the local path of what was
+        downloaded. ``""`` downloads the whole root (an empty root gives ``dst_path``). Raises
+        ResourceDoesNotExist when nothing exists at a non-empty ``artifact_path``."""
         ...
 
     def open_artifact(self, artifact_path: str) -> BinaryIO:
-        """A readable binary stream of one file. Raises ResourceDoesNotExist."""
+        """A readable binary stream of one file (close it when done). Raises
+        ResourceDoesNotExist."""
         ...
 
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         """Delete a file or tree (everything under the root when None); idempotent."""
+        ...
+
+    # --- what MLflow users call (mlflow.log_text and friends) -------------------------------------
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Write ``text`` as UTF-8."""
+        ...
+
+    def log_dict(self, dictionary: Any, artifact_file: str) -> None:
+        """Write a JSON-serialisable object as JSON, or as YAML when the file name ends in
+        ``.yaml``/``.yml`` (needs PyYAML; InvalidParameterValue otherwise), as MLflow does."""
+        ...
+
+    def log_table(self, data: Any, artifact_file: str) -> None:
+        """Write a table (a dict of equal-length columns, or a pandas DataFrame) in MLflow's JSON
+        table format (``{"columns": [...], "data": [[...], ...]}``); the file must end in ``.json``.
+        As in MLflow, logging to an existing table appends the rows (columns united, gaps null)."""
+        ...
+
+    def log_image(self, image: Any, artifact_file: str) -> None:
+        """Write a PIL image, or a numpy array MLflow accepts, as an image file (needs Pillow)."""
+        ...
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        """Write a matplotlib (``savefig``) or plotly (``write_html``/``write_image``) figure."""
         ...

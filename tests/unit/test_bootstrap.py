@@ -133,3 +133,21 @@ def test_with_nothing_configured_the_store_is_sqlite_in_the_working_directory(
 def test_sql_schemes_reach_the_sql_adapter(scheme: str) -> None:
     assert bootstrap._TRACKING[scheme] is bootstrap._sql_tracking
     assert bootstrap._REGISTRY[scheme] is bootstrap._sql_registry
+
+
+def test_artifact_uris_get_the_local_or_the_azure_store(tmp_path: Path) -> None:
+    from genesis_flow.adapters.blob.local import LocalArtifactStore
+
+    assert isinstance(bootstrap.build_artifact_store(str(tmp_path)), LocalArtifactStore)
+    assert isinstance(bootstrap.build_artifact_store(f"file://{tmp_path}"), LocalArtifactStore)
+    pytest.importorskip(
+        "azure.storage.blob", reason="the Azure store needs azure-storage-blob (extra 'azure')"
+    )
+    from genesis_flow.adapters.blob.azure import AzureBlobArtifactStore
+
+    store = bootstrap.build_artifact_store(
+        "wasbs://models@acct.blob.core.windows.net/1/run/artifacts", credential="a2V5"
+    )
+    assert isinstance(store, AzureBlobArtifactStore)
+    with pytest.raises(InvalidParameterValue, match="Unsupported artifact URI scheme 's3'"):
+        bootstrap.build_artifact_store("s3://bucket/x")

@@ -1,0 +1,258 @@
+"""What every artifact store shares: path checks, local-file plumbing, the MLflow helpers.
+
+A concrete store implements five primitives on *checked* paths relative to its root ('' is the
+root itself): :meth:`_put`, :meth:`_get`, :meth:`_files` (every file under a prefix, with its
+size), :meth:`_list_level` and :meth:`_remove`. Everything else, the port's whole surface, is
+written once here on top of them, so the local and Azure stores cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import abc
+import io
+import json
+import os
+import posixpath
+import shutil
+import uuid
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from genesis_flow.core.artifacts import artifact_file_name, artifact_path, join_artifact_path
+from genesis_flow.core.entities import FileInfo
+from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist
+
+CHUNK = 4 * 1024 * 1024  # bytes per read/write: memory stays flat whatever the file size
+
+
+class ArtifactStoreBase(abc.ABC):
+    """The ArtifactStore port on top of five storage primitives. Thread-safe when they are."""
+
+    def __init__(self, artifact_uri: str) -> None:
+        self._artifact_uri = artifact_uri
+
+    @property
+    def artifact_uri(self) -> str:
+        return self._artifact_uri
+
+    # --- primitives --------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _put(self, stream: BinaryIO, path: str) -> None:
+        """Store ``stream`` at ``path`` (a checked file path), in chunks; the final name shows the
+        old content or the complete new one, never a part."""
+
+    @abc.abstractmethod
+    def _get(self, path: str) -> BinaryIO:
+        """A readable stream of the file at ``path``; ResourceDoesNotExist if there is none."""
+
+    @abc.abstractmethod
+    def _files(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """(path, size) of every file at or below ``prefix`` ('' is everything), paths relative
+        to the root; the file ``prefix`` itself when it is one."""
+
+    @abc.abstractmethod
+    def _list_level(self, prefix: str) -> list[FileInfo]:
+        """Entries directly below the directory ``prefix``, unordered."""
+
+    @abc.abstractmethod
+    def _remove(self, prefix: str) -> None:
+        """Delete the file ``prefix`` or everything below it ('' is everything); idempotent."""
+
+    # --- the port -------------------------------------------------------------------------------------
+
+    def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
+        if not os.path.isfile(local_file):
+            raise ResourceDoesNotExist(f"No such local file to log: {local_file!r}")
+        target = join_artifact_path(artifact_path, artifact_file_name(os.path.basename(local_file)))
+        with open(local_file, "rb") as stream:
+            self._put(stream, target)
+
+    def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
+        if not os.path.isdir(local_dir):
+            raise ResourceDoesNotExist(f"No such local directory to log: {local_dir!r}")
+        base = join_artifact_path(artifact_path)
+        # Every name is checked before the first write: a tree with one bad name writes nothing.
+        planned = []
+        for folder, _dirs, files in os.walk(local_dir):
+            relative = os.path.relpath(folder, local_dir)
+            parts = [] if relative == "." else relative.split(os.sep)
+            for name in sorted(files):
+                planned.append((os.path.join(folder, name), join_artifact_path(base, *parts, name)))
+        for local, target in planned:
+            with open(local, "rb") as stream:
+                self._put(stream, target)
+
+    def log_stream(self, stream: BinaryIO, artifact_file: str) -> None:
+        target = artifact_path(artifact_file)
+        if not target:
+            raise InvalidParameterValue("An artifact file path is required")
+        self._put(stream, target)
+
+    def list_artifacts(self, path: str | None = None) -> tuple[FileInfo, ...]:
+        return tuple(sorted(self._list_level(artifact_path(path)), key=lambda f: f.path))
+
+    def download_artifacts(self, artifact_path_: str, dst_path: str) -> str:
+        source = artifact_path(artifact_path_)
+        files = list(self._files(source))
+        os.makedirs(dst_path, exist_ok=True)
+        if not files:
+            if source == "":
+                return dst_path  # an empty root downloads as an empty directory, as in MLflow
+            raise ResourceDoesNotExist(f"No artifact at {source!r} under {self._artifact_uri}")
+        single = len(files) == 1 and files[0][0] == source and source != ""
+        if single:
+            # At its path below dst_path, as MLflow places a downloaded file.
+            local = os.path.join(dst_path, *source.split("/"))
+            self._download_file(source, local)
+            return local
+        root = os.path.join(dst_path, *source.split("/")) if source else dst_path
+        real_root = os.path.realpath(root)
+        for path, _size in files:
+            # A stored name is checked again: an object store may hold names we would never
+            # write (another tool's "a/../../x"), and they must not steer the download.
+            relative = artifact_path(path[len(source) :].lstrip("/") if source else path)
+            if not relative:
+                # An object store may hold a blob "a" beside blobs "a/...": the directory wins.
+                continue
+            local = os.path.join(root, *relative.split("/"))
+            if os.path.commonpath([real_root, os.path.realpath(local)]) != real_root:
+                raise InvalidParameterValue(f"Artifact {path!r} would be written outside {dst_path!r}")
+            self._download_file(path, local)
+        return root
+
+    def _download_file(self, path: str, local: str) -> None:
+        os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
+        # Into a temporary file next to the target, renamed when complete: no partial file.
+        # Opened with the default mode (umask applies), as a plain download would be.
+        temporary = os.path.join(os.path.dirname(local) or ".", f".genesis-download-{uuid.uuid4().hex}")
+        try:
+            with open(temporary, "xb") as out, self._get(path) as src:
+                shutil.copyfileobj(src, out, CHUNK)
+            os.replace(temporary, local)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+
+    def open_artifact(self, artifact_path_: str) -> BinaryIO:
+        path = artifact_path(artifact_path_)
+        if not path:
+            raise InvalidParameterValue("An artifact file path is required")
+        return self._get(path)
+
+    def delete_artifacts(self, artifact_path_: str | None = None) -> None:
+        self._remove(artifact_path(artifact_path_))
+
+    # --- MLflow's helpers --------------------------------------------------------------------------
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.log_stream(io.BytesIO(text.encode("utf-8")), artifact_file)
+
+    def log_dict(self, dictionary: Any, artifact_file: str) -> None:
+        extension = posixpath.splitext(artifact_file)[1].lower()
+        if extension in (".yaml", ".yml"):
+            try:
+                import yaml  # type: ignore[import-untyped]
+            except ImportError:
+                raise InvalidParameterValue(
+                    f"Logging {artifact_file!r} as YAML needs PyYAML (pip install pyyaml)"
+                ) from None
+            text = yaml.safe_dump(dictionary, default_flow_style=False)
+        else:
+            # MLflow writes JSON for every other extension, indented.
+            text = json.dumps(dictionary, indent=2)
+        self.log_text(text, artifact_file)
+
+    def log_table(self, data: Any, artifact_file: str) -> None:
+        if not artifact_file.endswith(".json"):
+            raise InvalidParameterValue(f"Table artifacts must be .json files, got {artifact_file!r}")
+        if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
+            columns = [str(c) for c in data.columns]
+            rows = data.values.tolist()
+        elif isinstance(data, dict):
+            columns = [str(c) for c in data]
+            lengths = {len(v) for v in data.values()}
+            if len(lengths) > 1:
+                raise InvalidParameterValue("Table columns must all have the same length")
+            rows = [list(row) for row in zip(*data.values(), strict=True)]
+        else:
+            raise InvalidParameterValue("A table is a dict of equal-length columns or a pandas DataFrame")
+        # As MLflow: logging to an existing table appends its rows (columns united, gaps null).
+        path = artifact_path(artifact_file)
+        if any(found == path for found, _ in self._files(path)):
+            with self._get(path) as stream:
+                old = json.load(stream)
+            merged = list(old.get("columns", [])) + [c for c in columns if c not in old.get("columns", [])]
+
+            def aligned(cols: list[str], row: list[Any]) -> list[Any]:
+                values = dict(zip(cols, row, strict=False))
+                return [values.get(c) for c in merged]
+
+            rows = [aligned(old["columns"], r) for r in old.get("data", [])] + [
+                aligned(columns, r) for r in rows
+            ]
+            columns = merged
+        self.log_text(json.dumps({"columns": columns, "data": rows}, default=str), artifact_file)
+
+    def log_image(self, image: Any, artifact_file: str) -> None:
+        try:
+            from PIL import Image
+        except ImportError:
+            raise InvalidParameterValue("Logging images needs Pillow (pip install pillow)") from None
+        if not isinstance(image, Image.Image):
+            image = Image.fromarray(_as_uint8(image))  # a numpy array, as MLflow accepts
+        buffer = io.BytesIO()
+        image.save(buffer, format=_image_format(artifact_file))
+        buffer.seek(0)
+        self.log_stream(buffer, artifact_file)
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:
+        buffer = io.BytesIO()
+        if hasattr(figure, "savefig"):  # matplotlib
+            figure.savefig(buffer, format=posixpath.splitext(artifact_file)[1].lstrip(".") or "png")
+        elif hasattr(figure, "write_html") and artifact_file.endswith(".html"):  # plotly
+            buffer.write(figure.to_html().encode("utf-8"))
+        elif hasattr(figure, "to_image"):  # plotly, static
+            buffer.write(figure.to_image(format=posixpath.splitext(artifact_file)[1].lstrip(".") or "png"))
+        else:
+            raise InvalidParameterValue(f"Cannot log a figure of type {type(figure).__name__}")
+        buffer.seek(0)
+        self.log_stream(buffer, artifact_file)
+
+
+def _as_uint8(array: Any) -> Any:
+    """MLflow's rule for image arrays: floats must lie in [0, 1] and are scaled to 0..255,
+    integers must lie in 0..255; both become uint8."""
+    import numpy as np
+
+    values = np.asarray(array)
+    if values.dtype.kind == "f":
+        if values.size and (np.nanmin(values) < 0 or np.nanmax(values) > 1):
+            raise InvalidParameterValue("Float image arrays must have values in [0, 1]")
+        return (values * 255).round().astype(np.uint8)
+    if values.dtype.kind in "iu":
+        if values.size and (values.min() < 0 or values.max() > 255):
+            raise InvalidParameterValue("Integer image arrays must have values in [0, 255]")
+        return values.astype(np.uint8)
+    if values.dtype.kind == "b":
+        return values.astype(np.uint8) * 255
+    raise InvalidParameterValue(f"Unsupported image array type {values.dtype}")
+
+
+def _image_format(artifact_file: str) -> str:
+    extension = posixpath.splitext(artifact_file)[1].lower().lstrip(".")
+    formats = {
+        "png": "PNG",
+        "jpg": "JPEG",
+        "jpeg": "JPEG",
+        "gif": "GIF",
+        "bmp": "BMP",
+        "tiff": "TIFF",
+        "webp": "WEBP",
+    }
+    if extension not in formats:
+        raise InvalidParameterValue(
+            f"Unsupported image file extension {extension!r}; use one of {sorted(formats)}"
+        )
+    return formats[extension]
