@@ -80,8 +80,3 @@ def artifact_file_name(name: str) -> str:
     if "/" in checked or not checked:
         raise _refuse(name, "expected a file name, not a path")
     return checked
-
-
-def run_artifact_uri(artifact_root: str, experiment_id: str, run_id: str) -> str:
-    """MLflow's layout: ``<artifact root>/<experiment id>/<run id>/artifacts``."""
-    return f"{artifact_root.rstrip('/')}/{experiment_id}/{run_id}/artifacts"
