@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 def upgrade_schema(uri: str) -> str:
     """Open the SQL database at ``uri`` allowing upgrades; one line saying what happened."""
     from genesis_flow.adapters.sql.database import SqlDatabase
-    from genesis_flow.adapters.sql.errors import redact
+    from genesis_flow.core.redaction import redact_uri as redact
 
     db = SqlDatabase.from_uri(uri, upgrade=True)
     try:

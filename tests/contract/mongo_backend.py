@@ -31,7 +31,8 @@ def open_mongo_backend(backend_id: str, *, artifact_root: str) -> Backend:
     except ImportError:
         raise Unavailable(f"backend {backend_id!r}: pymongo is not installed (extra 'mongo')") from None
     from genesis_flow.adapters.mongo import MongoDatabase
-    from genesis_flow.adapters.mongo.database import COLLECTIONS, redact
+    from genesis_flow.adapters.mongo.database import COLLECTIONS
+    from genesis_flow.core.redaction import redact_uri as redact
 
     proxy: Any = None
     cosmos_uri = os.environ.get("GENESIS_TEST_COSMOS_URI") if backend_id == "cosmos" else None

@@ -24,8 +24,8 @@ RING = 4
 def open_sql_backend(backend_id: str, *, artifact_root: str, uri: str | None) -> Backend:
     from genesis_flow.adapters.sql import SqlDatabase
     from genesis_flow.adapters.sql.database import normalize_uri
-    from genesis_flow.adapters.sql.errors import redact
     from genesis_flow.adapters.sql.schema import metadata
+    from genesis_flow.core.redaction import redact_uri as redact
 
     databases: list[SqlDatabase] = []
     cleanup: list[Callable[[], None]] = []

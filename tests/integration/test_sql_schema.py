@@ -27,10 +27,11 @@ import sqlalchemy as sa
 from attrs import define, field
 
 from genesis_flow.adapters.sql.database import SqlDatabase, normalize_uri
-from genesis_flow.adapters.sql.errors import ForeignDatabase, SchemaOutdated, SchemaTooNew, redact
+from genesis_flow.adapters.sql.errors import ForeignDatabase, SchemaOutdated, SchemaTooNew
 from genesis_flow.adapters.sql.migrations import MIGRATIONS, SCHEMA_VERSION
 from genesis_flow.adapters.sql.schema import metadata
 from genesis_flow.core.errors import GenesisError
+from genesis_flow.core.redaction import redact_uri as redact
 from genesis_flow.entrypoints.cli import main
 from tests.integration import sql_migration_fixtures as fixtures
 
@@ -353,6 +354,8 @@ def test_a_version_table_without_its_row_is_refused_as_damaged(target: Target) -
             "postgresql://u@h/db?sslmode=require&password=***",
         ),
         ("postgresql://u@h/db?PASSWORD=secret&x=1", "postgresql://u@h/db?PASSWORD=***&x=1"),
+        # An unencoded "@" or "/" in the password must not leave its tail in the message.
+        ("postgresql://u:se@cr/et@h/db", "postgresql://u:***@h/db"),
     ],
 )
 def test_passwords_in_user_info_or_query_are_redacted(uri: str, shown: str) -> None:

@@ -11,7 +11,6 @@ policies by overriding :meth:`MongoDatabase._retry_delay` and :meth:`MongoDataba
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -41,6 +40,7 @@ from genesis_flow.core.errors import (
     InvalidState,
     TemporarilyUnavailable,
 )
+from genesis_flow.core.redaction import redact_uri as redact
 
 T = TypeVar("T")
 
@@ -151,16 +151,6 @@ class MongoTarget:
             raise InvalidParameterValue(
                 f"genesis_retry_budget_ms must be an integer, got {budget!r}"
             ) from None
-
-
-# The password runs to the last "@" (an unencoded "@" or "/" in it must not end the match early).
-_PASSWORD = re.compile(r"(://[^:/@]*:).*@")
-_SECRET_PARAMETER = re.compile(r"(?i)([?&;](?:password|pass|pwd|accountkey|sig)=)[^&;]*")
-
-
-def redact(uri: str) -> str:
-    """The URI with any password (user info or query parameter) replaced by ``***``."""
-    return _SECRET_PARAMETER.sub(r"\1***", _PASSWORD.sub(r"\1***@", uri))
 
 
 class MongoDatabase:

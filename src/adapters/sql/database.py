@@ -30,6 +30,7 @@ from sqlalchemy.pool import StaticPool
 from genesis_flow.adapters.sql import errors
 from genesis_flow.adapters.sql.migrations import MIGRATIONS, SCHEMA_VERSION, Migration, ensure_schema
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue, TemporarilyUnavailable
+from genesis_flow.core.redaction import redact_uri
 from genesis_flow.core.search.evaluate import like
 
 T = TypeVar("T")
@@ -47,7 +48,7 @@ def normalize_uri(uri: str) -> str:
     if scheme in ("sqlite", "postgresql+psycopg"):
         return uri
     raise InvalidParameterValue(
-        f"Not a SQL URI: {errors.redact(uri)!r}; expected sqlite:///path.db or postgresql://..."
+        f"Not a SQL URI: {redact_uri(uri)!r}; expected sqlite:///path.db or postgresql://..."
     )
 
 
@@ -149,7 +150,7 @@ class SqlDatabase:
     ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self.where = errors.redact(uri or engine.url.render_as_string(hide_password=True))
+        self.where = redact_uri(uri or engine.url.render_as_string(hide_password=True))
         self._uri = uri or self.where
         self._prepared: dict[str, Prepared] = {}
         # An in-memory SQLite database is one shared connection: serialise its transactions.
@@ -192,7 +193,7 @@ class SqlDatabase:
         except GenesisError:
             raise
         except Exception as error:  # a malformed URL or a missing driver
-            raise InvalidParameterValue(f"Cannot open {errors.redact(uri)!r}: {error}") from None
+            raise InvalidParameterValue(f"Cannot open {redact_uri(uri)!r}: {error}") from None
         return cls(engine, uri=uri, **kwargs)
 
     def prepare(self, key: str, build: Callable[[], sa.ClauseElement]) -> Prepared:

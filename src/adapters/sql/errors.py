@@ -7,8 +7,6 @@ the ones it asks about (:func:`is_unique_violation`), and users never see one at
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy.exc as sa_exc
 
 from genesis_flow.core.errors import (
@@ -34,15 +32,6 @@ class SchemaTooNew(SchemaError):
 
 class ForeignDatabase(SchemaError):
     """The database belongs to MLflow or another program; Genesis-Flow never alters it."""
-
-
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
-_SECRET_PARAMETER = re.compile(r"(?i)([?&;](?:password|pass|pwd|accountkey|sig)=)[^&;]*")
-
-
-def redact(uri: str) -> str:
-    """The URI with any password (user info or query parameter) replaced by ``***``."""
-    return _SECRET_PARAMETER.sub(r"\1***", _PASSWORD.sub(r"\1***@", uri))
 
 
 def is_unique_violation(error: BaseException) -> bool:

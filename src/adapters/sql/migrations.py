@@ -19,8 +19,9 @@ from attrs import frozen
 from sqlalchemy.engine import Connection
 
 from genesis_flow.adapters.sql import schema
-from genesis_flow.adapters.sql.errors import ForeignDatabase, SchemaOutdated, SchemaTooNew, redact
+from genesis_flow.adapters.sql.errors import ForeignDatabase, SchemaOutdated, SchemaTooNew
 from genesis_flow.core.errors import InternalError
+from genesis_flow.core.redaction import redact_uri as redact
 
 SCHEMA_VERSION = 1
 """The schema version this code reads and writes."""
