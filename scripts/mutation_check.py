@@ -66,9 +66,8 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "writes to deleted runs allowed",
         TRACKING,
-        "        if state.info.lifecycle_stage is not LifecycleStage.ACTIVE:\n            raise InvalidParameterValue(\n"
-        '                f"The run {run_id}',
-        '        if False:\n            raise InvalidParameterValue(\n                f"The run {run_id}',
+        "        if state.info.lifecycle_stage is not LifecycleStage.ACTIVE:\n            raise run_not_active(",
+        "        if False:\n            raise run_not_active(",
     ),
     (
         "duplicate experiment names allowed",

@@ -15,7 +15,13 @@ from typing import Any, Generic, TypeVar
 
 from attrs import evolve, field, frozen
 
-from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.errors import (
+    ExperimentAlreadyExists,
+    ExperimentNotFound,
+    InvalidParameterValue,
+    LoggedModelNotFound,
+    RunNotFound,
+)
 
 T = TypeVar("T")
 
@@ -38,6 +44,10 @@ class ViewType(Enum):
         if self is ViewType.ACTIVE_ONLY:
             return stage is LifecycleStage.ACTIVE
         return stage is LifecycleStage.DELETED
+
+    def stage_values(self) -> list[str]:
+        """The stored values of the lifecycle stages this view admits (for a query's IN list)."""
+        return [s.value for s in LifecycleStage if self.admits(s)]
 
 
 class RunStatus(str, Enum):
@@ -369,3 +379,32 @@ class FileInfo:
     path: str
     is_dir: bool
     file_size: int | None = None
+
+
+# MLflow's messages for the tracking lookups, shared by every adapter.
+
+
+def run_not_found(run_id: str) -> RunNotFound:
+    return RunNotFound(f"Run with id={run_id} not found")
+
+
+def run_not_active(run_id: str, stage: str) -> InvalidParameterValue:
+    return InvalidParameterValue(f"The run {run_id} must be in the 'active' state. Current state is {stage}.")
+
+
+def experiment_not_found(experiment_id: str) -> ExperimentNotFound:
+    return ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+
+
+def experiment_not_active(experiment_id: str, stage: str) -> InvalidParameterValue:
+    return InvalidParameterValue(
+        f"The experiment {experiment_id} must be in the 'active' state. Current state is {stage}."
+    )
+
+
+def experiment_exists(name: str) -> ExperimentAlreadyExists:
+    return ExperimentAlreadyExists(f"Experiment(name={name}) already exists.")
+
+
+def logged_model_not_found(model_id: str) -> LoggedModelNotFound:
+    return LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")

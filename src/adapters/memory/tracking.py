@@ -39,18 +39,21 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    experiment_exists,
+    experiment_not_active,
+    experiment_not_found,
     is_newer_metric,
+    logged_model_not_found,
     metric_history_key,
+    run_not_active,
+    run_not_found,
 )
 from genesis_flow.core.errors import (
     ExperimentAlreadyExists,
-    ExperimentNotFound,
     InvalidParameterValue,
     InvalidState,
-    LoggedModelNotFound,
     ResourceAlreadyExists,
     ResourceDoesNotExist,
-    RunNotFound,
 )
 from genesis_flow.core.search import (
     matches,
@@ -63,7 +66,7 @@ from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
 
-RUN_NAME_TAG = "mlflow.runName"
+RUN_NAME_TAG = v.RUN_NAME_TAG
 
 
 @define
@@ -164,21 +167,18 @@ class InMemoryTrackingStore:
 
     def _check_name_free(self, name: str) -> None:
         if any(e.name == name for e in self._experiments.values()):
-            raise ExperimentAlreadyExists(f"Experiment(name={name}) already exists.")
+            raise experiment_exists(name)
 
     def _experiment(self, experiment_id: str) -> Experiment:
         experiment = self._experiments.get(str(experiment_id))
         if experiment is None:
-            raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+            raise experiment_not_found(experiment_id)
         return experiment
 
     def _active_experiment(self, experiment_id: str) -> Experiment:
         experiment = self._experiment(experiment_id)
         if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
-            raise InvalidParameterValue(
-                f"The experiment {experiment_id} must be in the 'active' state."
-                f" Current state is {experiment.lifecycle_stage.value}."
-            )
+            raise experiment_not_active(experiment_id, experiment.lifecycle_stage.value)
         return experiment
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -230,14 +230,14 @@ class InMemoryTrackingStore:
                     " This is an internally reserved experiment."
                 )
             if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
-                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+                raise experiment_not_found(experiment_id)
             self._set_experiment_stage(experiment, LifecycleStage.DELETED)
 
     def restore_experiment(self, experiment_id: str) -> None:
         with self._lock:
             experiment = self._experiment(experiment_id)
             if experiment.lifecycle_stage is not LifecycleStage.DELETED:
-                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+                raise experiment_not_found(experiment_id)
             self._set_experiment_stage(experiment, LifecycleStage.ACTIVE)
 
     def _set_experiment_stage(self, experiment: Experiment, stage: LifecycleStage) -> None:
@@ -297,16 +297,13 @@ class InMemoryTrackingStore:
     def _run(self, run_id: str) -> _RunState:
         state = self._runs.get(run_id)
         if state is None:
-            raise RunNotFound(f"Run with id={run_id} not found")
+            raise run_not_found(run_id)
         return state
 
     def _active_run(self, run_id: str) -> _RunState:
         state = self._run(run_id)
         if state.info.lifecycle_stage is not LifecycleStage.ACTIVE:
-            raise InvalidParameterValue(
-                f"The run {run_id} must be in the 'active' state."
-                f" Current state is {state.info.lifecycle_stage.value}."
-            )
+            raise run_not_active(run_id, state.info.lifecycle_stage.value)
         return state
 
     def get_run(self, run_id: str) -> Run:
@@ -514,7 +511,7 @@ class InMemoryTrackingStore:
         # still reach them.
         model = self._logged_models.get(model_id)
         if model is None or (model.lifecycle_stage is LifecycleStage.DELETED and not allow_deleted):
-            raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+            raise logged_model_not_found(model_id)
         return model
 
     def _add_model_metric(self, model_id: str, metric: Metric) -> None:
@@ -612,7 +609,7 @@ class InMemoryTrackingStore:
                 e.name == experiment.name and e.experiment_id != experiment.experiment_id
                 for e in self._experiments.values()
             ):
-                raise ExperimentAlreadyExists(f"Experiment(name={experiment.name}) already exists.")
+                raise experiment_exists(experiment.name)
             self._experiments[experiment.experiment_id] = experiment
             if experiment.experiment_id.isdigit():
                 self._next_experiment_id = max(self._next_experiment_id, int(experiment.experiment_id) + 1)

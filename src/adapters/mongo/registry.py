@@ -47,6 +47,7 @@ from genesis_flow.core.registry import (
 from genesis_flow.core.search import (
     IS_PROMPT_TAG,
     decode_page_token,
+    page_after,
     prompt_scope,
     query_fingerprint,
     resolve_max_results,
@@ -261,7 +262,7 @@ class MongoRegistryStore:
             latest = self._latest_per_stage([d["_id"] for d in page])
             return [_model_from(d, latest[d["_id"]]) for d in page], len(docs) > limit
 
-        return q.page(*self._db.call(work), limit, offset, fingerprint)
+        return page_after(*self._db.call(work), limit, offset, fingerprint)
 
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> tuple[ModelVersion, ...]:
         def work() -> tuple[ModelVersion, ...]:
@@ -494,7 +495,7 @@ class MongoRegistryStore:
             }
             return [_version_from(d, models.get(d["mid"])) for d in page], len(docs) > limit
 
-        return q.page(*self._db.call(work), limit, offset, fingerprint)
+        return page_after(*self._db.call(work), limit, offset, fingerprint)
 
     def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:
         number = v.model_version_number(name, version)

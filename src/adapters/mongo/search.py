@@ -18,20 +18,16 @@ answer the same. The parts that need care:
 
 from __future__ import annotations
 
-import math
 import re
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from genesis_flow.adapters.mongo.keys import path
-from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import InvalidParameterValue
-from genesis_flow.core.search import complete_order, encode_page_token, unknown_key
+from genesis_flow.core.search import clamp, complete_order, unknown_key
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.validation import RUN_NAME_TAG
 
-_MAX_DOUBLE = sys.float_info.max
-RUN_NAME_TAG = "mlflow.runName"
 NUMBER_RANK = 2
 NAN_RANK = 1
 
@@ -45,21 +41,6 @@ _OPERATORS = {
     Comparator.IN: "$in",
     Comparator.NOT_IN: "$nin",
 }
-
-
-def page(items: Sequence[Any], more: bool, limit: int, offset: int, fingerprint: str) -> Page[Any]:
-    """A page; ``more`` says whether an item beyond it was found (queries fetch ``limit + 1``)."""
-    token = encode_page_token(offset + limit, fingerprint) if more else None
-    return Page(items=tuple(items), next_page_token=token)
-
-
-def clamp(value: float) -> float:
-    """MLflow compares +/-inf as +/-the largest double."""
-    if value == math.inf:
-        return _MAX_DOUBLE
-    if value == -math.inf:
-        return -_MAX_DOUBLE
-    return value
 
 
 def unique_fields(spec: list[tuple[str, int]]) -> list[tuple[str, int]]:

@@ -61,22 +61,27 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    experiment_exists,
+    experiment_not_active,
+    experiment_not_found,
+    logged_model_not_found,
     metric_history_key,
     metric_order_key,
+    run_not_active,
+    run_not_found,
 )
 from genesis_flow.core.errors import (
     ExperimentAlreadyExists,
-    ExperimentNotFound,
     InvalidParameterValue,
     InvalidState,
-    LoggedModelNotFound,
     ResourceAlreadyExists,
     ResourceDoesNotExist,
-    RunNotFound,
 )
 from genesis_flow.core.search import (
+    clamp,
     complete_order,
     decode_page_token,
+    page_after,
     query_fingerprint,
     resolve_max_results,
     unknown_key,
@@ -85,7 +90,7 @@ from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
 
-RUN_NAME_TAG = q.RUN_NAME_TAG
+RUN_NAME_TAG = v.RUN_NAME_TAG
 ACTIVE = LifecycleStage.ACTIVE.value
 DELETED = LifecycleStage.DELETED.value
 # Bytes of param and tag text a run document holds before long values move to `run_values`:
@@ -95,10 +100,6 @@ INLINE_BUDGET = 1_000_000
 # IS NULL still work from the document) and a hash of the whole value (``ph``/``th``).
 SPILL_PREFIX = 200
 SPILLED_KEYS = "spilled-keys"
-
-
-def _stages(view_type: ViewType) -> list[str]:
-    return [s.value for s in LifecycleStage if view_type.admits(s)]
 
 
 def _hash(text: str) -> str:
@@ -135,7 +136,7 @@ def _latest_doc(m: Metric) -> dict[str, Any]:
     value = float(m.value)
     nan = math.isnan(value)
     doc: dict[str, Any] = {
-        "v": q.clamp(value),
+        "v": clamp(value),
         "r": q.NAN_RANK if nan else q.NUMBER_RANK,
         "s": m.step,
         "t": m.timestamp,
@@ -218,14 +219,6 @@ def _size(key: str, value: str) -> int:
     return len(key) + len(value.encode()) + 8
 
 
-def _run_not_found(run_id: str) -> RunNotFound:
-    return RunNotFound(f"Run with id={run_id} not found")
-
-
-def _not_active(run_id: str, stage: str) -> InvalidParameterValue:
-    return InvalidParameterValue(f"The run {run_id} must be in the 'active' state. Current state is {stage}.")
-
-
 class MongoTrackingStore:
     """TrackingStore on MongoDB. Thread-safe; many processes may share a database."""
 
@@ -292,7 +285,7 @@ class MongoTrackingStore:
 
         def reserve() -> str:
             if self._experiments.find_one({"name": name}, {"_id": 1}) is not None:
-                raise _experiment_exists(name)
+                raise experiment_exists(name)
             counter = self._counters.find_one_and_update(
                 {"_id": "experiment"},
                 {"$inc": {"value": 1}},
@@ -323,7 +316,7 @@ class MongoTrackingStore:
             except DuplicateKeyError:
                 stored = self._experiments.find_one({"_id": experiment_id}, {"name": 1})
                 if stored is None or stored["name"] != name:  # not our own insert, sent again
-                    raise _experiment_exists(name) from None
+                    raise experiment_exists(name) from None
 
         self._db.call(insert)
         return experiment_id
@@ -331,15 +324,13 @@ class MongoTrackingStore:
     def _experiment_doc(self, experiment_id: str) -> dict[str, Any]:
         doc = self._experiments.find_one({"_id": str(experiment_id)})
         if doc is None:
-            raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+            raise experiment_not_found(experiment_id)
         return doc
 
     def _active_experiment_doc(self, experiment_id: str) -> dict[str, Any]:
         doc = self._experiment_doc(experiment_id)
         if doc["l"] != ACTIVE:
-            raise InvalidParameterValue(
-                f"The experiment {experiment_id} must be in the 'active' state. Current state is {doc['l']}."
-            )
+            raise experiment_not_active(experiment_id, doc["l"])
         return doc
 
     def get_experiment(self, experiment_id: str) -> Experiment:
@@ -361,14 +352,14 @@ class MongoTrackingStore:
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, view_type, filter, tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)
-        query = {"$and": [{"l": {"$in": _stages(view_type)}}, *q.experiment_clauses(filter)]}
+        query = {"$and": [{"l": {"$in": view_type.stage_values()}}, *q.experiment_clauses(filter)]}
         sort = q.experiment_sort(order_by)
 
         def work() -> list[dict[str, Any]]:
             return list(self._experiments.find(query).sort(sort).skip(offset).limit(limit + 1))
 
         docs = self._db.call(work)
-        return q.page(
+        return page_after(
             [_experiment_from(d) for d in docs[:limit]], len(docs) > limit, limit, offset, fingerprint
         )
 
@@ -386,7 +377,7 @@ class MongoTrackingStore:
                     {"_id": doc["_id"]}, {"$set": {"name": new_name, "ut": self._clock.now_ms()}}
                 )
             except DuplicateKeyError:
-                raise _experiment_exists(new_name) from None
+                raise experiment_exists(new_name) from None
 
         self._db.call(work)
 
@@ -399,7 +390,7 @@ class MongoTrackingStore:
                     " This is an internally reserved experiment."
                 )
             if doc["l"] != ACTIVE:
-                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+                raise experiment_not_found(experiment_id)
             self._set_experiment_stage(doc["_id"], DELETED)
 
         self._db.call(work)
@@ -408,7 +399,7 @@ class MongoTrackingStore:
         def work() -> None:
             doc = self._experiment_doc(experiment_id)
             if doc["l"] != DELETED:
-                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+                raise experiment_not_found(experiment_id)
             self._set_experiment_stage(doc["_id"], ACTIVE)
 
         self._db.call(work)
@@ -541,13 +532,13 @@ class MongoTrackingStore:
     def _run_doc_of(self, run_id: str, projection: dict[str, Any] | None = None) -> dict[str, Any]:
         doc = self._runs.find_one({"_id": run_id}, projection)
         if doc is None:
-            raise _run_not_found(run_id)
+            raise run_not_found(run_id)
         return doc
 
     def _active_run_doc(self, run_id: str, projection: dict[str, Any] | None = None) -> dict[str, Any]:
         doc = self._run_doc_of(run_id, projection)
         if doc["l"] != ACTIVE:
-            raise _not_active(run_id, doc["l"])
+            raise run_not_active(run_id, doc["l"])
         return doc
 
     def _load_runs(self, docs: Sequence[dict[str, Any]]) -> list[Run]:
@@ -644,7 +635,7 @@ class MongoTrackingStore:
                 else self._runs.find_one({"_id": run_id}, projection)
             )
             if doc is None:
-                raise _run_not_found(run_id)
+                raise run_not_found(run_id)
             return _info_from(doc)
 
         return self._db.call(work)
@@ -659,7 +650,7 @@ class MongoTrackingStore:
         def work() -> None:
             done = self._runs.update_one({"_id": run_id}, {"$set": {"l": stage}})
             if done.matched_count == 0:
-                raise _run_not_found(run_id)
+                raise run_not_found(run_id)
 
         self._db.call(work)
 
@@ -709,7 +700,7 @@ class MongoTrackingStore:
                 found = {d["_id"] for d in self._models.find({"_id": {"$in": linked}}, {"_id": 1})}
                 missing = [m for m in linked if m not in found]
                 if missing:
-                    raise LoggedModelNotFound(f"Logged model with ID '{missing[0]}' not found.")
+                    raise logged_model_not_found(missing[0])
             # The common case in one update: new params, newer points, room in the document.
             if self._write_run_blind(run_id, param_values, tag_values, latest):
                 if metrics:
@@ -899,13 +890,13 @@ class MongoTrackingStore:
                 )
                 points = [_metric_from_history(d) for d in cursor]
             if not points and offset == 0 and self._runs.find_one({"_id": run_id}, {"_id": 1}) is None:
-                raise _run_not_found(run_id)
+                raise run_not_found(run_id)
             return points, max_results is not None and len(points) > max_results
 
         points, more = self._db.call(work)
         if max_results is None:
             return Page(items=tuple(points), next_page_token=None)
-        return q.page(points[:max_results], more, max_results, offset, fingerprint)
+        return page_after(points[:max_results], more, max_results, offset, fingerprint)
 
     def log_inputs(
         self,
@@ -967,7 +958,7 @@ class MongoTrackingStore:
             found = {d["_id"] for d in self._models.find({"_id": {"$in": ids}, "l": ACTIVE}, {"_id": 1})}
             for model_id in ids:
                 if model_id not in found:
-                    raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+                    raise logged_model_not_found(model_id)
             self._runs.update_one(
                 {"_id": run_id},
                 {"$addToSet": {"mo": {"$each": [{"m": m.model_id, "s": m.step} for m in models]}}},
@@ -989,7 +980,7 @@ class MongoTrackingStore:
         wanted = sorted({str(e) for e in experiment_ids})
         fingerprint = query_fingerprint(kind, tuple(wanted), run_view_type, filter, tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)
-        base = {"x": {"$in": wanted}, "l": {"$in": _stages(run_view_type)}}
+        base = {"x": {"$in": wanted}, "l": {"$in": run_view_type.stage_values()}}
 
         def work() -> tuple[list[Run], bool]:
             spilled = self._spilled_keys(filter, order_by)
@@ -1010,7 +1001,7 @@ class MongoTrackingStore:
                 docs = list(self._runs.find(query).sort(sort).skip(offset).limit(limit + 1))
             return self._load_runs(docs[:limit]), len(docs) > limit
 
-        return q.page(*self._db.call(work), limit, offset, fingerprint)
+        return page_after(*self._db.call(work), limit, offset, fingerprint)
 
     def _spilled_keys(self, filter: Filter, order_by: Sequence[OrderBy]) -> set[str]:
         """The ``kind/key`` names some run moved out of its document, read only when the search
@@ -1140,7 +1131,7 @@ class MongoTrackingStore:
         # still reach them.
         doc = self._models.find_one({"_id": model_id})
         if doc is None or (doc["l"] != ACTIVE and not allow_deleted):
-            raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+            raise logged_model_not_found(model_id)
         return doc
 
     @staticmethod
@@ -1186,7 +1177,7 @@ class MongoTrackingStore:
                 "k": m.key,
                 "raw": value,
                 # MLflow's SQL store keeps a logged model's NaN as 0.0; +/-inf compare clamped.
-                "v": q.clamp(_order_value(value)),
+                "v": clamp(_order_value(value)),
                 "t": m.timestamp,
                 "s": m.step,
                 "dn": m.dataset_name,
@@ -1236,7 +1227,7 @@ class MongoTrackingStore:
                 return_document=ReturnDocument.AFTER,
             )
             if doc is None:
-                raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+                raise logged_model_not_found(model_id)
             return self._logged_model_from(doc)
 
         return self._db.call(work)
@@ -1327,7 +1318,7 @@ class MongoTrackingStore:
 
         docs = self._db.call(work)
         models = [self._logged_model_from(d) for d in docs[:limit]]
-        return q.page(models, len(docs) > limit, limit, offset, fingerprint)
+        return page_after(models, len(docs) > limit, limit, offset, fingerprint)
 
     # --- import (migration) ----------------------------------------------------------------------------
 
@@ -1356,11 +1347,11 @@ class MongoTrackingStore:
                 {"name": experiment.name, "_id": {"$ne": experiment_id}}, {"_id": 1}
             )
             if other is not None:
-                raise _experiment_exists(experiment.name)
+                raise experiment_exists(experiment.name)
             try:
                 self._experiments.replace_one({"_id": experiment_id}, doc, upsert=True)
             except DuplicateKeyError:
-                raise _experiment_exists(experiment.name) from None
+                raise experiment_exists(experiment.name) from None
 
         self._db.call(write)
         if experiment_id.isdigit():
@@ -1456,10 +1447,6 @@ class MongoTrackingStore:
             )
 
 
-def _experiment_exists(name: str) -> ExperimentAlreadyExists:
-    return ExperimentAlreadyExists(f"Experiment(name={name}) already exists.")
-
-
 def _logged_model_clauses(filter: Filter, datasets: Sequence[DatasetRef]) -> list[dict[str, Any]]:
     clauses: list[dict[str, Any]] = []
     on_datasets = [{"dn": d.name, **({"dd": d.digest} if d.digest is not None else {})} for d in datasets]
@@ -1471,7 +1458,7 @@ def _logged_model_clauses(filter: Filter, datasets: Sequence[DatasetRef]) -> lis
             if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL, Comparator.IN, Comparator.NOT_IN):
                 raise unknown_key(SearchKind.LOGGED_MODELS, c)
             assert c.value is not None and not isinstance(c.value, tuple)
-            point: dict[str, Any] = {"k": c.key, "v": q.condition(c.comparator, q.clamp(float(c.value)))}
+            point: dict[str, Any] = {"k": c.key, "v": q.condition(c.comparator, clamp(float(c.value)))}
             clauses.append(_any_point(point, on_datasets))
         elif kt in (KeyType.PARAM, KeyType.TAG):
             clauses.append(q.field_clause(path("p" if kt is KeyType.PARAM else "t", c.key), c))

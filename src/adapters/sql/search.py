@@ -24,11 +24,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from genesis_flow.core.entities import DatasetRef
 from genesis_flow.core.errors import InvalidParameterValue
-from genesis_flow.core.search import complete_order, unknown_key
+from genesis_flow.core.search import clamp, complete_order, unknown_key
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.validation import RUN_NAME_TAG
 
 _MAX_DOUBLE = sys.float_info.max
-RUN_NAME_TAG = "mlflow.runName"
 
 
 class Dialect:
@@ -108,14 +108,10 @@ def clamped(column: Any) -> Any:
     )
 
 
-def _clamp(value: float) -> float:
-    return _MAX_DOUBLE if value > _MAX_DOUBLE else -_MAX_DOUBLE if value < -_MAX_DOUBLE else value
-
-
 def metric_value_compare(column: Any, comparator: Comparator, value: Any) -> ColumnElement[bool]:
     """A non-NaN stored metric value (+/-inf kept as they are) against a bound, with MLflow's inf
     clamping."""
-    bound = _clamp(float(value))
+    bound = clamp(float(value))
     # inf and the largest double only compare differently against that largest double itself.
     lhs = clamped(column) if abs(bound) == _MAX_DOUBLE else column
     return compare(Dialect("sqlite"), lhs, comparator, bound)
@@ -156,7 +152,7 @@ def run_where(
                 raise unknown_key(SearchKind.RUNS, c)
             lm = t.latest_metrics.alias()
             # The column already holds +/-inf as +/-the largest double (schema.latest_metrics).
-            value_test = compare(dialect, lm.c.value, c.comparator, _clamp(float(c.value)))  # type: ignore[arg-type]
+            value_test = compare(dialect, lm.c.value, c.comparator, clamp(float(c.value)))  # type: ignore[arg-type]
             if c.comparator is Comparator.NE:
                 # A NaN metric differs from every number.
                 value_test = sa.or_(lm.c.is_nan, value_test)

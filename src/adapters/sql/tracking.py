@@ -52,21 +52,24 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    experiment_exists,
+    experiment_not_active,
+    experiment_not_found,
+    logged_model_not_found,
     metric_order_key,
+    run_not_active,
+    run_not_found,
 )
 from genesis_flow.core.errors import (
     ExperimentAlreadyExists,
-    ExperimentNotFound,
     InvalidParameterValue,
     InvalidState,
-    LoggedModelNotFound,
     ResourceAlreadyExists,
     ResourceDoesNotExist,
-    RunNotFound,
 )
 from genesis_flow.core.search import (
     decode_page_token,
-    encode_page_token,
+    page_after,
     query_fingerprint,
     resolve_max_results,
 )
@@ -74,15 +77,11 @@ from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
 
-RUN_NAME_TAG = "mlflow.runName"
+RUN_NAME_TAG = v.RUN_NAME_TAG
 ACTIVE = LifecycleStage.ACTIVE.value
 DELETED = LifecycleStage.DELETED.value
 # Bound parameters per IN list: far below SQLite's (32766) and PostgreSQL's (65535) limits.
 _CHUNK = 10_000
-
-
-def _stages(view_type: ViewType) -> list[str]:
-    return [s.value for s in LifecycleStage if view_type.admits(s)]
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -337,7 +336,7 @@ class SqlTrackingStore:
                 conn.execute(t.experiments.insert().values(**row))
         except sa.exc.IntegrityError as error:
             if is_unique_violation(error):
-                raise ExperimentAlreadyExists(f"Experiment(name={row['name']}) already exists.") from None
+                raise experiment_exists(row["name"]) from None
             raise
 
     def _check_name_free(self, conn: Connection, name: str, *, other_than: str | None = None) -> None:
@@ -345,21 +344,18 @@ class SqlTrackingStore:
         if other_than is not None:
             query = query.where(t.experiments.c.experiment_id != other_than)
         if conn.execute(query).first() is not None:
-            raise ExperimentAlreadyExists(f"Experiment(name={name}) already exists.")
+            raise experiment_exists(name)
 
     def _experiment_row(self, conn: Connection, experiment_id: str) -> Any:
         row = self._prepared("experiment").run(conn, {"experiment_id": str(experiment_id)}).first()
         if row is None:
-            raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+            raise experiment_not_found(experiment_id)
         return row
 
     def _active_experiment_row(self, conn: Connection, experiment_id: str) -> Any:
         row = self._experiment_row(conn, experiment_id)
         if row.lifecycle_stage != ACTIVE:
-            raise InvalidParameterValue(
-                f"The experiment {experiment_id} must be in the 'active' state."
-                f" Current state is {row.lifecycle_stage}."
-            )
+            raise experiment_not_active(experiment_id, row.lifecycle_stage)
         return row
 
     def _experiments_with_tags(self, conn: Connection, rows: Sequence[Any]) -> list[Experiment]:
@@ -401,7 +397,9 @@ class SqlTrackingStore:
         e = t.experiments
         query = (
             sa.select(e)
-            .where(e.c.lifecycle_stage.in_(_stages(view_type)), *q.experiment_where(self._d, e, filter, t))
+            .where(
+                e.c.lifecycle_stage.in_(view_type.stage_values()), *q.experiment_where(self._d, e, filter, t)
+            )
             .order_by(*q.experiment_order(self._d, e, order_by))
             .limit(limit + 1)
             .offset(offset)
@@ -411,7 +409,7 @@ class SqlTrackingStore:
             rows = conn.execute(query).all()
             return self._experiments_with_tags(conn, rows[:limit]), len(rows) > limit
 
-        return _page(*self._db.transact(work), limit, offset, fingerprint)
+        return page_after(*self._db.transact(work), limit, offset, fingerprint)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         v.validate_experiment_name(new_name)
@@ -432,7 +430,7 @@ class SqlTrackingStore:
                     )
             except sa.exc.IntegrityError as error:
                 if is_unique_violation(error):
-                    raise ExperimentAlreadyExists(f"Experiment(name={new_name}) already exists.") from None
+                    raise experiment_exists(new_name) from None
                 raise
 
         self._db.transact(work, write=True)
@@ -446,7 +444,7 @@ class SqlTrackingStore:
                     " This is an internally reserved experiment."
                 )
             if row.lifecycle_stage != ACTIVE:
-                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+                raise experiment_not_found(experiment_id)
             self._set_experiment_stage(conn, row.experiment_id, DELETED)
 
         self._db.transact(work, write=True)
@@ -455,7 +453,7 @@ class SqlTrackingStore:
         def work(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id)
             if row.lifecycle_stage != DELETED:
-                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
+                raise experiment_not_found(experiment_id)
             self._set_experiment_stage(conn, row.experiment_id, ACTIVE)
 
         self._db.transact(work, write=True)
@@ -551,17 +549,15 @@ class SqlTrackingStore:
     def _run_row_of(self, conn: Connection, run_id: str) -> Any:
         row = conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
         if row is None:
-            raise RunNotFound(f"Run with id={run_id} not found")
+            raise run_not_found(run_id)
         return row
 
     def _active_run_row(self, conn: Connection, run_id: str) -> Any:
         row = self._prepared("run_state").run(conn, {"run_id": run_id}).first()
         if row is None:
-            raise RunNotFound(f"Run with id={run_id} not found")
+            raise run_not_found(run_id)
         if row.lifecycle_stage != ACTIVE:
-            raise InvalidParameterValue(
-                f"The run {run_id} must be in the 'active' state. Current state is {row.lifecycle_stage}."
-            )
+            raise run_not_active(run_id, row.lifecycle_stage)
         return row
 
     def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
@@ -772,7 +768,7 @@ class SqlTrackingStore:
         )
         for model_id in model_ids:
             if model_id not in found:
-                raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+                raise logged_model_not_found(model_id)
 
     def _set_tags(self, conn: Connection, run_id: str, values: dict[str, str]) -> None:
         self._prepared("upsert_tags").run_many(
@@ -798,7 +794,7 @@ class SqlTrackingStore:
 
         def work(conn: Connection) -> list[Metric]:
             if self._prepared("run_exists").run(conn, {"run_id": run_id}).first() is None:
-                raise RunNotFound(f"Run with id={run_id} not found")
+                raise run_not_found(run_id)
             rows = self._prepared("history").run(
                 conn, {"run_id": run_id, "key": metric_key, "limit": limit, "offset": offset}
             )
@@ -811,7 +807,7 @@ class SqlTrackingStore:
         points = self._db.transact(work)
         if max_results is None:
             return Page(items=tuple(points))
-        return _page(points[:max_results], len(points) > max_results, max_results, offset, fingerprint)
+        return page_after(points[:max_results], len(points) > max_results, max_results, offset, fingerprint)
 
     def log_inputs(
         self,
@@ -912,7 +908,7 @@ class SqlTrackingStore:
             .select_from(source)
             .where(
                 runs.c.experiment_id.in_(wanted),
-                runs.c.lifecycle_stage.in_(_stages(run_view_type)),
+                runs.c.lifecycle_stage.in_(run_view_type.stage_values()),
                 *where,
             )
             .order_by(*terms)
@@ -924,7 +920,7 @@ class SqlTrackingStore:
             rows = conn.execute(query).all()
             return self._load_runs(conn, rows[:limit]), len(rows) > limit
 
-        return _page(*self._db.transact(work), limit, offset, fingerprint)
+        return page_after(*self._db.transact(work), limit, offset, fingerprint)
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
         wanted = sorted({str(e) for e in experiment_ids})
@@ -1013,7 +1009,7 @@ class SqlTrackingStore:
         # still reach them.
         row = conn.execute(sa.select(t.logged_models).where(t.logged_models.c.model_id == model_id)).first()
         if row is None or (row.lifecycle_stage != ACTIVE and not allow_deleted):
-            raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+            raise logged_model_not_found(model_id)
         return row
 
     def _load_logged_models(self, conn: Connection, rows: Sequence[Any]) -> list[LoggedModel]:
@@ -1176,7 +1172,7 @@ class SqlTrackingStore:
             rows = conn.execute(query).all()
             return self._load_logged_models(conn, rows[:limit]), len(rows) > limit
 
-        return _page(*self._db.transact(work), limit, offset, fingerprint)
+        return page_after(*self._db.transact(work), limit, offset, fingerprint)
 
     # --- import (migration) --------------------------------------------------------------------------
 
@@ -1287,9 +1283,3 @@ class SqlTrackingStore:
                 )
 
         self._db.transact(work, write=True)
-
-
-def _page(items: Sequence[Any], more: bool, limit: int, offset: int, fingerprint: str) -> Page[Any]:
-    """A page; ``more`` says whether a row beyond it was found (the query fetches ``limit + 1``)."""
-    token = encode_page_token(offset + limit, fingerprint) if more else None
-    return Page(items=tuple(items), next_page_token=token)

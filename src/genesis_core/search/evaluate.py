@@ -39,10 +39,10 @@ from genesis_flow.core.entities import (
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.registry import ModelVersion, RegisteredModel
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.validation import RUN_NAME_TAG
 
 E = TypeVar("E")
 
-RUN_NAME_TAG = "mlflow.runName"
 _MAX_DOUBLE = sys.float_info.max
 
 
@@ -106,7 +106,7 @@ def _compare(comparator: Comparator, lhs: Any, rhs: Any) -> bool:
     raise InvalidParameterValue(f"Comparator {comparator.value} cannot compare values")
 
 
-def _clamp(value: float) -> float:
+def clamp(value: float) -> float:
     """MLflow's SQL store keeps +/-inf as +/-the largest double."""
     if value == math.inf:
         return _MAX_DOUBLE
@@ -120,7 +120,7 @@ def _compare_metric(comparator: Comparator, value: float | None, rhs: Any) -> bo
         return False
     if math.isnan(value):
         return comparator is Comparator.NE
-    return _compare(comparator, _clamp(value), _clamp(float(rhs)))
+    return _compare(comparator, clamp(value), clamp(float(rhs)))
 
 
 def _compare_optional(c: Comparison, lhs: Any) -> bool:
@@ -394,7 +394,7 @@ def _metric_rank(value: float | None, ascending: bool) -> tuple[int, Any]:
         return (2, 0)
     if math.isnan(value):
         return (1, 0)
-    return (0, _directed(_clamp(value), ascending))
+    return (0, _directed(clamp(value), ascending))
 
 
 def _run_sort_key(order_by: Sequence[OrderBy]) -> Callable[[Run], tuple[Any, ...]]:
@@ -569,7 +569,7 @@ def _logged_model_sort_key(order_by: Sequence[OrderBy]) -> Callable[[LoggedModel
             if o.key_type is KeyType.METRIC:
                 value = _latest_logged_model_metric(m, o.key)
                 if value is not None:
-                    value = _clamp(_logged_model_metric_value(value))
+                    value = clamp(_logged_model_metric_value(value))
                 parts.append(_present_first(value, o.ascending))
             else:
                 parts.append(_present_first(_logged_model_attribute(m, o.key), o.ascending))

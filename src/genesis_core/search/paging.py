@@ -202,3 +202,10 @@ def paginate(items: Sequence[E], max_results: int, page_token: str | None, finge
     page = tuple(items[offset:end])
     next_token = encode_page_token(end, fingerprint) if end < len(items) else None
     return Page(items=page, next_page_token=next_token)
+
+
+def page_after(items: Sequence[E], more: bool, limit: int, offset: int, fingerprint: str) -> Page[E]:
+    """The page a database query for ``limit + 1`` rows at ``offset`` gave: ``items`` (at most
+    ``limit``), and a token for the next page when ``more`` (a row beyond them was found)."""
+    token = encode_page_token(offset + limit, fingerprint) if more else None
+    return Page(items=tuple(items), next_page_token=token)
