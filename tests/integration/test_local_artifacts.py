@@ -3,6 +3,7 @@ downloads and MLflow's helpers round-tripped through ``open_artifact``."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -15,7 +16,7 @@ import pytest
 
 from genesis_flow.adapters.blob.local import LocalArtifactStore
 from genesis_flow.core.entities import FileInfo
-from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist
+from genesis_flow.core.errors import GenesisError, InvalidParameterValue, ResourceDoesNotExist
 from genesis_flow.ports.artifacts import ArtifactStore
 
 ESCAPE = "leaves the artifact root through a symlink"
@@ -570,3 +571,28 @@ def test_log_stream_refuses_the_root(store: LocalArtifactStore) -> None:
     stream: BinaryIO = io.BytesIO(b"x")
     with pytest.raises(InvalidParameterValue):
         store.log_stream(stream, "")
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device", "x"), "TEMPORARILY_UNAVAILABLE"),
+        (PermissionError(errno.EACCES, "Permission denied", "x"), "INVALID_STATE"),
+    ],
+)
+def test_a_file_system_failure_is_a_domain_error_and_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: OSError, code: str
+) -> None:
+    store = LocalArtifactStore(str(tmp_path / "root"))
+    store.log_text("old", "a.txt")
+
+    def failing_replace(src: str, dst: str) -> None:
+        raise failure
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(GenesisError) as raised:
+        store.log_text("new", "a.txt")
+    monkeypatch.undo()
+    assert raised.value.error_code == code
+    assert (tmp_path / "root" / "a.txt").read_text() == "old"
+    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == ["a.txt"]

@@ -9,20 +9,82 @@ written once here on top of them, so the local and Azure stores cannot drift apa
 from __future__ import annotations
 
 import abc
+import functools
 import io
 import json
 import os
 import posixpath
 import shutil
 import uuid
-from collections.abc import Iterator
-from typing import Any, BinaryIO
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, TypeVar
 
 from genesis_flow.core.artifacts import artifact_file_name, artifact_path, join_artifact_path
 from genesis_flow.core.entities import FileInfo
-from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist
+from genesis_flow.core.errors import (
+    GenesisError,
+    InvalidParameterValue,
+    InvalidState,
+    ResourceDoesNotExist,
+    TemporarilyUnavailable,
+)
 
 CHUNK = 4 * 1024 * 1024  # bytes per read/write: memory stays flat whatever the file size
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def domain_errors(method: F) -> F:
+    """File-system errors of a port method (the store's own, or the caller's local files) as
+    domain errors; a store's primitives raise domain errors for their storage already."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except _CallerStreamError as error:
+            raise error.original from None  # the caller's own stream failed: theirs, unchanged
+        except GenesisError:
+            raise
+        except FileNotFoundError as error:
+            raise ResourceDoesNotExist(f"No such file: {error.filename!r}") from None
+        except PermissionError as error:
+            raise InvalidState(f"Permission denied on {error.filename!r}: {error.strerror}") from None
+        except OSError as error:
+            where = f" ({error.filename!r})" if error.filename else ""
+            raise TemporarilyUnavailable(
+                f"Artifact storage failed: {error.strerror or error}{where}"
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _CallerStreamError(Exception):
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+class _CallerStream(io.RawIOBase):
+    """A caller's stream whose read errors are marked as theirs, so :func:`domain_errors` lets
+    them through unchanged instead of reporting them as a storage failure."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._stream.read(size)
+        except Exception as error:
+            raise _CallerStreamError(error) from error
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class ArtifactStoreBase(abc.ABC):
@@ -61,6 +123,7 @@ class ArtifactStoreBase(abc.ABC):
 
     # --- the port -------------------------------------------------------------------------------------
 
+    @domain_errors
     def log_artifact(self, local_file: str, artifact_path: str | None = None) -> None:
         if not os.path.isfile(local_file):
             raise ResourceDoesNotExist(f"No such local file to log: {local_file!r}")
@@ -68,6 +131,7 @@ class ArtifactStoreBase(abc.ABC):
         with open(local_file, "rb") as stream:
             self._put(stream, target)
 
+    @domain_errors
     def log_artifacts(self, local_dir: str, artifact_path: str | None = None) -> None:
         if not os.path.isdir(local_dir):
             raise ResourceDoesNotExist(f"No such local directory to log: {local_dir!r}")
@@ -83,15 +147,18 @@ class ArtifactStoreBase(abc.ABC):
             with open(local, "rb") as stream:
                 self._put(stream, target)
 
+    @domain_errors
     def log_stream(self, stream: BinaryIO, artifact_file: str) -> None:
         target = artifact_path(artifact_file)
         if not target:
             raise InvalidParameterValue("An artifact file path is required")
-        self._put(stream, target)
+        self._put(_CallerStream(stream), target)  # type: ignore[arg-type]
 
+    @domain_errors
     def list_artifacts(self, path: str | None = None) -> tuple[FileInfo, ...]:
         return tuple(sorted(self._list_level(artifact_path(path)), key=lambda f: f.path))
 
+    @domain_errors
     def download_artifacts(self, artifact_path_: str, dst_path: str) -> str:
         source = artifact_path(artifact_path_)
         files = list(self._files(source))
@@ -135,12 +202,14 @@ class ArtifactStoreBase(abc.ABC):
                 os.unlink(temporary)
             raise
 
+    @domain_errors
     def open_artifact(self, artifact_path_: str) -> BinaryIO:
         path = artifact_path(artifact_path_)
         if not path:
             raise InvalidParameterValue("An artifact file path is required")
         return self._get(path)
 
+    @domain_errors
     def delete_artifacts(self, artifact_path_: str | None = None) -> None:
         self._remove(artifact_path(artifact_path_))
 
@@ -164,6 +233,7 @@ class ArtifactStoreBase(abc.ABC):
             text = json.dumps(dictionary, indent=2)
         self.log_text(text, artifact_file)
 
+    @domain_errors
     def log_table(self, data: Any, artifact_file: str) -> None:
         if not artifact_file.endswith(".json"):
             raise InvalidParameterValue(f"Table artifacts must be .json files, got {artifact_file!r}")
