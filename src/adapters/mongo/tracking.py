@@ -286,13 +286,23 @@ class MongoTrackingStore:
         def reserve() -> str:
             if self._experiments.find_one({"name": name}, {"_id": 1}) is not None:
                 raise experiment_exists(name)
+            increment = {"$inc": {"value": 1}}
+            after = ReturnDocument.AFTER
             counter = self._counters.find_one_and_update(
-                {"_id": "experiment"},
-                {"$inc": {"value": 1}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
+                {"_id": "experiment"}, increment, return_document=after
             )
-            assert counter is not None  # an upsert returning the document after always has one
+            if counter is None:
+                # No counter yet. Racing upserts of one document may answer nothing (seen on the
+                # test server), so create it apart, ignoring a racer's copy, then increment.
+                with contextlib.suppress(DuplicateKeyError):
+                    self._counters.insert_one({"_id": "experiment", "value": 0})
+                counter = self._counters.find_one_and_update(
+                    {"_id": "experiment"}, increment, return_document=after
+                )
+            if counter is None:
+                raise InvalidState(
+                    "The experiment id counter vanished while an experiment was created; retry."
+                )
             return str(counter["value"])
 
         # Each write is its own call, so a retried call never repeats the other's write. The
