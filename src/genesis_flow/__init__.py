@@ -1,5 +1,9 @@
 """Genesis-Flow: MLflow-compatible tracking and model registry on the databases you already run.
 
+``import genesis_flow as mlflow`` gives MLflow's fluent API (``start_run``, ``log_metric``,
+``search_runs``, ``register_model`` ...), ``MlflowClient`` and ``MlflowException``, without
+importing mlflow.
+
 This module is the public face. Names are re-exported lazily (PEP 562 ``__getattr__``), so
 ``import genesis_flow`` loads no adapter and no database driver; the first use of a name imports
 the module that defines it.
@@ -12,6 +16,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+_FLUENT = "genesis_flow.entrypoints.api.fluent"
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
     "GenesisError": "genesis_flow.core.errors",
@@ -21,12 +26,62 @@ _LAZY: dict[str, str] = {
     "build_tracking_store": "genesis_flow.entrypoints.bootstrap",
     "build_registry_store": "genesis_flow.entrypoints.bootstrap",
     "resolve_tracking_uri": "genesis_flow.entrypoints.bootstrap",
+    "MlflowClient": "genesis_flow.entrypoints.api.client",
+    "MlflowException": "genesis_flow.entrypoints.api.exceptions",
+    "enable_async_logging": "genesis_flow.entrypoints.api.config",
+    "set_tracking_uri": _FLUENT,
+    "get_tracking_uri": _FLUENT,
+    "set_registry_uri": _FLUENT,
+    "get_registry_uri": _FLUENT,
+    "is_tracking_uri_set": _FLUENT,
+    "create_experiment": _FLUENT,
+    "set_experiment": _FLUENT,
+    "get_experiment": _FLUENT,
+    "get_experiment_by_name": _FLUENT,
+    "delete_experiment": _FLUENT,
+    "restore_experiment": _FLUENT,
+    "rename_experiment": _FLUENT,
+    "search_experiments": _FLUENT,
+    "set_experiment_tag": _FLUENT,
+    "set_experiment_tags": _FLUENT,
+    "start_run": _FLUENT,
+    "end_run": _FLUENT,
+    "active_run": _FLUENT,
+    "last_active_run": _FLUENT,
+    "get_run": _FLUENT,
+    "get_parent_run": _FLUENT,
+    "delete_run": _FLUENT,
+    "log_param": _FLUENT,
+    "log_params": _FLUENT,
+    "log_metric": _FLUENT,
+    "log_metrics": _FLUENT,
+    "set_tag": _FLUENT,
+    "set_tags": _FLUENT,
+    "delete_tag": _FLUENT,
+    "flush_async_logging": _FLUENT,
+    "log_input": _FLUENT,
+    "log_inputs": _FLUENT,
+    "log_artifact": _FLUENT,
+    "log_artifacts": _FLUENT,
+    "log_text": _FLUENT,
+    "log_dict": _FLUENT,
+    "log_table": _FLUENT,
+    "log_image": _FLUENT,
+    "log_figure": _FLUENT,
+    "get_artifact_uri": _FLUENT,
+    "search_runs": _FLUENT,
+    "register_model": _FLUENT,
+    "ActiveRun": _FLUENT,
 }
+# MLflow's submodules users import from (``mlflow.entities``, ``mlflow.exceptions`` ...).
+_SUBMODULES = ("artifacts", "client", "config", "entities", "exceptions", "tracking")
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = ["__version__", *sorted(_LAZY), *_SUBMODULES]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"genesis_flow.{name}")
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'genesis_flow' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""The MLflow-compatible API: fluent functions, MlflowClient, entities and exceptions."""

@@ -1,0 +1,993 @@
+"""``MlflowClient``: MLflow's lower-level client, on Genesis-Flow's stores.
+
+Same method names, signatures, defaults and return shapes as ``mlflow.MlflowClient`` (3.17.2).
+Every method raises :class:`~genesis_flow.exceptions.MlflowException` with MLflow's error code for
+bad input or a missing entity; never a driver error. MLflow's client-side conveniences live here,
+not in the stores: values are stringified and over-long param and tag values truncated (with a
+warning) as ``MLFLOW_TRUNCATE_LONG_VALUES`` says, metric values converted to float, oversize
+batches split as MLflow splits them, unnamed runs named.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import posixpath
+import re
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from itertools import zip_longest
+from typing import TYPE_CHECKING, Any
+
+from genesis_flow.core import validation
+from genesis_flow.core.entities import (
+    ExperimentTag as CoreExperimentTag,
+)
+from genesis_flow.core.entities import (
+    LoggedModelOutput as CoreLoggedModelOutput,
+)
+from genesis_flow.core.entities import (
+    LoggedModelParameter,
+    LoggedModelStatus,
+    LoggedModelTag,
+    RunStatus,
+)
+from genesis_flow.core.entities import (
+    Metric as CoreMetric,
+)
+from genesis_flow.core.entities import (
+    Param as CoreParam,
+)
+from genesis_flow.core.entities import (
+    RunTag as CoreRunTag,
+)
+from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist
+from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
+from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
+from genesis_flow.entrypoints.api import async_logging, config, context
+from genesis_flow.entrypoints.api import entities as E
+from genesis_flow.entrypoints.api.async_logging import RunOperations
+from genesis_flow.entrypoints.api.exceptions import translated
+from genesis_flow.entrypoints.api.uris import ModelUri, parse_models_uri, parse_runs_uri
+
+if TYPE_CHECKING:
+    from genesis_flow.ports import ArtifactStore, RegistryStore, TrackingStore
+
+_logger = logging.getLogger("genesis_flow")
+
+SEARCH_MAX_RESULTS_DEFAULT = 1000
+_TRUNCATE_ENV = "MLFLOW_TRUNCATE_LONG_VALUES"
+_IMAGE_KEY = re.compile(r"^[a-zA-Z0-9_\-./ ]+$")
+_COMPRESSED_IMAGE_SIZE = 256
+MLFLOW_LOGGED_IMAGES = "mlflow.loggedImages"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _truncate(kind: str, value: str, limit: int) -> str:
+    if len(value) <= limit or os.environ.get(_TRUNCATE_ENV, "true").strip().lower() in ("false", "0"):
+        return value
+    _logger.warning(
+        "%s '%s...' (%d characters) is truncated to %d characters to meet the length limit.",
+        kind,
+        value[:100],
+        len(value),
+        limit,
+    )
+    return value[:limit]
+
+
+def metric_value(value: Any) -> Any:
+    """A metric value as float, as MLflow converts it (numpy scalars, 0-d arrays, tensors);
+    anything that does not convert is passed on for validation to refuse."""
+    if type(value) is float:
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
+_LONG_MAX = 2**63 - 1
+_checked_metric_keys: set[str] = set()
+_MAX_CHECKED_KEYS = 10_000
+
+
+def _check_metric(metric: CoreMetric) -> None:
+    """validate_metric, skipped for a key that passed before when the numbers are plainly valid
+    (a key's validity never changes; the types and ranges are checked every time)."""
+    if (
+        metric.key in _checked_metric_keys
+        and type(metric.value) is float
+        and type(metric.timestamp) is int
+        and type(metric.step) is int
+        and 0 <= metric.timestamp <= _LONG_MAX
+        and -_LONG_MAX - 1 <= metric.step <= _LONG_MAX
+    ):
+        return
+    validation.validate_metric(metric.key, metric.value, metric.timestamp, metric.step)
+    if len(_checked_metric_keys) < _MAX_CHECKED_KEYS:
+        _checked_metric_keys.add(metric.key)
+
+
+def _param(key: str, value: Any) -> CoreParam:
+    return CoreParam(key, _truncate("Param value", str(value), validation.MAX_PARAM_VAL_LENGTH))
+
+
+def _tag(key: str, value: Any) -> CoreRunTag:
+    return CoreRunTag(key, _truncate("Tag value", str(value), validation.MAX_TAG_VAL_LENGTH))
+
+
+def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _version(name: str, version: Any) -> int:
+    return validation.model_version_number(name, version)
+
+
+class MlflowClient:
+    """A client of one tracking store and one registry store (MLflow's ``MlflowClient``).
+
+    ``tracking_uri`` defaults to the current tracking URI (:func:`genesis_flow.set_tracking_uri`,
+    ``GENESIS_TRACKING_URI``, ``MLFLOW_TRACKING_URI``, else ``sqlite:///genesis.db``);
+    ``registry_uri`` to the registry URI, else the tracking URI. An ``http(s)://`` URI (an MLflow
+    tracking server) is refused with INVALID_PARAMETER_VALUE: Genesis-Flow talks to the database.
+    Instances are cheap and thread-safe; stores are shared per URI within the process.
+    """
+
+    @translated
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        registry_uri: str | None = None,
+        workspace_store_uri: str | None = None,
+    ) -> None:
+        self._tracking_uri = config.get_tracking_uri() if tracking_uri is None else str(tracking_uri)
+        self._registry_uri = (
+            str(registry_uri)
+            if registry_uri is not None
+            else config.get_registry_uri(default_tracking_uri=self._tracking_uri)
+        )
+        config.refuse_server_uri(self._tracking_uri)
+        self._tracking: TrackingStore | None = None
+        self._registry: RegistryStore | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def tracking_uri(self) -> str:
+        return self._tracking_uri
+
+    @property
+    def _tracking_client(self) -> MlflowClient:  # MLflow code sometimes reaches for this
+        return self
+
+    @property
+    def store(self) -> TrackingStore:
+        if self._tracking is None:
+            with self._lock:
+                if self._tracking is None:
+                    self._tracking = config.tracking_store(self._tracking_uri)
+        return self._tracking
+
+    @property
+    def registry(self) -> RegistryStore:
+        if self._registry is None:
+            with self._lock:
+                if self._registry is None:
+                    config.refuse_server_uri(self._registry_uri)
+                    self._registry = config.registry_store(self._registry_uri)
+        return self._registry
+
+    # --- experiments -----------------------------------------------------------------------------
+
+    @translated
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
+    ) -> str:
+        """Create an experiment; returns its id. RESOURCE_ALREADY_EXISTS if the name is taken
+        (also by a deleted experiment); INVALID_PARAMETER_VALUE for a bad name or tag."""
+        experiment_tags = [CoreExperimentTag(k, str(v)) for k, v in (tags or {}).items()]
+        return self.store.create_experiment(name, artifact_location, experiment_tags)
+
+    @translated
+    def get_experiment(self, experiment_id: str) -> E.Experiment:
+        """The experiment, active or deleted. RESOURCE_DOES_NOT_EXIST if unknown."""
+        return E.experiment_from_core(self.store.get_experiment(str(experiment_id)))
+
+    @translated
+    def get_experiment_by_name(self, name: str) -> E.Experiment | None:
+        """The experiment of that name (active or deleted), or None."""
+        found = self.store.get_experiment_by_name(name)
+        return None if found is None else E.experiment_from_core(found)
+
+    @translated
+    def search_experiments(
+        self,
+        view_type: int = E.ViewType.ACTIVE_ONLY,
+        max_results: int | None = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> E.PagedList:
+        """One page of experiments (default order: creation time DESC, then id); ``.token`` is
+        the next page's token or None."""
+        page = self.store.search_experiments(
+            view_type=E.view_type_to_core(view_type),
+            max_results=max_results,
+            filter=parse_filter(SearchKind.EXPERIMENTS, filter_string),
+            order_by=parse_order_by(SearchKind.EXPERIMENTS, order_by),
+            page_token=page_token,
+        )
+        return E.PagedList([E.experiment_from_core(e) for e in page.items], page.next_page_token)
+
+    @translated
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.store.delete_experiment(str(experiment_id))
+
+    @translated
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.store.restore_experiment(str(experiment_id))
+
+    @translated
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self.store.rename_experiment(str(experiment_id), new_name)
+
+    @translated
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        self.store.set_experiment_tag(str(experiment_id), CoreExperimentTag(key, str(value)))
+
+    @translated
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.store.delete_experiment_tag(str(experiment_id), key)
+
+    # --- runs ------------------------------------------------------------------------------------
+
+    @translated
+    def create_run(
+        self,
+        experiment_id: str,
+        start_time: int | None = None,
+        tags: dict[str, Any] | None = None,
+        run_name: str | None = None,
+    ) -> E.Run:
+        """Create a RUNNING run. Without a name (argument or ``mlflow.runName`` tag) the run gets
+        a generated one, as MLflow names it. ``mlflow.user`` in ``tags`` becomes the run's user."""
+        tag_map = {k: str(v) for k, v in (tags or {}).items()}
+        if not run_name and not tag_map.get(context.MLFLOW_RUN_NAME):
+            run_name = context.generate_run_name()
+        run = self.store.create_run(
+            experiment_id=str(experiment_id),
+            user_id=tag_map.get(context.MLFLOW_USER, context.DEFAULT_USER),
+            start_time=start_time or _now_ms(),
+            tags=[_tag(k, v) for k, v in tag_map.items()],
+            run_name=run_name,
+        )
+        return E.run_from_core(run)
+
+    @translated
+    def get_run(self, run_id: str) -> E.Run:
+        """The run with latest metrics, params, tags and inputs (deleted runs too).
+        RESOURCE_DOES_NOT_EXIST if unknown."""
+        return E.run_from_core(self.store.get_run(run_id))
+
+    @translated
+    def get_parent_run(self, run_id: str) -> E.Run | None:
+        parent = self.store.get_run(run_id).data.tags_dict.get(context.MLFLOW_PARENT_RUN_ID)
+        return None if parent is None else E.run_from_core(self.store.get_run(parent))
+
+    @translated
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        if status is None and name is None:
+            return
+        run = self.store.get_run(run_id)
+        self.store.update_run_info(
+            run_id,
+            run_status=RunStatus.parse(status or run.info.status),
+            end_time=run.info.end_time,
+            run_name=name,
+        )
+
+    @translated
+    def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None:
+        """End the run: status (default FINISHED) and end time (default now). Pending
+        asynchronous writes of the run are flushed first, so they land before it ends."""
+        async_logging.flush(self._tracking_uri)
+        self.store.update_run_info(
+            run_id, run_status=RunStatus.parse(status or "FINISHED"), end_time=end_time or _now_ms()
+        )
+
+    @translated
+    def delete_run(self, run_id: str) -> None:
+        self.store.delete_run(run_id)
+
+    @translated
+    def restore_run(self, run_id: str) -> None:
+        self.store.restore_run(run_id)
+
+    @translated
+    def log_param(self, run_id: str, key: str, value: Any, synchronous: bool | None = None) -> Any:
+        """Log a param; returns ``value`` (or, asynchronously, a RunOperations). Logging another
+        value for a logged key is INVALID_PARAMETER_VALUE and keeps the stored value."""
+        param = _param(key, value)
+        if not config.synchronous(synchronous):
+            return self._submit(run_id, params=(param,))
+        try:
+            self.store.log_param(run_id, param)
+        except InvalidParameterValue as error:
+            raise InvalidParameterValue(error.message + _PARAM_VALIDATION_MSG) from None
+        return value
+
+    @translated
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+        synchronous: bool | None = None,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+        model_id: str | None = None,
+    ) -> RunOperations | None:
+        """Log one point; ``timestamp`` defaults to now, ``step`` to 0. Asynchronously
+        (``synchronous=False`` or MLFLOW_ENABLE_ASYNC_LOGGING) returns a RunOperations."""
+        return self._log_metric(
+            run_id, key, value, timestamp, step, synchronous, dataset_name, dataset_digest, model_id
+        )
+
+    def _log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None,
+        step: int | None,
+        synchronous: bool | None,
+        dataset_name: str | None = None,
+        dataset_digest: str | None = None,
+        model_id: str | None = None,
+    ) -> RunOperations | None:
+        # The fluent API's hot path (a training loop): no decorator layers, no re-validation of
+        # a key that already passed.
+        metric = CoreMetric(
+            key,
+            value if type(value) is float else metric_value(value),
+            timestamp if timestamp is not None else _now_ms(),
+            step if step is not None else 0,
+            model_id=model_id,
+            dataset_name=dataset_name,
+            dataset_digest=dataset_digest,
+        )
+        if not config.synchronous(synchronous):
+            _check_metric(metric)
+            return async_logging.async_logger(self._tracking_uri, self.store).submit(run_id, (metric,))
+        self.store.log_metric(run_id, metric)
+        return None
+
+    @translated
+    def set_tag(
+        self, run_id: str, key: str, value: Any, synchronous: bool | None = None
+    ) -> RunOperations | None:
+        tag = _tag(key, value)
+        if not config.synchronous(synchronous):
+            return self._submit(run_id, tags=(tag,))
+        self.store.set_tag(run_id, tag)
+        return None
+
+    @translated
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.store.delete_tag(run_id, key)
+
+    @translated
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Any] = (),
+        params: Sequence[Any] = (),
+        tags: Sequence[Any] = (),
+        synchronous: bool | None = None,
+    ) -> RunOperations | None:
+        """Log metrics, params and tags. Larger than one store batch (1000 metrics, 100 params,
+        100 tags, 1000 in all), it is split as MLflow splits it; each part is atomic."""
+        if not metrics and not params and not tags:
+            return None
+        core_metrics = [E.metric_to_core(m) for m in metrics]
+        core_params = [_param(p.key, p.value) for p in params]
+        core_tags = [_tag(t.key, t.value) for t in tags]
+        sync = config.synchronous(synchronous)
+        operations: list[RunOperations] = []
+        for batch_metrics, batch_params, batch_tags in _split_batch(core_metrics, core_params, core_tags):
+            if sync:
+                self.store.log_batch(run_id, batch_metrics, batch_params, batch_tags)
+            else:
+                operations.append(self._submit(run_id, batch_metrics, batch_params, batch_tags))
+        return None if sync else RunOperations.combine(operations)
+
+    def _submit(
+        self,
+        run_id: str,
+        metrics: Sequence[CoreMetric] = (),
+        params: Sequence[CoreParam] = (),
+        tags: Sequence[CoreRunTag] = (),
+    ) -> RunOperations:
+        # Bad input fails here, in the caller's frame, rather than later in the background.
+        validation.validate_log_batch(
+            [(m.key, m.value, m.timestamp, m.step) for m in metrics],
+            [(p.key, p.value) for p in params],
+            [(t.key, t.value) for t in tags],
+        )
+        return async_logging.async_logger(self._tracking_uri, self.store).submit(
+            run_id, metrics, params, tags
+        )
+
+    @translated
+    def get_metric_history(self, run_id: str, key: str) -> list[E.Metric]:
+        """Every point of the metric, ordered by (timestamp, step, value); [] for an unknown key."""
+        points: list[E.Metric] = []
+        token: str | None = None
+        while True:
+            page = self.store.get_metric_history(run_id, key, max_results=None, page_token=token)
+            points.extend(E.metric_from_core(m) for m in page.items)
+            token = page.next_page_token
+            if token is None:
+                return points
+
+    @translated
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[Any] | None = None,
+        models: Sequence[Any] | None = None,
+    ) -> None:
+        from genesis_flow.core.entities import LoggedModelInput as CoreModelInput
+
+        self.store.log_inputs(
+            run_id,
+            [E.dataset_input_to_core(d) for d in datasets or ()],
+            [CoreModelInput(m.model_id) for m in models or ()],
+        )
+
+    @translated
+    def log_outputs(self, run_id: str, models: list[Any]) -> None:
+        self.store.log_outputs(run_id, [CoreLoggedModelOutput(m.model_id, m.step) for m in models])
+
+    @translated
+    def search_runs(
+        self,
+        experiment_ids: list[str],
+        filter_string: str = "",
+        run_view_type: int = E.ViewType.ACTIVE_ONLY,
+        max_results: int = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> E.PagedList:
+        """One page of runs of the experiments matching the filter. Order: the ``order_by``
+        entries, then start time DESC, then run id. ``.token`` continues, None on the last page."""
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [str(experiment_ids)]
+        page = self.store.search_runs(
+            [str(e) for e in experiment_ids],
+            filter=parse_filter(SearchKind.RUNS, filter_string),
+            run_view_type=E.view_type_to_core(run_view_type),
+            max_results=max_results,
+            order_by=parse_order_by(SearchKind.RUNS, order_by),
+            page_token=page_token,
+        )
+        return E.PagedList([E.run_from_core(r) for r in page.items], page.next_page_token)
+
+    # --- logged models (MLflow 3) ----------------------------------------------------------------
+
+    @translated
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        model_type: str | None = None,
+    ) -> E.LoggedModel:
+        model = self.store.create_logged_model(
+            str(experiment_id),
+            name=name,
+            source_run_id=source_run_id,
+            tags=[LoggedModelTag(k, str(v)) for k, v in (tags or {}).items()],
+            params=[LoggedModelParameter(k, str(v)) for k, v in (params or {}).items()],
+            model_type=model_type,
+        )
+        return E.logged_model_from_core(model)
+
+    @translated
+    def get_logged_model(self, model_id: str) -> E.LoggedModel:
+        return E.logged_model_from_core(self.store.get_logged_model(model_id))
+
+    @translated
+    def finalize_logged_model(self, model_id: str, status: Any) -> E.LoggedModel:
+        status_name = getattr(status, "name", status)
+        model = self.store.finalize_logged_model(model_id, LoggedModelStatus.parse(str(status_name)))
+        return E.logged_model_from_core(model)
+
+    @translated
+    def delete_logged_model(self, model_id: str) -> None:
+        self.store.delete_logged_model(model_id)
+
+    @translated
+    def set_logged_model_tags(self, model_id: str, tags: dict[str, Any]) -> None:
+        self.store.set_logged_model_tags(model_id, [LoggedModelTag(k, str(v)) for k, v in tags.items()])
+
+    @translated
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self.store.delete_logged_model_tag(model_id, key)
+
+    @translated
+    def log_model_params(self, model_id: str, params: dict[str, str]) -> None:
+        self.store.log_logged_model_params(
+            model_id, [LoggedModelParameter(k, str(v)) for k, v in params.items()]
+        )
+
+    @translated
+    def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None = None,
+        datasets: list[dict[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: list[dict[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> E.PagedList:
+        from genesis_flow.core.entities import DatasetRef
+
+        clauses = [
+            f"{o['field_name']} {'ASC' if o.get('ascending', True) else 'DESC'}" for o in order_by or ()
+        ]
+        page = self.store.search_logged_models(
+            [str(e) for e in experiment_ids],
+            filter=parse_filter(SearchKind.LOGGED_MODELS, filter_string),
+            datasets=[DatasetRef(d["dataset_name"], d.get("dataset_digest")) for d in datasets or ()],
+            max_results=max_results,
+            order_by=parse_order_by(SearchKind.LOGGED_MODELS, clauses),
+            page_token=page_token,
+        )
+        return E.PagedList([E.logged_model_from_core(m) for m in page.items], page.next_page_token)
+
+    # --- artifacts -------------------------------------------------------------------------------
+
+    def _artifacts(self, run_id: str) -> ArtifactStore:
+        return config.artifact_store(self.store.get_run(run_id).info.artifact_uri)
+
+    @translated
+    def log_artifact(self, run_id: str, local_path: str, artifact_path: str | None = None) -> None:
+        """Copy a local file (or directory, as MLflow allows) under the run's artifacts."""
+        store = self._artifacts(run_id)
+        if os.path.isdir(local_path):
+            name = os.path.basename(os.path.normpath(local_path))
+            store.log_artifacts(local_path, posixpath.join(artifact_path, name) if artifact_path else name)
+        else:
+            store.log_artifact(local_path, artifact_path)
+
+    @translated
+    def log_artifacts(self, run_id: str, local_dir: str, artifact_path: str | None = None) -> None:
+        self._artifacts(run_id).log_artifacts(local_dir, artifact_path)
+
+    @translated
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        self._artifacts(run_id).log_text(text, artifact_file)
+
+    @translated
+    def log_dict(self, run_id: str, dictionary: dict[str, Any], artifact_file: str) -> None:
+        self._artifacts(run_id).log_dict(dictionary, artifact_file)
+
+    @translated
+    def log_figure(
+        self, run_id: str, figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None
+    ) -> None:
+        if save_kwargs:
+            with self._local_file(run_id, artifact_file) as tmp_path:
+                figure.savefig(tmp_path, **save_kwargs)
+            return
+        self._artifacts(run_id).log_figure(figure, artifact_file)
+
+    @translated
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
+        """Write (or extend) a JSON table and list it in the ``mlflow.loggedArtifacts`` tag, as
+        MLflow does so its UI shows the table."""
+        for char in ('"', "'", ",", ":", "[", "]", "{", "}"):
+            if char in artifact_file:
+                raise InvalidParameterValue(f"The artifact_file contains forbidden character: {char}")
+        self._artifacts(run_id).log_table(data, artifact_file)
+        tags = self.store.get_run(run_id).data.tags_dict
+        listed = json.loads(tags.get(context.MLFLOW_LOGGED_ARTIFACTS, "[]"))
+        entry = {"path": artifact_file, "type": "table"}
+        if entry not in listed:
+            listed.append(entry)
+            self.store.set_tag(run_id, CoreRunTag(context.MLFLOW_LOGGED_ARTIFACTS, json.dumps(listed)))
+
+    @translated
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        """Either a static image at ``artifact_file``, or (``key``) one step of an image series
+        in MLflow's layout (``images/<key>+step+<n>+timestamp+<ms>+<uuid>.png`` plus a small
+        ``.webp``) that MLflow's UI shows as a chart."""
+        if artifact_file is not None and any(a is not None for a in (key, step, timestamp)):
+            raise TypeError(
+                "The `artifact_file` parameter cannot be used in conjunction with `key`, `step`, or"
+                " `timestamp` parameters."
+            )
+        if artifact_file is None and key is None:
+            raise TypeError("Invalid arguments: Please specify exactly one of `artifact_file` or `key`.")
+        if artifact_file is not None:
+            self._artifacts(run_id).log_image(image, artifact_file)
+            return
+        assert key is not None
+        if not _IMAGE_KEY.match(key):
+            raise ValueError(
+                "The `key` parameter may only contain alphanumerics, underscores (_), dashes (-),"
+                f" periods (.), spaces ( ), and slashes (/). The provided key `{key}` contains"
+                " invalid characters."
+            )
+        if hasattr(image, "to_pil"):  # mlflow.Image
+            image = image.to_pil()
+        base = (
+            f"images/{key.replace('/', '~')}+step+{step or 0}+timestamp+{timestamp or _now_ms()}"
+            f"+{uuid.uuid4()}"
+        )
+        store = self._artifacts(run_id)
+        # The store validates and converts arrays as MLflow does; the thumbnail is made from
+        # what it wrote, so both files show the same picture.
+        store.log_image(image, base + ".png")
+        from PIL import Image
+
+        with store.open_artifact(base + ".png") as stream, Image.open(stream) as written:
+            store.log_image(_compressed(written), base + "+compressed.webp")
+        self.set_tag(run_id, MLFLOW_LOGGED_IMAGES, True)
+
+    @contextmanager
+    def _local_file(self, run_id: str, artifact_file: str) -> Iterator[str]:
+        directory, name = posixpath.split(artifact_file)
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_path = os.path.join(tmp, name)
+            yield tmp_path
+            self._artifacts(run_id).log_artifact(tmp_path, directory or None)
+
+    @translated
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[E.FileInfo]:
+        """Entries directly below ``path`` (the run's artifact root by default), ordered by path."""
+        return [E.file_info_from_core(f) for f in self._artifacts(run_id).list_artifacts(path)]
+
+    @translated
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        """Download a file or directory of the run; returns its local path. Without ``dst_path``
+        a new temporary directory is used. RESOURCE_DOES_NOT_EXIST if nothing is at ``path``."""
+        destination = dst_path if dst_path is not None else tempfile.mkdtemp()
+        return self._artifacts(run_id).download_artifacts(path, destination)
+
+    # --- registered models -----------------------------------------------------------------------
+
+    @translated
+    def create_registered_model(
+        self,
+        name: str,
+        tags: dict[str, Any] | None = None,
+        description: str | None = None,
+        deployment_job_id: str | None = None,
+    ) -> E.RegisteredModel:
+        """RESOURCE_ALREADY_EXISTS if the name is taken; INVALID_PARAMETER_VALUE for a bad name."""
+        model_tags = [RegisteredModelTag(k, str(v)) for k, v in (tags or {}).items()]
+        return E.registered_model_from_core(
+            self.registry.create_registered_model(name, model_tags, description)
+        )
+
+    @translated
+    def rename_registered_model(self, name: str, new_name: str) -> E.RegisteredModel:
+        return E.registered_model_from_core(self.registry.rename_registered_model(name, new_name))
+
+    @translated
+    def update_registered_model(
+        self, name: str, description: str | None = None, deployment_job_id: str | None = None
+    ) -> E.RegisteredModel:
+        return E.registered_model_from_core(self.registry.update_registered_model(name, description))
+
+    @translated
+    def delete_registered_model(self, name: str) -> None:
+        self.registry.delete_registered_model(name)
+
+    @translated
+    def get_registered_model(self, name: str) -> E.RegisteredModel:
+        return E.registered_model_from_core(self.registry.get_registered_model(name))
+
+    @translated
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> E.PagedList:
+        """One page of registered models (keys: name, tags); default order name ASC."""
+        page = self.registry.search_registered_models(
+            filter=parse_filter(SearchKind.REGISTERED_MODELS, filter_string),
+            max_results=max_results,
+            order_by=parse_order_by(SearchKind.REGISTERED_MODELS, order_by),
+            page_token=page_token,
+        )
+        return E.PagedList([E.registered_model_from_core(m) for m in page.items], page.next_page_token)
+
+    @translated
+    def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[E.ModelVersion]:
+        return [E.model_version_from_core(v) for v in self.registry.get_latest_versions(name, stages)]
+
+    @translated
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        self.registry.set_registered_model_tag(name, RegisteredModelTag(key, str(value)))
+
+    @translated
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self.registry.delete_registered_model_tag(name, key)
+
+    # --- model versions --------------------------------------------------------------------------
+
+    @translated
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        await_creation_for: int = 300,
+        model_id: str | None = None,
+    ) -> E.ModelVersion:
+        """The next version of the model (READY at once: there is no asynchronous registration).
+        The source is stored as given; ``runs:/`` and ``models:/`` sources resolve on download."""
+        version_tags = [ModelVersionTag(k, str(v)) for k, v in (tags or {}).items()]
+        version = self.registry.create_model_version(
+            name,
+            source,
+            run_id=run_id,
+            tags=version_tags,
+            run_link=run_link,
+            description=description,
+            user_id=None,
+            model_id=model_id,
+        )
+        return E.model_version_from_core(version)
+
+    @translated
+    def update_model_version(self, name: str, version: str, description: str | None = None) -> E.ModelVersion:
+        return E.model_version_from_core(
+            self.registry.update_model_version(name, _version(name, version), description)
+        )
+
+    @translated
+    def transition_model_version_stage(
+        self, name: str, version: str, stage: str, archive_existing_versions: bool = False
+    ) -> E.ModelVersion:
+        """Move the version to None/Staging/Production/Archived (any case); with
+        ``archive_existing_versions`` the others in that stage move to Archived."""
+        moved = self.registry.transition_model_version_stage(
+            name, _version(name, version), stage, archive_existing_versions
+        )
+        return E.model_version_from_core(moved)
+
+    @translated
+    def delete_model_version(self, name: str, version: str) -> None:
+        self.registry.delete_model_version(name, _version(name, version))
+
+    @translated
+    def get_model_version(self, name: str, version: str) -> E.ModelVersion:
+        return E.model_version_from_core(self.registry.get_model_version(name, _version(name, version)))
+
+    @translated
+    def get_model_version_download_uri(self, name: str, version: str) -> str:
+        return self.registry.get_model_version_download_uri(name, _version(name, version))
+
+    @translated
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10000,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> E.PagedList:
+        page = self.registry.search_model_versions(
+            filter=parse_filter(SearchKind.MODEL_VERSIONS, filter_string),
+            max_results=max_results,
+            order_by=parse_order_by(SearchKind.MODEL_VERSIONS, order_by),
+            page_token=page_token,
+        )
+        return E.PagedList([E.model_version_from_core(v) for v in page.items], page.next_page_token)
+
+    @translated
+    def set_model_version_tag(
+        self,
+        name: str,
+        version: str | None = None,
+        key: str | None = None,
+        value: Any = None,
+        stage: str | None = None,
+    ) -> None:
+        number = self._version_or_stage(name, version, stage)
+        self.registry.set_model_version_tag(name, number, ModelVersionTag(str(key), str(value)))
+
+    @translated
+    def delete_model_version_tag(
+        self, name: str, version: str | None = None, key: str | None = None, stage: str | None = None
+    ) -> None:
+        self.registry.delete_model_version_tag(name, self._version_or_stage(name, version, stage), str(key))
+
+    def _version_or_stage(self, name: str, version: Any, stage: str | None) -> int:
+        if (version is None) == (stage is None):
+            raise InvalidParameterValue(
+                "version and stage cannot be set together" if version else "version must be set"
+            )
+        if version is not None:
+            return _version(name, version)
+        latest = self.registry.get_latest_versions(name, [str(stage)])
+        if not latest:
+            raise ResourceDoesNotExist(f"Could not find any model version for {stage} stage")
+        return latest[-1].version
+
+    @translated
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        self.registry.set_registered_model_alias(name, alias, _version(name, version))
+
+    @translated
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self.registry.delete_registered_model_alias(name, alias)
+
+    @translated
+    def get_model_version_by_alias(self, name: str, alias: str) -> E.ModelVersion:
+        return E.model_version_from_core(self.registry.get_model_version_by_alias(name, alias))
+
+    @translated
+    def copy_model_version(self, src_model_uri: str, dst_name: str) -> E.ModelVersion:
+        """Register the version a ``models:/`` URI names as a new version of ``dst_name``
+        (created when missing)."""
+        source = self._model_version(parse_models_uri(src_model_uri))
+        try:
+            self.registry.create_registered_model(dst_name)
+        except Exception as error:  # an existing destination is fine
+            if getattr(error, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
+                raise
+        copied = self.registry.create_model_version(
+            dst_name,
+            source.source or "",
+            run_id=source.run_id,
+            tags=source.tags,
+            run_link=source.run_link,
+            description=source.description,
+            model_id=source.model_id,
+        )
+        return E.model_version_from_core(copied)
+
+    # --- URIs ------------------------------------------------------------------------------------
+
+    def _model_version(self, uri: ModelUri) -> Any:
+        assert uri.name is not None
+        if uri.alias is not None:
+            return self.registry.get_model_version_by_alias(uri.name, uri.alias)
+        if uri.version is not None:
+            return self.registry.get_model_version(uri.name, uri.version)
+        stage = uri.stage or "latest"
+        if stage.lower() == "latest":
+            versions = self.registry.get_latest_versions(uri.name, None)
+            if not versions:
+                raise ResourceDoesNotExist(f"No versions of model with name '{uri.name}' found")
+            return max(versions, key=lambda v: v.version)
+        versions = self.registry.get_latest_versions(uri.name, [stage])
+        if not versions:
+            raise ResourceDoesNotExist(
+                f"No versions of model with name '{uri.name}' and stage '{stage}' found"
+            )
+        return versions[-1]
+
+    @translated
+    def resolve_artifact_uri(self, uri: str) -> str:
+        """Where a ``runs:/<run id>/<path>`` or ``models:/<name>/<version|stage|latest>``,
+        ``models:/<name>@<alias>`` URI points in artifact storage; other URIs unchanged.
+        RESOURCE_DOES_NOT_EXIST for an unknown run, model, version, stage or alias."""
+        if uri.startswith("runs:"):
+            run_id, path = parse_runs_uri(uri)
+            root = self.store.get_run(run_id).info.artifact_uri
+            return posixpath.join(root, path) if path else root
+        if uri.startswith("models:"):
+            parsed = parse_models_uri(uri)
+            if parsed.model_id is not None:
+                return self.store.get_logged_model(parsed.model_id).artifact_location
+            version = self._model_version(parsed)
+            source = version.source or ""
+            return self.resolve_artifact_uri(source) if source.startswith(("runs:", "models:")) else source
+        return uri
+
+    @translated
+    def download_artifacts_from_uri(self, artifact_uri: str, dst_path: str | None = None) -> str:
+        """Download what a ``runs:/``, ``models:/``, local or blob URI names; returns the local path."""
+        resolved = self.resolve_artifact_uri(artifact_uri)
+        destination = dst_path if dst_path is not None else tempfile.mkdtemp()
+        parent, leaf = _split_artifact_uri(resolved)
+        return config.artifact_store(parent).download_artifacts(leaf, destination)
+
+
+_PARAM_VALIDATION_MSG = """
+
+The cause of this error is typically due to repeated calls
+to an individual run_id event logging.
+
+Incorrect Example:
+---------------------------------------
+with mlflow.start_run():
+    mlflow.log_param("depth", 3)
+    mlflow.log_param("depth", 5)
+---------------------------------------
+
+Which will throw an MlflowException for overwriting a
+logged parameter.
+
+Correct Example:
+---------------------------------------
+with mlflow.start_run():
+    with mlflow.start_run(nested=True):
+        mlflow.log_param("depth", 3)
+    with mlflow.start_run(nested=True):
+        mlflow.log_param("depth", 5)
+---------------------------------------
+
+Which will create a new nested run for each individual
+model and prevent parameter key collisions within the
+tracking store."""
+
+
+def _split_batch(
+    metrics: Sequence[CoreMetric], params: Sequence[CoreParam], tags: Sequence[CoreRunTag]
+) -> Iterator[tuple[Sequence[CoreMetric], Sequence[CoreParam], Sequence[CoreRunTag]]]:
+    """MLflow's split: params and tags 100 at a time, topped up with metrics to 1000 entities,
+    then the remaining metrics 1000 at a time."""
+    remaining: Sequence[CoreMetric] = metrics
+    param_chunks = _chunks(params, validation.MAX_PARAMS_TAGS_PER_BATCH)
+    tag_chunks = _chunks(tags, validation.MAX_PARAMS_TAGS_PER_BATCH)
+    for param_chunk, tag_chunk in zip_longest(param_chunks, tag_chunks, fillvalue=()):
+        room = min(
+            validation.MAX_ENTITIES_PER_BATCH - len(param_chunk) - len(tag_chunk),
+            validation.MAX_METRICS_PER_BATCH,
+        )
+        room = max(room, 0)
+        yield remaining[:room], param_chunk, tag_chunk
+        remaining = remaining[room:]
+    for metric_chunk in _chunks(remaining, validation.MAX_METRICS_PER_BATCH):
+        yield metric_chunk, (), ()
+
+
+def _split_artifact_uri(uri: str) -> tuple[str, str]:
+    # A store is bound to a root: open the parent and download the leaf, so a single file works.
+    stripped = uri.rstrip("/")
+    parent, leaf = posixpath.split(stripped)
+    if not leaf:
+        return stripped, ""
+    return parent, leaf
+
+
+def _compressed(image: Any) -> Any:
+    width, height = image.size
+    if width > height:
+        size = (_COMPRESSED_IMAGE_SIZE, int(height * (_COMPRESSED_IMAGE_SIZE / width)))
+    else:
+        size = (int(width * (_COMPRESSED_IMAGE_SIZE / height)), _COMPRESSED_IMAGE_SIZE)
+    return image.resize(size)
