@@ -707,11 +707,11 @@ class SqlTrackingStore:
             [(tag.key, tag.value) for tag in tags],
         )
         metric_rows = [_metric_row(run_id, m) for m in metrics]
-        latest: dict[str, Metric] = {}
+        by_key: dict[str, list[Metric]] = {}
         for m in metrics:
-            current = latest.get(m.key)
-            if current is None or metric_order_key(m) > metric_order_key(current):
-                latest[m.key] = m
+            by_key.setdefault(m.key, []).append(m)
+        # max() keeps the first of equal points, as a strict ">" scan would; one key call per point.
+        latest = {key: max(points, key=metric_order_key) for key, points in by_key.items()}
         linked = sorted({m.model_id for m in metrics if m.model_id is not None})
 
         def work(conn: Connection) -> None:

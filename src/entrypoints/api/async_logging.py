@@ -228,6 +228,10 @@ class AsyncLogger:
 def _batches(items: list[_Item]) -> list[list[_Item]]:
     """Consecutive operations of one run, packed into store batches: within the limits, and
     never two writes of one param or tag key in a batch (their order must stay observable)."""
+    if all(len(item[2]) == 1 and not item[3] and not item[4] for item in items):
+        # A training loop's log_metric calls: one point each, so plain slices are the batches.
+        size = validation.MAX_METRICS_PER_BATCH
+        return [items[i : i + size] for i in range(0, len(items), size)]
     batches: list[list[_Item]] = []
     current: list[_Item] = []
     n_metrics = n_params = n_tags = 0

@@ -159,6 +159,7 @@ class MlflowClient:
         config.refuse_server_uri(self._tracking_uri)
         self._tracking: TrackingStore | None = None
         self._registry: RegistryStore | None = None
+        self._async_writer: async_logging.AsyncLogger | None = None
         self._lock = threading.Lock()
 
     @property
@@ -369,7 +370,7 @@ class MlflowClient:
         )
         if not config.synchronous(synchronous):
             _check_metric(metric)
-            return async_logging.async_logger(self._tracking_uri, self.store).submit(run_id, (metric,))
+            return self._writer().submit(run_id, (metric,))
         self.store.log_metric(run_id, metric)
         return None
 
@@ -425,9 +426,12 @@ class MlflowClient:
             [(p.key, p.value) for p in params],
             [(t.key, t.value) for t in tags],
         )
-        return async_logging.async_logger(self._tracking_uri, self.store).submit(
-            run_id, metrics, params, tags
-        )
+        return self._writer().submit(run_id, metrics, params, tags)
+
+    def _writer(self) -> async_logging.AsyncLogger:
+        if self._async_writer is None:
+            self._async_writer = async_logging.async_logger(self._tracking_uri, self.store)
+        return self._async_writer
 
     @translated
     def get_metric_history(self, run_id: str, key: str) -> list[E.Metric]:

@@ -424,16 +424,10 @@ def log_metric(
         client, run_id = active._client, active.info.run_id
     else:
         client = _client()
+    if dataset is None:
+        return client._log_metric(run_id, key, value, timestamp, step or 0, synchronous, None, None, model_id)
     return client._log_metric(
-        run_id,
-        key,
-        value,
-        timestamp,
-        step or 0,
-        synchronous,
-        getattr(dataset, "name", None),
-        getattr(dataset, "digest", None),
-        model_id,
+        run_id, key, value, timestamp, step or 0, synchronous, dataset.name, dataset.digest, model_id
     )
 
 
