@@ -82,11 +82,11 @@ def reset_memory_stores() -> None:
 def _memory_tracking(uri: str, clock: Clock | None) -> TrackingStore:
     from genesis_flow.adapters.memory import InMemoryTrackingStore
 
+    # Absolute, as for the other stores: a run's artifact URI must not move with the cwd.
+    root = os.path.abspath(DEFAULT_ARTIFACT_ROOT)
     if clock is not None:
-        return InMemoryTrackingStore(clock=clock, artifact_root=DEFAULT_ARTIFACT_ROOT)
-    store: TrackingStore = _shared_memory(
-        "tracking", lambda: InMemoryTrackingStore(artifact_root=DEFAULT_ARTIFACT_ROOT)
-    )
+        return InMemoryTrackingStore(clock=clock, artifact_root=root)
+    store: TrackingStore = _shared_memory("tracking", lambda: InMemoryTrackingStore(artifact_root=root))
     return store
 
 

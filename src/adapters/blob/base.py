@@ -12,6 +12,7 @@ import abc
 import functools
 import io
 import json
+import math
 import os
 import posixpath
 import shutil
@@ -263,7 +264,7 @@ class ArtifactStoreBase(abc.ABC):
                 aligned(columns, r) for r in rows
             ]
             columns = merged
-        self.log_text(json.dumps({"columns": columns, "data": rows}, default=str), artifact_file)
+        self.log_text(_table_json(columns, rows), artifact_file)
 
     def log_image(self, image: Any, artifact_file: str) -> None:
         try:
@@ -289,6 +290,14 @@ class ArtifactStoreBase(abc.ABC):
             raise InvalidParameterValue(f"Cannot log a figure of type {type(figure).__name__}")
         buffer.seek(0)
         self.log_stream(buffer, artifact_file)
+
+
+def _table_json(columns: list[str], rows: list[list[Any]]) -> str:
+    """The bytes pandas' ``to_json(orient="split")`` writes, as MLflow logs tables: compact,
+    NaN as null, and "/" escaped as "\\/"."""
+    clean = [[None if isinstance(v, float) and math.isnan(v) else v for v in row] for row in rows]
+    text = json.dumps({"columns": columns, "data": clean}, default=str, separators=(",", ":"))
+    return text.replace("/", "\\/")  # only inside strings: JSON has no "/" elsewhere
 
 
 def _as_uint8(array: Any) -> Any:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from typing import Any
 
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.entrypoints.api import config
 from genesis_flow.entrypoints.api import entities as E
-from genesis_flow.entrypoints.api.client import MlflowClient, _split_artifact_uri
+from genesis_flow.entrypoints.api.client import MlflowClient
 from genesis_flow.entrypoints.api.exceptions import translated
 
 
@@ -18,16 +16,14 @@ def _client(tracking_uri: str | None) -> MlflowClient:
     return MlflowClient(tracking_uri=tracking_uri)
 
 
-def _resolve(
-    client: MlflowClient, artifact_uri: str | None, run_id: str | None, artifact_path: str | None
-) -> str:
+def _uri(artifact_uri: str | None, run_id: str | None, artifact_path: str | None) -> str:
     if (artifact_uri is None) == (run_id is None):
         raise InvalidParameterValue("Exactly one of `artifact_uri` or `run_id` must be specified.")
     if artifact_uri is not None:
         if artifact_path is not None:
             raise InvalidParameterValue("`artifact_path` cannot be specified if `artifact_uri` is specified.")
-        return client.resolve_artifact_uri(artifact_uri)
-    return client.resolve_artifact_uri(f"runs:/{run_id}/{artifact_path or ''}")
+        return artifact_uri
+    return f"runs:/{run_id}/{artifact_path or ''}"
 
 
 @translated
@@ -39,15 +35,12 @@ def download_artifacts(
     tracking_uri: str | None = None,
 ) -> str:
     """Download a file or directory named by ``artifact_uri`` (``runs:/``, ``models:/``, a local
-    or blob URI) or by ``run_id`` + ``artifact_path``; returns its local path. Without
-    ``dst_path`` a new temporary directory is used. INVALID_PARAMETER_VALUE unless exactly one of
-    ``artifact_uri`` and ``run_id`` is given; RESOURCE_DOES_NOT_EXIST when nothing is there."""
-    client = _client(tracking_uri)
-    resolved = _resolve(client, artifact_uri, run_id, artifact_path)
-    destination = dst_path if dst_path is not None else tempfile.mkdtemp()
-    os.makedirs(destination, exist_ok=True)
-    parent, leaf = _split_artifact_uri(resolved)
-    return config.artifact_store(parent).download_artifacts(leaf, destination)
+    or blob URI) or by ``run_id`` + ``artifact_path``; returns its local path. A whole run or
+    registered model lands directly in ``dst_path`` (a new temporary directory by default; a
+    model gets MLflow's ``registered_model_meta`` file), anything else as ``dst_path/<name>``.
+    INVALID_PARAMETER_VALUE unless exactly one of ``artifact_uri`` and ``run_id`` is given;
+    RESOURCE_DOES_NOT_EXIST when nothing is there."""
+    return _client(tracking_uri)._download(_uri(artifact_uri, run_id, artifact_path), dst_path)
 
 
 @translated
@@ -57,18 +50,17 @@ def list_artifacts(
     artifact_path: str | None = None,
     tracking_uri: str | None = None,
 ) -> list[E.FileInfo]:
-    """The entries directly below the location, ordered by path."""
-    client = _client(tracking_uri)
-    resolved = _resolve(client, artifact_uri, run_id, artifact_path)
-    return [E.file_info_from_core(f) for f in config.artifact_store(resolved).list_artifacts(None)]
+    """The entries directly below the location, ordered by path; paths relative to the run's
+    (or model's) root, as MLflow gives them."""
+    return _client(tracking_uri)._list(_uri(artifact_uri, run_id, artifact_path))
 
 
 @translated
 def load_text(artifact_uri: str) -> str:
     """The UTF-8 text of one artifact file."""
     client = _client(None)
-    parent, leaf = _split_artifact_uri(client.resolve_artifact_uri(artifact_uri))
-    with config.artifact_store(parent).open_artifact(leaf) as stream:
+    root, path, _ = client._location(artifact_uri)
+    with config.artifact_store(root).open_artifact(path) as stream:
         return bytes(stream.read()).decode("utf-8")
 
 

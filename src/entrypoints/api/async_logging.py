@@ -268,24 +268,34 @@ def _batches(items: list[_Item]) -> list[list[_Item]]:
 # --- one writer per tracking URI ---------------------------------------------------------------
 
 _registry_lock = threading.Lock()
-_loggers: dict[str, AsyncLogger] = {}
+# Keyed by (URI, store object): a store rebuilt for the same URI (memory: after a reset) gets its
+# own writer instead of feeding the old store.
+_loggers: dict[tuple[str, int], AsyncLogger] = {}
 
 
 def async_logger(uri: str, store: TrackingStore) -> AsyncLogger:
-    logger = _loggers.get(uri)
-    if logger is None:
+    key = (uri, id(store))
+    logger = _loggers.get(key)
+    if logger is None or logger._store is not store:
         with _registry_lock:
-            logger = _loggers.get(uri)
-            if logger is None:
-                logger = _loggers[uri] = AsyncLogger(store)
+            logger = _loggers.get(key)
+            if logger is None or logger._store is not store:
+                logger = _loggers[key] = AsyncLogger(store)
     return logger
 
 
 def flush(uri: str | None = None) -> None:
-    """Flush the writer of ``uri``, or every writer."""
-    loggers = list(_loggers.values()) if uri is None else [_loggers[uri]] if uri in _loggers else []
-    for logger in loggers:
-        logger.flush()
+    """Flush the writers of ``uri``, or every writer."""
+    for (logger_uri, _), logger in list(_loggers.items()):
+        if uri is None or logger_uri == uri:
+            logger.flush()
+
+
+def reset() -> None:
+    """Flush and forget every writer (tests; after the stores were reset)."""
+    flush()
+    with _registry_lock:
+        _loggers.clear()
 
 
 def _flush_at_exit() -> None:

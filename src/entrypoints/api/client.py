@@ -46,7 +46,7 @@ from genesis_flow.core.entities import (
 from genesis_flow.core.entities import (
     RunTag as CoreRunTag,
 )
-from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist
+from genesis_flow.core.errors import InternalError, InvalidParameterValue, ResourceDoesNotExist
 from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
 from genesis_flow.entrypoints.api import async_logging, config, context
@@ -677,10 +677,10 @@ class MlflowClient:
 
     @translated
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
-        """Download a file or directory of the run; returns its local path. Without ``dst_path``
-        a new temporary directory is used. RESOURCE_DOES_NOT_EXIST if nothing is at ``path``."""
-        destination = dst_path if dst_path is not None else tempfile.mkdtemp()
-        return self._artifacts(run_id).download_artifacts(path, destination)
+        """Download a file or directory of the run into ``dst_path`` (a new temporary directory
+        by default) as ``dst_path/<last segment of path>`` (the whole run for ""), and return its
+        local path. RESOURCE_DOES_NOT_EXIST if nothing is at ``path``."""
+        return self._download(f"runs:/{run_id}/{path or ''}", dst_path)
 
     # --- registered models -----------------------------------------------------------------------
 
@@ -699,8 +699,9 @@ class MlflowClient:
         )
 
     @translated
-    def rename_registered_model(self, name: str, new_name: str) -> E.RegisteredModel:
-        return E.registered_model_from_core(self.registry.rename_registered_model(name, new_name))
+    def rename_registered_model(self, name: str, new_name: str) -> None:
+        """Rename the model (its versions follow). Returns None, as MLflow's client does."""
+        self.registry.rename_registered_model(name, new_name)
 
     @translated
     def update_registered_model(
@@ -891,43 +892,84 @@ class MlflowClient:
         if uri.version is not None:
             return self.registry.get_model_version(uri.name, uri.version)
         stage = uri.stage or "latest"
+        # MLflow raises these two without an error code: its users see INTERNAL_ERROR.
         if stage.lower() == "latest":
             versions = self.registry.get_latest_versions(uri.name, None)
             if not versions:
-                raise ResourceDoesNotExist(f"No versions of model with name '{uri.name}' found")
+                raise InternalError(f"No versions of model with name '{uri.name}' and stage 'latest' found")
             return max(versions, key=lambda v: v.version)
         versions = self.registry.get_latest_versions(uri.name, [stage])
         if not versions:
-            raise ResourceDoesNotExist(
-                f"No versions of model with name '{uri.name}' and stage '{stage}' found"
-            )
+            raise InternalError(f"No versions of model with name '{uri.name}' and stage '{stage}' found")
         return versions[-1]
 
-    @translated
-    def resolve_artifact_uri(self, uri: str) -> str:
-        """Where a ``runs:/<run id>/<path>`` or ``models:/<name>/<version|stage|latest>``,
-        ``models:/<name>@<alias>`` URI points in artifact storage; other URIs unchanged.
-        RESOURCE_DOES_NOT_EXIST for an unknown run, model, version, stage or alias."""
+    def _location(self, uri: str) -> tuple[str, str, Any]:
+        """(artifact root, path below it, model version or None) of a ``runs:/`` or ``models:/``
+        URI; any other URI is split into its parent and last segment, as MLflow downloads it."""
         if uri.startswith("runs:"):
             run_id, path = parse_runs_uri(uri)
-            root = self.store.get_run(run_id).info.artifact_uri
-            return posixpath.join(root, path) if path else root
+            return str(self.store.get_run(run_id).info.artifact_uri), path, None
         if uri.startswith("models:"):
             parsed = parse_models_uri(uri)
             if parsed.model_id is not None:
-                return self.store.get_logged_model(parsed.model_id).artifact_location
+                return self.store.get_logged_model(parsed.model_id).artifact_location, parsed.path, None
             version = self._model_version(parsed)
             source = version.source or ""
-            return self.resolve_artifact_uri(source) if source.startswith(("runs:", "models:")) else source
-        return uri
+            if source.startswith(("runs:", "models:")):
+                root, below, _ = self._location(source)
+                source = posixpath.join(root, below) if below else root
+            return source, parsed.path, version
+        stripped = uri.rstrip("/")
+        parent, leaf = posixpath.split(stripped)
+        return (parent, leaf, None) if leaf else (stripped, "", None)
 
     @translated
-    def download_artifacts_from_uri(self, artifact_uri: str, dst_path: str | None = None) -> str:
-        """Download what a ``runs:/``, ``models:/``, local or blob URI names; returns the local path."""
-        resolved = self.resolve_artifact_uri(artifact_uri)
+    def resolve_artifact_uri(self, uri: str) -> str:
+        """Where a ``runs:/<run id>/<path>``, ``models:/<name>/<version|stage|latest>[/<path>]``,
+        ``models:/<name>@<alias>[/<path>]`` or ``models:/<logged model id>`` URI points in
+        artifact storage; other URIs unchanged. RESOURCE_DOES_NOT_EXIST for an unknown run,
+        model, version or alias; INVALID_PARAMETER_VALUE for an improper URI."""
+        if not uri.startswith(("runs:", "models:")):
+            return uri
+        root, path, _ = self._location(uri)
+        return posixpath.join(root, path) if path else root
+
+    def _download(self, uri: str, dst_path: str | None) -> str:
+        # MLflow's layout: a whole run or model lands directly in dst_path; anything below a
+        # root lands as dst_path/<its last segment>.
+        root, path, version = self._location(uri)
         destination = dst_path if dst_path is not None else tempfile.mkdtemp()
-        parent, leaf = _split_artifact_uri(resolved)
-        return config.artifact_store(parent).download_artifacts(leaf, destination)
+        os.makedirs(destination, exist_ok=True)
+        if not path:
+            local = config.artifact_store(root).download_artifacts("", destination)
+            # MLflow marks a downloaded *model* (a directory with an MLmodel file) with its name.
+            if version is not None and os.path.isfile(os.path.join(local, "MLmodel")):
+                from_alias = parse_models_uri(uri).alias is not None
+                _write_registered_model_meta(destination, version, from_alias)
+            return local
+        parent, leaf = posixpath.split(path)
+        store_root = posixpath.join(root, parent) if parent else root
+        return config.artifact_store(store_root).download_artifacts(leaf, destination)
+
+    def _list(self, uri: str) -> list[E.FileInfo]:
+        root, path, _ = self._location(uri)
+        if not uri.startswith(("runs:", "models:")):  # a plain location lists its own entries
+            root, path = (posixpath.join(root, path) if path else root), ""
+        return [E.file_info_from_core(f) for f in config.artifact_store(root).list_artifacts(path or None)]
+
+
+def _write_registered_model_meta(directory: str, version: Any, from_alias: bool) -> None:
+    """MLflow's ``registered_model_meta`` file, written beside a downloaded registered model.
+    Its YAML has the version quoted ('1') except when the URI named an alias."""
+    number = str(version.version) if from_alias else f"'{version.version}'"
+    name = version.name
+    if not all(ch.isalnum() or ch in "_-." for ch in name) or name[:1] in "-." or name.lower() in _YAML_WORDS:
+        name = json.dumps(name)  # a JSON string is a valid YAML scalar
+    with open(os.path.join(directory, "registered_model_meta"), "w", encoding="utf-8") as handle:
+        handle.write(f"model_name: {name}\nmodel_version: {number}\n")
+
+
+_YAML_WORDS = {"true", "false", "yes", "no", "on", "off", "null", "~", ""}
 
 
 _PARAM_VALIDATION_MSG = """
@@ -977,15 +1019,6 @@ def _split_batch(
         remaining = remaining[room:]
     for metric_chunk in _chunks(remaining, validation.MAX_METRICS_PER_BATCH):
         yield metric_chunk, (), ()
-
-
-def _split_artifact_uri(uri: str) -> tuple[str, str]:
-    # A store is bound to a root: open the parent and download the leaf, so a single file works.
-    stripped = uri.rstrip("/")
-    parent, leaf = posixpath.split(stripped)
-    if not leaf:
-        return stripped, ""
-    return parent, leaf
 
 
 def _compressed(image: Any) -> Any:

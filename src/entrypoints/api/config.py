@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.entrypoints import bootstrap
+from genesis_flow.entrypoints.api.exceptions import translated
 
 if TYPE_CHECKING:
     from genesis_flow.ports import ArtifactStore, RegistryStore, TrackingStore
@@ -33,6 +34,7 @@ def _as_uri(uri: str | Path) -> str:
     return str(uri)
 
 
+@translated
 def set_tracking_uri(uri: str | Path) -> None:
     """Use ``uri`` for the fluent API and new clients in this process. Like MLflow, it is also
     exported as ``MLFLOW_TRACKING_URI`` so child processes (and MLflow code) see it; an
@@ -41,7 +43,15 @@ def set_tracking_uri(uri: str | Path) -> None:
     text = _as_uri(uri)
     refuse_server_uri(text)
     _tracking_uri = text
-    os.environ["MLFLOW_TRACKING_URI"] = text
+    export_env("TRACKING_URI", text)
+
+
+def export_env(name: str, value: str) -> None:
+    """Publish a setting made in code to child processes as MLflow does (``MLFLOW_<name>``), and
+    overwrite our ``GENESIS_<name>`` twin when it is set, since it would win over the new value."""
+    os.environ["MLFLOW_" + name] = value
+    if "GENESIS_" + name in os.environ:
+        os.environ["GENESIS_" + name] = value
 
 
 def get_tracking_uri() -> str:
@@ -52,10 +62,12 @@ def is_tracking_uri_set() -> bool:
     return _tracking_uri is not None or any(os.environ.get(v) for v in bootstrap.TRACKING_URI_VARS)
 
 
+@translated
 def set_registry_uri(uri: str) -> None:
     global _registry_uri
+    refuse_server_uri(str(uri))
     _registry_uri = str(uri)
-    os.environ["MLFLOW_REGISTRY_URI"] = _registry_uri
+    export_env("REGISTRY_URI", _registry_uri)
 
 
 def get_registry_uri(default_tracking_uri: str | None = None) -> str:
@@ -74,9 +86,12 @@ def reset() -> None:
     _async_logging = None
 
 
+_SERVER_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
+
+
 def refuse_server_uri(uri: str) -> None:
-    scheme = urlsplit(uri).scheme.lower()
-    if scheme in ("http", "https", "databricks", "databricks-uc", "uc"):
+    scheme = urlsplit(uri).scheme.lower() or uri.strip().lower()  # "databricks" has no "://"
+    if scheme in _SERVER_SCHEMES:
         raise InvalidParameterValue(
             f"Tracking URI {_redacted(uri)!r} names an MLflow tracking server ({scheme}://)."
             " Genesis-Flow writes to your database directly, without a server: use a database URI"

@@ -26,6 +26,8 @@ from genesis_flow.core.entities import Metric as CoreMetric
 from genesis_flow.core.entities import Param as CoreParam
 from genesis_flow.core.entities import RunTag as CoreRunTag
 from genesis_flow.core.errors import (
+    GenesisError,
+    InternalError,
     InvalidParameterValue,
     ResourceAlreadyExists,
     ResourceDoesNotExist,
@@ -34,7 +36,7 @@ from genesis_flow.entrypoints.api import async_logging, config, context
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api.async_logging import RunOperations
 from genesis_flow.entrypoints.api.client import MlflowClient, metric_value
-from genesis_flow.entrypoints.api.exceptions import mlflow_exception, translated
+from genesis_flow.entrypoints.api.exceptions import mlflow_exception, translate, translated
 
 _logger = logging.getLogger("genesis_flow")
 
@@ -87,7 +89,7 @@ def _client() -> MlflowClient:
 
 
 def _reset_state() -> None:
-    """Forget the active experiment, runs and clients (tests)."""
+    """Forget the active experiment, runs and clients of this thread and process."""
     global _active_experiment_id
     _active_experiment_id = None
     _state.stack = []
@@ -95,9 +97,22 @@ def _reset_state() -> None:
     _clients.clear()
 
 
+def reset() -> None:
+    """Start the API afresh in this process (tests, notebooks): pending asynchronous writes are
+    flushed, then URIs set in code, the active experiment and runs (not ended), cached clients
+    and stores, and the ``memory:`` stores are forgotten."""
+    async_logging.reset()
+    _reset_state()
+    config.reset()
+    config.forget_stores()
+    from genesis_flow.entrypoints import bootstrap
+
+    bootstrap.reset_memory_stores()
+
+
 class ActiveRun(E.Run):
     """The run ``start_run`` returns: a Run that ends itself when used as a context manager
-    (FINISHED, or FAILED when the block raised; KILLED on KeyboardInterrupt)."""
+    (FINISHED, or FAILED when the block raised, KeyboardInterrupt included, as in MLflow)."""
 
     def __init__(self, run: E.Run, client: MlflowClient | None = None) -> None:
         super().__init__(run.info, run.data, run.inputs, run.outputs)
@@ -110,13 +125,7 @@ class ActiveRun(E.Run):
 
     def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> bool:
         if any(r.info.run_id == self.info.run_id for r in _state.stack):
-            if exc_type is None:
-                status = "FINISHED"
-            elif issubclass(exc_type, KeyboardInterrupt):
-                status = "KILLED"
-            else:
-                status = "FAILED"
-            end_run(status)
+            end_run("FINISHED" if exc_type is None else "FAILED")
         return exc_type is None
 
 
@@ -161,7 +170,7 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
                 " can restore the experiment, or permanently delete the experiment to create a new one."
             )
     _active_experiment_id = experiment.experiment_id
-    os.environ["MLFLOW_EXPERIMENT_ID"] = experiment.experiment_id
+    config.export_env("EXPERIMENT_ID", experiment.experiment_id)
     return experiment
 
 
@@ -294,13 +303,14 @@ def start_run(
     if existing_run_id:
         run = client.get_run(existing_run_id)
         if _active_experiment_id is not None and _active_experiment_id != run.info.experiment_id:
-            raise InvalidParameterValue(
+            raise InternalError(
                 f"Cannot start run with ID {existing_run_id} because active experiment ID does not"
                 " match environment run ID. Make sure --experiment-name or --experiment-id matches"
                 " experiment set with set_experiment(), or just use command-line arguments"
             )
         if run.info.lifecycle_stage == E.LifecycleStage.DELETED:
-            raise InvalidParameterValue(
+            # MLflow raises these two without an error code, so its users see INTERNAL_ERROR.
+            raise InternalError(
                 f"Cannot start run with ID {existing_run_id} because it is in the deleted state."
             )
         client.store.update_run_info(
@@ -313,14 +323,14 @@ def start_run(
         if parent_run_id:
             if stack and parent_run_id != stack[-1].info.run_id:
                 current = stack[-1].info.run_id
-                raise InvalidParameterValue(
+                raise InternalError(
                     f"Current run with UUID {current} does not match the specified parent_run_id"
                     f" {parent_run_id}. To start a new nested run under the parent run with UUID"
                     f" {current}, first end the current run with mlflow.end_run()."
                 )
             parent = client.get_run(parent_run_id)
             if parent.info.lifecycle_stage == E.LifecycleStage.DELETED:
-                raise InvalidParameterValue(
+                raise InternalError(
                     f"Cannot start run under parent run with ID {parent_run_id} because it is in the"
                     " deleted state."
                 )
@@ -404,7 +414,6 @@ def log_params(
     return _client().log_batch(run_id or _run_id(), params=batch, synchronous=synchronous)
 
 
-@translated
 def log_metric(
     key: str,
     value: float,
@@ -418,17 +427,23 @@ def log_metric(
     """Log one point to the active run (started if none): ``step`` defaults to 0, ``timestamp``
     to now. Asynchronously (``synchronous=False`` or MLFLOW_ENABLE_ASYNC_LOGGING) the point is
     queued and a RunOperations returned; ``flush_async_logging()`` or ``end_run()`` writes it."""
-    if run_id is None:
-        stack = _state.stack
-        active = stack[-1] if stack else start_run()
-        client, run_id = active._client, active.info.run_id
-    else:
-        client = _client()
-    if dataset is None:
-        return client._log_metric(run_id, key, value, timestamp, step or 0, synchronous, None, None, model_id)
-    return client._log_metric(
-        run_id, key, value, timestamp, step or 0, synchronous, dataset.name, dataset.digest, model_id
-    )
+    # A training loop's hot path: an inline try instead of the decorator saves a call layer.
+    try:
+        if run_id is None:
+            stack = _state.stack
+            active = stack[-1] if stack else start_run()
+            client, run_id = active._client, active.info.run_id
+        else:
+            client = _client()
+        if dataset is None:
+            return client._log_metric(
+                run_id, key, value, timestamp, step or 0, synchronous, None, None, model_id
+            )
+        return client._log_metric(
+            run_id, key, value, timestamp, step or 0, synchronous, dataset.name, dataset.digest, model_id
+        )
+    except GenesisError as error:
+        raise translate(error) from None
 
 
 @translated

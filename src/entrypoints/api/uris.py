@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 from urllib.parse import urlsplit
 
@@ -27,6 +26,7 @@ class ModelUri:
     stage: str | None = None
     alias: str | None = None
     model_id: str | None = None  # models:/<logged model id> (MLflow 3)
+    path: str = ""  # below the model's root
 
 
 def _improper(uri: str, kind: str) -> InvalidParameterValue:
@@ -49,30 +49,35 @@ def parse_runs_uri(uri: str) -> tuple[str, str]:
     parts = urlsplit(uri)
     if parts.scheme != "runs":
         raise _improper(uri, "runs")
-    path = posixpath.normpath(parts.path)
-    segments = [s for s in path.split("/") if s and s != "."]
+    # Not normalised: "runs:/a/../b" must not turn into run "b"; the artifact path itself is
+    # checked (and ".." refused) where it is used.
+    segments = [s for s in parts.path.split("/") if s and s != "."]
     if not segments:
         raise _improper(uri, "runs")
     return segments[0], "/".join(segments[1:])
 
 
 def parse_models_uri(uri: str) -> ModelUri:
-    """Parse a ``models:/`` URI. Raises InvalidParameterValue for an improper one."""
+    """Parse a ``models:/`` URI, with an optional path below the model after the version,
+    stage or alias. Raises InvalidParameterValue for an improper one."""
     parts = urlsplit(uri)
     if parts.scheme != "models" or parts.netloc:
         raise _improper(uri, "models")
-    path = parts.path.lstrip("/")
-    if "@" in path and "/" not in path.split("@", 1)[1]:
-        name, alias = path.split("@", 1)
-        if not name or not alias or "/" in name:
+    segments = parts.path.lstrip("/").split("/")
+    head, rest = segments[0], "/".join(s for s in segments[1:] if s)
+    if "@" in head:
+        name, alias = head.split("@", 1)
+        if not name or not alias:
             raise _improper(uri, "models")
-        return ModelUri(name, alias=alias)
-    segments = path.split("/")
-    if len(segments) == 1 and segments[0]:
-        return ModelUri(None, model_id=segments[0])
-    if len(segments) != 2 or not segments[0] or not segments[1]:
+        return ModelUri(name, alias=alias, path=rest)
+    if not head:
         raise _improper(uri, "models")
-    name, suffix = segments
+    if len(segments) == 1:
+        return ModelUri(None, model_id=head)
+    suffix = segments[1]
+    if not suffix:
+        raise _improper(uri, "models")
+    below = "/".join(s for s in segments[2:] if s)
     if _VERSION.match(suffix):
-        return ModelUri(name, version=int(suffix))
-    return ModelUri(name, stage=suffix)
+        return ModelUri(head, version=int(suffix), path=below)
+    return ModelUri(head, stage=suffix, path=below)
