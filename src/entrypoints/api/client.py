@@ -117,6 +117,16 @@ def _check_metric(metric: CoreMetric) -> None:
         _checked_metric_keys.add(metric.key)
 
 
+_RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
+
+
+def _check_run_id(run_id: object) -> None:
+    """MLflow's client-side run id check (its message, its INVALID_PARAMETER_VALUE)."""
+    if not isinstance(run_id, str) or _RUN_ID.match(run_id) is None:
+        shown = json.dumps(run_id, sort_keys=True, separators=(",", ":"), default=str)
+        raise InvalidParameterValue(f"Invalid value {shown} for parameter 'run_id' supplied.")
+
+
 def _param(key: str, value: Any) -> CoreParam:
     return CoreParam(key, _truncate("Param value", str(value), validation.MAX_PARAM_VAL_LENGTH))
 
@@ -276,7 +286,8 @@ class MlflowClient:
     @translated
     def get_run(self, run_id: str) -> E.Run:
         """The run with latest metrics, params, tags and inputs (deleted runs too).
-        RESOURCE_DOES_NOT_EXIST if unknown."""
+        INVALID_PARAMETER_VALUE for a malformed id; RESOURCE_DOES_NOT_EXIST if unknown."""
+        _check_run_id(run_id)
         return E.run_from_core(self.store.get_run(run_id))
 
     @translated
