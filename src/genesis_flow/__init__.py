@@ -12,7 +12,11 @@ the module that defines it.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+# `typing` alone costs more than the rest of this import: keep it for the type checker.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 
@@ -74,7 +78,7 @@ _LAZY: dict[str, str] = {
     "ActiveRun": _FLUENT,
 }
 # MLflow's submodules users import from (``mlflow.entities``, ``mlflow.exceptions`` ...).
-_SUBMODULES = ("artifacts", "client", "config", "entities", "exceptions", "tracking")
+_SUBMODULES = ("artifacts", "client", "config", "data", "entities", "exceptions", "tracking")
 
 __all__ = ["__version__", *sorted(_LAZY), *_SUBMODULES]
 

@@ -15,6 +15,7 @@ import os
 import random
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 MLFLOW_USER = "mlflow.user"
 MLFLOW_SOURCE_NAME = "mlflow.source.name"
@@ -141,10 +142,21 @@ def _common_dir(git_dir: Path) -> Path:
 
 
 def _remote_url(git_dir: Path) -> str | None:
+    """The first remote's URL (as MLflow takes it), without any user name or token in it: a run
+    tag must never carry a credential."""
     config = configparser.ConfigParser(strict=False, interpolation=None)
     try:
         config.read(_common_dir(git_dir) / "config", encoding="utf-8")
     except (configparser.Error, OSError):
         return None
-    section = 'remote "origin"'
-    return config.get(section, "url", fallback=None) if config.has_section(section) else None
+    for section in config.sections():
+        if section.startswith("remote ") and config.has_option(section, "url"):
+            return _without_credentials(config.get(section, "url"))
+    return None
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme and "@" in parts.netloc:
+        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return url  # scp-like "git@host:path" names a user, never a secret

@@ -134,17 +134,32 @@ class ActiveRun(E.Run):
 
 @translated
 def create_experiment(
-    name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
+    name: str,
+    artifact_location: str | None = None,
+    tags: dict[str, Any] | None = None,
+    trace_location: Any = None,
 ) -> str:
+    _refuse_trace_location(trace_location)
     return _client().create_experiment(name, artifact_location, tags)
 
 
+def _refuse_trace_location(trace_location: Any) -> None:
+    if trace_location is not None:
+        raise InvalidParameterValue(
+            "trace_location names a Databricks Unity Catalog table; Genesis-Flow keeps traces in"
+            " the tracking store and does not support it."
+        )
+
+
 @translated
-def set_experiment(experiment_name: str | None = None, experiment_id: str | None = None) -> E.Experiment:
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None, trace_location: Any = None
+) -> E.Experiment:
     """Make an experiment active (created by name when missing). INVALID_PARAMETER_VALUE unless
     exactly one argument is given, or for a deleted experiment; RESOURCE_DOES_NOT_EXIST for an
     unknown id."""
     global _active_experiment_id
+    _refuse_trace_location(trace_location)
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidParameterValue("Must specify exactly one of: `experiment_id` or `experiment_name`.")
     client = _client()

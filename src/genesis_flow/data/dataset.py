@@ -1,0 +1,5 @@
+"""Mirrors ``mlflow.data.dataset``."""
+
+from genesis_flow.entrypoints.api.data import Dataset
+
+__all__ = ["Dataset"]
