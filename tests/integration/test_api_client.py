@@ -564,3 +564,16 @@ def test_unsupported_tracking_uri_raises_invalid_parameter_value(bad: str) -> No
         MlflowClient(tracking_uri=bad).search_experiments()
 
     assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_copy_model_version_points_at_the_original_and_downloads_its_files(
+    client: MlflowClient, logged: str, model: str, tmp_path: Path
+) -> None:
+    copied = client.copy_model_version("models:/m/1", "m-copy")
+    assert (copied.name, copied.version, copied.source) == ("m-copy", 1, "models:/m/1")
+    assert copied.run_id == logged
+    original = client.resolve_artifact_uri("models:/m/1")
+    assert client.resolve_artifact_uri("models:/m-copy/1") == original
+    with pytest.raises(MlflowException) as caught:
+        client.copy_model_version("models:/m/99", "m-copy")
+    assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"

@@ -876,8 +876,14 @@ class MlflowClient:
     @translated
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> E.ModelVersion:
         """Register the version a ``models:/`` URI names as a new version of ``dst_name``
-        (created when missing)."""
-        source = self._model_version(parse_models_uri(src_model_uri))
+        (created when missing) whose source is ``models:/<name>/<version>`` of the original."""
+        parsed = parse_models_uri(src_model_uri)
+        if parsed.model_id is not None:
+            raise InvalidParameterValue(
+                f"{src_model_uri} names a logged model, not a registered model version: register it"
+                " with create_model_version instead."
+            )
+        source = self._model_version(parsed)
         try:
             self.registry.create_registered_model(dst_name)
         except Exception as error:  # an existing destination is fine
@@ -885,7 +891,7 @@ class MlflowClient:
                 raise
         copied = self.registry.create_model_version(
             dst_name,
-            source.source or "",
+            f"models:/{source.name}/{source.version}",  # as MLflow: the copy points at the original
             run_id=source.run_id,
             tags=source.tags,
             run_link=source.run_link,
