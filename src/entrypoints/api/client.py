@@ -84,17 +84,6 @@ def _truncate(kind: str, value: str, limit: int) -> str:
     return value[:limit]
 
 
-def metric_value(value: Any) -> Any:
-    """A metric value as float, as MLflow converts it (numpy scalars, 0-d arrays, tensors);
-    anything that does not convert is passed on for validation to refuse."""
-    if type(value) is float:
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return value
-
-
 _LONG_MAX = 2**63 - 1
 _checked_metric_keys: set[str] = set()
 _MAX_CHECKED_KEYS = 10_000
@@ -372,7 +361,7 @@ class MlflowClient:
         # a key that already passed.
         metric = CoreMetric(
             key,
-            value if type(value) is float else metric_value(value),
+            value if type(value) is float else E.metric_value(value),
             timestamp if timestamp is not None else _now_ms(),
             step if step is not None else 0,
             model_id=model_id,

@@ -35,7 +35,7 @@ from genesis_flow.core.errors import (
 from genesis_flow.entrypoints.api import async_logging, config, context
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api.async_logging import RunOperations
-from genesis_flow.entrypoints.api.client import MlflowClient, metric_value
+from genesis_flow.entrypoints.api.client import MlflowClient
 from genesis_flow.entrypoints.api.exceptions import mlflow_exception, translate, translated
 
 _logger = logging.getLogger("genesis_flow")
@@ -475,7 +475,7 @@ def log_metrics(
     batch = [
         CoreMetric(
             key,
-            metric_value(value),
+            E.metric_value(value),
             when,
             step or 0,
             model_id=model_id,
