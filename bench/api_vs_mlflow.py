@@ -29,7 +29,16 @@ from typing import Any
 
 TELEMETRY_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 HEAVY = ("mlflow", "sqlalchemy", "pymongo")  # none of these may be loaded by `import genesis_flow`
-URI_VARS = ("GENESIS_TRACKING_URI", "MLFLOW_TRACKING_URI", "GENESIS_REGISTRY_URI", "MLFLOW_REGISTRY_URI")
+# Settings a child must not inherit: URIs, and the run context (experiment, run, async switch).
+_SETTINGS = (
+    "TRACKING_URI",
+    "REGISTRY_URI",
+    "EXPERIMENT_ID",
+    "EXPERIMENT_NAME",
+    "RUN_ID",
+    "ENABLE_ASYNC_LOGGING",
+)
+URI_VARS = tuple(prefix + name for name in _SETTINGS for prefix in ("GENESIS_", "MLFLOW_"))
 SIDES = {"ours": "genesis_flow", "mlflow": "mlflow"}
 # Targets from the issue that asked for this benchmark.
 IMPORT_TIME_TARGET = 10.0  # MLflow's import time / ours
@@ -315,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = Sizes.scaled(args.scale)
     env = {**os.environ, **TELEMETRY_OFF}
     for name in URI_VARS:
-        env.pop(name, None)  # each worker sets its own URI; nothing may point elsewhere
+        env.pop(name, None)  # each worker sets its own URI and run; nothing may point elsewhere
     print(f"scale {args.scale:g}: {asdict(sizes)}")
     print(
         f"Genesis-Flow {version('genesis-flow')}, MLflow {version('mlflow')}, "

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # CI budget (DESIGN.md section 6): five backends on two cores in well under 25 minutes.
@@ -24,3 +26,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile(os.environ.get("GENESIS_HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_mlflow_settings() -> Iterator[None]:
+    """The MLflow-compatible API exports what code sets (``set_tracking_uri``, ``set_experiment``)
+    to ``MLFLOW_*`` variables, as MLflow does, for child processes. A test must not hand its
+    experiment or URI to the next test's subprocesses: put those variables back afterwards."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith(("MLFLOW_", "GENESIS_"))}
+    yield
+    for key in [k for k in os.environ if k.startswith(("MLFLOW_", "GENESIS_"))]:
+        if key not in saved:
+            del os.environ[key]
+    os.environ.update(saved)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -131,6 +132,11 @@ def test_callers_in_many_threads_lose_nothing(store: CountingStore, run_id: str)
     assert all(len(history(store, run_id, f"m{i}")) == 500 for i in range(8))
 
 
+def clean_env() -> dict[str, str]:
+    """The environment without MLflow/Genesis settings, so a child picks its own store and run."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GENESIS_"))}
+
+
 @pytest.fixture
 def fresh_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     for name in ("TRACKING_URI", "ENABLE_ASYNC_LOGGING", "EXPERIMENT_ID", "EXPERIMENT_NAME", "RUN_ID"):
@@ -186,6 +192,7 @@ def test_a_crash_after_flush_loses_nothing(tmp_path: Path) -> None:
         text=True,
         timeout=300,
         cwd=tmp_path,
+        env=clean_env(),
     )
     assert done.returncode == 9, done.stderr[-2000:]
     run_id = json.loads(done.stdout.strip().splitlines()[-1])
@@ -212,6 +219,7 @@ def test_interpreter_exit_flushes_pending_points(tmp_path: Path) -> None:
         text=True,
         timeout=300,
         cwd=tmp_path,
+        env=clean_env(),
     )
     assert done.returncode == 0, done.stderr[-2000:]
     run_id = json.loads(done.stdout.strip().splitlines()[-1])

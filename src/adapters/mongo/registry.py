@@ -422,11 +422,13 @@ class MongoRegistryStore:
     ) -> ModelVersion:
         target = transition_target(stage, archive_existing_versions)
         number = v.model_version_number(name, version)
+        # Read once, outside the retried work: a throttled retry must stamp the versions it
+        # archives and the one it moves with the same time as the first attempt did.
+        now = self._clock.now_ms()
 
         def work() -> ModelVersion:
             model = self._model_of_version(name, number)
             self._live_version(model, number)
-            now = self._clock.now_ms()
             if archive_existing_versions:
                 self._versions.update_many(
                     {"mid": model["_id"], "st": target.value, "v": {"$ne": number}},
