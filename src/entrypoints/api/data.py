@@ -42,6 +42,7 @@ import shutil
 import tempfile
 import urllib.parse
 import urllib.request
+from abc import ABC, abstractmethod
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
@@ -629,16 +630,16 @@ def infer_tensor_schema(data: Any) -> Schema:
 # --- sources (mlflow.data.*_dataset_source) ---------------------------------------------------------
 
 
-class DatasetSource:
+class DatasetSource(ABC):
     """Where a dataset came from: an URL, a storage URI, the code that built it..."""
 
     @staticmethod
-    def _get_source_type() -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def _get_source_type() -> str: ...
 
+    @abstractmethod
     def load(self) -> Any:
         """The downloaded source (a local path for files)."""
-        raise NotImplementedError
 
     @staticmethod
     def _can_resolve(raw_source: Any) -> bool:
@@ -646,17 +647,17 @@ class DatasetSource:
 
     @classmethod
     def _resolve(cls, raw_source: Any) -> DatasetSource:
-        raise NotImplementedError
+        raise mlflow_exception(f"{cls.__name__} cannot resolve {raw_source!r}", INVALID_PARAMETER_VALUE)
 
-    def to_dict(self) -> dict[Any, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def to_dict(self) -> dict[Any, Any]: ...
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_dict(cls, source_dict: dict[Any, Any]) -> DatasetSource:
-        raise NotImplementedError
+    @abstractmethod
+    def from_dict(cls, source_dict: dict[Any, Any]) -> DatasetSource: ...
 
     @classmethod
     def from_json(cls, source_json: str) -> DatasetSource:
@@ -748,7 +749,8 @@ class CodeDatasetSource(DatasetSource):
         return "code"
 
     def load(self, **kwargs: Any) -> Any:
-        raise NotImplementedError
+        # A dataset built in code has nothing to download (MLflow refuses this too).
+        raise mlflow_exception("A dataset whose source is code cannot be loaded.", INVALID_PARAMETER_VALUE)
 
     def to_dict(self) -> dict[Any, Any]:
         return {"tags": self._tags}
@@ -933,7 +935,7 @@ def _resolve_source(source: Any) -> Any:
 # --- datasets (mlflow.data.dataset, pandas_dataset, numpy_dataset) ---------------------------------
 
 
-class Dataset:
+class Dataset(ABC):
     """A dataset for run inputs: name, digest (hash), source, schema and profile."""
 
     def __init__(self, source: Any, name: str | None = None, digest: str | None = None) -> None:
@@ -941,8 +943,8 @@ class Dataset:
         self._source = source
         self._digest = digest or self._compute_digest()
 
-    def _compute_digest(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def _compute_digest(self) -> str: ...
 
     def to_dict(self) -> dict[str, Any]:
         """name, digest, source (JSON) and source_type; subclasses add schema and profile."""
