@@ -27,7 +27,7 @@ DEFAULT_ARTIFACT_ROOT = "./genesis-artifacts"
 TRACKING_URI_VARS = ("GENESIS_TRACKING_URI", "MLFLOW_TRACKING_URI")
 REGISTRY_URI_VARS = ("GENESIS_REGISTRY_URI", "MLFLOW_REGISTRY_URI")
 
-TrackingBuilder = Callable[[str, "Clock | None"], TrackingStore]
+TrackingBuilder = Callable[[str, "Clock | None", "str | None"], TrackingStore]
 RegistryBuilder = Callable[[str, "Clock | None"], RegistryStore]
 
 
@@ -79,14 +79,22 @@ def reset_memory_stores() -> None:
         _mongo_databases.clear()
 
 
-def _memory_tracking(uri: str, clock: Clock | None) -> TrackingStore:
+def _root(artifact_root: str | None) -> str:
+    # Absolute, as MLflow resolves a local artifact root: the database outlives the working
+    # directory. A URI (file://, wasbs://, mlflow-artifacts:/ ...) is kept as given.
+    root = artifact_root or DEFAULT_ARTIFACT_ROOT
+    return root if "://" in root or ":/" in root else os.path.abspath(root)
+
+
+def _memory_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TrackingStore:
     from genesis_flow.adapters.memory import InMemoryTrackingStore
 
     # Absolute, as for the other stores: a run's artifact URI must not move with the cwd.
-    root = os.path.abspath(DEFAULT_ARTIFACT_ROOT)
+    root = _root(artifact_root)
     if clock is not None:
         return InMemoryTrackingStore(clock=clock, artifact_root=root)
-    store: TrackingStore = _shared_memory("tracking", lambda: InMemoryTrackingStore(artifact_root=root))
+    kind = "tracking" if artifact_root is None else f"tracking:{root}"
+    store: TrackingStore = _shared_memory(kind, lambda: InMemoryTrackingStore(artifact_root=root))
     return store
 
 
@@ -114,12 +122,10 @@ def _sql_database(uri: str) -> Any:
         return _sql_databases[uri]
 
 
-def _sql_tracking(uri: str, clock: Clock | None) -> TrackingStore:
+def _sql_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TrackingStore:
     from genesis_flow.adapters.sql import SqlTrackingStore
 
-    # Absolute, as MLflow resolves a local artifact root: the database outlives the working directory.
-    root = os.path.abspath(DEFAULT_ARTIFACT_ROOT)
-    return SqlTrackingStore(_sql_database(uri), clock=clock, artifact_root=root)
+    return SqlTrackingStore(_sql_database(uri), clock=clock, artifact_root=_root(artifact_root))
 
 
 def _sql_registry(uri: str, clock: Clock | None) -> RegistryStore:
@@ -150,11 +156,11 @@ def _mongo_database(uri: str) -> Any:
         return _mongo_databases[uri]
 
 
-def _mongo_tracking(uri: str, clock: Clock | None) -> TrackingStore:
+def _mongo_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TrackingStore:
     database = _mongo_database(uri)
     from genesis_flow.adapters.mongo import MongoTrackingStore
 
-    return MongoTrackingStore(database, clock=clock, artifact_root=os.path.abspath(DEFAULT_ARTIFACT_ROOT))
+    return MongoTrackingStore(database, clock=clock, artifact_root=_root(artifact_root))
 
 
 def _mongo_registry(uri: str, clock: Clock | None) -> RegistryStore:
@@ -181,15 +187,22 @@ _PLANNED: dict[str, str] = {}
 # --- building --------------------------------------------------------------------------------------
 
 
-def build_tracking_store(uri: str | None = None, *, clock: Clock | None = None) -> TrackingStore:
+def build_tracking_store(
+    uri: str | None = None, *, clock: Clock | None = None, artifact_root: str | None = None
+) -> TrackingStore:
     """The TrackingStore for ``uri`` (resolved as :func:`resolve_tracking_uri` says).
 
     ``clock`` gives the store a clock of the caller's (tests); with it, ``memory:`` is a fresh
-    store rather than the shared one. Raises InvalidParameterValue for an unsupported scheme.
+    store rather than the shared one. ``artifact_root`` is where new experiments put their
+    artifacts (default ``./genesis-artifacts``, made absolute; a URI is kept as given). Raises
+    InvalidParameterValue for an unsupported scheme.
     """
     resolved = resolve_tracking_uri(uri)
-    builder = _TRACKING.get(_scheme(resolved)) or _plugin_builder(resolved, "build_tracking_store")
-    return builder(resolved, clock)
+    builtin = _TRACKING.get(_scheme(resolved))
+    if builtin is not None:
+        return builtin(resolved, clock, artifact_root)
+    build = _plugin_builder(resolved, "build_tracking_store")
+    return build(resolved, clock) if artifact_root is None else build(resolved, clock, artifact_root)
 
 
 def build_registry_store(uri: str | None = None, *, clock: Clock | None = None) -> RegistryStore:
@@ -244,7 +257,7 @@ def _entry_points() -> list[metadata.EntryPoint]:
     return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
 
 
-def _plugin_builder(uri: str, function: str) -> Callable[[str, Clock | None], Any]:
+def _plugin_builder(uri: str, function: str) -> Callable[..., Any]:
     scheme = _scheme(uri)
     for entry_point in _entry_points():
         if entry_point.name.lower() == scheme:
@@ -254,7 +267,9 @@ def _plugin_builder(uri: str, function: str) -> Callable[[str, Clock | None], An
                 raise InvalidParameterValue(
                     f"The {scheme!r} backend ({entry_point.value}) does not provide {function}"
                 )
-            return lambda u, clock: build(u, clock=clock)
+            return lambda u, clock, *root: build(
+                u, clock=clock, **({"artifact_root": root[0]} if root else {})
+            )
     raise InvalidParameterValue(_unsupported(scheme))
 
 
