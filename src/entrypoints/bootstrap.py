@@ -202,7 +202,11 @@ def build_tracking_store(
     if builtin is not None:
         return builtin(resolved, clock, artifact_root)
     build = _plugin_builder(resolved, "build_tracking_store")
-    return build(resolved, clock) if artifact_root is None else build(resolved, clock, artifact_root)
+    # A third-party builder is asked for artifact_root only when the caller chose one.
+    store: TrackingStore = (
+        build(resolved, clock) if artifact_root is None else build(resolved, clock, artifact_root)
+    )
+    return store
 
 
 def build_registry_store(uri: str | None = None, *, clock: Clock | None = None) -> RegistryStore:
