@@ -1,0 +1,270 @@
+"""Every tracking-store method MLflow's fluent API, ``MlflowClient`` and ``mlflow server`` call,
+and what the plugin's store does with it. The one list: tests walk it, the store builds its
+"not supported" methods from it.
+
+* ``implemented``: defined on ``GenesisTrackingStore`` itself and backed by our store;
+* ``empty``: a read or list of a feature we do not store yet; it answers as an empty store
+  answers (an empty list or page, never None, never an error), so the UI's pages load;
+* ``not supported``: a write (or a lookup by id) of such a feature; it raises
+  ``MlflowException(error_code=NOT_IMPLEMENTED)`` with the message
+  ``"<feature> is not supported by this store (Genesis-Flow) yet"``.
+
+Collected from MLflow 3's ``mlflow/tracking/_tracking_service/client.py``, ``mlflow/tracking/
+fluent.py`` and ``mlflow/server/handlers.py`` (and the server's job and gateway modules).
+"""
+
+from __future__ import annotations
+
+IMPLEMENTED = "implemented"
+EMPTY = "empty"
+NOT_SUPPORTED = "not supported"
+
+# Experiments: fluent (set_experiment, create/get/search/delete_experiment), the client, and the
+# server's experiment endpoints and UI pages (the experiment list, the experiment page header).
+_EXPERIMENTS: dict[str, str] = {
+    "create_experiment": IMPLEMENTED,
+    "get_experiment": IMPLEMENTED,
+    "get_experiment_by_name": IMPLEMENTED,
+    "search_experiments": IMPLEMENTED,
+    "rename_experiment": IMPLEMENTED,
+    "delete_experiment": IMPLEMENTED,
+    "restore_experiment": IMPLEMENTED,
+    "set_experiment_tag": IMPLEMENTED,
+    "delete_experiment_tag": IMPLEMENTED,
+    # the server, before listing scorers across experiments (admin pages)
+    "filter_active_experiment_ids": IMPLEMENTED,
+}
+
+# Runs: fluent (start_run/end_run, log_*, set_tag, search_runs), the client (incl. its paging of
+# get_metric_history and search_runs), the server's run endpoints, and the UI's run page and
+# charts (get-history-bulk, get-history-bulk-interval, search-datasets).
+_RUNS: dict[str, str] = {
+    "create_run": IMPLEMENTED,
+    "get_run": IMPLEMENTED,
+    "update_run_info": IMPLEMENTED,
+    "delete_run": IMPLEMENTED,
+    "restore_run": IMPLEMENTED,
+    "log_metric": IMPLEMENTED,
+    "log_param": IMPLEMENTED,
+    "set_tag": IMPLEMENTED,
+    "delete_tag": IMPLEMENTED,
+    "log_batch": IMPLEMENTED,
+    "get_metric_history": IMPLEMENTED,
+    "get_metric_history_bulk": IMPLEMENTED,
+    "get_metric_history_bulk_interval": IMPLEMENTED,
+    "get_metric_history_bulk_interval_from_steps": IMPLEMENTED,
+    "search_runs": IMPLEMENTED,
+    "_search_runs": IMPLEMENTED,
+    "log_inputs": IMPLEMENTED,
+    "log_outputs": IMPLEMENTED,
+    "_search_datasets": IMPLEMENTED,
+    # the client's log_model (MLflow 2 style models list in the mlflow.log-model.history tag)
+    "record_logged_model": IMPLEMENTED,
+}
+
+# Asynchronous logging: the fluent API and the client with synchronous=False, and
+# mlflow.flush_async_logging(). MLflow's own queue, writing through our log_batch.
+_ASYNC: dict[str, str] = {
+    "log_metric_async": IMPLEMENTED,
+    "log_param_async": IMPLEMENTED,
+    "set_tag_async": IMPLEMENTED,
+    "log_batch_async": IMPLEMENTED,
+    "flush_async_logging": IMPLEMENTED,
+    "end_async_logging": IMPLEMENTED,
+    "shut_down_async_logging": IMPLEMENTED,
+}
+
+# MLflow 3 logged models: log_model / create_external_model / initialize_logged_model, the
+# client, the server's logged-model endpoints and the UI's models tab; the server calls
+# set_model_versions_tags when a model version is created from a logged model.
+_LOGGED_MODELS: dict[str, str] = {
+    "create_logged_model": IMPLEMENTED,
+    "get_logged_model": IMPLEMENTED,
+    "delete_logged_model": IMPLEMENTED,
+    "finalize_logged_model": IMPLEMENTED,
+    "set_logged_model_tags": IMPLEMENTED,
+    "delete_logged_model_tag": IMPLEMENTED,
+    "log_logged_model_params": IMPLEMENTED,
+    "search_logged_models": IMPLEMENTED,
+    "set_model_versions_tags": IMPLEMENTED,
+}
+
+# Tracing (a later issue): mlflow.trace / autolog tracing exporters (start_trace, log_spans),
+# the client's trace and assessment calls, and the UI's traces / sessions / overview tabs.
+_TRACING: dict[str, str] = {
+    "search_traces": EMPTY,
+    "batch_get_traces": EMPTY,
+    "batch_get_trace_infos": EMPTY,
+    "query_trace_metrics": EMPTY,
+    "find_completed_sessions": EMPTY,
+    "start_trace": NOT_SUPPORTED,
+    "log_spans": NOT_SUPPORTED,
+    "deprecated_start_trace_v2": NOT_SUPPORTED,
+    "deprecated_end_trace_v2": NOT_SUPPORTED,
+    "get_trace_info": NOT_SUPPORTED,
+    "get_trace": NOT_SUPPORTED,
+    "set_trace_tag": NOT_SUPPORTED,
+    "delete_trace_tag": NOT_SUPPORTED,
+    "delete_traces": NOT_SUPPORTED,
+    "get_assessment": NOT_SUPPORTED,
+    "create_assessment": NOT_SUPPORTED,
+    "update_assessment": NOT_SUPPORTED,
+    "delete_assessment": NOT_SUPPORTED,
+    "link_traces_to_run": NOT_SUPPORTED,
+    "unlink_traces_from_run": NOT_SUPPORTED,
+    "link_prompts_to_trace": NOT_SUPPORTED,
+    "calculate_trace_filter_correlation": NOT_SUPPORTED,
+}
+
+# Scorers and online scoring: the UI's judges tab, the server's online-scoring scheduler.
+_SCORERS: dict[str, str] = {
+    "list_scorers": EMPTY,
+    "list_scorer_versions": EMPTY,
+    "list_scorers_across_experiments": EMPTY,
+    "get_online_scoring_configs": EMPTY,
+    "get_active_online_scorers": EMPTY,
+    "register_scorer": NOT_SUPPORTED,
+    "get_scorer": NOT_SUPPORTED,
+    "delete_scorer": NOT_SUPPORTED,
+    "upsert_online_scoring_config": NOT_SUPPORTED,
+}
+
+# GenAI evaluation datasets (mlflow.genai.datasets, the UI's datasets tab). Not the dataset
+# inputs of runs above (_search_datasets).
+_EVALUATION_DATASETS: dict[str, str] = {
+    "search_datasets": EMPTY,
+    "create_dataset": NOT_SUPPORTED,
+    "get_dataset": NOT_SUPPORTED,
+    "delete_dataset": NOT_SUPPORTED,
+    "upsert_dataset_records": NOT_SUPPORTED,
+    "delete_dataset_records": NOT_SUPPORTED,
+    "set_dataset_tags": NOT_SUPPORTED,
+    "delete_dataset_tag": NOT_SUPPORTED,
+    "get_dataset_experiment_ids": NOT_SUPPORTED,
+    "_load_dataset_records": NOT_SUPPORTED,
+    "add_dataset_to_experiments": NOT_SUPPORTED,
+    "remove_dataset_from_experiments": NOT_SUPPORTED,
+}
+
+# Issues, label schemas and review queues: the UI's GenAI review pages.
+_REVIEW: dict[str, str] = {
+    "search_issues": EMPTY,
+    "list_label_schemas": EMPTY,
+    "list_review_queues": EMPTY,
+    "list_review_queue_items": EMPTY,
+    "create_issue": NOT_SUPPORTED,
+    "get_issue": NOT_SUPPORTED,
+    "update_issue": NOT_SUPPORTED,
+    "create_label_schema": NOT_SUPPORTED,
+    "get_label_schema": NOT_SUPPORTED,
+    "get_label_schema_by_name": NOT_SUPPORTED,
+    "update_label_schema": NOT_SUPPORTED,
+    "delete_label_schema": NOT_SUPPORTED,
+    "create_review_queue": NOT_SUPPORTED,
+    "get_or_create_user_queue": NOT_SUPPORTED,
+    "get_review_queue": NOT_SUPPORTED,
+    "get_review_queue_by_name": NOT_SUPPORTED,
+    "update_review_queue": NOT_SUPPORTED,
+    "delete_review_queue": NOT_SUPPORTED,
+    "add_items_to_review_queue": NOT_SUPPORTED,
+    "remove_items_from_review_queue": NOT_SUPPORTED,
+    "set_review_queue_item_status": NOT_SUPPORTED,
+}
+
+# The AI gateway: the server's gateway endpoints and the UI's gateway pages.
+_GATEWAY: dict[str, str] = {
+    "list_secret_infos": EMPTY,
+    "list_gateway_model_definitions": EMPTY,
+    "list_gateway_endpoints": EMPTY,
+    "list_endpoint_bindings": EMPTY,
+    "list_budget_policies": EMPTY,
+    "list_gateway_guardrails": EMPTY,
+    "list_endpoint_guardrail_configs": EMPTY,
+    "create_gateway_secret": NOT_SUPPORTED,
+    "get_secret_info": NOT_SUPPORTED,
+    "update_gateway_secret": NOT_SUPPORTED,
+    "delete_gateway_secret": NOT_SUPPORTED,
+    "create_gateway_model_definition": NOT_SUPPORTED,
+    "get_gateway_model_definition": NOT_SUPPORTED,
+    "update_gateway_model_definition": NOT_SUPPORTED,
+    "delete_gateway_model_definition": NOT_SUPPORTED,
+    "create_gateway_endpoint": NOT_SUPPORTED,
+    "get_gateway_endpoint": NOT_SUPPORTED,
+    "update_gateway_endpoint": NOT_SUPPORTED,
+    "delete_gateway_endpoint": NOT_SUPPORTED,
+    "set_gateway_endpoint_tag": NOT_SUPPORTED,
+    "delete_gateway_endpoint_tag": NOT_SUPPORTED,
+    "attach_model_to_endpoint": NOT_SUPPORTED,
+    "detach_model_from_endpoint": NOT_SUPPORTED,
+    "create_endpoint_binding": NOT_SUPPORTED,
+    "delete_endpoint_binding": NOT_SUPPORTED,
+    "create_budget_policy": NOT_SUPPORTED,
+    "get_budget_policy": NOT_SUPPORTED,
+    "update_budget_policy": NOT_SUPPORTED,
+    "delete_budget_policy": NOT_SUPPORTED,
+    "create_gateway_guardrail": NOT_SUPPORTED,
+    "get_gateway_guardrail": NOT_SUPPORTED,
+    "delete_gateway_guardrail": NOT_SUPPORTED,
+    "add_guardrail_to_endpoint": NOT_SUPPORTED,
+    "remove_guardrail_from_endpoint": NOT_SUPPORTED,
+    "update_endpoint_guardrail_config": NOT_SUPPORTED,
+}
+
+# The MCP server registry: the server's MCP endpoints and the UI's MCP pages.
+_MCP: dict[str, str] = {
+    "search_mcp_servers": EMPTY,
+    "search_mcp_access_endpoints": EMPTY,
+    "search_mcp_server_versions": EMPTY,
+    "create_mcp_server": NOT_SUPPORTED,
+    "get_mcp_server": NOT_SUPPORTED,
+    "update_mcp_server": NOT_SUPPORTED,
+    "delete_mcp_server": NOT_SUPPORTED,
+    "set_mcp_server_tag": NOT_SUPPORTED,
+    "delete_mcp_server_tag": NOT_SUPPORTED,
+    "set_mcp_server_alias": NOT_SUPPORTED,
+    "delete_mcp_server_alias": NOT_SUPPORTED,
+    "create_mcp_server_version": NOT_SUPPORTED,
+    "get_mcp_server_version": NOT_SUPPORTED,
+    "get_mcp_server_version_by_alias": NOT_SUPPORTED,
+    "get_latest_mcp_server_version": NOT_SUPPORTED,
+    "update_mcp_server_version": NOT_SUPPORTED,
+    "delete_mcp_server_version": NOT_SUPPORTED,
+    "set_mcp_server_version_tag": NOT_SUPPORTED,
+    "delete_mcp_server_version_tag": NOT_SUPPORTED,
+    "create_mcp_access_endpoint": NOT_SUPPORTED,
+    "get_mcp_access_endpoint": NOT_SUPPORTED,
+    "update_mcp_access_endpoint": NOT_SUPPORTED,
+    "delete_mcp_access_endpoint": NOT_SUPPORTED,
+}
+
+TRACKING_STORE_CALLS: dict[str, str] = {
+    **_EXPERIMENTS,
+    **_RUNS,
+    **_ASYNC,
+    **_LOGGED_MODELS,
+    **_TRACING,
+    **_SCORERS,
+    **_EVALUATION_DATASETS,
+    **_REVIEW,
+    **_GATEWAY,
+    **_MCP,
+}
+
+# The feature a "not supported" method belongs to, as its error message names it.
+UNSUPPORTED_FEATURES: dict[str, str] = {
+    name: feature
+    for feature, group in (
+        ("Tracing", _TRACING),
+        ("Scoring (scorers, online scoring)", _SCORERS),
+        ("The evaluation dataset API", _EVALUATION_DATASETS),
+        ("The review workflow (issues, label schemas, review queues)", _REVIEW),
+        ("The AI gateway", _GATEWAY),
+        ("The MCP server registry", _MCP),
+    )
+    for name, status in group.items()
+    if status == NOT_SUPPORTED
+}
+
+
+def not_supported_message(feature: str) -> str:
+    return f"{feature} is not supported by this store (Genesis-Flow) yet"

@@ -1,0 +1,558 @@
+"""MLflow's model-registry store on Genesis-Flow's :class:`~genesis_flow.ports.RegistryStore`.
+
+``mlflow`` builds :class:`GenesisRegistryStore` for ``mongodb://`` and ``mongodb+srv://`` registry
+URIs (entry-point group ``mlflow.model_registry_store``); ``MlflowClient``, ``mlflow.register_model``,
+``models:/`` loading and ``mlflow server`` (its registry endpoints and UI) then call it. Every method
+takes and returns what MLflow's own SQL store does (``mlflow.entities.model_registry`` objects,
+``PagedList`` pages, ``MlflowException`` with MLflow's error codes), with these differences:
+
+* versions carry their aliases everywhere, also in search results and ``latest_versions`` (MLflow's
+  SQL store leaves them empty there);
+* a ``models:/`` source is kept as given and resolved to its storage location (the logged model's
+  artifact location, or the download URI of the version it names) when the download URI is asked
+  for, where MLflow's store keeps the resolved location next to the source; it is checked at
+  creation, as MLflow does;
+* webhooks and prompts are not stored: the listings MLflow makes on its own (webhook delivery after
+  each registry write, the UI's lists) are empty, everything else raises NOT_IMPLEMENTED.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn, ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
+from mlflow.entities.model_registry import ModelVersionTag as MlflowModelVersionTag
+from mlflow.entities.model_registry import RegisteredModel as MlflowRegisteredModel
+from mlflow.entities.model_registry import RegisteredModelAlias as MlflowRegisteredModelAlias
+from mlflow.entities.model_registry import RegisteredModelTag as MlflowRegisteredModelTag
+from mlflow.entities.model_registry.prompt import Prompt
+from mlflow.entities.model_registry.prompt_version import PromptVersion
+from mlflow.entities.webhook import Webhook, WebhookEvent
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import ErrorCode
+from mlflow.store.entities.paged_list import PagedList
+from mlflow.store.model_registry import (
+    SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+    SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+)
+from mlflow.store.model_registry.abstract_store import AbstractStore
+from mlflow.utils.logging_utils import eprint
+
+from genesis_flow.core import registry as core
+from genesis_flow.core.errors import GenesisError, InvalidParameterValue
+from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
+from genesis_flow.entrypoints.bootstrap import build_registry_store
+from genesis_flow.ports import RegistryStore
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# MLflow's tag and alias constructors and eprint carry no annotations: called through Any here.
+_VersionTag: Any = MlflowModelVersionTag
+_ModelTag: Any = MlflowRegisteredModelTag
+_ModelAlias: Any = MlflowRegisteredModelAlias
+_eprint: Any = eprint
+
+# Every method of MLflow's registry store and what this store does with it: "implemented",
+# "empty" (answers an empty listing: MLflow calls it on its own) or "not supported" (raises
+# MlflowException NOT_IMPLEMENTED). tests/integration/test_plugin_registry.py walks this table.
+REGISTRY_STORE_CALLS: dict[str, str] = {
+    # MlflowClient and the fluent registry API (mlflow.register_model, models:/ loading), and the
+    # registry endpoints of `mlflow server` and its UI.
+    "create_registered_model": "implemented",
+    "get_registered_model": "implemented",
+    "update_registered_model": "implemented",
+    "rename_registered_model": "implemented",
+    "delete_registered_model": "implemented",
+    "search_registered_models": "implemented",
+    "get_latest_versions": "implemented",
+    "set_registered_model_tag": "implemented",
+    "delete_registered_model_tag": "implemented",
+    "create_model_version": "implemented",
+    "get_model_version": "implemented",
+    "update_model_version": "implemented",
+    "delete_model_version": "implemented",
+    "transition_model_version_stage": "implemented",
+    "get_model_version_download_uri": "implemented",
+    "get_model_version_stages": "implemented",
+    "search_model_versions": "implemented",
+    "set_model_version_tag": "implemented",
+    "delete_model_version_tag": "implemented",
+    "set_registered_model_alias": "implemented",
+    "delete_registered_model_alias": "implemented",
+    "get_model_version_by_alias": "implemented",
+    "copy_model_version": "implemented",
+    # MlflowClient.create_model_version(await_creation_for=...): versions are READY at once.
+    "_await_model_version_creation": "implemented",
+    # Webhooks: `mlflow server` looks webhooks up after every registry write (webhook delivery) and
+    # its UI lists them; the rest is the client's and the UI's webhook management.
+    "list_webhooks": "empty",
+    "list_webhooks_by_event": "empty",
+    "create_webhook": "not supported",
+    "get_webhook": "not supported",
+    "update_webhook": "not supported",
+    "delete_webhook": "not supported",
+    "test_webhook": "not supported",
+    # Prompts (mlflow.genai prompt registry, MlflowClient prompt methods, the UI's prompt pages).
+    "search_prompts": "empty",
+    "search_prompt_versions": "empty",
+    "create_prompt": "not supported",
+    "create_prompt_version": "not supported",
+    "get_prompt": "not supported",
+    "get_prompt_version": "not supported",
+    "get_prompt_version_by_alias": "not supported",
+    "delete_prompt": "not supported",
+    "delete_prompt_version": "not supported",
+    "set_prompt_tag": "not supported",
+    "delete_prompt_tag": "not supported",
+    "set_prompt_version_tag": "not supported",
+    "delete_prompt_version_tag": "not supported",
+    "set_prompt_alias": "not supported",
+    "delete_prompt_alias": "not supported",
+    "link_prompts_to_trace": "not supported",
+    "link_prompt_version_to_model": "not supported",
+    "link_prompt_version_to_run": "not supported",
+}
+
+PROMPTS_NOT_SUPPORTED = "Prompts are not supported by this store (Genesis-Flow) yet"
+WEBHOOKS_NOT_SUPPORTED = "Webhooks are not supported by this store (Genesis-Flow) yet"
+
+# A models:/name/version source may name a version whose source is models:/... again.
+_MAX_SOURCE_HOPS = 16
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+def to_mlflow_exception(error: GenesisError) -> MlflowException:
+    """MLflow's exception for a domain error: same message, MLflow's code of the same name (an
+    unknown name becomes INTERNAL_ERROR)."""
+    try:
+        code = ErrorCode.Value(error.error_code)
+    except ValueError:
+        code = ErrorCode.Value("INTERNAL_ERROR")
+    return MlflowException(error.message, error_code=code)
+
+
+def _translated(function: Callable[P, R]) -> Callable[P, R]:
+    """Domain errors leave as MlflowException; everything else passes unchanged."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except GenesisError as error:
+            raise to_mlflow_exception(error) from error
+
+    return wrapper
+
+
+def _not_supported(message: str) -> Callable[..., NoReturn]:
+    def method(self: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        raise MlflowException(message, error_code=ErrorCode.Value("NOT_IMPLEMENTED"))
+
+    return method
+
+
+# --- conversions ---------------------------------------------------------------------------------
+
+
+def model_version_to_mlflow(version: core.ModelVersion) -> MlflowModelVersion:
+    """MLflow's ModelVersion, as its SQL store builds it: ``version`` an int, stage and status
+    strings, tags and alias names as lists."""
+    return MlflowModelVersion(
+        name=version.name,
+        version=version.version,  # type: ignore[arg-type]  # an int, as MLflow's SQL store returns it
+        creation_timestamp=version.creation_timestamp,
+        last_updated_timestamp=version.last_updated_timestamp,
+        description=version.description,
+        user_id=version.user_id,
+        current_stage=version.current_stage.value,
+        source=version.source,
+        run_id=version.run_id,
+        status=version.status.value,
+        status_message=version.status_message,
+        tags=[_VersionTag(t.key, t.value) for t in version.tags],
+        run_link=version.run_link,
+        aliases=list(version.aliases),
+        model_id=version.model_id,
+    )
+
+
+def registered_model_to_mlflow(model: core.RegisteredModel) -> MlflowRegisteredModel:
+    """MLflow's RegisteredModel with its latest version per stage, tags and aliases."""
+    return MlflowRegisteredModel(
+        name=model.name,
+        creation_timestamp=model.creation_timestamp,
+        last_updated_timestamp=model.last_updated_timestamp,
+        description=model.description,
+        latest_versions=[model_version_to_mlflow(v) for v in model.latest_versions],
+        tags=[_ModelTag(t.key, t.value) for t in model.tags],
+        aliases=[_ModelAlias(a.alias, a.version) for a in model.aliases],
+    )
+
+
+def _model_tags(tags: Iterable[Any] | None) -> list[core.RegisteredModelTag]:
+    # MLflow's tag entities, or the protobuf tags `mlflow server` passes: both have key and value.
+    return [core.RegisteredModelTag(t.key, t.value) for t in tags or ()]
+
+
+def _version_tags(tags: Iterable[Any] | None) -> list[core.ModelVersionTag]:
+    return [core.ModelVersionTag(t.key, t.value) for t in tags or ()]
+
+
+def _version_number(version: Any) -> int:
+    """A version number from what MLflow passes (a string from the client and the server)."""
+    try:
+        return int(version)
+    except (TypeError, ValueError):
+        raise InvalidParameterValue(f"Parameter 'version' must be an integer, got '{version}'.") from None
+
+
+def _order_by(order_by: Sequence[str] | None) -> list[str] | None:
+    # `mlflow server` passes a protobuf repeated field.
+    return None if order_by is None else [str(clause) for clause in order_by]
+
+
+# --- the store -----------------------------------------------------------------------------------
+
+
+class GenesisRegistryStore(AbstractStore):
+    """MLflow's model-registry store backed by Genesis-Flow's registry port."""
+
+    def __init__(self, store_uri: str, tracking_uri: str | None = None) -> None:
+        super().__init__(store_uri, tracking_uri)  # type: ignore[no-untyped-call]
+        self.store_uri = store_uri
+        self.tracking_uri = tracking_uri
+        self._port: RegistryStore | None = None
+
+    @property
+    def port(self) -> RegistryStore:
+        """The Genesis-Flow registry store behind this one (built on first use: cheap, the
+        database client is shared per URI)."""
+        if self._port is None:
+            try:
+                self._port = build_registry_store(self.store_uri)
+            except GenesisError as error:
+                raise to_mlflow_exception(error) from error
+        return self._port
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())  # type: ignore[no-untyped-call]
+        state["_port"] = None  # a database client does not pickle; it is rebuilt on use
+        return state
+
+    # --- registered models -----------------------------------------------------------------------
+
+    @_translated
+    def create_registered_model(
+        self,
+        name: str,
+        tags: Sequence[Any] | None = None,
+        description: str | None = None,
+        deployment_job_id: str | None = None,
+    ) -> MlflowRegisteredModel:
+        # deployment_job_id is a Databricks feature; MLflow's own stores ignore it too.
+        created = self.port.create_registered_model(name, _model_tags(tags), description)
+        return registered_model_to_mlflow(created)
+
+    @_translated
+    def update_registered_model(
+        self, name: str, description: str | None, deployment_job_id: str | None = None
+    ) -> MlflowRegisteredModel:
+        return registered_model_to_mlflow(self.port.update_registered_model(name, description))
+
+    @_translated
+    def rename_registered_model(self, name: str, new_name: str) -> MlflowRegisteredModel:
+        return registered_model_to_mlflow(self.port.rename_registered_model(name, new_name))
+
+    @_translated
+    def delete_registered_model(self, name: str) -> None:
+        self.port.delete_registered_model(name)
+
+    @_translated
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = SEARCH_REGISTERED_MODEL_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[MlflowRegisteredModel]:
+        page = self.port.search_registered_models(
+            filter=parse_filter(SearchKind.REGISTERED_MODELS, filter_string),
+            max_results=max_results,
+            order_by=parse_order_by(SearchKind.REGISTERED_MODELS, _order_by(order_by)),
+            page_token=page_token or None,
+        )
+        return PagedList([registered_model_to_mlflow(m) for m in page.items], page.next_page_token)
+
+    @_translated
+    def get_registered_model(self, name: str) -> MlflowRegisteredModel:
+        return registered_model_to_mlflow(self.port.get_registered_model(name))
+
+    @_translated
+    def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[MlflowModelVersion]:
+        stage_list = None if stages is None else [str(s) for s in stages]
+        return [model_version_to_mlflow(v) for v in self.port.get_latest_versions(name, stage_list)]
+
+    @_translated
+    def set_registered_model_tag(self, name: str, tag: Any) -> None:
+        self.port.set_registered_model_tag(name, core.RegisteredModelTag(tag.key, tag.value))
+
+    @_translated
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self.port.delete_registered_model_tag(name, key)
+
+    # --- model versions --------------------------------------------------------------------------
+
+    @_translated
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Sequence[Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+        local_model_path: str | None = None,
+        model_id: str | None = None,
+    ) -> MlflowModelVersion:
+        """The next version, READY at once. A ``models:/`` source must resolve (as in MLflow); a
+        logged model's source run becomes the version's run when none is given."""
+        if urlsplit(source).scheme == "models":
+            try:
+                _location, source_run_id = self._resolve_source(source)
+            except Exception as error:
+                raise MlflowException(
+                    f"Unable to fetch model from model URI source artifact location '{source}'.Error: {error}"
+                ) from error
+            run_id = run_id or source_run_id
+        if not run_id and model_id:
+            run_id = self._logged_model(model_id).source_run_id
+        created = self.port.create_model_version(
+            name,
+            source,
+            run_id=run_id,
+            tags=_version_tags(tags),
+            run_link=run_link,
+            description=description,
+            model_id=model_id,
+        )
+        return model_version_to_mlflow(created)
+
+    @_translated
+    def update_model_version(
+        self, name: str, version: str | int, description: str | None = None
+    ) -> MlflowModelVersion:
+        updated = self.port.update_model_version(name, _version_number(version), description)
+        return model_version_to_mlflow(updated)
+
+    @_translated
+    def transition_model_version_stage(
+        self, name: str, version: str | int, stage: str, archive_existing_versions: bool = False
+    ) -> MlflowModelVersion:
+        moved = self.port.transition_model_version_stage(
+            name, _version_number(version), stage, bool(archive_existing_versions)
+        )
+        return model_version_to_mlflow(moved)
+
+    @_translated
+    def delete_model_version(self, name: str, version: str | int) -> None:
+        self.port.delete_model_version(name, _version_number(version))
+
+    @_translated
+    def get_model_version(self, name: str, version: str | int) -> MlflowModelVersion:
+        return model_version_to_mlflow(self.port.get_model_version(name, _version_number(version)))
+
+    @_translated
+    def get_model_version_download_uri(self, name: str, version: str | int) -> str:
+        """The version's storage location: its source, or for a ``models:/`` source what that
+        names (a logged model's artifact location, another version's download URI)."""
+        source = self.port.get_model_version_download_uri(name, _version_number(version))
+        if urlsplit(source).scheme != "models":
+            return source
+        try:
+            location, _run_id = self._resolve_source(source)
+        except MlflowException as error:
+            raise MlflowException(
+                f"Model version (name={name}, version={version}) was registered from '{source}',"
+                f" which no longer resolves: {error.message}",
+                error_code=ErrorCode.Value(error.error_code),
+            ) from error
+        return location
+
+    def get_model_version_stages(self, name: str, version: str | int) -> list[str]:
+        """The stages a version can be in (MlflowClient.get_model_version_stages)."""
+        return [stage.value for stage in core.Stage]
+
+    @_translated
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = SEARCH_MODEL_VERSION_MAX_RESULTS_DEFAULT,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[MlflowModelVersion]:
+        page = self.port.search_model_versions(
+            filter=parse_filter(SearchKind.MODEL_VERSIONS, filter_string),
+            max_results=max_results,
+            order_by=parse_order_by(SearchKind.MODEL_VERSIONS, _order_by(order_by)),
+            page_token=page_token or None,
+        )
+        return PagedList([model_version_to_mlflow(v) for v in page.items], page.next_page_token)
+
+    @_translated
+    def set_model_version_tag(self, name: str, version: str | int, tag: Any) -> None:
+        self.port.set_model_version_tag(
+            name, _version_number(version), core.ModelVersionTag(tag.key, tag.value)
+        )
+
+    @_translated
+    def delete_model_version_tag(self, name: str, version: str | int, key: str) -> None:
+        self.port.delete_model_version_tag(name, _version_number(version), key)
+
+    # --- aliases ---------------------------------------------------------------------------------
+
+    @_translated
+    def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:
+        self.port.set_registered_model_alias(name, alias, _version_number(version))
+
+    @_translated
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        self.port.delete_registered_model_alias(name, alias)
+
+    @_translated
+    def get_model_version_by_alias(self, name: str, alias: str) -> MlflowModelVersion:
+        return model_version_to_mlflow(self.port.get_model_version_by_alias(name, alias))
+
+    # --- copies and creation ---------------------------------------------------------------------
+
+    def copy_model_version(self, src_mv: MlflowModelVersion, dst_name: str) -> MlflowModelVersion:
+        """A new version of ``dst_name`` (created when missing) whose source is
+        ``models:/<src name>/<src version>``, with the source version's run, tags, run link,
+        description and logged model, as MLflow's stores do."""
+        try:
+            created = self.create_registered_model(dst_name)
+            _eprint(f"Successfully registered model '{created.name}'.")
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            _eprint(f"Registered model '{dst_name}' already exists. Creating a new version of this model...")
+        try:
+            copy = self.create_model_version(
+                name=dst_name,
+                source=f"models:/{src_mv.name}/{src_mv.version}",
+                run_id=src_mv.run_id,
+                tags=[_VersionTag(k, v) for k, v in src_mv.tags.items()],
+                run_link=src_mv.run_link,
+                description=src_mv.description,
+                model_id=src_mv.model_id,
+            )
+        except MlflowException as error:
+            # MLflow's message and code (none: INTERNAL_ERROR).
+            raise MlflowException(
+                "Failed to create model version copy. The current model registry backend "
+                f"may not yet support model version URI sources.\nError: {error}"
+            ) from error
+        _eprint(
+            f"Copied version '{src_mv.version}' of model '{src_mv.name}'"
+            f" to version '{copy.version}' of model '{copy.name}'."
+        )
+        return copy
+
+    def _await_model_version_creation(self, mv: MlflowModelVersion, await_creation_for: int) -> None:
+        """Nothing to wait for: a version is READY when create_model_version returns."""
+
+    # --- models:/ sources ------------------------------------------------------------------------
+
+    def _resolve_source(self, source: str) -> tuple[str, str | None]:
+        """(storage location, source run id) of a ``models:/<model_id>`` or
+        ``models:/<name>/<version>`` source, as MLflow's SQL store resolves it; any other form of
+        ``models:/`` URI raises, as there."""
+        from mlflow.store.artifact.utils.models import _parse_model_uri
+
+        hops = 0
+        while True:
+            parsed = _parse_model_uri(source)
+            if parsed.model_id is not None:
+                model = self._logged_model(parsed.model_id)
+                return str(model.artifact_location), model.source_run_id
+            if parsed.name is None or parsed.version is None:
+                raise MlflowException.invalid_parameter_value(
+                    f"'{source}' names no model version: use models:/<model_id> or models:/<name>/<version>"
+                )
+            try:
+                source = self.port.get_model_version_download_uri(
+                    parsed.name, _version_number(parsed.version)
+                )
+            except GenesisError as error:
+                raise to_mlflow_exception(error) from error
+            hops += 1
+            if urlsplit(source).scheme != "models":
+                return source, None
+            if hops >= _MAX_SOURCE_HOPS:
+                raise MlflowException.invalid_parameter_value(
+                    f"'{source}' does not resolve to a storage location within {_MAX_SOURCE_HOPS} steps"
+                )
+
+    def _logged_model(self, model_id: str) -> Any:
+        # MLflow's store asks the tracking store behind MlflowClient; this one asks the tracking
+        # URI it was built with, else the current one.
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=self.tracking_uri) if self.tracking_uri else MlflowClient()
+        return client.get_logged_model(model_id)
+
+    # --- webhooks: none are stored -------------------------------------------------------------------
+
+    def list_webhooks(
+        self, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[Webhook]:
+        return PagedList([], None)
+
+    def list_webhooks_by_event(
+        self, event: WebhookEvent, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[Webhook]:
+        return PagedList([], None)
+
+    create_webhook = _not_supported(WEBHOOKS_NOT_SUPPORTED)
+    get_webhook = _not_supported(WEBHOOKS_NOT_SUPPORTED)
+    update_webhook = _not_supported(WEBHOOKS_NOT_SUPPORTED)
+    delete_webhook = _not_supported(WEBHOOKS_NOT_SUPPORTED)
+    test_webhook = _not_supported(WEBHOOKS_NOT_SUPPORTED)
+
+    # --- prompts: none are stored ----------------------------------------------------------------
+
+    def search_prompts(
+        self,
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Prompt]:
+        return PagedList([], None)
+
+    def search_prompt_versions(
+        self, name: str, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[PromptVersion]:
+        return PagedList([], None)
+
+    create_prompt = _not_supported(PROMPTS_NOT_SUPPORTED)
+    create_prompt_version = _not_supported(PROMPTS_NOT_SUPPORTED)
+    get_prompt = _not_supported(PROMPTS_NOT_SUPPORTED)
+    get_prompt_version = _not_supported(PROMPTS_NOT_SUPPORTED)
+    get_prompt_version_by_alias = _not_supported(PROMPTS_NOT_SUPPORTED)
+    delete_prompt = _not_supported(PROMPTS_NOT_SUPPORTED)
+    delete_prompt_version = _not_supported(PROMPTS_NOT_SUPPORTED)
+    set_prompt_tag = _not_supported(PROMPTS_NOT_SUPPORTED)
+    delete_prompt_tag = _not_supported(PROMPTS_NOT_SUPPORTED)
+    set_prompt_version_tag = _not_supported(PROMPTS_NOT_SUPPORTED)
+    delete_prompt_version_tag = _not_supported(PROMPTS_NOT_SUPPORTED)
+    set_prompt_alias = _not_supported(PROMPTS_NOT_SUPPORTED)
+    delete_prompt_alias = _not_supported(PROMPTS_NOT_SUPPORTED)
+    link_prompts_to_trace = _not_supported(PROMPTS_NOT_SUPPORTED)
+    link_prompt_version_to_model = _not_supported(PROMPTS_NOT_SUPPORTED)
+    link_prompt_version_to_run = _not_supported(PROMPTS_NOT_SUPPORTED)

@@ -1,0 +1,581 @@
+"""MLflow's tracking-store interface (``AbstractStore``) over our TrackingStore port.
+
+``mlflow.set_tracking_uri("mongodb://host/db")`` makes MLflow build this class through the entry
+point; from then on the fluent API, ``MlflowClient``, the model flavors and ``mlflow server`` call
+it as they call MLflow's own SqlAlchemyStore: same signatures, MLflow's entity classes in and out,
+MLflow's paging shapes (``PagedList``, ``(runs, token)``), errors as ``MlflowException`` with
+MLflow's error codes.
+
+What each method MLflow calls does is listed in :mod:`.calls` (implemented / empty / not
+supported); the "not supported" methods are built from that list at the end of this module.
+
+Thread safety: ``mlflow server`` calls one instance from many threads. The instance holds only
+immutable configuration and the port store (thread-safe in every adapter); no per-call state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+from mlflow import entities as ml
+from mlflow.entities.metric import MetricWithRunId
+from mlflow.exceptions import MlflowException
+from mlflow.protos import databricks_pb2
+from mlflow.store.entities.paged_list import PagedList
+from mlflow.store.tracking import SEARCH_MAX_RESULTS_DEFAULT
+from mlflow.store.tracking.abstract_store import AbstractStore
+from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS, MLFLOW_RUN_NAME
+from mlflow.utils.name_utils import _generate_random_name
+
+from genesis_flow.core.entities import LifecycleStage, Metric, RunTag, run_not_active
+from genesis_flow.core.errors import GenesisError, ResourceDoesNotExist, RunNotFound
+from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
+from genesis_flow.entrypoints.bootstrap import build_tracking_store
+from genesis_flow.entrypoints.plugin import convert as cv
+from genesis_flow.entrypoints.plugin.calls import (
+    NOT_SUPPORTED,
+    TRACKING_STORE_CALLS,
+    UNSUPPORTED_FEATURES,
+    not_supported_message,
+)
+from genesis_flow.ports import TrackingStore
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# MLflow's SqlAlchemyStore caps the dataset summaries the UI's run table gets.
+MAX_DATASET_SUMMARIES = 1000
+
+
+def translated(function: Callable[P, R]) -> Callable[P, R]:
+    """Our errors leave as ``MlflowException`` with MLflow's code (see ``convert.error_to_mlflow``)."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except GenesisError as error:
+            raise cv.error_to_mlflow(error) from None
+
+    return wrapper
+
+
+def _ids(experiment_ids: Any) -> list[str]:
+    # MLflow's callers pass a list of ids, sometimes ints, sometimes one id.
+    if experiment_ids is None:
+        return []
+    if isinstance(experiment_ids, (str, int)):
+        return [str(experiment_ids)]
+    return [str(e) for e in experiment_ids]
+
+
+def _empty_page() -> PagedList[Any]:
+    return PagedList([], None)
+
+
+class GenesisTrackingStore(AbstractStore):
+    """MLflow's ``AbstractStore`` on Genesis-Flow's stores (MongoDB, Cosmos DB, ...)."""
+
+    def __init__(self, store_uri: str, artifact_uri: str | None = None) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # MLflow's async queue over our log_batch
+        self.store_uri = store_uri
+        self.artifact_root_uri = artifact_uri
+        try:  # e.g. the MongoDB driver is missing, or the URI is malformed
+            self._store: TrackingStore = build_tracking_store(store_uri, artifact_root=artifact_uri)
+        except GenesisError as error:
+            raise cv.error_to_mlflow(error) from None
+
+    # --- experiments -----------------------------------------------------------------------------
+
+    @translated
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Sequence[ml.ExperimentTag] | None = None
+    ) -> str:
+        return self._store.create_experiment(
+            name, artifact_location or None, [cv.experiment_tag_to_core(t) for t in tags or ()]
+        )
+
+    @translated
+    def get_experiment(self, experiment_id: str) -> ml.Experiment:
+        return cv.experiment_to_mlflow(self._store.get_experiment(str(experiment_id)))
+
+    @translated
+    def get_experiment_by_name(self, experiment_name: str) -> ml.Experiment | None:
+        experiment = self._store.get_experiment_by_name(experiment_name)
+        return None if experiment is None else cv.experiment_to_mlflow(experiment)
+
+    @translated
+    def search_experiments(
+        self,
+        view_type: Any = ml.ViewType.ACTIVE_ONLY,
+        max_results: int | None = SEARCH_MAX_RESULTS_DEFAULT,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ml.Experiment]:
+        page = self._store.search_experiments(
+            view_type=cv.view_type_to_core(view_type),
+            max_results=max_results,
+            filter=parse_filter(SearchKind.EXPERIMENTS, filter_string),
+            order_by=parse_order_by(SearchKind.EXPERIMENTS, order_by),
+            page_token=page_token or None,
+        )
+        return PagedList([cv.experiment_to_mlflow(e) for e in page.items], page.next_page_token)
+
+    @translated
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._store.rename_experiment(str(experiment_id), new_name)
+
+    @translated
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._store.delete_experiment(str(experiment_id))
+
+    @translated
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._store.restore_experiment(str(experiment_id))
+
+    @translated
+    def set_experiment_tag(self, experiment_id: str, tag: ml.ExperimentTag) -> None:
+        self._store.set_experiment_tag(str(experiment_id), cv.experiment_tag_to_core(tag))
+
+    @translated
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._store.delete_experiment_tag(str(experiment_id), key)
+
+    @translated
+    def filter_active_experiment_ids(self, experiment_ids: list[str]) -> list[str]:
+        active = []
+        for experiment_id in _ids(experiment_ids):
+            try:
+                experiment = self._store.get_experiment(experiment_id)
+            except ResourceDoesNotExist:
+                continue
+            if experiment.lifecycle_stage is LifecycleStage.ACTIVE:
+                active.append(experiment_id)
+        return active
+
+    # --- runs ------------------------------------------------------------------------------------
+
+    @translated
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str | None,
+        start_time: int | None,
+        tags: Sequence[ml.RunTag] | None,
+        run_name: str | None,
+    ) -> ml.Run:
+        core_tags = [cv.run_tag_to_core(t) for t in tags or ()]
+        if not run_name and not any(t.key == MLFLOW_RUN_NAME and t.value for t in core_tags):
+            run_name = _generate_random_name()  # type: ignore[no-untyped-call]  # as MLflow's stores do
+        run = self._store.create_run(
+            str(experiment_id), user_id or "", start_time, core_tags, run_name=run_name or None
+        )
+        return cv.run_to_mlflow(run)
+
+    @translated
+    def get_run(self, run_id: str) -> ml.Run:
+        return cv.run_to_mlflow(self._store.get_run(run_id))
+
+    @translated
+    def update_run_info(
+        self, run_id: str, run_status: Any, end_time: int | None, run_name: str | None
+    ) -> ml.RunInfo:
+        info = self._store.update_run_info(
+            run_id, cv.run_status_to_core(run_status), end_time=end_time, run_name=run_name or None
+        )
+        return cv.run_info_to_mlflow(info)
+
+    @translated
+    def delete_run(self, run_id: str) -> None:
+        self._store.delete_run(run_id)
+
+    @translated
+    def restore_run(self, run_id: str) -> None:
+        self._store.restore_run(run_id)
+
+    @translated
+    def log_metric(self, run_id: str, metric: ml.Metric) -> None:
+        self._store.log_metric(run_id, cv.metric_to_core(metric, run_id))
+
+    @translated
+    def log_param(self, run_id: str, param: ml.Param) -> None:
+        self._store.log_param(run_id, cv.param_to_core(param))
+
+    @translated
+    def set_tag(self, run_id: str, tag: ml.RunTag) -> None:
+        self._store.set_tag(run_id, cv.run_tag_to_core(tag))
+
+    @translated
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._store.delete_tag(run_id, key)
+
+    @translated
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[ml.Metric] | None,
+        params: Sequence[ml.Param] | None,
+        tags: Sequence[ml.RunTag] | None,
+    ) -> None:
+        self._store.log_batch(
+            run_id,
+            metrics=[cv.metric_to_core(m, run_id) for m in metrics or ()],
+            params=[cv.param_to_core(p) for p in params or ()],
+            tags=[cv.run_tag_to_core(t) for t in tags or ()],
+        )
+
+    @translated
+    def get_metric_history(
+        self, run_id: str, metric_key: str, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[ml.Metric]:
+        page = self._store.get_metric_history(run_id, metric_key, max_results, page_token or None)
+        return PagedList([cv.metric_to_mlflow(m) for m in page.items], page.next_page_token)
+
+    def _full_history(self, run_id: str, metric_key: str) -> list[Metric]:
+        points: list[Metric] = []
+        token: str | None = None
+        while True:
+            page = self._store.get_metric_history(run_id, metric_key, None, token)
+            points.extend(page.items)
+            token = page.next_page_token
+            if token is None:
+                return points
+
+    @translated
+    def get_metric_history_bulk(
+        self, run_ids: Sequence[str], metric_key: str, max_results: int | None
+    ) -> list[MetricWithRunId]:
+        """As MLflow's SqlAlchemyStore: ordered by run id, then timestamp, step, value; unknown
+        runs contribute nothing."""
+        result: list[MetricWithRunId] = []
+        for run_id in sorted(set(run_ids)):
+            try:
+                history = self._full_history(run_id, metric_key)
+            except RunNotFound:
+                continue
+            # The port orders a history as MLflow does: timestamp, step, value.
+            result.extend(cv.metric_with_run_id_to_mlflow(m, run_id) for m in history)
+            if max_results is not None and len(result) >= max_results:
+                break
+        return result if max_results is None else result[:max_results]
+
+    def get_metric_history_bulk_interval_from_steps(
+        self, run_id: str, metric_key: str, steps: Sequence[int], max_results: int
+    ) -> list[MetricWithRunId]:
+        """MLflow's own selection (AbstractStore) over our ``get_metric_history``."""
+        result: list[MetricWithRunId] = super().get_metric_history_bulk_interval_from_steps(  # type: ignore[no-untyped-call]
+            run_id, metric_key, steps, max_results
+        )
+        return result
+
+    def get_metric_history_bulk_interval(
+        self,
+        run_ids: list[str],
+        metric_key: str,
+        max_results: int,
+        start_step: int | None,
+        end_step: int | None,
+    ) -> list[MetricWithRunId]:
+        """MLflow's own step sampling (AbstractStore) over our ``get_metric_history``."""
+        result: list[MetricWithRunId] = super().get_metric_history_bulk_interval(
+            run_ids, metric_key, max_results, start_step, end_step
+        )
+        return result
+
+    def search_runs(
+        self,
+        experiment_ids: Any,
+        filter_string: str | None,
+        run_view_type: Any,
+        max_results: int | None = SEARCH_MAX_RESULTS_DEFAULT,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ml.Run]:
+        runs, token = self._search_runs(
+            experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
+        )
+        return PagedList(runs, token)
+
+    @translated
+    def _search_runs(
+        self,
+        experiment_ids: Any,
+        filter_string: str | None,
+        run_view_type: Any,
+        max_results: int | None,
+        order_by: list[str] | None,
+        page_token: str | None,
+    ) -> tuple[list[ml.Run], str | None]:
+        page = self._store.search_runs(
+            _ids(experiment_ids),
+            filter=parse_filter(SearchKind.RUNS, filter_string),
+            run_view_type=cv.view_type_to_core(run_view_type),
+            max_results=max_results,
+            order_by=parse_order_by(SearchKind.RUNS, order_by),
+            page_token=page_token or None,
+        )
+        return [cv.run_to_mlflow(r) for r in page.items], page.next_page_token
+
+    @translated
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: list[ml.DatasetInput] | None = None,
+        models: list[ml.LoggedModelInput] | None = None,
+    ) -> None:
+        self._store.log_inputs(
+            run_id,
+            datasets=[cv.dataset_input_to_core(d) for d in datasets or ()],
+            models=[cv.model_input_to_core(m) for m in models or ()],
+        )
+
+    @translated
+    def log_outputs(self, run_id: str, models: list[ml.LoggedModelOutput]) -> None:
+        self._store.log_outputs(run_id, [cv.model_output_to_core(m) for m in models or ()])
+
+    @translated
+    def _search_datasets(self, experiment_ids: Any) -> list[ml._DatasetSummary]:
+        summaries = self._store.search_datasets(_ids(experiment_ids))
+        return [cv.dataset_summary_to_mlflow(s) for s in summaries[:MAX_DATASET_SUMMARIES]]
+
+    @translated
+    def record_logged_model(self, run_id: str, mlflow_model: Any) -> None:
+        """Append the model's dict to the run's ``mlflow.log-model.history`` tag, as MLflow's
+        SqlAlchemyStore does (read, then write the tag: concurrent calls for one run may lose
+        an entry, as they may in MLflow's file store)."""
+        from mlflow.models import Model
+
+        if not isinstance(mlflow_model, Model):
+            raise TypeError(
+                f"Argument 'mlflow_model' should be mlflow.models.Model, got '{type(mlflow_model)}'"
+            )
+        model_dict = mlflow_model.get_tags_dict()
+        run = self._store.get_run(run_id)
+        if run.info.lifecycle_stage is not LifecycleStage.ACTIVE:
+            raise run_not_active(run_id, run.info.lifecycle_stage.value)
+        previous = run.data.tags_dict.get(MLFLOW_LOGGED_MODELS)
+        history = [*json.loads(previous), model_dict] if previous else [model_dict]
+        self._store.set_tag(run_id, RunTag(MLFLOW_LOGGED_MODELS, json.dumps(history)))
+
+    # --- asynchronous logging: MLflow's queue, writing through log_batch above -------------------
+
+    def log_metric_async(self, run_id: str, metric: ml.Metric) -> Any:
+        return super().log_metric_async(run_id, metric)
+
+    def log_param_async(self, run_id: str, param: ml.Param) -> Any:
+        return super().log_param_async(run_id, param)
+
+    def set_tag_async(self, run_id: str, tag: ml.RunTag) -> Any:
+        return super().set_tag_async(run_id, tag)
+
+    def log_batch_async(
+        self,
+        run_id: str,
+        metrics: Sequence[ml.Metric],
+        params: Sequence[ml.Param],
+        tags: Sequence[ml.RunTag],
+    ) -> Any:
+        return super().log_batch_async(run_id, metrics, params, tags)
+
+    def flush_async_logging(self) -> None:
+        super().flush_async_logging()  # type: ignore[no-untyped-call]
+
+    def end_async_logging(self) -> None:
+        super().end_async_logging()  # type: ignore[no-untyped-call]
+
+    def shut_down_async_logging(self) -> None:
+        super().shut_down_async_logging()  # type: ignore[no-untyped-call]
+
+    # --- MLflow 3 logged models ------------------------------------------------------------------
+
+    @translated
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: list[ml.LoggedModelTag] | None = None,
+        params: list[ml.LoggedModelParameter] | None = None,
+        model_type: str | None = None,
+    ) -> ml.LoggedModel:
+        model = self._store.create_logged_model(
+            str(experiment_id),
+            name=name or None,
+            source_run_id=source_run_id or None,
+            tags=[cv.logged_model_tag_to_core(t) for t in tags or ()],
+            params=[cv.logged_model_param_to_core(p) for p in params or ()],
+            model_type=model_type or None,
+        )
+        return cv.logged_model_to_mlflow(model)
+
+    @translated
+    def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> ml.LoggedModel:
+        # allow_deleted (only MLflow's `gc` command asks) cannot reach a deleted model: our port
+        # hides deleted models from lookups.
+        return cv.logged_model_to_mlflow(self._store.get_logged_model(model_id))
+
+    @translated
+    def delete_logged_model(self, model_id: str) -> None:
+        self._store.delete_logged_model(model_id)
+
+    @translated
+    def finalize_logged_model(self, model_id: str, status: ml.LoggedModelStatus) -> ml.LoggedModel:
+        model = self._store.finalize_logged_model(model_id, cv.logged_model_status_to_core(status))
+        return cv.logged_model_to_mlflow(model)
+
+    @translated
+    def set_logged_model_tags(self, model_id: str, tags: list[ml.LoggedModelTag]) -> None:
+        self._store.set_logged_model_tags(model_id, [cv.logged_model_tag_to_core(t) for t in tags or ()])
+
+    @translated
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self._store.delete_logged_model_tag(model_id, key)
+
+    @translated
+    def log_logged_model_params(self, model_id: str, params: list[ml.LoggedModelParameter]) -> None:
+        core_params = [cv.logged_model_param_to_core(p) for p in params or ()]
+        self._store.log_logged_model_params(model_id, core_params)
+
+    @translated
+    def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None = None,
+        datasets: list[dict[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: list[dict[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[ml.LoggedModel]:
+        page = self._store.search_logged_models(
+            _ids(experiment_ids),
+            filter=parse_filter(SearchKind.LOGGED_MODELS, filter_string),
+            datasets=cv.dataset_refs_to_core(datasets),
+            max_results=max_results or None,
+            order_by=parse_order_by(SearchKind.LOGGED_MODELS, cv.logged_model_order_clauses(order_by)),
+            page_token=page_token or None,
+        )
+        return PagedList([cv.logged_model_to_mlflow(m) for m in page.items], page.next_page_token)
+
+    def set_model_versions_tags(self, name: str, version: str, model_id: str) -> None:
+        """MLflow's own bookkeeping (AbstractStore) over our get/set of logged-model tags."""
+        super().set_model_versions_tags(name, version, model_id)
+
+    # --- tracing and other features we do not store yet: as an empty store answers ----------------
+
+    def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:
+        """Abstract in MLflow, so spelled out here; raises as the other "not supported" ones."""
+        _raise_not_supported("link_traces_to_run")
+
+    def search_traces(
+        self,
+        experiment_ids: list[str] | None = None,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+        model_id: str | None = None,
+        locations: list[str] | None = None,
+    ) -> tuple[list[Any], str | None]:
+        return [], None
+
+    def batch_get_traces(
+        self, trace_ids: list[str], location: str | None = None, experiment_ids: list[str] | None = None
+    ) -> list[Any]:
+        return []
+
+    def batch_get_trace_infos(
+        self, trace_ids: list[str], location: str | None = None, experiment_ids: list[str] | None = None
+    ) -> list[Any]:
+        return []
+
+    def query_trace_metrics(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+    def find_completed_sessions(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+    def list_scorers(self, experiment_id: str) -> list[Any]:
+        return []
+
+    def list_scorer_versions(self, experiment_id: str, name: str) -> list[Any]:
+        return []
+
+    def list_scorers_across_experiments(self, experiment_ids: list[str]) -> list[Any]:
+        return []
+
+    def get_online_scoring_configs(self, scorer_ids: list[str]) -> list[Any]:
+        return []
+
+    def get_active_online_scorers(self) -> list[Any]:
+        return []
+
+    def search_datasets(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+    def search_issues(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+    def list_label_schemas(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+    def list_review_queues(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+    def list_review_queue_items(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+    def list_secret_infos(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+    def list_gateway_model_definitions(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+    def list_gateway_endpoints(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+    def list_endpoint_bindings(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+    def list_budget_policies(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+    def list_gateway_guardrails(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+    def list_endpoint_guardrail_configs(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+    def search_mcp_servers(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+    def search_mcp_server_versions(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+    def search_mcp_access_endpoints(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
+
+
+def _raise_not_supported(name: str) -> NoReturn:
+    message = not_supported_message(UNSUPPORTED_FEATURES[name])
+    raise MlflowException(message, error_code=databricks_pb2.NOT_IMPLEMENTED)
+
+
+def _not_supported(name: str) -> Callable[..., NoReturn]:
+    message = not_supported_message(UNSUPPORTED_FEATURES[name])
+
+    def method(self: GenesisTrackingStore, *args: Any, **kwargs: Any) -> NoReturn:
+        _raise_not_supported(name)
+
+    method.__name__ = name
+    method.__qualname__ = f"{GenesisTrackingStore.__name__}.{name}"
+    method.__doc__ = f"Raises MlflowException(NOT_IMPLEMENTED): {message}."
+    return method
+
+
+for _name, _status in TRACKING_STORE_CALLS.items():
+    if _status == NOT_SUPPORTED and _name not in vars(GenesisTrackingStore):
+        setattr(GenesisTrackingStore, _name, _not_supported(_name))
