@@ -25,9 +25,9 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.store.entities.paged_list import PagedList  # noqa: E402
 from mlflow.store.model_registry.abstract_store import AbstractStore  # noqa: E402
 
+from genesis_flow.entrypoints.plugin.calls import REGISTRY_STORE_CALLS  # noqa: E402
 from genesis_flow.entrypoints.plugin.registry import (  # noqa: E402
     PROMPTS_NOT_SUPPORTED,
-    REGISTRY_STORE_CALLS,
     WEBHOOKS_NOT_SUPPORTED,
     GenesisRegistryStore,
 )

@@ -56,66 +56,6 @@ _ModelTag: Any = MlflowRegisteredModelTag
 _ModelAlias: Any = MlflowRegisteredModelAlias
 _eprint: Any = eprint
 
-# Every method of MLflow's registry store and what this store does with it: "implemented",
-# "empty" (answers an empty listing: MLflow calls it on its own) or "not supported" (raises
-# MlflowException NOT_IMPLEMENTED). tests/integration/test_plugin_registry.py walks this table.
-REGISTRY_STORE_CALLS: dict[str, str] = {
-    # MlflowClient and the fluent registry API (mlflow.register_model, models:/ loading), and the
-    # registry endpoints of `mlflow server` and its UI.
-    "create_registered_model": "implemented",
-    "get_registered_model": "implemented",
-    "update_registered_model": "implemented",
-    "rename_registered_model": "implemented",
-    "delete_registered_model": "implemented",
-    "search_registered_models": "implemented",
-    "get_latest_versions": "implemented",
-    "set_registered_model_tag": "implemented",
-    "delete_registered_model_tag": "implemented",
-    "create_model_version": "implemented",
-    "get_model_version": "implemented",
-    "update_model_version": "implemented",
-    "delete_model_version": "implemented",
-    "transition_model_version_stage": "implemented",
-    "get_model_version_download_uri": "implemented",
-    "get_model_version_stages": "implemented",
-    "search_model_versions": "implemented",
-    "set_model_version_tag": "implemented",
-    "delete_model_version_tag": "implemented",
-    "set_registered_model_alias": "implemented",
-    "delete_registered_model_alias": "implemented",
-    "get_model_version_by_alias": "implemented",
-    "copy_model_version": "implemented",
-    # MlflowClient.create_model_version(await_creation_for=...): versions are READY at once.
-    "_await_model_version_creation": "implemented",
-    # Webhooks: `mlflow server` looks webhooks up after every registry write (webhook delivery) and
-    # its UI lists them; the rest is the client's and the UI's webhook management.
-    "list_webhooks": "empty",
-    "list_webhooks_by_event": "empty",
-    "create_webhook": "not supported",
-    "get_webhook": "not supported",
-    "update_webhook": "not supported",
-    "delete_webhook": "not supported",
-    "test_webhook": "not supported",
-    # Prompts (mlflow.genai prompt registry, MlflowClient prompt methods, the UI's prompt pages).
-    "search_prompts": "empty",
-    "search_prompt_versions": "empty",
-    "create_prompt": "not supported",
-    "create_prompt_version": "not supported",
-    "get_prompt": "not supported",
-    "get_prompt_version": "not supported",
-    "get_prompt_version_by_alias": "not supported",
-    "delete_prompt": "not supported",
-    "delete_prompt_version": "not supported",
-    "set_prompt_tag": "not supported",
-    "delete_prompt_tag": "not supported",
-    "set_prompt_version_tag": "not supported",
-    "delete_prompt_version_tag": "not supported",
-    "set_prompt_alias": "not supported",
-    "delete_prompt_alias": "not supported",
-    "link_prompts_to_trace": "not supported",
-    "link_prompt_version_to_model": "not supported",
-    "link_prompt_version_to_run": "not supported",
-}
 
 PROMPTS_NOT_SUPPORTED = "Prompts are not supported by this store (Genesis-Flow) yet"
 WEBHOOKS_NOT_SUPPORTED = "Webhooks are not supported by this store (Genesis-Flow) yet"
