@@ -27,6 +27,13 @@ if [ -z "${GENESIS_SERVICES:-}" ] || [[ ",$GENESIS_SERVICES," == *",mongo,"* ]];
   required="$required,mongo,cosmos"  # cosmos: the Cosmos adapter behind the throttling proxy
 fi
 required="$required,local"  # the local artifact store needs nothing
+# Debian's chromium for the UI test (tests/integration/test_plugin_ui.py), installed when missing.
+# Where it cannot be installed the UI test is skipped with its reason; where it can (CI), it must run.
+if bash scripts/browser.sh; then
+  required="$required,ui"
+else
+  echo "browser: not available, the UI test will be skipped"
+fi
 if [ -z "${GENESIS_SERVICES:-}" ] || [[ ",$GENESIS_SERVICES," == *",azurite,"* ]]; then
   required="$required,azure-blob"  # artifacts on Azurite
 fi

@@ -52,9 +52,11 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     # mlflow keeps the active experiment in a module global: another test's id means nothing here.
     monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     yield uri
     mlflow.end_run()
     mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
     client: Any = pymongo.MongoClient(base)
     client.drop_database(database)
     client.close()
@@ -237,6 +239,7 @@ def test_models_serve_answers_invocations_from_a_registered_model(tracking_uri: 
         **os.environ,
         "PATH": path,
         "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_REGISTRY_URI": tracking_uri,
         "MLFLOW_DISABLE_TELEMETRY": "true",
     }
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 - read after the server stops
