@@ -1,21 +1,17 @@
-"""The ``genesis`` command line.
-
-Today it has ``genesis demo``: log a small experiment (runs, params, metric history, a registered
-model version with an alias) and print the runs as a table; and ``genesis db upgrade URI``: bring a
-SQL database's schema to the version this release uses (docs/adr/0006-sql-schema-versioning.md).
-The full CLI (browse, compare, migrate, doctor) builds on this module.
+"""``genesis demo`` (log a small experiment, print its runs) and ``genesis db upgrade URI``
+(bring a SQL database's schema to this release's version, docs/adr/0006-sql-schema-versioning.md).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import math
-import sys
 from collections.abc import Sequence
 
+import click
+
 from genesis_flow.core.entities import Metric, Param, Run, RunStatus, RunTag
-from genesis_flow.core.errors import GenesisError, RegisteredModelAlreadyExists
+from genesis_flow.core.errors import RegisteredModelAlreadyExists
 from genesis_flow.core.search import parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.entrypoints.bootstrap import (
@@ -23,6 +19,7 @@ from genesis_flow.entrypoints.bootstrap import (
     build_tracking_store,
     resolve_tracking_uri,
 )
+from genesis_flow.entrypoints.cli.output import handle_errors
 from genesis_flow.ports import Clock, RegistryStore, SystemClock, TrackingStore
 
 DEMO_EXPERIMENT = "genesis-demo"
@@ -31,45 +28,36 @@ _LEARNING_RATES = (0.3, 0.1, 0.03, 0.01)
 _EPOCHS = 5
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "demo":
-            uri = resolve_tracking_uri(args.uri)
-            print(run_demo(build_tracking_store(uri), build_registry_store(uri), SystemClock(), uri))
-        elif args.command == "db" and args.db_command == "upgrade":
-            print(upgrade_schema(args.uri))
-        return 0
-    except GenesisError as exc:
-        print(f"genesis: error: {exc.error_code}: {exc}", file=sys.stderr)
-        return 1
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="genesis", description="Genesis-Flow command line")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="log a small demo experiment and print its runs")
-    demo.add_argument("--uri", default=None, help="tracking URI (default: resolved from the environment)")
-
-    db = commands.add_parser(
-        "db",
-        help="manage a SQL database's schema",
-        description="Manage the schema of a Genesis-Flow SQL database (SQLite or PostgreSQL).",
+@click.command()
+@click.option("--uri", default=None, help="tracking URI (default: resolved from the environment)")
+@handle_errors
+def demo(uri: str | None) -> None:
+    """Log a small demo experiment (runs, metric history, a registered model with an alias) and
+    print its runs."""
+    resolved = resolve_tracking_uri(uri)
+    click.echo(
+        run_demo(build_tracking_store(resolved), build_registry_store(resolved), SystemClock(), resolved)
     )
-    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
-    upgrade = db_commands.add_parser(
-        "upgrade",
-        help="upgrade the schema to this release's version",
-        description=(
-            "Bring the schema of a SQL database to the version this release of Genesis-Flow uses:"
-            " create it in an empty database, run the pending upgrade steps in one transaction under"
-            " a lock, or say that it is up to date. SQLite databases are upgraded when opened anyway;"
-            " a PostgreSQL database is only upgraded by this command. Back the database up first."
-            " A database that MLflow created is refused and left untouched (see `genesis migrate`)."
-        ),
-    )
-    upgrade.add_argument("uri", metavar="URI", help="sqlite:///path.db or postgresql://user@host/db")
-    return parser
+
+
+@click.group()
+def db() -> None:
+    """Manage the schema of a Genesis-Flow SQL database (SQLite or PostgreSQL)."""
+
+
+@db.command()
+@click.argument("uri", metavar="URI")
+@handle_errors
+def upgrade(uri: str) -> None:
+    """Bring the schema of a SQL database to the version this release of Genesis-Flow uses:
+    create it in an empty database, run the pending upgrade steps in one transaction under a
+    lock, or say that it is up to date. SQLite databases are upgraded when opened anyway; a
+    PostgreSQL database is only upgraded by this command. Back the database up first. A
+    database that MLflow created is refused and left untouched (see `genesis migrate`).
+
+    URI is sqlite:///path.db or postgresql://user@host/db.
+    """
+    click.echo(upgrade_schema(uri))
 
 
 def upgrade_schema(uri: str) -> str:
@@ -171,7 +159,3 @@ def format_runs_table(runs: Sequence[Run]) -> str:
 
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.4g}"
-
-
-if __name__ == "__main__":
-    sys.exit(main())

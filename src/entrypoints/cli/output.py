@@ -1,0 +1,116 @@
+"""What every ``genesis`` command shares: output formats, one-line errors, exit codes, redaction.
+
+* ``--json`` / ``--csv`` print machine-readable rows on stdout; the default is a Rich table.
+* Errors are one line on stderr, ``genesis: error: <CODE>: <message>``, with exit code 1 for a
+  failed operation (bad id, unreachable server, refused input) and 2 for bad usage (Click's own).
+* Nothing printed may contain a password or key: URIs go through :func:`redacted`, and every
+  error message is redacted before it is printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import click
+
+from genesis_flow.core.errors import GenesisError
+from genesis_flow.core.redaction import redact_uri
+
+FORMATS = ("table", "json", "csv")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def redacted(text: str) -> str:
+    """``text`` with the credentials of any URI in it removed (a whole message may be passed)."""
+    return " ".join(redact_uri(word) if "://" in word else word for word in text.split(" "))
+
+
+def fail(message: str, code: str = "INVALID_PARAMETER_VALUE", exit_code: int = 1) -> NoReturn:
+    click.echo(f"genesis: error: {code}: {redacted(message)}".replace("\n", " "), err=True)
+    raise SystemExit(exit_code)
+
+
+def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """Domain errors (and driver errors that escaped an adapter) become one line and exit 1."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except GenesisError as error:
+            fail(error.message, error.error_code)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as error:  # never a traceback for the operator
+            fail(f"{type(error).__name__}: {error}", "INTERNAL_ERROR")
+
+    return wrapper
+
+
+def format_option(function: Callable[P, R]) -> Callable[P, R]:
+    """``--json`` / ``--csv`` (mutually exclusive; the default is a table)."""
+    function = click.option("--csv", "as_csv", is_flag=True, help="print CSV instead of a table")(function)
+    function = click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")(function)
+    return function
+
+
+def output_format(as_json: bool, as_csv: bool) -> str:
+    if as_json and as_csv:
+        raise click.UsageError("--json and --csv cannot be used together")
+    return "json" if as_json else "csv" if as_csv else "table"
+
+
+def emit(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    *,
+    title: str | None = None,
+    highlight: Callable[[str, dict[str, Any]], bool] | None = None,
+) -> None:
+    """Print ``rows`` (dicts) with ``columns`` in the chosen format. JSON keeps value types;
+    CSV and tables print ``""`` for a missing value. ``highlight(column, row)`` marks cells."""
+    if fmt == "json":
+        click.echo(json.dumps([{c: row.get(c) for c in columns} for row in rows], indent=2, default=str))
+        return
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            text = "" if value is None else _plain(value)
+            if highlight is not None and highlight(column, row):
+                text = f"[bold yellow]{text}[/]"
+            cells.append(text)
+        table.add_row(*cells)
+    Console(file=sys.stdout, soft_wrap=False).print(table)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value).replace("[", "\\[")  # Rich markup in user data is text, not style
+
+
+def join(values: Iterable[str]) -> str:
+    return ", ".join(values)
