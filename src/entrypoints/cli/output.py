@@ -103,7 +103,9 @@ def emit(
                 text = f"[bold yellow]{text}[/]"
             cells.append(text)
         table.add_row(*cells)
-    Console(file=sys.stdout, soft_wrap=False).print(table)
+    # A pipe or file has no width: do not fold ids and names to 80 columns there.
+    width = None if sys.stdout.isatty() else 400
+    Console(file=sys.stdout, soft_wrap=False, width=width).print(table)
 
 
 def _plain(value: Any) -> str:
