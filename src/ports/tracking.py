@@ -177,6 +177,14 @@ class TrackingStore(Protocol):
         """Make a deleted run active (idempotent). Raises RunNotFound."""
         ...
 
+    def purge_deleted_runs(self, older_than_ms: int, *, dry_run: bool = False) -> list[RunInfo]:
+        """Permanently remove the runs deleted at least ``older_than_ms`` ago (by the store's
+        clock), with everything logged to them, as ``mlflow gc`` does; with ``dry_run`` only list
+        them. A run deleted before the store recorded deletion times counts only when
+        ``older_than_ms`` is 0. Returns the removed runs' infos (their ``artifact_uri`` is for the
+        caller, which owns artifacts); logged models and datasets are kept."""
+        ...
+
     def log_param(self, run_id: str, param: Param) -> None:
         """Store a param. Same value again: no-op. Different value: InvalidParameterValue and
         the stored value stays. Raises RunNotFound; InvalidParameterValue for a deleted run or a

@@ -81,6 +81,8 @@ class _RunState:
     dataset_inputs: dict[tuple[str, str], DatasetInput] = field(factory=dict)
     model_inputs: set[str] = field(factory=set)
     model_outputs: set[tuple[str, int]] = field(factory=set)
+    # When the run was deleted (None while active, or for a run imported deleted without one).
+    deleted_time: int | None = None
 
     def snapshot(self) -> Run:
         return Run(
@@ -245,9 +247,11 @@ class InMemoryTrackingStore:
         self._experiments[experiment.experiment_id] = evolve(
             experiment, lifecycle_stage=stage, last_update_time=self._clock.now_ms()
         )
+        now = self._clock.now_ms()
         for state in self._runs.values():
             if state.info.experiment_id == experiment.experiment_id:
                 state.info = evolve(state.info, lifecycle_stage=stage)
+                state.deleted_time = now if stage == LifecycleStage.DELETED else None
 
     def set_experiment_tag(self, experiment_id: str, tag: ExperimentTag) -> None:
         v.validate_experiment_tag(tag.key, tag.value)
@@ -334,12 +338,29 @@ class InMemoryTrackingStore:
     def delete_run(self, run_id: str) -> None:
         with self._lock:
             state = self._run(run_id)
+            if state.info.lifecycle_stage != LifecycleStage.DELETED:
+                state.deleted_time = self._clock.now_ms()
             state.info = evolve(state.info, lifecycle_stage=LifecycleStage.DELETED)
 
     def restore_run(self, run_id: str) -> None:
         with self._lock:
             state = self._run(run_id)
             state.info = evolve(state.info, lifecycle_stage=LifecycleStage.ACTIVE)
+            state.deleted_time = None
+
+    def purge_deleted_runs(self, older_than_ms: int, *, dry_run: bool = False) -> list[RunInfo]:
+        with self._lock:
+            cutoff = self._clock.now_ms() - older_than_ms
+            purged = [
+                state.info
+                for state in self._runs.values()
+                if state.info.lifecycle_stage == LifecycleStage.DELETED
+                and (older_than_ms == 0 or (state.deleted_time is not None and state.deleted_time <= cutoff))
+            ]
+            if not dry_run:
+                for info in purged:
+                    del self._runs[info.run_id]
+            return purged
 
     def log_param(self, run_id: str, param: Param) -> None:
         self.log_batch(run_id, params=[param])
@@ -632,6 +653,10 @@ class InMemoryTrackingStore:
                 tags={t.key: t.value for t in run.data.tags},
                 model_inputs={m.model_id for m in run.inputs.model_inputs},
                 model_outputs={(m.model_id, m.step) for m in run.outputs.model_outputs},
+                # As the SQL store: an imported deleted run was deleted when it last changed.
+                deleted_time=(run.info.end_time or run.info.start_time)
+                if run.info.lifecycle_stage == LifecycleStage.DELETED
+                else None,
             )
             for m in metric_history:
                 state.add_metric(evolve(m, run_id=None))

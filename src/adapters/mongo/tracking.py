@@ -417,7 +417,13 @@ class MongoTrackingStore:
     def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
         # Runs first, the experiment last: a call cut short in between is finished by calling it
         # again, since the experiment still shows its old stage (no transaction needed).
-        self._runs.update_many({"x": experiment_id, "l": {"$ne": stage}}, {"$set": {"l": stage}})
+        # "dt" is when a run was deleted (purge_deleted_runs reads it).
+        change: dict[str, Any] = (
+            {"$set": {"l": stage, "dt": self._clock.now_ms()}}
+            if stage == DELETED
+            else {"$set": {"l": stage}, "$unset": {"dt": ""}}
+        )
+        self._runs.update_many({"x": experiment_id, "l": {"$ne": stage}}, change)
         self._experiments.update_one(
             {"_id": experiment_id}, {"$set": {"l": stage, "ut": self._clock.now_ms()}}
         )
@@ -658,11 +664,45 @@ class MongoTrackingStore:
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
         def work() -> None:
-            done = self._runs.update_one({"_id": run_id}, {"$set": {"l": stage}})
+            if stage == DELETED:
+                # Only a run not deleted yet gets a deletion time: deleting again keeps the first.
+                done = self._runs.update_one(
+                    {"_id": run_id, "l": {"$ne": DELETED}},
+                    {"$set": {"l": DELETED, "dt": self._clock.now_ms()}},
+                )
+                if done.matched_count == 0 and self._runs.find_one({"_id": run_id}, {"_id": 1}) is None:
+                    raise run_not_found(run_id)
+                return
+            done = self._runs.update_one({"_id": run_id}, {"$set": {"l": stage}, "$unset": {"dt": ""}})
             if done.matched_count == 0:
                 raise run_not_found(run_id)
 
         self._db.call(work)
+
+    def purge_deleted_runs(self, older_than_ms: int, *, dry_run: bool = False) -> list[RunInfo]:
+        def find() -> list[RunInfo]:
+            query: dict[str, Any] = {"l": DELETED}
+            if older_than_ms != 0:
+                query["dt"] = {"$lte": self._clock.now_ms() - older_than_ms}
+            projection = {"p": 0, "t": 0, "m": 0, "di": 0, "ph": 0, "th": 0}
+            return [_info_from(doc) for doc in self._runs.find(query, projection).sort("_id", 1)]
+
+        infos = self._db.call(find)
+        if dry_run:
+            return infos
+        ids = [info.run_id for info in infos]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+
+            def purge(chunk: list[str] = chunk) -> None:
+                # Children first, the run documents last: a purge cut short is finished by the
+                # next one, since the runs are still there and still deleted.
+                self._metrics.delete_many({"r": {"$in": chunk}})
+                self._values.delete_many({"r": {"$in": chunk}})
+                self._runs.delete_many({"_id": {"$in": chunk}, "l": DELETED})
+
+            self._db.call(purge)
+        return infos
 
     def log_param(self, run_id: str, param: Param) -> None:
         self.log_batch(run_id, params=[param])
@@ -1425,6 +1465,9 @@ class MongoTrackingStore:
             # Model links are kept as given: in a migration the models may arrive later.
             doc["mi"] = sorted({m.model_id for m in run.inputs.model_inputs})
             doc["mo"] = [{"m": m.model_id, "s": m.step} for m in run.outputs.model_outputs]
+            if run.info.lifecycle_stage is LifecycleStage.DELETED:
+                # As the SQL store: an imported deleted run was deleted when it last changed.
+                doc["dt"] = run.info.end_time or run.info.start_time
             try:
                 self._runs.insert_one(doc)
             except DuplicateKeyError:

@@ -119,6 +119,19 @@ def _latest_row(run_id: str, m: Metric) -> dict[str, Any]:
     return row
 
 
+# Every table whose rows belong to one run (deleted with it by purge_deleted_runs).
+_RUN_CHILD_TABLES = (
+    t.params,
+    t.tags,
+    t.metrics,
+    t.latest_metrics,
+    t.run_inputs,
+    t.run_model_inputs,
+    t.run_model_outputs,
+)
+_PURGE_CHUNK = 500
+
+
 def _info_from(row: Any) -> RunInfo:
     return RunInfo(
         run_id=row.run_id,
@@ -675,6 +688,24 @@ class SqlTrackingStore:
             )
 
         self._db.transact(work, write=True)
+
+    def purge_deleted_runs(self, older_than_ms: int, *, dry_run: bool = False) -> list[RunInfo]:
+        def work(conn: Connection) -> list[RunInfo]:
+            query = sa.select(t.runs).where(t.runs.c.lifecycle_stage == DELETED)
+            if older_than_ms != 0:
+                cutoff = self._clock.now_ms() - older_than_ms
+                query = query.where(t.runs.c.deleted_time.is_not(None), t.runs.c.deleted_time <= cutoff)
+            infos = [_info_from(row) for row in conn.execute(query.order_by(t.runs.c.run_id))]
+            if not dry_run:
+                ids = [info.run_id for info in infos]
+                for start in range(0, len(ids), _PURGE_CHUNK):
+                    chunk = ids[start : start + _PURGE_CHUNK]
+                    for table in _RUN_CHILD_TABLES:
+                        conn.execute(sa.delete(table).where(table.c.run_id.in_(chunk)))
+                    conn.execute(sa.delete(t.runs).where(t.runs.c.run_id.in_(chunk)))
+            return infos
+
+        return self._db.transact(work, write=not dry_run)
 
     def log_param(self, run_id: str, param: Param) -> None:
         self.log_batch(run_id, params=[param])

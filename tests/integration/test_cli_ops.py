@@ -1,0 +1,303 @@
+"""`genesis doctor`, `genesis gc` and `genesis ui` through Click's runner."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from genesis_flow.core.entities import LifecycleStage, Run, RunInfo, RunStatus
+from genesis_flow.entrypoints import bootstrap
+from genesis_flow.entrypoints.cli import app
+from genesis_flow.entrypoints.cli.ops import mlflow_server_argv, parse_duration_ms, ui_refusal
+
+DAY_MS = 86_400_000
+SECRET_URI = "mongodb://u:secret@127.0.0.1:1/x?serverSelectionTimeoutMS=300"
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app(), list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def _clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.chdir(tmp_path)
+    for name in bootstrap.TRACKING_URI_VARS + bootstrap.REGISTRY_URI_VARS:
+        monkeypatch.delenv(name, raising=False)
+    bootstrap.reset_memory_stores()
+    yield
+    bootstrap.reset_memory_stores()
+
+
+# --- doctor ------------------------------------------------------------------------------------------
+
+
+def _sqlite_store(tmp_path: Path) -> str:
+    uri = f"sqlite:///{tmp_path}/doctor.db"
+    bootstrap.build_tracking_store(uri).create_experiment("kept")
+    return uri
+
+
+def test_doctor_passes_on_a_sqlite_store_and_leaves_no_trace(tmp_path: Path) -> None:
+    uri = _sqlite_store(tmp_path)
+    before = _sqlite_dump(tmp_path / "doctor.db")
+    result = invoke("doctor", "--uri", uri)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines and all(line.startswith("PASS ") for line in lines)
+    for check in ("connectivity", "server version: SQLite", "schema version: found 1, expected 1", "probe"):
+        assert check in result.output
+    assert _sqlite_dump(tmp_path / "doctor.db") == before
+
+
+def _sqlite_dump(path: Path) -> list[str]:
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    try:
+        return list(connection.iterdump())
+    finally:
+        connection.close()
+
+
+def test_doctor_json_lists_every_check(tmp_path: Path) -> None:
+    result = invoke("doctor", "--uri", _sqlite_store(tmp_path), "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert {row["check"] for row in rows} >= {
+        "connectivity",
+        "server version",
+        "schema version",
+        "tables",
+        "cosmos",
+        "write/read/delete probe",
+    }
+    assert {row["status"] for row in rows} == {"PASS"}
+
+
+def test_doctor_fails_on_a_missing_sqlite_file_without_creating_it(tmp_path: Path) -> None:
+    result = invoke("doctor", "--uri", f"sqlite:///{tmp_path}/absent.db")
+    assert result.exit_code == 1
+    assert "FAIL connectivity" in result.output
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_doctor_on_memory_passes() -> None:
+    result = invoke("doctor", "--uri", "memory:")
+    assert result.exit_code == 0, result.output
+
+
+def test_doctor_fails_on_an_unreachable_mongodb_without_showing_the_password() -> None:
+    started = time.monotonic()
+    result = invoke("doctor", "--uri", SECRET_URI)
+    assert result.exit_code == 1
+    assert "FAIL connectivity" in result.output
+    assert "secret" not in result.output and "secret" not in (result.stderr_bytes or b"").decode()
+    assert "u:***@" in result.output
+    assert time.monotonic() - started < 30
+    as_json = invoke("doctor", "--uri", SECRET_URI, "--json")
+    assert as_json.exit_code == 1 and "secret" not in as_json.output
+    assert json.loads(as_json.output)[1]["status"] == "FAIL"
+
+
+@pytest.mark.skipif(not os.environ.get("GENESIS_TEST_MONGO_URI"), reason="GENESIS_TEST_MONGO_URI is not set")
+def test_doctor_passes_on_the_mongo_test_server() -> None:
+    pytest.importorskip("pymongo")
+    base = os.environ["GENESIS_TEST_MONGO_URI"]
+    name = f"gf_doctor_{uuid.uuid4().hex[:12]}"
+    uri = _with_database(base, name)
+    store = bootstrap.build_tracking_store(uri)
+    store.create_run("0", "u", None)
+    bootstrap.build_registry_store(uri).create_registered_model("m")
+    try:
+        result = invoke("doctor", "--uri", uri, "--json")
+        assert result.exit_code == 0, result.output
+        rows = {row["check"]: row for row in json.loads(result.output)}
+        assert rows["server version"]["detail"].startswith("MongoDB ")
+        assert rows["indexes"]["status"] == "PASS"
+        assert "genesis_doctor_" in rows["write/read/delete probe"]["detail"]
+        database = bootstrap._mongo_database(uri)
+        assert not [c for c in database.db.list_collection_names() if c.startswith("genesis_doctor_")]
+        # A missing index is reported.
+        database.db["runs"].drop_index("gf_exp_start")
+        failed = invoke("doctor", "--uri", uri)
+        assert failed.exit_code == 1
+        assert "runs.gf_exp_start" in failed.output
+    finally:
+        bootstrap._mongo_database(uri).drop_all()
+
+
+@pytest.mark.skipif(not os.environ.get("GENESIS_TEST_MONGO_URI"), reason="GENESIS_TEST_MONGO_URI is not set")
+def test_doctor_reports_cosmos_settings() -> None:
+    pytest.importorskip("pymongo")
+    uri = _with_database(os.environ["GENESIS_TEST_MONGO_URI"], f"gf_doctor_{uuid.uuid4().hex[:12]}")
+    uri += ("&" if "?" in uri else "?") + "genesis_cosmos=true&genesis_retry_budget_ms=5000"
+    result = invoke("doctor", "--uri", uri, "--json")
+    assert result.exit_code == 0, result.output
+    cosmos = {row["check"]: row for row in json.loads(result.output)}["cosmos"]
+    assert "retryWrites=false" in cosmos["detail"] and "5000 ms" in cosmos["detail"]
+
+
+def _with_database(uri: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+# --- gc ----------------------------------------------------------------------------------------------
+
+
+def _seed_gc(uri: str, tmp_path: Path) -> tuple[str, str, str, Path, Path]:
+    """(active, old, new) run ids and the artifact folders of old and new: ``old`` was deleted 40
+    days ago (imported deleted, as a migration brings it), ``new`` just now."""
+    store = bootstrap.build_tracking_store(uri)
+    experiment_id = store.create_experiment("gc")
+    active = store.create_run(experiment_id, "u", None).info.run_id
+    new = store.create_run(experiment_id, "u", None)
+    new_artifacts = Path(new.info.artifact_uri)
+    new_artifacts.mkdir(parents=True)
+    (new_artifacts / "model.txt").write_text("new")
+    store.delete_run(new.info.run_id)
+    long_ago = int(time.time() * 1000) - 40 * DAY_MS
+    old_id = uuid.uuid4().hex
+    old_artifacts = tmp_path / "old-artifacts" / old_id / "artifacts"
+    old_artifacts.mkdir(parents=True)
+    (old_artifacts / "model.txt").write_text("old")
+    store.import_run(
+        Run(
+            RunInfo(
+                run_id=old_id,
+                experiment_id=experiment_id,
+                run_name="old",
+                user_id="u",
+                status=RunStatus.FINISHED,
+                start_time=long_ago - 1000,
+                end_time=long_ago,
+                artifact_uri=str(old_artifacts),
+                lifecycle_stage=LifecycleStage.DELETED,
+            )
+        ),
+        [],
+    )
+    return active, old_id, new.info.run_id, old_artifacts, new_artifacts
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def gc_uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/gc.db" if request.param == "sqlite" else "memory:"
+
+
+def test_gc_dry_run_lists_only_old_deleted_runs(gc_uri: str, tmp_path: Path) -> None:
+    active, old, new, old_artifacts, _ = _seed_gc(gc_uri, tmp_path)
+    result = invoke("gc", "--uri", gc_uri, "--older-than", "30d", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "would remove 1 run(s)" in result.output
+    assert old in result.output and new not in result.output and active not in result.output
+    store = bootstrap.build_tracking_store(gc_uri)
+    assert store.get_run(old).info.lifecycle_stage is LifecycleStage.DELETED
+    assert (old_artifacts / "model.txt").exists()
+
+
+def test_gc_removes_old_deleted_runs_and_their_artifacts(gc_uri: str, tmp_path: Path) -> None:
+    from genesis_flow.core.errors import RunNotFound
+
+    active, old, new, old_artifacts, new_artifacts = _seed_gc(gc_uri, tmp_path)
+    result = invoke("gc", "--uri", gc_uri, "--older-than", "30d")
+    assert result.exit_code == 0, result.output
+    assert "removed 1 run(s)" in result.output
+    store = bootstrap.build_tracking_store(gc_uri)
+    with pytest.raises(RunNotFound):
+        store.get_run(old)
+    assert not old_artifacts.exists() or not any(old_artifacts.iterdir())
+    assert (new_artifacts / "model.txt").exists()
+    store.get_run(new)
+    store.get_run(active)
+    # 0s: every deleted run; --no-artifacts keeps the files.
+    result = invoke("gc", "--uri", gc_uri, "--older-than", "0s", "--no-artifacts")
+    assert result.exit_code == 0, result.output
+    assert "removed 1 run(s) (artifacts kept)" in result.output
+    with pytest.raises(RunNotFound):
+        store.get_run(new)
+    assert (new_artifacts / "model.txt").exists()
+    assert store.get_run(active).info.lifecycle_stage is LifecycleStage.ACTIVE
+
+
+@pytest.mark.parametrize("bad", ["30", "d", "3x", "-1d", "1.5h", ""])
+def test_gc_refuses_a_bad_duration_as_usage_error(bad: str) -> None:
+    result = invoke("gc", "--uri", "memory:", "--older-than", bad)
+    assert result.exit_code == 2
+    assert "--older-than" in result.output
+
+
+def test_gc_needs_older_than() -> None:
+    assert invoke("gc", "--uri", "memory:").exit_code == 2
+
+
+def test_parse_duration() -> None:
+    assert parse_duration_ms("30d") == 30 * DAY_MS
+    assert parse_duration_ms("12h") == 12 * 3_600_000
+    assert parse_duration_ms("90m") == 90 * 60_000
+    assert parse_duration_ms("0s") == 0
+
+
+# --- ui ----------------------------------------------------------------------------------------------
+
+
+def test_ui_argv_runs_mlflow_server_on_the_uri() -> None:
+    uri = "mongodb://u:p%40ss@db.example:27017/genesis"
+    assert mlflow_server_argv(uri) == [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri]
+    assert mlflow_server_argv(uri, host="0.0.0.0", port=5001)[-4:] == ["--host", "0.0.0.0", "--port", "5001"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="needs mlflow")
+def test_ui_accepts_mongodb_when_mlflow_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from genesis_flow.entrypoints.cli import ops
+
+    assert ui_refusal("mongodb://127.0.0.1:27017/genesis") is None
+    started: list[list[str]] = []
+
+    def fake_run(argv: list[str]) -> int:
+        started.append(argv)
+        return 0
+
+    monkeypatch.setattr(ops, "_run_forwarding_interrupt", fake_run)
+    result = invoke("ui", "--uri", "mongodb://127.0.0.1:27017/genesis", "--port", "5055")
+    assert result.exit_code == 0, result.output
+    assert started == [mlflow_server_argv("mongodb://127.0.0.1:27017/genesis", None, 5055)]
+
+
+def test_ui_without_mlflow_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object) -> object:
+        return None if name == "mlflow" else real_find_spec(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    result = invoke("ui", "--uri", "mongodb://u:secret@127.0.0.1:27017/genesis")
+    assert result.exit_code == 1
+    assert "pip install 'genesis-flow[mlflow]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "secret" not in result.output + result.stderr
+
+
+@pytest.mark.parametrize("uri", ["sqlite:///x.db", "postgresql://u:secret@db.example/genesis"])
+def test_ui_refuses_sql_stores(uri: str) -> None:
+    result = invoke("ui", "--uri", uri)
+    assert result.exit_code == 1
+    assert "MLflow's own SQL store" in result.stderr
+    assert "secret" not in result.stderr
+
+
+def test_ui_refuses_memory() -> None:
+    result = invoke("ui", "--uri", "memory:")
+    assert result.exit_code == 1
+    assert "mongodb://" in result.stderr
