@@ -8,8 +8,13 @@ without them the leg is skipped with its reason, unless ``GENESIS_REQUIRED_BACKE
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -292,6 +297,20 @@ def test_from_mlflow_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kin
     model = registry.get_registered_model("mlflow-model")
     assert model.description == "desc" and model.tags_dict == {"k": "v"}
     assert registry.get_model_version_by_alias("mlflow-model", "prod").current_stage.value == "Production"
+    # `genesis runs list` shows the runs `mlflow.search_runs` showed.
+    listed = invoke(
+        "runs",
+        "list",
+        "--uri",
+        destination,
+        "--experiment",
+        seeded["experiment_id"],
+        "--view",
+        "all",
+        "--json",
+    )
+    assert listed.exit_code == 0, listed.output
+    assert sorted(row["run_id"] for row in json.loads(listed.stdout)) == run_ids
     # Same data as MLflow reads it: checksums of both sides agree.
     assert store_checksums(open_source(source)) == {
         k: v for k, v in store_checksums(open_destination(destination)).items() if k in run_ids
@@ -394,3 +413,46 @@ def test_mlflow_source_without_mlflow_names_the_extra(
     assert result.exit_code == 1
     assert "pip install 'genesis-flow[mlflow]'" in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_a_migration_killed_mid_way_finishes_on_the_next_run_without_duplicates(tmp_path: Path) -> None:
+    # A real kill (SIGKILL, no cleanup) of a `genesis migrate` process, then the same command again.
+    source = f"sqlite:///{tmp_path}/source.db"
+    store = build_tracking_store(source)
+    total = 1500
+    for i in range(total):
+        run = store.create_run("0", "eve", 1_700_000_000_000 + i, run_name=f"r{i}")
+        store.log_batch(
+            run.info.run_id, [Metric("m", float(i), 1, s) for s in range(3)], [Param("i", str(i))]
+        )
+    destination = f"sqlite:///{tmp_path}/destination.db"
+    genesis = [
+        os.path.join(os.path.dirname(sys.executable), "genesis"),
+        "migrate",
+        "--from",
+        source,
+        "--to",
+        destination,
+    ]
+    process = subprocess.Popen(
+        genesis, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        done = (
+            len(build_tracking_store(destination).search_runs(["0"], max_results=5000).items)
+            if Path(tmp_path / "destination.db").exists()
+            else 0
+        )
+        if done >= 50:
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    written = len(build_tracking_store(destination).search_runs(["0"], max_results=5000).items)
+    assert 0 < written < total, f"the kill should land mid-way ({written} of {total} runs written)"
+
+    result = migrate_ok(source, destination)  # verification inside: counts and checksums agree
+    assert "verified" in result.output.lower() or result.exit_code == 0
+    runs = build_tracking_store(destination).search_runs(["0"], max_results=5000).items
+    assert len(runs) == total and len({r.info.run_id for r in runs}) == total
