@@ -696,10 +696,14 @@ class MongoTrackingStore:
 
             def purge(chunk: list[str] = chunk) -> None:
                 # Children first, the run documents last: a purge cut short is finished by the
-                # next one, since the runs are still there and still deleted.
-                self._metrics.delete_many({"r": {"$in": chunk}})
-                self._values.delete_many({"r": {"$in": chunk}})
-                self._runs.delete_many({"_id": {"$in": chunk}, "l": DELETED})
+                # next one, since the runs are still there and still deleted. Re-read which are
+                # still deleted right before, so a run restored meanwhile keeps its history.
+                still = [d["_id"] for d in self._runs.find({"_id": {"$in": chunk}, "l": DELETED}, {"_id": 1})]
+                if not still:
+                    return
+                self._metrics.delete_many({"r": {"$in": still}})
+                self._values.delete_many({"r": {"$in": still}})
+                self._runs.delete_many({"_id": {"$in": still}, "l": DELETED})
 
             self._db.call(purge)
         return infos
