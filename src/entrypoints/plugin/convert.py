@@ -7,8 +7,9 @@ classes. Every function here is pure: no store, no I/O, no shared state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 from mlflow import entities as ml
 from mlflow.entities.metric import MetricWithRunId
@@ -18,6 +19,9 @@ from mlflow.protos import databricks_pb2
 from genesis_flow.core import entities as core
 from genesis_flow.core.entities import DatasetRef
 from genesis_flow.core.errors import ERROR_CLASSES_BY_CODE, GenesisError, InternalError
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # --- errors ---------------------------------------------------------------------------------------
 
@@ -33,6 +37,20 @@ def error_code_to_mlflow(code: str) -> int:
 def error_to_mlflow(error: GenesisError) -> MlflowException:
     """The MlflowException MLflow's callers expect: our message, our error code's MLflow twin."""
     return MlflowException(error.message, error_code=error_code_to_mlflow(error.error_code))
+
+
+def translated(function: Callable[P, R]) -> Callable[P, R]:
+    """For both plugin stores: our errors leave as ``MlflowException`` with MLflow's code (see
+    :func:`error_to_mlflow`); everything else passes unchanged."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except GenesisError as error:
+            raise error_to_mlflow(error) from None
+
+    return wrapper
 
 
 def error_to_core(error: MlflowException) -> GenesisError:

@@ -18,7 +18,6 @@ takes and returns what MLflow's own SQL store does (``mlflow.entities.model_regi
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import urlsplit
@@ -45,6 +44,7 @@ from genesis_flow.core import registry as core
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
 from genesis_flow.entrypoints.bootstrap import build_registry_store
+from genesis_flow.entrypoints.plugin import convert as cv
 from genesis_flow.ports import RegistryStore
 
 P = ParamSpec("P")
@@ -65,29 +65,6 @@ _MAX_SOURCE_HOPS = 16
 
 
 # --- errors --------------------------------------------------------------------------------------
-
-
-def to_mlflow_exception(error: GenesisError) -> MlflowException:
-    """MLflow's exception for a domain error: same message, MLflow's code of the same name (an
-    unknown name becomes INTERNAL_ERROR)."""
-    try:
-        code = ErrorCode.Value(error.error_code)
-    except ValueError:
-        code = ErrorCode.Value("INTERNAL_ERROR")
-    return MlflowException(error.message, error_code=code)
-
-
-def _translated(function: Callable[P, R]) -> Callable[P, R]:
-    """Domain errors leave as MlflowException; everything else passes unchanged."""
-
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return function(*args, **kwargs)
-        except GenesisError as error:
-            raise to_mlflow_exception(error) from error
-
-    return wrapper
 
 
 def _not_supported(message: str) -> Callable[..., NoReturn]:
@@ -177,7 +154,7 @@ class GenesisRegistryStore(AbstractStore):
             try:
                 self._port = build_registry_store(self.store_uri)
             except GenesisError as error:
-                raise to_mlflow_exception(error) from error
+                raise cv.error_to_mlflow(error) from None
         return self._port
 
     def __getstate__(self) -> dict[str, Any]:
@@ -187,7 +164,7 @@ class GenesisRegistryStore(AbstractStore):
 
     # --- registered models -----------------------------------------------------------------------
 
-    @_translated
+    @cv.translated
     def create_registered_model(
         self,
         name: str,
@@ -199,21 +176,21 @@ class GenesisRegistryStore(AbstractStore):
         created = self.port.create_registered_model(name, _model_tags(tags), description)
         return registered_model_to_mlflow(created)
 
-    @_translated
+    @cv.translated
     def update_registered_model(
         self, name: str, description: str | None, deployment_job_id: str | None = None
     ) -> MlflowRegisteredModel:
         return registered_model_to_mlflow(self.port.update_registered_model(name, description))
 
-    @_translated
+    @cv.translated
     def rename_registered_model(self, name: str, new_name: str) -> MlflowRegisteredModel:
         return registered_model_to_mlflow(self.port.rename_registered_model(name, new_name))
 
-    @_translated
+    @cv.translated
     def delete_registered_model(self, name: str) -> None:
         self.port.delete_registered_model(name)
 
-    @_translated
+    @cv.translated
     def search_registered_models(
         self,
         filter_string: str | None = None,
@@ -229,26 +206,26 @@ class GenesisRegistryStore(AbstractStore):
         )
         return PagedList([registered_model_to_mlflow(m) for m in page.items], page.next_page_token)
 
-    @_translated
+    @cv.translated
     def get_registered_model(self, name: str) -> MlflowRegisteredModel:
         return registered_model_to_mlflow(self.port.get_registered_model(name))
 
-    @_translated
+    @cv.translated
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[MlflowModelVersion]:
         stage_list = None if stages is None else [str(s) for s in stages]
         return [model_version_to_mlflow(v) for v in self.port.get_latest_versions(name, stage_list)]
 
-    @_translated
+    @cv.translated
     def set_registered_model_tag(self, name: str, tag: Any) -> None:
         self.port.set_registered_model_tag(name, core.RegisteredModelTag(tag.key, tag.value))
 
-    @_translated
+    @cv.translated
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         self.port.delete_registered_model_tag(name, key)
 
     # --- model versions --------------------------------------------------------------------------
 
-    @_translated
+    @cv.translated
     def create_model_version(
         self,
         name: str,
@@ -283,14 +260,14 @@ class GenesisRegistryStore(AbstractStore):
         )
         return model_version_to_mlflow(created)
 
-    @_translated
+    @cv.translated
     def update_model_version(
         self, name: str, version: str | int, description: str | None = None
     ) -> MlflowModelVersion:
         updated = self.port.update_model_version(name, _version_number(version), description)
         return model_version_to_mlflow(updated)
 
-    @_translated
+    @cv.translated
     def transition_model_version_stage(
         self, name: str, version: str | int, stage: str, archive_existing_versions: bool = False
     ) -> MlflowModelVersion:
@@ -299,15 +276,15 @@ class GenesisRegistryStore(AbstractStore):
         )
         return model_version_to_mlflow(moved)
 
-    @_translated
+    @cv.translated
     def delete_model_version(self, name: str, version: str | int) -> None:
         self.port.delete_model_version(name, _version_number(version))
 
-    @_translated
+    @cv.translated
     def get_model_version(self, name: str, version: str | int) -> MlflowModelVersion:
         return model_version_to_mlflow(self.port.get_model_version(name, _version_number(version)))
 
-    @_translated
+    @cv.translated
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
         """The version's storage location: its source, or for a ``models:/`` source what that
         names (a logged model's artifact location, another version's download URI)."""
@@ -328,7 +305,7 @@ class GenesisRegistryStore(AbstractStore):
         """The stages a version can be in (MlflowClient.get_model_version_stages)."""
         return [stage.value for stage in core.Stage]
 
-    @_translated
+    @cv.translated
     def search_model_versions(
         self,
         filter_string: str | None = None,
@@ -344,27 +321,27 @@ class GenesisRegistryStore(AbstractStore):
         )
         return PagedList([model_version_to_mlflow(v) for v in page.items], page.next_page_token)
 
-    @_translated
+    @cv.translated
     def set_model_version_tag(self, name: str, version: str | int, tag: Any) -> None:
         self.port.set_model_version_tag(
             name, _version_number(version), core.ModelVersionTag(tag.key, tag.value)
         )
 
-    @_translated
+    @cv.translated
     def delete_model_version_tag(self, name: str, version: str | int, key: str) -> None:
         self.port.delete_model_version_tag(name, _version_number(version), key)
 
     # --- aliases ---------------------------------------------------------------------------------
 
-    @_translated
+    @cv.translated
     def set_registered_model_alias(self, name: str, alias: str, version: str | int) -> None:
         self.port.set_registered_model_alias(name, alias, _version_number(version))
 
-    @_translated
+    @cv.translated
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         self.port.delete_registered_model_alias(name, alias)
 
-    @_translated
+    @cv.translated
     def get_model_version_by_alias(self, name: str, alias: str) -> MlflowModelVersion:
         return model_version_to_mlflow(self.port.get_model_version_by_alias(name, alias))
 
@@ -429,7 +406,7 @@ class GenesisRegistryStore(AbstractStore):
                     parsed.name, _version_number(parsed.version)
                 )
             except GenesisError as error:
-                raise to_mlflow_exception(error) from error
+                raise cv.error_to_mlflow(error) from None
             hops += 1
             if urlsplit(source).scheme != "models":
                 return source, None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from functools import wraps
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from mlflow import entities as ml
@@ -50,19 +49,6 @@ R = TypeVar("R")
 MAX_DATASET_SUMMARIES = 1000
 
 
-def translated(function: Callable[P, R]) -> Callable[P, R]:
-    """Our errors leave as ``MlflowException`` with MLflow's code (see ``convert.error_to_mlflow``)."""
-
-    @wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return function(*args, **kwargs)
-        except GenesisError as error:
-            raise cv.error_to_mlflow(error) from None
-
-    return wrapper
-
-
 def _ids(experiment_ids: Any) -> list[str]:
     # MLflow's callers pass a list of ids, sometimes ints, sometimes one id.
     if experiment_ids is None:
@@ -90,7 +76,7 @@ class GenesisTrackingStore(AbstractStore):
 
     # --- experiments -----------------------------------------------------------------------------
 
-    @translated
+    @cv.translated
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Sequence[ml.ExperimentTag] | None = None
     ) -> str:
@@ -98,16 +84,16 @@ class GenesisTrackingStore(AbstractStore):
             name, artifact_location or None, [cv.experiment_tag_to_core(t) for t in tags or ()]
         )
 
-    @translated
+    @cv.translated
     def get_experiment(self, experiment_id: str) -> ml.Experiment:
         return cv.experiment_to_mlflow(self._store.get_experiment(str(experiment_id)))
 
-    @translated
+    @cv.translated
     def get_experiment_by_name(self, experiment_name: str) -> ml.Experiment | None:
         experiment = self._store.get_experiment_by_name(experiment_name)
         return None if experiment is None else cv.experiment_to_mlflow(experiment)
 
-    @translated
+    @cv.translated
     def search_experiments(
         self,
         view_type: Any = ml.ViewType.ACTIVE_ONLY,
@@ -125,27 +111,27 @@ class GenesisTrackingStore(AbstractStore):
         )
         return PagedList([cv.experiment_to_mlflow(e) for e in page.items], page.next_page_token)
 
-    @translated
+    @cv.translated
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         self._store.rename_experiment(str(experiment_id), new_name)
 
-    @translated
+    @cv.translated
     def delete_experiment(self, experiment_id: str) -> None:
         self._store.delete_experiment(str(experiment_id))
 
-    @translated
+    @cv.translated
     def restore_experiment(self, experiment_id: str) -> None:
         self._store.restore_experiment(str(experiment_id))
 
-    @translated
+    @cv.translated
     def set_experiment_tag(self, experiment_id: str, tag: ml.ExperimentTag) -> None:
         self._store.set_experiment_tag(str(experiment_id), cv.experiment_tag_to_core(tag))
 
-    @translated
+    @cv.translated
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         self._store.delete_experiment_tag(str(experiment_id), key)
 
-    @translated
+    @cv.translated
     def filter_active_experiment_ids(self, experiment_ids: list[str]) -> list[str]:
         active = []
         for experiment_id in _ids(experiment_ids):
@@ -159,7 +145,7 @@ class GenesisTrackingStore(AbstractStore):
 
     # --- runs ------------------------------------------------------------------------------------
 
-    @translated
+    @cv.translated
     def create_run(
         self,
         experiment_id: str,
@@ -176,11 +162,11 @@ class GenesisTrackingStore(AbstractStore):
         )
         return cv.run_to_mlflow(run)
 
-    @translated
+    @cv.translated
     def get_run(self, run_id: str) -> ml.Run:
         return cv.run_to_mlflow(self._store.get_run(run_id))
 
-    @translated
+    @cv.translated
     def update_run_info(
         self, run_id: str, run_status: Any, end_time: int | None, run_name: str | None
     ) -> ml.RunInfo:
@@ -189,31 +175,31 @@ class GenesisTrackingStore(AbstractStore):
         )
         return cv.run_info_to_mlflow(info)
 
-    @translated
+    @cv.translated
     def delete_run(self, run_id: str) -> None:
         self._store.delete_run(run_id)
 
-    @translated
+    @cv.translated
     def restore_run(self, run_id: str) -> None:
         self._store.restore_run(run_id)
 
-    @translated
+    @cv.translated
     def log_metric(self, run_id: str, metric: ml.Metric) -> None:
         self._store.log_metric(run_id, cv.metric_to_core(metric, run_id))
 
-    @translated
+    @cv.translated
     def log_param(self, run_id: str, param: ml.Param) -> None:
         self._store.log_param(run_id, cv.param_to_core(param))
 
-    @translated
+    @cv.translated
     def set_tag(self, run_id: str, tag: ml.RunTag) -> None:
         self._store.set_tag(run_id, cv.run_tag_to_core(tag))
 
-    @translated
+    @cv.translated
     def delete_tag(self, run_id: str, key: str) -> None:
         self._store.delete_tag(run_id, key)
 
-    @translated
+    @cv.translated
     def log_batch(
         self,
         run_id: str,
@@ -228,7 +214,7 @@ class GenesisTrackingStore(AbstractStore):
             tags=[cv.run_tag_to_core(t) for t in tags or ()],
         )
 
-    @translated
+    @cv.translated
     def get_metric_history(
         self, run_id: str, metric_key: str, max_results: int | None = None, page_token: str | None = None
     ) -> PagedList[ml.Metric]:
@@ -245,7 +231,7 @@ class GenesisTrackingStore(AbstractStore):
             if token is None:
                 return points
 
-    @translated
+    @cv.translated
     def get_metric_history_bulk(
         self, run_ids: Sequence[str], metric_key: str, max_results: int | None
     ) -> list[MetricWithRunId]:
@@ -300,7 +286,7 @@ class GenesisTrackingStore(AbstractStore):
         )
         return PagedList(runs, token)
 
-    @translated
+    @cv.translated
     def _search_runs(
         self,
         experiment_ids: Any,
@@ -320,7 +306,7 @@ class GenesisTrackingStore(AbstractStore):
         )
         return [cv.run_to_mlflow(r) for r in page.items], page.next_page_token
 
-    @translated
+    @cv.translated
     def log_inputs(
         self,
         run_id: str,
@@ -333,16 +319,16 @@ class GenesisTrackingStore(AbstractStore):
             models=[cv.model_input_to_core(m) for m in models or ()],
         )
 
-    @translated
+    @cv.translated
     def log_outputs(self, run_id: str, models: list[ml.LoggedModelOutput]) -> None:
         self._store.log_outputs(run_id, [cv.model_output_to_core(m) for m in models or ()])
 
-    @translated
+    @cv.translated
     def _search_datasets(self, experiment_ids: Any) -> list[ml._DatasetSummary]:
         summaries = self._store.search_datasets(_ids(experiment_ids))
         return [cv.dataset_summary_to_mlflow(s) for s in summaries[:MAX_DATASET_SUMMARIES]]
 
-    @translated
+    @cv.translated
     def record_logged_model(self, run_id: str, mlflow_model: Any) -> None:
         """Append the model's dict to the run's ``mlflow.log-model.history`` tag, as MLflow's
         SqlAlchemyStore does (read, then write the tag: concurrent calls for one run may lose
@@ -392,7 +378,7 @@ class GenesisTrackingStore(AbstractStore):
 
     # --- MLflow 3 logged models ------------------------------------------------------------------
 
-    @translated
+    @cv.translated
     def create_logged_model(
         self,
         experiment_id: str,
@@ -412,35 +398,35 @@ class GenesisTrackingStore(AbstractStore):
         )
         return cv.logged_model_to_mlflow(model)
 
-    @translated
+    @cv.translated
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> ml.LoggedModel:
         # allow_deleted (only MLflow's `gc` command asks) cannot reach a deleted model: our port
         # hides deleted models from lookups.
         return cv.logged_model_to_mlflow(self._store.get_logged_model(model_id))
 
-    @translated
+    @cv.translated
     def delete_logged_model(self, model_id: str) -> None:
         self._store.delete_logged_model(model_id)
 
-    @translated
+    @cv.translated
     def finalize_logged_model(self, model_id: str, status: ml.LoggedModelStatus) -> ml.LoggedModel:
         model = self._store.finalize_logged_model(model_id, cv.logged_model_status_to_core(status))
         return cv.logged_model_to_mlflow(model)
 
-    @translated
+    @cv.translated
     def set_logged_model_tags(self, model_id: str, tags: list[ml.LoggedModelTag]) -> None:
         self._store.set_logged_model_tags(model_id, [cv.logged_model_tag_to_core(t) for t in tags or ()])
 
-    @translated
+    @cv.translated
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         self._store.delete_logged_model_tag(model_id, key)
 
-    @translated
+    @cv.translated
     def log_logged_model_params(self, model_id: str, params: list[ml.LoggedModelParameter]) -> None:
         core_params = [cv.logged_model_param_to_core(p) for p in params or ()]
         self._store.log_logged_model_params(model_id, core_params)
 
-    @translated
+    @cv.translated
     def search_logged_models(
         self,
         experiment_ids: list[str],
