@@ -4,9 +4,8 @@ and errors. Expected behaviour is MLflow's (3.17) wherever the two share semanti
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,43 +17,8 @@ import genesis_flow as mlflow
 import genesis_flow.artifacts
 from genesis_flow import MlflowClient
 from genesis_flow.entities import Metric, Param, RunTag
-from genesis_flow.entrypoints import bootstrap
-from genesis_flow.entrypoints.api import config, fluent
 from genesis_flow.exceptions import MlflowException
-
-_VARS = (
-    "TRACKING_URI",
-    "REGISTRY_URI",
-    "EXPERIMENT_NAME",
-    "EXPERIMENT_ID",
-    "RUN_ID",
-    "ENABLE_ASYNC_LOGGING",
-    "TRUNCATE_LONG_VALUES",
-)
-ENV_VARS = tuple(prefix + name for prefix in ("MLFLOW_", "GENESIS_") for name in _VARS)
-
-
-def _reset() -> None:
-    fluent._reset_state()
-    config.reset()
-    config.forget_stores()
-    bootstrap.reset_memory_stores()
-
-
-@pytest.fixture(autouse=True)
-def clean_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No URI, experiment, run or async setting leaks in or out; artifacts land in tmp_path."""
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    _reset()
-    yield
-    with contextlib.suppress(Exception):
-        while fluent.active_run() is not None:
-            fluent.end_run()
-    _reset()
-    for name in ENV_VARS:  # set_tracking_uri and end_run write os.environ themselves
-        os.environ.pop(name, None)
+from tests.integration.api_state import ENV_VARS, clean_state, reset_stores  # noqa: F401 - autouse fixture
 
 
 @pytest.fixture

@@ -4,60 +4,23 @@ DataFrame. Expected behaviour is MLflow's (3.17) wherever the two share semantic
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import genesis_flow as mlflow
 from genesis_flow import MlflowClient
-from genesis_flow.entrypoints import bootstrap
-from genesis_flow.entrypoints.api import config, fluent
 from genesis_flow.entrypoints.api.async_logging import RunOperations
 from genesis_flow.exceptions import MlflowException
+from tests.integration.api_state import ENV_VARS, clean_state, reset_stores  # noqa: F401 - autouse fixture
 
-_VARS = (
-    "TRACKING_URI",
-    "REGISTRY_URI",
-    "EXPERIMENT_NAME",
-    "EXPERIMENT_ID",
-    "RUN_ID",
-    "ENABLE_ASYNC_LOGGING",
-    "TRUNCATE_LONG_VALUES",
-)
-ENV_VARS = tuple(prefix + name for prefix in ("MLFLOW_", "GENESIS_") for name in _VARS)
 RUN_NAME = re.compile(r"^[a-z]+-[a-z]+-\d+$")
 SYSTEM_TAGS = ("mlflow.user", "mlflow.source.name", "mlflow.source.type", "mlflow.runName")
-
-
-def _reset() -> None:
-    fluent._reset_state()
-    config.reset()
-    config.forget_stores()
-    bootstrap.reset_memory_stores()
-
-
-@pytest.fixture(autouse=True)
-def clean_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No URI, experiment, run or async setting leaks in or out; artifacts land in tmp_path."""
-    for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    _reset()
-    yield
-    with contextlib.suppress(Exception):
-        while fluent.active_run() is not None:
-            fluent.end_run()
-    _reset()
-    # set_tracking_uri / set_experiment / end_run write os.environ themselves.
-    for name in ENV_VARS:
-        os.environ.pop(name, None)
 
 
 def _db(tmp_path: Path, name: str = "t") -> str:
@@ -411,7 +374,7 @@ def test_async_logging_after_memory_store_reset_writes_to_the_new_store(
 ) -> None:
     monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_LOGGING", "true")
     for attempt in range(2):
-        _reset()
+        reset_stores()
         mlflow.set_tracking_uri("memory:")
         with mlflow.start_run() as run:
             mlflow.log_metric("m", float(attempt))
