@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
+from attrs import evolve
 from mlflow import entities as ml
 from mlflow.entities.metric import MetricWithRunId
 from mlflow.exceptions import MlflowException
@@ -19,6 +20,7 @@ from mlflow.protos import databricks_pb2
 from genesis_flow.core import entities as core
 from genesis_flow.core.entities import DatasetRef
 from genesis_flow.core.errors import ERROR_CLASSES_BY_CODE, GenesisError, InternalError
+from genesis_flow.entrypoints.api import entities as E
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -93,7 +95,7 @@ def logged_model_status_to_core(status: Any) -> core.LoggedModelStatus:
 
 
 def experiment_tag_to_core(tag: ml.ExperimentTag) -> core.ExperimentTag:
-    return core.ExperimentTag(str(tag.key), str(tag.value))
+    return E.experiment_tag_to_core(tag)
 
 
 def experiment_to_mlflow(experiment: core.Experiment) -> ml.Experiment:
@@ -112,16 +114,13 @@ def experiment_to_mlflow(experiment: core.Experiment) -> ml.Experiment:
 
 
 def metric_to_core(metric: ml.Metric, run_id: str | None = None) -> core.Metric:
-    return core.Metric(
-        key=metric.key,
-        value=float(metric.value),
-        timestamp=int(metric.timestamp),
-        step=int(metric.step or 0),
-        model_id=metric.model_id,
-        dataset_name=metric.dataset_name,
-        dataset_digest=metric.dataset_digest,
-        run_id=metric.run_id or run_id,
-    )
+    """The API's conversion (MLflow's float conversion; step and timestamp left for validation
+    to judge), with a missing step as 0 and the caller's run id when the metric names none."""
+    converted = E.metric_to_core(metric)
+    if converted.step is None or (converted.run_id is None and run_id is not None):
+        step = 0 if converted.step is None else converted.step
+        converted = evolve(converted, step=step, run_id=converted.run_id or run_id)
+    return converted
 
 
 def metric_to_mlflow(metric: core.Metric) -> ml.Metric:
@@ -142,7 +141,7 @@ def metric_with_run_id_to_mlflow(metric: core.Metric, run_id: str) -> MetricWith
 
 
 def param_to_core(param: ml.Param) -> core.Param:
-    return core.Param(str(param.key), str(param.value))
+    return E.param_to_core(param)
 
 
 def param_to_mlflow(param: core.Param) -> ml.Param:
@@ -150,7 +149,7 @@ def param_to_mlflow(param: core.Param) -> ml.Param:
 
 
 def run_tag_to_core(tag: ml.RunTag) -> core.RunTag:
-    return core.RunTag(str(tag.key), str(tag.value))
+    return E.run_tag_to_core(tag)
 
 
 def run_tag_to_mlflow(tag: core.RunTag) -> ml.RunTag:
@@ -172,18 +171,7 @@ def run_info_to_mlflow(info: core.RunInfo) -> ml.RunInfo:
 
 
 def dataset_input_to_core(dataset_input: ml.DatasetInput) -> core.DatasetInput:
-    dataset = dataset_input.dataset
-    return core.DatasetInput(
-        dataset=core.Dataset(
-            name=dataset.name,
-            digest=dataset.digest,
-            source_type=dataset.source_type,
-            source=dataset.source,
-            schema=dataset.schema,
-            profile=dataset.profile,
-        ),
-        tags=tuple(core.InputTag(t.key, t.value) for t in dataset_input.tags or ()),
-    )
+    return E.dataset_input_to_core(dataset_input)
 
 
 def dataset_input_to_mlflow(dataset_input: core.DatasetInput) -> ml.DatasetInput:
