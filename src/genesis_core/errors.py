@@ -105,3 +105,7 @@ ERROR_CLASSES_BY_CODE: dict[str, type[GenesisError]] = {
         NotSupported,
     )
 }
+
+
+class TraceNotFound(ResourceDoesNotExist):
+    pass

@@ -3,6 +3,7 @@
 from genesis_flow.ports.artifacts import ArtifactStore
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
 from genesis_flow.ports.registry import RegistryStore
+from genesis_flow.ports.tracing import TraceStore
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, TrackingStore
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "IdGenerator",
     "RegistryStore",
     "SystemClock",
+    "TraceStore",
     "TrackingStore",
     "UuidIdGenerator",
 ]

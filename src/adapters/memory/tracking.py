@@ -13,6 +13,7 @@ from typing import Any
 
 from attrs import define, evolve, field
 
+from genesis_flow.adapters.memory.tracing import InMemoryTraces
 from genesis_flow.core import validation as v
 from genesis_flow.core.entities import (
     Dataset,
@@ -109,8 +110,9 @@ class _RunState:
             self.latest[metric.key] = metric
 
 
-class InMemoryTrackingStore:
-    """TrackingStore kept in process memory. Thread-safe; nothing survives the process."""
+class InMemoryTrackingStore(InMemoryTraces):
+    """TrackingStore (and TraceStore) kept in process memory. Thread-safe; nothing survives the
+    process."""
 
     def __init__(
         self,
@@ -127,6 +129,7 @@ class InMemoryTrackingStore:
         self._datasets: dict[tuple[str, str, str], Dataset] = {}
         self._logged_models: dict[str, LoggedModel] = {}
         self._next_experiment_id = 1
+        self._init_traces()
         now = self._clock.now_ms()
         self._experiments[DEFAULT_EXPERIMENT_ID] = Experiment(
             experiment_id=DEFAULT_EXPERIMENT_ID,

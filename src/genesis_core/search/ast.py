@@ -20,6 +20,7 @@ class SearchKind(Enum):
     REGISTERED_MODELS = "registered_models"
     MODEL_VERSIONS = "model_versions"
     LOGGED_MODELS = "logged_models"
+    TRACES = "traces"
 
 
 class KeyType(str, Enum):
@@ -28,6 +29,7 @@ class KeyType(str, Enum):
     TAG = "tag"
     ATTRIBUTE = "attribute"
     DATASET = "dataset"
+    METADATA = "metadata"  # a trace's request metadata
 
 
 class Comparator(str, Enum):

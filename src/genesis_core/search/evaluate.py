@@ -39,6 +39,7 @@ from genesis_flow.core.entities import (
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.registry import ModelVersion, RegisteredModel
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.tracing import TraceInfo
 from genesis_flow.core.validation import RUN_NAME_TAG
 
 E = TypeVar("E")
@@ -284,11 +285,45 @@ def _match_logged_model(m: LoggedModel, c: Comparison, datasets: Sequence[Datase
     raise unknown_key(SearchKind.LOGGED_MODELS, c)
 
 
+def trace_attribute(info: TraceInfo, key: str) -> Any:
+    """A trace's value for a filter or order-by attribute (None when it has none)."""
+    if key == "request_id":
+        return info.trace_id
+    if key == "timestamp_ms":
+        return info.request_time
+    if key == "execution_time_ms":
+        return info.execution_duration
+    if key == "end_time_ms":
+        return info.end_time
+    if key == "status":
+        return info.state.value
+    if key == "client_request_id":
+        return info.client_request_id
+    if key == "name":
+        return info.name
+    if key == "run_id":
+        return info.run_id
+    if key == "experiment_id":
+        return info.experiment_id
+    raise InvalidParameterValue(f"Cannot evaluate attribute '{key}' on traces")
+
+
+def _match_trace(info: TraceInfo, c: Comparison) -> bool:
+    if c.key_type is KeyType.ATTRIBUTE:
+        return _compare_optional(c, trace_attribute(info, c.key))
+    if c.key_type is KeyType.TAG:
+        return _compare_optional(c, info.tags.get(c.key))
+    if c.key_type is KeyType.METADATA:
+        return _compare_optional(c, info.metadata.get(c.key))
+    raise unknown_key(SearchKind.TRACES, c)
+
+
 _MATCHERS: dict[SearchKind, tuple[type, Callable[[Any, Comparison], bool]]] = {
     SearchKind.RUNS: (Run, _match_run),
     SearchKind.EXPERIMENTS: (Experiment, _match_experiment),
     SearchKind.REGISTERED_MODELS: (RegisteredModel, _match_registered_model),
     SearchKind.MODEL_VERSIONS: (ModelVersion, _match_model_version),
+    SearchKind.TRACES: (TraceInfo, _match_trace),
 }
 
 
@@ -439,7 +474,7 @@ _MODEL_VERSION_ORDER_FIELDS = {
 
 def complete_order(kind: SearchKind, order_by: Sequence[OrderBy]) -> tuple[OrderBy, ...]:
     """``order_by`` with the kind's default order and tie-breakers (see :func:`sort`) appended,
-    every key checked. For experiments, registered models, model versions and logged models, whose
+    every key checked. For experiments, registered models, model versions, logged models and traces, whose
     tie-breakers are plain order_by entries; runs break ties on a NULL-aware start time, which
     their sort and compilers spell out themselves.
 
@@ -500,11 +535,20 @@ def _complete_logged_models(orders: list[OrderBy]) -> tuple[OrderBy, ...]:
     return tuple(orders)
 
 
+def _complete_traces(orders: list[OrderBy]) -> tuple[OrderBy, ...]:
+    present = {(o.key_type, o.key) for o in orders}
+    for key, ascending in (("timestamp_ms", False), ("request_id", True)):
+        if (KeyType.ATTRIBUTE, key) not in present:
+            orders.append(OrderBy(KeyType.ATTRIBUTE, key, ascending))
+    return tuple(orders)
+
+
 _COMPLETERS: dict[SearchKind, Callable[[list[OrderBy]], tuple[OrderBy, ...]]] = {
     SearchKind.EXPERIMENTS: _complete_experiments,
     SearchKind.REGISTERED_MODELS: _complete_registered_models,
     SearchKind.MODEL_VERSIONS: _complete_model_versions,
     SearchKind.LOGGED_MODELS: _complete_logged_models,
+    SearchKind.TRACES: _complete_traces,
 }
 
 
@@ -578,12 +622,33 @@ def _logged_model_sort_key(order_by: Sequence[OrderBy]) -> Callable[[LoggedModel
     return key
 
 
+def trace_order_value(info: TraceInfo, o: OrderBy) -> Any:
+    """The value a trace orders by for ``o`` (None when missing)."""
+    if o.key_type is KeyType.TAG:
+        return info.tags.get(o.key)
+    if o.key_type is KeyType.METADATA:
+        return info.metadata.get(o.key)
+    if o.key == "experiment_id":
+        return _experiment_id_order(info.experiment_id)
+    return trace_attribute(info, o.key)
+
+
+def _trace_sort_key(order_by: Sequence[OrderBy]) -> Callable[[TraceInfo], tuple[Any, ...]]:
+    orders = complete_order(SearchKind.TRACES, order_by)
+
+    def key(info: TraceInfo) -> tuple[Any, ...]:
+        return tuple(_present_first(trace_order_value(info, o), o.ascending) for o in orders)
+
+    return key
+
+
 _SORT_KEYS: dict[SearchKind, Callable[[Sequence[OrderBy]], Callable[[Any], tuple[Any, ...]]]] = {
     SearchKind.RUNS: _run_sort_key,
     SearchKind.EXPERIMENTS: _experiment_sort_key,
     SearchKind.REGISTERED_MODELS: _registered_model_sort_key,
     SearchKind.MODEL_VERSIONS: _model_version_sort_key,
     SearchKind.LOGGED_MODELS: _logged_model_sort_key,
+    SearchKind.TRACES: _trace_sort_key,
 }
 
 
@@ -604,5 +669,9 @@ def sort(kind: SearchKind, entities: Iterable[E], order_by: Sequence[OrderBy]) -
     * logged models: per key, values in order, then missing;
       then ``creation_timestamp`` DESC and ``model_id`` ASC unless present. A metric orders by
       its latest value (greatest timestamp, then step, then smallest run id); NaN counts as 0.0.
+    * traces: per key, values in order, then missing, in ASC and DESC alike; then
+      ``timestamp_ms`` DESC and ``request_id`` ASC unless present. ``name`` is the
+      ``mlflow.traceName`` tag, ``run_id`` the ``mlflow.sourceRun`` metadata; experiment ids
+      order as integers.
     """
     return sorted(entities, key=_SORT_KEYS[kind](order_by))

@@ -32,6 +32,7 @@ DEFAULT_MAX_RESULTS: Mapping[SearchKind, int] = {
     SearchKind.REGISTERED_MODELS: 100,
     SearchKind.MODEL_VERSIONS: 10_000,
     SearchKind.LOGGED_MODELS: 100,
+    SearchKind.TRACES: 100,
 }
 """MLflow's default ``max_results`` per search."""
 
@@ -42,6 +43,7 @@ MAX_MAX_RESULTS: Mapping[SearchKind, int] = {
     SearchKind.MODEL_VERSIONS: 200_000,
     # MLflow sets no ceiling for logged models; we use the tracking searches' one.
     SearchKind.LOGGED_MODELS: 50_000,
+    SearchKind.TRACES: 50_000,
 }
 """The largest ``max_results`` each search accepts."""
 

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from attrs import frozen
 
-from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.errors import InvalidParameterValue, NotSupported
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind, Value
 from genesis_flow.core.search.lexer import IdentPart, Token, TokenKind, is_integer_literal, tokenize
 
@@ -80,12 +80,25 @@ _LOGGED_MODEL_PREFIXES = {
     "params": KeyType.PARAM,
     "tags": KeyType.TAG,
 }
+_TRACE_PREFIXES = {
+    "tag": KeyType.TAG,
+    "tags": KeyType.TAG,
+    "attribute": KeyType.ATTRIBUTE,
+    "attributes": KeyType.ATTRIBUTE,
+    "trace": KeyType.ATTRIBUTE,
+    "request_metadata": KeyType.METADATA,
+    "metadata": KeyType.METADATA,
+}
+# MLflow's trace filters on spans, assessments and issues: valid MLflow, not offered by our stores.
+_UNSUPPORTED_TRACE_PREFIXES = frozenset({"span", "feedback", "expectation", "issue"})
+_UNSUPPORTED_TRACE_ATTRIBUTES = frozenset({"text", "prompt"})
 _PREFIXES: dict[SearchKind, dict[str, KeyType]] = {
     SearchKind.RUNS: _RUN_PREFIXES,
     SearchKind.EXPERIMENTS: _REGISTRY_PREFIXES,
     SearchKind.REGISTERED_MODELS: _REGISTRY_PREFIXES,
     SearchKind.MODEL_VERSIONS: _REGISTRY_PREFIXES,
     SearchKind.LOGGED_MODELS: _LOGGED_MODEL_PREFIXES,
+    SearchKind.TRACES: _TRACE_PREFIXES,
 }
 
 # Attribute aliases -> canonical attribute key.
@@ -102,6 +115,11 @@ _ATTRIBUTE_ALIASES: dict[SearchKind, dict[str, str]] = {
         "creation_timestamp_ms": "creation_timestamp",
         "last_updated_time": "last_updated_timestamp",
         "last_updated_timestamp_ms": "last_updated_timestamp",
+    },
+    SearchKind.TRACES: {
+        "timestamp": "timestamp_ms",
+        "execution_time": "execution_time_ms",
+        "end_time": "end_time_ms",
     },
 }
 
@@ -137,12 +155,25 @@ _LOGGED_MODEL_ATTRIBUTES = {
     "creation_timestamp": _Field(_NUMBER, NUMERIC_COMPARATORS),
     "last_updated_timestamp": _Field(_NUMBER, NUMERIC_COMPARATORS),
 }
+# Trace attributes. ``name`` is the ``mlflow.traceName`` tag and ``run_id`` the
+# ``mlflow.sourceRun`` metadata, as in MLflow; they keep their attribute name in the AST.
+_TRACE_ATTRIBUTES = {
+    "request_id": _STRING_WITH_LIST,
+    "client_request_id": _STRING_WITH_LIST,
+    "status": _STRING_WITH_LIST,
+    "name": _STRING_WITH_LIST,
+    "run_id": _STRING_WITH_LIST,
+    "timestamp_ms": _Field(_NUMBER, NUMERIC_COMPARATORS),
+    "execution_time_ms": _Field(_NUMBER, NUMERIC_COMPARATORS),
+    "end_time_ms": _Field(_NUMBER, NUMERIC_COMPARATORS),
+}
 _ATTRIBUTES: dict[SearchKind, dict[str, _Field]] = {
     SearchKind.RUNS: _RUN_ATTRIBUTES,
     SearchKind.EXPERIMENTS: _EXPERIMENT_ATTRIBUTES,
     SearchKind.REGISTERED_MODELS: _REGISTERED_MODEL_ATTRIBUTES,
     SearchKind.MODEL_VERSIONS: _MODEL_VERSION_ATTRIBUTES,
     SearchKind.LOGGED_MODELS: _LOGGED_MODEL_ATTRIBUTES,
+    SearchKind.TRACES: _TRACE_ATTRIBUTES,
 }
 
 DATASET_KEYS = ("name", "digest", "context")
@@ -159,12 +190,25 @@ _ORDER_ATTRIBUTES: dict[SearchKind, frozenset[str]] = {
         {"name", "version_number", "creation_timestamp", "last_updated_timestamp"}
     ),
     SearchKind.LOGGED_MODELS: frozenset(_LOGGED_MODEL_ATTRIBUTES),
+    SearchKind.TRACES: frozenset(
+        {
+            "experiment_id",
+            "timestamp_ms",
+            "execution_time_ms",
+            "end_time_ms",
+            "status",
+            "request_id",
+            "name",
+            "run_id",
+        }
+    ),
 }
 _ORDER_ALIASES: dict[SearchKind, dict[str, str]] = {
     SearchKind.RUNS: {"created": "start_time", "Created": "start_time"},
     # MLflow orders registered models by "timestamp" as by last_updated_timestamp.
     SearchKind.REGISTERED_MODELS: {"timestamp": "last_updated_timestamp"},
     SearchKind.LOGGED_MODELS: _ATTRIBUTE_ALIASES[SearchKind.LOGGED_MODELS],
+    SearchKind.TRACES: _ATTRIBUTE_ALIASES[SearchKind.TRACES],
 }
 
 
@@ -212,6 +256,11 @@ def _resolve_key(kind: SearchKind, token: Token, *, for_order_by: bool = False) 
         key_type = KeyType.ATTRIBUTE
     else:
         prefixes = _PREFIXES[kind]
+        if kind is SearchKind.TRACES and prefix in _UNSUPPORTED_TRACE_PREFIXES:
+            raise NotSupported(
+                f"Trace filters on '{prefix}.' are not supported by this store (Genesis-Flow); "
+                "filter on attributes, tags. or metadata."
+            )
         if prefix not in prefixes:
             raise _error(f"Invalid entity type '{prefix}'. Valid values are {sorted(set(prefixes))}")
         key_type = prefixes[prefix]
@@ -225,6 +274,8 @@ def _resolve_key(kind: SearchKind, token: Token, *, for_order_by: bool = False) 
     if key_type is KeyType.ATTRIBUTE:
         aliases = (_ORDER_ALIASES if for_order_by else _ATTRIBUTE_ALIASES).get(kind, {})
         key = aliases.get(key, key)
+        if kind is SearchKind.TRACES and key in _UNSUPPORTED_TRACE_ATTRIBUTES:
+            raise NotSupported(f"Trace filters on '{key}' are not supported by this store (Genesis-Flow).")
     return key_type, key
 
 
@@ -241,7 +292,7 @@ def _field_for(kind: SearchKind, key_type: KeyType, key: str) -> _Field:
         return _DATASET_FIELD
     if key_type is KeyType.METRIC:
         return _METRIC
-    if kind is SearchKind.RUNS or kind is SearchKind.EXPERIMENTS:
+    if kind in (SearchKind.RUNS, SearchKind.EXPERIMENTS, SearchKind.TRACES):
         return _PARAM_OR_TAG
     if kind is SearchKind.LOGGED_MODELS:
         return _STRING_WITH_LIST
@@ -443,6 +494,8 @@ def _parse_comparison(kind: SearchKind, cursor: _Cursor) -> Comparison:
                 where = "tags"
             elif kind is SearchKind.RUNS:
                 where = "tags and params"
+            elif kind is SearchKind.TRACES:
+                where = "tags and metadata"
             else:
                 where = "no key"
             raise _error(f"IS NULL / IS NOT NULL is only supported for {where} here, not for {what}")
@@ -556,7 +609,9 @@ def _parse_order_clause(kind: SearchKind, clause: str) -> OrderBy:
 
 
 # Kinds whose SQL store rejects an order_by naming the same field twice.
-_NO_DUPLICATES = frozenset({SearchKind.RUNS, SearchKind.REGISTERED_MODELS, SearchKind.MODEL_VERSIONS})
+_NO_DUPLICATES = frozenset(
+    {SearchKind.RUNS, SearchKind.REGISTERED_MODELS, SearchKind.MODEL_VERSIONS, SearchKind.TRACES}
+)
 
 
 def parse_order_by(kind: SearchKind, clauses: Sequence[str] | None) -> tuple[OrderBy, ...]:
@@ -570,7 +625,10 @@ def parse_order_by(kind: SearchKind, clauses: Sequence[str] | None) -> tuple[Ord
     * registered models: ``name``, ``last_updated_timestamp`` (alias ``timestamp``), written bare;
     * model versions: ``name``, ``version_number``, ``creation_timestamp``, ``last_updated_timestamp``;
     * logged models: ``metrics.<key>`` and the attributes ``name``, ``model_id``, ``model_type``,
-      ``status``, ``source_run_id``, ``creation_timestamp``, ``last_updated_timestamp``.
+      ``status``, ``source_run_id``, ``creation_timestamp``, ``last_updated_timestamp``;
+    * traces: ``tags.*``, ``metadata.*`` and the attributes ``experiment_id``, ``timestamp_ms``
+      (alias ``timestamp``), ``execution_time_ms`` (``execution_time``), ``end_time_ms``
+      (``end_time``), ``status``, ``request_id``, ``name``, ``run_id``.
 
     For runs, registered models and model versions, naming one field twice is rejected, as MLflow
     rejects it.

@@ -1,0 +1,393 @@
+"""GenAI tracing entities: a trace's info (one row of MLflow's trace table) and its spans.
+
+A trace is the record of one call of a model or agent: a :class:`TraceInfo` (id, experiment,
+request time, duration, state, request/response previews, tags, metadata) and the tree of
+:class:`Span` s below it. The ids and the JSON encodings are MLflow 3's, so a trace written through
+MLflow's exporter reads back byte for byte:
+
+* a trace id is MLflow's (``tr-<32 hex>`` for traces made by MLflow's tracer);
+* a span id and its parent's id are 16 hex digits;
+* span attribute values are JSON text (``mlflow.spanInputs`` holds ``'{"q": "hi"}'``), exactly as
+  MLflow's tracer serialises them; :attr:`Span.span_type`, :attr:`Span.inputs` and
+  :attr:`Span.outputs` decode the standard ones.
+
+Times: ``request_time`` and ``execution_duration`` are milliseconds, span times nanoseconds, as in
+MLflow. Limits are those of MLflow 3.17.2's SQL store (its column widths and
+``_validate_trace_tag``); ports reject what exceeds them, entry points truncate where MLflow's
+client or store truncates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+from attrs import field, frozen
+
+from genesis_flow.core.errors import InvalidParameterValue, TraceNotFound
+from genesis_flow.core.validation import validate_key
+
+MAX_TRACE_ID_LENGTH = 250
+MAX_TRACE_TAG_KEY_LENGTH = 250
+MAX_TRACE_TAG_VALUE_LENGTH = 8000
+MAX_TRACE_METADATA_KEY_LENGTH = 250
+MAX_TRACE_METADATA_VALUE_LENGTH = 8000
+MAX_PREVIEW_LENGTH = 1000
+MAX_CLIENT_REQUEST_ID_LENGTH = 250
+MAX_SPAN_NAME_LENGTH = 8000
+
+# Tag and metadata keys with a meaning (MLflow's TraceTagKey / TraceMetadataKey).
+TRACE_NAME_TAG = "mlflow.traceName"
+SOURCE_RUN_METADATA = "mlflow.sourceRun"
+MODEL_ID_METADATA = "mlflow.modelId"
+SPAN_TYPE_ATTRIBUTE = "mlflow.spanType"
+SPAN_INPUTS_ATTRIBUTE = "mlflow.spanInputs"
+SPAN_OUTPUTS_ATTRIBUTE = "mlflow.spanOutputs"
+
+
+class TraceState(str, Enum):
+    """MLflow's ``TraceState``."""
+
+    STATE_UNSPECIFIED = "STATE_UNSPECIFIED"
+    OK = "OK"
+    ERROR = "ERROR"
+    IN_PROGRESS = "IN_PROGRESS"
+
+    @classmethod
+    def parse(cls, value: object) -> TraceState:
+        if isinstance(value, TraceState):
+            return value
+        try:
+            return cls(value)
+        except ValueError:
+            raise InvalidParameterValue(
+                f"Invalid trace state {value!r}. Valid states are {[s.value for s in cls]}"
+            ) from None
+
+
+class SpanStatusCode(str, Enum):
+    """OpenTelemetry's span status, as MLflow names it."""
+
+    UNSET = "UNSET"
+    OK = "OK"
+    ERROR = "ERROR"
+
+    @classmethod
+    def parse(cls, value: object) -> SpanStatusCode:
+        if isinstance(value, SpanStatusCode):
+            return value
+        text = value.removeprefix("STATUS_CODE_") if isinstance(value, str) else value
+        try:
+            return cls(text)
+        except ValueError:
+            raise InvalidParameterValue(
+                f"Invalid span status code {value!r}. Valid codes are {[s.value for s in cls]}"
+            ) from None
+
+
+def _trace_state(value: object) -> TraceState:
+    return TraceState.parse(value)
+
+
+def _span_status(value: object) -> SpanStatusCode:
+    return SpanStatusCode.parse(value)
+
+
+def _str_map(value: Mapping[str, str] | Iterable[tuple[str, str]] | None) -> dict[str, str]:
+    return dict(sorted(dict(value or {}).items()))
+
+
+@frozen
+class TraceInfo:
+    """One trace's metadata: everything but its spans.
+
+    ``tags`` are mutable after the trace is written (``set_trace_tag``); ``metadata`` is fixed
+    when the trace is written. The linked run and logged model live in metadata
+    (:data:`SOURCE_RUN_METADATA`, :data:`MODEL_ID_METADATA`), the trace's name in a tag
+    (:data:`TRACE_NAME_TAG`), as in MLflow.
+    """
+
+    trace_id: str
+    experiment_id: str
+    request_time: int
+    state: TraceState = field(default=TraceState.OK, converter=_trace_state)
+    execution_duration: int | None = None
+    request_preview: str | None = None
+    response_preview: str | None = None
+    client_request_id: str | None = None
+    tags: dict[str, str] = field(factory=dict, converter=_str_map)
+    metadata: dict[str, str] = field(factory=dict, converter=_str_map)
+
+    @property
+    def name(self) -> str | None:
+        return self.tags.get(TRACE_NAME_TAG)
+
+    @property
+    def run_id(self) -> str | None:
+        return self.metadata.get(SOURCE_RUN_METADATA)
+
+    @property
+    def model_id(self) -> str | None:
+        return self.metadata.get(MODEL_ID_METADATA)
+
+    @property
+    def end_time(self) -> int | None:
+        """``request_time + execution_duration``; None while the duration is unknown."""
+        if self.execution_duration is None:
+            return None
+        return self.request_time + self.execution_duration
+
+
+@frozen
+class SpanEvent:
+    """A point in time inside a span (an exception, a token streamed...). Attribute values are
+    JSON values (str, number, bool, lists of them), as OpenTelemetry allows."""
+
+    name: str
+    timestamp_ns: int
+    attributes: dict[str, Any] = field(factory=dict, converter=dict)
+
+
+def _event_tuple(events: Iterable[SpanEvent]) -> tuple[SpanEvent, ...]:
+    return tuple(events)
+
+
+@frozen
+class Span:
+    """One operation inside a trace. ``parent_id`` None marks the root span."""
+
+    trace_id: str
+    span_id: str
+    name: str
+    start_time_ns: int
+    parent_id: str | None = None
+    end_time_ns: int | None = None
+    status_code: SpanStatusCode = field(default=SpanStatusCode.UNSET, converter=_span_status)
+    status_message: str = ""
+    attributes: dict[str, str] = field(factory=dict, converter=_str_map)
+    events: tuple[SpanEvent, ...] = field(default=(), converter=_event_tuple)
+
+    def _decoded(self, key: str) -> Any:
+        text = self.attributes.get(key)
+        if text is None:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    @property
+    def span_type(self) -> str | None:
+        value = self._decoded(SPAN_TYPE_ATTRIBUTE)
+        return None if value is None else str(value)
+
+    @property
+    def inputs(self) -> Any:
+        return self._decoded(SPAN_INPUTS_ATTRIBUTE)
+
+    @property
+    def outputs(self) -> Any:
+        return self._decoded(SPAN_OUTPUTS_ATTRIBUTE)
+
+
+def _span_tuple(spans: Iterable[Span]) -> tuple[Span, ...]:
+    return tuple(spans)
+
+
+@frozen
+class Trace:
+    """A trace with its spans, ordered by start time, then span id."""
+
+    info: TraceInfo
+    spans: tuple[Span, ...] = field(default=(), converter=_span_tuple)
+
+
+def span_order(span: Span) -> tuple[int, str]:
+    """The order spans come back in: start time, then span id."""
+    return (span.start_time_ns, span.span_id)
+
+
+def trace_not_found(trace_id: str) -> TraceNotFound:
+    return TraceNotFound(f"Trace with ID '{trace_id}' not found.")
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_string(path: str, value: object, limit: int, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise InvalidParameterValue(f"Invalid value {value!r} for '{path}': expected a string.")
+    if len(value) > limit:
+        raise InvalidParameterValue(f"'{path}' exceeds the maximum length of {limit} characters")
+
+
+def validate_trace_id(trace_id: object) -> str:
+    if not isinstance(trace_id, str) or not trace_id:
+        raise InvalidParameterValue(f"Invalid trace ID {trace_id!r}: expected a non-empty string.")
+    _check_string("trace_id", trace_id, MAX_TRACE_ID_LENGTH)
+    return trace_id
+
+
+def validate_trace_tag(key: object, value: object) -> None:
+    """MLflow's trace-tag rules: a tag key's characters and 250 chars; a value of 8000 chars."""
+    validate_key(key, "key", "tag")
+    _check_string("value", value, MAX_TRACE_TAG_VALUE_LENGTH)
+
+
+def validate_trace_info(info: TraceInfo) -> None:
+    """Everything a store checks before it writes ``info``.
+
+    Raises:
+        InvalidParameterValue: bad trace id or experiment id, a negative or non-integer time or
+            duration, an over-long preview or client request id, a bad tag or metadata entry.
+    """
+    validate_trace_id(info.trace_id)
+    if not isinstance(info.experiment_id, str) or not info.experiment_id:
+        raise InvalidParameterValue(f"Invalid experiment ID {info.experiment_id!r} for a trace.")
+    if not _is_int(info.request_time) or info.request_time < 0:
+        raise InvalidParameterValue(
+            f"Invalid request_time {info.request_time!r}: expected milliseconds >= 0."
+        )
+    if info.execution_duration is not None and (
+        not _is_int(info.execution_duration) or info.execution_duration < 0
+    ):
+        raise InvalidParameterValue(
+            f"Invalid execution_duration {info.execution_duration!r}: expected milliseconds >= 0."
+        )
+    _check_string("request_preview", info.request_preview, MAX_PREVIEW_LENGTH, optional=True)
+    _check_string("response_preview", info.response_preview, MAX_PREVIEW_LENGTH, optional=True)
+    _check_string("client_request_id", info.client_request_id, MAX_CLIENT_REQUEST_ID_LENGTH, optional=True)
+    for key, value in info.tags.items():
+        validate_trace_tag(key, value)
+    for key, value in info.metadata.items():
+        _check_string("metadata key", key, MAX_TRACE_METADATA_KEY_LENGTH)
+        if not key:
+            raise InvalidParameterValue("A trace metadata key must not be empty.")
+        _check_string(f"metadata '{key}'", value, MAX_TRACE_METADATA_VALUE_LENGTH)
+
+
+def _check_json(path: str, value: object) -> None:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise InvalidParameterValue(f"Invalid value for '{path}': not JSON-serialisable.") from None
+
+
+def validate_span(span: Span) -> None:
+    """Everything a store checks before it writes ``span``.
+
+    Raises:
+        InvalidParameterValue: empty ids, a bad name, a negative or non-integer time, an attribute
+            that is not a string, an event attribute that is not a JSON value.
+    """
+    validate_trace_id(span.trace_id)
+    for path, value in (("span_id", span.span_id), ("parent_id", span.parent_id)):
+        if path == "parent_id" and value is None:
+            continue
+        if not isinstance(value, str) or not value or len(value) > 64:
+            raise InvalidParameterValue(f"Invalid {path} {value!r}: expected a non-empty id.")
+    _check_string("span name", span.name, MAX_SPAN_NAME_LENGTH)
+    if not _is_int(span.start_time_ns) or span.start_time_ns < 0:
+        raise InvalidParameterValue(f"Invalid span start time {span.start_time_ns!r}: expected nanoseconds.")
+    if span.end_time_ns is not None and (not _is_int(span.end_time_ns) or span.end_time_ns < 0):
+        raise InvalidParameterValue(f"Invalid span end time {span.end_time_ns!r}: expected nanoseconds.")
+    _check_string("span status message", span.status_message, MAX_TRACE_TAG_VALUE_LENGTH)
+    for key, value in span.attributes.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidParameterValue(f"Invalid span attribute key {key!r}.")
+        if not isinstance(value, str):
+            raise InvalidParameterValue(
+                f"Span attribute '{key}' must be JSON text, got {type(value).__name__}."
+            )
+    for event in span.events:
+        _check_string("span event name", event.name, MAX_SPAN_NAME_LENGTH)
+        if not _is_int(event.timestamp_ns):
+            raise InvalidParameterValue(f"Invalid span event time {event.timestamp_ns!r}.")
+        _check_json(f"span event '{event.name}' attributes", event.attributes)
+
+
+# --- traces made from spans -----------------------------------------------------------------------
+
+
+def _preview(attribute: str | None) -> str | None:
+    if attribute is None:
+        return None
+    return attribute[:MAX_PREVIEW_LENGTH]
+
+
+def info_from_spans(trace_id: str, experiment_id: str, spans: Sequence[Span]) -> TraceInfo:
+    """The trace info a store records when spans arrive before their trace (MLflow does the same).
+
+    Request time is the earliest span start; with the root span present, the state comes from its
+    status (ERROR, else OK), the duration from its end, and the previews from its inputs and
+    outputs. Without the root the trace is IN_PROGRESS.
+    """
+    start_ms = min(s.start_time_ns for s in spans) // 1_000_000
+    root = next((s for s in spans if s.parent_id is None), None)
+    if root is None:
+        return TraceInfo(trace_id, experiment_id, start_ms, TraceState.IN_PROGRESS)
+    state = TraceState.ERROR if root.status_code is SpanStatusCode.ERROR else TraceState.OK
+    duration = None
+    if root.end_time_ns is not None:
+        duration = max(0, root.end_time_ns // 1_000_000 - start_ms)
+    return TraceInfo(
+        trace_id,
+        experiment_id,
+        start_ms,
+        state,
+        execution_duration=duration,
+        request_preview=_preview(root.attributes.get(SPAN_INPUTS_ATTRIBUTE)),
+        response_preview=_preview(root.attributes.get(SPAN_OUTPUTS_ATTRIBUTE)),
+        tags={TRACE_NAME_TAG: root.name[:MAX_TRACE_TAG_VALUE_LENGTH]},
+    )
+
+
+def _given(value: str | None, fallback: str | None) -> str | None:
+    return fallback if value is None else value
+
+
+def merge_trace_info(stored: TraceInfo, new: TraceInfo) -> TraceInfo:
+    """``start_trace`` on a trace that exists (made by ``log_spans``, or a retry).
+
+    The new info wins field by field; previews only when given; tags and metadata are merged with
+    the new values winning, so nothing set earlier is lost.
+    """
+    return TraceInfo(
+        new.trace_id,
+        new.experiment_id,
+        new.request_time,
+        new.state,
+        execution_duration=new.execution_duration,
+        request_preview=new.request_preview if new.request_preview is not None else stored.request_preview,
+        response_preview=new.response_preview
+        if new.response_preview is not None
+        else stored.response_preview,
+        client_request_id=new.client_request_id,
+        tags={**stored.tags, **new.tags},
+        metadata={**stored.metadata, **new.metadata},
+    )
+
+
+def check_delete_traces_arguments(
+    max_timestamp_millis: int | None, max_traces: int | None, trace_ids: Sequence[str] | None
+) -> None:
+    """MLflow's rules for ``delete_traces``: exactly one of a time bound or ids, and ``max_traces``
+    only with the time bound, positive."""
+    if max_timestamp_millis is None and not trace_ids:
+        raise InvalidParameterValue("Either `max_timestamp_millis` or `trace_ids` must be specified.")
+    if max_timestamp_millis is not None and trace_ids:
+        raise InvalidParameterValue("Only one of `max_timestamp_millis` and `trace_ids` can be specified.")
+    if trace_ids and max_traces is not None:
+        raise InvalidParameterValue("`max_traces` can't be specified if `trace_ids` is specified.")
+    if max_traces is not None and (not _is_int(max_traces) or max_traces <= 0):
+        raise InvalidParameterValue(f"`max_traces` must be a positive integer, received {max_traces}.")
+    if max_timestamp_millis is not None and not _is_int(max_timestamp_millis):
+        raise InvalidParameterValue(f"Invalid `max_timestamp_millis` {max_timestamp_millis!r}.")
