@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TRACKING = "src/adapters/memory/tracking.py"
 REGISTRY = "src/adapters/memory/registry.py"
+TRACING = "src/adapters/memory/tracing.py"
 # The batch rules every adapter shares live in the domain; breaking them there must be noticed too.
 VALIDATION = "src/genesis_core/validation.py"
 
@@ -158,6 +159,30 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
         REGISTRY,
         "found = [model for model in candidates if matches(kind, model, effective)]",
         "found = list(candidates)",
+    ),
+    (
+        "log_spans rewrites the info of a known trace",
+        TRACING,
+        "                if trace_id not in self._traces:\n",
+        "                if True:\n",
+    ),
+    (
+        "start_trace replaces instead of merging",
+        TRACING,
+        "merged = info if stored is None else merge_trace_info(stored, info)",
+        "merged = info",
+    ),
+    (
+        "delete_traces crosses experiments",
+        TRACING,
+        "if t in self._traces and self._traces[t].experiment_id == experiment_id",
+        "if t in self._traces",
+    ),
+    (
+        "search_traces ignores order",
+        TRACING,
+        "return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)",
+        "return paginate(found, limit, page_token, fingerprint)",
     ),
 ]
 
