@@ -99,6 +99,12 @@ INDEXES: dict[str, list[IndexSpec]] = {
         IndexSpec([("mid", ASC), ("v", ASC)], unique=True, name="gf_model_version"),
         IndexSpec([("ut", DESC), ("n", ASC), ("v", DESC)], name="gf_updated"),
     ],
+    "traces": [
+        IndexSpec([("x", ASC), ("ts", DESC), ("_id", ASC)], name="gf_exp_time"),
+    ],
+    "spans": [
+        IndexSpec([("tr", ASC)], name="gf_trace"),
+    ],
 }
 COLLECTIONS = (*INDEXES, "counters", "meta")
 

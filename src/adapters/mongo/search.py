@@ -26,6 +26,7 @@ from genesis_flow.adapters.mongo.keys import path
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.search import clamp, complete_order, unknown_key
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.tracing import SOURCE_RUN_METADATA, TRACE_NAME_TAG
 from genesis_flow.core.validation import RUN_NAME_TAG
 
 NUMBER_RANK = 2
@@ -294,3 +295,68 @@ LOGGED_MODEL_FIELDS = {
     "last_updated_timestamp": "ut",
     "status": "status",
 }
+
+
+# --- traces ----------------------------------------------------------------------------------------
+
+# Trace attributes as fields of a trace document. ``name`` is a tag and ``run_id`` a metadata
+# entry (as in MLflow); ``experiment_id`` orders by ``xi``, the id as a number.
+TRACE_FIELDS = {
+    "request_id": "_id",
+    "experiment_id": "x",
+    "timestamp_ms": "ts",
+    "execution_time_ms": "d",
+    "end_time_ms": "et",
+    "status": "st",
+    "client_request_id": "c",
+    "name": path("t", TRACE_NAME_TAG),
+    "run_id": path("md", SOURCE_RUN_METADATA),
+}
+# Fields every trace document has: ordering by them needs no missing-last rank.
+_ALWAYS_PRESENT = frozenset({"_id", "x", "ts", "st"})
+
+
+def _trace_field(key_type: KeyType, key: str) -> str | None:
+    if key_type is KeyType.TAG:
+        return path("t", key)
+    if key_type is KeyType.METADATA:
+        return path("md", key)
+    if key_type is KeyType.ATTRIBUTE:
+        return TRACE_FIELDS.get(key)
+    return None
+
+
+def trace_clauses(filter: Filter) -> list[dict[str, Any]]:
+    """One query clause per comparison (AND); tag and metadata keys are encoded field names."""
+    clauses = []
+    for c in filter.comparisons:
+        field = _trace_field(c.key_type, c.key)
+        if field is None:
+            raise unknown_key(SearchKind.TRACES, c)
+        clauses.append(field_clause(field, c))
+    return clauses
+
+
+def trace_sort(order_by: Sequence[OrderBy]) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """(sort specification, computed fields for ``$addFields``; empty when a plain ``find`` can
+    sort). Per key: values in order, then missing, in both directions; then ``timestamp_ms`` DESC
+    and ``request_id`` ASC unless present. ``experiment_id`` orders as a number."""
+    spec: list[tuple[str, int]] = []
+    computed: dict[str, Any] = {}
+    for i, o in enumerate(complete_order(SearchKind.TRACES, order_by)):
+        direction = 1 if o.ascending else -1
+        field = _trace_field(o.key_type, o.key)
+        if field is None:
+            raise InvalidParameterValue(f"Cannot order traces by {o.key_type.value} '{o.key}'")
+        if any(f == field for f, _ in spec):
+            continue  # ordered by this key already: the first direction decides
+        if field == "x":
+            spec += [("xi", direction), ("x", direction)]
+            continue
+        if field not in _ALWAYS_PRESENT:
+            rank = f"_o{i}"
+            # Present values first in both directions: MongoDB puts missing/null first ascending.
+            computed[rank] = {"$cond": [{"$in": [{"$type": f"${field}"}, ["missing", "null"]]}, 0, 1]}
+            spec.append((rank, -1))
+        spec.append((field, direction))
+    return unique_fields(spec), computed

@@ -10,7 +10,8 @@ Documents (field names are short because every run document carries them):
   step), so a retried write stores nothing twice;
 * ``datasets`` (one per experiment, name and digest), ``logged_models``, ``counters``, ``meta``;
 * ``run_values``: param and tag values moved out of a run document that would otherwise outgrow
-  Cosmos DB's 2 MB limit (see :data:`INLINE_BUDGET`).
+  Cosmos DB's 2 MB limit (see :data:`INLINE_BUDGET`);
+* ``traces`` and ``spans``: see :mod:`.tracing`.
 
 User keys are encoded (:mod:`.keys`) before they become field names. Writes are idempotent or
 conditional: a call's update of the run document states what makes it valid (the run active, new
@@ -34,6 +35,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from genesis_flow.adapters.mongo import search as q
 from genesis_flow.adapters.mongo.database import MongoDatabase, only_duplicates
 from genesis_flow.adapters.mongo.keys import decode, decode_map, encode, path
+from genesis_flow.adapters.mongo.tracing import MongoTraces
 from genesis_flow.core import validation as v
 from genesis_flow.core.entities import (
     Dataset,
@@ -219,8 +221,9 @@ def _size(key: str, value: str) -> int:
     return len(key) + len(value.encode()) + 8
 
 
-class MongoTrackingStore:
-    """TrackingStore on MongoDB. Thread-safe; many processes may share a database."""
+class MongoTrackingStore(MongoTraces):
+    """TrackingStore (and TraceStore, :mod:`.tracing`) on MongoDB. Thread-safe; many processes may
+    share a database."""
 
     def __init__(
         self,
