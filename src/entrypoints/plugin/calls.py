@@ -91,23 +91,26 @@ _LOGGED_MODELS: dict[str, str] = {
     "set_model_versions_tags": IMPLEMENTED,
 }
 
-# Tracing (a later issue): mlflow.trace / autolog tracing exporters (start_trace, log_spans),
-# the client's trace and assessment calls, and the UI's traces / sessions / overview tabs.
+# Tracing: MLflow's exporter (log_spans as spans end, start_trace when the root ends),
+# mlflow.get_trace / search_traces, the client's trace tags and delete_traces, and the UI's traces
+# tab (search, trace info, the span tree through get_trace(allow_partial=True)). Trace metrics
+# (the overview tab), sessions, assessments, run links and prompt links are not stored yet.
 _TRACING: dict[str, str] = {
-    "search_traces": EMPTY,
-    "batch_get_traces": EMPTY,
-    "batch_get_trace_infos": EMPTY,
+    "start_trace": IMPLEMENTED,
+    "log_spans": IMPLEMENTED,
+    "get_trace_info": IMPLEMENTED,
+    "get_trace": IMPLEMENTED,
+    "batch_get_traces": IMPLEMENTED,
+    "batch_get_trace_infos": IMPLEMENTED,
+    "search_traces": IMPLEMENTED,
+    "set_trace_tag": IMPLEMENTED,
+    "delete_trace_tag": IMPLEMENTED,
+    "delete_traces": IMPLEMENTED,
+    "_delete_traces": IMPLEMENTED,
     "query_trace_metrics": EMPTY,
     "find_completed_sessions": EMPTY,
-    "start_trace": NOT_SUPPORTED,
-    "log_spans": NOT_SUPPORTED,
     "deprecated_start_trace_v2": NOT_SUPPORTED,
     "deprecated_end_trace_v2": NOT_SUPPORTED,
-    "get_trace_info": NOT_SUPPORTED,
-    "get_trace": NOT_SUPPORTED,
-    "set_trace_tag": NOT_SUPPORTED,
-    "delete_trace_tag": NOT_SUPPORTED,
-    "delete_traces": NOT_SUPPORTED,
     "get_assessment": NOT_SUPPORTED,
     "create_assessment": NOT_SUPPORTED,
     "update_assessment": NOT_SUPPORTED,

@@ -7,6 +7,7 @@ classes. Every function here is pure: no store, no I/O, no shared state.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -18,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos import databricks_pb2
 
 from genesis_flow.core import entities as core
+from genesis_flow.core import tracing as tr
 from genesis_flow.core.entities import DatasetRef
 from genesis_flow.core.errors import ERROR_CLASSES_BY_CODE, GenesisError, InternalError
 from genesis_flow.entrypoints.api import entities as E
@@ -292,3 +294,159 @@ def _quoted_field(field_name: str) -> str:
     if not dot or key.isidentifier() or key.startswith("`"):
         return field_name
     return f"{prefix}.`{key}`"
+
+
+# --- traces ---------------------------------------------------------------------------------------
+
+# Where a trace's spans live (MLflow's TraceTagKey.SPANS_LOCATION). Ours are always in the store;
+# without this tag MLflow's exporter uploads the spans as artifacts and its client reads them there.
+SPANS_LOCATION_TAG = "mlflow.trace.spansLocation"
+SPANS_IN_TRACKING_STORE = "TRACKING_STORE"
+# Where a trace's attachments go (MLflow's MLFLOW_ARTIFACT_LOCATION tag on traces).
+TRACE_ARTIFACT_LOCATION_TAG = "mlflow.artifactLocation"
+# MLflow's trace metadata holding the exporter's span count (TraceMetadataKey.SIZE_STATS).
+TRACE_SIZE_STATS_METADATA = "mlflow.trace.sizeStats"
+SPAN_REQUEST_ID_ATTRIBUTE = "mlflow.traceRequestId"
+
+
+def _truncated(value: object, limit: int) -> str:
+    # MLflow's SQL store truncates over-long trace tag values (and its client the previews and
+    # metadata); our ports reject them, so the plugin truncates first.
+    return str(value)[:limit]
+
+
+def _optional_truncated(value: object, limit: int) -> str | None:
+    return None if value is None else _truncated(value, limit)
+
+
+def trace_info_to_core(info: ml.TraceInfo) -> tr.TraceInfo:
+    """MLflow's TraceInfo (an experiment location) -> ours, truncated as MLflow's store truncates.
+
+    Assessments are not stored (the assessment API is not supported yet)."""
+    experiment_id = info.experiment_id
+    if experiment_id is None:
+        raise MlflowException.invalid_parameter_value(
+            f"Trace '{info.trace_id}' has no MLflow experiment location: this store (Genesis-Flow) "
+            "keeps traces in experiments only."
+        )
+    state = info.state.value if isinstance(info.state, ml.TraceState) else str(info.state)
+    return tr.TraceInfo(
+        trace_id=info.trace_id,
+        experiment_id=str(experiment_id),
+        request_time=int(info.request_time),
+        state=state,
+        execution_duration=None if info.execution_duration is None else int(info.execution_duration),
+        request_preview=_optional_truncated(info.request_preview, tr.MAX_PREVIEW_LENGTH),
+        response_preview=_optional_truncated(info.response_preview, tr.MAX_PREVIEW_LENGTH),
+        client_request_id=info.client_request_id or None,
+        tags={str(k): _truncated(v, tr.MAX_TRACE_TAG_VALUE_LENGTH) for k, v in info.tags.items()},
+        metadata={
+            str(k): _truncated(v, tr.MAX_TRACE_METADATA_VALUE_LENGTH) for k, v in info.trace_metadata.items()
+        },
+    )
+
+
+def trace_info_to_mlflow(info: tr.TraceInfo) -> ml.TraceInfo:
+    """Ours -> MLflow's, tagged as keeping its spans in the tracking store (they always are)."""
+    return ml.TraceInfo(
+        trace_id=info.trace_id,
+        trace_location=ml.TraceLocation.from_experiment_id(info.experiment_id),
+        request_time=info.request_time,
+        state=ml.TraceState(info.state.value),
+        request_preview=info.request_preview,
+        response_preview=info.response_preview,
+        client_request_id=info.client_request_id,
+        execution_duration=info.execution_duration,
+        trace_metadata=dict(info.metadata),
+        tags={**info.tags, SPANS_LOCATION_TAG: SPANS_IN_TRACKING_STORE},
+    )
+
+
+def _json_text(value: object) -> str:
+    # MLflow's tracer stores every attribute as JSON text; another OpenTelemetry producer may
+    # set plain values, which become their JSON text (MLflow's Span decodes both alike).
+    return value if isinstance(value, str) else json.dumps(_json_value(value))
+
+
+def _json_value(value: object) -> Any:
+    if isinstance(value, (tuple, list)):
+        return [_json_value(v) for v in value]
+    return value
+
+
+def span_to_core(span: ml.Span) -> tr.Span:
+    """MLflow's Span (live, lazy or loaded) -> ours: ids as MLflow names them (``tr-...`` trace
+    id, 16-hex span ids), attributes as MLflow's JSON text. Span links are not kept."""
+    status = span.status
+    code = (
+        status.status_code.value if isinstance(status.status_code, ml.SpanStatusCode) else status.status_code
+    )
+    attributes = span.to_dict().get("attributes") or {}
+    return tr.Span(
+        trace_id=span.trace_id,
+        span_id=span.span_id,
+        name=span.name,
+        start_time_ns=int(span.start_time_ns),
+        parent_id=span.parent_id,
+        end_time_ns=None if span.end_time_ns is None else int(span.end_time_ns),
+        status_code=str(code),
+        status_message=status.description or "",
+        attributes={str(k): _json_text(v) for k, v in attributes.items()},
+        events=[
+            tr.SpanEvent(
+                name=event.name,
+                timestamp_ns=int(event.timestamp),
+                attributes={str(k): _json_value(v) for k, v in (event.attributes or {}).items()},
+            )
+            for event in span.events
+        ],
+    )
+
+
+def span_to_mlflow(span: tr.Span) -> ml.Span:
+    """Ours -> MLflow's Span, through MLflow's own ``Span.from_dict``."""
+    attributes = dict(span.attributes)
+    attributes.setdefault(SPAN_REQUEST_ID_ATTRIBUTE, json.dumps(span.trace_id))
+    return ml.Span.from_dict(
+        {
+            "trace_id": span.trace_id,
+            "span_id": span.span_id,
+            "parent_span_id": span.parent_id,
+            "name": span.name,
+            "start_time_unix_nano": span.start_time_ns,
+            "end_time_unix_nano": span.end_time_ns,
+            "events": [
+                {"name": e.name, "time_unix_nano": e.timestamp_ns, "attributes": dict(e.attributes)}
+                for e in span.events
+            ],
+            "status": {"code": f"STATUS_CODE_{span.status_code.value}", "message": span.status_message},
+            "attributes": attributes,
+        }
+    )
+
+
+def _span_tree_order(spans: Iterable[tr.Span]) -> list[tr.Span]:
+    # As MLflow's SQL store returns them: the root first, then by start time.
+    return sorted(spans, key=lambda s: (s.parent_id is not None, s.start_time_ns))
+
+
+def trace_to_mlflow(trace: tr.Trace) -> ml.Trace:
+    return ml.Trace(
+        info=trace_info_to_mlflow(trace.info),
+        data=ml.TraceData(spans=[span_to_mlflow(s) for s in _span_tree_order(trace.spans)]),
+    )
+
+
+def trace_is_complete(trace: tr.Trace) -> bool:
+    """As MLflow's SQL store judges it: some spans, and at least as many as the exporter counted
+    (the ``num_spans`` of the size-stats metadata, when present)."""
+    if not trace.spans:
+        return False
+    stats = trace.info.metadata.get(TRACE_SIZE_STATS_METADATA)
+    if not stats:
+        return True
+    try:
+        expected = int(json.loads(stats).get("num_spans", 0))
+    except (ValueError, TypeError, AttributeError):
+        return True
+    return len(trace.spans) >= expected

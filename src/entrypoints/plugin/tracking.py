@@ -16,21 +16,25 @@ immutable configuration and the port store (thread-safe in every adapter); no pe
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
+from attrs import evolve
 from mlflow import entities as ml
 from mlflow.entities.metric import MetricWithRunId
 from mlflow.exceptions import MlflowException
 from mlflow.protos import databricks_pb2
 from mlflow.store.entities.paged_list import PagedList
-from mlflow.store.tracking import SEARCH_MAX_RESULTS_DEFAULT
+from mlflow.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, SEARCH_TRACES_DEFAULT_MAX_RESULTS
 from mlflow.store.tracking.abstract_store import AbstractStore
 from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS, MLFLOW_RUN_NAME
 from mlflow.utils.name_utils import _generate_random_name
+from mlflow.utils.uri import append_to_uri_path
 
-from genesis_flow.core.entities import LifecycleStage, Metric, RunTag, run_not_active
-from genesis_flow.core.errors import GenesisError, ResourceDoesNotExist, RunNotFound
+from genesis_flow.core import tracing
+from genesis_flow.core.entities import LifecycleStage, Metric, RunTag, ViewType, run_not_active
+from genesis_flow.core.errors import GenesisError, ResourceDoesNotExist, RunNotFound, TraceNotFound
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
 from genesis_flow.entrypoints.bootstrap import build_tracking_store
 from genesis_flow.entrypoints.plugin import convert as cv
@@ -40,13 +44,18 @@ from genesis_flow.entrypoints.plugin.calls import (
     UNSUPPORTED_FEATURES,
     not_supported_message,
 )
-from genesis_flow.ports import TrackingStore
+from genesis_flow.ports import TraceStore, TrackingStore
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 # MLflow's SqlAlchemyStore caps the dataset summaries the UI's run table gets.
 MAX_DATASET_SUMMARIES = 1000
+# As MLflow's SqlAlchemyStore: a trace's artifacts (attachments) go to
+# <experiment artifact location>/traces/<trace id>/artifacts; get_trace tries three times.
+TRACE_FOLDER = "traces"
+TRACE_ARTIFACTS_FOLDER = "artifacts"
+GET_TRACE_ATTEMPTS = 3
 
 
 def _ids(experiment_ids: Any) -> list[str]:
@@ -450,33 +459,181 @@ class GenesisTrackingStore(AbstractStore):
         """MLflow's own bookkeeping (AbstractStore) over our get/set of logged-model tags."""
         super().set_model_versions_tags(name, version, model_id)
 
-    # --- tracing and other features we do not store yet: as an empty store answers ----------------
+    # --- tracing -----------------------------------------------------------------------------------
 
-    def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:
-        """Abstract in MLflow, so spelled out here; raises as the other "not supported" ones."""
-        _raise_not_supported("link_traces_to_run")
+    def _traces(self) -> TraceStore:
+        store = self._store
+        if isinstance(store, TraceStore):
+            return store
+        raise MlflowException(not_supported_message("Tracing"), error_code=databricks_pb2.NOT_IMPLEMENTED)
 
+    @cv.translated
+    def start_trace(self, trace_info: ml.TraceInfo) -> ml.TraceInfo:
+        """As MLflow's SqlAlchemyStore: store the info (merged into what ``log_spans`` made) with
+        the experiment's trace artifact location (attachments go there) and the tag saying the
+        spans live in this store, so MLflow's exporter does not upload them as artifacts."""
+        info = cv.trace_info_to_core(trace_info)
+        experiment = self._store.get_experiment(info.experiment_id)
+        artifacts: str = append_to_uri_path(  # type: ignore[no-untyped-call]
+            experiment.artifact_location, TRACE_FOLDER, info.trace_id, TRACE_ARTIFACTS_FOLDER
+        )
+        tags = {
+            **info.tags,
+            cv.SPANS_LOCATION_TAG: cv.SPANS_IN_TRACKING_STORE,
+            cv.TRACE_ARTIFACT_LOCATION_TAG: artifacts,
+        }
+        stored = self._traces().start_trace(evolve(info, tags=tags))
+        return cv.trace_info_to_mlflow(stored)
+
+    @cv.translated
+    def log_spans(
+        self, location: str, spans: list[ml.Span], tracking_uri: str | None = None
+    ) -> list[ml.Span]:
+        """MLflow's exporter calls this as spans end (before ``start_trace``); ``location`` is the
+        experiment id."""
+        spans = list(spans or ())
+        if spans:
+            self._traces().log_spans(str(location), [cv.span_to_core(s) for s in spans])
+        return spans
+
+    @cv.translated
+    def get_trace_info(self, trace_id: str) -> ml.TraceInfo:
+        return cv.trace_info_to_mlflow(self._traces().get_trace_info(trace_id))
+
+    @cv.translated
+    def get_trace(self, trace_id: str, *, allow_partial: bool = False) -> ml.Trace:
+        """As MLflow's SqlAlchemyStore: unless ``allow_partial``, wait (1 s, then 2 s) for spans
+        still being exported, then answer RESOURCE_DOES_NOT_EXIST."""
+        store = self._traces()
+        for attempt in range(GET_TRACE_ATTEMPTS):
+            trace = store.get_trace(trace_id)
+            if allow_partial or cv.trace_is_complete(trace):
+                return cv.trace_to_mlflow(trace)
+            if attempt < GET_TRACE_ATTEMPTS - 1:
+                time.sleep(2**attempt)
+        raise MlflowException(
+            f"Trace with ID {trace_id} is not fully exported yet, please try again later.",
+            error_code=databricks_pb2.RESOURCE_DOES_NOT_EXIST,
+        )
+
+    @cv.translated
+    def batch_get_traces(
+        self, trace_ids: list[str], location: str | None = None, experiment_ids: list[str] | None = None
+    ) -> list[ml.Trace]:
+        """The complete traces among ``trace_ids`` (in that order); unknown or still-exporting
+        ones are left out, as MLflow's SqlAlchemyStore does."""
+        if not trace_ids:
+            return []
+        scope = None if experiment_ids is None else set(_ids(experiment_ids))
+        traces = self._traces().batch_get_traces(list(trace_ids))
+        return [
+            cv.trace_to_mlflow(t)
+            for t in traces
+            if (scope is None or t.info.experiment_id in scope) and cv.trace_is_complete(t)
+        ]
+
+    @cv.translated
+    def batch_get_trace_infos(
+        self, trace_ids: list[str], location: str | None = None, experiment_ids: list[str] | None = None
+    ) -> list[ml.TraceInfo]:
+        """The infos of the known traces among ``trace_ids``, in that order, without spans."""
+        scope = None if experiment_ids is None else set(_ids(experiment_ids))
+        store = self._traces()
+        infos = []
+        for trace_id in dict.fromkeys(trace_ids or ()):
+            try:
+                info = store.get_trace_info(trace_id)
+            except TraceNotFound:
+                continue
+            if scope is None or info.experiment_id in scope:
+                infos.append(cv.trace_info_to_mlflow(info))
+        return infos
+
+    @cv.translated
     def search_traces(
         self,
         experiment_ids: list[str] | None = None,
         filter_string: str | None = None,
-        max_results: int = 100,
+        max_results: int = SEARCH_TRACES_DEFAULT_MAX_RESULTS,
         order_by: list[str] | None = None,
         page_token: str | None = None,
         model_id: str | None = None,
         locations: list[str] | None = None,
-    ) -> tuple[list[Any], str | None]:
-        return [], None
+    ) -> tuple[list[ml.TraceInfo], str | None]:
+        """MLflow's trace search over our store: attribute, ``tags.`` and ``metadata.`` filters;
+        MLflow's span, assessment and full-text filters answer NOT_IMPLEMENTED."""
+        if experiment_ids and locations:
+            raise MlflowException.invalid_parameter_value(
+                "`experiment_ids` is deprecated, use `locations` instead."
+            )
+        scope = locations or experiment_ids
+        if scope and any("." in str(location) for location in scope):
+            raise MlflowException.invalid_parameter_value(
+                "Locations must be a list of experiment IDs (this store has no Unity Catalog tables)."
+            )
+        if model_id:
+            model_clause = f"metadata.`{tracing.MODEL_ID_METADATA}` = '{model_id}'"
+            filter_string = f"{filter_string} AND {model_clause}" if filter_string else model_clause
+        page = self._traces().search_traces(
+            _ids(scope) if scope is not None else self._all_experiment_ids(),
+            filter=parse_filter(SearchKind.TRACES, filter_string or None),
+            max_results=max_results,
+            order_by=parse_order_by(SearchKind.TRACES, list(order_by or ())),
+            page_token=page_token or None,
+        )
+        return [cv.trace_info_to_mlflow(i) for i in page.items], page.next_page_token
 
-    def batch_get_traces(
-        self, trace_ids: list[str], location: str | None = None, experiment_ids: list[str] | None = None
-    ) -> list[Any]:
-        return []
+    def _all_experiment_ids(self) -> list[str]:
+        # No location at all: MLflow's SQL store searches every experiment.
+        ids: list[str] = []
+        token: str | None = None
+        while True:
+            page = self._store.search_experiments(view_type=ViewType.ALL, max_results=None, page_token=token)
+            ids.extend(e.experiment_id for e in page.items)
+            token = page.next_page_token
+            if token is None:
+                return ids
 
-    def batch_get_trace_infos(
-        self, trace_ids: list[str], location: str | None = None, experiment_ids: list[str] | None = None
-    ) -> list[Any]:
-        return []
+    @cv.translated
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
+        value = str(value)[: tracing.MAX_TRACE_TAG_VALUE_LENGTH]  # MLflow's store truncates
+        self._traces().set_trace_tag(trace_id, key, value)
+
+    @cv.translated
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        self._traces().delete_trace_tag(trace_id, key)
+
+    def delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: list[str] | None = None,
+    ) -> int:
+        """MLflow's argument checks (AbstractStore), then :meth:`_delete_traces`."""
+        deleted: int = super().delete_traces(experiment_id, max_timestamp_millis, max_traces, trace_ids)
+        return deleted
+
+    @cv.translated
+    def _delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: list[str] | None = None,
+    ) -> int:
+        return self._traces().delete_traces(
+            str(experiment_id),
+            max_timestamp_millis=max_timestamp_millis,
+            max_traces=max_traces,
+            trace_ids=list(trace_ids) if trace_ids else None,
+        )
+
+    # --- features we do not store yet: as an empty store answers ---------------------------------
+
+    def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:
+        """Abstract in MLflow, so spelled out here; raises as the other "not supported" ones."""
+        _raise_not_supported("link_traces_to_run")
 
     def query_trace_metrics(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
         return _empty_page()
