@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from genesis_flow.adapters.sql.migrations import SCHEMA_VERSION
 from genesis_flow.core.entities import LifecycleStage, Run, RunInfo, RunStatus
 from genesis_flow.entrypoints import bootstrap
 from genesis_flow.entrypoints.cli import app
@@ -53,7 +54,8 @@ def test_doctor_passes_on_a_sqlite_store_and_leaves_no_trace(tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines and all(line.startswith("PASS ") for line in lines)
-    for check in ("connectivity", "server version: SQLite", "schema version: found 1, expected 1", "probe"):
+    current = f"schema version: found {SCHEMA_VERSION}, expected {SCHEMA_VERSION}"
+    for check in ("connectivity", "server version: SQLite", current, "probe"):
         assert check in result.output
     assert _sqlite_dump(tmp_path / "doctor.db") == before
 

@@ -2,8 +2,10 @@
 
 Every test runs on SQLite and on PostgreSQL (each test on its own schema, chosen through
 ``search_path``); PostgreSQL is skipped, with the reason, when ``GENESIS_TEST_SQL_POSTGRES_URI`` is
-unset. Version 2 is synthetic (tests/integration/sql_migration_fixtures.py), since the first
-release has no migration of its own yet.
+unset. Older databases are built from the frozen version 1 schema (tests/integration/
+sql_schema_v1.py). The life-cycle tests upgrade them with a synthetic version 2
+(tests/integration/sql_migration_fixtures.py), whose step is easy to observe and to make fail;
+the real steps are checked by upgrading version 1 and comparing the result with a fresh database.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from genesis_flow.core.errors import GenesisError
 from genesis_flow.core.redaction import redact_uri as redact
 from genesis_flow.entrypoints.cli import main
 from tests.integration import sql_migration_fixtures as fixtures
+from tests.integration import sql_schema_v1 as schema_v1
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ENV = "GENESIS_TEST_SQL_POSTGRES_URI"
@@ -142,12 +145,52 @@ def _postgresql() -> tuple[Target, Callable[[], None]]:
 
 
 def at_version_1_with_data(target: Target) -> None:
-    """A database created by this release, holding two experiments."""
-    assert target.open().schema_versions == (None, 1)
+    """A database as the first release created it (schema version 1), holding two experiments."""
+    with target.setup.begin() as conn:
+        schema_v1.metadata.create_all(conn)
+        conn.execute(sa.insert(schema_v1.genesis_schema).values(id=1, version=1, updated_at=1))
+        conn.execute(sa.insert(schema_v1.counters).values(name="experiment", value=2))
     target.sql(
         "INSERT INTO experiments (experiment_id, id_order, name, artifact_location, lifecycle_stage)"
         " VALUES ('1', 1, 'first', 'a/1', 'active'), ('2', 2, 'second', 'a/2', 'deleted')",
     )
+
+
+def shape(engine: sa.Engine) -> dict[str, Any]:
+    """Everything a migration must reproduce: per table, columns (type, nullability, default),
+    primary key, foreign keys, unique constraints and indexes (with their column order)."""
+    inspector = sa.inspect(engine)
+    columns = inspector.get_multi_columns()
+    keys = inspector.get_multi_pk_constraint()
+    foreign = inspector.get_multi_foreign_keys()
+    unique = inspector.get_multi_unique_constraints()
+    indexes = inspector.get_multi_indexes()
+    return {
+        key[1]: {
+            "columns": [(c["name"], str(c["type"]), c["nullable"], c.get("default")) for c in columns[key]],
+            "primary_key": (keys[key].get("name"), tuple(keys[key]["constrained_columns"])),
+            "foreign_keys": sorted(
+                (
+                    f.get("name") or "",
+                    tuple(f["constrained_columns"]),
+                    f["referred_table"],
+                    tuple(f["referred_columns"]),
+                )
+                for f in foreign[key]
+            ),
+            "unique": sorted((u.get("name") or "", tuple(u["column_names"])) for u in unique[key]),
+            "indexes": sorted(
+                (
+                    i["name"] or "",
+                    tuple(map(str, i["column_names"])),
+                    bool(i["unique"]),
+                    repr(sorted((i.get("column_sorting") or {}).items())),
+                )
+                for i in indexes[key]
+            ),
+        }
+        for key in columns
+    }
 
 
 def descriptions(target: Target) -> list[tuple[str, str, str]]:
@@ -158,6 +201,37 @@ def descriptions(target: Target) -> list[tuple[str, str, str]]:
 
 def test_the_migration_list_covers_every_version_after_the_first() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(2, SCHEMA_VERSION + 1))
+
+
+def test_upgrading_version_1_gives_exactly_the_schema_a_fresh_database_has_and_keeps_the_data(
+    target: Target,
+) -> None:
+    at_version_1_with_data(target)
+    db = target.open(upgrade=True)
+    assert db.schema_versions == (1, SCHEMA_VERSION)
+    assert target.version() == SCHEMA_VERSION
+    upgraded = shape(target.setup)
+    assert set(upgraded) == OURS
+    with target.setup.connect() as conn:
+        kept = conn.execute(sa.text("SELECT experiment_id, name FROM experiments ORDER BY 1")).all()
+    assert [tuple(r) for r in kept] == [("1", "first"), ("2", "second")]
+
+    # The upgraded database works: the new tables take traces.
+    from genesis_flow.adapters.sql import SqlTrackingStore
+    from genesis_flow.core.tracing import Span, TraceInfo
+
+    store = SqlTrackingStore(db)
+    store.start_trace(TraceInfo("tr-1", "1", 5, tags={"k": "v"}, metadata={"m": "1"}))
+    store.log_spans("1", [Span("tr-1", "a" * 16, "root", 5_000_000)])
+    assert [s.name for s in store.get_trace("tr-1").spans] == ["root"]
+    assert store.create_experiment("third") == "3"  # the counter carries on past the old ids
+
+    for table in reversed(metadata.sorted_tables):
+        with target.setup.begin() as conn:
+            table.drop(conn)
+    assert target.tables() == set()
+    assert target.open().schema_versions == (None, SCHEMA_VERSION)
+    assert shape(target.setup) == upgraded
 
 
 # --- empty database -----------------------------------------------------------------------------
@@ -463,7 +537,7 @@ def test_genesis_db_upgrade_upgrades_an_outdated_database(
     target: Target, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     at_version_1_with_data(target)
-    # This release has no version 2: the command runs the synthetic one.
+    # The command runs the synthetic version 2, on a version 1 database.
     synthetic = functools.partial(SqlDatabase.from_uri, migrations=fixtures.ADD_DESCRIPTION, target_version=2)
     monkeypatch.setattr(SqlDatabase, "from_uri", synthetic)
 

@@ -23,7 +23,7 @@ from genesis_flow.adapters.sql.errors import ForeignDatabase, SchemaOutdated, Sc
 from genesis_flow.core.errors import InternalError
 from genesis_flow.core.redaction import redact_uri as redact
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this code reads and writes."""
 
 
@@ -37,8 +37,59 @@ class Migration:
     apply: Callable[[Connection], None]
 
 
-MIGRATIONS: tuple[Migration, ...] = ()
-"""Steps to versions 2 .. SCHEMA_VERSION, in order (none yet: version 1 is the first release)."""
+def _add_traces(conn: Connection) -> None:
+    """Version 2: the GenAI trace tables (trace_info, trace_tags, trace_metadata, spans).
+
+    The tables are spelled out here as they were at version 2, not taken from :mod:`.schema`,
+    which describes the newest version only: a released step never changes. Only tables are
+    added, so SQLite processes that still run the previous release keep working beside it.
+    """
+    frozen = sa.MetaData()
+    # Stands for the existing table, so that the foreign keys compile; it is not created.
+    sa.Table("experiments", frozen, sa.Column("experiment_id", sa.String(256), primary_key=True))
+    trace_info = sa.Table(
+        "trace_info",
+        frozen,
+        sa.Column("trace_id", sa.String(250), primary_key=True),
+        sa.Column(
+            "experiment_id", sa.String(256), sa.ForeignKey("experiments.experiment_id"), nullable=False
+        ),
+        sa.Column("request_time", sa.BigInteger, nullable=False),
+        sa.Column("execution_duration", sa.BigInteger, nullable=True),
+        sa.Column("state", sa.String(32), nullable=False),
+        sa.Column("request_preview", sa.Text, nullable=True),
+        sa.Column("response_preview", sa.Text, nullable=True),
+        sa.Column("client_request_id", sa.String(250), nullable=True),
+    )
+    sa.Index(
+        "ix_trace_info_experiment_time",
+        trace_info.c.experiment_id,
+        trace_info.c.request_time.desc(),
+        trace_info.c.trace_id,
+    )
+    pairs = [
+        sa.Table(
+            name,
+            frozen,
+            sa.Column("trace_id", sa.String(250), sa.ForeignKey("trace_info.trace_id"), primary_key=True),
+            sa.Column("key", sa.String(250), primary_key=True),
+            sa.Column("value", sa.Text, nullable=False),
+        )
+        for name in ("trace_tags", "trace_metadata")
+    ]
+    spans = sa.Table(
+        "spans",
+        frozen,
+        sa.Column("trace_id", sa.String(250), sa.ForeignKey("trace_info.trace_id"), primary_key=True),
+        sa.Column("span_id", sa.String(64), primary_key=True),
+        sa.Column("start_time_ns", sa.BigInteger, nullable=False),
+        sa.Column("content", sa.Text, nullable=False),
+    )
+    frozen.create_all(conn, tables=[trace_info, *pairs, spans], checkfirst=False)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(2, "add the GenAI trace tables", _add_traces),)
+"""Steps to versions 2 .. SCHEMA_VERSION, in order."""
 
 
 class Kind(enum.Enum):

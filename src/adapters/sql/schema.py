@@ -24,6 +24,8 @@ metadata = sa.MetaData()
 KEY = 250  # MLflow's entity key limit (params, tags, metrics)
 ID = 256  # ids are ours (32 hex) unless imported; model ids in links come from users
 NAME = 500
+TRACE_ID = 250  # MLflow's trace id (and client request id) limit
+SPAN_ID = 64
 
 # --- bookkeeping -----------------------------------------------------------------------------------
 
@@ -233,6 +235,57 @@ logged_model_metrics = sa.Table(
     sa.Index("ix_logged_model_metrics_key", "model_id", "key"),
 )
 
+# --- GenAI traces (schema version 2) --------------------------------------------------------------
+
+# One row per trace: MLflow 3's trace info. ``request_time`` and ``execution_duration`` are
+# milliseconds; the index serves search_traces' default order within an experiment
+# (request_time DESC, trace_id ASC) and the time-bounded delete_traces.
+trace_info = sa.Table(
+    "trace_info",
+    metadata,
+    sa.Column("trace_id", sa.String(TRACE_ID), primary_key=True),
+    sa.Column("experiment_id", sa.String(ID), sa.ForeignKey("experiments.experiment_id"), nullable=False),
+    sa.Column("request_time", sa.BigInteger, nullable=False),
+    sa.Column("execution_duration", sa.BigInteger, nullable=True),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("request_preview", sa.Text, nullable=True),
+    sa.Column("response_preview", sa.Text, nullable=True),
+    sa.Column("client_request_id", sa.String(TRACE_ID), nullable=True),
+)
+sa.Index(
+    "ix_trace_info_experiment_time",
+    trace_info.c.experiment_id,
+    trace_info.c.request_time.desc(),
+    trace_info.c.trace_id,
+)
+
+trace_tags = sa.Table(
+    "trace_tags",
+    metadata,
+    sa.Column("trace_id", sa.String(TRACE_ID), sa.ForeignKey("trace_info.trace_id"), primary_key=True),
+    sa.Column("key", sa.String(KEY), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+trace_metadata = sa.Table(
+    "trace_metadata",
+    metadata,
+    sa.Column("trace_id", sa.String(TRACE_ID), sa.ForeignKey("trace_info.trace_id"), primary_key=True),
+    sa.Column("key", sa.String(KEY), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# A trace's spans: the start time (their order) as a column, everything else as one JSON document
+# (name, parent id, end time, status, attributes, events), written and read whole.
+spans = sa.Table(
+    "spans",
+    metadata,
+    sa.Column("trace_id", sa.String(TRACE_ID), sa.ForeignKey("trace_info.trace_id"), primary_key=True),
+    sa.Column("span_id", sa.String(SPAN_ID), primary_key=True),
+    sa.Column("start_time_ns", sa.BigInteger, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+)
+
 # --- model registry --------------------------------------------------------------------------------
 
 registered_models = sa.Table(
@@ -320,6 +373,10 @@ TRACKING_TABLES = (
     logged_model_tags,
     logged_model_params,
     logged_model_metrics,
+    trace_info,
+    trace_tags,
+    trace_metadata,
+    spans,
 )
 REGISTRY_TABLES = (
     registered_models,

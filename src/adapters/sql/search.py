@@ -20,12 +20,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from attrs import evolve
 from sqlalchemy.sql.elements import ColumnElement
 
 from genesis_flow.core.entities import DatasetRef
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.search import clamp, complete_order, unknown_key
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.tracing import SOURCE_RUN_METADATA, TRACE_NAME_TAG
 from genesis_flow.core.validation import RUN_NAME_TAG
 
 _MAX_DOUBLE = sys.float_info.max
@@ -385,3 +387,89 @@ def logged_model_order(dialect: Dialect, lm: sa.Table, order_by: Sequence[OrderB
                 column = dialect.text(column)
             terms += present_first(column, o.ascending)
     return terms
+
+
+# --- traces ---------------------------------------------------------------------------------------
+
+
+def _trace_columns(ti: Any) -> dict[str, Any]:
+    """Trace attributes that are columns (or an expression of them) of ``trace_info``."""
+    return {
+        "request_id": ti.c.trace_id,
+        "experiment_id": ti.c.experiment_id,
+        "timestamp_ms": ti.c.request_time,
+        "execution_time_ms": ti.c.execution_duration,
+        # NULL while the duration is unknown, as the domain's end_time is None.
+        "end_time_ms": ti.c.request_time + ti.c.execution_duration,
+        "status": ti.c.state,
+        "client_request_id": ti.c.client_request_id,
+    }
+
+
+# Attributes kept in a tag or metadata row, as MLflow keeps them: (table name, key).
+_TRACE_KEYED_ATTRIBUTES = {
+    "name": ("trace_tags", TRACE_NAME_TAG),
+    "run_id": ("trace_metadata", SOURCE_RUN_METADATA),
+}
+_TRACE_TEXT_ATTRIBUTES = frozenset({"request_id", "status", "client_request_id"})
+_TRACE_NULLABLE_ATTRIBUTES = frozenset({"execution_time_ms", "end_time_ms", "client_request_id"})
+
+
+def trace_where(dialect: Dialect, ti: sa.Table, filter: Filter, t: Any) -> list[ColumnElement[bool]]:
+    """WHERE terms for ``filter`` on ``trace_info`` (``t`` is the schema module)."""
+    clauses: list[ColumnElement[bool]] = []
+    columns = _trace_columns(ti)
+    for c in filter.comparisons:
+        kt = c.key_type
+        if kt is KeyType.TAG:
+            clauses.append(_keyed(dialect, t.trace_tags, ti.c.trace_id, "trace_id", c))
+        elif kt is KeyType.METADATA:
+            clauses.append(_keyed(dialect, t.trace_metadata, ti.c.trace_id, "trace_id", c))
+        elif kt is KeyType.ATTRIBUTE and c.key in _TRACE_KEYED_ATTRIBUTES:
+            table, key = _TRACE_KEYED_ATTRIBUTES[c.key]
+            clauses.append(_keyed(dialect, getattr(t, table), ti.c.trace_id, "trace_id", evolve(c, key=key)))
+        elif kt is KeyType.ATTRIBUTE and c.key in columns:
+            clauses.append(_optional(dialect, columns[c.key], c))
+        else:
+            raise unknown_key(SearchKind.TRACES, c)
+    return clauses
+
+
+def trace_order(
+    dialect: Dialect, ti: sa.Table, order_by: Sequence[OrderBy], t: Any
+) -> tuple[list[Any], list[tuple[Any, Any]]]:
+    """(ORDER BY terms, outer joins they need) in the domain's trace order: per key, values in
+    order, then missing ones, in both directions; then ``timestamp_ms`` DESC and ``request_id``
+    ASC unless present. Experiment ids order as integers (then any non-numeric ones as strings)."""
+    terms: list[Any] = []
+    joins: list[tuple[Any, Any]] = []
+    columns = _trace_columns(ti)
+    for o in complete_order(SearchKind.TRACES, order_by):
+        if o.key_type in (KeyType.TAG, KeyType.METADATA) or (
+            o.key_type is KeyType.ATTRIBUTE and o.key in _TRACE_KEYED_ATTRIBUTES
+        ):
+            if o.key_type is KeyType.ATTRIBUTE:
+                name, key = _TRACE_KEYED_ATTRIBUTES[o.key]
+                table = getattr(t, name)
+            else:
+                table, key = (t.trace_tags if o.key_type is KeyType.TAG else t.trace_metadata), o.key
+            row = table.alias()
+            joins.append((row, sa.and_(row.c.trace_id == ti.c.trace_id, row.c.key == key)))
+            terms += present_first(dialect.text(row.c.value), o.ascending)
+        elif o.key_type is KeyType.ATTRIBUTE and o.key == "experiment_id":
+            e = t.experiments.alias()
+            joins.append((e, e.c.experiment_id == ti.c.experiment_id))
+            non_numeric = sa.case((e.c.id_order.is_(None), 1), else_=0)
+            for column in (non_numeric, e.c.id_order, dialect.text(ti.c.experiment_id)):
+                terms.append(column.asc() if o.ascending else column.desc())
+        elif o.key_type is KeyType.ATTRIBUTE and o.key in columns:
+            column = columns[o.key]
+            if o.key in _TRACE_TEXT_ATTRIBUTES:
+                column = dialect.text(column)
+            if o.key in _TRACE_NULLABLE_ATTRIBUTES:
+                terms += present_first(column, o.ascending)
+            else:
+                terms.append(column.asc() if o.ascending else column.desc())
+        else:
+            raise InvalidParameterValue(f"Cannot order traces by {o.key_type.value} '{o.key}'")
+    return terms, joins

@@ -25,6 +25,7 @@ from genesis_flow.adapters.sql import schema as t
 from genesis_flow.adapters.sql import search as q
 from genesis_flow.adapters.sql.database import SqlDatabase
 from genesis_flow.adapters.sql.errors import is_unique_violation
+from genesis_flow.adapters.sql.tracing import SqlTraces
 from genesis_flow.core import validation as v
 from genesis_flow.core.entities import (
     Dataset,
@@ -168,8 +169,9 @@ def _point_id(run_id: str, m: Metric) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
 
 
-class SqlTrackingStore:
-    """TrackingStore on SQLite or PostgreSQL. Thread-safe; several processes may share a database."""
+class SqlTrackingStore(SqlTraces):
+    """TrackingStore (and TraceStore, :mod:`.tracing`) on SQLite or PostgreSQL. Thread-safe;
+    several processes may share a database."""
 
     def __init__(
         self,

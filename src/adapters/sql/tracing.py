@@ -1,0 +1,365 @@
+"""SQL tracing: the tracing port on the trace tables, mixed into :class:`~.tracking.SqlTrackingStore`.
+
+Semantics are documented on the port (:mod:`genesis_flow.ports.tracing`), not repeated here. The
+SQL shape:
+
+* ``trace_info`` holds one row per trace, ``trace_tags`` and ``trace_metadata`` its key/value
+  pairs, ``spans`` one row per span (its start time as a column, the rest as one JSON document).
+* Writes are one transaction each and set-based: ``log_spans`` of 1000 spans is one query for
+  the traces already known, one insert of the new traces (and one of their tags) and one upsert of
+  the spans, whatever the count. Both writers upsert (``INSERT ... ON CONFLICT``), so
+  ``start_trace`` and ``log_spans`` of one trace may race in any order without a duplicate-key
+  failure; ``start_trace``'s upsert does the field-by-field merge in the database.
+* Reads load a page of traces with one query per table (tags and metadata together) for the
+  whole page, never one per trace.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from genesis_flow.adapters.sql import schema as t
+from genesis_flow.adapters.sql import search as q
+from genesis_flow.adapters.sql.database import SqlDatabase
+from genesis_flow.core.entities import Page
+from genesis_flow.core.errors import ResourceDoesNotExist
+from genesis_flow.core.search import decode_page_token, page_after, query_fingerprint, resolve_max_results
+from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
+from genesis_flow.core.tracing import (
+    Span,
+    SpanEvent,
+    SpanStatusCode,
+    Trace,
+    TraceInfo,
+    TraceState,
+    check_delete_traces_arguments,
+    info_from_spans,
+    span_order,
+    trace_not_found,
+    validate_span,
+    validate_trace_id,
+    validate_trace_info,
+    validate_trace_tag,
+)
+
+# Ids per IN list: two lists in the tags-and-metadata query stay far below SQLite's 32766
+# bound parameters.
+_CHUNK = 5_000
+_TAG, _METADATA = 0, 1
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+# --- rows <-> entities ---------------------------------------------------------------------------
+
+
+def _info_row(info: TraceInfo) -> dict[str, Any]:
+    return {
+        "trace_id": info.trace_id,
+        "experiment_id": info.experiment_id,
+        "request_time": info.request_time,
+        "execution_duration": info.execution_duration,
+        "state": info.state.value,
+        "request_preview": info.request_preview,
+        "response_preview": info.response_preview,
+        "client_request_id": info.client_request_id,
+    }
+
+
+def _pair_rows(trace_id: str, pairs: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"trace_id": trace_id, "key": k, "value": v} for k, v in pairs.items()]
+
+
+def _info_from(row: Any, tags: dict[str, str], metadata: dict[str, str]) -> TraceInfo:
+    return TraceInfo(
+        trace_id=row.trace_id,
+        experiment_id=row.experiment_id,
+        request_time=row.request_time,
+        state=TraceState(row.state),
+        execution_duration=row.execution_duration,
+        request_preview=row.request_preview,
+        response_preview=row.response_preview,
+        client_request_id=row.client_request_id,
+        tags=tags,
+        metadata=metadata,
+    )
+
+
+def _span_row(span: Span) -> dict[str, Any]:
+    content = {
+        "name": span.name,
+        "parent_id": span.parent_id,
+        "end_time_ns": span.end_time_ns,
+        "status_code": span.status_code.value,
+        "status_message": span.status_message,
+        "attributes": span.attributes,
+        "events": [
+            {"name": e.name, "timestamp_ns": e.timestamp_ns, "attributes": e.attributes} for e in span.events
+        ],
+    }
+    return {
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "start_time_ns": span.start_time_ns,
+        "content": json.dumps(content, allow_nan=False, separators=(",", ":")),
+    }
+
+
+def _span_from(trace_id: str, span_id: str, start_time_ns: int, content: str) -> Span:
+    c = json.loads(content)
+    return Span(
+        trace_id=trace_id,
+        span_id=span_id,
+        name=c["name"],
+        start_time_ns=start_time_ns,
+        parent_id=c["parent_id"],
+        end_time_ns=c["end_time_ns"],
+        status_code=SpanStatusCode(c["status_code"]),
+        status_message=c["status_message"],
+        attributes=c["attributes"],
+        events=tuple(SpanEvent(e["name"], e["timestamp_ns"], e["attributes"]) for e in c["events"]),
+    )
+
+
+class SqlTraces:
+    """The tracing port for :class:`~.tracking.SqlTrackingStore`, which provides these members."""
+
+    _db: SqlDatabase
+    _d: q.Dialect
+    _insert: Callable[[sa.Table], Any]
+    _insert_ignore: Callable[[sa.Table], Any]
+    _upsert: Callable[..., Any]
+    _active_experiment_row: Callable[[Connection, str], Any]
+
+    # --- writes ------------------------------------------------------------------------------------
+
+    def start_trace(self, info: TraceInfo) -> TraceInfo:
+        validate_trace_info(info)
+        ti = t.trace_info
+        stmt = self._insert(ti).values(_info_row(info))
+        # The merge of an existing trace (merge_trace_info): new values win, previews only when
+        # given. Done by the database, so a concurrent log_spans creating the trace cannot fail it.
+        replaced = ("experiment_id", "request_time", "execution_duration", "state", "client_request_id")
+        merged = {c: stmt.excluded[c] for c in replaced}
+        for preview in ("request_preview", "response_preview"):
+            merged[preview] = sa.func.coalesce(stmt.excluded[preview], ti.c[preview])
+        upsert = stmt.on_conflict_do_update(index_elements=["trace_id"], set_=merged)
+
+        def work(conn: Connection) -> TraceInfo:
+            self._active_experiment_row(conn, info.experiment_id)
+            conn.execute(upsert)
+            for table, pairs in ((t.trace_tags, info.tags), (t.trace_metadata, info.metadata)):
+                if pairs:
+                    conn.execute(
+                        self._upsert(table, ["trace_id", "key"], ["value"]), _pair_rows(info.trace_id, pairs)
+                    )
+            return self._load_infos(conn, [self._trace_row(conn, info.trace_id)])[0]
+
+        return self._db.transact(work, write=True)
+
+    def log_spans(self, experiment_id: str, spans: Sequence[Span]) -> None:
+        for span in spans:
+            validate_span(span)
+        if not spans:
+            return
+        experiment_id = str(experiment_id)
+        by_trace: dict[str, list[Span]] = {}
+        # One row per (trace, span): the last one of the batch wins, as a later call would.
+        unique: dict[tuple[str, str], Span] = {}
+        for span in spans:
+            by_trace.setdefault(span.trace_id, []).append(span)
+            unique[(span.trace_id, span.span_id)] = span
+        # In key order, so concurrent writers lock rows in one order (no deadlock on PostgreSQL).
+        span_rows = [_span_row(unique[k]) for k in sorted(unique)]
+        ti = t.trace_info
+
+        def work(conn: Connection) -> None:
+            self._active_experiment_row(conn, experiment_id)
+            ids = list(by_trace)
+            known: set[str] = set()
+            for chunk in _chunks(ids):
+                known.update(conn.execute(sa.select(ti.c.trace_id).where(ti.c.trace_id.in_(chunk))).scalars())
+            created = [info_from_spans(i, experiment_id, by_trace[i]) for i in ids if i not in known]
+            if created:
+                # A trace created meanwhile by another writer keeps what that writer stored.
+                conn.execute(self._insert_ignore(ti), [_info_row(i) for i in created])
+                tags = [row for i in created for row in _pair_rows(i.trace_id, i.tags)]
+                if tags:
+                    conn.execute(self._insert_ignore(t.trace_tags), tags)
+                metadata = [row for i in created for row in _pair_rows(i.trace_id, i.metadata)]
+                if metadata:
+                    conn.execute(self._insert_ignore(t.trace_metadata), metadata)
+            conn.execute(
+                self._upsert(t.spans, ["trace_id", "span_id"], ["start_time_ns", "content"]), span_rows
+            )
+
+        self._db.transact(work, write=True)
+
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
+        validate_trace_tag(key, value)
+
+        def work(conn: Connection) -> None:
+            self._trace_row(conn, trace_id)
+            conn.execute(
+                self._upsert(t.trace_tags, ["trace_id", "key"], ["value"]),
+                [{"trace_id": trace_id, "key": key, "value": value}],
+            )
+
+        self._db.transact(work, write=True)
+
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        tt = t.trace_tags
+
+        def work(conn: Connection) -> None:
+            self._trace_row(conn, trace_id)
+            deleted = conn.execute(sa.delete(tt).where(tt.c.trace_id == trace_id, tt.c.key == key)).rowcount
+            if not deleted:
+                raise ResourceDoesNotExist(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
+
+        self._db.transact(work, write=True)
+
+    def delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> int:
+        check_delete_traces_arguments(max_timestamp_millis, max_traces, trace_ids)
+        experiment_id = str(experiment_id)
+        ti = t.trace_info
+
+        def work(conn: Connection) -> int:
+            doomed: list[str] = []
+            if trace_ids:
+                wanted = list(dict.fromkeys(i for i in trace_ids if isinstance(i, str)))
+                for chunk in _chunks(wanted):
+                    doomed += conn.execute(
+                        sa.select(ti.c.trace_id).where(
+                            ti.c.trace_id.in_(chunk), ti.c.experiment_id == experiment_id
+                        )
+                    ).scalars()
+            else:
+                query = (
+                    sa.select(ti.c.trace_id)
+                    .where(ti.c.experiment_id == experiment_id, ti.c.request_time <= max_timestamp_millis)
+                    .order_by(ti.c.request_time, self._d.text(ti.c.trace_id))
+                    .limit(max_traces)
+                )
+                doomed = list(conn.execute(query).scalars())
+            deleted = 0
+            for chunk in _chunks(doomed):
+                for child in (t.spans, t.trace_tags, t.trace_metadata):
+                    conn.execute(sa.delete(child).where(child.c.trace_id.in_(chunk)))
+                # Counted by the database: a concurrent delete of the same traces counts them once.
+                deleted += conn.execute(sa.delete(ti).where(ti.c.trace_id.in_(chunk))).rowcount
+            return deleted
+
+        return self._db.transact(work, write=True)
+
+    # --- reads -------------------------------------------------------------------------------------
+
+    def _trace_row(self, conn: Connection, trace_id: str) -> Any:
+        validate_trace_id(trace_id)
+        row = conn.execute(sa.select(t.trace_info).where(t.trace_info.c.trace_id == trace_id)).first()
+        if row is None:
+            raise trace_not_found(trace_id)
+        return row
+
+    def _load_infos(self, conn: Connection, rows: Sequence[Any]) -> list[TraceInfo]:
+        """Trace infos for ``rows`` of ``trace_info``: one query for all their tags and metadata."""
+        ids = [r.trace_id for r in rows]
+        pairs: dict[str, tuple[dict[str, str], dict[str, str]]] = {i: ({}, {}) for i in ids}
+        tt, tm = t.trace_tags, t.trace_metadata
+        for chunk in _chunks(ids):
+            query = sa.union_all(
+                sa.select(sa.literal(_TAG).label("kind"), tt.c.trace_id, tt.c.key, tt.c.value).where(
+                    tt.c.trace_id.in_(chunk)
+                ),
+                sa.select(sa.literal(_METADATA).label("kind"), tm.c.trace_id, tm.c.key, tm.c.value).where(
+                    tm.c.trace_id.in_(chunk)
+                ),
+            )
+            for kind, trace_id, key, value in conn.execute(query).all():
+                pairs[trace_id][kind][key] = value
+        return [_info_from(r, *pairs[r.trace_id]) for r in rows]
+
+    def _load_traces(self, conn: Connection, rows: Sequence[Any]) -> list[Trace]:
+        """Traces for ``rows`` of ``trace_info``, with their spans: one more query for all spans."""
+        infos = self._load_infos(conn, rows)
+        spans: dict[str, list[Span]] = {i.trace_id: [] for i in infos}
+        s = t.spans.c
+        for chunk in _chunks(list(spans)):
+            query = sa.select(s.trace_id, s.span_id, s.start_time_ns, s.content).where(s.trace_id.in_(chunk))
+            for trace_id, span_id, start_time_ns, content in conn.execute(query).all():
+                spans[trace_id].append(_span_from(trace_id, span_id, start_time_ns, content))
+        return [Trace(i, sorted(spans[i.trace_id], key=span_order)) for i in infos]
+
+    def get_trace_info(self, trace_id: str) -> TraceInfo:
+        def work(conn: Connection) -> TraceInfo:
+            return self._load_infos(conn, [self._trace_row(conn, trace_id)])[0]
+
+        return self._db.transact(work)
+
+    def get_trace(self, trace_id: str) -> Trace:
+        def work(conn: Connection) -> Trace:
+            return self._load_traces(conn, [self._trace_row(conn, trace_id)])[0]
+
+        return self._db.transact(work)
+
+    def batch_get_traces(self, trace_ids: Sequence[str]) -> tuple[Trace, ...]:
+        wanted = list(dict.fromkeys(i for i in trace_ids if isinstance(i, str)))
+        if not wanted:
+            return ()
+        ti = t.trace_info
+
+        def work(conn: Connection) -> tuple[Trace, ...]:
+            rows: list[Any] = []
+            for chunk in _chunks(wanted):
+                rows += conn.execute(sa.select(ti).where(ti.c.trace_id.in_(chunk))).all()
+            found = {trace.info.trace_id: trace for trace in self._load_traces(conn, rows)}
+            return tuple(found[i] for i in wanted if i in found)
+
+        return self._db.transact(work)
+
+    def search_traces(
+        self,
+        experiment_ids: Sequence[str],
+        filter: Filter = Filter(),
+        max_results: int | None = None,
+        order_by: Sequence[OrderBy] = (),
+        page_token: str | None = None,
+    ) -> Page[TraceInfo]:
+        kind = SearchKind.TRACES
+        limit = resolve_max_results(kind, max_results)
+        wanted = sorted({str(e) for e in experiment_ids})
+        fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(order_by))
+        offset = decode_page_token(page_token, fingerprint)
+        ti = t.trace_info
+        where = q.trace_where(self._d, ti, filter, t)
+        terms, joins = q.trace_order(self._d, ti, order_by, t)
+        source: Any = ti
+        for table, on in joins:
+            source = source.outerjoin(table, on)
+        query = (
+            sa.select(ti)
+            .select_from(source)
+            .where(ti.c.experiment_id.in_(wanted), *where)
+            .order_by(*terms)
+            .limit(limit + 1)
+            .offset(offset)
+        )
+
+        def work(conn: Connection) -> tuple[list[TraceInfo], bool]:
+            rows = conn.execute(query).all()
+            return self._load_infos(conn, rows[:limit]), len(rows) > limit
+
+        return page_after(*self._db.transact(work), limit, offset, fingerprint)
