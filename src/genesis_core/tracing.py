@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from genesis_flow.core.errors import InvalidParameterValue, TraceNotFound
 from genesis_flow.core.validation import validate_key
@@ -323,31 +323,65 @@ def _preview(attribute: str | None) -> str | None:
     return attribute[:MAX_PREVIEW_LENGTH]
 
 
+OPEN_STATES = frozenset({TraceState.IN_PROGRESS, TraceState.STATE_UNSPECIFIED})
+"""States of a trace whose end is not known yet: its root span has not arrived and ``start_trace``
+has not written it. Spans arriving for an open trace still move its times and state."""
+
+
+def _root(spans: Sequence[Span]) -> Span | None:
+    return next((s for s in spans if s.parent_id is None), None)
+
+
+def _root_state(root: Span) -> TraceState:
+    return TraceState.ERROR if root.status_code is SpanStatusCode.ERROR else TraceState.OK
+
+
+def update_info_from_spans(stored: TraceInfo, spans: Sequence[Span]) -> TraceInfo:
+    """What ``spans`` arriving for a known trace change in its info (as MLflow's SQL store).
+
+    While the trace is open (:data:`OPEN_STATES`): its request time moves back to the earliest
+    span start, its end forward to the latest span end, and the root span, when among ``spans``,
+    sets the state (ERROR, else OK) and a missing name. Whatever the state, previews still missing
+    are taken from the root span's inputs and outputs. Returns ``stored`` itself when nothing
+    changes.
+    """
+    if not spans:
+        return stored
+    root = _root(spans)
+    info = stored
+    if stored.state in OPEN_STATES:
+        start_ms = min(stored.request_time, min(s.start_time_ns for s in spans) // 1_000_000)
+        ends = [s.end_time_ns // 1_000_000 for s in spans if s.end_time_ns is not None]
+        if stored.end_time is not None:
+            ends.append(stored.end_time)
+        duration = max(0, max(ends) - start_ms) if ends else None
+        state = stored.state if root is None else _root_state(root)
+        tags = stored.tags
+        if root is not None and TRACE_NAME_TAG not in tags:
+            tags = {**tags, TRACE_NAME_TAG: root.name[:MAX_TRACE_TAG_VALUE_LENGTH]}
+        info = evolve(info, request_time=start_ms, execution_duration=duration, state=state, tags=tags)
+    if root is not None:
+        info = evolve(
+            info,
+            request_preview=_given(
+                info.request_preview, _preview(root.attributes.get(SPAN_INPUTS_ATTRIBUTE))
+            ),
+            response_preview=_given(
+                info.response_preview, _preview(root.attributes.get(SPAN_OUTPUTS_ATTRIBUTE))
+            ),
+        )
+    return stored if info == stored else info
+
+
 def info_from_spans(trace_id: str, experiment_id: str, spans: Sequence[Span]) -> TraceInfo:
     """The trace info a store records when spans arrive before their trace (MLflow does the same).
 
-    Request time is the earliest span start; with the root span present, the state comes from its
-    status (ERROR, else OK), the duration from its end, and the previews from its inputs and
-    outputs. Without the root the trace is IN_PROGRESS.
+    An open trace (IN_PROGRESS) updated by ``spans`` (:func:`update_info_from_spans`): request time
+    the earliest span start, end the latest span end; with the root span present, the state from
+    its status (ERROR, else OK), the name from its name, the previews from its inputs and outputs.
     """
     start_ms = min(s.start_time_ns for s in spans) // 1_000_000
-    root = next((s for s in spans if s.parent_id is None), None)
-    if root is None:
-        return TraceInfo(trace_id, experiment_id, start_ms, TraceState.IN_PROGRESS)
-    state = TraceState.ERROR if root.status_code is SpanStatusCode.ERROR else TraceState.OK
-    duration = None
-    if root.end_time_ns is not None:
-        duration = max(0, root.end_time_ns // 1_000_000 - start_ms)
-    return TraceInfo(
-        trace_id,
-        experiment_id,
-        start_ms,
-        state,
-        execution_duration=duration,
-        request_preview=_preview(root.attributes.get(SPAN_INPUTS_ATTRIBUTE)),
-        response_preview=_preview(root.attributes.get(SPAN_OUTPUTS_ATTRIBUTE)),
-        tags={TRACE_NAME_TAG: root.name[:MAX_TRACE_TAG_VALUE_LENGTH]},
-    )
+    return update_info_from_spans(TraceInfo(trace_id, experiment_id, start_ms, TraceState.IN_PROGRESS), spans)
 
 
 def _given(value: str | None, fallback: str | None) -> str | None:

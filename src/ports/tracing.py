@@ -54,8 +54,10 @@ class TraceStore(Protocol):
         ``(trace_id, span_id)``.
 
         A trace not yet known is created in ``experiment_id`` from its spans
-        (``genesis_flow.core.tracing.info_from_spans``: IN_PROGRESS until its root arrives);
-        a known trace keeps its info. An empty ``spans`` does nothing.
+        (``genesis_flow.core.tracing.info_from_spans``: IN_PROGRESS until its root arrives). A
+        known trace stays in its experiment; its info changes as
+        ``genesis_flow.core.tracing.update_info_from_spans`` says (times and state only while it
+        is open, missing previews from the root span). An empty ``spans`` does nothing.
 
         Raises:
             ExperimentNotFound: ``experiment_id`` does not exist.

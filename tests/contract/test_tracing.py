@@ -228,7 +228,10 @@ def test_spans_before_their_trace_create_it(store: TraceStore, exp: str) -> None
             span(tid(3), 1, BASE_MS + 200, name="open"),
         ],
     )
-    assert store.get_trace_info(tid(1)) == info(tid(1), exp, BASE_MS + 5, state=TraceState.IN_PROGRESS)
+    # The end is the latest span end so far (as MLflow's SQL store), root or not.
+    assert store.get_trace_info(tid(1)) == info(
+        tid(1), exp, BASE_MS + 5, state=TraceState.IN_PROGRESS, execution_duration=4
+    )
     assert store.get_trace_info(tid(2)) == info(
         tid(2),
         exp,
@@ -270,6 +273,70 @@ def test_spans_before_their_trace_create_it(store: TraceStore, exp: str) -> None
     assert merged == expected
     assert store.get_trace_info(tid(2)) == expected
     assert [s.span_id for s in store.get_trace(tid(2)).spans] == [sid(1), sid(2)]
+
+
+def test_spans_of_an_open_trace_move_its_times_until_its_root_closes_it(store: TraceStore, exp: str) -> None:
+    inputs, outputs = '{"q": 1}', '"done"'
+    # Children end first, each exported on its own (as MLflow's exporter does).
+    store.log_spans(exp, [span(tid(1), 2, BASE_MS + 10, parent=1, end_ms=BASE_MS + 20)])
+    store.log_spans(exp, [span(tid(1), 3, BASE_MS + 5, parent=1, end_ms=BASE_MS + 40)])
+    assert store.get_trace_info(tid(1)) == info(
+        tid(1), exp, BASE_MS + 5, state=TraceState.IN_PROGRESS, execution_duration=35
+    )
+    root = span(
+        tid(1),
+        1,
+        BASE_MS,
+        end_ms=BASE_MS + 60,
+        name="agent",
+        status_code=SpanStatusCode.ERROR,
+        attributes={SPAN_INPUTS_ATTRIBUTE: inputs, SPAN_OUTPUTS_ATTRIBUTE: outputs},
+    )
+    store.log_spans(exp, [root])
+    closed = info(
+        tid(1),
+        exp,
+        BASE_MS,
+        state=TraceState.ERROR,
+        execution_duration=60,
+        request_preview=inputs,
+        response_preview=outputs,
+        tags={TRACE_NAME_TAG: "agent"},
+    )
+    assert store.get_trace_info(tid(1)) == closed
+    # A closed trace keeps its times and state; a late span changes nothing.
+    store.log_spans(exp, [span(tid(1), 4, BASE_MS - 500, parent=1, end_ms=BASE_MS + 900)])
+    assert store.get_trace_info(tid(1)) == closed
+    assert len(store.get_trace(tid(1)).spans) == 4
+
+
+def test_spans_fill_the_missing_previews_of_a_written_trace(store: TraceStore, exp: str) -> None:
+    written = store.start_trace(
+        info(tid(1), exp, BASE_MS, state=TraceState.OK, execution_duration=7, response_preview="kept")
+    )
+    store.log_spans(
+        exp,
+        [
+            span(
+                tid(1),
+                1,
+                BASE_MS - 100,
+                end_ms=BASE_MS + 900,
+                status_code=SpanStatusCode.ERROR,
+                attributes={SPAN_INPUTS_ATTRIBUTE: '"q"', SPAN_OUTPUTS_ATTRIBUTE: '"a"'},
+            )
+        ],
+    )
+    assert store.get_trace_info(tid(1)) == info(
+        tid(1),
+        exp,
+        BASE_MS,
+        state=TraceState.OK,
+        execution_duration=7,
+        request_preview='"q"',
+        response_preview="kept",
+        tags=written.tags,
+    )
 
 
 def test_root_span_with_ok_status_makes_an_ok_trace(store: TraceStore, exp: str) -> None:
@@ -593,7 +660,9 @@ FILTERS: dict[str, set[str]] = {
     "execution_time_ms != 50": {"t3", "t4", "t5"},
     "end_time_ms > 3000": {"t3", "t4", "t5"},
     "end_time <= 1050": {"t1"},
-    "end_time_ms != 5000": {"t1", "t3", "t4"},
+    # Without a duration the end is the timestamp (MLflow: timestamp + COALESCE(duration, 0)).
+    "end_time_ms != 5000": {"t1", "t2", "t3", "t4"},
+    "end_time_ms = 2000": {"t2"},
     "end_time_ms = 3010": {"t3"},
     "status = 'OK'": {"t1", "t4"},
     "attributes.status != 'OK'": {"t2", "t3", "t5"},
@@ -666,8 +735,8 @@ ORDERS: dict[tuple[str, ...], list[str]] = {
     ("attributes.timestamp_ms",): ["t1", "t2", "t4", "t3", "t5"],
     ("execution_time_ms ASC",): ["t5", "t3", "t1", "t4", "t2"],
     ("execution_time DESC",): ["t4", "t1", "t3", "t5", "t2"],
-    ("end_time_ms ASC",): ["t1", "t3", "t4", "t5", "t2"],
-    ("end_time DESC",): ["t5", "t4", "t3", "t1", "t2"],
+    ("end_time_ms ASC",): ["t1", "t2", "t3", "t4", "t5"],
+    ("end_time DESC",): ["t5", "t4", "t3", "t2", "t1"],
     ("status ASC",): ["t3", "t2", "t4", "t1", "t5"],
     ("status DESC",): ["t5", "t4", "t1", "t2", "t3"],
     ("request_id ASC",): ["t1", "t2", "t5", "t4", "t3"],

@@ -31,6 +31,7 @@ from genesis_flow.core.tracing import (
     merge_trace_info,
     span_order,
     trace_not_found,
+    update_info_from_spans,
     validate_span,
     validate_trace_id,
     validate_trace_info,
@@ -280,7 +281,56 @@ def test_info_from_spans_without_the_root_is_in_progress() -> None:
         span("2", parent_id="1", start_time_ns=2_500 * MS + 7, end_time_ns=9_000 * MS),
         span("3", parent_id="1", start_time_ns=2_000 * MS + 999_999),
     ]
-    assert info_from_spans(TID, "7", spans) == TraceInfo(TID, "7", 2000, TraceState.IN_PROGRESS)
+    # As MLflow's SQL store: the end is the latest span end, root or not.
+    assert info_from_spans(TID, "7", spans) == TraceInfo(
+        TID, "7", 2000, TraceState.IN_PROGRESS, execution_duration=7000
+    )
+
+
+def test_spans_of_an_open_trace_move_its_times_and_its_root_closes_it() -> None:
+    opened = TraceInfo(TID, "7", 2000, TraceState.IN_PROGRESS, execution_duration=100)
+    assert update_info_from_spans(opened, []) is opened
+    earlier = update_info_from_spans(opened, [span("4", parent_id="1", start_time_ns=1_500 * MS)])
+    assert (earlier.request_time, earlier.execution_duration, earlier.state) == (
+        1500,
+        600,
+        TraceState.IN_PROGRESS,
+    )
+    root = span(
+        "1",
+        start_time_ns=1_400 * MS,
+        end_time_ns=3_000 * MS,
+        status_code=SpanStatusCode.ERROR,
+        name="agent",
+        attributes={SPAN_INPUTS_ATTRIBUTE: '"q"', SPAN_OUTPUTS_ATTRIBUTE: '"a"'},
+    )
+    closed = update_info_from_spans(earlier, [root])
+    assert closed == TraceInfo(
+        TID,
+        "7",
+        1400,
+        TraceState.ERROR,
+        execution_duration=1600,
+        request_preview='"q"',
+        response_preview='"a"',
+        tags={TRACE_NAME_TAG: "agent"},
+    )
+
+
+def test_spans_of_a_closed_trace_only_fill_missing_previews() -> None:
+    closed = TraceInfo(TID, "7", 2000, TraceState.OK, execution_duration=10, response_preview="kept")
+    late_root = span(
+        "1",
+        start_time_ns=1_000 * MS,
+        end_time_ns=9_000 * MS,
+        status_code=SpanStatusCode.ERROR,
+        attributes={SPAN_INPUTS_ATTRIBUTE: '"q"', SPAN_OUTPUTS_ATTRIBUTE: '"a"'},
+    )
+    assert update_info_from_spans(closed, [late_root]) == TraceInfo(
+        TID, "7", 2000, TraceState.OK, execution_duration=10, request_preview='"q"', response_preview="kept"
+    )
+    child = span("2", parent_id="1", start_time_ns=1_000 * MS, end_time_ns=9_000 * MS)
+    assert update_info_from_spans(closed, [child]) is closed
 
 
 @pytest.mark.parametrize(

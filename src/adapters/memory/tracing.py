@@ -23,6 +23,7 @@ from genesis_flow.core.tracing import (
     merge_trace_info,
     span_order,
     trace_not_found,
+    update_info_from_spans,
     validate_span,
     validate_trace_id,
     validate_trace_info,
@@ -61,11 +62,14 @@ class InMemoryTraces:
         with self._lock:
             self._active_experiment(str(experiment_id))
             for trace_id, group in by_trace.items():
-                if trace_id not in self._traces:
+                stored = self._traces.get(trace_id)
+                if stored is None:
                     self._traces[trace_id] = info_from_spans(trace_id, str(experiment_id), group)
-                stored = self._spans.setdefault(trace_id, {})
+                else:
+                    self._traces[trace_id] = update_info_from_spans(stored, group)
+                kept = self._spans.setdefault(trace_id, {})
                 for span in group:
-                    stored[span.span_id] = span
+                    kept[span.span_id] = span
 
     def _trace_info(self, trace_id: str) -> TraceInfo:
         validate_trace_id(trace_id)

@@ -294,7 +294,8 @@ def trace_attribute(info: TraceInfo, key: str) -> Any:
     if key == "execution_time_ms":
         return info.execution_duration
     if key == "end_time_ms":
-        return info.end_time
+        # MLflow's SQL store: timestamp_ms + COALESCE(execution_time_ms, 0).
+        return info.request_time + (info.execution_duration or 0)
     if key == "status":
         return info.state.value
     if key == "client_request_id":
