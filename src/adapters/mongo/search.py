@@ -312,8 +312,9 @@ TRACE_FIELDS = {
     "name": path("t", TRACE_NAME_TAG),
     "run_id": path("md", SOURCE_RUN_METADATA),
 }
-# Fields every trace document has: ordering by them needs no missing-last rank.
-_ALWAYS_PRESENT = frozenset({"_id", "x", "ts", "st"})
+# Fields every trace document has: ordering by them needs no missing-last rank. ``et`` is
+# ``ts + (d or 0)``, written with them (end_time_ms is timestamp + COALESCE(duration, 0)).
+_ALWAYS_PRESENT = frozenset({"_id", "x", "ts", "et", "st"})
 
 
 def _trace_field(key_type: KeyType, key: str) -> str | None:

@@ -11,10 +11,15 @@ Documents (docs/adr/0015):
   whose JSON exceeds :data:`SPAN_INLINE_BYTES` (far below Cosmos DB's 2 MB) is stored as pieces
   in documents of its own, written before the span document that names them (``g``, ``k``).
 
+``et`` is always ``ts + (d or 0)`` (what ``end_time_ms`` filters and orders on), written with them.
+
 Writes need no transaction: span documents are upserts by id; ``log_spans`` creates a trace info
-with ``$setOnInsert`` only, so it never overwrites what ``start_trace`` wrote; ``start_trace`` is
-one update that sets its fields and merges tags and metadata key by key, so it never loses what a
-concurrent ``log_spans`` or ``set_trace_tag`` wrote. Semantics are on the port, not repeated here.
+with ``$setOnInsert`` only, so it never overwrites what ``start_trace`` wrote, and changes a known
+one with updates whose filters hold the values it read (times, state and name only while the trace
+is open, previews only where still missing): one that lost a race matches nothing and is computed
+again from a fresh read. ``start_trace`` is one update that sets its fields and merges tags and
+metadata key by key, so it never loses what a concurrent ``log_spans`` or ``set_trace_tag`` wrote.
+Semantics are on the port, not repeated here.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from genesis_flow.core.errors import InternalError, ResourceDoesNotExist
 from genesis_flow.core.search import decode_page_token, page_after, query_fingerprint, resolve_max_results
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.core.tracing import (
+    OPEN_STATES,
+    TRACE_NAME_TAG,
     Span,
     SpanEvent,
     Trace,
@@ -45,6 +52,7 @@ from genesis_flow.core.tracing import (
     info_from_spans,
     span_order,
     trace_not_found,
+    update_info_from_spans,
     validate_span,
     validate_trace_id,
     validate_trace_info,
@@ -55,8 +63,17 @@ from genesis_flow.core.tracing import (
 SPAN_INLINE_BYTES = 1_000_000
 # Racing upserts of one new document may fail with a duplicate key; sent again, they update it.
 UPSERT_ATTEMPTS = 5
+# Rounds of log_spans's info writes: a round whose guarded updates lost a race reads again.
+INFO_WRITE_ROUNDS = 5
+# What log_spans reads of a known trace: the fields its spans may change (of the tags, the name).
+_INFO_FIELDS = {"x": 1, "ts": 1, "st": 1, "d": 1, "rq": 1, "rs": 1, path("t", TRACE_NAME_TAG): 1}
 # Trace ids per query when deleting (keeps each command far below the message size limit).
 DELETE_CHUNK = 1000
+
+
+def _end_time(info: TraceInfo) -> int:
+    # What end_time_ms means (MLflow's SQL store): timestamp + COALESCE(duration, 0).
+    return info.request_time + (info.execution_duration or 0)
 
 
 def _id_order(experiment_id: str) -> int:
@@ -161,13 +178,13 @@ def _info_doc(info: TraceInfo) -> dict[str, Any]:
         "x": info.experiment_id,
         "xi": _id_order(info.experiment_id),
         "ts": info.request_time,
+        "et": _end_time(info),
         "st": info.state.value,
         "t": {encode(k): val for k, val in info.tags.items()},
         "md": {encode(k): val for k, val in info.metadata.items()},
     }
     optional = {
         "d": info.execution_duration,
-        "et": info.end_time,
         "rq": info.request_preview,
         "rs": info.response_preview,
         "c": info.client_request_id,
@@ -182,13 +199,13 @@ def _info_update(info: TraceInfo) -> dict[str, Any]:
         "x": info.experiment_id,
         "xi": _id_order(info.experiment_id),
         "ts": info.request_time,
+        "et": _end_time(info),
         "st": info.state.value,
     }
     unset: dict[str, str] = {}
     # The new duration and client request id win even when absent; previews only when given.
     for name, value, always in (
         ("d", info.execution_duration, True),
-        ("et", info.end_time, True),
         ("c", info.client_request_id, True),
         ("rq", info.request_preview, False),
         ("rs", info.response_preview, False),
@@ -205,6 +222,42 @@ def _info_update(info: TraceInfo) -> dict[str, Any]:
     if unset:
         update["$unset"] = unset
     return update
+
+
+def _changes(stored: TraceInfo, new: TraceInfo) -> list[UpdateOne]:
+    """The updates taking a known trace from ``stored`` (as read) to ``new``, each filtered on what
+    it was computed from, so a concurrent write makes it match nothing rather than be undone."""
+    writes: list[UpdateOne] = []
+    if (new.request_time, new.execution_duration, new.state, new.name) != (
+        stored.request_time,
+        stored.execution_duration,
+        stored.state,
+        stored.name,
+    ):
+        # Only while open (``stored`` is: a closed trace's times never change), and still as read:
+        # a start_trace or another log_spans since then makes this match nothing.
+        assert stored.state in OPEN_STATES
+        guard: dict[str, Any] = {
+            "_id": stored.trace_id,
+            "st": stored.state.value,
+            "ts": stored.request_time,
+            "d": stored.execution_duration,  # null also matches a missing duration
+        }
+        fields: dict[str, Any] = {"ts": new.request_time, "et": _end_time(new), "st": new.state.value}
+        if new.execution_duration is not None:
+            fields["d"] = new.execution_duration
+        if new.name is not None and stored.name is None:
+            name = path("t", TRACE_NAME_TAG)
+            guard[name] = {"$exists": False}
+            fields[name] = new.name
+        writes.append(UpdateOne(guard, {"$set": fields}))
+    for field, before, after in (
+        ("rq", stored.request_preview, new.request_preview),
+        ("rs", stored.response_preview, new.response_preview),
+    ):
+        if before is None and after is not None:
+            writes.append(UpdateOne({"_id": stored.trace_id, field: None}, {"$set": {field: after}}))
+    return writes
 
 
 def _info_from(doc: dict[str, Any]) -> TraceInfo:
@@ -285,22 +338,50 @@ class MongoTraces:
 
         def work() -> None:
             self._active_experiment_doc(experiment_id)
-            known = {d["_id"] for d in self._traces.find({"_id": {"$in": list(by_trace)}}, {"_id": 1})}
+            known = self._known_infos(list(by_trace))
             self._bulk(self._spans, writes, ordered=True)
-            new = [
-                UpdateOne(
-                    {"_id": trace_id},
-                    {"$setOnInsert": _info_doc(info_from_spans(trace_id, experiment_id, group))},
-                    upsert=True,
-                )
-                for trace_id, group in by_trace.items()
-                if trace_id not in known
-            ]
-            if new:
-                # $setOnInsert: a trace another writer created meanwhile keeps its info.
-                self._bulk(self._traces, new, ordered=False)
+            for _ in range(INFO_WRITE_ROUNDS):
+                if self._write_infos(experiment_id, by_trace, known):
+                    return
+                known = self._known_infos(list(by_trace))
+            raise InternalError(
+                f"The infos of traces {sorted(by_trace)} kept changing while their spans were logged."
+            )
 
         self._db.call(work)
+
+    def _known_infos(self, trace_ids: list[str]) -> dict[str, TraceInfo]:
+        docs = self._traces.find({"_id": {"$in": trace_ids}}, _INFO_FIELDS).batch_size(1_000_000)
+        return {d["_id"]: _info_from(d) for d in docs}
+
+    def _write_infos(
+        self, experiment_id: str, by_trace: dict[str, list[Span]], known: dict[str, TraceInfo]
+    ) -> bool:
+        """One bulk write of what ``by_trace``'s spans change in the infos ``known`` (as read) and of
+        the infos of traces not known; False when some write found the trace changed since the
+        read (another writer came first), so that a fresh read decides again."""
+        new: list[UpdateOne] = []
+        guarded: list[UpdateOne] = []
+        for trace_id, group in by_trace.items():
+            stored = known.get(trace_id)
+            if stored is None:
+                # $setOnInsert: a trace another writer created meanwhile keeps its info (and is
+                # updated in the next round).
+                info = info_from_spans(trace_id, experiment_id, group)
+                new.append(UpdateOne({"_id": trace_id}, {"$setOnInsert": _info_doc(info)}, upsert=True))
+            else:
+                updated = update_info_from_spans(stored, group)
+                if updated is not stored:
+                    guarded += _changes(stored, updated)
+        if not new and not guarded:
+            return True
+        try:
+            result = self._traces.bulk_write([*new, *guarded], ordered=False)
+        except BulkWriteError as error:
+            if is_duplicate_key(error):
+                return False  # racing upserts of a new trace: it exists now
+            raise
+        return result.upserted_count == len(new) and result.matched_count == len(guarded)
 
     @staticmethod
     def _bulk(collection: Collection[dict[str, Any]], writes: Sequence[Any], *, ordered: bool) -> None:
