@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _FLUENT = "genesis_flow.entrypoints.api.fluent"
+_TRACING = "genesis_flow.entrypoints.api.tracing"
 # public name -> module that defines it
 _LAZY: dict[str, str] = {
     "GenesisError": "genesis_flow.core.errors",
@@ -76,6 +77,17 @@ _LAZY: dict[str, str] = {
     "search_runs": _FLUENT,
     "register_model": _FLUENT,
     "ActiveRun": _FLUENT,
+    "trace": _TRACING,
+    "start_span": _TRACING,
+    "get_trace": _TRACING,
+    "search_traces": _TRACING,
+    "get_last_active_trace_id": _TRACING,
+    "get_current_active_span": _TRACING,
+    "get_active_trace_id": _TRACING,
+    "update_current_trace": _TRACING,
+    "set_trace_tag": _TRACING,
+    "delete_trace_tag": _TRACING,
+    "flush_trace_async_logging": _TRACING,
 }
 # MLflow's submodules users import from (``mlflow.entities``, ``mlflow.exceptions`` ...).
 _SUBMODULES = ("artifacts", "client", "config", "data", "entities", "exceptions", "tracking")

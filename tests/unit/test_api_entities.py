@@ -352,6 +352,8 @@ def test_reexport_modules_name_what_mlflow_exports() -> None:
         "Param", "RunTag", "Dataset", "DatasetInput", "InputTag", "LoggedModelInput", "LoggedModelOutput",
         "FileInfo", "ViewType", "RunStatus", "LifecycleStage", "SourceType", "LoggedModel",
         "LoggedModelStatus", "LoggedModelTag", "LoggedModelParameter",
+        "Trace", "TraceInfo", "TraceData", "TraceLocation", "TraceState", "Span", "LiveSpan",
+        "SpanEvent", "SpanStatus", "SpanStatusCode", "SpanType",
     }  # fmt: skip
     assert set(ours_entities.__all__) == wanted
     assert set(ours_registry.__all__) == {

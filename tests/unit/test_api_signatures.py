@@ -34,7 +34,8 @@ def parameters(function: Callable[..., Any]) -> list[tuple[str, object, str]]:
 FLUENT = sorted(
     name
     for name, module in genesis_flow._LAZY.items()
-    if module == genesis_flow._FLUENT and name not in OUR_EXTRA_FLUENT | {"ActiveRun"}
+    if module in (genesis_flow._FLUENT, genesis_flow._TRACING)
+    and name not in OUR_EXTRA_FLUENT | {"ActiveRun"}
 )
 
 
@@ -80,6 +81,13 @@ def test_every_listed_fluent_function_of_the_issue_exists() -> None:
         "get_run",
         "register_model",
         "get_artifact_uri",
+        "trace",
+        "start_span",
+        "get_trace",
+        "search_traces",
+        "get_last_active_trace_id",
+        "update_current_trace",
+        "flush_trace_async_logging",
     ]
     assert [name for name in wanted if not callable(getattr(genesis_flow, name, None))] == []
 

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import zip_longest
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from genesis_flow.core import validation
 from genesis_flow.core.entities import (
@@ -49,14 +49,16 @@ from genesis_flow.core.entities import (
 from genesis_flow.core.errors import InternalError, InvalidParameterValue, ResourceDoesNotExist
 from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
+from genesis_flow.core.tracing import MAX_TRACE_TAG_VALUE_LENGTH
 from genesis_flow.entrypoints.api import async_logging, config, context
 from genesis_flow.entrypoints.api import entities as E
+from genesis_flow.entrypoints.api import trace_entities as T
 from genesis_flow.entrypoints.api.async_logging import RunOperations
 from genesis_flow.entrypoints.api.exceptions import translated
 from genesis_flow.entrypoints.api.uris import ModelUri, parse_models_uri, parse_runs_uri
 
 if TYPE_CHECKING:
-    from genesis_flow.ports import ArtifactStore, RegistryStore, TrackingStore
+    from genesis_flow.ports import ArtifactStore, RegistryStore, TraceStore, TrackingStore
 
 _logger = logging.getLogger("genesis_flow")
 
@@ -562,6 +564,137 @@ class MlflowClient:
             page_token=page_token,
         )
         return E.PagedList([E.logged_model_from_core(m) for m in page.items], page.next_page_token)
+
+    # --- traces (MLflow 3) ------------------------------------------------------------------------
+
+    @property
+    def _traces(self) -> TraceStore:
+        # Every tracking store of this project implements the tracing port too.
+        return cast("TraceStore", self.store)
+
+    @translated
+    def get_trace(self, trace_id: str, display: bool = True, flush: bool = False) -> T.Trace:
+        """The trace with its spans. RESOURCE_DOES_NOT_EXIST for an unknown id. ``display`` and
+        ``flush`` change nothing (no notebook display; traces are written synchronously)."""
+        return T.trace_from_core(self._traces.get_trace(trace_id))
+
+    @translated
+    def search_traces(
+        self,
+        experiment_ids: list[str] | None = None,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: list[str] | None = None,
+        page_token: str | None = None,
+        run_id: str | None = None,
+        include_spans: bool = True,
+        model_id: str | None = None,
+        locations: list[str] | None = None,
+        flush: bool = False,
+    ) -> E.PagedList:
+        """Up to ``max_results`` traces of the experiments (``locations`` or ``experiment_ids``)
+        matching the filter; ``.token`` continues, None on the last page. Default order: request
+        time DESC, then trace id. ``run_id`` keeps the traces of that run (its experiment must be
+        searched), ``model_id`` those of that logged model (not with ``filter_string``)."""
+        for name, value in (("experiment_ids", experiment_ids), ("locations", locations)):
+            if value is not None and not isinstance(value, list):
+                raise InvalidParameterValue(f"Parameter {name} must be a list, got {type(value).__name__}")
+        ids = [str(e) for e in (locations if locations is not None else experiment_ids or [])]
+        if not ids:
+            raise InvalidParameterValue("Either `locations` or `experiment_ids` must be specified.")
+        if model_id is not None:
+            if filter_string:
+                raise InvalidParameterValue(
+                    "Cannot specify both `model_id` or `filter_string` in the search_traces call."
+                )
+            filter_string = f"metadata.`mlflow.modelId` = '{model_id}'"
+        if run_id:
+            run = self.store.get_run(run_id)
+            if run.info.experiment_id not in ids:
+                raise InvalidParameterValue(
+                    f"Run {run_id} belongs to experiment {run.info.experiment_id}, which is not in the"
+                    f" list of locations provided: {ids}. Please include experiment"
+                    f" {run.info.experiment_id} in the `locations` parameter to search for traces"
+                    " from this run."
+                )
+            run_filter = f"attribute.run_id = '{run_id}'"
+            if filter_string:
+                if "mlflow.sourceRun" in filter_string:
+                    raise InvalidParameterValue(
+                        "You cannot filter by run_id when it is already part of the filter string."
+                        "Please remove the mlflow.sourceRun filter from the filter string and try again."
+                    )
+                filter_string = f"{filter_string} AND {run_filter}"
+            else:
+                filter_string = run_filter
+        filter_ = parse_filter(SearchKind.TRACES, filter_string)
+        clauses = parse_order_by(SearchKind.TRACES, order_by)
+        traces: list[T.Trace] = []
+        token = page_token
+        while len(traces) < max_results:
+            page = self._traces.search_traces(
+                ids, filter=filter_, max_results=max_results - len(traces), order_by=clauses, page_token=token
+            )
+            if include_spans:
+                found = {
+                    t.info.trace_id: t
+                    for t in self._traces.batch_get_traces([i.trace_id for i in page.items])
+                }
+                traces.extend(T.trace_from_core(found[i.trace_id]) for i in page.items if i.trace_id in found)
+            else:
+                traces.extend(T.Trace(T.trace_info_from_core(i), T.TraceData([])) for i in page.items)
+            token = page.next_page_token
+            if not token:
+                break
+        return E.PagedList(traces, token)
+
+    @translated
+    def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
+        """Set a tag on a trace, in progress or stored (values over 8000 characters truncated).
+        MLflow's immutable trace tags are refused with a warning."""
+        from genesis_flow.entrypoints.api import tracing
+
+        if not isinstance(value, str):
+            _logger.warning(
+                "Received non-string value for trace tag. Please note that non-string tag values"
+                "will automatically be stringified when the trace is logged."
+            )
+        if key in tracing.IMMUTABLE_TAGS:
+            _logger.warning("Tag '%s' is immutable and cannot be set on a trace.", key)
+            return
+        if tracing.set_active_tag(trace_id, key, str(value)):
+            return
+        self._traces.set_trace_tag(trace_id, key, str(value)[:MAX_TRACE_TAG_VALUE_LENGTH])
+
+    @translated
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        """Delete a tag of a trace, in progress or stored. RESOURCE_DOES_NOT_EXIST for an unknown
+        trace or tag."""
+        from genesis_flow.entrypoints.api import tracing
+
+        if key in tracing.IMMUTABLE_TAGS:
+            _logger.warning("Tag '%s' is immutable and cannot be deleted on a trace.", key)
+            return
+        if tracing.delete_active_tag(trace_id, key):
+            return
+        self._traces.delete_trace_tag(trace_id, key)
+
+    @translated
+    def delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: list[str] | None = None,
+    ) -> int:
+        """Delete traces of the experiment: ``trace_ids``, or those requested at or before
+        ``max_timestamp_millis`` (the oldest first, at most ``max_traces``). Returns how many."""
+        return self._traces.delete_traces(
+            str(experiment_id),
+            max_timestamp_millis=max_timestamp_millis,
+            max_traces=max_traces,
+            trace_ids=trace_ids,
+        )
 
     # --- artifacts -------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Mirrors ``mlflow.entities`` (mlflow 3.17.2): the entity classes the MLflow-compatible API returns
 and accepts, for ``from genesis_flow.entities import Metric, Param, RunTag, ViewType``.
 
-Only re-exports; the classes live in ``genesis_flow.entrypoints.api.entities``. MLflow's tracing,
+Only re-exports; the classes live in ``genesis_flow.entrypoints.api.entities`` (tracing ones in
+``.trace_entities`` and ``.tracing``). MLflow's
 gateway, assessment and prompt entities are not offered (Genesis-Flow does not implement those
 features).
 """
@@ -32,6 +33,19 @@ from genesis_flow.entrypoints.api.entities import (
     SourceType,
     ViewType,
 )
+from genesis_flow.entrypoints.api.trace_entities import (
+    Span,
+    SpanEvent,
+    SpanStatus,
+    SpanStatusCode,
+    SpanType,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceLocation,
+    TraceState,
+)
+from genesis_flow.entrypoints.api.tracing import LiveSpan
 
 __all__ = [
     "Dataset",
@@ -41,6 +55,7 @@ __all__ = [
     "FileInfo",
     "InputTag",
     "LifecycleStage",
+    "LiveSpan",
     "LoggedModel",
     "LoggedModelInput",
     "LoggedModelOutput",
@@ -57,5 +72,15 @@ __all__ = [
     "RunStatus",
     "RunTag",
     "SourceType",
+    "Span",
+    "SpanEvent",
+    "SpanStatus",
+    "SpanStatusCode",
+    "SpanType",
+    "Trace",
+    "TraceData",
+    "TraceInfo",
+    "TraceLocation",
+    "TraceState",
     "ViewType",
 ]

@@ -1,0 +1,948 @@
+"""MLflow 3's tracing API (``@mlflow.trace``, ``mlflow.start_span``, ``mlflow.search_traces`` ...)
+without MLflow and without OpenTelemetry.
+
+A span is a :class:`LiveSpan` kept in memory; the active one is a context variable, so nested calls,
+asyncio tasks (which copy the context) and threads (which start with an empty one, hence a new
+trace, as in MLflow) get the right parent. Ids are MLflow's: ``tr-`` + 32 hex digits of a random
+128-bit id for a trace, 16 hex digits of a random 64-bit id for a span. Attributes are stored as
+MLflow's tracer writes them (JSON text).
+
+When the root span ends, the trace is exported to the tracking store the fluent API uses, in the
+experiment that was active when the root started: one ``log_spans`` with every span, then one
+``start_trace`` with the info (times, state, previews, tags and metadata as MLflow writes them).
+Exporting is synchronous; a failure is logged as a warning and never reaches the traced code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import inspect
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from genesis_flow.core import tracing as core
+from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.entrypoints.api import context, fluent
+from genesis_flow.entrypoints.api.exceptions import (
+    INVALID_PARAMETER_VALUE,
+    RESOURCE_DOES_NOT_EXIST,
+    MlflowException,
+    mlflow_exception,
+    translated,
+)
+from genesis_flow.entrypoints.api.trace_entities import (
+    FUNCTION_NAME_ATTRIBUTE,
+    INPUTS_ATTRIBUTE,
+    LOG_LEVEL_ATTRIBUTE,
+    OUTPUTS_ATTRIBUTE,
+    REQUEST_ID_ATTRIBUTE,
+    SPAN_TYPE_ATTRIBUTE,
+    Span,
+    SpanEvent,
+    SpanStatus,
+    SpanStatusCode,
+    SpanType,
+    Trace,
+    TraceState,
+)
+
+_logger = logging.getLogger("genesis_flow")
+
+TRACE_SCHEMA_VERSION_KEY = "mlflow.trace_schema.version"
+TRACE_SCHEMA_VERSION = "3"
+TRACE_INPUTS_METADATA = "mlflow.traceInputs"
+TRACE_OUTPUTS_METADATA = "mlflow.traceOutputs"
+TRACE_SESSION_METADATA = "mlflow.trace.session"
+TRACE_USER_METADATA = "mlflow.trace.user"
+SPANS_LOCATION_TAG = "mlflow.trace.spansLocation"
+SPANS_IN_TRACKING_STORE = "TRACKING_STORE"
+# MLflow's IMMUTABLE_TAGS for traces: set and delete refuse them with a warning.
+IMMUTABLE_TAGS = frozenset(
+    {
+        "mlflow.user",
+        "mlflow.artifactLocation",
+        SPANS_LOCATION_TAG,
+        "mlflow.trace.archiveLocation",
+        "mlflow.trace.archivalFailure",
+    }
+)
+MAX_CHARS_IN_TRACE_INFO_METADATA = 250
+TRUNCATION_SUFFIX = "..."
+PREVIEW_MAX_LENGTH = core.MAX_PREVIEW_LENGTH
+STREAM_CHUNK_EVENT_NAME = "mlflow.chunk.item.{index}"
+STREAM_CHUNK_EVENT_VALUE_KEY = "mlflow.chunk.value"
+SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100
+# Span types MLflow logs at INFO; every other type at DEBUG (MLflow's default_log_level).
+_INFO_SPAN_TYPES = frozenset({"LLM", "CHAT_MODEL", "TOOL", "RETRIEVER", "AGENT", "EMBEDDING"})
+_LOG_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+
+
+# --- JSON encoding as MLflow's tracer does it -----------------------------------------------------
+
+
+class TraceJSONEncoder(json.JSONEncoder):
+    """MLflow's encoder of span values: pydantic models dumped, dataclasses as their fields, any
+    other object as its ``str``."""
+
+    def default(self, obj: Any) -> Any:
+        dump = getattr(obj, "model_dump", None)
+        if callable(dump) and not isinstance(obj, type):
+            try:
+                return dump()
+            except Exception:
+                pass
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            try:
+                return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+            except Exception:
+                pass
+        try:
+            return super().default(obj)
+        except TypeError:
+            return str(obj)
+
+
+def dump_attribute_value(value: Any) -> str:
+    try:
+        return json.dumps(value, cls=TraceJSONEncoder, ensure_ascii=False)
+    except (ValueError, TypeError):  # a circular reference, a dict with odd keys
+        return json.dumps(repr(value), ensure_ascii=False)
+
+
+def _event_value(value: Any) -> Any:
+    """An event attribute as OpenTelemetry keeps it: str, bool, int, float or a list of them."""
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, bool, int, float)) for v in value):
+        return list(value)
+    return str(value)
+
+
+# --- ids ------------------------------------------------------------------------------------------
+
+
+def _new_trace_id() -> str:
+    value = 0
+    while value == 0:
+        value = secrets.randbits(128)
+    return f"tr-{value:032x}"
+
+
+def _new_span_id() -> str:
+    value = 0
+    while value == 0:
+        value = secrets.randbits(64)
+    return f"{value:016x}"
+
+
+# --- live spans and in-progress traces -----------------------------------------------------------
+
+
+class _ActiveTrace:
+    """A trace whose root span has not ended: its spans and the info MLflow fills in along the
+    way (tags, metadata, previews, state set by ``update_current_trace``)."""
+
+    def __init__(self, trace_id: str) -> None:
+        self.trace_id = trace_id
+        self.spans: dict[str, LiveSpan] = {}
+        self.tags: dict[str, str] = {}
+        self.metadata: dict[str, str] = {}
+        self.client_request_id: str | None = None
+        self.request_preview: str | None = None
+        self.response_preview: str | None = None
+        self.state: TraceState | None = None
+        self.experiment_id: str | None = None
+        self.store: Any = None
+        self.setup_error: Exception | None = None
+        self.lock = threading.Lock()
+
+
+_current_span: ContextVar[LiveSpan | None] = ContextVar("genesis_flow_active_span", default=None)
+_active_traces: dict[str, _ActiveTrace] = {}
+_active_lock = threading.Lock()
+_last_trace_id: str | None = None
+_last_trace_id_local: ContextVar[str | None] = ContextVar("genesis_flow_last_trace_id", default=None)
+_env_metadata: dict[str, str] | None = None
+
+
+class LiveSpan(Span):
+    """A span being recorded (MLflow's ``LiveSpan``): setters, events, status; ``end()`` once."""
+
+    def __init__(self, trace: _ActiveTrace, span_id: str, name: str, parent_id: str | None) -> None:
+        super().__init__(trace.trace_id, span_id, name, time.time_ns(), parent_id=parent_id)
+        self._trace = trace
+        self._ended = False
+
+    def _writable(self) -> bool:
+        if self._ended:
+            _logger.debug("Span %s has ended; the change is ignored.", self.span_id)
+        return not self._ended
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            _logger.warning("Attribute key must be a string, but got %s. Skipping.", type(key))
+            return
+        if self._writable():
+            self._attributes[key] = dump_attribute_value(value)
+
+    def set_attributes(self, attributes: dict[str, Any]) -> None:
+        if not isinstance(attributes, dict):
+            _logger.warning("Attributes must be a dictionary, but got %s. Skipping.", type(attributes))
+            return
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+
+    def set_inputs(self, inputs: Any) -> None:
+        self.set_attribute(INPUTS_ATTRIBUTE, inputs)
+
+    def set_outputs(self, outputs: Any) -> None:
+        self.set_attribute(OUTPUTS_ATTRIBUTE, outputs)
+
+    def set_span_type(self, span_type: str) -> None:
+        if span_type is not None:
+            self.set_attribute(SPAN_TYPE_ATTRIBUTE, span_type)
+
+    def set_log_level(self, level: Any) -> None:
+        self.set_attribute(LOG_LEVEL_ATTRIBUTE, _log_level(level))
+
+    def set_status(self, status: SpanStatus | SpanStatusCode | str) -> None:
+        if not self._writable():
+            return
+        if not isinstance(status, SpanStatus):
+            status = SpanStatus(status)
+        # OpenTelemetry's rules: OK is final, UNSET changes nothing.
+        if self._status.status_code == SpanStatusCode.OK or status.status_code == SpanStatusCode.UNSET:
+            return
+        self._status = status
+
+    def add_event(self, event: SpanEvent) -> None:
+        if not self._writable():
+            return
+        attributes = {str(k): _event_value(v) for k, v in (event.attributes or {}).items()}
+        self._events.append(SpanEvent(event.name, event.timestamp, attributes))
+        if event.name == "exception":  # MLflow raises the span's level so errors stay visible
+            current = self.get_attribute(LOG_LEVEL_ATTRIBUTE)
+            if not isinstance(current, int) or current < _LOG_LEVELS["ERROR"]:
+                self._attributes[LOG_LEVEL_ATTRIBUTE] = str(_LOG_LEVELS["ERROR"])
+
+    def record_exception(self, exception: str | BaseException) -> None:
+        if isinstance(exception, str):
+            exception = Exception(exception)
+        if not isinstance(exception, BaseException):
+            raise _invalid("The `exception` parameter must be an Exception instance or a string.")
+        self.add_event(SpanEvent.from_exception(exception))
+        self.set_status(SpanStatus(SpanStatusCode.ERROR, f"{type(exception).__name__}: {exception}"))
+
+    def end(
+        self,
+        outputs: Any | None = None,
+        attributes: dict[str, Any] | None = None,
+        status: SpanStatus | str | None = None,
+        end_time_ns: int | None = None,
+    ) -> None:
+        """End the span (MLflow's ``LiveSpan.end``): status OK unless ERROR, the default log level
+        of its type; the trace is exported when this is its root."""
+        if self._ended:
+            return
+        self.set_attributes(attributes or {})
+        if outputs is not None:
+            self.set_outputs(outputs)
+        if status is not None:
+            self.set_status(status)
+        if self._status.status_code != SpanStatusCode.ERROR:
+            self.set_status(SpanStatus(SpanStatusCode.OK))
+        if LOG_LEVEL_ATTRIBUTE not in self._attributes:
+            level = _LOG_LEVELS["INFO"] if self.span_type in _INFO_SPAN_TYPES else _LOG_LEVELS["DEBUG"]
+            self._attributes[LOG_LEVEL_ATTRIBUTE] = str(level)
+        self._end_time_ns = time.time_ns() if end_time_ns is None else int(end_time_ns)
+        self._ended = True
+        if self.parent_id is None:
+            _end_trace(self._trace, self)
+
+    def to_core(self) -> core.Span:
+        return core.Span(
+            trace_id=self.trace_id,
+            span_id=self.span_id,
+            name=self.name,
+            start_time_ns=self.start_time_ns,
+            parent_id=self.parent_id,
+            end_time_ns=self.end_time_ns,
+            status_code=self._status.status_code.value,
+            status_message=self._status.description or "",
+            attributes=dict(self._attributes),
+            events=[core.SpanEvent(e.name, e.timestamp, dict(e.attributes)) for e in self._events],
+        )
+
+
+def _log_level(level: Any) -> int:
+    if isinstance(level, int) and not isinstance(level, bool) and level in _LOG_LEVELS.values():
+        return int(level)
+    if isinstance(level, str) and level.strip().upper() in _LOG_LEVELS:
+        return _LOG_LEVELS[level.strip().upper()]
+    raise _invalid(f"Invalid SpanLogLevel name {level!r}. Expected one of {list(_LOG_LEVELS)}.")
+
+
+def _environment_metadata() -> dict[str, str]:
+    """The user, the script and its git commit, resolved once per process (as MLflow)."""
+    global _env_metadata
+    if _env_metadata is None:
+        _env_metadata = context.system_tags()
+    return dict(_env_metadata)
+
+
+def _begin_trace(run_id: str | None) -> _ActiveTrace:
+    trace = _ActiveTrace(_new_trace_id())
+    metadata = _environment_metadata()
+    metadata[TRACE_SCHEMA_VERSION_KEY] = TRACE_SCHEMA_VERSION
+    try:
+        client = fluent._client()
+        trace.store = client.store
+        trace.experiment_id = fluent._get_experiment_id()
+        active = fluent.active_run()
+        if active is not None:
+            metadata[core.SOURCE_RUN_METADATA] = active.info.run_id
+    except Exception as error:  # reported when the trace is exported; the user's code goes on
+        trace.setup_error = error
+    if run_id is not None:
+        metadata[core.SOURCE_RUN_METADATA] = run_id
+    trace.metadata = metadata
+    with _active_lock:
+        _active_traces[trace.trace_id] = trace
+    return trace
+
+
+def _start_span(
+    name: str,
+    parent: LiveSpan | None,
+    span_type: str | None = SpanType.UNKNOWN,
+    attributes: dict[str, Any] | None = None,
+    log_level: Any = None,
+    description: str | None = None,
+    run_id: str | None = None,
+) -> LiveSpan:
+    if log_level is not None:
+        level = _log_level(log_level)
+    if parent is None:
+        trace = _begin_trace(run_id)
+    else:
+        trace = parent._trace
+        if run_id is not None:
+            _logger.warning(
+                "The `run_id` parameter can only be used for root spans, but the span `%s` is not a"
+                " root span. The specified value `%s` will be ignored.",
+                name,
+                run_id,
+            )
+    span = LiveSpan(trace, _new_span_id(), name, None if parent is None else parent.span_id)
+    span.set_attribute(REQUEST_ID_ATTRIBUTE, trace.trace_id)
+    span.set_span_type(span_type)  # type: ignore[arg-type]
+    span.set_attributes(dict(attributes) if attributes is not None else {})
+    if description is not None:
+        span.set_attribute("mlflow.spanDescription", description)
+    if log_level is not None:
+        span.set_attribute(LOG_LEVEL_ATTRIBUTE, level)
+    with trace.lock:
+        trace.spans[span.span_id] = span
+    return span
+
+
+_NO_DESTINATION = (
+    "trace_destination names another trace location; Genesis-Flow keeps traces in the experiments"
+    " of the tracking store and does not support it."
+)
+
+
+def _invalid(message: str) -> MlflowException:
+    return mlflow_exception(message, INVALID_PARAMETER_VALUE)
+
+
+@contextlib.contextmanager
+def start_span(
+    name: str = "span",
+    span_type: str | None = SpanType.UNKNOWN,
+    attributes: dict[str, Any] | None = None,
+    trace_destination: Any = None,
+    log_level: Any = None,
+    run_id: str | None = None,
+    links: list[Any] | None = None,
+    description: str | None = None,
+) -> Generator[LiveSpan, None, None]:
+    """A new span, child of the active one (or the root of a new trace), active inside the block.
+
+    An exception raised in the block adds an ``exception`` event, sets the status to ERROR and is
+    re-raised; the span ends when the block exits. ``links`` are not kept."""
+    if trace_destination is not None:
+        raise _invalid(_NO_DESTINATION)
+    span = _start_span(name, _current_span.get(), span_type, attributes, log_level, description, run_id)
+    try:
+        token = _current_span.set(span)
+        try:
+            yield span
+        finally:
+            _current_span.reset(token)
+    except Exception as exc:
+        span.record_exception(exc)
+        raise
+    finally:
+        span.end()
+
+
+def _capture_inputs(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The call's arguments by name, defaults applied, without ``self`` or ``cls`` (as MLflow)."""
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+        if bound.arguments.get("self"):
+            del bound.arguments["self"]
+        names = list(bound.arguments)
+        if names and names[0] == "cls" and isinstance(bound.arguments["cls"], type):
+            del bound.arguments["cls"]
+        return dict(bound.arguments)
+    except Exception:
+        _logger.warning("Failed to capture inputs for function %s.", getattr(fn, "__name__", fn))
+        return None
+
+
+def trace(
+    func: Callable[..., Any] | None = None,
+    name: str | None = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: dict[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
+    trace_destination: Any = None,
+    sampling_ratio_override: float | None = None,
+    log_level: Any = None,
+    links: list[Any] | None = None,
+    description: str | None = None,
+) -> Callable[..., Any]:
+    """Decorator: each call of the function is a span (name, inputs by argument name, output).
+
+    Works on functions, coroutines, generators and async generators (a generator's span lasts
+    until it is exhausted; its outputs are the list of yielded items, or ``output_reducer`` of
+    it), and on class and static methods. ``sampling_ratio_override`` is checked but every call
+    is traced; ``links`` are not kept."""
+    if sampling_ratio_override is not None and not 0.0 <= sampling_ratio_override <= 1.0:
+        raise _invalid(f"sampling_ratio_override must be between 0.0 and 1.0, got {sampling_ratio_override}")
+    if trace_destination is not None:
+        raise _invalid(_NO_DESTINATION)
+
+    def decorator(fn: Any) -> Any:
+        is_classmethod = isinstance(fn, classmethod)
+        is_staticmethod = isinstance(fn, staticmethod)
+        original = fn.__func__ if is_classmethod or is_staticmethod else fn
+        if inspect.isgeneratorfunction(original) or inspect.isasyncgenfunction(original):
+            wrapped = _wrap_generator(
+                original, name, span_type, attributes, output_reducer, log_level, description
+            )
+        else:
+            if output_reducer is not None:
+                raise _invalid("The output_reducer argument is only supported for generator functions.")
+            wrapped = _wrap_function(original, name, span_type, attributes, log_level, description)
+        if is_classmethod:
+            return classmethod(wrapped)
+        if is_staticmethod:
+            return staticmethod(wrapped)
+        return wrapped
+
+    return decorator(func) if func else decorator
+
+
+def _wrap_function(
+    fn: Callable[..., Any],
+    name: str | None,
+    span_type: str,
+    attributes: dict[str, Any] | None,
+    log_level: Any,
+    description: str | None,
+) -> Callable[..., Any]:
+    span_name = name or fn.__name__
+
+    @contextlib.contextmanager
+    def span_for(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[LiveSpan]:
+        with start_span(
+            name=span_name,
+            span_type=span_type,
+            attributes=attributes,
+            log_level=log_level,
+            description=description,
+        ) as span:
+            span.set_attribute(FUNCTION_NAME_ATTRIBUTE, fn.__name__)
+            span.set_inputs(_capture_inputs(fn, args, kwargs))
+            yield span
+
+    def finish(span: LiveSpan, result: Any) -> Any:
+        if span.outputs is None:  # an explicit set_outputs() inside the function wins
+            span.set_outputs(result)
+        return result
+
+    wrapper: Callable[..., Any]
+    if inspect.iscoroutinefunction(fn):
+
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            with span_for(args, kwargs) as span:
+                return finish(span, await fn(*args, **kwargs))
+
+        wrapper = async_wrapper
+    else:
+
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            with span_for(args, kwargs) as span:
+                return finish(span, fn(*args, **kwargs))
+
+        wrapper = sync_wrapper
+    return _wrap_safe(fn, wrapper)
+
+
+def _wrap_generator(
+    fn: Callable[..., Any],
+    name: str | None,
+    span_type: str,
+    attributes: dict[str, Any] | None,
+    output_reducer: Callable[[list[Any]], Any] | None,
+    log_level: Any,
+    description: str | None,
+) -> Callable[..., Any]:
+    # The span is active only while the generator's own code runs, so spans the consumer opens
+    # between two items are not its children.
+    def open_span(args: tuple[Any, ...], kwargs: dict[str, Any]) -> LiveSpan:
+        inputs = _capture_inputs(fn, args, kwargs)
+        span = _start_span(
+            name or fn.__name__, _current_span.get(), span_type, attributes, log_level, description
+        )
+        span.set_inputs(inputs)
+        return span
+
+    def record_chunk(span: LiveSpan, chunk: Any, index: int) -> None:
+        try:
+            value = json.dumps(chunk, cls=TraceJSONEncoder)
+        except Exception:
+            return
+        span.add_event(
+            SpanEvent(
+                STREAM_CHUNK_EVENT_NAME.format(index=index), attributes={STREAM_CHUNK_EVENT_VALUE_KEY: value}
+            )
+        )
+
+    def close_span(span: LiveSpan, outputs: list[Any]) -> None:
+        result: Any = outputs
+        if output_reducer is not None:
+            try:
+                result = output_reducer(outputs)
+            except Exception as error:
+                _logger.debug("Failed to reduce outputs from stream: %s", error)
+        span.end(outputs=result)
+
+    def fail_span(span: LiveSpan, error: Exception) -> None:
+        span.add_event(SpanEvent.from_exception(error))
+        span.end(status=SpanStatusCode.ERROR)
+
+    wrapper: Callable[..., Any]
+    if inspect.isgeneratorfunction(fn):
+
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            span = open_span(args, kwargs)
+            generator = fn(*args, **kwargs)
+            outputs: list[Any] = []
+            while True:
+                token = _current_span.set(span)
+                try:
+                    value = next(generator)
+                except StopIteration:
+                    break
+                except Exception as error:
+                    fail_span(span, error)
+                    raise
+                finally:
+                    _current_span.reset(token)
+                outputs.append(value)
+                record_chunk(span, value, len(outputs) - 1)
+                yield value
+            close_span(span, outputs)
+
+        wrapper = gen_wrapper
+    else:
+
+        async def agen_wrapper(*args: Any, **kwargs: Any) -> Any:
+            span = open_span(args, kwargs)
+            generator = fn(*args, **kwargs)
+            outputs: list[Any] = []
+            while True:
+                token = _current_span.set(span)
+                try:
+                    value = await generator.__anext__()
+                except StopAsyncIteration:
+                    break
+                except Exception as error:
+                    fail_span(span, error)
+                    raise
+                finally:
+                    _current_span.reset(token)
+                outputs.append(value)
+                record_chunk(span, value, len(outputs) - 1)
+                yield value
+            close_span(span, outputs)
+
+        wrapper = agen_wrapper
+    return _wrap_safe(fn, wrapper)
+
+
+def _wrap_safe(fn: Callable[..., Any], wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    wrapped = functools.wraps(fn)(wrapper)
+    with contextlib.suppress(Exception):
+        wrapped.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+    wrapped.__mlflow_traced__ = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def _truncate_metadata(value: str | None) -> str:
+    if not value:
+        return ""
+    if len(value) > MAX_CHARS_IN_TRACE_INFO_METADATA:
+        return value[: MAX_CHARS_IN_TRACE_INFO_METADATA - len(TRUNCATION_SUFFIX)] + TRUNCATION_SUFFIX
+    return value
+
+
+def _preview(text: str | None, role: str) -> str | None:
+    """MLflow's request/response preview: the last chat message of ``role`` when the value holds
+    chat messages, else the JSON text; at most 1000 characters (997 and "...")."""
+    if text is None:
+        return None
+    content = None
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        obj = None
+    messages = _messages(obj) if obj is not None else None
+    if messages:
+        message = next((m for m in reversed(messages) if m.get("role") == role), messages[-1])
+        content = _message_text(message)
+    content = content or text
+    if len(content) <= PREVIEW_MAX_LENGTH:
+        return content
+    return content[: PREVIEW_MAX_LENGTH - 3] + "..."
+
+
+def _is_message(item: Any) -> bool:
+    return isinstance(item, dict) and "role" in item and "content" in item
+
+
+def _messages(obj: Any) -> list[dict[str, Any]] | None:
+    if not isinstance(obj, dict):
+        return None
+    messages = obj.get("messages")
+    if messages and isinstance(messages, list):
+        return [m for m in messages if _is_message(m)]
+    choices = obj.get("choices")
+    if choices and isinstance(choices, list) and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        if message and _is_message(message):
+            return [message]
+    for key in ("input", "output"):
+        items = obj.get(key)
+        if items and isinstance(items, list):
+            return [m for m in items if _is_message(m)]
+    if "request" in obj:
+        return _messages(obj["request"])
+    return None
+
+
+def _message_text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, str):
+                return part
+            if isinstance(part, dict) and part.get("type") in ("text", "output_text"):
+                return str(part.get("text"))
+    elif isinstance(content, str):
+        return content
+    return ""
+
+
+def _str_map(values: dict[str, Any], limit: int) -> dict[str, str]:
+    return {str(k): str(v)[:limit] for k, v in values.items()}
+
+
+def _end_trace(trace: _ActiveTrace, root: LiveSpan) -> None:
+    global _last_trace_id
+    with _active_lock:
+        _active_traces.pop(trace.trace_id, None)
+    _last_trace_id = trace.trace_id
+    _last_trace_id_local.set(trace.trace_id)
+    try:
+        if trace.setup_error is not None:
+            raise trace.setup_error
+        with trace.lock:
+            spans = [s.to_core() for s in trace.spans.values()]
+        assert root.end_time_ns is not None
+        inputs = root._attributes.get(INPUTS_ATTRIBUTE)
+        outputs = root._attributes.get(OUTPUTS_ATTRIBUTE)
+        state = trace.state or (
+            TraceState.ERROR if root.status.status_code == SpanStatusCode.ERROR else TraceState.OK
+        )
+        metadata = {
+            **trace.metadata,
+            TRACE_INPUTS_METADATA: _truncate_metadata(inputs),
+            TRACE_OUTPUTS_METADATA: _truncate_metadata(outputs),
+        }
+        tags = {**trace.tags, core.TRACE_NAME_TAG: root.name, SPANS_LOCATION_TAG: SPANS_IN_TRACKING_STORE}
+        request_preview = trace.request_preview or _preview(inputs, "user")
+        response_preview = trace.response_preview or _preview(outputs, "assistant")
+        info = core.TraceInfo(
+            trace_id=trace.trace_id,
+            experiment_id=str(trace.experiment_id),
+            request_time=root.start_time_ns // 1_000_000,
+            state=state.value,
+            execution_duration=(root.end_time_ns - root.start_time_ns) // 1_000_000,
+            request_preview=None if request_preview is None else request_preview[:PREVIEW_MAX_LENGTH],
+            response_preview=None if response_preview is None else response_preview[:PREVIEW_MAX_LENGTH],
+            client_request_id=trace.client_request_id,
+            tags=_str_map(tags, core.MAX_TRACE_TAG_VALUE_LENGTH),
+            metadata=_str_map(metadata, core.MAX_TRACE_METADATA_VALUE_LENGTH),
+        )
+        trace.store.log_spans(info.experiment_id, spans)
+        trace.store.start_trace(info)
+    except Exception as error:
+        _logger.warning("Failed to log trace %s to the tracking store: %s", trace.trace_id, error)
+
+
+# --- the fluent functions -------------------------------------------------------------------------
+
+
+def get_current_active_span() -> LiveSpan | None:
+    """The active span of this context (thread or asyncio task), or None."""
+    return _current_span.get()
+
+
+def get_active_trace_id() -> str | None:
+    span = _current_span.get()
+    return None if span is None else span.trace_id
+
+
+def get_last_active_trace_id(thread_local: bool = False) -> str | None:
+    """The id of the trace whose root span ended last, in this process (or this thread)."""
+    return _last_trace_id_local.get() if thread_local else _last_trace_id
+
+
+def flush_trace_async_logging(terminate: bool = False) -> None:
+    """Nothing to wait for: traces are exported synchronously when their root span ends."""
+
+
+def _active_trace(trace_id: str) -> _ActiveTrace | None:
+    with _active_lock:
+        return _active_traces.get(trace_id)
+
+
+def update_current_trace(
+    tags: dict[str, str] | None = None,
+    metadata: dict[str, str] | None = None,
+    client_request_id: str | None = None,
+    request_preview: str | None = None,
+    response_preview: str | None = None,
+    state: TraceState | str | None = None,
+    model_id: str | None = None,
+    session_id: str | None = None,
+    user: str | None = None,
+) -> None:
+    """Change the active trace before it is exported: tags, metadata, client request id,
+    previews, state (OK or ERROR). Without an active span: a warning, nothing changes."""
+    span = _current_span.get()
+    if span is None:
+        _logger.warning(
+            "No active trace found. Please create a span using `mlflow.start_span` or"
+            " `@mlflow.trace` before calling `mlflow.update_current_trace`."
+        )
+        return
+    metadata = dict(metadata) if metadata else {}
+    if session_id is not None:
+        metadata[TRACE_SESSION_METADATA] = session_id
+    if user is not None:
+        metadata[TRACE_USER_METADATA] = user
+    if model_id:
+        metadata[core.MODEL_ID_METADATA] = model_id
+    for values, field in ((tags or {}, "tags"), (metadata, "metadata")):
+        odd = {k: v for k, v in values.items() if not isinstance(v, str)}
+        if odd:
+            _logger.warning(
+                "Found non-string values in %s. Non-string values in %s will automatically be"
+                " stringified when the trace is logged. Non-string items: %s",
+                field,
+                field,
+                odd,
+            )
+    for value, field in ((request_preview, "request_preview"), (response_preview, "response_preview")):
+        if value is not None and not isinstance(value, str):
+            raise _invalid(f"The `{field}` parameter must be a string.")
+    trace = span._trace
+    with trace.lock:
+        if request_preview:
+            trace.request_preview = request_preview
+        if response_preview:
+            trace.response_preview = response_preview
+        if state is not None:
+            name = getattr(state, "value", state)
+            if name not in ("OK", "ERROR"):
+                raise _invalid(f"State must be either 'OK' or 'ERROR', but got '{state}'.")
+            trace.state = TraceState(name)
+        trace.tags.update({str(k): str(v) for k, v in (tags or {}).items()})
+        trace.metadata.update({str(k): str(v) for k, v in metadata.items()})
+        if client_request_id is not None:
+            trace.client_request_id = str(client_request_id)
+
+
+def set_trace_tag(trace_id: str, key: str, value: str) -> None:
+    """Set a tag on a trace, in progress or stored."""
+    fluent._client().set_trace_tag(trace_id, key, value)
+
+
+def delete_trace_tag(trace_id: str, key: str) -> None:
+    """Delete a tag of a trace, in progress or stored."""
+    fluent._client().delete_trace_tag(trace_id, key)
+
+
+def set_active_tag(trace_id: str, key: str, value: str) -> bool:
+    """Set ``key`` on the in-progress trace ``trace_id``; False when it is not in progress."""
+    trace = _active_trace(trace_id)
+    if trace is None:
+        return False
+    with trace.lock:
+        trace.tags[key] = str(value)
+    return True
+
+
+def delete_active_tag(trace_id: str, key: str) -> bool:
+    """Delete ``key`` of the in-progress trace ``trace_id``; False when it is not in progress."""
+    trace = _active_trace(trace_id)
+    if trace is None:
+        return False
+    with trace.lock:
+        if key not in trace.tags:
+            raise mlflow_exception(
+                f"Tag with key {key} not found in trace with ID {trace_id}.", RESOURCE_DOES_NOT_EXIST
+            )
+        del trace.tags[key]
+    return True
+
+
+def get_trace(trace_id: str, silent: bool = False, flush: bool = False) -> Trace | None:
+    """The stored trace, or None (with a warning unless ``silent``) when it cannot be read."""
+    try:
+        return fluent._client().get_trace(trace_id)
+    except MlflowException as error:
+        if not silent:
+            _logger.warning("Failed to get trace from the tracking store: %s", error)
+        return None
+
+
+@translated
+def search_traces(
+    experiment_ids: list[str] | None = None,
+    filter_string: str | None = None,
+    max_results: int | None = None,
+    order_by: list[str] | None = None,
+    extract_fields: list[str] | None = None,
+    run_id: str | None = None,
+    return_type: str | None = None,
+    model_id: str | None = None,
+    sql_warehouse_id: str | None = None,
+    include_spans: bool = True,
+    locations: list[str] | None = None,
+    flush: bool = False,
+) -> Any:
+    """Traces of the experiments (default: the active one) matching the filter, every page or the
+    first ``max_results``: a pandas DataFrame with MLflow 3's columns (the default when pandas is
+    installed) or, with ``return_type="list"``, a list of Trace. ``extract_fields`` and
+    ``sql_warehouse_id`` are not supported."""
+    if sql_warehouse_id is not None or extract_fields is not None:
+        raise InvalidParameterValue(
+            "`extract_fields` and `sql_warehouse_id` are not supported by Genesis-Flow's search_traces."
+        )
+    if return_type is None:
+        try:
+            import pandas  # type: ignore[import-untyped]  # noqa: F401
+
+            return_type = "pandas"
+        except ImportError:
+            return_type = "list"
+    if return_type not in ("pandas", "list"):
+        raise InvalidParameterValue(
+            f"Invalid return type: {return_type}. Return type must be either 'pandas' or 'list'."
+        )
+    if return_type == "pandas":
+        try:
+            import pandas as pd
+        except ImportError:
+            raise mlflow_exception(
+                "The `pandas` library is not installed. Please install `pandas` to use the"
+                " `return_type='pandas'` option, or set `return_type='list'`."
+            ) from None
+    if locations is not None and not isinstance(locations, list):
+        raise InvalidParameterValue(f"Parameter locations must be a list, got {type(locations).__name__}")
+    if not experiment_ids and not locations:
+        locations = [fluent._get_experiment_id()]
+    client = fluent._client()
+    results: list[Trace] = []
+    token: str | None = None
+    while max_results is None or len(results) < max_results:
+        count = (
+            SEARCH_TRACES_DEFAULT_MAX_RESULTS
+            if max_results is None
+            else min(SEARCH_TRACES_DEFAULT_MAX_RESULTS, max_results - len(results))
+        )
+        page = client.search_traces(
+            experiment_ids=experiment_ids,
+            filter_string=filter_string,
+            max_results=count,
+            order_by=order_by,
+            page_token=token,
+            run_id=run_id,
+            include_spans=include_spans,
+            model_id=model_id,
+            locations=locations,
+        )
+        results.extend(page)
+        token = page.token
+        if not token:
+            break
+    if return_type == "list":
+        return results
+    return pd.DataFrame.from_records(
+        [t.to_pandas_dataframe_row() for t in results], columns=Trace.pandas_dataframe_columns()
+    )
+
+
+def _reset() -> None:
+    """Forget in-progress traces and the last trace id (tests)."""
+    global _last_trace_id, _env_metadata
+    with _active_lock:
+        _active_traces.clear()
+    _last_trace_id = None
+    _last_trace_id_local.set(None)
+    _env_metadata = None
+
+
+__all__ = [
+    "LiveSpan",
+    "delete_trace_tag",
+    "flush_trace_async_logging",
+    "get_active_trace_id",
+    "get_current_active_span",
+    "get_last_active_trace_id",
+    "get_trace",
+    "search_traces",
+    "set_trace_tag",
+    "start_span",
+    "trace",
+    "update_current_trace",
+]
