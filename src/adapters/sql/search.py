@@ -399,8 +399,8 @@ def _trace_columns(ti: Any) -> dict[str, Any]:
         "experiment_id": ti.c.experiment_id,
         "timestamp_ms": ti.c.request_time,
         "execution_time_ms": ti.c.execution_duration,
-        # NULL while the duration is unknown, as the domain's end_time is None.
-        "end_time_ms": ti.c.request_time + ti.c.execution_duration,
+        # As MLflow's SQL store: the request time while the duration is unknown.
+        "end_time_ms": ti.c.request_time + sa.func.coalesce(ti.c.execution_duration, 0),
         "status": ti.c.state,
         "client_request_id": ti.c.client_request_id,
     }
@@ -412,7 +412,7 @@ _TRACE_KEYED_ATTRIBUTES = {
     "run_id": ("trace_metadata", SOURCE_RUN_METADATA),
 }
 _TRACE_TEXT_ATTRIBUTES = frozenset({"request_id", "status", "client_request_id"})
-_TRACE_NULLABLE_ATTRIBUTES = frozenset({"execution_time_ms", "end_time_ms", "client_request_id"})
+_TRACE_NULLABLE_ATTRIBUTES = frozenset({"execution_time_ms", "client_request_id"})
 
 
 def trace_where(dialect: Dialect, ti: sa.Table, filter: Filter, t: Any) -> list[ColumnElement[bool]]:

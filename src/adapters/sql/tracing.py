@@ -6,8 +6,9 @@ SQL shape:
 * ``trace_info`` holds one row per trace, ``trace_tags`` and ``trace_metadata`` its key/value
   pairs, ``spans`` one row per span (its start time as a column, the rest as one JSON document).
 * Writes are one transaction each and set-based: ``log_spans`` of 1000 spans is one query for
-  the traces already known, one insert of the new traces (and one of their tags) and one upsert of
-  the spans, whatever the count. Both writers upsert (``INSERT ... ON CONFLICT``), so
+  the traces already known (locking their rows), one insert of the new traces, one insert of the
+  tags they gain, one update of the known traces the spans change and one upsert of the spans,
+  whatever the count. Both writers upsert (``INSERT ... ON CONFLICT``), so
   ``start_trace`` and ``log_spans`` of one trace may race in any order without a duplicate-key
   failure; ``start_trace``'s upsert does the field-by-field merge in the database.
 * Reads load a page of traces with one query per table (tags and metadata together) for the
@@ -31,6 +32,8 @@ from genesis_flow.core.errors import ResourceDoesNotExist
 from genesis_flow.core.search import decode_page_token, page_after, query_fingerprint, resolve_max_results
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.core.tracing import (
+    OPEN_STATES,
+    TRACE_NAME_TAG,
     Span,
     SpanEvent,
     SpanStatusCode,
@@ -41,6 +44,7 @@ from genesis_flow.core.tracing import (
     info_from_spans,
     span_order,
     trace_not_found,
+    update_info_from_spans,
     validate_span,
     validate_trace_id,
     validate_trace_info,
@@ -129,6 +133,44 @@ def _span_from(trace_id: str, span_id: str, start_time_ns: int, content: str) ->
     )
 
 
+def _update_from_spans() -> Any:
+    """What spans change in a known trace, one row per trace (``executemany``). Times and state
+    change only while the stored trace is still open, previews only while still missing, so a
+    writer that closed or filled the trace first is never overwritten (every SET term reads the
+    row as it was before the update)."""
+    ti = t.trace_info
+    is_open = ti.c.state.in_(sorted(s.value for s in OPEN_STATES))
+
+    def bind(column: str) -> Any:
+        return sa.bindparam(f"b_{column}", type_=ti.c[column].type)
+
+    def while_open(column: str) -> Any:
+        return sa.case((is_open, bind(column)), else_=ti.c[column])
+
+    return (
+        sa.update(ti)
+        .where(ti.c.trace_id == bind("trace_id"))
+        .values(
+            request_time=while_open("request_time"),
+            execution_duration=while_open("execution_duration"),
+            request_preview=sa.func.coalesce(ti.c.request_preview, bind("request_preview")),
+            response_preview=sa.func.coalesce(ti.c.response_preview, bind("response_preview")),
+            state=while_open("state"),
+        )
+    )
+
+
+_UPDATE_FROM_SPANS = _update_from_spans()
+_UPDATED_COLUMNS = (
+    "trace_id",
+    "request_time",
+    "execution_duration",
+    "state",
+    "request_preview",
+    "response_preview",
+)
+
+
 class SqlTraces:
     """The tracing port for :class:`~.tracking.SqlTrackingStore`, which provides these members."""
 
@@ -179,29 +221,71 @@ class SqlTraces:
             unique[(span.trace_id, span.span_id)] = span
         # In key order, so concurrent writers lock rows in one order (no deadlock on PostgreSQL).
         span_rows = [_span_row(unique[k]) for k in sorted(unique)]
-        ti = t.trace_info
+        ids = sorted(by_trace)
 
         def work(conn: Connection) -> None:
             self._active_experiment_row(conn, experiment_id)
-            ids = list(by_trace)
-            known: set[str] = set()
-            for chunk in _chunks(ids):
-                known.update(conn.execute(sa.select(ti.c.trace_id).where(ti.c.trace_id.in_(chunk))).scalars())
-            created = [info_from_spans(i, experiment_id, by_trace[i]) for i in ids if i not in known]
+            stored = self._locked_infos(conn, ids)
+            created = [info_from_spans(i, experiment_id, by_trace[i]) for i in ids if i not in stored]
+            tags: list[dict[str, Any]] = []
             if created:
-                # A trace created meanwhile by another writer keeps what that writer stored.
-                conn.execute(self._insert_ignore(ti), [_info_row(i) for i in created])
-                tags = [row for i in created for row in _pair_rows(i.trace_id, i.tags)]
-                if tags:
-                    conn.execute(self._insert_ignore(t.trace_tags), tags)
+                # A trace created meanwhile by another writer keeps what that writer stored; the
+                # spans then update it as they update a known trace.
+                inserted = conn.execute(self._insert_ignore(t.trace_info), [_info_row(i) for i in created])
+                if inserted.rowcount < len(created):
+                    mine = {i.trace_id: _info_row(i) for i in created}
+                    raced = self._locked_infos(conn, list(mine))
+                    created = [
+                        i
+                        for i in created
+                        if i.trace_id in raced and _info_row(raced[i.trace_id]) == mine[i.trace_id]
+                    ]
+                    for i in created:
+                        del raced[i.trace_id]
+                    stored.update(raced)
+                tags += [row for i in created for row in _pair_rows(i.trace_id, i.tags)]
                 metadata = [row for i in created for row in _pair_rows(i.trace_id, i.metadata)]
                 if metadata:
                     conn.execute(self._insert_ignore(t.trace_metadata), metadata)
+            updates: list[dict[str, Any]] = []
+            for trace_id, before in stored.items():
+                after = update_info_from_spans(before, by_trace[trace_id])
+                if after is before:
+                    continue
+                row = _info_row(after)
+                updates.append({f"b_{k}": row[k] for k in _UPDATED_COLUMNS})
+                added = {k: v for k, v in after.tags.items() if k not in before.tags}
+                tags += _pair_rows(trace_id, added)
+            if tags:
+                conn.execute(self._insert_ignore(t.trace_tags), tags)
+            if updates:
+                conn.execute(_UPDATE_FROM_SPANS, updates)
             conn.execute(
                 self._upsert(t.spans, ["trace_id", "span_id"], ["start_time_ns", "content"]), span_rows
             )
 
         self._db.transact(work, write=True)
+
+    def _locked_infos(self, conn: Connection, ids: Sequence[str]) -> dict[str, TraceInfo]:
+        """The stored infos of the traces among ``ids`` (``ids`` sorted), with their name tag only
+        (what spans may change). Their rows stay locked until the transaction ends (PostgreSQL;
+        SQLite's write transactions are serial), so a concurrent ``start_trace`` or ``log_spans``
+        of the same trace waits instead of being overwritten by infos computed from stale rows."""
+        ti = t.trace_info
+        name = t.trace_tags.alias()
+        infos: dict[str, TraceInfo] = {}
+        for chunk in _chunks(ids):
+            query = (
+                sa.select(ti, name.c.value.label("trace_name"))
+                .outerjoin(name, sa.and_(name.c.trace_id == ti.c.trace_id, name.c.key == TRACE_NAME_TAG))
+                .where(ti.c.trace_id.in_(chunk))
+                .order_by(ti.c.trace_id)
+                .with_for_update(of=ti)
+            )
+            for row in conn.execute(query).all():
+                named = {} if row.trace_name is None else {TRACE_NAME_TAG: row.trace_name}
+                infos[row.trace_id] = _info_from(row, named, {})
+        return infos
 
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         validate_trace_tag(key, value)
