@@ -19,7 +19,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -38,6 +38,7 @@ T = TypeVar("T")
 BUSY_TIMEOUT_S = 30.0
 _BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")}
 _RETRIES = 5
+_MAX_PREPARED = 512
 
 
 def normalize_uri(uri: str) -> str:
@@ -123,8 +124,12 @@ class Prepared:
         self.sql = compiled.string
         order = list(compiled.positiontup or []) if compiled.positional else None
         self._bind = _binder(order)
+        # The values of literals the statement holds (a CASE's 0 and 1...), sent with every run.
+        self._literals = {k: v for k, v in compiled.params.items() if v is not None}
 
     def run(self, conn: Connection, values: dict[str, Any] | None = None) -> Any:
+        if self._literals:
+            values = {**self._literals, **(values or {})}
         return conn.exec_driver_sql(self.sql, self._bind(values or {}))
 
     def run_many(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> Any:
@@ -152,7 +157,8 @@ class SqlDatabase:
         self.dialect = engine.dialect.name
         self.where = redact_uri(uri or engine.url.render_as_string(hide_password=True))
         self._uri = uri or self.where
-        self._prepared: dict[str, Prepared] = {}
+        self._prepared: dict[Hashable, Prepared] = {}
+        self._prepare_lock = threading.Lock()
         # An in-memory SQLite database is one shared connection: serialise its transactions.
         self._serial = threading.RLock() if isinstance(engine.pool, StaticPool) else None
         if upgrade is None:
@@ -196,11 +202,16 @@ class SqlDatabase:
             raise InvalidParameterValue(f"Cannot open {redact_uri(uri)!r}: {error}") from None
         return cls(engine, uri=uri, **kwargs)
 
-    def prepare(self, key: str, build: Callable[[], sa.ClauseElement]) -> Prepared:
-        """The statement ``build`` makes, compiled once per database under ``key``."""
+    def prepare(self, key: Hashable, build: Callable[[], sa.ClauseElement]) -> Prepared:
+        """The statement ``build`` makes, compiled once per database under ``key``. Keys may
+        describe query shapes (searches): the oldest statements are dropped past a bound."""
         prepared = self._prepared.get(key)
         if prepared is None:
-            prepared = self._prepared[key] = Prepared(build(), self.engine.dialect)
+            prepared = Prepared(build(), self.engine.dialect)
+            with self._prepare_lock:
+                if len(self._prepared) >= _MAX_PREPARED:
+                    del self._prepared[next(iter(self._prepared))]
+                self._prepared[key] = prepared
         return prepared
 
     @property

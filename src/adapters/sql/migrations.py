@@ -77,6 +77,13 @@ def _add_traces(conn: Connection) -> None:
         )
         for name in ("trace_tags", "trace_metadata")
     ]
+    for table in pairs:
+        sa.Index(f"ix_{table.name}_key_value", table.c.key, table.c.value, table.c.trace_id).ddl_if(
+            dialect="sqlite"
+        )
+        sa.Index(f"ix_{table.name}_value", table.c.value, postgresql_using="hash").ddl_if(
+            dialect="postgresql"
+        )
     spans = sa.Table(
         "spans",
         frozen,

@@ -275,6 +275,19 @@ trace_metadata = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
 )
 
+# search_traces reads the traces whose tag or metadata row matches a comparison from these, by
+# key then value. PostgreSQL caps a B-tree entry far below the 8000 characters of a value: there
+# a hash index on the value serves equality (the key is checked on the rows it finds).
+sa.Index("ix_trace_tags_key_value", trace_tags.c.key, trace_tags.c.value, trace_tags.c.trace_id).ddl_if(
+    dialect="sqlite"
+)
+sa.Index(
+    "ix_trace_metadata_key_value", trace_metadata.c.key, trace_metadata.c.value, trace_metadata.c.trace_id
+).ddl_if(dialect="sqlite")
+for _pairs in (trace_tags, trace_metadata):
+    sa.Index(f"ix_{_pairs.name}_value", _pairs.c.value, postgresql_using="hash").ddl_if(dialect="postgresql")
+del _pairs
+
 # A trace's spans: the start time (their order) as a column, everything else as one JSON document
 # (name, parent id, end time, status, attributes, events), written and read whole.
 spans = sa.Table(

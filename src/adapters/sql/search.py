@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from attrs import evolve
 from sqlalchemy.sql.elements import ColumnElement
 
 from genesis_flow.core.entities import DatasetRef
@@ -415,33 +414,110 @@ _TRACE_TEXT_ATTRIBUTES = frozenset({"request_id", "status", "client_request_id"}
 _TRACE_NULLABLE_ATTRIBUTES = frozenset({"execution_time_ms", "client_request_id"})
 
 
-def trace_where(dialect: Dialect, ti: sa.Table, filter: Filter, t: Any) -> list[ColumnElement[bool]]:
-    """WHERE terms for ``filter`` on ``trace_info`` (``t`` is the schema module)."""
+class Binds:
+    """Collects a statement's values as named bind parameters, so that the statement depends only
+    on the query's shape: built and compiled once per shape, then sent again with new values."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        name = f"v{len(self.values)}"
+        self.values[name] = value
+        # Untyped: the column it meets types it, as it would type a literal.
+        return sa.bindparam(name)
+
+
+def trace_filter_shape(filter: Filter) -> tuple[Any, ...]:
+    """What of ``filter`` changes the SQL :func:`trace_where` builds (not keys or values)."""
+    shape: list[Any] = []
+    for c in filter.comparisons:
+        value = c.value
+        if isinstance(value, (list, tuple, set, frozenset)):
+            of: Any = len(value)
+        else:
+            of = type(value).__name__
+        key = c.key if c.key_type is KeyType.ATTRIBUTE else None
+        shape.append((c.key_type, key, c.comparator, of))
+    return tuple(shape)
+
+
+def _bound_compare(
+    dialect: Dialect, column: Any, comparator: Comparator, value: Any, bind: Binds
+) -> ColumnElement[bool]:
+    """:func:`compare` with the value sent as bind parameters."""
+    if comparator is Comparator.LIKE or comparator is Comparator.ILIKE:
+        ignore_case = comparator is Comparator.ILIKE
+        pattern = str(value)
+        if dialect.is_sqlite:
+            return (
+                sa.func.genesis_like(column, bind(pattern), sa.literal_column("1" if ignore_case else "0"))
+                == 1
+            )
+        escaped = bind(pattern.replace("\\", "\\\\"))
+        matched: ColumnElement[bool] = column.ilike(escaped) if ignore_case else column.like(escaped)
+        return matched
+    if comparator is Comparator.IN or comparator is Comparator.NOT_IN:
+        return compare(dialect, column, comparator, [bind(v) for v in value])
+    if isinstance(value, str) and comparator in (Comparator.LT, Comparator.LE, Comparator.GT, Comparator.GE):
+        column = dialect.text(column)
+    return compare(dialect, column, comparator, bind(value))
+
+
+def _trace_keyed(
+    dialect: Dialect, table: sa.Table, ti: Any, key: str, c: Comparison, bind: Binds
+) -> ColumnElement[bool]:
+    """A comparison on a trace's tag or metadata row (missing row = missing key), as membership
+    in the set of traces whose row matches: the planner reads that set from the (key, value,
+    trace_id) index once instead of probing the key's row for every trace in the page order."""
+    row = table.alias()
+    matching = sa.select(row.c.trace_id).where(row.c.key == bind(key))
+    if c.comparator is Comparator.IS_NULL:
+        return ti.c.trace_id.not_in(matching)  # type: ignore[no-any-return]
+    if c.comparator is not Comparator.IS_NOT_NULL:
+        matching = matching.where(_bound_compare(dialect, row.c.value, c.comparator, c.value, bind))
+    return ti.c.trace_id.in_(matching)  # type: ignore[no-any-return]
+
+
+def _bound_optional(dialect: Dialect, column: Any, c: Comparison, bind: Binds) -> ColumnElement[bool]:
+    if c.comparator is Comparator.IS_NULL:
+        return column.is_(None)  # type: ignore[no-any-return]
+    if c.comparator is Comparator.IS_NOT_NULL:
+        return column.is_not(None)  # type: ignore[no-any-return]
+    return sa.and_(column.is_not(None), _bound_compare(dialect, column, c.comparator, c.value, bind))
+
+
+def trace_where(
+    dialect: Dialect, ti: sa.Table, filter: Filter, t: Any, bind: Binds
+) -> list[ColumnElement[bool]]:
+    """WHERE terms for ``filter`` on ``trace_info`` (``t`` is the schema module), its keys and
+    values as ``bind`` parameters: the SQL depends only on :func:`trace_filter_shape`."""
     clauses: list[ColumnElement[bool]] = []
     columns = _trace_columns(ti)
     for c in filter.comparisons:
         kt = c.key_type
         if kt is KeyType.TAG:
-            clauses.append(_keyed(dialect, t.trace_tags, ti.c.trace_id, "trace_id", c))
+            clauses.append(_trace_keyed(dialect, t.trace_tags, ti, c.key, c, bind))
         elif kt is KeyType.METADATA:
-            clauses.append(_keyed(dialect, t.trace_metadata, ti.c.trace_id, "trace_id", c))
+            clauses.append(_trace_keyed(dialect, t.trace_metadata, ti, c.key, c, bind))
         elif kt is KeyType.ATTRIBUTE and c.key in _TRACE_KEYED_ATTRIBUTES:
             table, key = _TRACE_KEYED_ATTRIBUTES[c.key]
-            clauses.append(_keyed(dialect, getattr(t, table), ti.c.trace_id, "trace_id", evolve(c, key=key)))
+            clauses.append(_trace_keyed(dialect, getattr(t, table), ti, key, c, bind))
         elif kt is KeyType.ATTRIBUTE and c.key in columns:
-            clauses.append(_optional(dialect, columns[c.key], c))
+            clauses.append(_bound_optional(dialect, columns[c.key], c, bind))
         else:
             raise unknown_key(SearchKind.TRACES, c)
     return clauses
 
 
 def trace_order(
-    dialect: Dialect, ti: sa.Table, order_by: Sequence[OrderBy], t: Any
-) -> tuple[list[Any], list[tuple[Any, Any]]]:
-    """(ORDER BY terms, outer joins they need) in the domain's trace order: per key, values in
-    order, then missing ones, in both directions; then ``timestamp_ms`` DESC and ``request_id``
-    ASC unless present. Experiment ids order as integers (then any non-numeric ones as strings)."""
-    terms: list[Any] = []
+    dialect: Dialect, ti: sa.Table, order_by: Sequence[OrderBy], t: Any, bind: Binds
+) -> tuple[list[tuple[Any, bool]], list[tuple[Any, Any]]]:
+    """((expression, ascending) terms, outer joins they need) in the domain's trace order: per
+    key, values in order, then missing ones, in both directions; then ``timestamp_ms`` DESC and
+    ``request_id`` ASC unless present. Experiment ids order as integers (then any non-numeric
+    ones as strings). Tag and metadata keys are ``bind`` parameters."""
+    terms: list[tuple[Any, bool]] = []
     joins: list[tuple[Any, Any]] = []
     columns = _trace_columns(ti)
     for o in complete_order(SearchKind.TRACES, order_by):
@@ -454,22 +530,61 @@ def trace_order(
             else:
                 table, key = (t.trace_tags if o.key_type is KeyType.TAG else t.trace_metadata), o.key
             row = table.alias()
-            joins.append((row, sa.and_(row.c.trace_id == ti.c.trace_id, row.c.key == key)))
-            terms += present_first(dialect.text(row.c.value), o.ascending)
+            joins.append((row, sa.and_(row.c.trace_id == ti.c.trace_id, row.c.key == bind(key))))
+            terms += _present_first_terms(dialect.text(row.c.value), o.ascending)
         elif o.key_type is KeyType.ATTRIBUTE and o.key == "experiment_id":
             e = t.experiments.alias()
             joins.append((e, e.c.experiment_id == ti.c.experiment_id))
             non_numeric = sa.case((e.c.id_order.is_(None), 1), else_=0)
             for column in (non_numeric, e.c.id_order, dialect.text(ti.c.experiment_id)):
-                terms.append(column.asc() if o.ascending else column.desc())
+                terms.append((column, o.ascending))
         elif o.key_type is KeyType.ATTRIBUTE and o.key in columns:
             column = columns[o.key]
             if o.key in _TRACE_TEXT_ATTRIBUTES:
                 column = dialect.text(column)
             if o.key in _TRACE_NULLABLE_ATTRIBUTES:
-                terms += present_first(column, o.ascending)
+                terms += _present_first_terms(column, o.ascending)
             else:
-                terms.append(column.asc() if o.ascending else column.desc())
+                terms.append((column, o.ascending))
         else:
             raise InvalidParameterValue(f"Cannot order traces by {o.key_type.value} '{o.key}'")
     return terms, joins
+
+
+def trace_order_shape(order_by: Sequence[OrderBy]) -> tuple[Any, ...]:
+    """What of ``order_by`` changes the SQL :func:`trace_order` builds (not tag or metadata keys)."""
+    return tuple(
+        (o.key_type, o.key if o.key_type is KeyType.ATTRIBUTE else None, o.ascending) for o in order_by
+    )
+
+
+def _present_first_terms(column: Any, ascending: bool) -> list[tuple[Any, bool]]:
+    return [(sa.case((column.is_(None), 1), else_=0), True), (column, ascending)]
+
+
+def trace_values(dialect: Dialect, filter: Filter, order_by: Sequence[OrderBy]) -> dict[str, Any]:
+    """The values :func:`trace_where` then :func:`trace_order` bind, by the names they bind them
+    under (in the same order), without building any SQL: a statement cached for the query's shape
+    is sent with these."""
+    values: list[Any] = []
+    for c in filter.comparisons:
+        kt = c.key_type
+        if kt in (KeyType.TAG, KeyType.METADATA):
+            values.append(c.key)
+        elif kt is KeyType.ATTRIBUTE and c.key in _TRACE_KEYED_ATTRIBUTES:
+            values.append(_TRACE_KEYED_ATTRIBUTES[c.key][1])
+        if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
+            continue
+        if c.comparator in (Comparator.LIKE, Comparator.ILIKE):
+            pattern = str(c.value)
+            values.append(pattern if dialect.is_sqlite else pattern.replace("\\", "\\\\"))
+        elif c.comparator in (Comparator.IN, Comparator.NOT_IN):
+            values += list(c.value)  # type: ignore[arg-type]
+        else:
+            values.append(c.value)
+    for o in complete_order(SearchKind.TRACES, order_by):
+        if o.key_type in (KeyType.TAG, KeyType.METADATA):
+            values.append(o.key)
+        elif o.key_type is KeyType.ATTRIBUTE and o.key in _TRACE_KEYED_ATTRIBUTES:
+            values.append(_TRACE_KEYED_ATTRIBUTES[o.key][1])
+    return {f"v{i}": v for i, v in enumerate(values)}

@@ -28,7 +28,7 @@ from genesis_flow.adapters.sql import schema as t
 from genesis_flow.adapters.sql import search as q
 from genesis_flow.adapters.sql.database import SqlDatabase
 from genesis_flow.core.entities import Page
-from genesis_flow.core.errors import ResourceDoesNotExist
+from genesis_flow.core.errors import InternalError, ResourceDoesNotExist
 from genesis_flow.core.search import decode_page_token, page_after, query_fingerprint, resolve_max_results
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.core.tracing import (
@@ -51,10 +51,8 @@ from genesis_flow.core.tracing import (
     validate_trace_tag,
 )
 
-# Ids per IN list: two lists in the tags-and-metadata query stay far below SQLite's 32766
-# bound parameters.
+# Ids per IN list, far below SQLite's 32766 bound parameters.
 _CHUNK = 5_000
-_TAG, _METADATA = 0, 1
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -95,6 +93,67 @@ def _info_from(row: Any, tags: dict[str, str], metadata: dict[str, str]) -> Trac
         tags=tags,
         metadata=metadata,
     )
+
+
+# trace_info's columns in the order the reads select them, then the tags and the metadata.
+_INFO_COLUMNS = (
+    "trace_id",
+    "experiment_id",
+    "request_time",
+    "execution_duration",
+    "state",
+    "request_preview",
+    "response_preview",
+    "client_request_id",
+)
+_loads = json.JSONDecoder().decode
+
+
+def _pairs(value: Any) -> dict[str, str]:
+    """A trace's tags or metadata as decoded from the row: a JSON object, None for none."""
+    return {} if value is None else dict(sorted(value.items()))
+
+
+def _info_of(row: Sequence[Any]) -> TraceInfo:
+    """A :class:`TraceInfo` from a row of :func:`_info_columns`."""
+    trace_id, experiment_id, request_time, duration, state, request, response, client, pairs = row
+    if isinstance(pairs, str):  # SQLite's JSON text; PostgreSQL's driver decodes json itself
+        pairs = _loads(pairs)
+    tags, metadata = _pairs(pairs[0]), _pairs(pairs[1])
+    return TraceInfo(
+        trace_id,
+        experiment_id,
+        request_time,
+        TraceState(state),
+        duration,
+        request,
+        response,
+        client,
+        tags,
+        metadata,
+    )
+
+
+def _pairs_of(d: q.Dialect, table: sa.Table, trace_id: Any) -> Any:
+    """One trace's key/value rows as one JSON object (NULL when it has none)."""
+    row = table.alias()
+    aggregate = sa.func.json_group_object if d.is_sqlite else sa.func.json_object_agg
+    pairs = sa.select(aggregate(row.c.key, row.c.value)).where(row.c.trace_id == trace_id).scalar_subquery()
+    # SQLite: json() keeps the object an object inside json_array (a subquery drops its JSON-ness).
+    return sa.func.json(pairs) if d.is_sqlite else pairs
+
+
+def _info_columns(d: q.Dialect, source: Any) -> list[Any]:
+    """A trace's info in one row: its columns of ``source`` (trace_info or a page of it), then
+    ``[tags, metadata]`` as one JSON array, aggregated by correlated subqueries, so a page of
+    infos is one query and one JSON document per trace."""
+    array = sa.func.json_array if d.is_sqlite else sa.func.json_build_array
+    return [
+        *(source.c[c] for c in _INFO_COLUMNS),
+        array(
+            _pairs_of(d, t.trace_tags, source.c.trace_id), _pairs_of(d, t.trace_metadata, source.c.trace_id)
+        ).label("pairs"),
+    ]
 
 
 def _span_row(span: Span) -> dict[str, Any]:
@@ -203,7 +262,7 @@ class SqlTraces:
                     conn.execute(
                         self._upsert(table, ["trace_id", "key"], ["value"]), _pair_rows(info.trace_id, pairs)
                     )
-            return self._load_infos(conn, [self._trace_row(conn, info.trace_id)])[0]
+            return self._info(conn, info.trace_id)
 
         return self._db.transact(work, write=True)
 
@@ -358,27 +417,32 @@ class SqlTraces:
             raise trace_not_found(trace_id)
         return row
 
-    def _load_infos(self, conn: Connection, rows: Sequence[Any]) -> list[TraceInfo]:
-        """Trace infos for ``rows`` of ``trace_info``: one query for all their tags and metadata."""
-        ids = [r.trace_id for r in rows]
-        pairs: dict[str, tuple[dict[str, str], dict[str, str]]] = {i: ({}, {}) for i in ids}
-        tt, tm = t.trace_tags, t.trace_metadata
-        for chunk in _chunks(ids):
-            query = sa.union_all(
-                sa.select(sa.literal(_TAG).label("kind"), tt.c.trace_id, tt.c.key, tt.c.value).where(
-                    tt.c.trace_id.in_(chunk)
-                ),
-                sa.select(sa.literal(_METADATA).label("kind"), tm.c.trace_id, tm.c.key, tm.c.value).where(
-                    tm.c.trace_id.in_(chunk)
-                ),
-            )
-            for kind, trace_id, key, value in conn.execute(query).all():
-                pairs[trace_id][kind][key] = value
-        return [_info_from(r, *pairs[r.trace_id]) for r in rows]
+    def _info(self, conn: Connection, trace_id: str) -> TraceInfo:
+        """One trace's info, tags and metadata included: one query."""
+        validate_trace_id(trace_id)
+        d = self._d
 
-    def _load_traces(self, conn: Connection, rows: Sequence[Any]) -> list[Trace]:
-        """Traces for ``rows`` of ``trace_info``, with their spans: one more query for all spans."""
-        infos = self._load_infos(conn, rows)
+        def build() -> Any:
+            ti = t.trace_info
+            return sa.select(*_info_columns(d, ti)).where(ti.c.trace_id == sa.bindparam("trace_id"))
+
+        row = self._db.prepare("trace_info", build).run(conn, {"trace_id": trace_id}).first()
+        if row is None:
+            raise trace_not_found(trace_id)
+        return _info_of(row)
+
+    def _infos(self, conn: Connection, ids: Sequence[str]) -> list[TraceInfo]:
+        """The infos of the traces among ``ids``, tags and metadata included: one query per
+        :data:`_CHUNK` ids."""
+        ti = t.trace_info
+        infos: list[TraceInfo] = []
+        for chunk in _chunks(ids):
+            query = sa.select(*_info_columns(self._d, ti)).where(ti.c.trace_id.in_(chunk))
+            infos += map(_info_of, conn.execute(query))
+        return infos
+
+    def _with_spans(self, conn: Connection, infos: Sequence[TraceInfo]) -> list[Trace]:
+        """Traces for ``infos``, with their spans: one query for all spans."""
         spans: dict[str, list[Span]] = {i.trace_id: [] for i in infos}
         s = t.spans.c
         for chunk in _chunks(list(spans)):
@@ -388,14 +452,11 @@ class SqlTraces:
         return [Trace(i, sorted(spans[i.trace_id], key=span_order)) for i in infos]
 
     def get_trace_info(self, trace_id: str) -> TraceInfo:
-        def work(conn: Connection) -> TraceInfo:
-            return self._load_infos(conn, [self._trace_row(conn, trace_id)])[0]
-
-        return self._db.transact(work)
+        return self._db.transact(lambda conn: self._info(conn, trace_id))
 
     def get_trace(self, trace_id: str) -> Trace:
         def work(conn: Connection) -> Trace:
-            return self._load_traces(conn, [self._trace_row(conn, trace_id)])[0]
+            return self._with_spans(conn, [self._info(conn, trace_id)])[0]
 
         return self._db.transact(work)
 
@@ -403,13 +464,11 @@ class SqlTraces:
         wanted = list(dict.fromkeys(i for i in trace_ids if isinstance(i, str)))
         if not wanted:
             return ()
-        ti = t.trace_info
 
         def work(conn: Connection) -> tuple[Trace, ...]:
-            rows: list[Any] = []
-            for chunk in _chunks(wanted):
-                rows += conn.execute(sa.select(ti).where(ti.c.trace_id.in_(chunk))).all()
-            found = {trace.info.trace_id: trace for trace in self._load_traces(conn, rows)}
+            found = {
+                trace.info.trace_id: trace for trace in self._with_spans(conn, self._infos(conn, wanted))
+            }
             return tuple(found[i] for i in wanted if i in found)
 
         return self._db.transact(work)
@@ -427,23 +486,57 @@ class SqlTraces:
         wanted = sorted({str(e) for e in experiment_ids})
         fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)
-        ti = t.trace_info
-        where = q.trace_where(self._d, ti, filter, t)
-        terms, joins = q.trace_order(self._d, ti, order_by, t)
-        source: Any = ti
-        for table, on in joins:
-            source = source.outerjoin(table, on)
-        query = (
-            sa.select(ti)
-            .select_from(source)
-            .where(ti.c.experiment_id.in_(wanted), *where)
-            .order_by(*terms)
-            .limit(limit + 1)
-            .offset(offset)
-        )
+        values = q.trace_values(self._d, filter, order_by)
+        values.update({f"e{i}": e for i, e in enumerate(wanted)})
+        values["limit"], values["offset"] = limit + 1, offset
+        shape = ("search_traces", len(wanted), q.trace_filter_shape(filter), q.trace_order_shape(order_by))
+        d = self._d
+
+        def build() -> Any:
+            return _search_statement(d, len(wanted), filter, order_by, values)
+
+        statement = self._db.prepare(shape, build)
 
         def work(conn: Connection) -> tuple[list[TraceInfo], bool]:
-            rows = conn.execute(query).all()
-            return self._load_infos(conn, rows[:limit]), len(rows) > limit
+            rows = statement.run(conn, values).all()
+            return [_info_of(r) for r in rows[:limit]], len(rows) > limit
 
         return page_after(*self._db.transact(work), limit, offset, fingerprint)
+
+
+def _search_statement(
+    d: q.Dialect, experiments: int, filter: Filter, order_by: Sequence[OrderBy], values: dict[str, Any]
+) -> Any:
+    """search_traces' query for its shape: the page of trace_info rows (filtered, ordered, cut)
+    as a subquery, then each row's tags and metadata, aggregated for the page's rows only. Keys
+    and values are bind parameters: experiments ``e0``.., ``limit``, ``offset``, the filter's
+    and order's ``v0``.. (see :func:`~.search.trace_values`, checked against ``values`` here)."""
+    ti = t.trace_info
+    bind = q.Binds()
+    where = q.trace_where(d, ti, filter, t, bind)
+    terms, joins = q.trace_order(d, ti, order_by, t, bind)
+    if any(k not in values or values[k] != v for k, v in bind.values.items()):
+        raise InternalError("search_traces bound other values than it sends")
+    source: Any = ti
+    for table, on in joins:
+        source = source.outerjoin(table, on)
+    if experiments == 1:
+        in_experiments: Any = ti.c.experiment_id == sa.bindparam("e0")
+    else:
+        in_experiments = ti.c.experiment_id.in_([sa.bindparam(f"e{i}") for i in range(experiments)])
+    page = (
+        sa.select(*(ti.c[c] for c in _INFO_COLUMNS), *(e.label(f"o{i}") for i, (e, _) in enumerate(terms)))
+        .select_from(source)
+        .where(in_experiments if experiments else sa.false(), *where)
+        .order_by(*(e.asc() if ascending else e.desc() for e, ascending in terms))
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+        .subquery("page")
+    )
+    order = []
+    for i, (e, ascending) in enumerate(terms):
+        column = page.c[f"o{i}"]
+        if isinstance(e.type, sa.String):
+            column = d.text(column)
+        order.append(column.asc() if ascending else column.desc())
+    return sa.select(*_info_columns(d, page)).order_by(*order)
