@@ -42,6 +42,10 @@ MAX_SPAN_NAME_LENGTH = 8000
 TRACE_NAME_TAG = "mlflow.traceName"
 SOURCE_RUN_METADATA = "mlflow.sourceRun"
 MODEL_ID_METADATA = "mlflow.modelId"
+# Where a trace's spans live (MLflow's TraceTagKey.SPANS_LOCATION): ours are always in the
+# tracking store; without this tag MLflow uploads and reads spans as artifacts.
+SPANS_LOCATION_TAG = "mlflow.trace.spansLocation"
+SPANS_IN_TRACKING_STORE = "TRACKING_STORE"
 SPAN_TYPE_ATTRIBUTE = "mlflow.spanType"
 SPAN_INPUTS_ATTRIBUTE = "mlflow.spanInputs"
 SPAN_OUTPUTS_ATTRIBUTE = "mlflow.spanOutputs"

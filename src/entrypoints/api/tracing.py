@@ -62,8 +62,8 @@ TRACE_INPUTS_METADATA = "mlflow.traceInputs"
 TRACE_OUTPUTS_METADATA = "mlflow.traceOutputs"
 TRACE_SESSION_METADATA = "mlflow.trace.session"
 TRACE_USER_METADATA = "mlflow.trace.user"
-SPANS_LOCATION_TAG = "mlflow.trace.spansLocation"
-SPANS_IN_TRACKING_STORE = "TRACKING_STORE"
+SPANS_LOCATION_TAG = core.SPANS_LOCATION_TAG
+SPANS_IN_TRACKING_STORE = core.SPANS_IN_TRACKING_STORE
 # MLflow's IMMUTABLE_TAGS for traces: set and delete refuse them with a warning.
 IMMUTABLE_TAGS = frozenset(
     {

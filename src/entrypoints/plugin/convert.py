@@ -298,10 +298,8 @@ def _quoted_field(field_name: str) -> str:
 
 # --- traces ---------------------------------------------------------------------------------------
 
-# Where a trace's spans live (MLflow's TraceTagKey.SPANS_LOCATION). Ours are always in the store;
-# without this tag MLflow's exporter uploads the spans as artifacts and its client reads them there.
-SPANS_LOCATION_TAG = "mlflow.trace.spansLocation"
-SPANS_IN_TRACKING_STORE = "TRACKING_STORE"
+SPANS_LOCATION_TAG = tr.SPANS_LOCATION_TAG
+SPANS_IN_TRACKING_STORE = tr.SPANS_IN_TRACKING_STORE
 # Where a trace's attachments go (MLflow's MLFLOW_ARTIFACT_LOCATION tag on traces).
 TRACE_ARTIFACT_LOCATION_TAG = "mlflow.artifactLocation"
 # MLflow's trace metadata holding the exporter's span count (TraceMetadataKey.SIZE_STATS).
