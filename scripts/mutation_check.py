@@ -163,8 +163,14 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "log_spans rewrites the info of a known trace",
         TRACING,
-        "                if trace_id not in self._traces:\n",
-        "                if True:\n",
+        "self._traces[trace_id] = update_info_from_spans(stored, group)",
+        "self._traces[trace_id] = info_from_spans(trace_id, str(experiment_id), group)",
+    ),
+    (
+        "log_spans leaves an open trace's info alone",
+        TRACING,
+        "self._traces[trace_id] = update_info_from_spans(stored, group)",
+        "pass",
     ),
     (
         "start_trace replaces instead of merging",
