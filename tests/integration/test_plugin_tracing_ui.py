@@ -25,11 +25,11 @@ import pytest
 # Playwright names come through it for that reason.
 from tests.integration.test_plugin_ui import (
     CHROMIUM,
-    UI_TIMEOUT_MS,
     Page,
     _artifacts_dir,
     _browser,
     _dismiss_overlays,
+    _local_page,
     _mlflow_server,
     _run_script,
     _server_errors,
@@ -120,27 +120,13 @@ def test_ui_lists_traces_and_shows_a_span_tree(store_uri: str, tmp_path: Path) -
     with _mlflow_server(store_uri, tmp_path) as (base, logs):
         try:
             with sync_playwright() as playwright, _browser(playwright) as browser:
-                context = browser.new_context(viewport={"width": 1920, "height": 1080})
-                context.set_default_timeout(UI_TIMEOUT_MS)
 
-                # Nothing may leave the machine: every request to another host is refused.
-                def route(route: Any) -> None:
-                    if route.request.url.startswith(base):
-                        route.continue_()
-                    else:
-                        off_host.append(route.request.url)
-                        route.abort()
-
-                context.route("**/*", route)
-                page = context.new_page()
-
-                def response(reply: Any) -> None:
-                    if reply.status >= 500:
-                        server_5xx.append(f"{reply.status} {reply.request.method} {reply.url}")
+                def trace_call(reply: Any) -> None:
                     if "trace" in reply.url:
                         trace_calls.append(f"{reply.status} {reply.request.method} {reply.url[len(base) :]}")
 
-                page.on("response", response)
+                page = _local_page(browser, base, off_host, server_5xx, trace_call)
+                context = page.context
                 _dismiss_overlays(page)
                 _dismiss_tips(page)
                 try:

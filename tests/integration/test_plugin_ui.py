@@ -29,7 +29,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -244,6 +244,40 @@ def _browser(playwright: Playwright) -> Iterator[Browser]:
         browser.close()
 
 
+def _local_page(
+    browser: Browser,
+    base: str,
+    off_host: list[str],
+    server_5xx: list[str],
+    on_reply: Callable[[Any], None] | None = None,
+) -> Page:
+    """A page in a context of its own that talks to ``base`` only: requests to any other host are
+    refused and listed in ``off_host``, 5xx answers listed in ``server_5xx``; ``on_reply`` sees
+    every answer. The caller closes ``page.context``."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    context.set_default_timeout(UI_TIMEOUT_MS)
+
+    # Nothing may leave the machine: every request to another host is refused.
+    def route(route: Any) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            off_host.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+
+    def response(reply: Any) -> None:
+        if reply.status >= 500:
+            server_5xx.append(f"{reply.status} {reply.request.method} {reply.url}")
+        if on_reply is not None:
+            on_reply(reply)
+
+    page.on("response", response)
+    return page
+
+
 def _dismiss_overlays(page: Page) -> None:
     """MLflow opens an Assistant side panel and a Model Registry promo dialog on a first visit:
     close them whenever they show, before Playwright acts (they cover the page, not what is checked)."""
@@ -275,25 +309,8 @@ def test_ui_shows_experiment_runs_chart_and_model(store_uri: str, tmp_path: Path
         assert [p.read_text() for p in served] == ["through the server"], f"not in the destination: {served}"
         try:
             with sync_playwright() as playwright, _browser(playwright) as browser:
-                context = browser.new_context(viewport={"width": 1920, "height": 1080})
-                context.set_default_timeout(UI_TIMEOUT_MS)
-
-                # Nothing may leave the machine: every request to another host is refused.
-                def route(route: Any) -> None:
-                    if route.request.url.startswith(base):
-                        route.continue_()
-                    else:
-                        off_host.append(route.request.url)
-                        route.abort()
-
-                context.route("**/*", route)
-                page = context.new_page()
-
-                def response(reply: Any) -> None:
-                    if reply.status >= 500:
-                        server_5xx.append(f"{reply.status} {reply.request.method} {reply.url}")
-
-                page.on("response", response)
+                page = _local_page(browser, base, off_host, server_5xx)
+                context = page.context
                 _dismiss_overlays(page)
                 try:
                     _check_runs_table(page, base, experiment_id)
