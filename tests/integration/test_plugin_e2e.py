@@ -16,50 +16,32 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
 mlflow = pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
 pytest.importorskip("sklearn", reason="the sklearn flavor needs scikit-learn (comes with mlflow's dev set)")
 pymongo = pytest.importorskip("pymongo", reason="the mongo extra")
-
-ENV = "GENESIS_TEST_MONGO_URI"
-
-
-def required(backend: str) -> bool:
-    return backend in {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",")}
+from tests.integration.plugin_mongo import fresh_database  # noqa: E402
 
 
 @pytest.fixture
 def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    base = os.environ.get(ENV)
-    if not base:
-        message = f"{ENV} is unset: the plugin needs a MongoDB server (scripts/services.sh starts one)"
-        if required("mongo"):
-            pytest.fail(message + " (GENESIS_REQUIRED_BACKENDS lists mongo)", pytrace=False)
-        pytest.skip(message)
-    database = f"plugin_e2e_{uuid.uuid4().hex[:12]}"
-    parts = urlsplit(base)
-    uri = urlunsplit(parts._replace(path="/" + database))
-    monkeypatch.chdir(tmp_path)  # artifacts go to ./genesis-artifacts under the test's folder
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
-    # mlflow keeps the active experiment in a module global: another test's id means nothing here.
-    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    yield uri
-    mlflow.end_run()
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
-    client: Any = pymongo.MongoClient(base)
-    client.drop_database(database)
-    client.close()
+    with fresh_database("plugin_e2e") as uri:
+        monkeypatch.chdir(tmp_path)  # artifacts go to ./genesis-artifacts under the test's folder
+        monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+        # mlflow keeps the active experiment in a module global: another test's id means nothing here.
+        monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        yield uri
+        mlflow.end_run()
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
 
 
 def _iris() -> tuple[Any, Any]:

@@ -8,12 +8,9 @@ store from the entry point ``mlflow.model_registry_store``.
 from __future__ import annotations
 
 import importlib.util
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -31,18 +28,14 @@ from genesis_flow.entrypoints.plugin.registry import (  # noqa: E402
     WEBHOOKS_NOT_SUPPORTED,
     GenesisRegistryStore,
 )
+from tests.integration.plugin_mongo import fresh_database  # noqa: E402
 
 # Stages are deprecated in mlflow; the registry still serves them.
 pytestmark = pytest.mark.filterwarnings("ignore:.*Model registry stages will be removed:FutureWarning")
 
-ENV = "GENESIS_TEST_MONGO_URI"
 # The tracking half of the plugin is written alongside this one; until it lands, the registry
 # tests keep MLflow's own SQLite tracking store and point only the registry URI at MongoDB.
 HAS_TRACKING_PLUGIN = importlib.util.find_spec("genesis_flow.entrypoints.plugin.tracking") is not None
-
-
-def required(backend: str) -> bool:
-    return backend in {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",")}
 
 
 def _forget_client(uri: str) -> None:
@@ -58,32 +51,22 @@ def _forget_client(uri: str) -> None:
 @pytest.fixture
 def uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh database; mlflow's tracking URI (and so its registry URI) points at it."""
-    base = os.environ.get(ENV)
-    if not base:
-        message = f"{ENV} is unset: the plugin needs a MongoDB server (scripts/services.sh starts one)"
-        if required("mongo"):
-            pytest.fail(message + " (GENESIS_REQUIRED_BACKENDS lists mongo)", pytrace=False)
-        pytest.skip(message)
-    database = f"plugin_reg_{uuid.uuid4().hex[:12]}"
-    uri = urlunsplit(urlsplit(base)._replace(path="/" + database))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    # mlflow writes these for its subprocesses; monkeypatch puts back what was there before.
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-    if HAS_TRACKING_PLUGIN:
-        mlflow.set_tracking_uri(uri)
-    else:
-        mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/tracking.db")
-        mlflow.set_registry_uri(uri)
-    yield uri
-    mlflow.end_run()
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
-    _forget_client(uri)
-    client: Any = pymongo.MongoClient(base)
-    client.drop_database(database)
-    client.close()
+    with fresh_database("plugin_reg") as uri:
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        # mlflow writes these for its subprocesses; monkeypatch puts back what was there before.
+        monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+        if HAS_TRACKING_PLUGIN:
+            mlflow.set_tracking_uri(uri)
+        else:
+            mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/tracking.db")
+            mlflow.set_registry_uri(uri)
+        yield uri
+        mlflow.end_run()
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+        _forget_client(uri)
 
 
 @pytest.fixture

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -30,42 +27,28 @@ from mlflow.entities import SpanEvent, SpanStatusCode, SpanType  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 
 from genesis_flow.entrypoints.plugin.tracking import GenesisTrackingStore  # noqa: E402
+from tests.integration.plugin_mongo import fresh_database  # noqa: E402
 
-ENV = "GENESIS_TEST_MONGO_URI"
 SPANS_LOCATION = "mlflow.trace.spansLocation"
 ARTIFACT_LOCATION = "mlflow.artifactLocation"
 
 
-def required(backend: str) -> bool:
-    return backend in {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",")}
-
-
 @pytest.fixture
 def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    base = os.environ.get(ENV)
-    if not base:
-        message = f"{ENV} is unset: the plugin needs a MongoDB server (scripts/services.sh starts one)"
-        if required("mongo"):
-            pytest.fail(message + " (GENESIS_REQUIRED_BACKENDS lists mongo)", pytrace=False)
-        pytest.skip(message)
-    database = f"plugin_tracing_{uuid.uuid4().hex[:12]}"
-    uri = urlunsplit(urlsplit(base)._replace(path="/" + database))
-    monkeypatch.chdir(tmp_path)  # artifacts (models, trace attachments) land under the test's folder
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    for variable in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
-        monkeypatch.delenv(variable, raising=False)
-    # mlflow keeps the active experiment in a module global: another test's id means nothing here.
-    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    yield uri
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
-    mlflow.set_registry_uri(None)
-    client: Any = pymongo.MongoClient(base)
-    client.drop_database(database)
-    client.close()
+    with fresh_database("plugin_tracing") as uri:
+        monkeypatch.chdir(tmp_path)  # artifacts (models, trace attachments) land under the test's folder
+        monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        for variable in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+            monkeypatch.delenv(variable, raising=False)
+        # mlflow keeps the active experiment in a module global: another test's id means nothing here.
+        monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        yield uri
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import pytest
 
 # Importing test_plugin_ui applies its skip rules (mlflow, playwright) to this module too; the
 # Playwright names come through it for that reason.
+from tests.integration.plugin_mongo import fresh_database
 from tests.integration.test_plugin_ui import (
     CHROMIUM,
     Page,
@@ -35,7 +34,6 @@ from tests.integration.test_plugin_ui import (
     _server_errors,
     _tail,
     _unavailable,
-    _with_database,
     expect,
     sync_playwright,
 )
@@ -89,17 +87,8 @@ def store_uri(tmp_path: Path) -> Iterator[str]:
     """Our MongoDB store, a fresh database per test."""
     if not Path(CHROMIUM).is_file():
         _unavailable(f"{CHROMIUM} is missing (scripts/browser.sh installs Debian's chromium)", "ui")
-    base = os.environ.get("GENESIS_TEST_MONGO_URI")
-    if not base:
-        _unavailable("GENESIS_TEST_MONGO_URI is unset (scripts/services.sh sets it)", "mongo")
-        return
-    name = f"ui_traces_{uuid.uuid4().hex}"
-    yield _with_database(base, name)
-    with contextlib.suppress(Exception):  # the test server is in memory: a leftover is harmless
-        import pymongo
-
-        with pymongo.MongoClient(base, serverSelectionTimeoutMS=2000) as client:
-            client.drop_database(name)
+    with fresh_database("ui_traces") as uri:
+        yield uri
 
 
 def test_ui_lists_traces_and_shows_a_span_tree(store_uri: str, tmp_path: Path) -> None:

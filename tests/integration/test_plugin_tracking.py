@@ -7,14 +7,11 @@ every call goes through unchanged MLflow code into ``GenesisTrackingStore``.
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -35,44 +32,25 @@ from genesis_flow.entrypoints.plugin.calls import (  # noqa: E402
     UNSUPPORTED_FEATURES,
 )
 from genesis_flow.entrypoints.plugin.tracking import GenesisTrackingStore  # noqa: E402
+from tests.integration.plugin_mongo import fresh_database  # noqa: E402
 
-ENV = "GENESIS_TEST_MONGO_URI"
 TRACING_MESSAGE = re.escape("Tracing is not supported by this store (Genesis-Flow) yet")
-
-
-def _required(backend: str) -> bool:
-    return backend in {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",")}
-
-
-def _base_uri() -> str:
-    base = os.environ.get(ENV)
-    if not base:
-        message = f"{ENV} is unset: the plugin needs a MongoDB server (scripts/services.sh starts one)"
-        if _required("mongo"):
-            pytest.fail(message + " (GENESIS_REQUIRED_BACKENDS lists mongo)", pytrace=False)
-        pytest.skip(message)
-    return base
 
 
 @pytest.fixture
 def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    base = _base_uri()
-    database = f"plugin_{uuid.uuid4().hex[:12]}"
-    uri = urlunsplit(urlsplit(base)._replace(path="/" + database))
-    monkeypatch.chdir(tmp_path)  # local artifacts land under the test's folder
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    for variable in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
-        monkeypatch.delenv(variable, raising=False)
-    # MLflow remembers the active experiment across tracking URIs; each test has a fresh database.
-    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
-    mlflow.set_tracking_uri(uri)
-    yield uri
-    while mlflow.active_run() is not None:
-        mlflow.end_run()
-    mlflow.set_tracking_uri(None)
-    client: Any = pymongo.MongoClient(base)
-    client.drop_database(database)
-    client.close()
+    with fresh_database("plugin") as uri:
+        monkeypatch.chdir(tmp_path)  # local artifacts land under the test's folder
+        monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        for variable in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+            monkeypatch.delenv(variable, raising=False)
+        # MLflow remembers the active experiment across tracking URIs; each test has a fresh database.
+        monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
+        mlflow.set_tracking_uri(uri)
+        yield uri
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)
 
 
 @pytest.fixture

@@ -28,11 +28,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -47,6 +45,8 @@ if "ui" not in _required():
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed (extra 'dev')")
 
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright  # noqa: E402
+
+from tests.integration.plugin_mongo import fresh_database  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -107,11 +107,6 @@ def _unavailable(reason: str, backend: str) -> None:
     pytest.skip(reason)
 
 
-def _with_database(uri: str, name: str) -> str:
-    parts = urlsplit(uri)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -134,17 +129,8 @@ def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'mlflow.db'}"
         return
-    base = os.environ.get("GENESIS_TEST_MONGO_URI")
-    if not base:
-        _unavailable("GENESIS_TEST_MONGO_URI is unset (scripts/services.sh sets it)", "mongo")
-        return
-    name = f"ui_{uuid.uuid4().hex}"
-    yield _with_database(base, name)
-    with contextlib.suppress(Exception):  # the test server is in memory: a leftover is harmless
-        import pymongo
-
-        with pymongo.MongoClient(base, serverSelectionTimeoutMS=2000) as client:
-            client.drop_database(name)
+    with fresh_database("ui") as uri:
+        yield uri
 
 
 def _run_script(script: str, cwd: Path, *args: str) -> str:
