@@ -8,8 +8,10 @@ Semantics every adapter honours (executable form: tests/contract/test_artifacts.
 * **Paths** are relative, '/'-separated, and checked in the domain
   (:func:`genesis_flow.core.artifacts.artifact_path`): ``..`` segments, absolute paths, drive
   letters, backslashes, control characters and percent-encoded traversal raise
-  ``InvalidParameterValue`` and nothing is written. A local store also refuses a path that leaves
-  the root through a symlink.
+  ``InvalidParameterValue`` and nothing is read, listed or written. A local store also refuses a
+  path that leaves the root through a symlink, and never follows one found below a listed or
+  downloaded path out of the root. A store is built on a root, never on a path below one: callers
+  name what is below it by path, so every read is checked against the real root.
 * **Writes** overwrite, stream in chunks (memory stays flat whatever the file size), and never
   leave a partial file visible under the final name: a reader sees the old content or the new
   (``download_artifacts`` starts over when a file changes under it; a stream from
@@ -56,11 +58,22 @@ class ArtifactStore(Protocol):
         """One level below ``path``, ordered by path; an unknown path lists nothing."""
         ...
 
-    def download_artifacts(self, artifact_path: str, dst_path: str) -> str:
+    def download_artifacts(self, artifact_path: str, dst_path: str, *, relative_to: str = "") -> str:
         """Download a file or a directory tree into the local directory ``dst_path`` (created if
         missing), at its path below it as MLflow does, and return the local path of what was
-        downloaded. ``""`` downloads the whole root (an empty root gives ``dst_path``). Raises
-        ResourceDoesNotExist when nothing exists at a non-empty ``artifact_path``."""
+        downloaded. ``""`` downloads the whole root (an empty root gives ``dst_path``).
+
+        ``relative_to`` (a leading part of ``artifact_path``, whole segments) is what ``dst_path``
+        stands for: ``("a/b", dst, relative_to="a")`` gives ``dst/b``, and a directory downloaded
+        relative to itself lands directly in ``dst_path``. So a caller never needs a store rooted
+        below its root to place a download (``mlflow.artifacts.download_artifacts`` gives
+        ``dst/<last segment>``), and every path stays checked against the real root. A file
+        downloaded relative to itself lands as ``dst_path/<its name>``.
+
+        Raises:
+            InvalidParameterValue: a path the artifact-path rule refuses, or ``relative_to`` is
+                not a leading part of ``artifact_path``.
+            ResourceDoesNotExist: nothing exists at a non-empty ``artifact_path``."""
         ...
 
     def open_artifact(self, artifact_path: str) -> BinaryIO:

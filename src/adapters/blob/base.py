@@ -160,8 +160,12 @@ class ArtifactStoreBase(abc.ABC):
         return tuple(sorted(self._list_level(artifact_path(path)), key=lambda f: f.path))
 
     @domain_errors
-    def download_artifacts(self, artifact_path_: str, dst_path: str) -> str:
+    def download_artifacts(self, artifact_path_: str, dst_path: str, *, relative_to: str = "") -> str:
         source = artifact_path(artifact_path_)
+        base = artifact_path(relative_to)
+        if base and source != base and not source.startswith(base + "/"):
+            raise InvalidParameterValue(f"{relative_to!r} is not a leading part of the path {source!r}")
+        placed = source[len(base) :].lstrip("/")
         files = list(self._files(source))
         os.makedirs(dst_path, exist_ok=True)
         if not files:
@@ -170,11 +174,11 @@ class ArtifactStoreBase(abc.ABC):
             raise ResourceDoesNotExist(f"No artifact at {source!r} under {self._artifact_uri}")
         single = len(files) == 1 and files[0][0] == source and source != ""
         if single:
-            # At its path below dst_path, as MLflow places a downloaded file.
-            local = os.path.join(dst_path, *source.split("/"))
+            # At its path below dst_path (relative to ``base``), as MLflow places a downloaded file.
+            local = os.path.join(dst_path, *(placed or posixpath.basename(source)).split("/"))
             self._download_file(source, local)
             return local
-        root = os.path.join(dst_path, *source.split("/")) if source else dst_path
+        root = os.path.join(dst_path, *placed.split("/")) if placed else dst_path
         real_root = os.path.realpath(root)
         for path, _size in files:
             # A stored name is checked again: an object store may hold names we would never

@@ -58,9 +58,8 @@ def list_artifacts(
 @translated
 def load_text(artifact_uri: str) -> str:
     """The UTF-8 text of one artifact file."""
-    client = _client(None)
-    root, path, _ = client._location(artifact_uri)
-    with config.artifact_store(root).open_artifact(path) as stream:
+    where = _client(None)._location(artifact_uri)
+    with config.artifact_store(where.root).open_artifact(where.path) as stream:
         return bytes(stream.read()).decode("utf-8")
 
 

@@ -24,7 +24,10 @@ from contextlib import contextmanager
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any, cast
 
+from attrs import evolve
+
 from genesis_flow.core import validation
+from genesis_flow.core.artifacts import artifact_file_name, artifact_path, join_artifact_path
 from genesis_flow.core.entities import (
     ExperimentTag as CoreExperimentTag,
 )
@@ -55,7 +58,7 @@ from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api import trace_entities as T
 from genesis_flow.entrypoints.api.async_logging import RunOperations
 from genesis_flow.entrypoints.api.exceptions import translated
-from genesis_flow.entrypoints.api.uris import ModelUri, parse_models_uri, parse_runs_uri
+from genesis_flow.entrypoints.api.uris import ArtifactLocation, ModelUri, parse_models_uri, parse_runs_uri
 
 if TYPE_CHECKING:
     from genesis_flow.ports import ArtifactStore, RegistryStore, TraceStore, TrackingStore
@@ -707,7 +710,7 @@ class MlflowClient:
         store = self._artifacts(run_id)
         if os.path.isdir(local_path):
             name = os.path.basename(os.path.normpath(local_path))
-            store.log_artifacts(local_path, posixpath.join(artifact_path, name) if artifact_path else name)
+            store.log_artifacts(local_path, join_artifact_path(artifact_path, name))
         else:
             store.log_artifact(local_path, artifact_path)
 
@@ -797,9 +800,11 @@ class MlflowClient:
 
     @contextmanager
     def _local_file(self, run_id: str, artifact_file: str) -> Iterator[str]:
-        directory, name = posixpath.split(artifact_file)
+        # Checked before the name reaches the local file system: "x/.." would name the
+        # temporary directory's parent.
+        directory, name = posixpath.split(artifact_path(artifact_file))
         with tempfile.TemporaryDirectory() as tmp:
-            tmp_path = os.path.join(tmp, name)
+            tmp_path = os.path.join(tmp, artifact_file_name(name))
             yield tmp_path
             self._artifacts(run_id).log_artifact(tmp_path, directory or None)
 
@@ -1042,25 +1047,29 @@ class MlflowClient:
             raise InternalError(f"No versions of model with name '{uri.name}' and stage '{stage}' found")
         return versions[-1]
 
-    def _location(self, uri: str) -> tuple[str, str, Any]:
-        """(artifact root, path below it, model version or None) of a ``runs:/`` or ``models:/``
-        URI; any other URI is split into its parent and last segment, as MLflow downloads it."""
+    def _location(self, uri: str) -> ArtifactLocation:
+        """Where a ``runs:/`` or ``models:/`` URI points; any other URI is split into its parent
+        (the root the user named) and last segment, as MLflow downloads it."""
         if uri.startswith("runs:"):
             run_id, path = parse_runs_uri(uri)
-            return str(self.store.get_run(run_id).info.artifact_uri), path, None
+            return ArtifactLocation(str(self.store.get_run(run_id).info.artifact_uri), path)
         if uri.startswith("models:"):
             parsed = parse_models_uri(uri)
             if parsed.model_id is not None:
-                return self.store.get_logged_model(parsed.model_id).artifact_location, parsed.path, None
+                model = self.store.get_logged_model(parsed.model_id)
+                return ArtifactLocation(model.artifact_location, parsed.path)
             version = self._model_version(parsed)
             source = version.source or ""
             if source.startswith(("runs:", "models:")):
-                root, below, _ = self._location(source)
-                source = posixpath.join(root, below) if below else root
-            return source, parsed.path, version
+                # The model is a folder of another root: stay on that root rather than building a
+                # store on the folder, so a link planted there cannot lead reads out of it.
+                inner = self._location(source)
+                below = join_artifact_path(inner.path, parsed.path)
+                return ArtifactLocation(inner.root, below, base=inner.path, version=version)
+            return ArtifactLocation(source, parsed.path, version=version)
         stripped = uri.rstrip("/")
         parent, leaf = posixpath.split(stripped)
-        return (parent, leaf, None) if leaf else (stripped, "", None)
+        return ArtifactLocation(parent, leaf) if leaf else ArtifactLocation(stripped)
 
     @translated
     def resolve_artifact_uri(self, uri: str) -> str:
@@ -1070,31 +1079,37 @@ class MlflowClient:
         model, version or alias; INVALID_PARAMETER_VALUE for an improper URI."""
         if not uri.startswith(("runs:", "models:")):
             return uri
-        root, path, _ = self._location(uri)
-        return posixpath.join(root, path) if path else root
+        return self._location(uri).uri
 
     def _download(self, uri: str, dst_path: str | None) -> str:
-        # MLflow's layout: a whole run or model lands directly in dst_path; anything below a
+        # MLflow's layout: a whole run or model lands directly in dst_path; anything below its
         # root lands as dst_path/<its last segment>.
-        root, path, version = self._location(uri)
+        where = self._location(uri)
         destination = dst_path if dst_path is not None else tempfile.mkdtemp()
         os.makedirs(destination, exist_ok=True)
-        if not path:
-            local = config.artifact_store(root).download_artifacts("", destination)
-            # MLflow marks a downloaded *model* (a directory with an MLmodel file) with its name.
-            if version is not None and os.path.isfile(os.path.join(local, "MLmodel")):
-                from_alias = parse_models_uri(uri).alias is not None
-                _write_registered_model_meta(destination, version, from_alias)
-            return local
-        parent, leaf = posixpath.split(path)
-        store_root = posixpath.join(root, parent) if parent else root
-        return config.artifact_store(store_root).download_artifacts(leaf, destination)
+        whole = where.path == where.base
+        relative_to = where.path if whole else posixpath.dirname(where.path)
+        try:
+            local = config.artifact_store(where.root).download_artifacts(
+                where.path, destination, relative_to=relative_to
+            )
+        except ResourceDoesNotExist:
+            if not whole:
+                raise
+            return destination  # a missing model folder downloads as an empty root does
+        # MLflow marks a downloaded *model* (a directory with an MLmodel file) with its name.
+        if whole and where.version is not None and os.path.isfile(os.path.join(local, "MLmodel")):
+            from_alias = parse_models_uri(uri).alias is not None
+            _write_registered_model_meta(destination, where.version, from_alias)
+        return local
 
     def _list(self, uri: str) -> list[E.FileInfo]:
-        root, path, _ = self._location(uri)
+        where = self._location(uri)
         if not uri.startswith(("runs:", "models:")):  # a plain location lists its own entries
-            root, path = (posixpath.join(root, path) if path else root), ""
-        return [E.file_info_from_core(f) for f in config.artifact_store(root).list_artifacts(path or None)]
+            where = ArtifactLocation(where.uri)
+        listed = config.artifact_store(where.root).list_artifacts(where.path or None)
+        # Paths relative to the run's or the model's own root, as MLflow gives them.
+        return [E.file_info_from_core(evolve(f, path=where.below_base(f.path))) for f in listed]
 
 
 def _write_registered_model_meta(directory: str, version: Any, from_alias: bool) -> None:

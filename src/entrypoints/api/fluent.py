@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from genesis_flow.core.artifacts import artifact_path as checked_artifact_path
 from genesis_flow.core.entities import DATASET_CONTEXT_TAG, RunStatus
 from genesis_flow.core.entities import Metric as CoreMetric
 from genesis_flow.core.entities import Param as CoreParam
@@ -599,9 +600,11 @@ def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] |
 
 @translated
 def get_artifact_uri(artifact_path: str | None = None) -> str:
-    """The active run's artifact root (started if none), or ``artifact_path`` below it."""
+    """The active run's artifact root (started if none), or ``artifact_path`` below it;
+    INVALID_PARAMETER_VALUE for a path that would name something outside the root."""
+    below = checked_artifact_path(artifact_path)
     root = str(_client().get_run(_run_id()).info.artifact_uri)
-    return posixpath.join(root, artifact_path) if artifact_path else root
+    return posixpath.join(root, below) if below else root
 
 
 # --- search --------------------------------------------------------------------------------------
