@@ -22,6 +22,7 @@ from genesis_flow.core.errors import (
     LoggedModelNotFound,
     RunNotFound,
 )
+from genesis_flow.core.validation import as_double, as_long
 
 T = TypeVar("T")
 
@@ -144,9 +145,12 @@ class Metric:
     """
 
     key: str
-    value: float = field(eq=_nan_aware)
-    timestamp: int
-    step: int = 0
+    # Numbers MLflow accepts (numpy scalars, integral floats such as 1e15, bools as steps) are
+    # normalised here, once, so every adapter stores a float value and int timestamp and step;
+    # what cannot be normalised stays as given for validation to refuse with MLflow's message.
+    value: float = field(eq=_nan_aware, converter=as_double)
+    timestamp: int = field(converter=as_long)
+    step: int = field(default=0, converter=as_long)
     model_id: str | None = None
     dataset_name: str | None = None
     dataset_digest: str | None = None
@@ -256,7 +260,7 @@ class LoggedModelInput:
 @frozen
 class LoggedModelOutput:
     model_id: str
-    step: int = 0
+    step: int = field(default=0, converter=as_long)
 
 
 def _sorted_inputs(items: Iterable[DatasetInput]) -> tuple[DatasetInput, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
@@ -99,7 +100,44 @@ def validate_string(path: str, value: object) -> str:
         raise InvalidParameterValue(
             _invalid_value(path, None if value is None else str(value), "Expects a string.")
         )
+    validate_text(path, value)
     return value
+
+
+def text_problem(value: str) -> str | None:
+    """Why no backend can store ``value`` as it is, or None: a lone surrogate (half of a UTF-16
+    pair, which no UTF-8 driver can encode) or a NUL character (PostgreSQL text cannot hold one;
+    SQLite and MongoDB can, so only refusing it everywhere keeps the backends alike)."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "not valid Unicode text (a lone surrogate)"
+    if "\x00" in value:
+        return "NUL characters are not allowed"
+    return None
+
+
+def validate_text(path: str, value: str | None) -> str | None:
+    """``value`` (a string or None) when every backend can store it (:func:`text_problem`).
+
+    Raises:
+        InvalidParameterValue: the text has a lone surrogate or a NUL, naming ``path``.
+    """
+    if value is not None:
+        problem = text_problem(value)
+        if problem is not None:
+            shown = value if len(value) <= 200 else value[:200] + "..."
+            raise InvalidParameterValue(_invalid_value(path, shown, problem))
+    return value
+
+
+def validate_texts(**values: str | None) -> None:
+    """:func:`validate_text` for free-text fields a store keeps (descriptions, sources, links),
+    each named by its keyword."""
+    for path, value in values.items():
+        if isinstance(value, str):
+            validate_text(path, value)
 
 
 def truncate_value(value: str, limit: int) -> str:
@@ -151,8 +189,69 @@ def validate_registry_tag(key: object, value: object) -> None:
 
 
 def _is_number(value: object) -> bool:
-    # bool is an int subclass, but MLflow refuses True/False as metric values.
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    # bool is an int subclass, but MLflow refuses True/False as metric values. An int too large
+    # for a double (10**400) is no metric value either: no backend can store it.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def as_double(value: object) -> object:
+    """A metric value as a float when it is a number MLflow's store accepts (an int, a numpy
+    number); anything else (a bool, text, an int beyond a double) unchanged, for
+    :func:`validate_metric` to refuse. Idempotent, so entities can use it as a converter."""
+    if type(value) is float or isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        return value
+
+
+def as_long(value: object) -> object:
+    """A timestamp or step as an int when it is an integral number MLflow accepts (an int, a
+    bool, a numpy integer, an integral float such as ``1e15``); anything else (a fraction, NaN,
+    text) unchanged, for validation to refuse. Every backend stores the same int this way.
+    MLflow's SQL store keeps a fractional step as a float on SQLite and rounds it on PostgreSQL;
+    its REST API refuses it: here it is refused (int64, as MLflow's protocol declares it)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        try:
+            number = float(value)
+        except OverflowError:
+            return value
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+    return value
+
+
+def is_long(value: object) -> bool:
+    """Whether ``value`` is an int every backend stores: 64-bit, as MLflow's int64 fields."""
+    return type(value) is int and _LONG_MIN <= value <= _LONG_MAX
+
+
+def validate_long(path: str, value: object, *, minimum: int = _LONG_MIN) -> int | None:
+    """``value`` (None passes) as a 64-bit integer (:func:`as_long`) of at least ``minimum``: a
+    time, a step, an offset that every backend can store.
+
+    Raises:
+        InvalidParameterValue: not an integral number, or outside [minimum, 2**63 - 1].
+    """
+    if value is None:
+        return None
+    number = as_long(value)
+    if not isinstance(number, int) or not is_long(number) or number < minimum:
+        raise InvalidParameterValue(
+            _invalid_value(path, str(value), f"must be an integer in [{minimum}, {_LONG_MAX}] (64-bit).")
+        )
+    return number
 
 
 def validate_metric(key: object, value: object, timestamp: object, step: object, path: str = "") -> None:
@@ -196,7 +295,7 @@ def validate_metrics(metrics: Sequence[tuple[object, object, object, object]], i
         if (
             type(key) is str
             and key in passed
-            and type(value) in (float, int)
+            and type(value) is float
             and type(timestamp) is int
             and type(step) is int
             and 0 <= timestamp <= _LONG_MAX
@@ -246,6 +345,7 @@ def validate_experiment_name(name: object) -> str:
     if not isinstance(name, str):
         raise InvalidParameterValue(f"Invalid experiment name: {name}. Expects a string.")
     validate_length("name", MAX_EXPERIMENT_NAME_LENGTH, name)
+    validate_text("name", name)
     return name
 
 
@@ -262,6 +362,7 @@ def validate_model_name(name: object, path: str = "name") -> str:
         raise InvalidParameterValue(f"Invalid model name '{name}'. Names cannot contain '/' or ':'.")
     if path_not_unique(name):
         raise InvalidParameterValue(_invalid_value(path, name, _bad_path_message(name)))
+    validate_text(path, name)
     return name
 
 
@@ -270,9 +371,12 @@ def validate_version(version: object) -> int:
     if isinstance(version, bool):
         raise InvalidParameterValue(f"Parameter 'version' must be an integer, got '{version}'.")
     try:
-        return int(str(version))
+        number = int(str(version))
     except (TypeError, ValueError):
         raise InvalidParameterValue(f"Parameter 'version' must be an integer, got '{version}'.") from None
+    if not is_long(number):
+        raise InvalidParameterValue(f"Parameter 'version' must be a 64-bit integer, got '{version}'.")
+    return number
 
 
 def validate_alias(alias: object, *, allow_reserved: bool = False) -> str:
@@ -315,6 +419,9 @@ def validate_dataset_fields(
     validate_length("source", MAX_DATASET_SOURCE_SIZE, source)  # type: ignore[arg-type]
     validate_length("schema", MAX_DATASET_SCHEMA_SIZE, schema)  # type: ignore[arg-type]
     validate_length("profile", MAX_DATASET_PROFILE_SIZE, profile)  # type: ignore[arg-type]
+    for field_name, value in (("schema", schema), ("profile", profile)):
+        if value is not None:
+            validate_string(field_name, value)
 
 
 def validate_input_tag(key: object, value: object) -> None:
@@ -335,6 +442,7 @@ def validate_logged_model_name(name: str | None) -> None:
             f"Invalid model name ({name!r}) provided. Model name must be a non-empty string and"
             f" cannot contain the following characters: {bad_chars}"
         )
+    validate_text("name", name)
 
 
 def _join(path: str, leaf: str) -> str:
@@ -353,6 +461,7 @@ def run_name_and_tags(run_name: str | None, tags: Sequence[tuple[str, str]]) -> 
     """
     for key, value in tags:
         validate_run_tag(key, value)
+    validate_text("run_name", run_name)
     tag_map = dict(tags)
     name_tag = tag_map.get(RUN_NAME_TAG)
     if run_name and name_tag and run_name != name_tag:
@@ -364,6 +473,36 @@ def run_name_and_tags(run_name: str | None, tags: Sequence[tuple[str, str]]) -> 
     if name:
         tag_map[RUN_NAME_TAG] = name
     return name, tag_map
+
+
+def validate_run_start(user_id: object, start_time: object) -> int | None:
+    """A new run's user and start time (None: the store's clock) as every backend stores them.
+
+    Raises:
+        InvalidParameterValue: a user id that is not storable text, a start time that is not a
+            64-bit integer.
+    """
+    if isinstance(user_id, str):
+        validate_text("user_id", user_id)
+    return validate_long("start_time", start_time)
+
+
+def validate_run_update(end_time: object, run_name: object) -> int | None:
+    """``update_run_info``'s end time (None: unchanged) as a 64-bit integer, its run name checked.
+
+    Raises:
+        InvalidParameterValue: an end time that is not a 64-bit integer, a run name that is not
+            storable text.
+    """
+    if isinstance(run_name, str):
+        validate_text("run_name", run_name)
+    return validate_long("end_time", end_time)
+
+
+def validate_model_outputs(models: Iterable[Any]) -> None:
+    """``log_outputs``' logged-model outputs: each step a 64-bit integer."""
+    for model in models:
+        validate_long("step", model.step)
 
 
 def validate_log_batch(

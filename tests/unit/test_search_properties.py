@@ -250,8 +250,9 @@ def test_valid_metric_comparisons_round_trip(op: str, number: float, key: str) -
 
 
 @FAST
-@given(st.text(max_size=20).filter(lambda s: "'" not in s and "\\" not in s))
+@given(st.text(max_size=20).filter(lambda s: "'" not in s and "\\" not in s and "\x00" not in s))
 def test_single_quoted_values_round_trip(value: str) -> None:
+    # NUL is refused in any filter (no backend stores it): see test_search_parser.
     (c,) = parse_filter(SearchKind.RUNS, f"tags.t = '{value}'").comparisons
     assert c.value == value
 

@@ -112,6 +112,7 @@ class InMemoryRegistryStore:
         tags: Sequence[RegisteredModelTag] = (),
         description: str | None = None,
     ) -> RegisteredModel:
+        v.validate_texts(description=description)
         v.validate_model_name(name)
         tag_values = v.registry_tag_values(tags)
         with self._lock:
@@ -127,6 +128,7 @@ class InMemoryRegistryStore:
             return self._model(name).entity()
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
+        v.validate_texts(description=description)
         with self._lock:
             state = self._model(name)
             state.description = description
@@ -209,6 +211,14 @@ class InMemoryRegistryStore:
         user_id: str | None = None,
         model_id: str | None = None,
     ) -> ModelVersion:
+        v.validate_texts(
+            source=source,
+            run_id=run_id,
+            run_link=run_link,
+            description=description,
+            user_id=user_id,
+            model_id=model_id,
+        )
         v.validate_model_name(name)
         tag_values = v.registry_tag_values(tags)
         with self._lock:
@@ -240,6 +250,7 @@ class InMemoryRegistryStore:
             return state.version_entity(state.live_version(number))
 
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
+        v.validate_texts(description=description)
         number = v.model_version_number(name, version)
         with self._lock:
             state = self._model_of_version(name, number)

@@ -284,6 +284,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         run_name: str | None = None,
     ) -> Run:
         name, tag_map = v.run_name_and_tags(run_name, [(tag.key, tag.value) for tag in tags])
+        start_time = v.validate_run_start(user_id, start_time)
         with self._lock:
             experiment = self._active_experiment(experiment_id)
             run_id = self._ids.new_id()
@@ -324,6 +325,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         end_time: int | None = None,
         run_name: str | None = None,
     ) -> RunInfo:
+        end_time = v.validate_run_update(end_time, run_name)
         status = RunStatus.parse(run_status) if run_status is not None else None
         with self._lock:
             state = self._active_run(run_id)
@@ -455,6 +457,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         state.dataset_inputs.setdefault(key, evolve(item, dataset=stored))
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        v.validate_model_outputs(models)
         with self._lock:
             state = self._active_run(run_id)
             for model in models:

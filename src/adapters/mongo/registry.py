@@ -162,6 +162,7 @@ class MongoRegistryStore:
         tags: Sequence[RegisteredModelTag] = (),
         description: str | None = None,
     ) -> RegisteredModel:
+        v.validate_texts(description=description)
         v.validate_model_name(name)
         tag_values = v.registry_tag_values(tags)
         model_id = self._ids.new_id()
@@ -194,6 +195,8 @@ class MongoRegistryStore:
         return self._db.call(lambda: self._entity(self._model(name)))
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
+        v.validate_texts(description=description)
+
         def work() -> RegisteredModel:
             v.validate_model_name(name)
             doc = self._models.find_one_and_update(
@@ -313,6 +316,14 @@ class MongoRegistryStore:
         user_id: str | None = None,
         model_id: str | None = None,
     ) -> ModelVersion:
+        v.validate_texts(
+            source=source,
+            run_id=run_id,
+            run_link=run_link,
+            description=description,
+            user_id=user_id,
+            model_id=model_id,
+        )
         v.validate_model_name(name)
         tag_values = v.registry_tag_values(tags)
 
@@ -401,6 +412,7 @@ class MongoRegistryStore:
         return self._db.call(work)
 
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
+        v.validate_texts(description=description)
         number = v.model_version_number(name, version)
 
         def work() -> ModelVersion:

@@ -497,6 +497,7 @@ class MongoTrackingStore(MongoTraces):
             "p": {},
             "t": {},
             "m": {},
+        start_time = v.validate_run_start(user_id, start_time)
             "sz": 0,
         }
 
@@ -668,6 +669,7 @@ class MongoTrackingStore(MongoTraces):
     def _set_run_stage(self, run_id: str, stage: str) -> None:
         def work() -> None:
             if stage == DELETED:
+        end_time = v.validate_run_update(end_time, run_name)
                 # Only a run not deleted yet gets a deletion time: deleting again keeps the first.
                 done = self._runs.update_one(
                     {"_id": run_id, "l": {"$ne": DELETED}},
@@ -1044,6 +1046,7 @@ class MongoTrackingStore(MongoTraces):
             clauses = q.run_clauses(filter, self._spill_lookup(spilled, wanted))
             sort, computed = q.run_sort(order_by, self._spilled_order(spilled, order_by, wanted))
             query = {"$and": [base, *clauses]} if clauses else base
+        v.validate_model_outputs(models)
             if computed:
                 pipeline: list[dict[str, Any]] = [
                     {"$match": query},

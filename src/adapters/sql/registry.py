@@ -113,6 +113,7 @@ class SqlRegistryStore:
         tags: Sequence[RegisteredModelTag] = (),
         description: str | None = None,
     ) -> RegisteredModel:
+        v.validate_texts(description=description)
         v.validate_model_name(name)
         tag_values = v.registry_tag_values(tags)
 
@@ -141,6 +142,7 @@ class SqlRegistryStore:
         return self._db.transact(work)
 
     def update_registered_model(self, name: str, description: str | None) -> RegisteredModel:
+        v.validate_texts(description=description)
         v.validate_model_name(name)
 
         def work(conn: Connection) -> RegisteredModel:
@@ -276,6 +278,14 @@ class SqlRegistryStore:
         user_id: str | None = None,
         model_id: str | None = None,
     ) -> ModelVersion:
+        v.validate_texts(
+            source=source,
+            run_id=run_id,
+            run_link=run_link,
+            description=description,
+            user_id=user_id,
+            model_id=model_id,
+        )
         v.validate_model_name(name)
         tag_values = v.registry_tag_values(tags)
 
@@ -314,6 +324,7 @@ class SqlRegistryStore:
         return self._db.transact(lambda conn: self._load_version(conn, name, number))
 
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion:
+        v.validate_texts(description=description)
         number = _existing_number(name, version)
 
         def work(conn: Connection) -> ModelVersion:

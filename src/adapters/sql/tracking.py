@@ -523,6 +523,7 @@ class SqlTrackingStore(SqlTraces):
         run_name: str | None = None,
     ) -> Run:
         name, tag_map = v.run_name_and_tags(run_name, [(tag.key, tag.value) for tag in tags])
+        start_time = v.validate_run_start(user_id, start_time)
 
         def work(conn: Connection) -> Run:
             experiment = self._active_experiment_row(conn, experiment_id)
@@ -650,6 +651,7 @@ class SqlTrackingStore(SqlTraces):
         end_time: int | None = None,
         run_name: str | None = None,
     ) -> RunInfo:
+        end_time = v.validate_run_update(end_time, run_name)
         status = RunStatus.parse(run_status) if run_status is not None else None
 
         def work(conn: Connection) -> RunInfo:
@@ -902,6 +904,7 @@ class SqlTrackingStore(SqlTraces):
         )
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        v.validate_model_outputs(models)
         def work(conn: Connection) -> None:
             self._active_run_row(conn, run_id)
             if not models:

@@ -22,6 +22,7 @@ from enum import Enum
 from attrs import frozen
 
 from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.validation import text_problem
 
 
 class TokenKind(Enum):
@@ -124,6 +125,10 @@ def _scan_identifier(source: str, start: int) -> tuple[int, tuple[IdentPart, ...
 
 def tokenize(source: str) -> list[Token]:
     """Split ``source`` into tokens, or raise :class:`InvalidParameterValue` naming the spot."""
+    problem = text_problem(source)
+    if problem is not None:
+        # No stored key or value can hold such text, and a driver could not even encode it.
+        raise _error(source, problem)
     tokens: list[Token] = []
     i = 0
     n = len(source)

@@ -47,6 +47,11 @@ MAX_MAX_RESULTS: Mapping[SearchKind, int] = {
 }
 """The largest ``max_results`` each search accepts."""
 
+MAX_PAGE_OFFSET = 2**62
+"""The largest offset a page token may carry. No search has that many results, and an offset
+plus a page size must still fit the 64-bit integers every database binds (a forged token with
+offset 2**63 would otherwise reach the driver as an OverflowError)."""
+
 
 def resolve_max_results(kind: SearchKind, value: int | None) -> int:
     """The page size to use: ``value``, or the kind's default when ``value`` is None.
@@ -141,7 +146,7 @@ def _encode(payload: dict[str, Any]) -> str:
 
 def encode_page_token(offset: int, fingerprint: str) -> str:
     """An opaque token for the page starting at ``offset`` of the query ``fingerprint``."""
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_PAGE_OFFSET:
         raise InvalidParameterValue(f"Invalid page offset {offset!r}")
     return _encode({"c": _checksum(offset, fingerprint), "o": offset, "q": fingerprint})
 
@@ -171,7 +176,7 @@ def decode_page_token(token: str | None, fingerprint: str) -> int:
     if not isinstance(payload, dict) or set(payload) != {"c", "o", "q"}:
         raise _invalid(token, "unexpected content")
     offset, query, checksum = payload["o"], payload["q"], payload["c"]
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_PAGE_OFFSET:
         raise _invalid(token, "bad offset")
     if not isinstance(query, str) or not isinstance(checksum, str):
         raise _invalid(token, "unexpected content")

@@ -27,6 +27,7 @@ from attrs import frozen
 from genesis_flow.core.errors import InvalidParameterValue, NotSupported
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind, Value
 from genesis_flow.core.search.lexer import IdentPart, Token, TokenKind, is_integer_literal, tokenize
+from genesis_flow.core.validation import is_long
 
 C = Comparator
 NUMERIC_COMPARATORS = frozenset({C.EQ, C.NE, C.LT, C.LE, C.GT, C.GE})
@@ -309,7 +310,7 @@ def _describe(key_type: KeyType, key: str) -> str:
 def _parse_number(token: Token, *, as_float: bool) -> float | int:
     try:
         if not as_float and is_integer_literal(token.text):
-            return int(token.text)
+            return _long(int(token.text), token.text)
         value = float(token.text)
     except (ValueError, OverflowError):
         raise _error(f"Invalid numeric value {token.text}") from None
@@ -326,6 +327,14 @@ def _parse_list(tokens: Sequence[Token], source: str) -> tuple[str, ...]:
             expect_item = True
         else:
             raise _error(
+def _long(value: int, text: str) -> int:
+    # Integer columns and fields are 64-bit on every backend; a larger literal would reach the
+    # driver as an OverflowError.
+    if not is_long(value):
+        raise _error(f"Invalid numeric value {text}: outside the 64-bit integer range")
+    return value
+
+
                 "While parsing a list in the query, expected a non-empty list of quoted string values, "
                 f"found {token.text!r}"
             )
@@ -394,11 +403,11 @@ def _convert_value(
         return _parse_number(token, as_float=kind_ == _FLOAT)
     if kind_ == _VERSION:
         if token.kind is TokenKind.NUMBER and is_integer_literal(token.text):
-            return int(token.text)
+            return _long(int(token.text), token.text)
         if token.kind is TokenKind.STRING:
             text = token.text[1:-1]
             try:
-                return int(text)
+                number = int(text)
             except ValueError:
                 pass
         raise _error(f"Invalid value for numeric attribute '{key}': {token.text!r}")
@@ -411,6 +420,8 @@ def _convert_value(
         raise _error(
             "Parameter value is either not quoted or unidentified quote types used for string value "
             f"{token.text}. Use either single or double quotes."
+            else:
+                return _long(number, text)
         )
     text = token.text[1:-1]
     if kind_ == _EXPERIMENT_ID:
