@@ -14,6 +14,7 @@ import re
 import unicodedata
 
 from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.validation import text_problem
 
 # A drive ("C:", "c:x"; Windows reads any character before a colon as one), at the start of
 # any segment.
@@ -45,10 +46,9 @@ def artifact_path(path: str | None) -> str:
         raise _refuse(path, f"longer than {MAX_ARTIFACT_PATH_LENGTH} characters")
     if any(unicodedata.category(c) == "Cc" for c in path):  # C0, DEL and C1; NUL included
         raise _refuse(path, "control characters (NUL included) are not allowed")
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates: no file or blob can carry that name
-        raise _refuse(path, "not valid Unicode text") from None
+    problem = text_problem(path)  # the rule every stored string follows: no file or blob either
+    if problem is not None:
+        raise _refuse(path, problem)
     if "\\" in path:
         raise _refuse(path, "backslashes are not allowed; use '/'")
     if path.startswith("/") or path.startswith("~"):

@@ -23,6 +23,7 @@ from genesis_flow.core.search import (
     query_fingerprint,
     resolve_max_results,
 )
+from genesis_flow.core.search.paging import MAX_PAGE_OFFSET
 
 FP = query_fingerprint(SearchKind.RUNS, ("1",), parse_filter(SearchKind.RUNS, "metrics.a > 1"))
 
@@ -273,3 +274,19 @@ def test_tokens_survive_odd_fingerprints(fingerprint: str) -> None:
         tampered = token[:i] + ("0" if token[i] != "0" else "1") + token[i + 1 :]
         with pytest.raises(InvalidParameterValue):
             decode_page_token(tampered, fingerprint)
+
+
+@pytest.mark.parametrize("offset", [MAX_PAGE_OFFSET + 1, 2**63, 10**30])
+def test_offsets_beyond_the_bound_are_rejected(offset: int) -> None:
+    # A forged but well-formed token: right fingerprint and checksum, huge offset.
+    from genesis_flow.core.search import paging
+
+    with pytest.raises(InvalidParameterValue, match="page offset"):
+        encode_page_token(offset, FP)
+    token = paging._encode({"c": paging._checksum(offset, FP), "o": offset, "q": FP})
+    with pytest.raises(InvalidParameterValue, match="bad offset"):
+        decode_page_token(token, FP)
+
+
+def test_the_largest_offset_round_trips() -> None:
+    assert decode_page_token(encode_page_token(MAX_PAGE_OFFSET, FP), FP) == MAX_PAGE_OFFSET

@@ -578,3 +578,38 @@ def test_order_by_per_kind(kind: SearchKind, clause: str, expected: OrderBy) -> 
 
 def test_experiments_allow_repeated_order_keys_as_mlflow_does() -> None:
     assert len(parse_order_by(EXPERIMENTS, ["name", "name DESC"])) == 2
+
+
+# --- hostile values: integers beyond 64 bits, unstorable text ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        (RUNS, "attributes.start_time > 9223372036854775808"),
+        (RUNS, "attributes.end_time < -9223372036854775809"),
+        (EXPERIMENTS, "creation_time = 100000000000000000000"),
+        (VERSIONS, "version_number = 9223372036854775808"),
+        (VERSIONS, "version_number = '99999999999999999999'"),
+    ],
+)
+def test_integer_literals_beyond_64_bits_are_rejected(kind: SearchKind, text: str) -> None:
+    with pytest.raises(InvalidParameterValue, match="64-bit integer range"):
+        parse_filter(kind, text)
+
+
+def test_integer_literals_at_the_64_bit_bounds_and_large_metric_values_parse() -> None:
+    assert one(RUNS, "attributes.start_time < 9223372036854775807").value == 2**63 - 1
+    assert one(RUNS, "attributes.start_time > -9223372036854775808").value == -(2**63)
+    assert one(RUNS, "metrics.m > 9223372036854775808").value == float(2**63)
+
+
+@pytest.mark.parametrize("bad", ["x\ud800", "\udfff", "a\x00b"])
+def test_unstorable_text_in_filters_and_order_by_is_rejected(bad: str) -> None:
+    for text in (f"params.k = '{bad}'", f"params.`{bad}` = 'x'", f"tags.t LIKE '%{bad}'"):
+        with pytest.raises(InvalidParameterValue, match=r"surrogate|NUL"):
+            parse_filter(RUNS, text)
+    with pytest.raises(InvalidParameterValue, match=r"surrogate|NUL"):
+        parse_order_by(RUNS, [f"params.`{bad}` DESC"])
+    with pytest.raises(InvalidParameterValue, match=r"surrogate|NUL"):
+        parse_filter(MODELS, f"name = '{bad}'")

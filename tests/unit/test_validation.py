@@ -200,3 +200,108 @@ def test_validate_metrics_rejects_exactly_what_validate_metric_rejects(
         return None
 
     assert message(lambda: v.validate_metrics(batch, indexed=indexed)) == message(one_by_one)
+
+
+# --- hostile values: numbers beyond 64 bits, numpy and float numbers, unstorable text --------------
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), 2**1024])
+def test_metric_values_beyond_a_double_are_rejected(value: int) -> None:
+    with pytest.raises(InvalidParameterValue, match="double"):
+        v.validate_metric("m", value, 0, 0)
+    with pytest.raises(InvalidParameterValue, match="double"):
+        v.validate_metrics([("m", 1.0, 0, 0), ("m", value, 0, 0)])
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [(3, 3), (1e15, 10**15), (2.0, 2), (True, 1), (-0.0, 0), (2**70, 2**70)],
+)
+def test_as_long_makes_integral_numbers_ints(given: object, expected: int) -> None:
+    assert (type(v.as_long(given)), v.as_long(given)) == (int, expected)
+    assert v.as_long(v.as_long(given)) == expected  # idempotent: a converter
+
+
+@pytest.mark.parametrize("given", [1.5, -0.4, math.nan, math.inf, 1e400, "3", None, [1]])
+def test_as_long_leaves_what_is_not_integral_for_validation(given: object) -> None:
+    assert v.as_long(given) is given
+
+
+def test_numpy_numbers_are_normalised() -> None:
+    np = pytest.importorskip("numpy")
+    longs = [v.as_long(x) for x in (np.int64(3), np.uint8(4), np.float32(5.0))]
+    assert [(type(x), x) for x in longs] == [(int, 3), (int, 4), (int, 5)]
+    fraction = np.float64(1.5)
+    assert v.as_long(fraction) is fraction
+    doubles = [v.as_double(x) for x in (np.int64(3), np.float32(1.5))]
+    assert [(type(x), x) for x in doubles] == [(float, 3.0), (float, 1.5)]
+
+
+@pytest.mark.parametrize(("given", "expected"), [(3, 3.0), (2.5, 2.5), (10**300, 1e300)])
+def test_as_double_makes_numbers_floats(given: object, expected: float) -> None:
+    assert (type(v.as_double(given)), v.as_double(given)) == (float, expected)
+
+
+@pytest.mark.parametrize("given", [True, "1.5", None, 10**400])
+def test_as_double_leaves_what_is_no_double_for_validation(given: object) -> None:
+    assert v.as_double(given) is given
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 1.5, "1", math.nan, 1e19])
+def test_validate_long_refuses_what_is_not_a_64_bit_integer(value: object) -> None:
+    with pytest.raises(InvalidParameterValue, match="64-bit"):
+        v.validate_long("step", value)
+
+
+def test_validate_long_accepts_the_bounds_and_none() -> None:
+    longs = [v.validate_long("t", x) for x in (2**63 - 1, -(2**63), 7.0, None)]
+    assert longs == [2**63 - 1, -(2**63), 7, None]
+    with pytest.raises(InvalidParameterValue, match="end_time"):
+        v.validate_run_update(2**63, None)
+    with pytest.raises(InvalidParameterValue, match="start_time"):
+        v.validate_run_start("u", -(2**63) - 1)
+
+
+@pytest.mark.parametrize("version", [2**63, "99999999999999999999", -(2**63) - 1])
+def test_versions_beyond_64_bits_are_rejected(version: object) -> None:
+    with pytest.raises(InvalidParameterValue, match="64-bit"):
+        v.validate_version(version)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("x\ud800", "surrogate"), ("\udfff", "surrogate"), ("a\x00b", "NUL"), ("\x00", "NUL")],
+)
+def test_text_no_backend_stores_is_named(text: str, problem: str) -> None:
+    assert problem in (v.text_problem(text) or "")
+    with pytest.raises(InvalidParameterValue, match=problem):
+        v.validate_text("value", text)
+
+
+@pytest.mark.parametrize("text", ["", "plain", "é 日本 \U0001f600", "tab\tnewline\n", "x" * 10_000])
+def test_valid_text_passes(text: str) -> None:
+    assert v.text_problem(text) is None
+    assert v.validate_text("value", text) == text
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        lambda bad: v.validate_param("k", bad),
+        lambda bad: v.validate_run_tag("k", bad),
+        lambda bad: v.validate_experiment_tag("k", bad),
+        lambda bad: v.validate_registry_tag("k", bad),
+        lambda bad: v.validate_experiment_name(bad),
+        lambda bad: v.validate_model_name(bad),
+        lambda bad: v.validate_logged_model_name(bad),
+        lambda bad: v.validate_input_tag("k", bad),
+        lambda bad: v.validate_dataset_fields("n", "d", "s3", "s", None, bad),
+        lambda bad: v.validate_texts(description=bad),
+        lambda bad: v.run_name_and_tags(bad, []),
+        lambda bad: v.validate_run_start(bad, None),
+    ],
+)
+@pytest.mark.parametrize("bad", ["x\ud800", "a\x00b"])
+def test_every_stored_string_follows_the_text_rule(check: Callable[[str], object], bad: str) -> None:
+    with pytest.raises(InvalidParameterValue):
+        check(bad)
