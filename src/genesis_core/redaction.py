@@ -187,15 +187,16 @@ def redact_text(text: str, hidden: Iterable[str] = ()) -> str:
     of its own; and every string of ``hidden`` (:func:`hidden_values` of the URI the text is
     about: a driver's message may quote an option's value without its name) replaced too."""
     for value in hidden:
-        text = text.replace(value, MASK)
+        # Case-blind: some drivers lower-case the text they quote.
+        text = re.sub(re.escape(value), MASK, text, flags=re.IGNORECASE)
     if not any(c in text for c in "=@#?"):
         return text  # no query, user-info, fragment or connection string: the common case
     return _Redaction().text(text)
 
 
 def hidden_values(uri: str) -> tuple[str, ...]:
-    """What :func:`redact_uri` hides in ``uri``, as written and percent-decoded (and the parts of
-    a list value such as ``AWS_SESSION_TOKEN:...``), longest first, for :func:`redact_text`.
+    """What :func:`redact_uri` hides in ``uri``, as written and percent-decoded, and their parts
+    (see ``_PARTS``), longest first, for :func:`redact_text`.
     Values under three characters are left out: masking them would garble the message."""
     redaction = _Redaction()
     redaction.uri(uri)
@@ -203,12 +204,15 @@ def hidden_values(uri: str) -> tuple[str, ...]:
     for value in redaction.hidden:
         for variant in (value, unquote(value), unquote_plus(value)):
             found.add(variant)
-            found.update(part for part in re.split(r"[,:]", variant) if len(part) >= _MIN_PART)
+            found.update(part for part in _PARTS.split(variant) if len(part) >= _MIN_PART)
     return tuple(sorted((v for v in found if len(v) >= _MIN_HIDDEN), key=len, reverse=True))
 
 
 _MIN_HIDDEN = 3
 _MIN_PART = 6
+# A list value (``AWS_SESSION_TOKEN:...,X:...``) is quoted in parts; a password with an unencoded
+# "@" or "/" is read by a driver as a password, a host and a path.
+_PARTS = re.compile(r"[,:@/?#&=]")
 
 # --- one pass ---------------------------------------------------------------------------------------
 

@@ -60,8 +60,16 @@ class CosmosDatabase(MongoDatabase):
 
     cosmos = True
 
-    def __init__(self, client: Any, name: str, *, where: str, retry_budget_ms: int | None = None) -> None:
-        super().__init__(client, name, where=where, retry_budget_ms=retry_budget_ms)
+    def __init__(
+        self,
+        client: Any,
+        name: str,
+        *,
+        where: str,
+        retry_budget_ms: int | None = None,
+        hidden: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(client, name, where=where, retry_budget_ms=retry_budget_ms, hidden=hidden)
         self.throttled = 0  # 16500 answers seen (and waited out)
         self.wildcard_indexes: bool | None = None  # None until the indexes were checked
 
@@ -79,6 +87,7 @@ class CosmosDatabase(MongoDatabase):
             target.database,
             where=target.redacted,
             retry_budget_ms=target.retry_budget_ms,
+            hidden=target.hidden,
         )
 
     def _retry_delay(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
@@ -40,6 +41,7 @@ from genesis_flow.core.errors import (
     InvalidState,
     TemporarilyUnavailable,
 )
+from genesis_flow.core.redaction import hidden_values, redact_text
 from genesis_flow.core.redaction import redact_uri as redact
 
 T = TypeVar("T")
@@ -89,6 +91,8 @@ INDEXES: dict[str, list[IndexSpec]] = {
     "datasets": [
         IndexSpec([("x", ASC), ("name", ASC), ("digest", ASC)], unique=True, name="gf_exp_dataset"),
     ],
+    # Chunks of long dataset values, read by their computed ids only.
+    "dataset_values": [],
     "logged_models": [
         IndexSpec([("x", ASC), ("l", ASC), ("ct", DESC)], name="gf_exp_created"),
     ],
@@ -114,6 +118,8 @@ class MongoTarget:
 
     def __init__(self, uri: str) -> None:
         self.redacted = redact(uri)
+        # What the redaction hides, for driver messages that quote an option's value.
+        self.hidden = hidden_values(uri)
         scheme, sep, rest = uri.partition("://")
         if not sep or scheme not in ("mongodb", "mongodb+srv"):
             raise InvalidParameterValue(f"Not a MongoDB URI: {self.redacted!r}")
@@ -171,11 +177,13 @@ class MongoDatabase:
         *,
         where: str,
         retry_budget_ms: int | None = None,
+        hidden: tuple[str, ...] = (),
     ) -> None:
         self.client = client
         self.db = client[name]
         self.name = name
         self.where = where
+        self.hidden = hidden
         self.retry_budget_ms = retry_budget_ms
         self._indexes_ready = False
         self._index_lock = threading.Lock()
@@ -192,6 +200,7 @@ class MongoDatabase:
             target.database,
             where=target.redacted,
             retry_budget_ms=target.retry_budget_ms,
+            hidden=target.hidden,
         )
 
     def __getitem__(self, collection: str) -> Collection[dict[str, Any]]:
@@ -254,16 +263,20 @@ class MongoDatabase:
         if isinstance(error, DocumentTooLarge):
             return InvalidParameterValue(f"A document would exceed the server's size limit: {error}")
         if isinstance(error, (ConnectionFailure, ServerSelectionTimeoutError)):
-            return TemporarilyUnavailable(f"Cannot reach MongoDB at {self.where}: {_first_line(error)}")
+            return TemporarilyUnavailable(f"Cannot reach MongoDB at {self.where}: {self._driver_text(error)}")
         if isinstance(error, (ConfigurationError, InvalidURI)):
-            return InvalidParameterValue(f"Bad MongoDB configuration for {self.where}: {_first_line(error)}")
+            detail = self._driver_text(error)
+            return InvalidParameterValue(f"Bad MongoDB configuration for {self.where}: {detail}")
         if isinstance(error, OperationFailure) and error.code in (13, 18, 8000):
-            return InvalidState(
-                f"MongoDB at {self.where} refused the credentials or the operation: {_first_line(error)}"
-            )
+            detail = self._driver_text(error)
+            return InvalidState(f"MongoDB at {self.where} refused the credentials or the operation: {detail}")
         return InternalError(
-            f"Unexpected MongoDB error at {self.where}: {type(error).__name__}: {_first_line(error)}"
+            f"Unexpected MongoDB error at {self.where}: {type(error).__name__}: {self._driver_text(error)}"
         )
+
+    def _driver_text(self, error: BaseException) -> str:
+        # A driver message may quote an option's value (or the whole URI) from the URI.
+        return redact_text(_first_line(error), self.hidden)
 
     # --- schema ------------------------------------------------------------------------------------
 
@@ -288,6 +301,9 @@ class MongoDatabase:
         self._indexes_ready = False
 
 
+_WARNED: dict[Any, Any] = {}  # warnings passed on are shown once, as pymongo's own would be
+
+
 def make_client(target: MongoTarget, **options: Any) -> MongoClient[dict[str, Any]]:
     in_uri = {k.lower() for k, _ in target.options}
     # Defaults of ours only where the URI is silent: pymongo lets keyword arguments win.
@@ -295,9 +311,21 @@ def make_client(target: MongoTarget, **options: Any) -> MongoClient[dict[str, An
         if name.lower() not in in_uri:
             options.setdefault(name, value)
     try:
-        return MongoClient(target.client_uri, **options)
-    except (ConfigurationError, InvalidURI, ValueError, TypeError) as error:
-        raise InvalidParameterValue(f"Bad MongoDB URI {target.redacted}: {_first_line(error)}") from None
+        with warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
+            client: MongoClient[dict[str, Any]] = MongoClient(target.client_uri, **options)
+    except (ConfigurationError, InvalidURI, ValueError, TypeError, OSError) as error:
+        # OSError: a TLS key or CA file named in the URI that cannot be read.
+        detail = redact_text(_first_line(error), target.hidden)
+        raise InvalidParameterValue(f"Bad MongoDB URI {target.redacted}: {detail}") from None
+    finally:
+        # pymongo's warnings about options may quote a value of the URI: passed on redacted.
+        for warning in warned:
+            message = redact_text(str(warning.message), target.hidden)
+            warnings.warn_explicit(
+                message, warning.category, warning.filename, warning.lineno, registry=_WARNED
+            )
+    return client
 
 
 def is_duplicate_key(error: BaseException) -> bool:

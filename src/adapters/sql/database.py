@@ -30,7 +30,7 @@ from sqlalchemy.pool import StaticPool
 from genesis_flow.adapters.sql import errors
 from genesis_flow.adapters.sql.migrations import MIGRATIONS, SCHEMA_VERSION, Migration, ensure_schema
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue, TemporarilyUnavailable
-from genesis_flow.core.redaction import redact_uri
+from genesis_flow.core.redaction import hidden_values, redact_text, redact_uri
 from genesis_flow.core.search.evaluate import like
 
 T = TypeVar("T")
@@ -156,6 +156,8 @@ class SqlDatabase:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.where = redact_uri(uri or engine.url.render_as_string(hide_password=True))
+        # What the redaction hides, for driver messages that quote an option's value.
+        self.hidden = hidden_values(uri) if uri else ()
         self._uri = uri or self.where
         self._prepared: dict[Hashable, Prepared] = {}
         self._prepare_lock = threading.Lock()
@@ -188,7 +190,8 @@ class SqlDatabase:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
         except sqlite3.OperationalError as error:
-            raise TemporarilyUnavailable(f"Cannot switch {self.where} to WAL mode: {error}") from None
+            detail = redact_text(str(error), self.hidden)
+            raise TemporarilyUnavailable(f"Cannot switch {self.where} to WAL mode: {detail}") from None
         finally:
             raw.close()
 
@@ -199,7 +202,8 @@ class SqlDatabase:
         except GenesisError:
             raise
         except Exception as error:  # a malformed URL or a missing driver
-            raise InvalidParameterValue(f"Cannot open {redact_uri(uri)!r}: {error}") from None
+            detail = redact_text(str(error), hidden_values(uri))
+            raise InvalidParameterValue(f"Cannot open {redact_uri(uri)!r}: {detail}") from None
         return cls(engine, uri=uri, **kwargs)
 
     def prepare(self, key: Hashable, build: Callable[[], sa.ClauseElement]) -> Prepared:
@@ -253,5 +257,5 @@ class SqlDatabase:
                 if errors.is_transient(error) and attempt < _RETRIES:
                     time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
                     continue
-                raise errors.translate(error, self.where) from None
+                raise errors.translate(error, self.where, self.hidden) from None
         raise AssertionError("unreachable")  # pragma: no cover

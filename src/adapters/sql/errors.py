@@ -7,6 +7,8 @@ the ones it asks about (:func:`is_unique_violation`), and users never see one at
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy.exc as sa_exc
 
 from genesis_flow.core.errors import (
@@ -16,6 +18,7 @@ from genesis_flow.core.errors import (
     InvalidState,
     TemporarilyUnavailable,
 )
+from genesis_flow.core.redaction import redact_text
 
 
 class SchemaError(InvalidState):
@@ -52,26 +55,28 @@ def is_transient(error: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
-def translate(error: BaseException, where: str) -> GenesisError:
-    """The domain error for a driver error raised while talking to ``where`` (a redacted URI)."""
+def translate(error: BaseException, where: str, hidden: Iterable[str] = ()) -> GenesisError:
+    """The domain error for a driver error raised while talking to ``where`` (a redacted URI);
+    ``hidden``: what the redaction of that URI hid, should the driver's message quote it."""
     if isinstance(error, GenesisError):
         return error
+    hidden = tuple(hidden)
     if is_transient(error):
         return TemporarilyUnavailable(
             f"The database at {where} stayed busy (locked by other writers) for longer than the"
             " busy timeout; retry the call."
         )
     if isinstance(error, sa_exc.DataError):
-        return InvalidParameterValue(f"The database rejected a value: {_first_line(error.orig)}")
+        return InvalidParameterValue(f"The database rejected a value: {_first_line(error.orig, hidden)}")
     if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)):
-        detail = _first_line(getattr(error, "orig", None) or error)
+        detail = _first_line(getattr(error, "orig", None) or error, hidden)
         return TemporarilyUnavailable(f"Cannot reach the database at {where}: {detail}")
     if isinstance(error, sa_exc.SQLAlchemyError):
-        detail = _first_line(getattr(error, "orig", None) or error)
+        detail = _first_line(getattr(error, "orig", None) or error, hidden)
         return InternalError(f"Unexpected database error at {where}: {detail}")
-    return InternalError(f"Unexpected error at {where}: {type(error).__name__}: {error}")
+    return InternalError(f"Unexpected error at {where}: {type(error).__name__}: {_first_line(error, hidden)}")
 
 
-def _first_line(error: object) -> str:
+def _first_line(error: object, hidden: tuple[str, ...]) -> str:
     text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    return redact_text(text.splitlines()[0], hidden) if text else type(error).__name__

@@ -12,6 +12,7 @@ clauses work. We never import mlflow ourselves.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 from genesis_flow.core.errors import GenesisError
+from genesis_flow.core.redaction import redact_text
 
 INTERNAL_ERROR = "INTERNAL_ERROR"
 INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
@@ -123,8 +125,9 @@ def _make_dual(theirs: type) -> type[MlflowException]:
 
 
 def mlflow_exception(message: str, error_code: str = INTERNAL_ERROR) -> MlflowException:
-    """A new exception of the class callers can catch (see the module docstring)."""
-    return _exception_class()(message, error_code=error_code)
+    """A new exception of the class callers can catch (see the module docstring). Its message
+    is redacted: every URI or connection string in it loses its secrets, whoever wrote it."""
+    return _exception_class()(redact_text(message), error_code=error_code)
 
 
 def translate(error: GenesisError) -> MlflowException:
@@ -137,6 +140,24 @@ def translate(error: GenesisError) -> MlflowException:
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+class RedactingFilter(logging.Filter):
+    """Our log records lose the secrets of any URI they quote (an error's text, a location)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is logging's to report, not ours
+            return True
+        shown = redact_text(message)
+        if shown != message:
+            record.msg, record.args = shown, None
+        return True
+
+
+# The API's modules log on "genesis_flow" itself; a logger's filters do not apply to its children.
+logging.getLogger("genesis_flow").addFilter(RedactingFilter())
 
 
 def translated(function: Callable[P, R]) -> Callable[P, R]:

@@ -39,13 +39,16 @@ def _scheme(uri: str) -> str:
 
 
 class Checks:
-    """The checks of one doctor run, in order: name, PASS/FAIL/SKIP and a one-line detail."""
+    """The checks of one doctor run, in order: name, PASS/FAIL/SKIP and a one-line detail, with
+    nothing of the secrets of ``uri`` (the store checked) in it."""
 
-    def __init__(self) -> None:
+    def __init__(self, uri: str = "") -> None:
         self.rows: list[dict[str, str]] = []
+        self._uri = uri
 
     def add(self, check: str, status: str, detail: str) -> None:
-        self.rows.append({"check": check, "status": status, "detail": redacted(detail).replace("\n", " ")})
+        shown = redacted(detail, [self._uri]).replace("\n", " ")
+        self.rows.append({"check": check, "status": status, "detail": shown})
 
     def run(self, check: str, probe: Callable[[], tuple[str, str]]) -> bool:
         """Record what ``probe`` returns ((status, detail)); an exception is a FAIL. True if not FAIL."""
@@ -76,7 +79,7 @@ def _error_text(error: BaseException) -> str:
 
 def run_doctor(uri: str) -> Checks:
     """Every check doctor makes on the store at ``uri``; never raises."""
-    checks = Checks()
+    checks = Checks(uri)
     scheme = _scheme(uri)
     checks.add("uri", PASS, redacted(uri))
     if scheme == "memory":

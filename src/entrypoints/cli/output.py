@@ -13,6 +13,7 @@ import csv
 import functools
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -20,20 +21,41 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import click
 
 from genesis_flow.core.errors import GenesisError
-from genesis_flow.core.redaction import redact_uri
+from genesis_flow.core.redaction import hidden_values, redact_text
 
 FORMATS = ("table", "json", "csv")
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def redacted(text: str) -> str:
-    """``text`` with the credentials of any URI in it removed (a whole message may be passed)."""
-    return " ".join(redact_uri(word) if "://" in word else word for word in text.split(" "))
+# Where a command's URIs come from when not given as an option (see bootstrap's resolution order).
+_URI_VARIABLES = (
+    "GENESIS_TRACKING_URI",
+    "MLFLOW_TRACKING_URI",
+    "GENESIS_REGISTRY_URI",
+    "MLFLOW_REGISTRY_URI",
+    "AZURE_STORAGE_CONNECTION_STRING",
+)
 
 
-def fail(message: str, code: str = "INVALID_PARAMETER_VALUE", exit_code: int = 1) -> NoReturn:
-    click.echo(f"genesis: error: {code}: {redacted(message)}".replace("\n", " "), err=True)
+def redacted(text: str, uris: Iterable[str | None] = ()) -> str:
+    """``text`` (a whole message may be passed) with the secrets of any URI or connection string
+    in it removed, and whatever the redaction of ``uris`` hides, should the text quote it bare."""
+    hidden = sorted({value for uri in uris if uri for value in hidden_values(uri)}, key=len, reverse=True)
+    return redact_text(text, hidden)
+
+
+def fail(
+    message: str,
+    code: str = "INVALID_PARAMETER_VALUE",
+    exit_code: int = 1,
+    uris: Iterable[str | None] = (),
+) -> NoReturn:
+    """Print ``message`` as the one error line and exit. ``uris``: the URIs the command used
+    (the environment's are added), whose hidden values must not show even where the message
+    quotes them without their URI (a driver's message that slipped past an adapter)."""
+    line = redacted(message, [*uris, *(os.environ.get(name) for name in _URI_VARIABLES)])
+    click.echo(f"genesis: error: {code}: {line}".replace("\n", " "), err=True)
     raise SystemExit(exit_code)
 
 
@@ -42,16 +64,21 @@ def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        uris = [value for name, value in kwargs.items() if _names_a_uri(name) and isinstance(value, str)]
         try:
             return function(*args, **kwargs)
         except GenesisError as error:
-            fail(error.message, error.error_code)
+            fail(error.message, error.error_code, uris=uris)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except Exception as error:  # never a traceback for the operator
-            fail(f"{type(error).__name__}: {error}", "INTERNAL_ERROR")
+            fail(f"{type(error).__name__}: {error}", "INTERNAL_ERROR", uris=uris)
 
     return wrapper
+
+
+def _names_a_uri(parameter: str) -> bool:
+    return parameter.endswith("uri") or parameter in ("source", "destination")
 
 
 def format_option(function: Callable[P, R]) -> Callable[P, R]:
