@@ -395,3 +395,15 @@ def test_dataset_fields_of_maximum_size_round_trip(tracking: TrackingStore) -> N
     ]
     (found,) = runs(tracking, ["0"], "dataset.name = 'big'").items
     assert _digest(found.inputs.dataset_inputs[0].dataset.profile) == _digest(big.profile)
+
+
+def test_long_non_ascii_dataset_values_round_trip(tracking: TrackingStore) -> None:
+    # Up to 4 bytes a character: a schema of MLflow's maximum length is 4 MB of UTF-8.
+    run_id = new_run(tracking)
+    schema = ("\U0001f600" * MAX_DATASET_SCHEMA_SIZE)[:MAX_DATASET_SCHEMA_SIZE]
+    profile = "é" * 300_001 + "日本"
+    wide = Dataset("wide", "d2", "s3", "s\u00e9" * 1000, schema=schema, profile=profile)
+    tracking.log_inputs(run_id, [DatasetInput(wide)])
+    (got,) = tracking.get_run(run_id).inputs.dataset_inputs
+    assert (got.dataset.source, got.dataset.profile) == (wide.source, profile)
+    assert _digest(got.dataset.schema) == _digest(schema)

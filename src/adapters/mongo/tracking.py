@@ -22,6 +22,7 @@ retried call stores nothing twice (docs/adr/0008). Semantics are on the port, no
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 import struct
@@ -74,6 +75,7 @@ from genesis_flow.core.entities import (
 )
 from genesis_flow.core.errors import (
     ExperimentAlreadyExists,
+    InternalError,
     InvalidParameterValue,
     InvalidState,
     ResourceAlreadyExists,
@@ -186,6 +188,47 @@ def _dataset_id(experiment_id: str, name: str, digest: str) -> str:
     return _hash(repr((experiment_id, name, digest)))
 
 
+# Bytes of source, schema and profile a dataset document holds. MLflow allows a 16 MB profile,
+# past MongoDB's 16 MB and Cosmos DB's 2 MB per document: beyond this budget the long fields move
+# to `dataset_values` in chunks of at most DATASET_CHUNK_BYTES in UTF-8 (a character takes up to
+# 4 bytes: ASCII text is cut every DATASET_CHUNK_BYTES characters, other text every quarter of
+# that), so each chunk document stays under 1 MB, and are read back whole.
+DATASET_INLINE_BUDGET = 512_000
+DATASET_CHUNK_BYTES = 900_000
+_DATASET_TEXT_FIELDS = ("source", "schema", "profile")
+_SHORT_FIELD = 1_000
+
+
+def _chunk_id(dataset_id: str, field: str, digest: str, index: int) -> str:
+    return f"{dataset_id}/{field}/{digest}/{index}"
+
+
+def _dataset_values(dataset_id: str, dataset: Dataset) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The text fields of a dataset document, and the chunk documents of the fields moved out of
+    it (``ox``: field -> [hash of the value, number of chunks]). The chunk ids carry the value's
+    hash, so a dataset document only ever names chunks of its own value, whichever racing writer
+    inserted it first."""
+    values: dict[str, Any] = {f: getattr(dataset, f) for f in _DATASET_TEXT_FIELDS}
+    if sum(len(x.encode()) for x in values.values() if x) <= DATASET_INLINE_BUDGET:
+        return values, []
+    chunks: list[dict[str, Any]] = []
+    moved: dict[str, list[Any]] = {}
+    for field, value in list(values.items()):
+        if value is None or len(value) <= _SHORT_FIELD:
+            continue
+        digest = _hash(value)
+        size = DATASET_CHUNK_BYTES if value.isascii() else DATASET_CHUNK_BYTES // 4
+        parts = range(0, len(value), size)
+        chunks.extend(
+            {"_id": _chunk_id(dataset_id, field, digest, i), "v": value[start : start + size]}
+            for i, start in enumerate(parts)
+        )
+        moved[field] = [digest, len(parts)]
+        values[field] = None
+    values["ox"] = moved
+    return values, chunks
+
+
 def _experiment_from(doc: dict[str, Any]) -> Experiment:
     return Experiment(
         experiment_id=doc["_id"],
@@ -241,6 +284,7 @@ class MongoTrackingStore(MongoTraces):
         self._metrics = database["metrics"]
         self._values = database["run_values"]
         self._datasets = database["datasets"]
+        self._dataset_values = database["dataset_values"]
         self._models = database["logged_models"]
         self._counters = database["counters"]
         self._meta = database["meta"]
@@ -460,6 +504,7 @@ class MongoTrackingStore(MongoTraces):
         run_name: str | None = None,
     ) -> Run:
         name, tag_map = v.run_name_and_tags(run_name, [(tag.key, tag.value) for tag in tags])
+        start_time = v.validate_run_start(user_id, start_time)
         run_id = self._ids.new_id()
 
         def work() -> Run:
@@ -497,7 +542,6 @@ class MongoTrackingStore(MongoTraces):
             "p": {},
             "t": {},
             "m": {},
-        start_time = v.validate_run_start(user_id, start_time)
             "sz": 0,
         }
 
@@ -573,16 +617,39 @@ class MongoTrackingStore(MongoTraces):
         datasets: dict[tuple[str, str, str], Dataset] = {}
         if dataset_keys:
             ids = [_dataset_id(*k) for k in dataset_keys]
-            for row in self._datasets.find({"_id": {"$in": ids}}):
+            rows = list(self._datasets.find({"_id": {"$in": ids}}))
+            moved = self._moved_dataset_values(rows)
+            for row in rows:
+                key = row["_id"]
                 datasets[(row["x"], row["name"], row["digest"])] = Dataset(
                     row["name"],
                     row["digest"],
                     row["source_type"],
-                    row["source"],
-                    row.get("schema"),
-                    row.get("profile"),
+                    moved.get((key, "source"), row["source"]),
+                    moved.get((key, "schema"), row.get("schema")),
+                    moved.get((key, "profile"), row.get("profile")),
                 )
         return [self._run_from(d, spilled, datasets) for d in docs]
+
+    def _moved_dataset_values(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], str]:
+        """(dataset id, field) -> the whole value, for the fields ``rows`` moved out of line; one
+        query by ``_id`` for all of them."""
+        wanted = {
+            _chunk_id(row["_id"], field, digest, i): (row["_id"], field, i)
+            for row in rows
+            for field, (digest, count) in (row.get("ox") or {}).items()
+            for i in range(count)
+        }
+        if not wanted:
+            return {}
+        parts: dict[tuple[str, str], dict[int, str]] = {}
+        for chunk in self._dataset_values.find({"_id": {"$in": list(wanted)}}):
+            dataset_id, field, i = wanted[chunk["_id"]]
+            parts.setdefault((dataset_id, field), {})[i] = chunk["v"]
+        if sum(len(p) for p in parts.values()) != len(wanted):
+            # Chunks are written before the dataset document that names them: never expected.
+            raise InternalError("A dataset value stored out of line is incomplete")
+        return {key: "".join(p[i] for i in range(len(p))) for key, p in parts.items()}
 
     @staticmethod
     def _values_of(
@@ -632,6 +699,7 @@ class MongoTrackingStore(MongoTraces):
         end_time: int | None = None,
         run_name: str | None = None,
     ) -> RunInfo:
+        end_time = v.validate_run_update(end_time, run_name)
         status = RunStatus.parse(run_status) if run_status is not None else None
 
         def work() -> RunInfo:
@@ -669,7 +737,6 @@ class MongoTrackingStore(MongoTraces):
     def _set_run_stage(self, run_id: str, stage: str) -> None:
         def work() -> None:
             if stage == DELETED:
-        end_time = v.validate_run_update(end_time, run_name)
                 # Only a run not deleted yet gets a deletion time: deleting again keeps the first.
                 done = self._runs.update_one(
                     {"_id": run_id, "l": {"$ne": DELETED}},
@@ -1009,6 +1076,8 @@ class MongoTrackingStore(MongoTraces):
         )
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
+        v.validate_model_outputs(models)
+
         def work() -> None:
             self._active_run_doc(run_id, {"l": 1})
             if not models:
@@ -1046,7 +1115,6 @@ class MongoTrackingStore(MongoTraces):
             clauses = q.run_clauses(filter, self._spill_lookup(spilled, wanted))
             sort, computed = q.run_sort(order_by, self._spilled_order(spilled, order_by, wanted))
             query = {"$and": [base, *clauses]} if clauses else base
-        v.validate_model_outputs(models)
             if computed:
                 pipeline: list[dict[str, Any]] = [
                     {"$match": query},
@@ -1485,29 +1553,43 @@ class MongoTrackingStore(MongoTraces):
 
         self._db.call(work)
 
+    def _insert_chunk(self, chunk: dict[str, Any]) -> None:
+        with contextlib.suppress(DuplicateKeyError):  # an idempotent id: already stored
+            self._dataset_values.insert_one(chunk)
+
     def _attach_dataset_rows(self, experiment_id: str, inputs: Sequence[DatasetInput]) -> None:
-        if inputs:
-            self._datasets.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": _dataset_id(experiment_id, i.dataset.name, i.dataset.digest)},
-                        {
-                            "$setOnInsert": {
-                                "x": experiment_id,
-                                "name": i.dataset.name,
-                                "digest": i.dataset.digest,
-                                "source_type": i.dataset.source_type,
-                                "source": i.dataset.source,
-                                "schema": i.dataset.schema,
-                                "profile": i.dataset.profile,
-                            }
-                        },
-                        upsert=True,
-                    )
-                    for i in inputs
-                ],
-                ordered=False,
+        if not inputs:
+            return
+        rows: list[UpdateOne] = []
+        ids = [_dataset_id(experiment_id, i.dataset.name, i.dataset.digest) for i in inputs]
+        # The first stored dataset wins: one stored already needs no write of its long values.
+        stored = {d["_id"] for d in self._datasets.find({"_id": {"$in": ids}}, {"_id": 1})}
+        for dataset_id, i in zip(ids, inputs, strict=True):
+            if dataset_id in stored:
+                continue
+            values, chunks = _dataset_values(dataset_id, i.dataset)
+            # Chunks first, so a dataset document never names a chunk that is not there yet. One
+            # insert each keeps every request under 1 MB, and its own call retries just that
+            # chunk when throttled (a retry of the whole call could send 80 again and again).
+            for chunk in chunks:
+                self._db.call(functools.partial(self._insert_chunk, chunk))
+            rows.append(
+                UpdateOne(
+                    {"_id": dataset_id},
+                    {
+                        "$setOnInsert": {
+                            "x": experiment_id,
+                            "name": i.dataset.name,
+                            "digest": i.dataset.digest,
+                            "source_type": i.dataset.source_type,
+                            **values,
+                        }
+                    },
+                    upsert=True,
+                )
             )
+        if rows:
+            self._datasets.bulk_write(rows, ordered=False)
 
 
 def _logged_model_clauses(filter: Filter, datasets: Sequence[DatasetRef]) -> list[dict[str, Any]]:

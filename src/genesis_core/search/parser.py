@@ -317,6 +317,14 @@ def _parse_number(token: Token, *, as_float: bool) -> float | int:
     return value
 
 
+def _long(value: int, text: str) -> int:
+    # Integer columns and fields are 64-bit on every backend; a larger literal would reach the
+    # driver as an OverflowError.
+    if not is_long(value):
+        raise _error(f"Invalid numeric value {text}: outside the 64-bit integer range")
+    return value
+
+
 def _parse_list(tokens: Sequence[Token], source: str) -> tuple[str, ...]:
     """Items of ``( 'a', "b", ... )`` as MLflow reads them (Python string-literal rules)."""
     expect_item = True
@@ -327,14 +335,6 @@ def _parse_list(tokens: Sequence[Token], source: str) -> tuple[str, ...]:
             expect_item = True
         else:
             raise _error(
-def _long(value: int, text: str) -> int:
-    # Integer columns and fields are 64-bit on every backend; a larger literal would reach the
-    # driver as an OverflowError.
-    if not is_long(value):
-        raise _error(f"Invalid numeric value {text}: outside the 64-bit integer range")
-    return value
-
-
                 "While parsing a list in the query, expected a non-empty list of quoted string values, "
                 f"found {token.text!r}"
             )
@@ -410,6 +410,8 @@ def _convert_value(
                 number = int(text)
             except ValueError:
                 pass
+            else:
+                return _long(number, text)
         raise _error(f"Invalid value for numeric attribute '{key}': {token.text!r}")
     # Quoted string values.
     if token.kind is not TokenKind.STRING:
@@ -420,8 +422,6 @@ def _convert_value(
         raise _error(
             "Parameter value is either not quoted or unidentified quote types used for string value "
             f"{token.text}. Use either single or double quotes."
-            else:
-                return _long(number, text)
         )
     text = token.text[1:-1]
     if kind_ == _EXPERIMENT_ID:
