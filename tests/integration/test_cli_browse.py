@@ -290,6 +290,27 @@ def test_runs_compare_plot_without_matplotlib(
     assert invoke("runs", "compare", seeded.run_ids[0], "--uri", seeded.uri, "--plot", "x.png").exit_code == 2
 
 
+@pytest.mark.parametrize("where", ["missing-folder", "under-a-file", "a-directory"])
+def test_runs_compare_plot_to_a_path_that_cannot_be_written_names_it(
+    seeded: Seeded, tmp_path: Path, where: str
+) -> None:
+    pytest.importorskip("matplotlib")
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "folder.png").mkdir()
+    path = {
+        "missing-folder": tmp_path / "no" / "such" / "x.png",
+        "under-a-file": tmp_path / "file.txt" / "x.png",
+        "a-directory": tmp_path / "folder.png",
+    }[where]
+    args = ("runs", "compare", *seeded.run_ids, "--uri", seeded.uri, "--metric", "loss", "--plot", str(path))
+    result = invoke(*args)
+    if where == "a-directory":  # refused by the option's own check: a usage error naming the path
+        assert result.exit_code == 2 and str(path) in result.stderr, result.output
+        return
+    line = error_line(result, "INVALID_PARAMETER_VALUE")
+    assert str(path) in line and "Traceback" not in result.output
+
+
 def test_sparkline() -> None:
     assert sparkline([0.0, 0.5, 1.0]) == "▁▅█"
     assert sparkline([2.0, 2.0]) == "▅▅"

@@ -455,7 +455,10 @@ def write_plot(path: str, key: str, histories: Sequence[tuple[str, Sequence[Metr
     axes.legend()
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
-    figure.savefig(path, format="png")
+    try:
+        figure.savefig(path, format="png")
+    except OSError as error:  # a missing folder, a directory, no permission: the user's path
+        fail(f"cannot write the plot to {path!r}: {error.strerror or error}", "INVALID_PARAMETER_VALUE")
 
 
 @runs.command("compare")
