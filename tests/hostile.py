@@ -56,6 +56,19 @@ TEXTS: tuple[str, ...] = (
     "ok",
     "k1",
 )
+# What drivers and encoders choke on (and 8001 characters, past every value limit).
+DANGEROUS_TEXTS: tuple[str, ...] = (
+    "x\ud800",
+    "\udfff",
+    "a\x00b",
+    "$where",
+    "a.b",
+    "$a.$b",
+    "\U0001f4a5",
+    "",
+    "'",
+    "k" * 8001,
+)
 LONG_LENGTHS = (250, 251, 500, 1000, 5000, 6001, 8001, 70_000)
 BIG_INTS: tuple[int, ...] = (2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64 + 5, 10**30, 10**400)
 METRIC_VALUES: tuple[Any, ...] = (
@@ -145,7 +158,7 @@ _GRAMMAR_KEYS: dict[SearchKind, tuple[str, ...]] = {
     SearchKind.TRACES: ("trace.status", "tags.t", "metadata.m", "attributes.timestamp_ms", "span.name"),
 }
 # Well-formed filters with hostile values, so a search gets past the parser to the database.
-_PLAIN_FILTERS: dict[SearchKind, tuple[str, ...]] = {
+PLAIN_FILTERS: dict[SearchKind, tuple[str, ...]] = {
     SearchKind.RUNS: (
         "params.p = 'a'",
         "metrics.m > 0",
@@ -223,7 +236,7 @@ _LITERALS = (
     "()",
     "('x\ud800')",
 )
-_JUNK_ORDER = (
+JUNK_ORDER = (
     "``",
     "params.``",
     "metrics.``",
@@ -269,8 +282,8 @@ class Hostile:
     def text(self) -> str:
         """A key or value: a short hostile string, a long one, or two glued together."""
         roll = self.rng.random()
-        if roll < 0.25:  # what drivers and encoders choke on
-            return self.choice(("x\ud800", "\udfff", "a\x00b", "\x00", "$where", "a.b", "\U0001f4a5"))
+        if roll < 0.25:
+            return self.choice(DANGEROUS_TEXTS)
         if roll < 0.4:
             return self.choice(("k", "$", "\ud800", "o"))[0] * self.choice(LONG_LENGTHS)
         if roll < 0.55:
@@ -299,7 +312,7 @@ class Hostile:
         if roll < 0.15:
             return ""
         if roll < 0.35:
-            return str(self.choice(_PLAIN_FILTERS[kind]))
+            return str(self.choice(PLAIN_FILTERS[kind]))
         if roll < 0.5:  # token soup
             vocabulary = (*keys, *_SOUP, *_OPERATORS)
             return " ".join(self.choice(vocabulary) for _ in range(self.rng.randrange(1, 12)))
@@ -319,8 +332,10 @@ class Hostile:
     def order_by(self, kind: SearchKind) -> list[str] | None:
         if self.chance(0.15):
             return None
-        pool = (*_JUNK_ORDER, *_ORDER_KEYS[kind], *(f"{k} DESC" for k in _ORDER_KEYS[kind]))
-        return [self.choice(pool) for _ in range(self.rng.randrange(0, 4))]
+        valid = (*_ORDER_KEYS[kind], *(f"{k} DESC" for k in _ORDER_KEYS[kind]))
+        entries = [self.choice(valid) for _ in range(self.rng.randrange(0, 3))]
+        entries.insert(self.rng.randrange(len(entries) + 1), self.choice(JUNK_ORDER))
+        return entries
 
     def max_results(self) -> Any:
         return self.choice(MAX_RESULTS)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.validation import text_problem
 from genesis_flow.ports import Clock, RegistryStore, TrackingStore
 
 ENTRY_POINT_GROUP = "genesis_flow.backends"
@@ -249,7 +250,14 @@ def supported_schemes() -> list[str]:
 
 
 def _scheme(uri: str) -> str:
-    scheme = urlsplit(uri).scheme.lower()
+    # The URI is not quoted in these messages: it may carry a password.
+    problem = text_problem(uri)
+    if problem is not None:
+        raise InvalidParameterValue(f"Invalid tracking URI: {problem}")
+    try:
+        scheme = urlsplit(uri).scheme.lower()
+    except ValueError as error:  # e.g. an unclosed IPv6 bracket
+        raise InvalidParameterValue(f"Invalid tracking URI: {error}") from None
     if not scheme:
         raise InvalidParameterValue(
             f"Tracking URI {uri!r} has no scheme; expected one of {supported_schemes()}, e.g. 'memory:'"

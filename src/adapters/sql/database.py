@@ -67,6 +67,8 @@ def _create_engine(url: str) -> Engine:
         in_memory = database in ("", ":memory:") or "mode=memory" in url
         if not in_memory:
             folder = os.path.dirname(os.path.abspath(database))
+            if os.path.isdir(database):
+                raise InvalidParameterValue(f"Cannot open the SQLite database {database!r}: it is a folder")
             if not os.path.isdir(folder):
                 raise InvalidParameterValue(
                     f"Cannot create the SQLite database {database!r}: the folder {folder!r} does not exist"
