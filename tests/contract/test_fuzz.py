@@ -20,10 +20,14 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import pytest
 from attrs import define, field
 
 from genesis_flow.adapters.memory import InMemoryRegistryStore, InMemoryTrackingStore
 from genesis_flow.client import MlflowClient
+from genesis_flow.core.entities import Param as CoreParam
+from genesis_flow.core.entities import RunTag as CoreRunTag
+from genesis_flow.core.errors import InternalError
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.entities import Metric, Param, RunTag, ViewType
 from genesis_flow.exceptions import MlflowException
@@ -516,3 +520,52 @@ def test_hostile_client_calls_agree_with_the_memory_store(backend: Backend, tmp_
         fuzz.episode(number)
     found = distinct(fuzz.problems)
     assert not found, f"{len(found)} distinct problems:\n" + "\n".join(found)
+
+
+# --- the fuzzer can fail ---------------------------------------------------------------------------
+
+
+class _RawErrorOnDollarValues(InMemoryTrackingStore):
+    """A driver error escaping the adapter."""
+
+    def set_tag(self, run_id: str, tag: CoreRunTag) -> None:
+        if "$" in tag.value:
+            raise KeyError(tag.value)
+        super().set_tag(run_id, tag)
+
+
+class _InternalErrorOnDottedParamKeys(InMemoryTrackingStore):
+    """The caller's input blamed on the server."""
+
+    def log_param(self, run_id: str, param: CoreParam) -> None:
+        if "." in param.key:
+            raise InternalError(f"cannot store {param.key!r}")
+        super().log_param(run_id, param)
+
+
+class _ForgetsTags(InMemoryTrackingStore):
+    """Answers like the reference but does not keep what it was given."""
+
+    def set_tag(self, run_id: str, tag: CoreRunTag) -> None:
+        self.get_run(run_id)
+
+
+@pytest.mark.parametrize(
+    ("broken", "kind"),
+    [
+        (_RawErrorOnDollarValues, "backend: raw KeyError"),
+        (_InternalErrorOnDottedParamKeys, "backend: INTERNAL_ERROR"),
+        (_ForgetsTags, "outcome differs"),
+    ],
+)
+def test_fuzz_catches_a_store_that_misbehaves(
+    broken: type[InMemoryTrackingStore], kind: str, tmp_path: Any
+) -> None:
+    backend = Backend(
+        "broken",
+        lambda clock: broken(clock=clock, artifact_root=str(tmp_path / "broken-root")),
+        lambda clock: InMemoryRegistryStore(clock=clock),
+    )
+    fuzz = Fuzz(backend, str(tmp_path / "reference-root"))
+    fuzz.sweep()
+    assert kind in {p.kind for p in fuzz.problems}, distinct(fuzz.problems)
