@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
+import signal
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner, Result
@@ -18,7 +21,12 @@ from genesis_flow.adapters.sql.migrations import SCHEMA_VERSION
 from genesis_flow.core.entities import LifecycleStage, Run, RunInfo, RunStatus
 from genesis_flow.entrypoints import bootstrap
 from genesis_flow.entrypoints.cli import app
-from genesis_flow.entrypoints.cli.ops import mlflow_server_argv, parse_duration_ms, ui_refusal
+from genesis_flow.entrypoints.cli.ops import (
+    mlflow_server_argv,
+    mlflow_server_env,
+    parse_duration_ms,
+    ui_refusal,
+)
 
 DAY_MS = 86_400_000
 SECRET_URI = "mongodb://u:secret@127.0.0.1:1/x?serverSelectionTimeoutMS=300"
@@ -254,10 +262,14 @@ def test_parse_duration() -> None:
 # --- ui ----------------------------------------------------------------------------------------------
 
 
-def test_ui_argv_runs_mlflow_server_on_the_uri() -> None:
+def test_ui_runs_mlflow_server_with_the_uri_in_its_environment_not_its_argv() -> None:
+    # The command line is readable by every local user (ps, /proc/<pid>/cmdline); the
+    # environment only by the same user.
     uri = "mongodb://u:p%40ss@db.example:27017/genesis"
-    assert mlflow_server_argv(uri) == [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri]
-    assert mlflow_server_argv(uri, host="0.0.0.0", port=5001)[-4:] == ["--host", "0.0.0.0", "--port", "5001"]
+    assert mlflow_server_argv() == [sys.executable, "-m", "mlflow", "server"]
+    assert mlflow_server_argv(host="0.0.0.0", port=5001)[-4:] == ["--host", "0.0.0.0", "--port", "5001"]
+    env = mlflow_server_env(uri, {"PATH": "/bin"})
+    assert env == {"PATH": "/bin", "MLFLOW_BACKEND_STORE_URI": uri}
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="needs mlflow")
@@ -265,16 +277,16 @@ def test_ui_accepts_mongodb_when_mlflow_is_installed(monkeypatch: pytest.MonkeyP
     from genesis_flow.entrypoints.cli import ops
 
     assert ui_refusal("mongodb://127.0.0.1:27017/genesis") is None
-    started: list[list[str]] = []
+    started: list[tuple[list[str], str]] = []
 
-    def fake_run(argv: list[str]) -> int:
-        started.append(argv)
+    def fake_run(argv: list[str], env: dict[str, str]) -> int:
+        started.append((argv, env["MLFLOW_BACKEND_STORE_URI"]))
         return 0
 
-    monkeypatch.setattr(ops, "_run_forwarding_interrupt", fake_run)
+    monkeypatch.setattr(ops, "run_process_group", fake_run)
     result = invoke("ui", "--uri", "mongodb://127.0.0.1:27017/genesis", "--port", "5055")
     assert result.exit_code == 0, result.output
-    assert started == [mlflow_server_argv("mongodb://127.0.0.1:27017/genesis", None, 5055)]
+    assert started == [(mlflow_server_argv(None, 5055), "mongodb://127.0.0.1:27017/genesis")]
 
 
 def test_ui_without_mlflow_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -303,3 +315,124 @@ def test_ui_refuses_memory() -> None:
     result = invoke("ui", "--uri", "memory:")
     assert result.exit_code == 1
     assert "mongodb://" in result.stderr
+
+
+# --- ui: the server's processes ---------------------------------------------------------------------
+
+UI_START_TIMEOUT_S = 180
+UI_STOP_TIMEOUT_S = 60
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """pid -> command line of every live (not zombie) process below ``root``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if state != "Z":
+            children.setdefault(int(ppid), []).append(int(entry.name))
+    found: dict[int, str] = {}
+    todo = list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        try:
+            found[pid] = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_ui_stops_the_whole_server_on_a_signal_and_never_shows_the_uri_in_a_command_line(
+    signum: int, tmp_path: Path
+) -> None:
+    pytest.importorskip("mlflow", reason="needs mlflow")
+    import subprocess
+    import urllib.request
+
+    from tests.integration.plugin_mongo import fresh_database
+
+    with socket_port() as port, fresh_database("ui_signal") as uri:
+        # The database's name is unique: it must show in no process's command line. The
+        # server must still open that store (an experiment made here is served).
+        marker = urlsplit(uri).path.strip("/")
+        bootstrap.build_tracking_store(uri).create_experiment(marker)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "GENESIS_"))}
+        env |= {"GENESIS_TRACKING_URI": uri, "MLFLOW_WORKERS": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+        command = [sys.executable, "-c", "from genesis_flow.entrypoints.cli import main; exit(main())"]
+        log = (tmp_path / "ui.log").open("wb")
+        argv = [*command, "ui", "--port", str(port)]
+        ui = subprocess.Popen(argv, env=env, stdout=log, stderr=log, cwd=tmp_path)
+        seen: dict[int, str] = {}
+        try:
+            deadline = time.monotonic() + UI_START_TIMEOUT_S
+            while True:
+                assert ui.poll() is None, (tmp_path / "ui.log").read_text()
+                seen |= _descendants(ui.pid)
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
+                        if reply.status == 200:
+                            break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.5)
+            seen |= _descendants(ui.pid)
+            assert seen, "mlflow server runs as a child of genesis ui"
+            served = (
+                f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?experiment_name={marker}"
+            )
+            with urllib.request.urlopen(served, timeout=30) as reply:
+                assert json.load(reply)["experiment"]["name"] == marker
+            for pid, line in {ui.pid: " ".join(argv), **seen}.items():
+                assert marker not in line and uri not in line, f"the URI is in {pid}'s command line: {line}"
+
+            ui.send_signal(signum)
+            assert ui.wait(timeout=UI_STOP_TIMEOUT_S) == 128 + signum
+            deadline = time.monotonic() + UI_STOP_TIMEOUT_S
+            while any(_alive(pid) for pid in seen) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not [pid for pid in seen if _alive(pid)], f"left running: {seen}"
+            assert not _port_open(port)
+        finally:
+            for pid in [ui.pid, *seen]:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            ui.wait()
+            log.close()
+
+
+@contextlib.contextmanager
+def socket_port() -> Iterator[int]:
+    """A port nobody listens on (free when asked)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    yield port

@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -428,16 +429,29 @@ class _Duration(click.ParamType):
 # --- ui --------------------------------------------------------------------------------------------
 
 MLFLOW_EXTRA_HINT = "pip install 'genesis-flow[mlflow]'"
+# `mlflow server` reads --backend-store-uri from this variable (the option's envvar; the registry
+# store defaults to it). A URI there is not in the process list, which every local user can read.
+BACKEND_STORE_URI_VARIABLE = "MLFLOW_BACKEND_STORE_URI"
+# How long the server's process group has to stop after SIGTERM/SIGINT before it is killed.
+STOP_GRACE_S = 10.0
 
 
-def mlflow_server_argv(uri: str, host: str | None = None, port: int | None = None) -> list[str]:
-    """The command that starts the MLflow server on ``uri`` through our plugin."""
-    argv = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri]
+def mlflow_server_argv(host: str | None = None, port: int | None = None) -> list[str]:
+    """The command that starts the MLflow server through our plugin; the store's URI goes in
+    its environment (:func:`mlflow_server_env`), never on the command line."""
+    argv = [sys.executable, "-m", "mlflow", "server"]
     if host is not None:
         argv += ["--host", host]
     if port is not None:
         argv += ["--port", str(port)]
     return argv
+
+
+def mlflow_server_env(uri: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the MLflow server on ``uri``: ``base`` (default: ours) plus the URI."""
+    env = dict(os.environ if base is None else base)
+    env[BACKEND_STORE_URI_VARIABLE] = uri
+    return env
 
 
 def ui_refusal(uri: str) -> str | None:
@@ -463,35 +477,84 @@ def ui_refusal(uri: str) -> str | None:
 @handle_errors
 def ui(uri: str | None, host: str | None, port: int | None) -> None:
     """Start the MLflow UI (`mlflow server`) on a MongoDB store through the Genesis-Flow plugin.
-    Needs MLflow: pip install 'genesis-flow[mlflow]'. Ctrl-C stops it."""
+    Needs MLflow: pip install 'genesis-flow[mlflow]'. Ctrl-C (or SIGTERM) stops it and its workers."""
     resolved = resolve_tracking_uri(uri)
     refusal = ui_refusal(resolved)
     if refusal is not None:
         fail(refusal)
-    raise SystemExit(_run_forwarding_interrupt(mlflow_server_argv(resolved, host, port)))
+    raise SystemExit(run_process_group(mlflow_server_argv(host, port), mlflow_server_env(resolved)))
 
 
-def _run_forwarding_interrupt(argv: list[str]) -> int:
-    process = subprocess.Popen(argv)
+class _Stop(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def run_process_group(argv: list[str], env: dict[str, str]) -> int:
+    """Run ``argv`` in a session (and process group) of its own and return its exit code.
+
+    ``mlflow server`` starts uvicorn or gunicorn, which start workers: signalling the server
+    alone leaves them serving, orphaned. So SIGTERM or SIGINT to us goes to the whole group,
+    which gets STOP_GRACE_S to stop before SIGKILL; and whatever is left of the group when the
+    server exits on its own is stopped the same way. A terminal's Ctrl-C reaches only our own
+    group (the child has its own session), so forwarding it is what stops the server."""
+    process = subprocess.Popen(argv, env=env, start_new_session=True)
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if not stopping:
+            stopping.append(signum)
+            raise _Stop(signum)
+        _signal_group(process.pid, signal.SIGKILL)  # asked twice: stop now
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        return process.wait()
-    except KeyboardInterrupt:
-        # The terminal sent Ctrl-C to the whole process group; pass it on in case it did not, and
-        # give the server time to stop cleanly.
-        process.send_signal(signal.SIGINT)
         try:
-            return process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            return process.wait()
+            code = process.wait()
+        except _Stop as stop:
+            _stop_group(process, stop.signum)
+            process.wait()
+            code = 128 + stop.signum  # the shell's convention for "ended by signal N"
+        _stop_group(process, signal.SIGTERM)  # workers that outlived the server
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code
+
+
+def _stop_group(leader: subprocess.Popen[bytes], signum: int) -> None:
+    """Send ``signum`` to the process group of ``leader``; SIGKILL what is left after STOP_GRACE_S."""
+    if not _signal_group(leader.pid, signum):
+        return
+    deadline = time.monotonic() + STOP_GRACE_S
+    while time.monotonic() < deadline:
+        leader.poll()  # reaped: an exited leader left as a zombie would still count as the group's
+        if not _signal_group(leader.pid, 0):  # signal 0: is anyone left?
+            return
+        time.sleep(0.05)
+    _signal_group(leader.pid, signal.SIGKILL)
+
+
+def _signal_group(group: int, signum: int) -> bool:
+    """Send ``signum`` to the group; False if the group has no process left."""
+    try:
+        os.killpg(group, signum)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # the id was reused by someone else's group: not ours any more
+        return False
+    return True
 
 
 __all__ = [
     "Checks",
     "doctor",
     "mlflow_server_argv",
+    "mlflow_server_env",
     "parse_duration_ms",
     "run_doctor",
+    "run_process_group",
     "ui",
     "ui_refusal",
 ]
