@@ -12,6 +12,7 @@ import click
 
 from genesis_flow.core.entities import Metric, Param, Run, RunStatus, RunTag
 from genesis_flow.core.errors import RegisteredModelAlreadyExists
+from genesis_flow.core.redaction import redact_uri
 from genesis_flow.core.search import parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.entrypoints.bootstrap import (
@@ -99,7 +100,7 @@ def run_demo(tracking: TrackingStore, registry: RegistryStore, clock: Clock, uri
         [experiment_id], order_by=parse_order_by(SearchKind.RUNS, ["metrics.accuracy DESC"]), max_results=20
     )
     header = (
-        f"Experiment '{DEMO_EXPERIMENT}' (id {experiment_id}) on {uri}\n"
+        f"Experiment '{DEMO_EXPERIMENT}' (id {experiment_id}) on {redact_uri(uri)}\n"
         f"Registered {DEMO_MODEL} version {version.version} from run {best.info.run_name}"
         " with alias 'champion'\n\n"
     )
