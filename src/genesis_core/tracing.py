@@ -27,7 +27,7 @@ from typing import Any
 from attrs import evolve, field, frozen
 
 from genesis_flow.core.errors import InvalidParameterValue, TraceNotFound
-from genesis_flow.core.validation import validate_key
+from genesis_flow.core.validation import is_long, validate_key, validate_text
 
 MAX_TRACE_ID_LENGTH = 250
 MAX_TRACE_TAG_KEY_LENGTH = 250
@@ -221,7 +221,7 @@ def trace_not_found(trace_id: str) -> TraceNotFound:
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return is_long(value)  # 64-bit, as every backend stores it
 
 
 def _check_string(path: str, value: object, limit: int, *, optional: bool = False) -> None:
@@ -231,6 +231,7 @@ def _check_string(path: str, value: object, limit: int, *, optional: bool = Fals
         raise InvalidParameterValue(f"Invalid value {value!r} for '{path}': expected a string.")
     if len(value) > limit:
         raise InvalidParameterValue(f"'{path}' exceeds the maximum length of {limit} characters")
+    validate_text(path, value)
 
 
 def validate_trace_id(trace_id: object) -> str:
@@ -311,6 +312,8 @@ def validate_span(span: Span) -> None:
             raise InvalidParameterValue(
                 f"Span attribute '{key}' must be JSON text, got {type(value).__name__}."
             )
+        validate_text(f"span attribute '{key}'", value)
+        validate_text("span attribute key", key)
     for event in span.events:
         _check_string("span event name", event.name, MAX_SPAN_NAME_LENGTH)
         if not _is_int(event.timestamp_ns):

@@ -359,6 +359,45 @@ def test_text_that_is_not_storable_is_invalid_everywhere_in_the_registry(
     assert failures == {}
 
 
+@pytest.mark.parametrize("bad", [SURROGATE, NUL], ids=["surrogate", "nul"])
+def test_unstorable_text_and_huge_times_in_traces_are_invalid(tracking: TrackingStore, bad: str) -> None:
+    from genesis_flow.core.tracing import Span, TraceInfo
+    from genesis_flow.ports import TraceStore
+
+    assert isinstance(tracking, TraceStore)
+    exp = new_experiment(tracking)
+    trace_id = "tr-" + "0" * 32
+    tracking.start_trace(TraceInfo(trace_id, exp, BASE_TIME))
+    calls: dict[str, Callable[[], object]] = {
+        "tag": lambda: tracking.set_trace_tag(trace_id, "k", bad),
+        "info tag": lambda: tracking.start_trace(
+            TraceInfo("tr-" + "1" * 32, exp, BASE_TIME, tags={"k": bad})
+        ),
+        "metadata": lambda: tracking.start_trace(
+            TraceInfo("tr-" + "2" * 32, exp, BASE_TIME, metadata={"k": bad})
+        ),
+        "preview": lambda: tracking.start_trace(
+            TraceInfo("tr-" + "3" * 32, exp, BASE_TIME, request_preview=bad)
+        ),
+        "request time": lambda: tracking.start_trace(TraceInfo("tr-" + "4" * 32, exp, 2**63)),
+        "span name": lambda: tracking.log_spans(exp, [Span(trace_id, "0" * 16, bad, BASE_TIME * 10**6)]),
+        "span attribute": lambda: tracking.log_spans(
+            exp, [Span(trace_id, "0" * 16, "s", BASE_TIME * 10**6, attributes={"a": f'"{bad}"'})]
+        ),
+    }
+    failures = {}
+    for what, call in calls.items():
+        try:
+            call()
+            failures[what] = "accepted"
+        except InvalidParameterValue:
+            pass
+        except Exception as exc:  # the point is to name every escape
+            failures[what] = f"{type(exc).__name__}: {exc}"[:200]
+    assert failures == {}
+    assert tracking.get_trace_info(trace_id).tags.get("k") is None
+
+
 def test_text_beyond_the_basic_plane_round_trips(tracking: TrackingStore) -> None:
     text = "emoji \U0001f600 and \u00e9 and \u4e2d"
     run_id = new_run(tracking, name=text)

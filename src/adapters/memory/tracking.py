@@ -191,6 +191,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             return self._experiment(experiment_id)
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
+        v.validate_text("name", name)  # no stored name can hold unstorable text
         with self._lock:
             return next((e for e in self._experiments.values() if e.name == name), None)
 

@@ -391,6 +391,8 @@ class SqlTrackingStore(SqlTraces):
         return self._db.transact(work)
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
+        v.validate_text("name", name)  # no stored name can hold unstorable text
+
         def work(conn: Connection) -> Experiment | None:
             row = conn.execute(sa.select(t.experiments).where(t.experiments.c.name == name)).first()
             return None if row is None else self._experiments_with_tags(conn, [row])[0]
@@ -905,6 +907,7 @@ class SqlTrackingStore(SqlTraces):
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
         v.validate_model_outputs(models)
+
         def work(conn: Connection) -> None:
             self._active_run_row(conn, run_id)
             if not models:

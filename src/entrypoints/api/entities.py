@@ -1734,8 +1734,9 @@ def metric_value(value: Any) -> Any:
             ) from None
     try:
         return float(value)
-    except (TypeError, ValueError):
-        # MLflow lets a TypeError escape here; validation's INVALID_PARAMETER_VALUE says more.
+    except (TypeError, ValueError, OverflowError):
+        # MLflow lets a TypeError (and an int beyond a double, 10**400, its OverflowError) escape
+        # here; validation's INVALID_PARAMETER_VALUE says more.
         return value
 
 
