@@ -156,9 +156,10 @@ def new_run(stores: Stores) -> str:
 # --- (a) lost replies -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["insert", "update"])
+@pytest.mark.parametrize("command", ["findAndModify", "insert", "update"])
 def test_log_batch_whose_reply_is_lost_stores_each_point_once(stores: Stores, command: str) -> None:
-    # log_batch: "update" is the params and tags write (the first update), "insert" the points.
+    # log_batch: "findAndModify" writes params, tags, latest values and the points as pending,
+    # "insert" the points into the history, "update" takes the pending points out of the run.
     run_id = new_run(stores)
     loss, acc = points(10), points(5, "acc")
     with stores.losing(command):
@@ -173,9 +174,10 @@ def test_log_batch_whose_reply_is_lost_stores_each_point_once(stores: Stores, co
     assert data.tags_dict["t"] == "1"
 
 
-@pytest.mark.parametrize("command", ["insert", "update"])
+@pytest.mark.parametrize("command", ["findAndModify", "insert", "update"])
 def test_log_metric_whose_reply_is_lost_stores_the_point_once(stores: Stores, command: str) -> None:
-    # log_metric: "insert" is the point, "update" the latest value.
+    # log_metric: "findAndModify" is the latest value (with the point pending), "insert" the
+    # point, "update" the pending point's removal from the run document.
     run_id = new_run(stores)
     stores.tracking.log_metric(run_id, Metric("loss", 1.0, T0, 0))
     with stores.losing(command):

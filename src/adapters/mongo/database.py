@@ -98,6 +98,8 @@ INDEXES: dict[str, list[IndexSpec]] = {
     ],
     "registered_models": [
         IndexSpec([("name", ASC)], unique=True, name="gf_name"),
+        # Renames and deletions in progress (few, usually none), found by every search.
+        IndexSpec([("pd.s", ASC)], name="gf_pending"),
     ],
     "model_versions": [
         IndexSpec([("mid", ASC), ("v", ASC)], unique=True, name="gf_model_version"),

@@ -3,10 +3,18 @@
 Documents:
 
 * ``registered_models``: ``{_id: model key, name (unique), ct, ut, d, t: {tag}, al: {alias:
-  version}, hv: highest number ever assigned, rt: [deleted numbers]}``. The key is not the name,
-  so a rename is one update of this document plus one ``update_many`` of the versions' copy of it;
-* ``model_versions``: ``{_id: "<model key>:<number>", mid, n (the model's name, for searches), v,
-  ct, ut, d, u, src, run, rl, lm, st, status, t: {tag}, pt (has the prompt tag)}``.
+  version}, hv: highest number ever assigned, rt: [deleted numbers], rs: renames so far,
+  pd: the operation in progress}``. The key is not the name, so a rename is one update of this
+  document plus one ``update_many`` of the versions' copy of it;
+* ``model_versions``: ``{_id: "<model key>:<number>", mid, n (the model's name, for searches), rs
+  (the rename ``n`` is from), v, ct, ut, d, u, src, run, rl, lm, st, status, t: {tag}, pt (has the
+  prompt tag)}``.
+
+A rename or a deletion spans two collections, so the model document records it first (``pd``, in
+the same write that renames it or marks it deleted), and every call that meets the record (any
+call by name, any search) finishes it: versions renamed (only those whose ``rs`` is older, so a
+late finisher never undoes a newer rename) or deleted, then the record cleared. A writer killed
+half-way leaves a state the next call heals.
 
 Version numbers come from an atomic ``$inc`` of ``hv``, so concurrent creations get distinct,
 consecutive numbers and a number is never reused. Semantics are on the port.
@@ -28,6 +36,7 @@ from genesis_flow.core import validation as v
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
     InvalidParameterValue,
+    InvalidState,
     ModelVersionNotFound,
     ResourceAlreadyExists,
 )
@@ -62,7 +71,8 @@ def _aliases_of(model: dict[str, Any], number: int) -> tuple[str, ...]:
 
 def _version_from(doc: dict[str, Any], model: dict[str, Any] | None) -> ModelVersion:
     return ModelVersion(
-        name=doc["n"],
+        # The model document holds the name; the version's copy serves searches.
+        name=model["name"] if model is not None else doc["n"],
         version=doc["v"],
         creation_timestamp=doc["ct"],
         last_updated_timestamp=doc["ut"],
@@ -116,16 +126,57 @@ class MongoRegistryStore:
 
     def _model(self, name: str) -> dict[str, Any]:
         v.validate_model_name(name)
-        doc = self._models.find_one({"name": name})
+        doc = self._finish(self._models.find_one({"name": name}))
         if doc is None:
             raise model_not_found(name)
         return doc
 
     def _model_of_version(self, name: str, number: int) -> dict[str, Any]:
-        doc = self._models.find_one({"name": name})
+        doc = self._finish(self._models.find_one({"name": name}))
         if doc is None:
             raise version_not_found(name, number)
         return doc
+
+    def _finish(self, model: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Finish the rename or deletion ``model`` records as in progress (``pd``), whoever
+        started it and whether or not they are still at it: each step is idempotent. Returns
+        the model as it is afterwards, None when it was being deleted."""
+        if model is None or not model.get("pd"):
+            return model
+        pending, key = model["pd"], model["_id"]
+        if pending["op"] == "delete":
+            self._versions.delete_many({"mid": key})
+            self._models.delete_one({"_id": key, "pd.s": pending["s"]})
+            return None
+        # Only versions named by an older rename: a finisher that arrives late never undoes a
+        # newer one.
+        self._versions.update_many(
+            {"mid": key, "rs": {"$not": {"$gte": pending["s"]}}},
+            {"$set": {"n": pending["n"], "ut": pending["ut"], "rs": pending["s"]}},
+        )
+        self._models.update_one({"_id": key, "pd.s": pending["s"]}, {"$unset": {"pd": ""}})
+        return {k: val for k, val in model.items() if k != "pd"}
+
+    def _finish_all(self) -> None:
+        """Finish every rename and deletion in progress (before a search over many models)."""
+        for model in self._models.find({"pd.s": {"$gt": 0}}):
+            self._finish(model)
+
+    def _start(self, name: str, op: dict[str, Any], sets: dict[str, Any]) -> dict[str, Any]:
+        """Record ``op`` as the model's operation in progress, with ``sets``, in one update
+        conditional on no other operation having started since the model was read; returns the
+        model document after it. A name already taken raises DuplicateKeyError."""
+        for _ in range(20):
+            model = self._model(name)
+            seq = int(model.get("rs") or 0) + 1
+            after = self._models.find_one_and_update(
+                {"_id": model["_id"], "name": name, "rs": model.get("rs"), "pd": None},
+                {"$set": {**sets, "rs": seq, "pd": {**op, "s": seq}}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if after is not None:
+                return after
+        raise InvalidState(f"The registered model {name!r} kept changing; retry.")
 
     def _live_version(self, model: dict[str, Any], number: int) -> dict[str, Any]:
         doc = self._versions.find_one({"_id": f"{model['_id']}:{number}"})
@@ -184,9 +235,16 @@ class MongoRegistryStore:
                 self._models.insert_one(doc)
             except DuplicateKeyError:
                 stored = self._models.find_one({"_id": model_id})
-                if stored is None:  # the name is taken (not a retry of our own insert)
-                    raise model_exists(name) from None
-                doc = stored
+                if stored is None:  # the name is taken (not a retry of our own insert) ...
+                    if self._finish(self._models.find_one({"name": name})) is not None:
+                        raise model_exists(name) from None
+                    # ... by a model whose deletion was cut short, and is now finished.
+                    try:
+                        self._models.insert_one(doc)
+                    except DuplicateKeyError:
+                        raise model_exists(name) from None
+                else:
+                    doc = stored
             return _model_from(doc, ())
 
         return self._db.call(work)
@@ -216,30 +274,32 @@ class MongoRegistryStore:
 
         now = self._clock.now_ms()
 
-        def rename_model() -> str:
-            doc = self._model(name)
+        def rename_model() -> dict[str, Any]:
+            op = {"op": "rename", "n": new_name, "ut": now}
             try:
-                self._models.update_one({"_id": doc["_id"]}, {"$set": {"name": new_name, "ut": now}})
+                return self._start(name, op, {"name": new_name, "ut": now})
+            except DuplicateKeyError:
+                # The name may belong to a model whose deletion was cut short: finish it, then
+                # the name is free (or really taken).
+                if self._finish(self._models.find_one({"name": new_name})) is not None:
+                    raise model_exists(new_name) from None
+            try:
+                return self._start(name, op, {"name": new_name, "ut": now})
             except DuplicateKeyError:
                 raise model_exists(new_name) from None
-            return str(doc["_id"])
 
-        # Separate calls, so a retried one never repeats the other: the model first, then the
-        # versions' copy of its name (reads by name go through the model document).
-        model_key = self._db.call(rename_model)
-        self._db.call(
-            lambda: self._versions.update_many({"mid": model_key}, {"$set": {"n": new_name, "ut": now}})
-        )
+        # Separate calls, so a retried one never repeats the other: the model (with the rename
+        # recorded), then the versions' copy of its name and the record cleared.
+        model = self._db.call(rename_model)
+        self._db.call(lambda: self._finish(model))
         return self._db.call(lambda: self._entity(self._model(new_name)))
 
     def delete_registered_model(self, name: str) -> None:
-        def work() -> None:
-            doc = self._model(name)
-            # Versions first: a call cut short leaves the model, and calling again finishes.
-            self._versions.delete_many({"mid": doc["_id"]})
-            self._models.delete_one({"_id": doc["_id"]})
-
-        self._db.call(work)
+        # The model is marked deleted first (from then on every call treats it as gone and
+        # finishes the deletion), then its versions go, then the model. Separate calls, so a
+        # retried finish never looks the model up again (it would find it gone).
+        model = self._db.call(lambda: self._start(name, {"op": "delete"}, {}))
+        self._db.call(lambda: self._finish(model))
 
     def search_registered_models(
         self,
@@ -260,6 +320,7 @@ class MongoRegistryStore:
         sort = q.registered_model_sort(order_by)
 
         def work() -> tuple[list[RegisteredModel], bool]:
+            self._finish_all()
             docs = list(self._models.find(query).sort(sort).skip(offset).limit(limit + 1))
             page = docs[:limit]
             latest = self._latest_per_stage([d["_id"] for d in page])
@@ -334,7 +395,8 @@ class MongoRegistryStore:
             model = self._models.find_one_and_update(
                 {"name": name}, {"$inc": {"hv": 1}, "$set": {"ut": now}}, return_document=ReturnDocument.AFTER
             )
-            if model is None:
+            if model is None or (model.get("pd") or {}).get("op") == "delete":
+                self._finish(model)
                 raise model_not_found(name)
             return model
 
@@ -355,6 +417,7 @@ class MongoRegistryStore:
             model_id=model_id,
             tags=tag_values,
         )
+        doc["rs"] = model.get("rs") or 0  # the name is the one of the model's last rename
 
         def insert() -> None:
             with contextlib.suppress(DuplicateKeyError):  # our own insert, sent again
@@ -494,6 +557,7 @@ class MongoRegistryStore:
         sort = q.model_version_sort(order_by)
 
         def work() -> tuple[list[ModelVersion], bool]:
+            self._finish_all()  # the versions' copies of model names are current
             query = list(clauses)
             if not prompts:
                 # Every version of a model that has a prompt version stays out (MLflow's rule).

@@ -25,8 +25,10 @@ import contextlib
 import functools
 import hashlib
 import math
+import secrets
 import struct
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from attrs import evolve
@@ -90,7 +92,7 @@ from genesis_flow.core.search import (
     resolve_max_results,
     unknown_key,
 )
-from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.search.ast import Comparator, Filter, KeyGroup, KeyType, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
 
@@ -104,6 +106,15 @@ INLINE_BUDGET = 1_000_000
 # IS NULL still work from the document) and a hash of the whole value (``ph``/``th``).
 SPILL_PREFIX = 200
 SPILLED_KEYS = "spilled-keys"
+# A batch's history points wait in the run document (``w``, see :func:`_pending_entry`) between
+# the update that makes the batch visible and their insert into ``metrics``. ``wz`` sums the
+# entries' sizes; a batch whose entry would pass this budget first completes the entries there.
+# One batch of 1,000 points with 250-character keys takes about 300 KB, so it always fits alone,
+# and the run document stays under Cosmos DB's 2 MB with INLINE_BUDGET of params and tags.
+PENDING_BUDGET = 512_000
+# Writers complete entries older than this (their writer died, or is very slow); readers of a
+# history complete every entry holding that key, whatever its age.
+PENDING_LEASE_MS = 5_000
 
 
 def _hash(text: str) -> str:
@@ -179,9 +190,53 @@ def _history_doc(run_id: str, m: Metric) -> dict[str, Any]:
     return doc
 
 
+def _add_entry(
+    condition: dict[str, Any], update: dict[str, Any], increments: dict[str, int], entry: dict[str, Any]
+) -> None:
+    """Make a run document update also record ``entry`` (once, and only while it fits)."""
+    condition["w.i"] = {"$ne": entry["i"]}
+    condition["wz"] = {"$not": {"$gt": PENDING_BUDGET - entry["z"]}}
+    update["$push"] = {"w": entry}
+    update["$inc"] = {**increments, "wz": entry["z"]}
+
+
+def _wall_ms() -> int:
+    # Pending entries are aged by the wall clock, not the store's clock: the lease compares times
+    # written by different processes, which a clock injected into one store cannot speak for.
+    return time.time_ns() // 1_000_000
+
+
 def _metric_from_history(doc: dict[str, Any]) -> Metric:
     value = math.nan if doc.get("nan") else doc["v"]
     return Metric(doc["k"], value, doc["t"], doc["s"], doc.get("mid"), doc.get("dn"), doc.get("dd"))
+
+
+def _pending_entry(batch_id: str, now: int, metrics: Sequence[Metric]) -> dict[str, Any]:
+    """A batch's points as one entry of the run document's ``w`` list: ``i`` the batch id, ``at``
+    when it was written, ``z`` its size, ``g`` the points grouped by key (and model and dataset
+    links) as parallel lists of values, timestamps and steps, so a key is stored once."""
+    groups: dict[tuple[str, str | None, str | None, str | None], dict[str, Any]] = {}
+    for m in metrics:
+        identity = (m.key, m.model_id, m.dataset_name, m.dataset_digest)
+        group = groups.get(identity)
+        if group is None:
+            group = groups[identity] = {"k": m.key, "v": [], "t": [], "s": []}
+            if any(x is not None for x in identity[1:]):
+                group["e"] = list(identity[1:])
+        group["v"].append(float(m.value))
+        group["t"].append(m.timestamp)
+        group["s"].append(m.step)
+    size = 64 + sum(len(k[0].encode()) + 64 + 40 * len(g["v"]) for k, g in groups.items())
+    return {"i": batch_id, "at": now, "z": size, "g": list(groups.values())}
+
+
+def _pending_points(entry: dict[str, Any]) -> list[Metric]:
+    points = []
+    for g in entry["g"]:
+        model_id, dataset_name, dataset_digest = g.get("e") or (None, None, None)
+        for value, timestamp, step in zip(g["v"], g["t"], g["s"], strict=True):
+            points.append(Metric(g["k"], value, timestamp, step, model_id, dataset_name, dataset_digest))
+    return points
 
 
 def _dataset_id(experiment_id: str, name: str, digest: str) -> str:
@@ -394,6 +449,7 @@ class MongoTrackingStore(MongoTraces):
         return self._db.call(lambda: _experiment_from(self._experiment_doc(experiment_id)))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
+        v.validate_text("name", name)  # no stored name can hold unstorable text
         doc = self._db.call(lambda: self._experiments.find_one({"name": name}))
         return None if doc is None else _experiment_from(doc)
 
@@ -690,7 +746,12 @@ class MongoTrackingStore(MongoTraces):
         )
 
     def get_run(self, run_id: str) -> Run:
-        return self._db.call(lambda: self._load_runs([self._run_doc_of(run_id)])[0])
+        def work() -> Run:
+            doc = self._run_doc_of(run_id)
+            self._complete_stale(run_id, doc.get("w") or ())
+            return self._load_runs([doc])[0]
+
+        return self._db.call(work)
 
     def update_run_info(
         self,
@@ -820,6 +881,11 @@ class MongoTrackingStore(MongoTraces):
         linked = sorted({m.model_id for m in metrics if m.model_id is not None})
         param_values = {p.key: p.value for p in params}
         tag_values = {tag.key: tag.value for tag in tags}
+        # The points travel in the run document's update (one atomic write makes the whole batch
+        # visible), then go to `metrics`, then leave the document: a crash anywhere leaves the
+        # batch whole or absent, and whoever finds the entry completes it (docs/adr/0008). One id
+        # per call: an attempt sent again after a lost reply finds its own entry.
+        entry = _pending_entry(secrets.token_hex(12), _wall_ms(), metrics) if metrics else None
 
         def work() -> None:
             if linked:
@@ -828,24 +894,29 @@ class MongoTrackingStore(MongoTraces):
                 if missing:
                     raise logged_model_not_found(missing[0])
             # The common case in one update: new params, newer points, room in the document.
-            if self._write_run_blind(run_id, param_values, tag_values, latest):
-                if metrics:
-                    self._insert_points(run_id, metrics)
+            pending = self._write_run_blind(run_id, param_values, tag_values, latest, entry)
+            if pending is None:
+                self._write_run_checked(run_id, param_values, tag_values, latest, entry)
             else:
-                self._write_run_checked(run_id, param_values, tag_values, latest, metrics)
-            model_points = [m for m in metrics if m.model_id is not None]
-            if model_points:
-                self._add_model_metrics(run_id, model_points)
+                self._complete_stale(run_id, pending)
+            if entry is not None:
+                self._complete(run_id, entry)
 
         self._db.call(work)
 
     def _write_run_blind(
-        self, run_id: str, params: dict[str, str], tags: dict[str, str], latest: dict[str, Metric]
-    ) -> bool:
+        self,
+        run_id: str,
+        params: dict[str, str],
+        tags: dict[str, str],
+        latest: dict[str, Metric],
+        entry: dict[str, Any] | None,
+    ) -> list[dict[str, Any]] | None:
         """One update that succeeds when the run is active, none of ``params`` is stored yet,
-        every point of ``latest`` is newer than the stored one and the values fit the inline
-        budget: then nothing needed checking. False (nothing written) sends the caller to
-        :meth:`_write_run_checked`, which finds out why."""
+        every point of ``latest`` is newer than the stored one and the values and ``entry`` fit
+        their budgets: then nothing needed checking. Returns the pending entries (``i`` and
+        ``at``) the document held before, or None (nothing written), which sends the caller to
+        :meth:`_write_run_checked` to find out why."""
         added = sum(_size(k, val) for k, val in params.items()) + sum(
             _size(k, val) for k, val in tags.items()
         )
@@ -866,12 +937,21 @@ class MongoTrackingStore(MongoTraces):
         if RUN_NAME_TAG in tags:
             sets["n"] = tags[RUN_NAME_TAG]
         update: dict[str, Any] = {"$set": sets}
+        increments: dict[str, int] = {}
         if added:
             condition["sz"] = {"$lte": INLINE_BUDGET - added}
-            update["$inc"] = {"sz": added}
+            increments["sz"] = added
         if unsets:
             update["$unset"] = unsets
-        return self._runs.update_one(condition, update).matched_count == 1
+        if entry is None:
+            if increments:
+                update["$inc"] = increments
+            return [] if self._runs.update_one(condition, update).matched_count == 1 else None
+        _add_entry(condition, update, increments, entry)
+        before = self._runs.find_one_and_update(
+            condition, update, {"_id": 0, "w.i": 1, "w.at": 1}, return_document=ReturnDocument.BEFORE
+        )
+        return None if before is None else list(before.get("w") or ())
 
     def _write_run_checked(
         self,
@@ -879,28 +959,33 @@ class MongoTrackingStore(MongoTraces):
         param_values: dict[str, str],
         tag_values: dict[str, str],
         latest: dict[str, Metric],
-        metrics: Sequence[Metric],
+        entry: dict[str, Any] | None,
     ) -> None:
         """The careful path: read what the batch touches, raise the caller's errors, then write
-        with conditions on what was read, again if a racing writer got in between."""
-        projection: dict[str, Any] = {"l": 1, "x": 1, "sz": 1}
+        with conditions on what was read, again if a racing writer got in between. Atomic:
+        every check that can fail runs before the one write that makes the batch visible."""
+        projection: dict[str, Any] = {"l": 1, "x": 1, "sz": 1, "wz": 1, "w.i": 1, "w.at": 1}
         for key in param_values:
             projection[path("p", key)] = 1
             projection[path("ph", key)] = 1
         for key in latest:
             projection[path("m", key)] = 1
-        doc = self._active_run_doc(run_id, projection)
-        # Atomic: every check that can fail runs before the first write.
-        fresh = self._check_params(run_id, doc, param_values)
-        if metrics:
-            self._insert_points(run_id, metrics)
         for _ in range(5):
-            if self._write_run(run_id, doc, fresh, tag_values, latest):
+            doc = self._active_run_doc(run_id, projection)
+            pending = list(doc.get("w") or ())
+            if entry is not None and any(e.get("i") == entry["i"] for e in pending):
+                return  # written by an attempt of this call whose reply was lost
+            fresh = self._check_params(run_id, doc, param_values)
+            if entry is not None and doc.get("wz", 0) + entry["z"] > PENDING_BUDGET:
+                # Other batches' points fill the room: completing them is safe whoever wrote
+                # them (inserts are idempotent), and one batch always fits alone.
+                self._complete_pending(run_id, lambda e: True)
+                continue
+            self._complete_stale(run_id, pending)
+            if self._write_run(run_id, doc, fresh, tag_values, latest, entry):
                 return
             # Lost a race: the run was deleted, another writer stored a param of this batch or a
             # newer point first. Look again: a different param value is the caller's error.
-            doc = self._active_run_doc(run_id, projection)
-            fresh = self._check_params(run_id, doc, param_values)
         raise InvalidState(f"The run {run_id} kept changing while its values were written; retry.")
 
     def _check_params(self, run_id: str, doc: dict[str, Any], values: dict[str, str]) -> dict[str, str]:
@@ -932,10 +1017,12 @@ class MongoTrackingStore(MongoTraces):
         params: dict[str, str],
         tags: dict[str, str],
         latest: dict[str, Metric],
+        entry: dict[str, Any] | None,
     ) -> bool:
-        """One conditional update of the run document for new params, tags and latest metric
-        values, made against ``doc`` as read: False when the run changed meanwhile (deleted, a
-        param of ``params`` stored, a latest value moved) and nothing was written."""
+        """One conditional update of the run document for new params, tags, latest metric
+        values and the batch's pending ``entry``, made against ``doc`` as read: False when the
+        run changed meanwhile (deleted, a param of ``params`` stored, a latest value moved, the
+        pending room taken) and nothing was written."""
         size = doc.get("sz", 0)
         sets: dict[str, Any] = {}
         unsets: dict[str, Any] = {}
@@ -969,20 +1056,51 @@ class MongoTrackingStore(MongoTraces):
             else:
                 continue  # the stored point is newer
             sets[field] = _latest_doc(m)
-        if not sets:
+        if not sets and entry is None:
             return True
         if params or tags:
             sets["sz"] = size
         if RUN_NAME_TAG in tags:
             sets["n"] = tags[RUN_NAME_TAG]
-        update: dict[str, Any] = {"$set": sets}
+        update: dict[str, Any] = {"$set": sets} if sets else {}
         if unsets:
             update["$unset"] = unsets
+        if entry is not None:
+            _add_entry(condition, update, {}, entry)
         return self._runs.update_one(condition, update).matched_count == 1
 
+    def _complete(self, run_id: str, entry: dict[str, Any]) -> None:
+        """Store a pending entry's points (history, and the logged models' copies), then take
+        the entry out of the run document. Idempotent, so anyone may do it, any number of
+        times, concurrently with its writer: the inserts ignore what is stored, and the entry
+        leaves (with its size) once."""
+        points = _pending_points(entry)
+        self._insert_points(run_id, points)
+        linked = [m for m in points if m.model_id is not None]
+        if linked:
+            self._add_model_metrics(run_id, linked)
+        self._runs.update_one(
+            {"_id": run_id, "w.i": entry["i"]},
+            {"$pull": {"w": {"i": entry["i"]}}, "$inc": {"wz": -entry["z"]}},
+        )
+
+    def _complete_pending(self, run_id: str, wanted: Callable[[dict[str, Any]], bool]) -> None:
+        doc = self._runs.find_one({"_id": run_id}, {"w": 1})
+        for entry in (doc or {}).get("w") or ():
+            if wanted(entry):
+                self._complete(run_id, entry)
+
+    def _complete_stale(self, run_id: str, pending: Iterable[dict[str, Any]]) -> None:
+        """Complete the entries (as read: ``i`` and ``at`` at least) older than the lease:
+        their writer died or stalls. A live writer's entry is left to it."""
+        expired = _wall_ms() - PENDING_LEASE_MS
+        stale = {e["i"] for e in pending if e.get("at", 0) < expired}
+        if stale:
+            self._complete_pending(run_id, lambda e: e["i"] in stale)
+
     def _insert_points(self, run_id: str, metrics: Sequence[Metric]) -> None:
-        # History before the latest value: the latest never names a point that is not stored,
-        # and a retry after a lost reply inserts nothing twice (deterministic ids).
+        # A retry after a lost reply, or a second completer, inserts nothing twice
+        # (deterministic ids).
         points = {d["_id"]: d for d in (_history_doc(run_id, m) for m in metrics)}
         try:
             self._metrics.insert_many(list(points.values()), ordered=False)
@@ -1003,6 +1121,13 @@ class MongoTrackingStore(MongoTraces):
         offset = decode_page_token(page_token, fingerprint)
 
         def work() -> tuple[list[Metric], bool]:
+            doc = self._runs.find_one({"_id": run_id}, {"w": 1})
+            if doc is None:
+                raise run_not_found(run_id)
+            # Whatever their age: a latest value shown by get_run must have its point here.
+            for entry in doc.get("w") or ():
+                if any(g["k"] == metric_key for g in entry["g"]):
+                    self._complete(run_id, entry)
             cursor = self._metrics.find({"r": run_id, "k": metric_key}, {"r": 0, "_id": 0}).batch_size(10_000)
             if max_results is None:
                 # The whole history: sorting it here is cheaper than asking the server to
@@ -1015,8 +1140,6 @@ class MongoTrackingStore(MongoTraces):
                     .limit(max_results + 1)
                 )
                 points = [_metric_from_history(d) for d in cursor]
-            if not points and offset == 0 and self._runs.find_one({"_id": run_id}, {"_id": 1}) is None:
-                raise run_not_found(run_id)
             return points, max_results is not None and len(points) > max_results
 
         points, more = self._db.call(work)
@@ -1122,11 +1245,14 @@ class MongoTrackingStore(MongoTraces):
                     {"$sort": dict(sort)},
                     {"$skip": offset},
                     {"$limit": limit + 1},
-                    {"$project": {name: 0 for name in computed}},
+                    {"$project": {"w.g": 0, **{name: 0 for name in computed}}},
                 ]
                 docs = list(self._runs.aggregate(pipeline))
             else:
-                docs = list(self._runs.find(query).sort(sort).skip(offset).limit(limit + 1))
+                # Pending points are not part of a run; their entries' ids and ages are.
+                docs = list(self._runs.find(query, {"w.g": 0}).sort(sort).skip(offset).limit(limit + 1))
+            for doc in docs[:limit]:
+                self._complete_stale(doc["_id"], doc.get("w") or ())
             return self._load_runs(docs[:limit]), len(docs) > limit
 
         return page_after(*self._db.call(work), limit, offset, fingerprint)
@@ -1147,15 +1273,15 @@ class MongoTrackingStore(MongoTraces):
     def _spill_lookup(self, spilled: set[str], experiments: list[str]) -> q.SpillLookup:
         """For comparisons on keys some run moved out of its document: which of those runs match."""
 
-        def lookup(kind: str, c: Comparison) -> list[dict[str, Any]] | None:
-            if f"{kind}/{c.key}" not in spilled:
+        def lookup(kind: str, g: KeyGroup) -> list[dict[str, Any]] | None:
+            if f"{kind}/{g.key}" not in spilled:
                 return None
+            tests = [{"v": q.condition(c.comparator, c.value)} for c in g.tests]
             rows = self._values.find(
-                {"k": kind, "n": c.key, "x": {"$in": experiments}, "v": q.condition(c.comparator, c.value)},
-                {"r": 1, "h": 1},
+                {"k": kind, "n": g.key, "x": {"$in": experiments}, "$and": tests}, {"r": 1, "h": 1}
             )
             # A value counts only while the run document still names it (by its hash).
-            return [{"_id": row["r"], path(f"{kind}h", c.key): row["h"]} for row in rows]
+            return [{"_id": row["r"], path(f"{kind}h", g.key): row["h"]} for row in rows]
 
         return lookup
 
