@@ -12,10 +12,16 @@ from __future__ import annotations
 
 _ESCAPES = {"%": "%25", ".": "%2E", "$": "%24", "\x00": "%00"}
 _REVERSE = {code: char for char, code in _ESCAPES.items()}
+# The empty key, which MLflow's searches accept (``params.`` followed by empty backticks): an
+# empty field name would end a path with a dot, which MongoDB refuses in sorts and expressions.
+# A lone ``%`` is no other key's encoding (``%`` is always escaped).
+_EMPTY = "%"
 
 
 def encode(key: str) -> str:
     """``key`` as a field name: no ``.``, ``$`` or NUL; ``%`` escaped so decoding is exact."""
+    if not key:
+        return _EMPTY
     if not any(c in key for c in _ESCAPES):
         return key
     return "".join(_ESCAPES.get(c, c) for c in key)
@@ -25,6 +31,8 @@ def decode(field: str) -> str:
     """The key :func:`encode` turned into ``field``."""
     if "%" not in field:
         return field
+    if field == _EMPTY:
+        return ""
     out: list[str] = []
     i = 0
     while i < len(field):

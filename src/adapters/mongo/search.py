@@ -20,12 +20,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from genesis_flow.adapters.mongo.keys import path
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.search import clamp, complete_order, unknown_key
-from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.search.ast import (
+    Comparator,
+    Comparison,
+    Filter,
+    KeyGroup,
+    KeyType,
+    OrderBy,
+    SearchKind,
+)
 from genesis_flow.core.tracing import SOURCE_RUN_METADATA, TRACE_NAME_TAG
 from genesis_flow.core.validation import RUN_NAME_TAG
 
@@ -83,6 +92,16 @@ def field_clause(field: str, c: Comparison) -> dict[str, Any]:
     return {field: condition(c.comparator, c.value)}
 
 
+def group_clause(g: KeyGroup, clause: Callable[[Comparison], dict[str, Any]]) -> dict[str, Any]:
+    """One query clause for a key group (:meth:`Filter.groups`): its comparisons, each once."""
+    parts = [clause(c) for c in g.comparisons]
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def group_field_clause(field: str, g: KeyGroup) -> dict[str, Any]:
+    return group_clause(g, partial(field_clause, field))
+
+
 def metric_clause(field: str, c: Comparison) -> dict[str, Any]:
     """A latest-metric comparison on the subdocument at ``field`` (``m.<key>``)."""
     if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL, Comparator.IN, Comparator.NOT_IN):
@@ -107,52 +126,60 @@ RUN_FIELDS = {
 }
 DATASET_FIELDS = {"name": "n", "digest": "d", "context": "c"}
 
-SpillLookup = Callable[[str, Comparison], "list[dict[str, Any]] | None"]
+SpillLookup = Callable[[str, KeyGroup], "list[dict[str, Any]] | None"]
 
 
 def run_clauses(filter: Filter, spilled: SpillLookup) -> list[dict[str, Any]]:
-    """One query clause per comparison (AND). ``spilled(kind, comparison)`` gives, for the runs
-    whose value for the key lives outside their document and satisfies the comparison, clauses
+    """One query clause per key group (AND). ``spilled(kind, group)`` gives, for the runs whose
+    value for the key lives outside their document and passes the group's value tests, clauses
     naming each run and the hash of that value; None when no run moved that key out (see the
     tracking store's size budget)."""
     clauses: list[dict[str, Any]] = []
-    for c in filter.comparisons:
-        kt = c.key_type
+    for g in filter.groups(SearchKind.RUNS):
+        kt = g.key_type
         if kt is KeyType.METRIC:
-            clauses.append(metric_clause(path("m", c.key), c))
+            field = path("m", g.key)
+            clauses.append(group_clause(g, partial(metric_clause, field)))
         elif kt in (KeyType.PARAM, KeyType.TAG):
             kind = "p" if kt is KeyType.PARAM else "t"
-            clauses.append(_kv_clause(kind, c, spilled))
+            clauses.append(_kv_clause(kind, g, spilled))
         elif kt is KeyType.ATTRIBUTE:
-            if c.key not in RUN_FIELDS:
-                raise unknown_key(SearchKind.RUNS, c)
-            if c.key == "run_name":
+            if g.key not in RUN_FIELDS:
+                raise unknown_key(SearchKind.RUNS, g.comparisons[0])
+            if g.key == "run_name":
                 # MLflow's SQL store filters run names through the mlflow.runName tag.
                 tag = path("t", RUN_NAME_TAG)
-                clauses.append(
-                    {"$or": [field_clause(tag, c), {tag: {"$exists": False}, **field_clause("n", c)}]}
-                )
+                by_tag = group_field_clause(tag, g)
+                by_name = group_field_clause("n", g)
+                clauses.append({"$or": [by_tag, {"$and": [{tag: {"$exists": False}}, by_name]}]})
             else:
-                clauses.append(field_clause(RUN_FIELDS[c.key], c))
+                clauses.append(group_field_clause(RUN_FIELDS[g.key], g))
         elif kt is KeyType.DATASET:
-            if c.key not in DATASET_FIELDS:
-                raise unknown_key(SearchKind.RUNS, c)
-            clauses.append({"di": {"$elemMatch": field_clause(DATASET_FIELDS[c.key], c)}})
+            # Datasets are many per run: each comparison (a group of one) has its own witness.
+            if g.key not in DATASET_FIELDS:
+                raise unknown_key(SearchKind.RUNS, g.comparisons[0])
+            field = DATASET_FIELDS[g.key]
+            clauses.append(group_clause(g, partial(_dataset_clause, field)))
         else:
-            raise unknown_key(SearchKind.RUNS, c)
+            raise unknown_key(SearchKind.RUNS, g.comparisons[0])
     return clauses
 
 
-def _kv_clause(kind: str, c: Comparison, spilled: SpillLookup) -> dict[str, Any]:
-    inline = field_clause(path(kind, c.key), c)
-    if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
+def _dataset_clause(field: str, c: Comparison) -> dict[str, Any]:
+    return {"di": {"$elemMatch": field_clause(field, c)}}
+
+
+def _kv_clause(kind: str, g: KeyGroup, spilled: SpillLookup) -> dict[str, Any]:
+    inline = group_field_clause(path(kind, g.key), g)
+    if g.absent or not g.tests:
         return inline  # a value moved out keeps its key (and a prefix) in the document
-    matches = spilled(kind, c)
+    matches = spilled(kind, g)
     if matches is None:
         return inline
     # For a moved value the document holds only a prefix (and the hash at `<kind>h`), which
     # cannot decide the comparison: those runs match through the lookup instead.
-    return {"$or": [{**inline, path(f"{kind}h", c.key): {"$exists": False}}, *matches]}
+    in_document = {"$and": [inline, {path(f"{kind}h", g.key): {"$exists": False}}]}
+    return {"$or": [in_document, *matches]}
 
 
 def run_sort(
@@ -209,13 +236,13 @@ EXPERIMENT_ORDER_FIELDS = {**EXPERIMENT_FIELDS, "experiment_id": "xi"}
 
 def experiment_clauses(filter: Filter) -> list[dict[str, Any]]:
     clauses = []
-    for c in filter.comparisons:
-        if c.key_type is KeyType.TAG:
-            clauses.append(field_clause(path("t", c.key), c))
-        elif c.key_type is KeyType.ATTRIBUTE and c.key in EXPERIMENT_FIELDS:
-            clauses.append(field_clause(EXPERIMENT_FIELDS[c.key], c))
+    for g in filter.groups(SearchKind.EXPERIMENTS):
+        if g.key_type is KeyType.TAG:
+            clauses.append(group_field_clause(path("t", g.key), g))
+        elif g.key_type is KeyType.ATTRIBUTE and g.key in EXPERIMENT_FIELDS:
+            clauses.append(group_field_clause(EXPERIMENT_FIELDS[g.key], g))
         else:
-            raise unknown_key(SearchKind.EXPERIMENTS, c)
+            raise unknown_key(SearchKind.EXPERIMENTS, g.comparisons[0])
     return clauses
 
 
@@ -235,13 +262,13 @@ MODEL_FIELDS = {"name": "name", "last_updated_timestamp": "ut"}
 
 def registered_model_clauses(filter: Filter) -> list[dict[str, Any]]:
     clauses = []
-    for c in filter.comparisons:
-        if c.key_type is KeyType.TAG:
-            clauses.append(field_clause(path("t", c.key), c))
-        elif c.key_type is KeyType.ATTRIBUTE and c.key == "name":
-            clauses.append(field_clause("name", c))
+    for g in filter.groups(SearchKind.REGISTERED_MODELS):
+        if g.key_type is KeyType.TAG:
+            clauses.append(group_field_clause(path("t", g.key), g))
+        elif g.key_type is KeyType.ATTRIBUTE and g.key == "name":
+            clauses.append(group_field_clause("name", g))
         else:
-            raise unknown_key(SearchKind.REGISTERED_MODELS, c)
+            raise unknown_key(SearchKind.REGISTERED_MODELS, g.comparisons[0])
     return clauses
 
 
@@ -266,13 +293,13 @@ VERSION_FIELDS = {
 
 def model_version_clauses(filter: Filter) -> list[dict[str, Any]]:
     clauses = []
-    for c in filter.comparisons:
-        if c.key_type is KeyType.TAG:
-            clauses.append(field_clause(path("t", c.key), c))
-        elif c.key_type is KeyType.ATTRIBUTE and c.key in ("name", "version_number", "run_id", "source_path"):
-            clauses.append(field_clause(VERSION_FIELDS[c.key], c))
+    for g in filter.groups(SearchKind.MODEL_VERSIONS):
+        if g.key_type is KeyType.TAG:
+            clauses.append(group_field_clause(path("t", g.key), g))
+        elif g.key_type is KeyType.ATTRIBUTE and g.key in ("name", "version_number", "run_id", "source_path"):
+            clauses.append(group_field_clause(VERSION_FIELDS[g.key], g))
         else:
-            raise unknown_key(SearchKind.MODEL_VERSIONS, c)
+            raise unknown_key(SearchKind.MODEL_VERSIONS, g.comparisons[0])
     return clauses
 
 
@@ -328,13 +355,13 @@ def _trace_field(key_type: KeyType, key: str) -> str | None:
 
 
 def trace_clauses(filter: Filter) -> list[dict[str, Any]]:
-    """One query clause per comparison (AND); tag and metadata keys are encoded field names."""
+    """One query clause per key group (AND); tag and metadata keys are encoded field names."""
     clauses = []
-    for c in filter.comparisons:
-        field = _trace_field(c.key_type, c.key)
+    for g in filter.groups(SearchKind.TRACES):
+        field = _trace_field(g.key_type, g.key)
         if field is None:
-            raise unknown_key(SearchKind.TRACES, c)
-        clauses.append(field_clause(field, c))
+            raise unknown_key(SearchKind.TRACES, g.comparisons[0])
+        clauses.append(group_field_clause(field, g))
     return clauses
 
 

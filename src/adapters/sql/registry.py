@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Row
 
 from genesis_flow.adapters.sql import errors, schema
 from genesis_flow.adapters.sql.database import SqlDatabase
-from genesis_flow.adapters.sql.search import Dialect, compare
+from genesis_flow.adapters.sql.search import Dialect, all_of, compare, keyed_group
 from genesis_flow.core import validation as v
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
@@ -50,7 +50,15 @@ from genesis_flow.core.search import (
     resolve_max_results,
     unknown_key,
 )
-from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.search.ast import (
+    Comparator,
+    Comparison,
+    Filter,
+    KeyGroup,
+    KeyType,
+    OrderBy,
+    SearchKind,
+)
 from genesis_flow.ports.clock import Clock, SystemClock
 
 _RM = schema.registered_models
@@ -217,7 +225,7 @@ class SqlRegistryStore:
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
-        conditions = [self._model_condition(c) for c in effective.comparisons]
+        conditions = [self._model_condition(g) for g in effective.groups(kind)]
         if not prompts:
             conditions.append(~_tagged_prompt(_RM_TAGS, _RM_TAGS.c.name == _RM.c.name))
         orders = self._model_order(order_by)
@@ -408,7 +416,7 @@ class SqlRegistryStore:
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
-        conditions = [self._version_condition(c) for c in effective.comparisons]
+        conditions = [self._version_condition(g) for g in effective.groups(kind)]
         if not prompts:
             # Every version of a model that has a prompt version is left out, not only that one.
             conditions.append(~_tagged_prompt(_MV_TAGS, _MV_TAGS.c.name == _MV.c.name))
@@ -808,28 +816,21 @@ class SqlRegistryStore:
 
     # --- search compilation ------------------------------------------------------------------------
 
-    def _model_condition(self, c: Comparison) -> _Condition:
-        if c.key_type is KeyType.TAG:
-            return self._tag_condition(_RM_TAGS, [_RM_TAGS.c.name == _RM.c.name], c)
-        if c.key_type is KeyType.ATTRIBUTE and c.key == "name":
-            return self._value_condition(_RM.c.name, c)
-        raise unknown_key(SearchKind.REGISTERED_MODELS, c)
+    def _model_condition(self, g: KeyGroup) -> _Condition:
+        # One condition per key group, however often the filter names the key.
+        if g.key_type is KeyType.TAG:
+            return keyed_group(self._dialect, _RM_TAGS, [_RM_TAGS.c.name == _RM.c.name], g)
+        if g.key_type is KeyType.ATTRIBUTE and g.key == "name":
+            return all_of([self._value_condition(_RM.c.name, c) for c in g.comparisons])
+        raise unknown_key(SearchKind.REGISTERED_MODELS, g.comparisons[0])
 
-    def _version_condition(self, c: Comparison) -> _Condition:
-        if c.key_type is KeyType.TAG:
-            return self._tag_condition(_MV_TAGS, [_joins_version(_MV_TAGS)], c)
-        if c.key_type is KeyType.ATTRIBUTE and c.key in _VERSION_FIELDS:
-            return self._value_condition(_MV.c[_VERSION_FIELDS[c.key]], c)
-        raise unknown_key(SearchKind.MODEL_VERSIONS, c)
-
-    def _tag_condition(self, table: sa.Table, owner: list[_Condition], c: Comparison) -> _Condition:
-        # A missing tag fails every comparison but IS NULL: EXISTS over the tag row gives that.
-        has_key = [*owner, table.c.key == c.key]
-        if c.comparator is Comparator.IS_NULL:
-            return ~sa.exists().where(*has_key)
-        if c.comparator is Comparator.IS_NOT_NULL:
-            return sa.exists().where(*has_key)
-        return sa.exists().where(*has_key, compare(self._dialect, table.c.value, c.comparator, c.value))
+    def _version_condition(self, g: KeyGroup) -> _Condition:
+        if g.key_type is KeyType.TAG:
+            return keyed_group(self._dialect, _MV_TAGS, [_joins_version(_MV_TAGS)], g)
+        if g.key_type is KeyType.ATTRIBUTE and g.key in _VERSION_FIELDS:
+            column = _MV.c[_VERSION_FIELDS[g.key]]
+            return all_of([self._value_condition(column, c) for c in g.comparisons])
+        raise unknown_key(SearchKind.MODEL_VERSIONS, g.comparisons[0])
 
     def _value_condition(self, column: sa.Column[Any], c: Comparison) -> _Condition:
         if c.comparator is Comparator.IS_NULL:

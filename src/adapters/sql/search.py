@@ -20,12 +20,23 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from genesis_flow.core.entities import DatasetRef
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.search import clamp, complete_order, unknown_key
-from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.search.ast import (
+    Comparator,
+    Comparison,
+    Filter,
+    KeyGroup,
+    KeyType,
+    OrderBy,
+    SearchKind,
+)
 from genesis_flow.core.tracing import SOURCE_RUN_METADATA, TRACE_NAME_TAG
 from genesis_flow.core.validation import RUN_NAME_TAG
 
@@ -78,6 +89,40 @@ def compare(dialect: Dialect, column: Any, comparator: Comparator, value: Any) -
     raise InvalidParameterValue(f"Comparator {comparator.value} cannot compare values")
 
 
+class _Parenthesised(ColumnElement[bool]):
+    """A boolean kept in parentheses: SQLAlchemy flattens nested ANDs (and drops a Grouping),
+    while SQLite parses a flat chain one tree level per term and refuses past 1000 levels."""
+
+    inherit_cache = True
+    _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]
+    type = sa.Boolean()
+
+    def __init__(self, inner: ColumnElement[bool]) -> None:
+        self.inner = inner
+
+
+@compiles(_Parenthesised)
+def _compile_parenthesised(element: _Parenthesised, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(" + compiler.process(element.inner, **kw) + ")"
+
+
+_FAN_OUT = 8
+
+
+def all_of(terms: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """AND of ``terms`` as a balanced tree of parenthesised groups, so its depth grows with the
+    logarithm of the number of terms (a filter may hold up to a thousand)."""
+    level = list(terms)
+    if not level:
+        return sa.true()
+    while len(level) > _FAN_OUT:
+        level = [
+            _Parenthesised(sa.and_(*chunk)) if len(chunk) > 1 else chunk[0]
+            for chunk in (level[i : i + _FAN_OUT] for i in range(0, len(level), _FAN_OUT))
+        ]
+    return sa.and_(*level) if len(level) > 1 else level[0]
+
+
 def _optional(dialect: Dialect, column: Any, c: Comparison) -> ColumnElement[bool]:
     """A column that may be NULL: IS [NOT] NULL test it, everything else needs a value."""
     if c.comparator is Comparator.IS_NULL:
@@ -87,17 +132,33 @@ def _optional(dialect: Dialect, column: Any, c: Comparison) -> ColumnElement[boo
     return sa.and_(column.is_not(None), compare(dialect, column, c.comparator, c.value))
 
 
+def optional_group(dialect: Dialect, column: Any, g: KeyGroup) -> ColumnElement[bool]:
+    """Every comparison of ``g`` on a column that may be NULL."""
+    return all_of([_optional(dialect, column, c) for c in g.comparisons])
+
+
+def keyed_group(dialect: Dialect, table: Any, owner: Sequence[Any], g: KeyGroup) -> ColumnElement[bool]:
+    """A key group on key/value rows (params, tags; ``owner`` ties a row to the entity): one
+    EXISTS over the key's single row, which every value test of the group must pass. A missing
+    row is a missing key: only IS NULL matches it."""
+    has_key = [*owner, table.c.key == g.key]
+    if g.impossible:
+        return sa.false()
+    if g.absent:
+        return ~sa.exists().where(*has_key)
+    return sa.exists().where(*has_key, *_value_tests(dialect, table.c.value, g))
+
+
+def _value_tests(dialect: Dialect, column: Any, g: KeyGroup) -> list[ColumnElement[bool]]:
+    tests = g.tests
+    return [all_of([compare(dialect, column, c.comparator, c.value) for c in tests])] if tests else []
+
+
 def _keyed(
-    dialect: Dialect, table: sa.Table, owner: Any, owner_column: str, c: Comparison
+    dialect: Dialect, table: sa.Table, owner: Any, owner_column: str, g: KeyGroup
 ) -> ColumnElement[bool]:
-    """A comparison on a key/value row (param, tag): missing row = missing key."""
     row = table.alias()
-    correlate = sa.and_(row.c[owner_column] == owner, row.c.key == c.key)
-    if c.comparator is Comparator.IS_NULL:
-        return ~sa.exists().where(correlate)
-    if c.comparator is Comparator.IS_NOT_NULL:
-        return sa.exists().where(correlate)
-    return sa.exists().where(correlate, compare(dialect, row.c.value, c.comparator, c.value))
+    return keyed_group(dialect, row, [row.c[owner_column] == owner], g)
 
 
 def clamped(column: Any) -> Any:
@@ -131,6 +192,21 @@ _RUN_COLUMNS = {
 }
 
 
+# Inner joins a run search may take for its filter on SQLite (the rest become EXISTS): SQLite
+# joins at most 64 tables, order_by keys need their own outer joins, and past a few keys the
+# planner gains nothing from more.
+_MAX_FILTER_JOINS = 16
+
+
+def _metric_test(dialect: Dialect, lm: Any, c: Comparison) -> ColumnElement[bool]:
+    # The column already holds +/-inf as +/-the largest double (schema.latest_metrics).
+    value_test = compare(dialect, lm.c.value, c.comparator, clamp(float(c.value)))  # type: ignore[arg-type]
+    if c.comparator is Comparator.NE:
+        # A NaN metric differs from every number.
+        return sa.or_(lm.c.is_nan, value_test)
+    return sa.and_(sa.not_(lm.c.is_nan), value_test)
+
+
 def run_where(
     dialect: Dialect, runs: sa.Table, filter: Filter, t: Any
 ) -> tuple[list[ColumnElement[bool]], list[tuple[Any, Any]], dict[str, Any]]:
@@ -138,53 +214,48 @@ def run_where(
     module. The aliases are latest-metric rows the filter requires to be present and not NaN, by
     key: ordering by such a key can use them directly (see :func:`run_order`).
 
-    A comparison that needs its key's row (metrics; params and tags except IS NULL) is an inner
-    join on that row: (run, key) is unique in those tables, so no run is repeated, and the planner
-    may drive the query from the most selective key instead of probing every run of the
-    experiments in turn, as a correlated EXISTS would make it.
+    Each key group (:meth:`Filter.groups`) is one condition on the key's one row, however many
+    comparisons name the key. On SQLite a group that needs its key's row (metrics; params and
+    tags except IS NULL) is an inner join on that row, up to ``_MAX_FILTER_JOINS``: (run, key)
+    is unique in those tables, so no run is repeated, and the planner may drive the query from
+    the most selective key instead of probing every run of the experiments in turn, as a
+    correlated EXISTS would make it.
     """
     clauses: list[ColumnElement[bool]] = []
     joins: list[tuple[Any, Any]] = []
     present: dict[str, Any] = {}
-    for c in filter.comparisons:
-        kt = c.key_type
+    for g in filter.groups(SearchKind.RUNS):
+        kt = g.key_type
         if kt is KeyType.METRIC:
-            if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
-                raise unknown_key(SearchKind.RUNS, c)
+            if len(g.tests) != len(g.comparisons):
+                raise unknown_key(SearchKind.RUNS, g.comparisons[0])
             lm = t.latest_metrics.alias()
-            # The column already holds +/-inf as +/-the largest double (schema.latest_metrics).
-            value_test = compare(dialect, lm.c.value, c.comparator, clamp(float(c.value)))  # type: ignore[arg-type]
-            if c.comparator is Comparator.NE:
-                # A NaN metric differs from every number.
-                value_test = sa.or_(lm.c.is_nan, value_test)
-            else:
-                value_test = sa.and_(sa.not_(lm.c.is_nan), value_test)
-            on = sa.and_(lm.c.run_id == runs.c.run_id, lm.c.key == c.key, value_test)
-            if dialect.is_sqlite:
-                if c.comparator is not Comparator.NE:
-                    present.setdefault(c.key, lm)
+            on = sa.and_(
+                lm.c.run_id == runs.c.run_id,
+                lm.c.key == g.key,
+                all_of([_metric_test(dialect, lm, c) for c in g.comparisons]),
+            )
+            if dialect.is_sqlite and len(joins) < _MAX_FILTER_JOINS:
+                if any(c.comparator is not Comparator.NE for c in g.comparisons):
+                    present.setdefault(g.key, lm)
                 joins.append((lm, on))
             else:
                 clauses.append(sa.exists().where(on))
-        elif kt in (KeyType.PARAM, KeyType.TAG) and c.comparator is not Comparator.IS_NULL:
+        elif kt in (KeyType.PARAM, KeyType.TAG):
             row = (t.params if kt is KeyType.PARAM else t.tags).alias()
-            on_terms = [row.c.run_id == runs.c.run_id, row.c.key == c.key]
-            if c.comparator is not Comparator.IS_NOT_NULL:
-                on_terms.append(compare(dialect, row.c.value, c.comparator, c.value))
-            if dialect.is_sqlite:
-                joins.append((row, sa.and_(*on_terms)))
+            if dialect.is_sqlite and not g.absent and len(joins) < _MAX_FILTER_JOINS:
+                on_terms = [row.c.run_id == runs.c.run_id, row.c.key == g.key]
+                joins.append((row, sa.and_(*on_terms, *_value_tests(dialect, row.c.value, g))))
             else:
-                clauses.append(sa.exists().where(*on_terms))
-        elif kt is KeyType.PARAM:
-            clauses.append(_keyed(dialect, t.params, runs.c.run_id, "run_id", c))
-        elif kt is KeyType.TAG:
-            clauses.append(_keyed(dialect, t.tags, runs.c.run_id, "run_id", c))
-        elif kt is KeyType.ATTRIBUTE and c.key == "run_name":
+                clauses.append(keyed_group(dialect, row, [row.c.run_id == runs.c.run_id], g))
+        elif kt is KeyType.ATTRIBUTE and g.key == "run_name":
             # MLflow's SQL store filters run names through the mlflow.runName tag.
-            clauses.append(_optional(dialect, run_name_expression(runs, t), c))
-        elif kt is KeyType.ATTRIBUTE and c.key in _RUN_COLUMNS:
-            clauses.append(_optional(dialect, runs.c[_RUN_COLUMNS[c.key]], c))
-        elif kt is KeyType.DATASET and c.key in ("name", "digest", "context"):
+            clauses.append(optional_group(dialect, run_name_expression(runs, t), g))
+        elif kt is KeyType.ATTRIBUTE and g.key in _RUN_COLUMNS:
+            clauses.append(optional_group(dialect, runs.c[_RUN_COLUMNS[g.key]], g))
+        elif kt is KeyType.DATASET and g.key in ("name", "digest", "context"):
+            # Datasets are many per run: each comparison (a group of one) has its own witness.
+            (c,) = g.comparisons
             ri = t.run_inputs.alias()
             column = {"name": ri.c.dataset_name, "digest": ri.c.dataset_digest, "context": ri.c.context}[
                 c.key
@@ -197,7 +268,7 @@ def run_where(
                 )
             )
         else:
-            raise unknown_key(SearchKind.RUNS, c)
+            raise unknown_key(SearchKind.RUNS, g.comparisons[0])
     return clauses, joins, present
 
 
@@ -272,18 +343,18 @@ def nulls_smallest(column: Any, ascending: bool) -> Any:
 
 def experiment_where(dialect: Dialect, e: sa.Table, filter: Filter, t: Any) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
-    for c in filter.comparisons:
-        if c.key_type is KeyType.TAG:
-            clauses.append(_keyed(dialect, t.experiment_tags, e.c.experiment_id, "experiment_id", c))
-        elif c.key_type is KeyType.ATTRIBUTE and c.key in (
+    for g in filter.groups(SearchKind.EXPERIMENTS):
+        if g.key_type is KeyType.TAG:
+            clauses.append(_keyed(dialect, t.experiment_tags, e.c.experiment_id, "experiment_id", g))
+        elif g.key_type is KeyType.ATTRIBUTE and g.key in (
             "experiment_id",
             "name",
             "creation_time",
             "last_update_time",
         ):
-            clauses.append(_optional(dialect, e.c[c.key], c))
+            clauses.append(optional_group(dialect, e.c[g.key], g))
         else:
-            raise unknown_key(SearchKind.EXPERIMENTS, c)
+            raise unknown_key(SearchKind.EXPERIMENTS, g.comparisons[0])
     return clauses
 
 
@@ -335,9 +406,11 @@ def logged_model_where(
 ) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     has_metric_clause = False
-    for c in filter.comparisons:
-        kt = c.key_type
+    for g in filter.groups(SearchKind.LOGGED_MODELS):
+        kt = g.key_type
         if kt is KeyType.METRIC:
+            # Many points per key: each comparison (a group of one) has its own witness.
+            (c,) = g.comparisons
             has_metric_clause = True
             if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
                 raise unknown_key(SearchKind.LOGGED_MODELS, c)
@@ -349,13 +422,13 @@ def logged_model_where(
                 terms.append(_on_datasets(m, datasets))
             clauses.append(sa.exists().where(*terms))
         elif kt is KeyType.PARAM:
-            clauses.append(_keyed(dialect, t.logged_model_params, lm.c.model_id, "model_id", c))
+            clauses.append(_keyed(dialect, t.logged_model_params, lm.c.model_id, "model_id", g))
         elif kt is KeyType.TAG:
-            clauses.append(_keyed(dialect, t.logged_model_tags, lm.c.model_id, "model_id", c))
-        elif kt is KeyType.ATTRIBUTE and c.key in _LOGGED_MODEL_COLUMNS:
-            clauses.append(_optional(dialect, lm.c[c.key], c))
+            clauses.append(_keyed(dialect, t.logged_model_tags, lm.c.model_id, "model_id", g))
+        elif kt is KeyType.ATTRIBUTE and g.key in _LOGGED_MODEL_COLUMNS:
+            clauses.append(optional_group(dialect, lm.c[g.key], g))
         else:
-            raise unknown_key(SearchKind.LOGGED_MODELS, c)
+            raise unknown_key(SearchKind.LOGGED_MODELS, g.comparisons[0])
     if datasets and not has_metric_clause:
         m = t.logged_model_metrics.alias()
         clauses.append(sa.exists().where(m.c.model_id == lm.c.model_id, _on_datasets(m, datasets)))
@@ -431,14 +504,17 @@ class Binds:
 def trace_filter_shape(filter: Filter) -> tuple[Any, ...]:
     """What of ``filter`` changes the SQL :func:`trace_where` builds (not keys or values)."""
     shape: list[Any] = []
-    for c in filter.comparisons:
-        value = c.value
-        if isinstance(value, (list, tuple, set, frozenset)):
-            of: Any = len(value)
-        else:
-            of = type(value).__name__
-        key = c.key if c.key_type is KeyType.ATTRIBUTE else None
-        shape.append((c.key_type, key, c.comparator, of))
+    for g in filter.groups(SearchKind.TRACES):
+        tests: list[Any] = []
+        for c in g.comparisons:
+            value = c.value
+            if isinstance(value, (list, tuple, set, frozenset)):
+                of: Any = len(value)
+            else:
+                of = type(value).__name__
+            tests.append((c.comparator, of))
+        key = g.key if g.key_type is KeyType.ATTRIBUTE else None
+        shape.append((g.key_type, key, tuple(tests)))
     return tuple(shape)
 
 
@@ -465,17 +541,21 @@ def _bound_compare(
 
 
 def _trace_keyed(
-    dialect: Dialect, table: sa.Table, ti: Any, key: str, c: Comparison, bind: Binds
+    dialect: Dialect, table: sa.Table, ti: Any, key: str, g: KeyGroup, bind: Binds
 ) -> ColumnElement[bool]:
-    """A comparison on a trace's tag or metadata row (missing row = missing key), as membership
-    in the set of traces whose row matches: the planner reads that set from the (key, value,
-    trace_id) index once instead of probing the key's row for every trace in the page order."""
+    """A key group on a trace's tag or metadata row (one per key and trace; missing row =
+    missing key), as membership in the set of traces whose row passes every test: the planner
+    reads that set from the (key, value, trace_id) index once instead of probing the key's row
+    for every trace in the page order."""
+    if g.impossible:
+        return sa.false()
     row = table.alias()
     matching = sa.select(row.c.trace_id).where(row.c.key == bind(key))
-    if c.comparator is Comparator.IS_NULL:
+    if g.absent:
         return ti.c.trace_id.not_in(matching)  # type: ignore[no-any-return]
-    if c.comparator is not Comparator.IS_NOT_NULL:
-        matching = matching.where(_bound_compare(dialect, row.c.value, c.comparator, c.value, bind))
+    tests = [_bound_compare(dialect, row.c.value, c.comparator, c.value, bind) for c in g.tests]
+    if tests:
+        matching = matching.where(all_of(tests))
     return ti.c.trace_id.in_(matching)  # type: ignore[no-any-return]
 
 
@@ -494,19 +574,20 @@ def trace_where(
     values as ``bind`` parameters: the SQL depends only on :func:`trace_filter_shape`."""
     clauses: list[ColumnElement[bool]] = []
     columns = _trace_columns(ti)
-    for c in filter.comparisons:
-        kt = c.key_type
+    for g in filter.groups(SearchKind.TRACES):
+        kt = g.key_type
         if kt is KeyType.TAG:
-            clauses.append(_trace_keyed(dialect, t.trace_tags, ti, c.key, c, bind))
+            clauses.append(_trace_keyed(dialect, t.trace_tags, ti, g.key, g, bind))
         elif kt is KeyType.METADATA:
-            clauses.append(_trace_keyed(dialect, t.trace_metadata, ti, c.key, c, bind))
-        elif kt is KeyType.ATTRIBUTE and c.key in _TRACE_KEYED_ATTRIBUTES:
-            table, key = _TRACE_KEYED_ATTRIBUTES[c.key]
-            clauses.append(_trace_keyed(dialect, getattr(t, table), ti, key, c, bind))
-        elif kt is KeyType.ATTRIBUTE and c.key in columns:
-            clauses.append(_bound_optional(dialect, columns[c.key], c, bind))
+            clauses.append(_trace_keyed(dialect, t.trace_metadata, ti, g.key, g, bind))
+        elif kt is KeyType.ATTRIBUTE and g.key in _TRACE_KEYED_ATTRIBUTES:
+            table, key = _TRACE_KEYED_ATTRIBUTES[g.key]
+            clauses.append(_trace_keyed(dialect, getattr(t, table), ti, key, g, bind))
+        elif kt is KeyType.ATTRIBUTE and g.key in columns:
+            column = columns[g.key]
+            clauses.append(all_of([_bound_optional(dialect, column, c, bind) for c in g.comparisons]))
         else:
-            raise unknown_key(SearchKind.TRACES, c)
+            raise unknown_key(SearchKind.TRACES, g.comparisons[0])
     return clauses
 
 
@@ -567,21 +648,27 @@ def trace_values(dialect: Dialect, filter: Filter, order_by: Sequence[OrderBy]) 
     under (in the same order), without building any SQL: a statement cached for the query's shape
     is sent with these."""
     values: list[Any] = []
-    for c in filter.comparisons:
-        kt = c.key_type
+    for g in filter.groups(SearchKind.TRACES):
+        kt = g.key_type
+        keyed = kt in (KeyType.TAG, KeyType.METADATA) or g.key in _TRACE_KEYED_ATTRIBUTES
+        if keyed and g.impossible:
+            continue  # no SQL at all (see _trace_keyed)
         if kt in (KeyType.TAG, KeyType.METADATA):
-            values.append(c.key)
-        elif kt is KeyType.ATTRIBUTE and c.key in _TRACE_KEYED_ATTRIBUTES:
-            values.append(_TRACE_KEYED_ATTRIBUTES[c.key][1])
-        if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
-            continue
-        if c.comparator in (Comparator.LIKE, Comparator.ILIKE):
-            pattern = str(c.value)
-            values.append(pattern if dialect.is_sqlite else pattern.replace("\\", "\\\\"))
-        elif c.comparator in (Comparator.IN, Comparator.NOT_IN):
-            values += list(c.value)  # type: ignore[arg-type]
-        else:
-            values.append(c.value)
+            values.append(g.key)
+        elif kt is KeyType.ATTRIBUTE and g.key in _TRACE_KEYED_ATTRIBUTES:
+            values.append(_TRACE_KEYED_ATTRIBUTES[g.key][1])
+        if keyed and g.absent:
+            continue  # no value test (see _trace_keyed)
+        for c in g.comparisons:
+            if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
+                continue
+            if c.comparator in (Comparator.LIKE, Comparator.ILIKE):
+                pattern = str(c.value)
+                values.append(pattern if dialect.is_sqlite else pattern.replace("\\", "\\\\"))
+            elif c.comparator in (Comparator.IN, Comparator.NOT_IN):
+                values += list(c.value)  # type: ignore[arg-type]
+            else:
+                values.append(c.value)
     for o in complete_order(SearchKind.TRACES, order_by):
         if o.key_type in (KeyType.TAG, KeyType.METADATA):
             values.append(o.key)

@@ -11,6 +11,7 @@ from genesis_flow.core.search.ast import (
     Comparator,
     Comparison,
     Filter,
+    KeyGroup,
     KeyType,
     OrderBy,
     SearchKind,
@@ -35,15 +36,27 @@ from genesis_flow.core.search.paging import (
     query_fingerprint,
     resolve_max_results,
 )
-from genesis_flow.core.search.parser import parse_filter, parse_order_by
+from genesis_flow.core.search.parser import (
+    MAX_FILTER_COMPARISONS,
+    MAX_FILTER_KEYS,
+    MAX_FILTER_LENGTH,
+    MAX_FILTER_VALUES,
+    parse_filter,
+    parse_order_by,
+)
 
 __all__ = [
     "DEFAULT_MAX_RESULTS",
     "IS_PROMPT_TAG",
+    "MAX_FILTER_COMPARISONS",
+    "MAX_FILTER_KEYS",
+    "MAX_FILTER_LENGTH",
+    "MAX_FILTER_VALUES",
     "MAX_MAX_RESULTS",
     "Comparator",
     "Comparison",
     "Filter",
+    "KeyGroup",
     "KeyType",
     "OrderBy",
     "SearchKind",

@@ -213,6 +213,16 @@ _ORDER_ALIASES: dict[SearchKind, dict[str, str]] = {
 }
 
 
+# Bounds on one filter, far above what people write (MLflow's own SQL store fails past 63
+# clauses on SQLite) yet low enough that every store answers in bounded time: SQL builds one
+# condition per key group (Filter.groups), and each listed value is a bind parameter (SQLite
+# takes at most 32,766 per statement).
+MAX_FILTER_LENGTH = 100_000
+MAX_FILTER_COMPARISONS = 1_000
+MAX_FILTER_KEYS = 100
+MAX_FILTER_VALUES = 10_000
+
+
 def _error(message: str) -> InvalidParameterValue:
     return InvalidParameterValue(message)
 
@@ -546,7 +556,9 @@ def parse_filter(kind: SearchKind, text: str | None) -> Filter:
     Raises:
         InvalidParameterValue: for anything outside the grammar or the kind's vocabulary: unknown
             entity prefix or attribute, a comparator the key does not support, a value of the
-            wrong type, unterminated quotes, ``OR``, parentheses, trailing garbage.
+            wrong type, unterminated quotes, ``OR``, parentheses, trailing garbage; a filter
+            beyond one of the limits (``MAX_FILTER_LENGTH`` characters, ``MAX_FILTER_COMPARISONS``
+            comparisons, ``MAX_FILTER_KEYS`` key groups, ``MAX_FILTER_VALUES`` values), naming it.
     """
     if not isinstance(text, (str, type(None))):
         raise _error(f"Invalid filter {text!r}: expected a string")
@@ -554,9 +566,15 @@ def parse_filter(kind: SearchKind, text: str | None) -> Filter:
         return Filter()
     if not text.strip():
         raise _error(f"Invalid filter '{text}'. Could not be parsed.")
+    if len(text) > MAX_FILTER_LENGTH:
+        raise _error(
+            f"Invalid filter: {len(text)} characters, more than the limit of {MAX_FILTER_LENGTH} "
+            "characters per filter"
+        )
     tokens = tokenize(text)
     cursor = _Cursor(tokens, text)
     comparisons: list[Comparison] = []
+    values = 0
     while cursor.peek() is not None:
         if cursor.is_keyword("AND"):
             cursor.i += 1
@@ -568,8 +586,23 @@ def parse_filter(kind: SearchKind, text: str | None) -> Filter:
                 "Invalid clause(s) in filter string: 'OR'. "
                 f"Only AND is supported between comparisons: {text!r}"
             )
-        comparisons.append(_parse_comparison(kind, cursor))
-    return Filter(tuple(comparisons))
+        if len(comparisons) == MAX_FILTER_COMPARISONS:
+            raise _error(
+                f"Invalid filter: more than the limit of {MAX_FILTER_COMPARISONS} comparisons per filter"
+            )
+        comparison = _parse_comparison(kind, cursor)
+        values += len(comparison.value) if isinstance(comparison.value, tuple) else 1
+        if values > MAX_FILTER_VALUES:
+            raise _error(f"Invalid filter: more than the limit of {MAX_FILTER_VALUES} values per filter")
+        comparisons.append(comparison)
+    parsed = Filter(tuple(comparisons))
+    keys = len(parsed.groups(kind))
+    if keys > MAX_FILTER_KEYS:
+        raise _error(
+            f"Invalid filter: {keys} distinct keys (or dataset comparisons), more than the limit of "
+            f"{MAX_FILTER_KEYS} per filter"
+        )
+    return parsed
 
 
 # --- order_by -------------------------------------------------------------------------------------

@@ -1,0 +1,227 @@
+"""Filters that name one key many times, or many keys, answer as their short forms do, on every
+backend; an order_by on an empty key is ordered as a missing key, as MLflow's SQL store does.
+
+Small scale on purpose (CI time): a store that compiled one join or EXISTS per comparison fails
+here outright (SQLite refuses past 64 joins or 1000 expression levels, recursion in the statement
+compiler); the 10k-run timings live in bench/search_limits.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from genesis_flow.core.entities import (
+    ExperimentTag,
+    LoggedModelParameter,
+    LoggedModelTag,
+    Metric,
+    Param,
+    RunTag,
+)
+from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.registry import RegisteredModelTag
+from genesis_flow.core.search import MAX_FILTER_KEYS, parse_filter, parse_order_by
+from genesis_flow.core.search.ast import SearchKind
+from genesis_flow.core.tracing import TraceInfo
+from genesis_flow.ports import RegistryStore, TraceStore, TrackingStore
+from tests.contract.tracking_helpers import (
+    BASE_TIME,
+    dataset,
+    dataset_input,
+    experiments,
+    logged_models,
+    names,
+    new_run,
+    run_ids,
+    runs,
+)
+
+MANY = [200, 1000]
+
+
+def repeated(clause: str, n: int) -> str:
+    return " AND ".join([clause] * n)
+
+
+@pytest.fixture
+def population(tracking: TrackingStore) -> tuple[str, dict[str, str]]:
+    """(experiment id, run id by label): runs with param a = 1, a = 2, none; metric m; tag t."""
+    exp = tracking.create_experiment("limits")
+    ids: dict[str, str] = {}
+    for label, params, metric in [("one", "1", 1.0), ("two", "2", 2.0), ("bare", None, None)]:
+        run = new_run(tracking, exp, name=label)
+        tracking.log_batch(
+            run,
+            metrics=() if metric is None else (Metric("m", metric, BASE_TIME, 0),),
+            params=() if params is None else (Param("a", params),),
+            tags=(RunTag("t", label),),
+        )
+        ids[label] = run
+    return exp, ids
+
+
+def labels(page: object, ids: dict[str, str]) -> set[str]:
+    by_id = {v: k for k, v in ids.items()}
+    return {by_id[r] for r in run_ids(page)}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("n", MANY)
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        ("params.a = '1'", {"one"}),
+        ("params.a != '1'", {"two"}),
+        ("params.a IS NULL", {"bare"}),
+        ("params.a IS NOT NULL", {"one", "two"}),
+        ("metrics.m > 1.5", {"two"}),
+        ("tags.t LIKE 't%'", {"two"}),
+        ("attributes.run_name = 'bare'", {"bare"}),
+        ("attributes.status = 'RUNNING'", {"one", "two", "bare"}),
+    ],
+)
+def test_a_clause_repeated_answers_as_the_clause_once(
+    tracking: TrackingStore, population: tuple[str, dict[str, str]], clause: str, expected: set[str], n: int
+) -> None:
+    exp, ids = population
+    assert labels(runs(tracking, [exp], clause), ids) == expected
+    assert labels(runs(tracking, [exp], repeated(clause, n)), ids) == expected
+
+
+def test_a_thousand_different_comparisons_on_one_key(
+    tracking: TrackingStore, population: tuple[str, dict[str, str]]
+) -> None:
+    exp, ids = population
+    # Each needs the param present (MLflow: != never matches a missing key) and none excludes 1/2.
+    differs = " AND ".join(f"params.a != 'x{i}'" for i in range(1000))
+    assert labels(runs(tracking, [exp], differs), ids) == {"one", "two"}
+    bounds = " AND ".join(f"metrics.m > {-i}" for i in range(1000))
+    assert labels(runs(tracking, [exp], bounds), ids) == {"one", "two"}
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        "params.a = '1' AND params.a = '2'",
+        "params.a IS NULL AND params.a = '1'",
+        "params.a IS NULL AND params.a IS NOT NULL",
+        "metrics.m > 1.5 AND metrics.m < 1.5",
+        "tags.t = 'one' AND tags.t = 'two'",
+    ],
+)
+def test_contradictions_on_one_key_match_nothing(
+    tracking: TrackingStore, population: tuple[str, dict[str, str]], flt: str
+) -> None:
+    exp, _ = population
+    assert run_ids(runs(tracking, [exp], repeated(flt, 300))) == []
+
+
+def test_the_most_distinct_keys_allowed(tracking: TrackingStore) -> None:
+    exp = tracking.create_experiment("keys")
+    keys = MAX_FILTER_KEYS // 2
+    full = new_run(tracking, exp, name="full")
+    tracking.log_batch(
+        full,
+        metrics=tuple(Metric(f"m{i}", float(i), BASE_TIME, 0) for i in range(keys)),
+        params=tuple(Param(f"p{i}", "v") for i in range(keys)),
+        tags=(),
+    )
+    partial = new_run(tracking, exp, name="partial")
+    tracking.log_batch(
+        partial, metrics=(), params=tuple(Param(f"p{i}", "v") for i in range(keys - 1)), tags=()
+    )
+    by_value = " AND ".join(
+        [f"params.p{i} = 'v'" for i in range(keys)] + [f"metrics.m{i} >= {i}" for i in range(keys)]
+    )
+    assert run_ids(runs(tracking, [exp], by_value)) == [full]
+    absent = " AND ".join(f"tags.k{i} IS NULL" for i in range(MAX_FILTER_KEYS))
+    assert sorted(run_ids(runs(tracking, [exp], absent))) == sorted([full, partial])
+    # The keys a filter may join on end before the limit: the rest must answer the same.
+    ordered = runs(tracking, [exp], f"params.p0 = 'v' AND {by_value}", order=["metrics.m1 DESC"])
+    assert run_ids(ordered) == [full]
+
+
+def test_datasets_keep_one_witness_per_comparison(tracking: TrackingStore) -> None:
+    exp = tracking.create_experiment("datasets")
+    both = new_run(tracking, exp)
+    tracking.log_inputs(both, [dataset_input(dataset("a")), dataset_input(dataset("b", digest="d2"))])
+    only_a = new_run(tracking, exp)
+    tracking.log_inputs(only_a, [dataset_input(dataset("a"))])
+    flt = repeated("datasets.name = 'a' AND datasets.name = 'b'", 200)
+    assert run_ids(runs(tracking, [exp], flt)) == [both]
+
+
+@pytest.mark.parametrize("n", MANY)
+def test_experiment_search_with_a_repeated_clause(tracking: TrackingStore, n: int) -> None:
+    tracking.create_experiment("kept")
+    tagged = tracking.create_experiment("tagged")
+    tracking.set_experiment_tag(tagged, ExperimentTag("k", "v"))
+    assert names(experiments(tracking, repeated("tags.k = 'v'", n))) == ["tagged"]
+    assert names(experiments(tracking, repeated("name LIKE 'k%'", n))) == ["kept"]
+
+
+@pytest.mark.parametrize("n", MANY)
+def test_registry_searches_with_a_repeated_clause(registry: RegistryStore, n: int) -> None:
+    registry.create_registered_model("plain")
+    registry.create_registered_model("tagged", tags=[RegisteredModelTag("k", "v")])
+    registry.create_model_version("tagged", "s3://x")
+    kind, versions = SearchKind.REGISTERED_MODELS, SearchKind.MODEL_VERSIONS
+    found = registry.search_registered_models(parse_filter(kind, repeated("tags.k = 'v'", n)))
+    assert [m.name for m in found] == ["tagged"]
+    found_versions = registry.search_model_versions(parse_filter(versions, repeated("name = 'tagged'", n)))
+    assert [(v.name, v.version) for v in found_versions] == [("tagged", 1)]
+
+
+@pytest.mark.parametrize("n", MANY)
+def test_logged_model_search_with_repeated_clauses(tracking: TrackingStore, n: int) -> None:
+    exp = tracking.create_experiment("models")
+    model = tracking.create_logged_model(
+        exp, name="m", tags=[LoggedModelTag("k", "v")], params=[LoggedModelParameter("p", "1")]
+    )
+    tracking.create_logged_model(exp, name="other")
+    for clause in ("tags.k = 'v'", "params.p = '1'", "name = 'm'"):
+        found = logged_models(tracking, [exp], repeated(clause, n))
+        assert [m.model_id for m in found] == [model.model_id], clause
+
+
+@pytest.mark.parametrize("n", MANY)
+def test_trace_search_with_repeated_clauses(tracking: TrackingStore, n: int) -> None:
+    assert isinstance(tracking, TraceStore)
+    exp = tracking.create_experiment("traces")
+    tagged = TraceInfo("tr-" + "1" * 32, exp, BASE_TIME, tags={"k": "v"}, metadata={"md": "x"})
+    tracking.start_trace(tagged)
+    tracking.start_trace(TraceInfo("tr-" + "2" * 32, exp, BASE_TIME + 1))
+    for clause in ("tags.k = 'v'", "metadata.md = 'x'", "tags.k IS NOT NULL"):
+        page = tracking.search_traces([exp], filter=parse_filter(SearchKind.TRACES, repeated(clause, n)))
+        assert [t.trace_id for t in page] == [tagged.trace_id], clause
+    none = parse_filter(SearchKind.TRACES, repeated("tags.k IS NULL AND tags.k = 'v'", n // 2))
+    assert list(tracking.search_traces([exp], filter=none)) == []
+
+
+# --- order_by on an empty key -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["params.``", "metrics.``", "tags.``", "params.`` DESC", "metrics.`` ASC"])
+def test_order_by_an_empty_key_orders_as_a_key_no_run_has(
+    tracking: TrackingStore, population: tuple[str, dict[str, str]], key: str
+) -> None:
+    exp, _ = population
+    # MLflow's SQL store accepts the empty key; no run has it, so the default order decides.
+    assert run_ids(runs(tracking, [exp], order=[key])) == run_ids(runs(tracking, [exp]))
+    assert run_ids(runs(tracking, [exp], "params.`` IS NULL", order=[key])) == run_ids(runs(tracking, [exp]))
+
+
+@pytest.mark.parametrize("kind", [SearchKind.RUNS, SearchKind.TRACES])
+def test_order_by_an_empty_attribute_is_refused(kind: SearchKind) -> None:
+    with pytest.raises(InvalidParameterValue, match="Invalid attribute key ''"):
+        parse_order_by(kind, ["attributes.``"])
+
+
+@pytest.mark.parametrize("key", ["tags.``", "metadata.``"])
+def test_trace_order_by_an_empty_key(tracking: TrackingStore, key: str) -> None:
+    assert isinstance(tracking, TraceStore)
+    exp = tracking.create_experiment("traces")
+    for i in (1, 2):
+        tracking.start_trace(TraceInfo(f"tr-{i:032x}", exp, BASE_TIME + i))
+    order = parse_order_by(SearchKind.TRACES, [key])
+    plain = [t.trace_id for t in tracking.search_traces([exp])]
+    assert [t.trace_id for t in tracking.search_traces([exp], order_by=order)] == plain
