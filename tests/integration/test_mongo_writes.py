@@ -240,3 +240,90 @@ def test_the_same_log_batch_twice_stores_nothing_twice(stores: Stores) -> None:
     assert stores.tracking.get_run(run_id).data.metrics_dict["loss"] == 12.0
     # The raw collection agrees: one document per point.
     assert stores.db["metrics"].count_documents({"r": run_id}) == 25 + 3
+
+
+# --- (c) what a killed writer leaves behind ---------------------------------------------------------
+
+
+def plant_pending(stores: Stores, run_id: str, metrics: list[Metric], written_at: int) -> None:
+    """The run document as a writer killed between its two writes leaves it: latest values and
+    the points pending, no history."""
+    from genesis_flow.adapters.mongo.keys import path
+    from genesis_flow.adapters.mongo.tracking import _latest_doc, _pending_entry
+
+    entry = _pending_entry(uuid.uuid4().hex, written_at, metrics)
+    stores.db["runs"].update_one(
+        {"_id": run_id},
+        {
+            "$set": {path("m", metrics[-1].key): _latest_doc(metrics[-1])},
+            "$push": {"w": entry},
+            "$inc": {"wz": entry["z"]},
+        },
+    )
+    assert stores.db["metrics"].count_documents({"r": run_id, "k": metrics[0].key}) == 0
+
+
+def pending_left(stores: Stores, run_id: str) -> int:
+    doc = stores.db["runs"].find_one({"_id": run_id}) or {}
+    assert doc.get("wz", 0) == sum(e["z"] for e in doc.get("w") or ())
+    return len(doc.get("w") or ())
+
+
+def test_points_a_killed_writer_left_pending_are_completed_by_the_history_reader(stores: Stores) -> None:
+    import time
+
+    run_id = new_run(stores)
+    loss = points(5)
+    plant_pending(stores, run_id, loss, written_at=time.time_ns() // 1_000_000)  # within the lease
+    assert stores.tracking.get_run(run_id).data.metrics_dict == {"loss": 2.0}
+    assert pending_left(stores, run_id) == 1  # get_run leaves a young entry to its writer
+    assert history(stores, run_id, "loss") == [(m.value, m.timestamp, m.step) for m in loss]
+    assert pending_left(stores, run_id) == 0
+    assert history(stores, run_id, "loss") == [(m.value, m.timestamp, m.step) for m in loss]
+
+
+def test_points_left_pending_past_the_lease_are_completed_by_get_run_and_the_next_writer(
+    stores: Stores,
+) -> None:
+    run_id = new_run(stores)
+    plant_pending(stores, run_id, points(3), written_at=0)
+    stores.tracking.get_run(run_id)
+    assert pending_left(stores, run_id) == 0
+    assert stores.db["metrics"].count_documents({"r": run_id}) == 3
+    plant_pending(stores, run_id, points(4, "acc"), written_at=0)
+    stores.tracking.log_metric(run_id, Metric("other", 1.0, T0, 0))
+    assert pending_left(stores, run_id) == 0
+    assert stores.db["metrics"].count_documents({"r": run_id}) == 3 + 4 + 1
+
+
+def test_a_rename_a_killed_writer_left_half_done_is_finished_by_the_next_search(stores: Stores) -> None:
+    from genesis_flow.core.search import parse_filter
+    from genesis_flow.core.search.ast import SearchKind
+
+    stores.registry.create_registered_model("old")
+    for _ in range(2):
+        stores.registry.create_model_version("old", "s3://b/m")
+    # The model document renamed, with the rename recorded; the versions not yet.
+    stores.db["registered_models"].update_one(
+        {"name": "old"},
+        {"$set": {"name": "new", "rs": 1, "pd": {"op": "rename", "n": "new", "ut": T0, "s": 1}}},
+    )
+    found = stores.registry.search_model_versions(parse_filter(SearchKind.MODEL_VERSIONS, "name = 'new'"))
+    assert sorted(mv.version for mv in found.items) == [1, 2]
+    assert stores.db["model_versions"].count_documents({"n": "old"}) == 0
+    assert stores.db["registered_models"].count_documents({"pd": {"$exists": True}}) == 0
+
+
+def test_a_deletion_a_killed_writer_left_half_done_is_finished_by_the_next_call(stores: Stores) -> None:
+    from genesis_flow.core.errors import ResourceDoesNotExist
+
+    stores.registry.create_registered_model("gone")
+    stores.registry.create_model_version("gone", "s3://b/m")
+    stores.db["registered_models"].update_one(
+        {"name": "gone"}, {"$set": {"rs": 1, "pd": {"op": "delete", "s": 1}}}
+    )
+    with pytest.raises(ResourceDoesNotExist):
+        stores.registry.get_registered_model("gone")
+    assert stores.db["model_versions"].count_documents({}) == 0
+    stores.registry.create_registered_model("gone")  # the name is free again
+    assert stores.registry.get_registered_model("gone").latest_versions == ()
