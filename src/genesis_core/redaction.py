@@ -108,6 +108,7 @@ _SHOWN: dict[str, re.Pattern[str]] = {
             "tcp_user_timeout",
             "port",
             "sslcompression",
+            "genesis_statement_timeout_ms",
         ),
         **_options(_NAME, "application_name", "fallback_application_name", "client_encoding", "dbname"),
         **_options(_HOST, "host", "hostaddr"),

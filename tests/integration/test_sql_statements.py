@@ -17,8 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from genesis_flow.adapters.sql import SqlDatabase, SqlTrackingStore
-from genesis_flow.adapters.sql.database import normalize_uri
+from genesis_flow.adapters.sql.database import (
+    DEFAULT_STATEMENT_TIMEOUT_MS,
+    normalize_uri,
+    uri_statement_timeout_ms,
+)
 from genesis_flow.core.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+from genesis_flow.core.errors import InvalidParameterValue, TemporarilyUnavailable
 from genesis_flow.core.search import parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 
@@ -148,3 +153,85 @@ def test_metric_history_costs_the_same_for_10_or_10000_points(store: SqlTracking
     assert len(statements_of(store, lambda: store.get_metric_history(short, "loss"))) == len(
         statements_of(store, lambda: store.get_metric_history(long, "loss"))
     )
+
+
+# --- bounded filters and the statement timeout --------------------------------------------------------
+
+
+def _search_sql(store: SqlTrackingStore, experiment_id: str, flt: str) -> str:
+    def search() -> object:
+        return store.search_runs([experiment_id], filter=parse_filter(SearchKind.RUNS, flt))
+
+    (query, *_) = [s for s in statements_of(store, search) if "FROM runs" in s]
+    return query
+
+
+@pytest.mark.parametrize(
+    ("once", "many"),
+    [
+        ("params.lr = '0.1'", " AND ".join(["params.lr = '0.1'"] * 1000)),
+        ("params.lr != 'x0'", " AND ".join(f"params.lr != 'x{i}'" for i in range(1000))),
+        ("metrics.acc > 0", " AND ".join(f"metrics.acc > {-i}" for i in range(1000))),
+    ],
+)
+def test_a_filter_naming_one_key_a_thousand_times_is_one_condition_on_that_key(
+    store: SqlTrackingStore, once: str, many: str
+) -> None:
+    experiment_id = store.create_experiment("one-key")
+    _full_run(store, experiment_id, 1)
+    short, long = _search_sql(store, experiment_id, once), _search_sql(store, experiment_id, many)
+    for word in ("JOIN", "EXISTS", "FROM params", "FROM latest_metrics"):
+        assert short.count(word) == long.count(word), word
+
+
+def test_a_query_past_sqlites_statement_limits_is_a_bad_request_not_an_outage(tmp_path: Path) -> None:
+    database = SqlDatabase.from_uri(f"sqlite:///{tmp_path}/limits.db")
+    deep = "SELECT 1 WHERE " + " AND ".join(["1 = 1"] * 1001)
+    with pytest.raises(InvalidParameterValue, match="too complex") as raised:
+        database.transact(lambda conn: conn.exec_driver_sql(deep).all())
+    assert "Cannot reach" not in str(raised.value)
+    database.dispose()
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "99999999999"])
+def test_a_bad_statement_timeout_option_is_refused(value: str) -> None:
+    with pytest.raises(InvalidParameterValue, match="genesis_statement_timeout_ms"):
+        uri_statement_timeout_ms(f"postgresql://u@h/db?genesis_statement_timeout_ms={value}")
+
+
+def test_the_statement_timeout_option_never_reaches_the_driver() -> None:
+    uri = "postgresql://u@h/db?sslmode=require&genesis_statement_timeout_ms=250"
+    assert normalize_uri(uri) == "postgresql+psycopg://u@h/db?sslmode=require"
+    assert uri_statement_timeout_ms(uri) == 250
+    assert uri_statement_timeout_ms("postgresql://u@h/db") == DEFAULT_STATEMENT_TIMEOUT_MS
+
+
+def test_a_statement_past_the_timeout_is_cancelled_on_the_server() -> None:
+    if not POSTGRES_URI:
+        pytest.skip("GENESIS_TEST_SQL_POSTGRES_URI is unset (scripts/services.sh sets it)")
+    url = normalize_uri(POSTGRES_URI)
+    schema = f"gf_timeout_{os.getpid()}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+    engine = sa.create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+    separator = "&" if "?" in POSTGRES_URI else "?"
+    database = SqlDatabase(engine, uri=f"{POSTGRES_URI}{separator}genesis_statement_timeout_ms=200")
+    marker = f"genesis-timeout-test-{os.getpid()}"
+    try:
+        with pytest.raises(TemporarilyUnavailable, match="longer than the statement timeout of 200 ms"):
+            database.transact(lambda conn: conn.exec_driver_sql(f"SELECT pg_sleep(30) -- {marker}").all())
+        with admin.connect() as conn:
+            running = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                    " AND pid <> pg_backend_pid() AND query LIKE :marker"
+                ),
+                {"marker": f"%{marker}%"},
+            ).scalar()
+        assert running == 0
+    finally:
+        database.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

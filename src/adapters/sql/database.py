@@ -8,7 +8,10 @@ tries to upgrade (the classic "database is locked" that no timeout cures). A tra
 hits a lock is retried as a whole a few times before the user hears about it.
 
 PostgreSQL uses psycopg 3 (``postgresql://`` is read as ``postgresql+psycopg://``) at READ
-COMMITTED; races are settled by constraints and row locks in the store code.
+COMMITTED; races are settled by constraints and row locks in the store code. Every session runs
+under a statement timeout (URI option ``genesis_statement_timeout_ms``, default 60 s), so a query
+whose caller has gone (a killed client, an abandoned request) is cancelled by the server rather
+than running on for minutes.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -40,9 +43,45 @@ _BEGIN = {mode: f"BEGIN {mode}" for mode in ("DEFERRED", "IMMEDIATE", "EXCLUSIVE
 _RETRIES = 5
 _MAX_PREPARED = 512
 
+STATEMENT_TIMEOUT_OPTION = "genesis_statement_timeout_ms"
+DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
+# Options of ours that may appear in a URI; they are removed before the driver sees it.
+OUR_OPTIONS = (STATEMENT_TIMEOUT_OPTION,)
+
+
+def _split_options(uri: str) -> tuple[str, dict[str, str]]:
+    """(the URI without our options, our options by lower-case name)."""
+    base, sep, query = uri.partition("?")
+    if not sep:
+        return uri, {}
+    pairs = parse_qsl(query, keep_blank_values=True)
+    ours = {k.lower(): v for k, v in pairs if k.lower() in OUR_OPTIONS}
+    if not ours:
+        return uri, {}
+    kept = urlencode([(k, v) for k, v in pairs if k.lower() not in OUR_OPTIONS])
+    return base + (f"?{kept}" if kept else ""), ours
+
+
+def uri_statement_timeout_ms(uri: str) -> int:
+    """The statement timeout a URI asks for (``genesis_statement_timeout_ms``; 0 turns it off)."""
+    text = _split_options(uri)[1].get(STATEMENT_TIMEOUT_OPTION)
+    if text is None:
+        return DEFAULT_STATEMENT_TIMEOUT_MS
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 2**31 - 1:
+        raise InvalidParameterValue(
+            f"{STATEMENT_TIMEOUT_OPTION} must be a whole number of milliseconds (0 for none), got {text!r}"
+        )
+    return value
+
 
 def normalize_uri(uri: str) -> str:
-    """The SQLAlchemy URL for a Genesis-Flow SQL URI (``postgresql://`` uses psycopg 3)."""
+    """The SQLAlchemy URL for a Genesis-Flow SQL URI (``postgresql://`` uses psycopg 3), without
+    our own options."""
+    uri = _split_options(uri)[0]
     scheme = urlsplit(uri).scheme.lower()
     if scheme in ("postgresql", "postgres"):
         return "postgresql+psycopg://" + uri.split("://", 1)[1]
@@ -154,9 +193,15 @@ class SqlDatabase:
         migrations: Sequence[Migration] = MIGRATIONS,
         target_version: int = SCHEMA_VERSION,
         upgrade: bool | None = None,
+        statement_timeout_ms: int | None = None,
     ) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        if statement_timeout_ms is None:
+            statement_timeout_ms = uri_statement_timeout_ms(uri) if uri else DEFAULT_STATEMENT_TIMEOUT_MS
+        self.statement_timeout_ms = statement_timeout_ms
+        if self.dialect == "postgresql":
+            self._limit_statements(statement_timeout_ms)
         self.where = redact_uri(uri or engine.url.render_as_string(hide_password=True))
         # What the redaction hides, for driver messages that quote an option's value.
         self.hidden = hidden_values(uri) if uri else ()
@@ -180,6 +225,15 @@ class SqlDatabase:
         the database was empty and has just been created."""
         if self.is_sqlite and self._serial is None:
             self._use_wal()
+
+    def _limit_statements(self, timeout_ms: int) -> None:
+        @sa.event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # A session setting, committed at once: the pool's rollback on return would undo it.
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"SET statement_timeout = {int(timeout_ms)}")
+            cursor.close()
+            dbapi_connection.commit()
 
     def _use_wal(self) -> None:
         # The journal mode is written into the file's header, so it is switched only after the
@@ -241,7 +295,10 @@ class SqlDatabase:
                     # snapshot, as a SQLite read transaction does, not writes committed in between.
                     conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 if exclusive and self.dialect == "postgresql":
-                    # Every process that opens or upgrades the schema takes this lock first.
+                    # Every process that opens or upgrades the schema takes this lock first, and
+                    # waits for it (and upgrades) however long that takes: an upgrade cut short
+                    # by the statement timeout would only be started again by the next process.
+                    conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('genesis-flow-schema'))"))
                 return work(conn)
 
@@ -259,5 +316,7 @@ class SqlDatabase:
                 if errors.is_transient(error) and attempt < _RETRIES:
                     time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
                     continue
-                raise errors.translate(error, self.where, self.hidden) from None
+                raise errors.translate(
+                    error, self.where, self.hidden, statement_timeout_ms=self.statement_timeout_ms
+                ) from None
         raise AssertionError("unreachable")  # pragma: no cover

@@ -55,12 +55,50 @@ def is_transient(error: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
-def translate(error: BaseException, where: str, hidden: Iterable[str] = ()) -> GenesisError:
+# SQLite's limits on one statement's shape (joins, expression depth, bind parameters...): the
+# statement asked too much, which is no connectivity problem. Searches stay within them (the
+# parser bounds filters); should one still be reached, the caller hears it as a bad request.
+_SQLITE_STATEMENT_LIMITS = (
+    "too many from clause terms",
+    "at most 64 tables in a join",
+    "expression tree is too large",
+    "too many sql variables",
+    "too many terms in compound select",
+    "too many columns",
+    "parser stack overflow",
+    "like or glob pattern too complex",
+    "string or blob too big",
+)
+_QUERY_CANCELED = "57014"
+
+
+def translate(
+    error: BaseException, where: str, hidden: Iterable[str] = (), *, statement_timeout_ms: int | None = None
+) -> GenesisError:
     """The domain error for a driver error raised while talking to ``where`` (a redacted URI);
-    ``hidden``: what the redaction of that URI hid, should the driver's message quote it."""
+    ``hidden``: what the redaction of that URI hid, should the driver's message quote it;
+    ``statement_timeout_ms``: the session's statement timeout, named when the server cancels a
+    statement.
+
+    A cancelled statement is TEMPORARILY_UNAVAILABLE (HTTP 503), as MLflow's SQL store reports
+    the database's operational errors: the same call may pass on a less busy server, and a
+    filter within the parser's limits is no invalid parameter."""
     if isinstance(error, GenesisError):
         return error
     hidden = tuple(hidden)
+    if getattr(getattr(error, "orig", None), "sqlstate", None) == _QUERY_CANCELED:
+        limit = "" if statement_timeout_ms is None else f" of {statement_timeout_ms} ms"
+        return TemporarilyUnavailable(
+            f"The database at {where} cancelled a statement that ran longer than the statement"
+            f" timeout{limit} (URI option genesis_statement_timeout_ms); narrow the query or retry"
+            " when the database is less busy."
+        )
+    if isinstance(error, sa_exc.OperationalError) and any(
+        limit in str(error.orig).lower() for limit in _SQLITE_STATEMENT_LIMITS
+    ):
+        return InvalidParameterValue(
+            f"The query is too complex for the database at {where}: {_first_line(error.orig, hidden)}"
+        )
     if is_transient(error):
         return TemporarilyUnavailable(
             f"The database at {where} stayed busy (locked by other writers) for longer than the"
