@@ -80,3 +80,15 @@ def artifact_file_name(name: str) -> str:
     if "/" in checked or not checked:
         raise _refuse(name, "expected a file name, not a path")
     return checked
+
+
+def artifact_segment(name: str) -> str:
+    """``name`` unchanged when it is one plain segment the rule keeps as it is: what an id that
+    becomes a folder (a trace's attachments) must be, since "./x" or "x/" would name another one.
+
+    Raises:
+        InvalidParameterValue: anything else.
+    """
+    if artifact_file_name(name) != name:
+        raise _refuse(name, "expected a plain name, written as it is stored")
+    return name

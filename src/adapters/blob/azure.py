@@ -658,6 +658,8 @@ class AzureBlobArtifactStore(ArtifactStoreBase):
                     if not leaf or "/" in leaf:
                         continue  # a marker blob "dir/" or an empty segment ("dir//x")
                     child = f"{prefix}/{leaf}" if prefix else leaf
+                    if not _is_plain_path(child):
+                        continue  # "..", "%2e%2e" written by another tool: not an artifact path
                     entries.append(FileInfo(path=child, is_dir=size is None, file_size=size))
             except ResourceNotFoundError as exc:
                 if _error_code(exc) != "ContainerNotFound":

@@ -180,12 +180,15 @@ class ArtifactStoreBase(abc.ABC):
             return local
         root = os.path.join(dst_path, *placed.split("/")) if placed else dst_path
         real_root = os.path.realpath(root)
+        # An object store may hold a blob "a" beside blobs "a/...": the directory wins, at any depth.
+        folders = {
+            path.rsplit("/", depth)[0] for path, _size in files for depth in range(1, path.count("/") + 1)
+        }
         for path, _size in files:
             # A stored name is checked again: an object store may hold names we would never
             # write (another tool's "a/../../x"), and they must not steer the download.
             relative = artifact_path(path[len(source) :].lstrip("/") if source else path)
-            if not relative:
-                # An object store may hold a blob "a" beside blobs "a/...": the directory wins.
+            if not relative or path in folders:
                 continue
             local = os.path.join(root, *relative.split("/"))
             if os.path.commonpath([real_root, os.path.realpath(local)]) != real_root:

@@ -33,9 +33,9 @@ from mlflow.utils.name_utils import _generate_random_name
 from mlflow.utils.uri import append_to_uri_path
 
 from genesis_flow.core import tracing
-from genesis_flow.core.artifacts import join_artifact_path
+from genesis_flow.core.artifacts import artifact_segment
 from genesis_flow.core.entities import LifecycleStage, Metric, RunTag, ViewType, run_not_active
-from genesis_flow.core.errors import GenesisError, ResourceDoesNotExist, RunNotFound
+from genesis_flow.core.errors import GenesisError, InvalidParameterValue, ResourceDoesNotExist, RunNotFound
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType
 from genesis_flow.entrypoints.bootstrap import build_tracking_store
@@ -478,10 +478,16 @@ class GenesisTrackingStore(AbstractStore):
         spans live in this store, so MLflow's exporter does not upload them as artifacts."""
         info = cv.trace_info_to_core(trace_info)
         experiment = self._store.get_experiment(info.experiment_id)
-        # The trace id comes from the client: as a path it must stay below the experiment's
-        # location, or MLflow would read and write attachments wherever "../.." leads.
-        below = join_artifact_path(TRACE_FOLDER, info.trace_id, TRACE_ARTIFACTS_FOLDER)
-        artifacts: str = append_to_uri_path(experiment.artifact_location, below)  # type: ignore[no-untyped-call]
+        # The trace id comes from the client and names a folder of the experiment's location,
+        # where MLflow reads and writes attachments: it must be one plain name, or "../.." would
+        # lead them out and "." into a folder every trace shares.
+        try:
+            artifact_segment(info.trace_id)
+        except InvalidParameterValue as error:
+            raise InvalidParameterValue(f"Trace ID cannot name its attachments' folder: {error}") from None
+        artifacts: str = append_to_uri_path(  # type: ignore[no-untyped-call]
+            experiment.artifact_location, TRACE_FOLDER, info.trace_id, TRACE_ARTIFACTS_FOLDER
+        )
         tags = {
             **info.tags,
             cv.SPANS_LOCATION_TAG: cv.SPANS_IN_TRACKING_STORE,
