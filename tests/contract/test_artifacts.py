@@ -328,6 +328,45 @@ def test_download_of_the_whole_root_with_an_empty_path(artifacts: ArtifactStore,
     assert len(_files_below(dst)) == len(TREE)
 
 
+@pytest.mark.parametrize(
+    ("source", "relative_to", "lands_at"),
+    [
+        ("a/b/two.bin", "a/b", "two.bin"),  # mlflow.artifacts.download_artifacts' layout: dst/<name>
+        ("a/b/two.bin", "a", "b/two.bin"),
+        ("a/b/two.bin", "a/b/two.bin", "two.bin"),  # a file relative to itself keeps its name
+        ("a/b", "a", "b"),
+        ("a/b", "a/b", ""),  # a directory relative to itself: its content directly in dst
+        ("", "", ""),
+    ],
+)
+def test_download_relative_to_a_leading_part_places_it_below_dst(
+    artifacts: ArtifactStore, tmp_path: Path, source: str, relative_to: str, lands_at: str
+) -> None:
+    _populate(artifacts, tmp_path)
+    dst = tmp_path / "dst"
+    got = Path(artifacts.download_artifacts(source, str(dst), relative_to=relative_to))
+    assert got == dst / lands_at if lands_at else got == dst
+    if source in TREE:
+        expected = {lands_at: TREE[source]}
+    else:
+        inside = {p: c for p, c in TREE.items() if not source or p.startswith(source + "/")}
+        below = {p[len(source) + 1 :] if source else p: c for p, c in inside.items()}
+        expected = {f"{lands_at}/{p}" if lands_at else p: c for p, c in below.items()}
+    assert _read_tree(dst) == expected
+
+
+@pytest.mark.parametrize("relative_to", ["a/bc", "x", "a/b/two", "..", "../a", "/a"])
+def test_download_relative_to_anything_but_a_leading_part_is_refused(
+    artifacts: ArtifactStore, tmp_path: Path, relative_to: str
+) -> None:
+    _populate(artifacts, tmp_path)
+    dst = tmp_path / "dst"
+    with pytest.raises(InvalidParameterValue) as raised:
+        artifacts.download_artifacts("a/b", str(dst), relative_to=relative_to)
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert _files_below(dst) == []
+
+
 def test_a_missing_file_raises_resource_does_not_exist_on_open_and_download(
     artifacts: ArtifactStore, tmp_path: Path
 ) -> None:

@@ -614,6 +614,31 @@ def test_deleting_the_root_leaves_everything_outside_it(
         container.delete_blob(name)
 
 
+def test_a_blob_that_is_also_a_folder_downloads_as_the_folder_at_any_depth(
+    make_store: Callable[..., AzureBlobArtifactStore], tmp_path: Path
+) -> None:
+    # Blob storage holds a blob "m/weights" beside blobs "m/weights/...": a file system cannot.
+    store = make_store()
+    store.log_text("a file", "m/weights")
+    store.log_text("inside", "m/weights/part-0.bin")
+    store.log_text("config", "m/config.json")
+    got = Path(store.download_artifacts("m", str(tmp_path / "dst")))
+    files = sorted(p.relative_to(got).as_posix() for p in got.rglob("*") if p.is_file())
+    assert files == ["config.json", "weights/part-0.bin"]
+
+
+def test_listings_leave_out_names_that_are_not_artifact_paths(
+    make_store: Callable[..., AzureBlobArtifactStore], container: ContainerClient
+) -> None:
+    # Names another tool may write below a root: none names an artifact, so none is listed.
+    base = f"runs/{secrets.token_hex(6)}/artifacts"
+    store = make_store(base)
+    store.log_text("fine", "fine.txt")
+    for name in ("%2e%2e/x.txt", "a%2fb.txt", "C:x.txt", "~home/x.txt"):
+        container.upload_blob(f"{base}/{name}", b"foreign", overwrite=True)
+    assert [f.path for f in store.list_artifacts()] == ["fine.txt"]
+
+
 def test_one_store_is_shared_by_threads(make_store: Callable[..., AzureBlobArtifactStore]) -> None:
     store = make_store()
     paths = [f"t{t}/f{i}.txt" for t in range(8) for i in range(5)]

@@ -252,12 +252,17 @@ def test_deletes_through_an_escaping_link_are_refused(
     _outside_untouched(outside)
 
 
+@pytest.mark.parametrize("placed", ["at its path", "relative to its parent", "relative to itself"])
 def test_downloads_through_an_escaping_link_are_refused_and_skipped(
-    escaping: LocalArtifactStore, tmp_path: Path
+    escaping: LocalArtifactStore, tmp_path: Path, placed: str
 ) -> None:
+    def relative_to(path: str) -> str:
+        return {"at its path": "", "relative to its parent": path.rpartition("/")[0]}.get(placed, path)
+
     for path in ("evil", "evil/secret.txt", "leak.txt"):
         with pytest.raises(InvalidParameterValue, match=ESCAPE):
-            escaping.download_artifacts(path, str(tmp_path / "dst"))
+            escaping.download_artifacts(path, str(tmp_path / "dst"), relative_to=relative_to(path))
+    assert _all_files(tmp_path / "dst") == []
     whole = Path(escaping.download_artifacts("", str(tmp_path / "all")))
     assert _all_files(whole) == ["fine.txt"]
 

@@ -1,6 +1,7 @@
 """Properties of artifact paths: whatever a caller passes, ``artifact_path`` either refuses it or
 returns a relative path that names something inside the artifact root, on any file system or
-object store, and that no decoding step can turn into one that does not.
+object store, and that no decoding step can turn into one that does not; the same for the path a
+``runs:/`` or ``models:/`` URI carries (checked by the parser, so no caller holds an unchecked one).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from genesis_flow.core.artifacts import artifact_path
+from genesis_flow.core.artifacts import artifact_path, artifact_segment
 from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.entrypoints.api.uris import ArtifactLocation, ModelUri, parse_models_uri, parse_runs_uri
 
 # Pieces that have turned paths into traversal somewhere: dot segments, drives, backslashes,
 # percent-encodings a store or proxy may decode (both cases, double-encoded), control characters
@@ -205,3 +207,100 @@ def test_redundant_separators_and_dot_segments_normalise_away(path: str, data: s
     )
     noisy += data.draw(st.sampled_from(["", "/", "/.", "//"]))
     assert artifact_path(noisy) == path, noisy
+
+
+# --- the path a runs:/ or models:/ URI carries -------------------------------------------------------
+
+URI_FORMS = [
+    "runs:/0123abcd/{}",
+    "models:/model/1/{}",
+    "models:/model/Production/{}",
+    "models:/model/latest/{}",
+    "models:/model@champion/{}",
+]
+
+
+def _parsed_path(form: str, path: str) -> str:
+    uri = form.format(path)
+    return parse_runs_uri(uri)[1] if uri.startswith("runs:") else parse_models_uri(uri).path
+
+
+@pytest.mark.parametrize("form", URI_FORMS)
+@given(path=hostile_paths())
+@example(path="../../../../etc/passwd")
+@example(path="a/../../x")
+@example(path="%2e%2e/x")
+@example(path="..%2fx")
+@example(path="a\\..\\..\\x")
+@example(path="C:/x")
+@example(path="~/x")
+@example(path="a/\x00/x")
+def test_a_uri_path_comes_out_checked_or_is_refused(form: str, path: str) -> None:
+    try:
+        parsed = _parsed_path(form, path)
+    except InvalidParameterValue:
+        return
+    _assert_safe(path, parsed)
+
+
+@pytest.mark.parametrize("form", URI_FORMS)
+@pytest.mark.parametrize(
+    "path", ["..", "../x", "a/../../x", "a/%2e%2e/x", "a\\..\\x", "C:/x", "a/\x00"], ids=repr
+)
+def test_a_uri_path_that_leaves_its_root_is_refused(form: str, path: str) -> None:
+    with pytest.raises(InvalidParameterValue) as raised:
+        _parsed_path(form, path)
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+@pytest.mark.parametrize("form", URI_FORMS)
+@pytest.mark.parametrize(("path", "expected"), [("", ""), ("a/b.txt", "a/b.txt"), ("./a//b/", "a/b")])
+def test_a_plain_uri_path_is_kept_normalised(form: str, path: str, expected: str) -> None:
+    assert _parsed_path(form, path) == expected
+
+
+def test_a_runs_uri_keeps_its_run_id_and_its_leading_separators_are_not_absolute() -> None:
+    # As MLflow: the path is what follows the run id, so "//etc" names "etc" below the root.
+    assert parse_runs_uri("runs:/r1//etc/passwd") == ("r1", "etc/passwd")
+    assert parse_runs_uri("runs:/r1") == ("r1", "")
+
+
+def test_a_model_uri_cannot_be_built_with_an_unchecked_path() -> None:
+    with pytest.raises(InvalidParameterValue):
+        ModelUri("model", version=1, path="../x")
+    assert ModelUri("model", version=1, path="./a//b").path == "a/b"
+
+
+def test_an_artifact_location_holds_only_checked_paths_below_its_base() -> None:
+    for path, base in (("../x", ""), ("a", "../a"), ("b/c", "a")):
+        with pytest.raises(InvalidParameterValue):
+            ArtifactLocation("file:///root", path, base=base)
+    where = ArtifactLocation("file:///root", "model/sub/x.txt", base="model")
+    assert where.uri == "file:///root/model/sub/x.txt"
+    assert where.below_base("model/sub/x.txt") == "sub/x.txt"
+    assert ArtifactLocation("file:///root").uri == "file:///root"
+
+
+# --- one plain name (a folder an id becomes) ----------------------------------------------------------
+
+
+@given(hostile_paths())
+@example("tr-0123")
+@example("./x")
+@example("x/")
+@example(".")
+def test_a_segment_is_one_plain_name_kept_as_written(name: str) -> None:
+    try:
+        result = artifact_segment(name)
+    except InvalidParameterValue:
+        return
+    assert result == name and "/" not in name
+    _assert_safe(name, result)
+
+
+@pytest.mark.parametrize(
+    "name", ["", ".", "./x", "x/", "a/b", "..", "%2e%2e", "C:x", "~x", "a\\b", "x\x00"], ids=repr
+)
+def test_a_segment_that_is_not_plain_is_refused(name: str) -> None:
+    with pytest.raises(InvalidParameterValue):
+        artifact_segment(name)
