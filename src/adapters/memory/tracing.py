@@ -12,7 +12,7 @@ from attrs import evolve
 
 from genesis_flow.core.entities import Experiment, Page
 from genesis_flow.core.errors import ResourceDoesNotExist
-from genesis_flow.core.search import matches, paginate, query_fingerprint, resolve_max_results, sort
+from genesis_flow.core.search import matcher, paginate, query_fingerprint, resolve_max_results, sort
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.core.tracing import (
     Span,
@@ -110,7 +110,8 @@ class InMemoryTraces:
         fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), filter, tuple(order_by))
         with self._lock:
             infos = [i for i in self._traces.values() if i.experiment_id in wanted]
-        found = [i for i in infos if matches(kind, i, filter)]
+        keep = matcher(kind, filter)
+        found = [i for i in infos if keep(i)]
         return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
 
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:

@@ -57,6 +57,7 @@ from genesis_flow.core.errors import (
     ResourceDoesNotExist,
 )
 from genesis_flow.core.search import (
+    matcher,
     matches,
     paginate,
     query_fingerprint,
@@ -484,7 +485,8 @@ class InMemoryTrackingStore(InMemoryTraces):
                 for s in self._runs.values()
                 if s.info.experiment_id in wanted and run_view_type.admits(s.info.lifecycle_stage)
             ]
-        found = [r for r in runs if matches(kind, r, filter)]
+        keep = matcher(kind, filter)
+        found = [r for r in runs if keep(r)]
         return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
@@ -618,7 +620,8 @@ class InMemoryTrackingStore(InMemoryTraces):
                 for m in self._logged_models.values()
                 if m.experiment_id in wanted and m.lifecycle_stage is LifecycleStage.ACTIVE
             ]
-        found = [m for m in models if matches(kind, m, filter, datasets=datasets)]
+        keep = matcher(kind, filter, datasets=datasets)
+        found = [m for m in models if keep(m)]
         return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
 
     # --- import (migration) ------------------------------------------------------------------------

@@ -144,11 +144,11 @@ def unknown_key(kind: SearchKind, c: Comparison) -> InvalidParameterValue:
 # --- per kind -------------------------------------------------------------------------------------
 
 
-def _run_attribute(run: Run, key: str) -> Any:
+def _run_attribute(run: Run, key: str, tags: dict[str, str] | None = None) -> Any:
     info = run.info
     if key == "run_name":
         # MLflow's SQL store filters run names through the mlflow.runName tag.
-        return run.data.tags_dict.get(RUN_NAME_TAG, info.run_name)
+        return (run.data.tags_dict if tags is None else tags).get(RUN_NAME_TAG, info.run_name)
     if key == "status":
         return info.status.value
     if key == "run_id":
@@ -161,18 +161,32 @@ def _run_attribute(run: Run, key: str) -> Any:
 _MISSING: Any = object()
 
 
-def _match_run(run: Run, c: Comparison) -> bool:
+class _RunValues:
+    """A run with its metrics, params and tags by key, built once per run rather than once per
+    comparison (a filter may hold a thousand)."""
+
+    __slots__ = ("metrics", "params", "run", "tags")
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.metrics = run.data.metrics_dict
+        self.params = run.data.params_dict
+        self.tags = run.data.tags_dict
+
+
+def _match_run(values: _RunValues, c: Comparison) -> bool:
+    run = values.run
     kt = c.key_type
     if kt is KeyType.METRIC:
         if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
             raise unknown_key(SearchKind.RUNS, c)
-        return _compare_metric(c.comparator, run.data.metrics_dict.get(c.key), c.value)
+        return _compare_metric(c.comparator, values.metrics.get(c.key), c.value)
     if kt is KeyType.PARAM:
-        return _compare_optional(c, run.data.params_dict.get(c.key))
+        return _compare_optional(c, values.params.get(c.key))
     if kt is KeyType.TAG:
-        return _compare_optional(c, run.data.tags_dict.get(c.key))
+        return _compare_optional(c, values.tags.get(c.key))
     if kt is KeyType.ATTRIBUTE:
-        lhs = _run_attribute(run, c.key)
+        lhs = _run_attribute(run, c.key, values.tags)
         if lhs is _MISSING:
             raise unknown_key(SearchKind.RUNS, c)
         return _compare_optional(c, lhs)
@@ -345,17 +359,40 @@ def matches(kind: SearchKind, entity: object, filter: Filter, *, datasets: Seque
             produced by :func:`parse_filter` for that kind).
         TypeError: ``entity`` is not of the type ``kind`` names.
     """
+    return matcher(kind, filter, datasets=datasets)(entity)
+
+
+def matcher(
+    kind: SearchKind, filter: Filter, *, datasets: Sequence[DatasetRef] = ()
+) -> Callable[[object], bool]:
+    """:func:`matches` for many entities: the filter is read once (each distinct comparison
+    once, however often it is repeated), so a long filter costs per entity what its distinct
+    comparisons cost."""
+    comparisons = tuple(c for group in filter.groups(kind) for c in group.comparisons)
     if kind is SearchKind.LOGGED_MODELS:
-        if not isinstance(entity, LoggedModel):
-            raise TypeError(f"expected a LoggedModel for {kind.value}, got {type(entity).__name__}")
-        has_metric_clause = any(c.key_type is KeyType.METRIC for c in filter.comparisons)
-        if datasets and not has_metric_clause and not any(_on_datasets(m, datasets) for m in entity.metrics):
-            return False
-        return all(_match_logged_model(entity, c, datasets) for c in filter.comparisons)
-    expected, matcher = _MATCHERS[kind]
-    if not isinstance(entity, expected):
-        raise TypeError(f"expected a {expected.__name__} for {kind.value}, got {type(entity).__name__}")
-    return all(matcher(entity, c) for c in filter.comparisons)
+        has_metric_clause = any(c.key_type is KeyType.METRIC for c in comparisons)
+
+        def logged_model(entity: object) -> bool:
+            if not isinstance(entity, LoggedModel):
+                raise TypeError(f"expected a LoggedModel for {kind.value}, got {type(entity).__name__}")
+            if (
+                datasets
+                and not has_metric_clause
+                and not any(_on_datasets(m, datasets) for m in entity.metrics)
+            ):
+                return False
+            return all(_match_logged_model(entity, c, datasets) for c in comparisons)
+
+        return logged_model
+    expected, match = _MATCHERS[kind]
+
+    def one(entity: object) -> bool:
+        if not isinstance(entity, expected):
+            raise TypeError(f"expected a {expected.__name__} for {kind.value}, got {type(entity).__name__}")
+        prepared = _RunValues(entity) if isinstance(entity, Run) else entity
+        return all(match(prepared, c) for c in comparisons)
+
+    return one
 
 
 # --- MLflow's prompt registry ---------------------------------------------------------------------
