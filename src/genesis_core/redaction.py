@@ -107,6 +107,7 @@ _SHOWN: dict[str, re.Pattern[str]] = {
             "keepalives_count",
             "tcp_user_timeout",
             "port",
+            "genesis_statement_timeout_ms",
             "sslcompression",
             "genesis_statement_timeout_ms",
         ),

@@ -30,6 +30,10 @@ from genesis_flow.core.redaction import hidden_values, redact_text, redact_uri
             "postgresql://u@h/db?sslpassword=***&connect_timeout=5",
         ),
         ("postgresql://u@h/db?options=-c%20x%3Dy", "postgresql://u@h/db?options=***"),
+        (
+            "postgresql://u@h/db?genesis_statement_timeout_ms=500",
+            "postgresql://u@h/db?genesis_statement_timeout_ms=500",
+        ),
         ("postgresql://u@h/db?PASSWORD=pw&x=1", "postgresql://u@h/db?PASSWORD=***&x=***"),
         (
             "mongodb://h/db?tls=true&tlsCertificateKeyFilePassword=pw&serverSelectionTimeoutMS=300",
