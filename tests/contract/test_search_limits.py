@@ -20,7 +20,7 @@ from genesis_flow.core.entities import (
 )
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.registry import RegisteredModelTag
-from genesis_flow.core.search import MAX_FILTER_KEYS, parse_filter, parse_order_by
+from genesis_flow.core.search import MAX_FILTER_KEYS, MAX_ORDER_BY, parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.core.tracing import TraceInfo
 from genesis_flow.ports import RegistryStore, TraceStore, TrackingStore
@@ -225,3 +225,15 @@ def test_trace_order_by_an_empty_key(tracking: TrackingStore, key: str) -> None:
     order = parse_order_by(SearchKind.TRACES, [key])
     plain = [t.trace_id for t in tracking.search_traces([exp])]
     assert [t.trace_id for t in tracking.search_traces([exp], order_by=order)] == plain
+
+
+def test_the_most_order_by_keys_allowed_with_the_most_joined_filter(tracking: TrackingStore) -> None:
+    # SQLite crashed (a segmentation fault) past about 35 joined tables; MongoDB sorts on at
+    # most 32 fields.
+    exp = tracking.create_experiment("order")
+    first, second = new_run(tracking, exp), new_run(tracking, exp)
+    for run, value in ((first, "b"), (second, "a")):
+        tracking.log_batch(run, metrics=(), params=tuple(Param(f"p{i}", value) for i in range(20)), tags=())
+    flt = " AND ".join(f"params.p{i} IS NOT NULL" for i in range(20))
+    order = [f"params.p{i}" for i in range(MAX_ORDER_BY)]
+    assert run_ids(runs(tracking, [exp], flt, order=order)) == [second, first]

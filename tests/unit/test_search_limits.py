@@ -137,3 +137,11 @@ def test_the_reference_semantics_of_repeats_and_contradictions() -> None:
     assert not matches(RUNS, run, parse_filter(RUNS, "params.a IS NULL AND params.a = '1'"))
     assert matches(RUNS, run, parse_filter(RUNS, "params.b IS NULL AND params.b IS NULL"))
     assert not matches(RUNS, run, parse_filter(RUNS, "params.b != 'x'"))
+
+
+def test_order_by_is_bounded_naming_the_limit() -> None:
+    from genesis_flow.core.search import MAX_ORDER_BY, parse_order_by
+
+    assert len(parse_order_by(RUNS, [f"params.p{i}" for i in range(MAX_ORDER_BY)])) == MAX_ORDER_BY
+    with pytest.raises(InvalidParameterValue, match=f"limit of {MAX_ORDER_BY}"):
+        parse_order_by(RUNS, [f"params.p{i}" for i in range(MAX_ORDER_BY + 1)])

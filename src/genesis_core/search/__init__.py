@@ -42,6 +42,7 @@ from genesis_flow.core.search.parser import (
     MAX_FILTER_KEYS,
     MAX_FILTER_LENGTH,
     MAX_FILTER_VALUES,
+    MAX_ORDER_BY,
     parse_filter,
     parse_order_by,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "MAX_FILTER_LENGTH",
     "MAX_FILTER_VALUES",
     "MAX_MAX_RESULTS",
+    "MAX_ORDER_BY",
     "Comparator",
     "Comparison",
     "Filter",

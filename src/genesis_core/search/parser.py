@@ -221,6 +221,9 @@ MAX_FILTER_LENGTH = 100_000
 MAX_FILTER_COMPARISONS = 1_000
 MAX_FILTER_KEYS = 100
 MAX_FILTER_VALUES = 10_000
+# Each order_by key is an outer join in SQL (SQLite crashes past about 35 of them) and two sort
+# fields in MongoDB (a sort takes at most 32, the tie-breakers included).
+MAX_ORDER_BY = 15
 
 
 def _error(message: str) -> InvalidParameterValue:
@@ -685,6 +688,8 @@ def parse_order_by(kind: SearchKind, clauses: Sequence[str] | None) -> tuple[Ord
         return ()
     if isinstance(clauses, str):
         raise _error(f"Invalid order_by {clauses!r}: expected a list of clauses, not one string")
+    if len(clauses) > MAX_ORDER_BY:
+        raise _error(f"Invalid order_by: {len(clauses)} clauses, more than the limit of {MAX_ORDER_BY}")
     parsed = tuple(_parse_order_clause(kind, clause) for clause in clauses)
     if kind in _NO_DUPLICATES:
         seen: set[tuple[KeyType, str]] = set()
