@@ -138,7 +138,18 @@ def _outputs(uri: str) -> dict[str, Callable[[], str]]:
         "doctor --json": lambda: _cli(["doctor", "--uri", uri, "--json"]),
         "api MlflowClient": lambda: _api(lambda: MlflowClient(tracking_uri=uri).search_experiments()),
         "api fluent": lambda: _api(lambda: _fluent(uri)),
+        # What real mlflow (and `mlflow server`, its log and its HTTP answers) gets from the plugin.
+        "plugin (real mlflow)": lambda: _plugin(uri),
     }
+
+
+def _plugin(uri: str) -> str:
+    mlflow_exceptions = pytest.importorskip("mlflow.exceptions")
+    from genesis_flow.entrypoints.plugin.tracking import GenesisTrackingStore
+
+    with pytest.raises(mlflow_exceptions.MlflowException) as caught:
+        GenesisTrackingStore(uri).search_experiments()
+    return f"{caught.value}\n{caught.value!r}\n{caught.value.message}"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -56,7 +56,8 @@ from genesis_flow.entrypoints.api.exceptions import (
     mlflow_exception,
 )
 
-_logger = logging.getLogger(__name__)
+# The package logger: its filter (exceptions.RedactingFilter) redacts what a source URI carries.
+_logger = logging.getLogger("genesis_flow")
 
 # MLflow hashes at most this many rows (DataFrames) or elements (arrays) into a digest.
 MAX_ROWS = 10000

@@ -22,6 +22,7 @@ from genesis_flow.core import entities as core
 from genesis_flow.core import tracing as tr
 from genesis_flow.core.entities import DatasetRef
 from genesis_flow.core.errors import ERROR_CLASSES_BY_CODE, GenesisError, InternalError
+from genesis_flow.core.redaction import redact_text
 from genesis_flow.entrypoints.api import entities as E
 
 P = ParamSpec("P")
@@ -39,8 +40,9 @@ def error_code_to_mlflow(code: str) -> int:
 
 
 def error_to_mlflow(error: GenesisError) -> MlflowException:
-    """The MlflowException MLflow's callers expect: our message, our error code's MLflow twin."""
-    return MlflowException(error.message, error_code=error_code_to_mlflow(error.error_code))
+    """The MlflowException MLflow's callers expect: our message (redacted: a server's log and its
+    HTTP answers show it), our error code's MLflow twin."""
+    return MlflowException(redact_text(error.message), error_code=error_code_to_mlflow(error.error_code))
 
 
 def translated(function: Callable[P, R]) -> Callable[P, R]:
