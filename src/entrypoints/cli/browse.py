@@ -461,12 +461,22 @@ def write_plot(path: str, key: str, histories: Sequence[tuple[str, Sequence[Metr
         fail(f"cannot write the plot to {path!r}: {error.strerror or error}", "INVALID_PARAMETER_VALUE")
 
 
+class _PlotPath(click.Path):
+    """click's writable-file check, which raises a raw ValueError for a path with a NUL in it
+    (only a program can pass one): that is bad usage like any other unusable path."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if "\x00" in str(value):
+            self.fail(f"{value!r} contains a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @runs.command("compare")
 @click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
 @click.option("--metric", default=None, metavar="KEY", help="show this metric's history across the runs")
 @click.option(
     "--plot",
-    type=click.Path(dir_okay=False, writable=True),
+    type=_PlotPath(dir_okay=False, writable=True),
     default=None,
     metavar="OUT.png",
     help="with --metric: write the history chart as a PNG (needs matplotlib)",
