@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Row
 
 from genesis_flow.adapters.sql import errors, schema
 from genesis_flow.adapters.sql.database import SqlDatabase
-from genesis_flow.adapters.sql.search import Dialect, all_of, bounded_plan, compare, keyed_group
+from genesis_flow.adapters.sql.search import Dialect, all_of, compare, keyed_group
 from genesis_flow.core import validation as v
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
@@ -225,7 +225,7 @@ class SqlRegistryStore:
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
-        conditions = bounded_plan(self._dialect, [self._model_condition(g) for g in effective.groups(kind)])
+        conditions = [self._model_condition(g) for g in effective.groups(kind)]
         if not prompts:
             conditions.append(~_tagged_prompt(_RM_TAGS, _RM_TAGS.c.name == _RM.c.name))
         orders = self._model_order(order_by)
@@ -416,7 +416,7 @@ class SqlRegistryStore:
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
-        conditions = bounded_plan(self._dialect, [self._version_condition(g) for g in effective.groups(kind)])
+        conditions = [self._version_condition(g) for g in effective.groups(kind)]
         if not prompts:
             # Every version of a model that has a prompt version is left out, not only that one.
             conditions.append(~_tagged_prompt(_MV_TAGS, _MV_TAGS.c.name == _MV.c.name))

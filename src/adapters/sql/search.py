@@ -132,21 +132,6 @@ def _optional(dialect: Dialect, column: Any, c: Comparison) -> ColumnElement[boo
     return sa.and_(column.is_not(None), compare(dialect, column, c.comparator, c.value))
 
 
-# Subquery conditions PostgreSQL may turn into joins (and plan the query around); the rest stay
-# per-row sub-plans. Its planner weighs every join order, so a filter with 100 keys, each a
-# semi- or anti-join, took seconds where the same conditions as sub-plans take milliseconds.
-_MAX_PLANNED_SUBQUERIES = 8
-
-
-def bounded_plan(dialect: Dialect, clauses: list[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
-    """``clauses`` with all but the first few kept from becoming joins on PostgreSQL: a CASE
-    around a sublink is not pulled up into the join tree."""
-    if dialect.is_sqlite or len(clauses) <= _MAX_PLANNED_SUBQUERIES:
-        return clauses
-    head, tail = clauses[:_MAX_PLANNED_SUBQUERIES], clauses[_MAX_PLANNED_SUBQUERIES:]
-    return head + [sa.case((c, sa.true()), else_=sa.false()) for c in tail]
-
-
 def optional_group(dialect: Dialect, column: Any, g: KeyGroup) -> ColumnElement[bool]:
     """Every comparison of ``g`` on a column that may be NULL."""
     return all_of([_optional(dialect, column, c) for c in g.comparisons])
@@ -284,7 +269,7 @@ def run_where(
             )
         else:
             raise unknown_key(SearchKind.RUNS, g.comparisons[0])
-    return bounded_plan(dialect, clauses), joins, present
+    return clauses, joins, present
 
 
 def run_name_expression(runs: Any, t: Any) -> Any:
@@ -370,7 +355,7 @@ def experiment_where(dialect: Dialect, e: sa.Table, filter: Filter, t: Any) -> l
             clauses.append(optional_group(dialect, e.c[g.key], g))
         else:
             raise unknown_key(SearchKind.EXPERIMENTS, g.comparisons[0])
-    return bounded_plan(dialect, clauses)
+    return clauses
 
 
 def experiment_order(dialect: Dialect, e: sa.Table, order_by: Sequence[OrderBy]) -> list[Any]:
@@ -447,7 +432,7 @@ def logged_model_where(
     if datasets and not has_metric_clause:
         m = t.logged_model_metrics.alias()
         clauses.append(sa.exists().where(m.c.model_id == lm.c.model_id, _on_datasets(m, datasets)))
-    return bounded_plan(dialect, clauses)
+    return clauses
 
 
 def logged_model_order(dialect: Dialect, lm: sa.Table, order_by: Sequence[OrderBy], t: Any) -> list[Any]:
@@ -603,7 +588,7 @@ def trace_where(
             clauses.append(all_of([_bound_optional(dialect, column, c, bind) for c in g.comparisons]))
         else:
             raise unknown_key(SearchKind.TRACES, g.comparisons[0])
-    return bounded_plan(dialect, clauses)
+    return clauses
 
 
 def trace_order(
