@@ -34,8 +34,8 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "search_runs ignores order",
         TRACKING,
-        "return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)\n\n    def search_datasets",
-        "return paginate(found, limit, page_token, fingerprint)\n\n    def search_datasets",
+        "page = paginate(sort(kind, found, order_by), limit, page_token, fingerprint)",
+        "page = paginate(found, limit, page_token, fingerprint)",
     ),
     (
         "identical metric point stored twice",
@@ -91,7 +91,7 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "search_runs ignores the filter",
         TRACKING,
-        "found = [r for r in runs if matches(kind, r, filter)]",
+        "found = [r for r in runs if keep(r)]",
         "found = list(runs)",
     ),
     (

@@ -57,6 +57,7 @@ from genesis_flow.core.errors import (
     ResourceDoesNotExist,
 )
 from genesis_flow.core.search import (
+    RunValues,
     matcher,
     matches,
     paginate,
@@ -100,6 +101,11 @@ class _RunState:
             ),
             outputs=RunOutputs(tuple(LoggedModelOutput(m, s) for m, s in self.model_outputs)),
         )
+
+    def values(self) -> RunValues:
+        """What a search reads of the run, without building it."""
+        latest = {key: metric.value for key, metric in self.latest.items()}
+        return RunValues(self.info, latest, self.params, self.tags, self.dataset_inputs.values())
 
     def add_metric(self, metric: Metric) -> None:
         points = self.history.setdefault(metric.key, {})
@@ -479,15 +485,18 @@ class InMemoryTrackingStore(InMemoryTraces):
         limit = resolve_max_results(kind, max_results)
         wanted = {str(e) for e in experiment_ids}
         fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), run_view_type, filter, tuple(order_by))
+        keep = matcher(kind, filter)
         with self._lock:
-            runs = [
-                s.snapshot()
+            # Filtered and sorted on the stored values: only the page's runs become entities.
+            states = {
+                s.info.run_id: s
                 for s in self._runs.values()
                 if s.info.experiment_id in wanted and run_view_type.admits(s.info.lifecycle_stage)
-            ]
-        keep = matcher(kind, filter)
-        found = [r for r in runs if keep(r)]
-        return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+            }
+            runs = [s.values() for s in states.values()]
+            found = [r for r in runs if keep(r)]
+            page = paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+            return Page(tuple(states[r.info.run_id].snapshot() for r in page.items), page.next_page_token)
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
         wanted = {str(e) for e in experiment_ids}

@@ -18,6 +18,7 @@ from genesis_flow.core.search.ast import (
 )
 from genesis_flow.core.search.evaluate import (
     IS_PROMPT_TAG,
+    RunValues,
     clamp,
     complete_order,
     like,
@@ -62,6 +63,7 @@ __all__ = [
     "KeyGroup",
     "KeyType",
     "OrderBy",
+    "RunValues",
     "SearchKind",
     "clamp",
     "complete_order",

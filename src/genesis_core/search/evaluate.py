@@ -25,20 +25,32 @@ that give the same answers. The rules, per comparison:
 from __future__ import annotations
 
 import math
+import operator
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from genesis_flow.core.entities import (
+    DatasetInput,
     DatasetRef,
     Experiment,
     LoggedModel,
     Metric,
     Run,
+    RunInfo,
 )
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.registry import ModelVersion, RegisteredModel
-from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind
+from genesis_flow.core.search.ast import (
+    Comparator,
+    Comparison,
+    Filter,
+    KeyGroup,
+    KeyType,
+    OrderBy,
+    SearchKind,
+)
 from genesis_flow.core.tracing import TraceInfo
 from genesis_flow.core.validation import RUN_NAME_TAG
 
@@ -61,26 +73,43 @@ def like(value: str, pattern: str, *, ignore_case: bool = False) -> bool:
     No escape character, as in MLflow's queries. Linear-time segment matching rather than a
     regular expression, so no pattern can make a search backtrack for ever.
     """
+    return like_matcher(pattern, ignore_case=ignore_case)(value)
+
+
+def like_matcher(pattern: str, *, ignore_case: bool = False) -> Callable[[str], bool]:
+    """:func:`like` for one pattern, split once: a filter's pattern meets every entity."""
     if ignore_case:
-        value, pattern = value.lower(), pattern.lower()
+        pattern = pattern.lower()
     first, *rest = pattern.split("%")
     if not rest:
-        return len(value) == len(first) and _segment_at(value, 0, first)
+
+        def exact(value: str) -> bool:
+            if ignore_case:
+                value = value.lower()
+            return len(value) == len(first) and _segment_at(value, 0, first)
+
+        return exact
     *middle, last = rest
-    end = len(value) - len(last)
-    if end < len(first) or not _segment_at(value, 0, first) or not _segment_at(value, end, last):
-        return False
-    position = len(first)
-    for segment in middle:
-        # Leftmost match of each middle segment is optimal for patterns made of '%' and '_'.
-        found = next(
-            (i for i in range(position, end - len(segment) + 1) if _segment_at(value, i, segment)),
-            None,
-        )
-        if found is None:
+
+    def match(value: str) -> bool:
+        if ignore_case:
+            value = value.lower()
+        end = len(value) - len(last)
+        if end < len(first) or not _segment_at(value, 0, first) or not _segment_at(value, end, last):
             return False
-        position = found + len(segment)
-    return True
+        position = len(first)
+        for segment in middle:
+            # Leftmost match of each middle segment is optimal for patterns made of '%' and '_'.
+            found = next(
+                (i for i in range(position, end - len(segment) + 1) if _segment_at(value, i, segment)),
+                None,
+            )
+            if found is None:
+                return False
+            position = found + len(segment)
+        return True
+
+    return match
 
 
 def _compare(comparator: Comparator, lhs: Any, rhs: Any) -> bool:
@@ -141,14 +170,127 @@ def unknown_key(kind: SearchKind, c: Comparison) -> InvalidParameterValue:
     return InvalidParameterValue(f"Cannot evaluate {c.key_type.value} '{c.key}' on {kind.value}")
 
 
+# --- key groups, read once per search -------------------------------------------------------------
+
+Test = Callable[[Any], bool]
+
+_SET_COMPARATORS = frozenset({Comparator.IN, Comparator.NOT_IN})
+_BOUNDS = (
+    (Comparator.LT, min, operator.lt),
+    (Comparator.LE, min, operator.le),
+    (Comparator.GT, max, operator.gt),
+    (Comparator.GE, max, operator.ge),
+)
+_FOLDED = frozenset(
+    {Comparator.EQ, Comparator.NE, Comparator.IN, Comparator.NOT_IN, Comparator.LIKE, Comparator.ILIKE}
+    | {comparator for comparator, _, _ in _BOUNDS}
+)
+
+
+def _foldable(tests: Sequence[tuple[Comparator, Any]]) -> bool:
+    """Whether ``tests`` can be folded into sets and bounds with the same answers as comparing one
+    at a time: all strings or all numbers (not NaN, which equals nothing), known comparators."""
+    members: list[Any] = []
+    for comparator, value in tests:
+        if comparator not in _FOLDED:
+            return False
+        if comparator in _SET_COMPARATORS:
+            if not isinstance(value, (tuple, list, set, frozenset)):
+                return False
+            members += value
+        else:
+            members.append(value)
+    return all(isinstance(m, str) for m in members) or all(
+        type(m) in (int, float) and not math.isnan(m) for m in members
+    )
+
+
+def _all_of(checks: Sequence[Test]) -> Test:
+    if len(checks) == 1:
+        return checks[0]
+
+    return lambda value: all(check(value) for check in checks)
+
+
+def _compare_all(tests: Sequence[tuple[Comparator, Any]]) -> Test:
+    """A present value against every ``(comparator, value)`` of ``tests``, read once: equalities
+    and exclusions become sets, bounds the tightest one, patterns are split once, so a thousand
+    comparisons on one key cost a few per entity."""
+    if not _foldable(tests):
+        # A hand-built AST (mixed or unusual values): one comparison at a time.
+        return lambda value: all(_compare(comparator, value, rhs) for comparator, rhs in tests)
+    checks: list[Test] = []
+    equal = {rhs for comparator, rhs in tests if comparator is Comparator.EQ}
+    if len(equal) > 1:
+        return lambda value: False
+    if equal:
+        (only,) = equal
+        checks.append(lambda value: bool(value == only))
+    within: set[Any] | None = None
+    excluded: set[Any] = set()
+    for comparator, rhs in tests:
+        if comparator is Comparator.IN:
+            within = set(rhs) if within is None else within & set(rhs)
+        elif comparator is Comparator.NOT_IN:
+            excluded.update(rhs)
+        elif comparator is Comparator.NE:
+            excluded.add(rhs)
+    if within is not None:
+        checks.append(within.__contains__)
+    if excluded:
+        checks.append(lambda value: value not in excluded)
+    for bounded, tightest, op in _BOUNDS:
+        limits = [rhs for comparator, rhs in tests if comparator is bounded]
+        if limits:
+            checks.append(partial(_against, op, tightest(limits)))
+    checks += [
+        like_matcher(rhs, ignore_case=comparator is Comparator.ILIKE)
+        for comparator, rhs in tests
+        if comparator in (Comparator.LIKE, Comparator.ILIKE)
+    ]
+    return _all_of(checks) if checks else lambda value: True
+
+
+def _against(op: Callable[[Any, Any], Any], bound: Any, value: Any) -> bool:
+    return bool(op(value, bound))
+
+
+def _optional_test(g: KeyGroup) -> Test:
+    """Every comparison of ``g`` on a value that may be missing (None): ``IS NULL`` matches only
+    a missing one, ``IS NOT NULL`` any present one, every other comparison needs a value."""
+    if g.impossible:
+        return lambda value: False
+    if g.absent:
+        return lambda value: value is None
+    passes = _compare_all([(c.comparator, c.value) for c in g.tests])
+    return lambda value: value is not None and passes(value)
+
+
+def _metric_test(kind: SearchKind, g: KeyGroup) -> Test:
+    """Every comparison of ``g`` on a metric's latest value (None when the entity lacks it)."""
+    for c in g.comparisons:
+        if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
+            raise unknown_key(kind, c)
+    nan_passes = all(c.comparator is Comparator.NE for c in g.comparisons)
+    passes = _compare_all([(c.comparator, clamp(float(c.value))) for c in g.comparisons])  # type: ignore[arg-type]
+
+    def test(value: float | None) -> bool:
+        if value is None:
+            return False
+        if math.isnan(value):
+            return nan_passes
+        return passes(clamp(value))
+
+    return test
+
+
 # --- per kind -------------------------------------------------------------------------------------
 
 
-def _run_attribute(run: Run, key: str, tags: dict[str, str] | None = None) -> Any:
-    info = run.info
+def _run_attribute(info: RunInfo, key: str, tags: Mapping[str, str]) -> Any:
     if key == "run_name":
         # MLflow's SQL store filters run names through the mlflow.runName tag.
-        return (run.data.tags_dict if tags is None else tags).get(RUN_NAME_TAG, info.run_name)
+        return tags.get(RUN_NAME_TAG, info.run_name)
     if key == "status":
         return info.status.value
     if key == "run_id":
@@ -159,49 +301,71 @@ def _run_attribute(run: Run, key: str, tags: dict[str, str] | None = None) -> An
 
 
 _MISSING: Any = object()
+_RUN_ATTRIBUTES = frozenset(
+    {"run_name", "status", "run_id", "user_id", "artifact_uri", "start_time", "end_time"}
+)
 
 
-class _RunValues:
-    """A run with its metrics, params and tags by key, built once per run rather than once per
-    comparison (a filter may hold a thousand)."""
+class RunValues:
+    """What run filters and orders read of a run, by key: a :class:`Run`'s (:meth:`of`), or a
+    store's own state, so that only the runs of a page need become entities."""
 
-    __slots__ = ("metrics", "params", "run", "tags")
+    __slots__ = ("dataset_inputs", "info", "metrics", "params", "tags")
 
-    def __init__(self, run: Run) -> None:
-        self.run = run
-        self.metrics = run.data.metrics_dict
-        self.params = run.data.params_dict
-        self.tags = run.data.tags_dict
+    def __init__(
+        self,
+        info: RunInfo,
+        metrics: Mapping[str, float],
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+        dataset_inputs: Collection[DatasetInput],
+    ) -> None:
+        self.info = info
+        self.metrics = metrics
+        self.params = params
+        self.tags = tags
+        self.dataset_inputs = dataset_inputs
+
+    @classmethod
+    def of(cls, run: Run) -> RunValues:
+        data = run.data
+        return cls(run.info, data.metrics_dict, data.params_dict, data.tags_dict, run.inputs.dataset_inputs)
 
 
-def _match_run(values: _RunValues, c: Comparison) -> bool:
-    run = values.run
-    kt = c.key_type
-    if kt is KeyType.METRIC:
-        if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
-            raise unknown_key(SearchKind.RUNS, c)
-        return _compare_metric(c.comparator, values.metrics.get(c.key), c.value)
-    if kt is KeyType.PARAM:
-        return _compare_optional(c, values.params.get(c.key))
-    if kt is KeyType.TAG:
-        return _compare_optional(c, values.tags.get(c.key))
-    if kt is KeyType.ATTRIBUTE:
-        lhs = _run_attribute(run, c.key, values.tags)
-        if lhs is _MISSING:
-            raise unknown_key(SearchKind.RUNS, c)
-        return _compare_optional(c, lhs)
-    if kt is KeyType.DATASET:
-        for dataset_input in run.inputs.dataset_inputs:
+def _run_dataset_test(c: Comparison) -> Callable[[RunValues], bool]:
+    """One dataset comparison: some dataset input of the run satisfies it."""
+    if c.key not in ("name", "digest", "context"):
+        raise unknown_key(SearchKind.RUNS, c)
+
+    def test(run: RunValues) -> bool:
+        for dataset_input in run.dataset_inputs:
             if c.key == "context":
                 value: str | None = dataset_input.context
-            elif c.key in ("name", "digest"):
-                value = getattr(dataset_input.dataset, c.key)
             else:
-                raise unknown_key(SearchKind.RUNS, c)
+                value = getattr(dataset_input.dataset, c.key)
             if value is not None and _compare(c.comparator, value, c.value):
                 return True
         return False
-    raise unknown_key(SearchKind.RUNS, c)
+
+    return test
+
+
+def _run_test(g: KeyGroup) -> Callable[[RunValues], bool]:
+    key, kt = g.key, g.key_type
+    if kt is KeyType.METRIC:
+        metric = _metric_test(SearchKind.RUNS, g)
+        return lambda run: metric(run.metrics.get(key))
+    if kt is KeyType.DATASET:
+        (c,) = g.comparisons  # many values per run: one group per comparison
+        return _run_dataset_test(c)
+    test = _optional_test(g)
+    if kt is KeyType.PARAM:
+        return lambda run: test(run.params.get(key))
+    if kt is KeyType.TAG:
+        return lambda run: test(run.tags.get(key))
+    if kt is KeyType.ATTRIBUTE and key in _RUN_ATTRIBUTES:
+        return lambda run: test(_run_attribute(run.info, key, run.tags))
+    raise unknown_key(SearchKind.RUNS, g.comparisons[0])
 
 
 def _experiment_id_key(experiment_id: str) -> str:
@@ -211,23 +375,25 @@ def _experiment_id_key(experiment_id: str) -> str:
         return experiment_id
 
 
-def _match_experiment(e: Experiment, c: Comparison) -> bool:
-    if c.key_type is KeyType.TAG:
-        return _compare_optional(c, e.tags_dict.get(c.key))
-    if c.key_type is KeyType.ATTRIBUTE:
-        if c.key == "experiment_id":
-            return _compare_optional(c, _experiment_id_key(e.experiment_id))
-        if c.key in ("name", "creation_time", "last_update_time"):
-            return _compare_optional(c, getattr(e, c.key))
-    raise unknown_key(SearchKind.EXPERIMENTS, c)
+def _experiment_value(g: KeyGroup) -> Callable[[Experiment], Any]:
+    key = g.key
+    if g.key_type is KeyType.TAG:
+        return lambda e: e.tags_dict.get(key)
+    if g.key_type is KeyType.ATTRIBUTE:
+        if key == "experiment_id":
+            return lambda e: _experiment_id_key(e.experiment_id)
+        if key in ("name", "creation_time", "last_update_time"):
+            return operator.attrgetter(key)
+    raise unknown_key(SearchKind.EXPERIMENTS, g.comparisons[0])
 
 
-def _match_registered_model(m: RegisteredModel, c: Comparison) -> bool:
-    if c.key_type is KeyType.TAG:
-        return _compare_optional(c, m.tags_dict.get(c.key))
-    if c.key_type is KeyType.ATTRIBUTE and c.key == "name":
-        return _compare_optional(c, m.name)
-    raise unknown_key(SearchKind.REGISTERED_MODELS, c)
+def _registered_model_value(g: KeyGroup) -> Callable[[RegisteredModel], Any]:
+    key = g.key
+    if g.key_type is KeyType.TAG:
+        return lambda m: m.tags_dict.get(key)
+    if g.key_type is KeyType.ATTRIBUTE and key == "name":
+        return operator.attrgetter("name")
+    raise unknown_key(SearchKind.REGISTERED_MODELS, g.comparisons[0])
 
 
 _MODEL_VERSION_FIELDS = {
@@ -238,12 +404,13 @@ _MODEL_VERSION_FIELDS = {
 }
 
 
-def _match_model_version(mv: ModelVersion, c: Comparison) -> bool:
-    if c.key_type is KeyType.TAG:
-        return _compare_optional(c, mv.tags_dict.get(c.key))
-    if c.key_type is KeyType.ATTRIBUTE and c.key in _MODEL_VERSION_FIELDS:
-        return _compare_optional(c, getattr(mv, _MODEL_VERSION_FIELDS[c.key]))
-    raise unknown_key(SearchKind.MODEL_VERSIONS, c)
+def _model_version_value(g: KeyGroup) -> Callable[[ModelVersion], Any]:
+    key = g.key
+    if g.key_type is KeyType.TAG:
+        return lambda mv: mv.tags_dict.get(key)
+    if g.key_type is KeyType.ATTRIBUTE and key in _MODEL_VERSION_FIELDS:
+        return operator.attrgetter(_MODEL_VERSION_FIELDS[key])
+    raise unknown_key(SearchKind.MODEL_VERSIONS, g.comparisons[0])
 
 
 def _on_datasets(metric: Metric, datasets: Sequence[DatasetRef]) -> bool:
@@ -279,24 +446,25 @@ def _logged_model_metric_value(value: float) -> float:
     return 0.0 if math.isnan(value) else value
 
 
-def _match_logged_model(m: LoggedModel, c: Comparison, datasets: Sequence[DatasetRef]) -> bool:
-    kt = c.key_type
-    if kt is KeyType.METRIC:
-        return any(
-            m_.key == c.key
-            and (not datasets or _on_datasets(m_, datasets))
-            and _compare_metric(c.comparator, _logged_model_metric_value(m_.value), c.value)
-            for m_ in m.metrics
-        )
-    if kt is KeyType.PARAM:
-        return _compare_optional(c, {p.key: p.value for p in m.params}.get(c.key))
-    if kt is KeyType.TAG:
-        return _compare_optional(c, {t.key: t.value for t in m.tags}.get(c.key))
-    if kt is KeyType.ATTRIBUTE:
-        lhs = _logged_model_attribute(m, c.key)
-        if lhs is not _MISSING:
-            return _compare_optional(c, lhs)
-    raise unknown_key(SearchKind.LOGGED_MODELS, c)
+def _logged_model_metric_holds(c: Comparison, datasets: Sequence[DatasetRef], m: LoggedModel) -> bool:
+    """Some logged point of the metric (on one of ``datasets``, when given) satisfies ``c``."""
+    return any(
+        m_.key == c.key
+        and (not datasets or _on_datasets(m_, datasets))
+        and _compare_metric(c.comparator, _logged_model_metric_value(m_.value), c.value)
+        for m_ in m.metrics
+    )
+
+
+def _logged_model_value(g: KeyGroup) -> Callable[[LoggedModel], Any]:
+    key = g.key
+    if g.key_type is KeyType.PARAM:
+        return lambda m: {p.key: p.value for p in m.params}.get(key)
+    if g.key_type is KeyType.TAG:
+        return lambda m: {t.key: t.value for t in m.tags}.get(key)
+    if g.key_type is KeyType.ATTRIBUTE and (key == "status" or key in _LOGGED_MODEL_ATTRIBUTES):
+        return lambda m: _logged_model_attribute(m, key)
+    raise unknown_key(SearchKind.LOGGED_MODELS, g.comparisons[0])
 
 
 def trace_attribute(info: TraceInfo, key: str) -> Any:
@@ -323,23 +491,45 @@ def trace_attribute(info: TraceInfo, key: str) -> Any:
     raise InvalidParameterValue(f"Cannot evaluate attribute '{key}' on traces")
 
 
-def _match_trace(info: TraceInfo, c: Comparison) -> bool:
-    if c.key_type is KeyType.ATTRIBUTE:
-        return _compare_optional(c, trace_attribute(info, c.key))
-    if c.key_type is KeyType.TAG:
-        return _compare_optional(c, info.tags.get(c.key))
-    if c.key_type is KeyType.METADATA:
-        return _compare_optional(c, info.metadata.get(c.key))
-    raise unknown_key(SearchKind.TRACES, c)
+def _trace_value(g: KeyGroup) -> Callable[[TraceInfo], Any]:
+    key = g.key
+    if g.key_type is KeyType.ATTRIBUTE:
+        return lambda info: trace_attribute(info, key)
+    if g.key_type is KeyType.TAG:
+        return lambda info: info.tags.get(key)
+    if g.key_type is KeyType.METADATA:
+        return lambda info: info.metadata.get(key)
+    raise unknown_key(SearchKind.TRACES, g.comparisons[0])
 
 
-_MATCHERS: dict[SearchKind, tuple[type, Callable[[Any, Comparison], bool]]] = {
-    SearchKind.RUNS: (Run, _match_run),
-    SearchKind.EXPERIMENTS: (Experiment, _match_experiment),
-    SearchKind.REGISTERED_MODELS: (RegisteredModel, _match_registered_model),
-    SearchKind.MODEL_VERSIONS: (ModelVersion, _match_model_version),
-    SearchKind.TRACES: (TraceInfo, _match_trace),
+# How each kind reads a single-valued key's value (None when missing) off an entity.
+_VALUES: dict[SearchKind, Callable[[KeyGroup], Callable[[Any], Any]]] = {
+    SearchKind.EXPERIMENTS: _experiment_value,
+    SearchKind.REGISTERED_MODELS: _registered_model_value,
+    SearchKind.MODEL_VERSIONS: _model_version_value,
+    SearchKind.LOGGED_MODELS: _logged_model_value,
+    SearchKind.TRACES: _trace_value,
 }
+
+_ENTITY_TYPES: dict[SearchKind, type] = {
+    SearchKind.RUNS: Run,
+    SearchKind.EXPERIMENTS: Experiment,
+    SearchKind.REGISTERED_MODELS: RegisteredModel,
+    SearchKind.MODEL_VERSIONS: ModelVersion,
+    SearchKind.LOGGED_MODELS: LoggedModel,
+    SearchKind.TRACES: TraceInfo,
+}
+
+
+def _group_test(kind: SearchKind, g: KeyGroup, datasets: Sequence[DatasetRef]) -> Test:
+    if kind is SearchKind.RUNS:
+        return _run_test(g)
+    if kind is SearchKind.LOGGED_MODELS and g.key_type is KeyType.METRIC:
+        (c,) = g.comparisons  # many points per key: one group per comparison
+        return partial(_logged_model_metric_holds, c, datasets)
+    value = _VALUES[kind](g)
+    test = _optional_test(g)
+    return lambda entity: test(value(entity))
 
 
 def matches(kind: SearchKind, entity: object, filter: Filter, *, datasets: Sequence[DatasetRef] = ()) -> bool:
@@ -365,32 +555,32 @@ def matches(kind: SearchKind, entity: object, filter: Filter, *, datasets: Seque
 def matcher(
     kind: SearchKind, filter: Filter, *, datasets: Sequence[DatasetRef] = ()
 ) -> Callable[[object], bool]:
-    """:func:`matches` for many entities: the filter is read once (each distinct comparison
-    once, however often it is repeated), so a long filter costs per entity what its distinct
-    comparisons cost."""
-    comparisons = tuple(c for group in filter.groups(kind) for c in group.comparisons)
-    if kind is SearchKind.LOGGED_MODELS:
-        has_metric_clause = any(c.key_type is KeyType.METRIC for c in comparisons)
+    """:func:`matches` for many entities (runs also as :class:`RunValues`): the filter is read
+    once, each key's comparisons folded into one test (see :func:`_compare_all`), so a long
+    filter costs per entity about what its distinct keys cost.
 
-        def logged_model(entity: object) -> bool:
-            if not isinstance(entity, LoggedModel):
-                raise TypeError(f"expected a LoggedModel for {kind.value}, got {type(entity).__name__}")
-            if (
-                datasets
-                and not has_metric_clause
-                and not any(_on_datasets(m, datasets) for m in entity.metrics)
-            ):
-                return False
-            return all(_match_logged_model(entity, c, datasets) for c in comparisons)
-
-        return logged_model
-    expected, match = _MATCHERS[kind]
+    Raises:
+        InvalidParameterValue: as :func:`matches`, here rather than per entity.
+    """
+    groups = filter.groups(kind)
+    passes = _all_of([_group_test(kind, g, datasets) for g in groups]) if groups else lambda entity: True
+    expected = _ENTITY_TYPES[kind]
+    accepted = RunValues if kind is SearchKind.RUNS else expected
+    # With datasets and no metric comparison, a logged model needs some metric on one of them.
+    on_datasets = (
+        kind is SearchKind.LOGGED_MODELS
+        and bool(datasets)
+        and not any(g.key_type is KeyType.METRIC for g in groups)
+    )
 
     def one(entity: object) -> bool:
-        if not isinstance(entity, expected):
+        if kind is SearchKind.RUNS and isinstance(entity, Run):
+            entity = RunValues.of(entity)
+        if not isinstance(entity, accepted):
             raise TypeError(f"expected a {expected.__name__} for {kind.value}, got {type(entity).__name__}")
-        prepared = _RunValues(entity) if isinstance(entity, Run) else entity
-        return all(match(prepared, c) for c in comparisons)
+        if on_datasets and not any(_on_datasets(m, datasets) for m in cast(LoggedModel, entity).metrics):
+            return False
+        return passes(entity)
 
     return one
 
@@ -470,23 +660,23 @@ def _metric_rank(value: float | None, ascending: bool) -> tuple[int, Any]:
     return (0, _directed(clamp(value), ascending))
 
 
-def _run_sort_key(order_by: Sequence[OrderBy]) -> Callable[[Run], tuple[Any, ...]]:
+def _run_sort_key(order_by: Sequence[OrderBy]) -> Callable[[RunValues], tuple[Any, ...]]:
     has_start_time = any(o.key_type is KeyType.ATTRIBUTE and o.key == "start_time" for o in order_by)
 
-    def key(run: Run) -> tuple[Any, ...]:
+    def key(run: RunValues) -> tuple[Any, ...]:
         parts: list[Any] = []
         for o in order_by:
             if o.key_type is KeyType.METRIC:
-                parts.append(_metric_rank(run.data.metrics_dict.get(o.key), o.ascending))
+                parts.append(_metric_rank(run.metrics.get(o.key), o.ascending))
                 continue
             if o.key_type is KeyType.PARAM:
-                value: Any = run.data.params_dict.get(o.key)
+                value: Any = run.params.get(o.key)
             elif o.key_type is KeyType.TAG:
-                value = run.data.tags_dict.get(o.key)
+                value = run.tags.get(o.key)
             elif o.key_type is KeyType.ATTRIBUTE and o.key == "run_name":
                 value = run.info.run_name
             elif o.key_type is KeyType.ATTRIBUTE:
-                value = _run_attribute(run, o.key)
+                value = _run_attribute(run.info, o.key, run.tags)
                 if value is _MISSING:
                     raise InvalidParameterValue(f"Cannot order runs by attribute '{o.key}'")
             else:
@@ -692,7 +882,7 @@ _SORT_KEYS: dict[SearchKind, Callable[[Sequence[OrderBy]], Callable[[Any], tuple
 
 def sort(kind: SearchKind, entities: Iterable[E], order_by: Sequence[OrderBy]) -> list[E]:
     """``entities`` in MLflow's order for ``kind``: each ``order_by`` key in turn, then the
-    kind's tie-breakers, giving a total, deterministic order.
+    kind's tie-breakers, giving a total, deterministic order. Runs may be :class:`RunValues`.
 
     * runs: per key, values in order, then NaN (metrics), then missing, in ASC and DESC alike;
       then ``start_time`` DESC (unless ordered by it; a NULL start time last) and ``run_id`` ASC.
@@ -712,4 +902,8 @@ def sort(kind: SearchKind, entities: Iterable[E], order_by: Sequence[OrderBy]) -
       ``mlflow.traceName`` tag, ``run_id`` the ``mlflow.sourceRun`` metadata; experiment ids
       order as integers.
     """
-    return sorted(entities, key=_SORT_KEYS[kind](order_by))
+    key = _SORT_KEYS[kind](order_by)
+    if kind is SearchKind.RUNS:
+        run_key = key
+        key = lambda run: run_key(run if isinstance(run, RunValues) else RunValues.of(run))  # noqa: E731
+    return sorted(entities, key=key)
