@@ -27,7 +27,7 @@ from typing import Any
 from attrs import evolve, field, frozen
 
 from genesis_flow.core.errors import InvalidParameterValue, TraceNotFound
-from genesis_flow.core.validation import is_long, validate_key, validate_text
+from genesis_flow.core.validation import is_long, validate_key, validate_lookups, validate_text
 
 MAX_TRACE_ID_LENGTH = 250
 MAX_TRACE_TAG_KEY_LENGTH = 250
@@ -299,6 +299,7 @@ def validate_span(span: Span) -> None:
             continue
         if not isinstance(value, str) or not value or len(value) > 64:
             raise InvalidParameterValue(f"Invalid {path} {value!r}: expected a non-empty id.")
+        validate_text(path, value)
     _check_string("span name", span.name, MAX_SPAN_NAME_LENGTH)
     if not _is_int(span.start_time_ns) or span.start_time_ns < 0:
         raise InvalidParameterValue(f"Invalid span start time {span.start_time_ns!r}: expected nanoseconds.")
@@ -421,7 +422,8 @@ def check_delete_traces_arguments(
     max_timestamp_millis: int | None, max_traces: int | None, trace_ids: Sequence[str] | None
 ) -> None:
     """MLflow's rules for ``delete_traces``: exactly one of a time bound or ids, and ``max_traces``
-    only with the time bound, positive."""
+    only with the time bound, positive; ids a store could hold."""
+    validate_lookups("trace_ids", trace_ids or ())
     if max_timestamp_millis is None and not trace_ids:
         raise InvalidParameterValue("Either `max_timestamp_millis` or `trace_ids` must be specified.")
     if max_timestamp_millis is not None and trace_ids:

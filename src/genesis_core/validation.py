@@ -140,6 +140,25 @@ def validate_texts(**values: str | None) -> None:
             validate_text(path, value)
 
 
+def validate_lookup(path: str, value: object) -> None:
+    """An id, key or name a caller finds something by (a run or experiment id, a tag key to
+    delete, a metric key to read...). Text no backend can store (:func:`text_problem`) names
+    nothing stored; refusing it here gives one answer everywhere, where otherwise some backends
+    say "not found" and the drivers of others cannot even send it.
+
+    Raises:
+        InvalidParameterValue: the text has a lone surrogate or a NUL, naming ``path``.
+    """
+    if isinstance(value, str):
+        validate_text(path, value)
+
+
+def validate_lookups(path: str, values: Iterable[object]) -> None:
+    """:func:`validate_lookup` for each of ``values`` (e.g. a search's experiment ids)."""
+    for value in values:
+        validate_lookup(path, value)
+
+
 def truncate_value(value: str, limit: int) -> str:
     """Client-side truncation as MLflow's client does it (entry points only, never ports)."""
     return value if len(value) <= limit else value[:limit]
@@ -500,8 +519,9 @@ def validate_run_update(end_time: object, run_name: object) -> int | None:
 
 
 def validate_model_outputs(models: Iterable[Any]) -> None:
-    """``log_outputs``' logged-model outputs: each step a 64-bit integer."""
+    """``log_outputs``' logged-model outputs: each a storable model id, each step a 64-bit integer."""
     for model in models:
+        validate_lookup("model_id", model.model_id)
         validate_long("step", model.step)
 
 

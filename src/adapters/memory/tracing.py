@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from attrs import evolve
 
+from genesis_flow.core import validation as v
 from genesis_flow.core.entities import Experiment, Page
 from genesis_flow.core.errors import ResourceDoesNotExist
 from genesis_flow.core.search import matcher, paginate, query_fingerprint, resolve_max_results, sort
@@ -92,6 +93,7 @@ class InMemoryTraces:
             return self._trace(trace_id)
 
     def batch_get_traces(self, trace_ids: Sequence[str]) -> tuple[Trace, ...]:
+        v.validate_lookups("trace_ids", trace_ids)
         with self._lock:
             wanted = dict.fromkeys(t for t in trace_ids if t in self._traces)
             return tuple(self._trace(t) for t in wanted)
@@ -106,6 +108,7 @@ class InMemoryTraces:
     ) -> Page[TraceInfo]:
         kind = SearchKind.TRACES
         limit = resolve_max_results(kind, max_results)
+        v.validate_lookups("experiment_ids", experiment_ids)
         wanted = {str(e) for e in experiment_ids}
         fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), filter, tuple(order_by))
         with self._lock:
@@ -121,6 +124,7 @@ class InMemoryTraces:
             self._traces[trace_id] = _with_tags(info, {**info.tags, key: value})
 
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        v.validate_lookup("key", key)
         with self._lock:
             info = self._trace_info(trace_id)
             if key not in info.tags:
@@ -137,6 +141,7 @@ class InMemoryTraces:
         trace_ids: Sequence[str] | None = None,
     ) -> int:
         check_delete_traces_arguments(max_timestamp_millis, max_traces, trace_ids)
+        v.validate_lookup("experiment_id", experiment_id)
         experiment_id = str(experiment_id)
         with self._lock:
             if trace_ids:

@@ -182,6 +182,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             raise experiment_exists(name)
 
     def _experiment(self, experiment_id: str) -> Experiment:
+        v.validate_lookup("experiment_id", experiment_id)
         experiment = self._experiments.get(str(experiment_id))
         if experiment is None:
             raise experiment_not_found(experiment_id)
@@ -273,6 +274,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             self._experiments[experiment.experiment_id] = evolve(experiment, tags=tuple(tags.values()))
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        v.validate_lookup("key", key)
         with self._lock:
             experiment = self._active_experiment(experiment_id)
             if key not in experiment.tags_dict:
@@ -311,6 +313,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             return state.snapshot()
 
     def _run(self, run_id: str) -> _RunState:
+        v.validate_lookup("run_id", run_id)
         state = self._runs.get(run_id)
         if state is None:
             raise run_not_found(run_id)
@@ -385,6 +388,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         self.log_batch(run_id, tags=[tag])
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        v.validate_lookup("key", key)
         with self._lock:
             state = self._active_run(run_id)
             if key not in state.tags:
@@ -434,6 +438,7 @@ class InMemoryTrackingStore(InMemoryTraces):
     ) -> Page[Metric]:
         if max_results is not None and max_results < 1:
             raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
+        v.validate_lookup("metric_key", metric_key)
         with self._lock:
             points = sorted(self._run(run_id).history.get(metric_key, {}).values(), key=metric_history_key)
         fingerprint = query_fingerprint("metric-history", run_id, metric_key)
@@ -450,6 +455,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             v.validate_dataset_fields(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
             for tag in item.tags:
                 v.validate_input_tag(tag.key, tag.value)
+        v.validate_lookups("model_id", (m.model_id for m in models))
         with self._lock:
             state = self._active_run(run_id)
             experiment_id = state.info.experiment_id
@@ -483,6 +489,7 @@ class InMemoryTrackingStore(InMemoryTraces):
     ) -> Page[Run]:
         kind = SearchKind.RUNS
         limit = resolve_max_results(kind, max_results)
+        v.validate_lookups("experiment_ids", experiment_ids)
         wanted = {str(e) for e in experiment_ids}
         fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), run_view_type, filter, tuple(order_by))
         keep = matcher(kind, filter)
@@ -499,6 +506,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             return Page(tuple(states[r.info.run_id].snapshot() for r in page.items), page.next_page_token)
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
+        v.validate_lookups("experiment_ids", experiment_ids)
         wanted = {str(e) for e in experiment_ids}
         with self._lock:
             summaries = {
@@ -521,6 +529,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         model_type: str | None = None,
     ) -> LoggedModel:
         v.validate_logged_model_name(name)
+        v.validate_lookup("source_run_id", source_run_id)
         for tag in tags:
             v.validate_run_tag(tag.key, tag.value)
         for param in params:
@@ -548,6 +557,7 @@ class InMemoryTrackingStore(InMemoryTraces):
     def _logged_model(self, model_id: str, *, allow_deleted: bool = False) -> LoggedModel:
         # As in MLflow, reads hide deleted models while writes (delete again, tags, finalize)
         # still reach them.
+        v.validate_lookup("model_id", model_id)
         model = self._logged_models.get(model_id)
         if model is None or (model.lifecycle_stage is LifecycleStage.DELETED and not allow_deleted):
             raise logged_model_not_found(model_id)
@@ -586,6 +596,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             self._logged_models[model_id] = evolve(model, tags=tuple(merged.values()))
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        v.validate_lookup("key", key)
         with self._lock:
             model = self._logged_model(model_id, allow_deleted=True)
             if not any(t.key == key for t in model.tags):
@@ -621,6 +632,9 @@ class InMemoryTrackingStore(InMemoryTraces):
     ) -> Page[LoggedModel]:
         kind = SearchKind.LOGGED_MODELS
         limit = resolve_max_results(kind, max_results)
+        v.validate_lookups("experiment_ids", experiment_ids)
+        v.validate_lookups("datasets", (d.name for d in datasets))
+        v.validate_lookups("datasets", (d.digest for d in datasets))
         wanted = {str(e) for e in experiment_ids}
         fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), filter, tuple(datasets), tuple(order_by))
         with self._lock:
@@ -636,6 +650,7 @@ class InMemoryTrackingStore(InMemoryTraces):
     # --- import (migration) ------------------------------------------------------------------------
 
     def import_experiment(self, experiment: Experiment) -> None:
+        v.validate_lookup("experiment_id", experiment.experiment_id)
         v.validate_experiment_name(experiment.name)
         for tag in experiment.tags:
             v.validate_experiment_tag(tag.key, tag.value)
@@ -655,6 +670,7 @@ class InMemoryTrackingStore(InMemoryTraces):
                 self._next_experiment_id = max(self._next_experiment_id, int(experiment.experiment_id) + 1)
 
     def import_run(self, run: Run, metric_history: Sequence[Metric]) -> None:
+        v.validate_lookup("run_id", run.info.run_id)
         for m in metric_history:
             v.validate_metric(m.key, m.value, m.timestamp, m.step)
         for p in run.data.params:

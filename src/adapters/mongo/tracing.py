@@ -37,6 +37,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from genesis_flow.adapters.mongo import search as q
 from genesis_flow.adapters.mongo.database import MongoDatabase, is_duplicate_key
 from genesis_flow.adapters.mongo.keys import decode_map, encode, path
+from genesis_flow.core import validation as v
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import InternalError, ResourceDoesNotExist
 from genesis_flow.core.search import decode_page_token, page_after, query_fingerprint, resolve_max_results
@@ -407,6 +408,7 @@ class MongoTraces:
 
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
         validate_trace_id(trace_id)
+        v.validate_lookup("key", key)
         field = path("t", key)
 
         def work() -> None:
@@ -429,6 +431,7 @@ class MongoTraces:
         trace_ids: Sequence[str] | None = None,
     ) -> int:
         check_delete_traces_arguments(max_timestamp_millis, max_traces, trace_ids)
+        v.validate_lookup("experiment_id", experiment_id)
         experiment_id = str(experiment_id)
         if trace_ids:
             wanted = [t for t in dict.fromkeys(trace_ids) if isinstance(t, str)]
@@ -479,6 +482,7 @@ class MongoTraces:
         return Trace(_info_from(doc), _spans_from(span_docs).get(trace_id, []))
 
     def batch_get_traces(self, trace_ids: Sequence[str]) -> tuple[Trace, ...]:
+        v.validate_lookups("trace_ids", trace_ids)
         wanted = [t for t in dict.fromkeys(trace_ids) if isinstance(t, str)]
         if not wanted:
             return ()
@@ -503,6 +507,7 @@ class MongoTraces:
     ) -> Page[TraceInfo]:
         kind = SearchKind.TRACES
         limit = resolve_max_results(kind, max_results)
+        v.validate_lookups("experiment_ids", experiment_ids)
         wanted = sorted({str(e) for e in experiment_ids})
         fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)

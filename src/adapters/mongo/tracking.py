@@ -434,6 +434,7 @@ class MongoTrackingStore(MongoTraces):
         return experiment_id
 
     def _experiment_doc(self, experiment_id: str) -> dict[str, Any]:
+        v.validate_lookup("experiment_id", experiment_id)
         doc = self._experiments.find_one({"_id": str(experiment_id)})
         if doc is None:
             raise experiment_not_found(experiment_id)
@@ -541,6 +542,8 @@ class MongoTrackingStore(MongoTraces):
         self._db.call(work)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        v.validate_lookup("key", key)
+
         def work() -> None:
             doc = self._active_experiment_doc(experiment_id)
             if encode(key) not in (doc.get("t") or {}):
@@ -650,6 +653,7 @@ class MongoTrackingStore(MongoTraces):
         )
 
     def _run_doc_of(self, run_id: str, projection: dict[str, Any] | None = None) -> dict[str, Any]:
+        v.validate_lookup("run_id", run_id)
         doc = self._runs.find_one({"_id": run_id}, projection)
         if doc is None:
             raise run_not_found(run_id)
@@ -796,6 +800,8 @@ class MongoTrackingStore(MongoTraces):
         self._set_run_stage(run_id, ACTIVE)
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
+        v.validate_lookup("run_id", run_id)
+
         def work() -> None:
             if stage == DELETED:
                 # Only a run not deleted yet gets a deletion time: deleting again keeps the first.
@@ -851,6 +857,8 @@ class MongoTrackingStore(MongoTraces):
         self.log_batch(run_id, tags=[tag])
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        v.validate_lookup("run_id", run_id)
+        v.validate_lookup("key", key)
         field = path("t", key)
 
         def work() -> None:
@@ -873,12 +881,14 @@ class MongoTrackingStore(MongoTraces):
             [(p.key, p.value) for p in params],
             [(tag.key, tag.value) for tag in tags],
         )
+        v.validate_lookup("run_id", run_id)
         latest: dict[str, Metric] = {}
         for m in metrics:
             current = latest.get(m.key)
             if current is None or metric_order_key(m) > metric_order_key(current):
                 latest[m.key] = m
         linked = sorted({m.model_id for m in metrics if m.model_id is not None})
+        v.validate_lookups("model_id", linked)
         param_values = {p.key: p.value for p in params}
         tag_values = {tag.key: tag.value for tag in tags}
         # The points travel in the run document's update (one atomic write makes the whole batch
@@ -1117,6 +1127,8 @@ class MongoTrackingStore(MongoTraces):
     ) -> Page[Metric]:
         if max_results is not None and max_results < 1:
             raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
+        v.validate_lookup("run_id", run_id)
+        v.validate_lookup("metric_key", metric_key)
         fingerprint = query_fingerprint("metric-history", run_id, metric_key)
         offset = decode_page_token(page_token, fingerprint)
 
@@ -1158,6 +1170,7 @@ class MongoTrackingStore(MongoTraces):
             v.validate_dataset_fields(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
             for tag in item.tags:
                 v.validate_input_tag(tag.key, tag.value)
+        v.validate_lookups("model_id", (m.model_id for m in models))
 
         def work() -> None:
             doc = self._active_run_doc(run_id, {"l": 1, "x": 1})
@@ -1228,6 +1241,7 @@ class MongoTrackingStore(MongoTraces):
     ) -> Page[Run]:
         kind = SearchKind.RUNS
         limit = resolve_max_results(kind, max_results)
+        v.validate_lookups("experiment_ids", experiment_ids)
         wanted = sorted({str(e) for e in experiment_ids})
         fingerprint = query_fingerprint(kind, tuple(wanted), run_view_type, filter, tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)
@@ -1311,6 +1325,7 @@ class MongoTrackingStore(MongoTraces):
         return exprs
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
+        v.validate_lookups("experiment_ids", experiment_ids)
         wanted = sorted({str(e) for e in experiment_ids})
 
         def work() -> list[dict[str, Any]]:
@@ -1335,6 +1350,7 @@ class MongoTrackingStore(MongoTraces):
         model_type: str | None = None,
     ) -> LoggedModel:
         v.validate_logged_model_name(name)
+        v.validate_lookup("source_run_id", source_run_id)
         for tag in tags:
             v.validate_run_tag(tag.key, tag.value)
         for param in params:
@@ -1383,6 +1399,7 @@ class MongoTrackingStore(MongoTraces):
     def _model_doc(self, model_id: str, *, allow_deleted: bool = False) -> dict[str, Any]:
         # As in MLflow, reads hide deleted models while writes (delete again, tags, finalize)
         # still reach them.
+        v.validate_lookup("model_id", model_id)
         doc = self._models.find_one({"_id": model_id})
         if doc is None or (doc["l"] != ACTIVE and not allow_deleted):
             raise logged_model_not_found(model_id)
@@ -1500,6 +1517,8 @@ class MongoTrackingStore(MongoTraces):
         self._db.call(work)
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        v.validate_lookup("key", key)
+
         def work() -> None:
             doc = self._model_doc(model_id, allow_deleted=True)
             if encode(key) not in (doc.get("t") or {}):
@@ -1545,6 +1564,9 @@ class MongoTrackingStore(MongoTraces):
     ) -> Page[LoggedModel]:
         kind = SearchKind.LOGGED_MODELS
         limit = resolve_max_results(kind, max_results)
+        v.validate_lookups("experiment_ids", experiment_ids)
+        v.validate_lookups("datasets", (d.name for d in datasets))
+        v.validate_lookups("datasets", (d.digest for d in datasets))
         wanted = sorted({str(e) for e in experiment_ids})
         fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(datasets), tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)
@@ -1577,6 +1599,7 @@ class MongoTrackingStore(MongoTraces):
     # --- import (migration) ----------------------------------------------------------------------------
 
     def import_experiment(self, experiment: Experiment) -> None:
+        v.validate_lookup("experiment_id", experiment.experiment_id)
         v.validate_experiment_name(experiment.name)
         for tag in experiment.tags:
             v.validate_experiment_tag(tag.key, tag.value)
@@ -1617,6 +1640,7 @@ class MongoTrackingStore(MongoTraces):
             )
 
     def import_run(self, run: Run, metric_history: Sequence[Metric]) -> None:
+        v.validate_lookup("run_id", run.info.run_id)
         for m in metric_history:
             v.validate_metric(m.key, m.value, m.timestamp, m.step)
         for p in run.data.params:

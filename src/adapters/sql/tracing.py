@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from genesis_flow.adapters.sql import schema as t
 from genesis_flow.adapters.sql import search as q
 from genesis_flow.adapters.sql.database import SqlDatabase
+from genesis_flow.core import validation as v
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import InternalError, ResourceDoesNotExist
 from genesis_flow.core.search import decode_page_token, page_after, query_fingerprint, resolve_max_results
@@ -359,6 +360,7 @@ class SqlTraces:
         self._db.transact(work, write=True)
 
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        v.validate_lookup("key", key)
         tt = t.trace_tags
 
         def work(conn: Connection) -> None:
@@ -377,6 +379,7 @@ class SqlTraces:
         trace_ids: Sequence[str] | None = None,
     ) -> int:
         check_delete_traces_arguments(max_timestamp_millis, max_traces, trace_ids)
+        v.validate_lookup("experiment_id", experiment_id)
         experiment_id = str(experiment_id)
         ti = t.trace_info
 
@@ -461,6 +464,7 @@ class SqlTraces:
         return self._db.transact(work)
 
     def batch_get_traces(self, trace_ids: Sequence[str]) -> tuple[Trace, ...]:
+        v.validate_lookups("trace_ids", trace_ids)
         wanted = list(dict.fromkeys(i for i in trace_ids if isinstance(i, str)))
         if not wanted:
             return ()
@@ -483,6 +487,7 @@ class SqlTraces:
     ) -> Page[TraceInfo]:
         kind = SearchKind.TRACES
         limit = resolve_max_results(kind, max_results)
+        v.validate_lookups("experiment_ids", experiment_ids)
         wanted = sorted({str(e) for e in experiment_ids})
         fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)

@@ -362,6 +362,7 @@ class SqlTrackingStore(SqlTraces):
             raise experiment_exists(name)
 
     def _experiment_row(self, conn: Connection, experiment_id: str) -> Any:
+        v.validate_lookup("experiment_id", experiment_id)
         row = self._prepared("experiment").run(conn, {"experiment_id": str(experiment_id)}).first()
         if row is None:
             raise experiment_not_found(experiment_id)
@@ -503,6 +504,8 @@ class SqlTrackingStore(SqlTraces):
         self._db.transact(work, write=True)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        v.validate_lookup("key", key)
+
         def work(conn: Connection) -> None:
             row = self._active_experiment_row(conn, experiment_id)
             et = t.experiment_tags.c
@@ -565,12 +568,14 @@ class SqlTrackingStore(SqlTraces):
         }
 
     def _run_row_of(self, conn: Connection, run_id: str) -> Any:
+        v.validate_lookup("run_id", run_id)
         row = conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
         if row is None:
             raise run_not_found(run_id)
         return row
 
     def _active_run_row(self, conn: Connection, run_id: str) -> Any:
+        v.validate_lookup("run_id", run_id)
         row = self._prepared("run_state").run(conn, {"run_id": run_id}).first()
         if row is None:
             raise run_not_found(run_id)
@@ -723,6 +728,8 @@ class SqlTrackingStore(SqlTraces):
         self.log_batch(run_id, tags=[tag])
 
     def delete_tag(self, run_id: str, key: str) -> None:
+        v.validate_lookup("key", key)
+
         def work(conn: Connection) -> None:
             self._active_run_row(conn, run_id)
             deleted = conn.execute(sa.delete(t.tags).where(t.tags.c.run_id == run_id, t.tags.c.key == key))
@@ -797,6 +804,7 @@ class SqlTrackingStore(SqlTraces):
         return [x for x in params if x.key not in stored]
 
     def _check_models_exist(self, conn: Connection, model_ids: Sequence[str]) -> None:
+        v.validate_lookups("model_id", model_ids)
         lm = t.logged_models.c
         found = set(
             conn.execute(
@@ -823,6 +831,8 @@ class SqlTrackingStore(SqlTraces):
     ) -> Page[Metric]:
         if max_results is not None and max_results < 1:
             raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
+        v.validate_lookup("run_id", run_id)
+        v.validate_lookup("metric_key", metric_key)
         fingerprint = query_fingerprint("metric-history", run_id, metric_key)
         offset = decode_page_token(page_token, fingerprint)
         # LIMIT -1 is "no limit" to SQLite; PostgreSQL takes NULL (LIMIT ALL).
@@ -857,6 +867,7 @@ class SqlTrackingStore(SqlTraces):
             v.validate_dataset_fields(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
             for tag in item.tags:
                 v.validate_input_tag(tag.key, tag.value)
+        v.validate_lookups("model_id", (m.model_id for m in models))
 
         def work(conn: Connection) -> None:
             row = self._active_run_row(conn, run_id)
@@ -931,6 +942,7 @@ class SqlTrackingStore(SqlTraces):
     ) -> Page[Run]:
         kind = SearchKind.RUNS
         limit = resolve_max_results(kind, max_results)
+        v.validate_lookups("experiment_ids", experiment_ids)
         wanted = sorted({str(e) for e in experiment_ids})
         fingerprint = query_fingerprint(kind, tuple(wanted), run_view_type, filter, tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)
@@ -962,6 +974,7 @@ class SqlTrackingStore(SqlTraces):
         return page_after(*self._db.transact(work), limit, offset, fingerprint)
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
+        v.validate_lookups("experiment_ids", experiment_ids)
         wanted = sorted({str(e) for e in experiment_ids})
         ri, runs = t.run_inputs, t.runs
         query = (
@@ -988,6 +1001,7 @@ class SqlTrackingStore(SqlTraces):
         model_type: str | None = None,
     ) -> LoggedModel:
         v.validate_logged_model_name(name)
+        v.validate_lookup("source_run_id", source_run_id)
         for tag in tags:
             v.validate_run_tag(tag.key, tag.value)
         for param in params:
@@ -1046,6 +1060,7 @@ class SqlTrackingStore(SqlTraces):
     def _logged_model_row(self, conn: Connection, model_id: str, *, allow_deleted: bool = False) -> Any:
         # As in MLflow, reads hide deleted models while writes (delete again, tags, finalize)
         # still reach them.
+        v.validate_lookup("model_id", model_id)
         row = conn.execute(sa.select(t.logged_models).where(t.logged_models.c.model_id == model_id)).first()
         if row is None or (row.lifecycle_stage != ACTIVE and not allow_deleted):
             raise logged_model_not_found(model_id)
@@ -1139,6 +1154,8 @@ class SqlTrackingStore(SqlTraces):
         self._db.transact(work, write=True)
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        v.validate_lookup("key", key)
+
         def work(conn: Connection) -> None:
             self._logged_model_row(conn, model_id, allow_deleted=True)
             lt = t.logged_model_tags.c
@@ -1191,6 +1208,9 @@ class SqlTrackingStore(SqlTraces):
     ) -> Page[LoggedModel]:
         kind = SearchKind.LOGGED_MODELS
         limit = resolve_max_results(kind, max_results)
+        v.validate_lookups("experiment_ids", experiment_ids)
+        v.validate_lookups("datasets", (d.name for d in datasets))
+        v.validate_lookups("datasets", (d.digest for d in datasets))
         wanted = sorted({str(e) for e in experiment_ids})
         fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(datasets), tuple(order_by))
         offset = decode_page_token(page_token, fingerprint)
@@ -1216,6 +1236,7 @@ class SqlTrackingStore(SqlTraces):
     # --- import (migration) --------------------------------------------------------------------------
 
     def import_experiment(self, experiment: Experiment) -> None:
+        v.validate_lookup("experiment_id", experiment.experiment_id)
         v.validate_experiment_name(experiment.name)
         for tag in experiment.tags:
             v.validate_experiment_tag(tag.key, tag.value)
@@ -1268,6 +1289,7 @@ class SqlTrackingStore(SqlTraces):
         self._db.transact(work, write=True)
 
     def import_run(self, run: Run, metric_history: Sequence[Metric]) -> None:
+        v.validate_lookup("run_id", run.info.run_id)
         for m in metric_history:
             v.validate_metric(m.key, m.value, m.timestamp, m.step)
         for p in run.data.params:
