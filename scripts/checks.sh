@@ -8,6 +8,7 @@ paths=(src tests scripts)
 [ -d bench ] && paths+=(bench)  # benchmarks land with the adapters they measure
 echo "== ruff"; ruff check "${paths[@]}" && ruff format --check "${paths[@]}" || exit 1
 echo "== mypy"; mypy -p genesis_flow || exit 1
+echo "== mypy tests"; mypy tests || exit 1
 echo "== pytest (architecture contracts run inside the suite)"
 GENESIS_HYPOTHESIS_PROFILE="${GENESIS_HYPOTHESIS_PROFILE:-ci}" python -m pytest "$@"
 rc=$?

@@ -37,6 +37,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from types import TracebackType
+from typing import TypeVar
 
 import bson
 
@@ -142,6 +143,9 @@ def _op_msg_command(message: bytes) -> tuple[str | None, int]:
     return None, flags
 
 
+_Proxy = TypeVar("_Proxy", bound="ThrottlingProxy")  # so subclasses enter as themselves
+
+
 class ThrottlingProxy:
     """Relays MongoDB wire traffic and answers a seeded share of data commands with Cosmos's 16500.
 
@@ -191,7 +195,7 @@ class ThrottlingProxy:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> ThrottlingProxy:
+    def start(self: _Proxy) -> _Proxy:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))
@@ -218,7 +222,7 @@ class ThrottlingProxy:
             if thread is not threading.current_thread():
                 thread.join(timeout=2)
 
-    def __enter__(self) -> ThrottlingProxy:
+    def __enter__(self: _Proxy) -> _Proxy:
         return self.start()
 
     def __exit__(

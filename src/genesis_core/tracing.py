@@ -144,6 +144,12 @@ class TraceInfo:
         return self.request_time + self.execution_duration
 
 
+def _attribute_map(value: Mapping[str, Any]) -> dict[str, Any]:
+    # A typed converter: with the bare ``dict`` type checkers derive __init__'s parameter from
+    # dict's overloads and refuse plain mappings of JSON values.
+    return dict(value)
+
+
 @frozen
 class SpanEvent:
     """A point in time inside a span (an exception, a token streamed...). Attribute values are
@@ -151,7 +157,7 @@ class SpanEvent:
 
     name: str
     timestamp_ns: int
-    attributes: dict[str, Any] = field(factory=dict, converter=dict)
+    attributes: dict[str, Any] = field(factory=dict, converter=_attribute_map)
 
 
 def _event_tuple(events: Iterable[SpanEvent]) -> tuple[SpanEvent, ...]:

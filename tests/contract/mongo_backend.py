@@ -118,7 +118,8 @@ def _start_container(backend_id: str) -> tuple[Any, str]:
     ``testcontainers`` package and a Docker engine are there; else the reason to skip."""
     unset = f"backend {backend_id!r}: GENESIS_TEST_MONGO_URI is unset (scripts/services.sh sets it)"
     try:
-        from testcontainers.core.container import DockerContainer
+        # Optional: absent from the dev extra, so a type check may not find it.
+        from testcontainers.core.container import DockerContainer  # type: ignore[import-not-found]
     except ImportError:
         raise Unavailable(f"{unset}, and testcontainers is not installed") from None
     try:

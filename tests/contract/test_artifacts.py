@@ -759,11 +759,12 @@ def test_a_local_store_refuses_paths_through_a_symlink_out_of_its_root(
     root = Path(artifacts.artifact_uri.removeprefix("file://"))
     root.mkdir(parents=True, exist_ok=True)
     (root / "link").symlink_to(outside, target_is_directory=True)
-    for write in (
+    writes: tuple[Callable[[], object], ...] = (
         lambda: artifacts.log_text("x", "link/planted.txt"),
         lambda: artifacts.log_stream(io.BytesIO(b"x"), "link/secret.txt"),
         lambda: artifacts.log_artifact(_local_file(tmp_path), "link"),
-    ):
+    )
+    for write in writes:
         with pytest.raises(InvalidParameterValue):
             write()
     with pytest.raises((InvalidParameterValue, ResourceDoesNotExist)):

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from genesis_flow.core.entities import Metric, Param
+from genesis_flow.core.registry import ModelVersion
 from genesis_flow.ports import RegistryStore, TrackingStore
 from tests.contract.tracking_helpers import new_experiment, new_run
 from tests.support import outcome
@@ -32,7 +33,11 @@ def race(call: Callable[[int], Any]) -> list[tuple[str, Any]]:
 def test_racing_writers_of_one_param_leave_one_value_and_clear_errors(tracking: TrackingStore) -> None:
     for _ in range(5):  # a race is won differently each time; several rounds catch more orders
         run_id = new_run(tracking)
-        outcomes = race(lambda i, run_id=run_id: tracking.log_param(run_id, Param("lr", f"0.{i}")))
+
+        def log_lr(i: int, run_id: str = run_id) -> None:
+            tracking.log_param(run_id, Param("lr", f"0.{i}"))
+
+        outcomes = race(log_lr)
         winners = [i for i, result in enumerate(outcomes) if result[0] == "ok"]
         assert len(winners) == 1, outcomes
         losers = [result for i, result in enumerate(outcomes) if i != winners[0]]
@@ -77,7 +82,11 @@ def test_racing_creators_of_model_versions_get_consecutive_numbers(registry: Reg
     for round_ in range(3):  # a fresh model each round: the race is won differently each time
         name = f"raced-{round_}"
         registry.create_registered_model(name)
-        outcomes = race(lambda i, name=name: registry.create_model_version(name, f"s3://models/{i}"))
+
+        def create_version(i: int, name: str = name) -> ModelVersion:
+            return registry.create_model_version(name, f"s3://models/{i}")
+
+        outcomes = race(create_version)
         assert [result[0] for result in outcomes] == ["ok"] * WRITERS, outcomes
         numbers = sorted(result[1].version for result in outcomes)
         assert numbers == list(range(1, WRITERS + 1)), f"round {round_}: {numbers}"

@@ -7,11 +7,13 @@ import pytest
 from genesis_flow.core.entities import (
     DatasetRef,
     LifecycleStage,
+    LoggedModel,
     LoggedModelOutput,
     LoggedModelParameter,
     LoggedModelStatus,
     LoggedModelTag,
     Metric,
+    Page,
     ViewType,
 )
 from genesis_flow.core.errors import (
@@ -429,12 +431,12 @@ def test_search_logged_models_of_unknown_experiment_is_empty(shelf: Shelf) -> No
 @pytest.mark.parametrize("page_size", [1, 2, 3])
 @pytest.mark.parametrize("order", [(), ("name",), ("metrics.acc DESC",)], ids=str)
 def test_search_logged_models_pages_concatenate(shelf: Shelf, page_size: int, order: tuple[str, ...]) -> None:
-    def fetch(token: str | None) -> object:
+    def fetch(token: str | None) -> Page[LoggedModel]:
         return logged_models(
             shelf.tracking, [shelf.experiment_id], "", order, max_results=page_size, page_token=token
         )
 
-    paged = all_pages(fetch)  # type: ignore[arg-type]
+    paged = all_pages(fetch)
     assert [shelf.names[m.model_id] for m in paged] == shelf.search("", order)
 
 

@@ -5,6 +5,8 @@ User stories of ``genesis migrate``, run on every backend (see conftest.py).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from genesis_flow.core.errors import (
@@ -194,9 +196,7 @@ def test_import_model_version_unknown_model_raises_not_found(registry: RegistryS
         pytest.param({"version": 0}, id="version-zero"),
     ],
 )
-def test_import_model_version_rejects_invalid_versions(
-    registry: RegistryStore, bad: dict[str, object]
-) -> None:
+def test_import_model_version_rejects_invalid_versions(registry: RegistryStore, bad: dict[str, Any]) -> None:
     registry.import_registered_model(original_model())
     version = original_version(1, **bad)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from genesis_flow.core.entities import Experiment, ExperimentTag, LifecycleStage, ViewType
@@ -116,15 +118,17 @@ def test_search_experiments_filter_matches_mlflow(catalogue: Catalogue, flt: str
 def test_search_experiments_by_creation_time(catalogue: Catalogue, comparator: str) -> None:
     pivot = catalogue.created["gamma"]
     assert pivot is not None
-    compare = {
+    comparisons: dict[str, Callable[[int], bool]] = {
         "=": lambda t: t == pivot,
         "!=": lambda t: t != pivot,
         "<": lambda t: t < pivot,
         "<=": lambda t: t <= pivot,
         ">": lambda t: t > pivot,
         ">=": lambda t: t >= pivot,
-    }[comparator]
-    expected = [n for n in ALL if compare(catalogue.created[n])]
+    }
+    created = {n: t for n, t in catalogue.created.items() if t is not None}
+    assert set(created) == set(ALL), catalogue.created
+    expected = [n for n in ALL if comparisons[comparator](created[n])]
     assert catalogue.search(f"creation_time {comparator} {pivot}") == catalogue.newest_first(*expected)
 
 

@@ -7,6 +7,9 @@ missing, 0.7).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypedDict
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -406,7 +409,15 @@ def test_search_runs_tampered_token_is_rejected(world: World) -> None:
             )
 
 
-REPLAYS = {
+class Query(TypedDict, total=False):
+    """The query a page token belongs to, as ``runs()`` takes it."""
+
+    flt: str
+    order: Sequence[str]
+    view: ViewType
+
+
+REPLAYS: dict[str, Query] = {
     "other filter": {"flt": "metrics.acc > 0"},
     "other order": {"order": ("metrics.acc ASC",)},
     "other view type": {"view": ViewType.ALL},
@@ -415,10 +426,10 @@ REPLAYS = {
 
 @pytest.mark.parametrize("change", list(REPLAYS))
 def test_search_runs_token_replayed_with_another_query_is_rejected(world: World, change: str) -> None:
-    query: dict[str, object] = {"flt": "", "order": ("metrics.acc DESC",), "view": ViewType.ACTIVE_ONLY}
+    query: Query = {"flt": "", "order": ("metrics.acc DESC",), "view": ViewType.ACTIVE_ONLY}
     query.update(REPLAYS[change])
     with pytest.raises(InvalidParameterValue):
-        runs(world.tracking, [world.experiment_id], max_results=2, page_token=_first_token(world), **query)  # type: ignore[arg-type]
+        runs(world.tracking, [world.experiment_id], max_results=2, page_token=_first_token(world), **query)
 
 
 def test_search_runs_token_replayed_on_other_experiments_is_rejected(world: World) -> None:

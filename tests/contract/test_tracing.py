@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from functools import partial
+from typing import Any
 
 import pytest
 
@@ -507,7 +509,7 @@ def test_unknown_and_deleted_experiments(tracking: TrackingStore, store: TraceSt
 
 
 def test_invalid_trace_info_is_rejected_and_stores_nothing(store: TraceStore, exp: str) -> None:
-    bad_infos = [
+    bad_infos: list[dict[str, Any]] = [
         dict(request_time=-1),
         dict(execution_duration=-5),
         dict(request_preview="x" * (MAX_PREVIEW_LENGTH + 1)),
@@ -770,9 +772,7 @@ def test_search_paging(world: World) -> None:
     store, exp = world.store, world.exp
     for order in ((), ("status ASC",), ("name DESC", "timestamp ASC")):
         for size in (1, 2, 3, 5, 6):
-            pages = all_pages(
-                lambda token, order=order, size=size: search(store, [exp], "", order, size, token)
-            )
+            pages = all_pages(partial(search, store, [exp], "", order, size))
             assert trace_ids(pages) == trace_ids(search(store, [exp], "", order))
     first = search(store, [exp], "timestamp_ms > 0", max_results=2)
     assert first.next_page_token is not None

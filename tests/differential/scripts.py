@@ -32,6 +32,7 @@ import re
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -529,23 +530,31 @@ def sweep(api: Any, obs: Observer) -> None:
                 metrics["weird"] = 1.0
             api.log_metrics(metrics)
             if i % 3 == 0:
-                obs[f"log_input {i}"] = obs.attempt(lambda n=i: _log_dataset(api, "sweep-data", 3 + n))
+                obs[f"log_input {i}"] = obs.attempt(partial(_log_dataset, api, "sweep-data", 3 + i))
             if i == 11:
                 api.end_run(status="FAILED")
     client.delete_run(ids[10])
 
     for n, (filter_string, order_by) in enumerate(SWEEP_SEARCHES):
         obs[f"search {n}: {filter_string!r} {order_by}"] = obs.attempt(
-            lambda f=filter_string, o=order_by: api.search_runs(
-                [exp_id], filter_string=f, order_by=o, output_format="list"
+            partial(
+                api.search_runs,
+                [exp_id],
+                filter_string=filter_string,
+                order_by=order_by,
+                output_format="list",
             ),
             obs.run_ids,
         )
     view_type = api.entities.ViewType
     for name in ("ACTIVE_ONLY", "DELETED_ONLY", "ALL"):
         obs[f"view {name}"] = obs.attempt(
-            lambda n=name: api.search_runs(
-                [exp_id], run_view_type=getattr(view_type, n), order_by=["run_name"], output_format="list"
+            partial(
+                api.search_runs,
+                [exp_id],
+                run_view_type=getattr(view_type, name),
+                order_by=["run_name"],
+                output_format="list",
             ),
             obs.run_ids,
         )
@@ -606,8 +615,11 @@ def sweep(api: Any, obs: Observer) -> None:
     ]
     for n, (filter_string, order_by, view) in enumerate(searches):
         obs[f"experiments {n}: {filter_string!r} {order_by} {view}"] = obs.attempt(
-            lambda f=filter_string, o=order_by, v=view: api.search_experiments(
-                filter_string=f, order_by=o, view_type=getattr(view_type, v or "ACTIVE_ONLY")
+            partial(
+                api.search_experiments,
+                filter_string=filter_string,
+                order_by=order_by,
+                view_type=getattr(view_type, view or "ACTIVE_ONLY"),
             ),
             lambda exps: [obs.id(e.experiment_id) for e in exps],
         )
@@ -632,7 +644,7 @@ def sweep(api: Any, obs: Observer) -> None:
 
 
 def _log_dataset(api: Any, name: str, rows: int) -> None:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]  # no stubs are installed
 
     frame = pd.DataFrame({"x": [float(i) for i in range(rows)], "y": [i % 2 for i in range(rows)]})
     dataset = api.data.from_pandas(frame, source="https://example.com/data/train.csv", name=name, targets="y")
@@ -770,7 +782,7 @@ def registry(api: Any, obs: Observer) -> None:
         ]
     ):
         obs[f"search models {n}: {filter_string!r} {order_by}"] = obs.attempt(
-            lambda f=filter_string, o=order_by: client.search_registered_models(filter_string=f, order_by=o),
+            partial(client.search_registered_models, filter_string=filter_string, order_by=order_by),
             lambda ms: [m.name for m in ms],
         )
     for n, (filter_string, order_by) in enumerate(
@@ -790,7 +802,7 @@ def registry(api: Any, obs: Observer) -> None:
         for i, run_id in enumerate(runs):
             concrete = concrete.replace(f"<run-{i}>", f"'{run_id}'")
         obs[f"search versions {n}: {filter_string!r} {order_by}"] = obs.attempt(
-            lambda f=concrete, o=order_by: client.search_model_versions(filter_string=f, order_by=o),
+            partial(client.search_model_versions, filter_string=concrete, order_by=order_by),
             lambda vs: [(v.name, v.version) for v in vs],
         )
     pages: list[Any] = []
@@ -824,7 +836,7 @@ def registry(api: Any, obs: Observer) -> None:
     # models:/ URIs.
     for uri in ("models:/clf/1", "models:/clf@champion", "models:/clf/Production", "models:/clf/Staging"):
         obs[f"download {uri}"] = obs.attempt(
-            lambda u=uri: api.artifacts.download_artifacts(u, dst_path=str(_fresh_dir(obs, "dl"))), obs.files
+            partial(api.artifacts.download_artifacts, uri, dst_path=str(_fresh_dir(obs, "dl"))), obs.files
         )
     obs["download uri v1"] = obs.attempt(lambda: client.get_model_version_download_uri("clf", "1"), obs.path)
     obs["download uri v3"] = obs.attempt(lambda: client.get_model_version_download_uri("clf", "3"), obs.path)
@@ -927,7 +939,7 @@ def artifacts(api: Any, obs: Observer) -> None:
     obs["list root"] = [obs.file_info(f) for f in client.list_artifacts(run_id)]
     for path in ("bundle", "bundle/sub", "docs", "img", "missing", "notes.txt"):
         obs[f"list {path}"] = obs.attempt(
-            lambda p=path: client.list_artifacts(run_id, p), lambda fs: [obs.file_info(f) for f in fs]
+            partial(client.list_artifacts, run_id, path), lambda fs: [obs.file_info(f) for f in fs]
         )
     obs["download bundle"] = obs.attempt(
         lambda: client.download_artifacts(run_id, "bundle", str(_fresh_dir(obs, "dl"))),
@@ -1025,7 +1037,7 @@ def errors(api: Any, obs: Observer) -> None:
     obs["log_param 6000 chars"] = a(lambda: api.log_param("ok_long", "y" * 6000), obs.text)
     obs["param key too long"] = a(lambda: api.log_param("k" * 251, 1))
     for key in ("bad key!", "../up", "/abs", "a//b", "", "ok-key_1.2 3/x", "naïve"):
-        obs[f"metric key {key!r}"] = a(lambda k=key: api.log_metric(k, 1.0))
+        obs[f"metric key {key!r}"] = a(partial(api.log_metric, key, 1.0))
     obs["metric value string"] = a(lambda: api.log_metric("m", "abc"))
     obs["metric value numeric string"] = a(lambda: api.log_metric("m2", "1.5"))
     obs["metric value None"] = a(lambda: api.log_metric("m3", None))

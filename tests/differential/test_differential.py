@@ -53,7 +53,7 @@ BARE_EXCEPTION_KEYS = ("start_run while active", "set_terminated bad status")  #
 
 def expected_from(script: str, reference: dict[str, Any]) -> dict[str, Any]:
     """What genesis_flow must observe: MLflow's observation with the deliberate differences applied."""
-    expected = _d1_infinity(copy.deepcopy(reference))
+    expected: dict[str, Any] = _d1_infinity(copy.deepcopy(reference))
     if script == "registry":
         for key in REGISTRY_IS_NULL_KEYS:  # D2
             if expected.get(key) == MLFLOW_VALUE_ERROR:

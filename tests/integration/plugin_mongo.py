@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -43,5 +44,6 @@ def fresh_database(prefix: str) -> Iterator[str]:
     finally:
         import pymongo  # the mongo extra: the tests that use this have checked it is installed
 
+        client: pymongo.MongoClient[dict[str, Any]]
         with pymongo.MongoClient(base, serverSelectionTimeoutMS=5000) as client:
             client.drop_database(name)

@@ -14,6 +14,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -284,7 +285,7 @@ def test_filtered_and_ordered_search_runs_issues_the_same_commands(world: World)
 
 def test_get_run_is_a_fixed_small_number_of_commands(world: World) -> None:
     for run_id in (world.single_run, world.many_runs[0], world.many_runs[-1]):
-        run, counts = world.commands.during(lambda run_id=run_id: world.tracking.get_run(run_id))
+        run, counts = world.commands.during(partial(world.tracking.get_run, run_id))
         print(f"\nget_run: {dict(counts)}")
         assert sum(counts.values()) <= 2, counts
         assert len(run.inputs.dataset_inputs) == 1 and run.data.params_dict["p"] == "x"

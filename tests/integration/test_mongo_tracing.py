@@ -13,6 +13,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
@@ -93,7 +94,7 @@ def test_the_exporters_pattern_costs_a_fixed_number_of_commands_per_call(world: 
     tid = trace_id()
     per_call = []
     for i in [*range(1, 20), 0]:
-        _, counts = world.commands.during(lambda i=i: world.store.log_spans(world.experiment, [span(tid, i)]))
+        _, counts = world.commands.during(partial(world.store.log_spans, world.experiment, [span(tid, i)]))
         per_call.append(sum(counts.values()))
     # A child changing nothing of the info: experiment, infos, spans; the root closes the trace
     # (one more bulk write of the info's changes).
@@ -142,8 +143,12 @@ def test_a_search_is_one_command_whatever_the_order(world: World) -> None:
     flt = parse_filter(SearchKind.TRACES, "tags.env = 'prod'")
     for order in ([], ["tags.env DESC"], ["execution_time_ms ASC"]):
         page, counts = world.commands.during(
-            lambda order=order: world.store.search_traces(
-                [world.experiment], flt, max_results=10, order_by=parse_order_by(SearchKind.TRACES, order)
+            partial(
+                world.store.search_traces,
+                [world.experiment],
+                flt,
+                max_results=10,
+                order_by=parse_order_by(SearchKind.TRACES, order),
             )
         )
         assert sum(counts.values()) == 1, (order, counts)

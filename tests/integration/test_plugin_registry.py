@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
-mlflow = pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
+pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
 pymongo = pytest.importorskip("pymongo", reason="the mongo extra")
 
+import mlflow  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
+from mlflow.entities.model_registry import ModelVersion  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
 from mlflow.store.entities.paged_list import PagedList  # noqa: E402
 from mlflow.store.model_registry.abstract_store import AbstractStore  # noqa: E402
@@ -64,14 +66,22 @@ def uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             mlflow.set_registry_uri(uri)
         yield uri
         mlflow.end_run()
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
+        # None resets them to the default; mlflow's annotations leave it out.
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
         _forget_client(uri)
 
 
 @pytest.fixture
 def client(uri: str) -> MlflowClient:
     return MlflowClient()
+
+
+def _version(mv: ModelVersion) -> int:
+    # mlflow annotates ModelVersion.version as str; its SQL store, and so ours, returns an int.
+    number: object = mv.version
+    assert isinstance(number, int), repr(number)
+    return number
 
 
 def error_code(call: Callable[[], Any]) -> str:
@@ -94,7 +104,7 @@ def make_versions(client: MlflowClient, name: str, count: int = 3) -> None:
 def test_mlflow_builds_our_store_for_the_mongodb_registry_uri(uri: str) -> None:
     from mlflow.tracking._model_registry.utils import _get_store
 
-    store = _get_store()
+    store = _get_store()  # type: ignore[no-untyped-call]
     assert type(store) is GenesisRegistryStore
     assert store.store_uri == uri
 
@@ -110,7 +120,7 @@ def test_models_and_versions_with_tags_and_descriptions(client: MlflowClient) ->
         mv = client.create_model_version(
             "clf", f"s3://bucket/clf/{i}", tags={"i": str(i)}, run_link=f"link{i}", description=f"v{i}"
         )
-        assert mv.version == i  # an int, as MLflow's SQL store returns it
+        assert _version(mv) == i  # an int, as MLflow's SQL store returns it
         assert (mv.status, mv.current_stage, mv.source, mv.run_link) == (
             "READY",
             "None",
@@ -120,7 +130,7 @@ def test_models_and_versions_with_tags_and_descriptions(client: MlflowClient) ->
         assert (mv.tags, mv.description, mv.aliases) == ({"i": str(i)}, f"v{i}", [])
 
     got = client.get_model_version("clf", "2")
-    assert (got.name, got.version, got.tags, got.description) == ("clf", 2, {"i": "2"}, "v2")
+    assert (got.name, _version(got), got.tags, got.description) == ("clf", 2, {"i": "2"}, "v2")
     assert client.get_model_version_download_uri("clf", "2") == "s3://bucket/clf/2"
 
     assert client.update_model_version("clf", "2", description="better").description == "better"
@@ -134,7 +144,7 @@ def test_models_and_versions_with_tags_and_descriptions(client: MlflowClient) ->
     model = client.get_registered_model("clf")
     assert (model.description, model.tags) == ("second", {"owner": "me"})
     assert [(v.version, v.current_stage) for v in model.latest_versions] == [(3, "None")]
-    assert client.get_model_version("clf", 2).tags == {"validated": "True"}
+    assert client.get_model_version("clf", 2).tags == {"validated": "True"}  # type: ignore[arg-type]
     assert model.creation_timestamp <= model.last_updated_timestamp
 
 
@@ -170,15 +180,15 @@ def test_aliases_set_move_resolve_and_delete(client: MlflowClient) -> None:
     make_versions(client, "al")
     client.set_registered_model_alias("al", "champion", "1")
     client.set_registered_model_alias("al", "challenger", "2")
-    assert client.get_model_version_by_alias("al", "champion").version == 1
+    assert _version(client.get_model_version_by_alias("al", "champion")) == 1
     assert client.get_registered_model("al").aliases == {"champion": 1, "challenger": 2}
     assert client.get_model_version("al", "1").aliases == ["champion"]
 
     client.set_registered_model_alias("al", "champion", "3")  # moves
     champion = client.get_model_version_by_alias("al", "champion")
-    assert (champion.version, champion.aliases) == (3, ["champion"])
+    assert (_version(champion), champion.aliases) == (3, ["champion"])
     assert client.get_model_version("al", "1").aliases == []
-    assert client.get_model_version_by_alias("al", "latest").version == 3
+    assert _version(client.get_model_version_by_alias("al", "latest")) == 3
 
     client.delete_registered_model_alias("al", "challenger")
     assert client.get_registered_model("al").aliases == {"champion": 3}
@@ -188,13 +198,13 @@ def test_aliases_set_move_resolve_and_delete(client: MlflowClient) -> None:
 
     client.delete_model_version("al", "3")  # takes its aliases with it
     assert client.get_registered_model("al").aliases == {}
-    assert client.get_model_version_by_alias("al", "latest").version == 2
+    assert _version(client.get_model_version_by_alias("al", "latest")) == 2
 
     # The models:/name@alias URI resolves through the store, as model loading does.
     client.set_registered_model_alias("al", "prod", "2")
     from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
 
-    assert ModelsArtifactRepository.get_underlying_uri("models:/al@prod") == "s3://bucket/al/2"
+    assert ModelsArtifactRepository.get_underlying_uri("models:/al@prod") == "s3://bucket/al/2"  # type: ignore[no-untyped-call]
 
 
 def test_search_with_filters_order_by_and_page_tokens(client: MlflowClient) -> None:
@@ -239,7 +249,7 @@ def test_search_with_filters_order_by_and_page_tokens(client: MlflowClient) -> N
     odd = client.search_model_versions(
         "name = 'pm-c' AND tags.parity = '1'", order_by=["version_number DESC"]
     )
-    assert [v.version for v in odd] == [4, 2]
+    assert [_version(v) for v in odd] == [4, 2]
     assert {v.name for v in client.search_model_versions()} == {"pm-c", "other"}
     assert [m.name for m in mlflow.search_registered_models(filter_string="name = 'other'")] == ["other"]
     assert error_code(lambda: client.search_registered_models(filter_string="nme = 'x'")) == (
@@ -258,14 +268,14 @@ def test_rename_delete_and_version_numbers_never_reused(client: MlflowClient) ->
 
     client.delete_model_version("new", "3")
     assert error_code(lambda: client.get_model_version("new", "3")) == "RESOURCE_DOES_NOT_EXIST"
-    assert client.create_model_version("new", "s3://bucket/new/4").version == 4
+    assert _version(client.create_model_version("new", "s3://bucket/new/4")) == 4
     assert [int(v.version) for v in client.search_model_versions("name = 'new'")] == [4, 2, 1]
 
     client.delete_registered_model("new")
     assert error_code(lambda: client.get_registered_model("new")) == "RESOURCE_DOES_NOT_EXIST"
     assert client.search_model_versions("name = 'new'") == []
     client.create_registered_model("new")
-    assert client.create_model_version("new", "s3://bucket/new/again").version == 1
+    assert _version(client.create_model_version("new", "s3://bucket/new/again")) == 1
 
 
 def test_errors_are_mlflow_exceptions_with_mlflows_codes(client: MlflowClient) -> None:
@@ -290,12 +300,12 @@ def test_errors_are_mlflow_exceptions_with_mlflows_codes(client: MlflowClient) -
 def test_copy_model_version_points_at_the_original(client: MlflowClient) -> None:
     make_versions(client, "src", count=2)
     copy = client.copy_model_version("models:/src/2", "dst")
-    assert (copy.name, copy.version, copy.source) == ("dst", 1, "models:/src/2")
+    assert (copy.name, _version(copy), copy.source) == ("dst", 1, "models:/src/2")
     assert (copy.tags, copy.description, copy.run_link) == ({"i": "2"}, "v2", "link2")
     assert client.get_model_version_download_uri("dst", "1") == "s3://bucket/src/2"
     # A copy of the copy resolves through both.
     again = client.copy_model_version("models:/dst/1", "dst")
-    assert again.version == 2
+    assert _version(again) == 2
     assert client.get_model_version_download_uri("dst", "2") == "s3://bucket/src/2"
     # A models:/ source that does not resolve is refused, as MLflow's store refuses it.
     assert error_code(lambda: client.create_model_version("dst", "models:/src/9")) == "INTERNAL_ERROR"
@@ -309,7 +319,9 @@ def test_copy_model_version_points_at_the_original(client: MlflowClient) -> None
 def test_register_model_from_a_run_and_load_it(uri: str) -> None:
     assert HAS_TRACKING_PLUGIN, "the tracking plugin is not importable yet"
 
-    class Echo(mlflow.pyfunc.PythonModel):
+    from mlflow.pyfunc.model import PythonModel
+
+    class Echo(PythonModel):
         # mlflow reads the type hints as the model's input and output schema.
         def predict(self, context: Any, model_input: list[str], params: Any = None) -> list[str]:
             return model_input
@@ -317,7 +329,7 @@ def test_register_model_from_a_run_and_load_it(uri: str) -> None:
     with mlflow.start_run() as run:
         info = mlflow.pyfunc.log_model(name="model", python_model=Echo(), pip_requirements=["mlflow"])
     version = mlflow.register_model(f"runs:/{run.info.run_id}/model", "echo", tags={"origin": "run"})
-    assert (version.name, version.version, version.tags) == ("echo", 1, {"origin": "run"})
+    assert (version.name, _version(version), version.tags) == ("echo", 1, {"origin": "run"})
     assert (version.run_id, version.model_id) == (run.info.run_id, info.model_id)
 
     client = MlflowClient()
@@ -396,7 +408,7 @@ def test_every_registry_store_call_is_ours_or_refused_clearly() -> None:
     from mlflow.entities.webhook import WebhookAction, WebhookEntity, WebhookEvent
 
     event = WebhookEvent(WebhookEntity.MODEL_VERSION, WebhookAction.CREATED)
-    empties = {
+    empties: dict[str, Callable[[], object]] = {
         "list_webhooks": lambda: store.list_webhooks(),
         "list_webhooks_by_event": lambda: store.list_webhooks_by_event(event, max_results=100),
         "search_prompts": lambda: store.search_prompts(),

@@ -19,12 +19,14 @@ from typing import Any
 
 import pytest
 
-mlflow = pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
+pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
 pymongo = pytest.importorskip("pymongo", reason="the mongo extra")
 
+import mlflow  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import SpanEvent, SpanStatusCode, SpanType  # noqa: E402
 from mlflow.exceptions import MlflowException  # noqa: E402
+from werkzeug.test import TestResponse  # noqa: E402
 
 from genesis_flow.entrypoints.plugin.tracking import GenesisTrackingStore  # noqa: E402
 from tests.integration.plugin_mongo import fresh_database  # noqa: E402
@@ -47,8 +49,9 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
         yield uri
         while mlflow.active_run() is not None:
             mlflow.end_run()
-        mlflow.set_tracking_uri(None)
-        mlflow.set_registry_uri(None)
+        # None resets them to the default; mlflow's annotations leave it out.
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -62,6 +65,18 @@ def _code(excinfo: pytest.ExceptionInfo[MlflowException]) -> str:
 
 def _flush() -> None:
     mlflow.flush_trace_async_logging()
+
+
+def _last_trace_id() -> str:
+    trace_id = mlflow.get_last_active_trace_id()
+    assert trace_id is not None, "no trace was recorded"
+    return trace_id
+
+
+def _body(response: TestResponse) -> Any:
+    body = response.json
+    assert body is not None, response.text
+    return body
 
 
 def _tree(trace: Any) -> dict[str, str | None]:
@@ -96,7 +111,8 @@ def _answer(question: str) -> str:
     with mlflow.start_span("rank", span_type=SpanType.RERANKER) as span:
         span.set_inputs({"docs": docs})
         span.set_attributes({"top_k": 1, "model": "rule"})
-        span.add_event(SpanEvent("picked", attributes={"index": 0, "why": "first"}))
+        # mlflow's entity base declares from_proto abstract; SpanEvent itself is concrete.
+        span.add_event(SpanEvent("picked", attributes={"index": 0, "why": "first"}))  # type: ignore[abstract]
         best = docs[0]
         span.set_outputs({"best": best})
     with contextlib.suppress(ValueError):
@@ -107,7 +123,7 @@ def _answer(question: str) -> str:
 def test_traced_functions_and_spans_read_back_as_the_same_tree(client: MlflowClient, tmp_path: Path) -> None:
     experiment = mlflow.set_experiment("tracing")
     assert _answer("cats") == "answer: doc about cats"
-    trace_id = mlflow.get_last_active_trace_id()
+    trace_id = _last_trace_id()
     _flush()
 
     trace = mlflow.get_trace(trace_id)
@@ -148,7 +164,7 @@ def test_traced_functions_and_spans_read_back_as_the_same_tree(client: MlflowCli
 
     # The same trace through the client and through the store's own reads.
     assert client.get_trace(trace_id).to_dict() == trace.to_dict()
-    store = mlflow.tracking._get_store()
+    store = mlflow.tracking._get_store()  # type: ignore[no-untyped-call]
     assert isinstance(store, GenesisTrackingStore)
     assert [t.info.trace_id for t in store.batch_get_traces([trace_id, "tr-unknown"])] == [trace_id]
     assert [i.trace_id for i in store.batch_get_trace_infos(["tr-unknown", trace_id])] == [trace_id]
@@ -160,7 +176,7 @@ def test_traced_functions_and_spans_read_back_as_the_same_tree(client: MlflowCli
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'reference.db'}")
     mlflow.set_experiment("tracing")
     _answer("cats")
-    reference_id = mlflow.get_last_active_trace_id()
+    reference_id = _last_trace_id()
     _flush()
     reference = mlflow.get_trace(reference_id)
     assert _shape(trace) == _shape(reference)
@@ -373,7 +389,7 @@ def test_trace_tags_deletion_and_errors(client: MlflowClient) -> None:
     ids = []
     for question in ("a", "b", "c"):
         _answer(question)
-        ids.append(mlflow.get_last_active_trace_id())
+        ids.append(_last_trace_id())
     _flush()
 
     client.set_trace_tag(ids[0], "review", "x" * 9000)  # MLflow's store truncates to 8000
@@ -427,12 +443,12 @@ def test_trace_tags_deletion_and_errors(client: MlflowClient) -> None:
 def test_server_trace_endpoints(client: MlflowClient, monkeypatch: pytest.MonkeyPatch) -> None:
     from mlflow.server import app, handlers
 
-    store = mlflow.tracking._get_store()
+    store = mlflow.tracking._get_store()  # type: ignore[no-untyped-call]
     monkeypatch.setattr(handlers, "_tracking_store", store)
     server = app.test_client()
     experiment_id = mlflow.set_experiment("served").experiment_id
     _answer("dogs")
-    trace_id = mlflow.get_last_active_trace_id()
+    trace_id = _last_trace_id()
     _flush()
 
     location = {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}
@@ -441,7 +457,7 @@ def test_server_trace_endpoints(client: MlflowClient, monkeypatch: pytest.Monkey
         json={"locations": [location], "max_results": 10, "order_by": ["timestamp_ms DESC"]},
     )
     assert response.status_code == 200, response.text
-    (listed,) = response.json["traces"]
+    (listed,) = _body(response)["traces"]
     assert listed["trace_id"] == trace_id
     assert listed["request_preview"] == json.dumps({"question": "dogs"})
 
@@ -458,7 +474,7 @@ def test_server_trace_endpoints(client: MlflowClient, monkeypatch: pytest.Monkey
 
     response = server.get(f"/ajax-api/3.0/mlflow/traces/{trace_id}")
     assert response.status_code == 200, response.text
-    assert response.json["trace"]["trace_info"]["tags"]["mlflow.traceName"] == "answer"
+    assert _body(response)["trace"]["trace_info"]["tags"]["mlflow.traceName"] == "answer"
 
     response = server.get("/ajax-api/3.0/mlflow/get-trace-artifact", query_string={"request_id": trace_id})
     assert response.status_code == 200, response.text
@@ -467,8 +483,8 @@ def test_server_trace_endpoints(client: MlflowClient, monkeypatch: pytest.Monkey
 
     response = server.get("/ajax-api/3.0/mlflow/traces/get", query_string={"trace_id": trace_id})
     assert response.status_code == 200, response.text
-    assert len(response.json["trace"]["spans"]) == 4
+    assert len(_body(response)["trace"]["spans"]) == 4
 
     response = server.get("/ajax-api/3.0/mlflow/traces/tr-0123456789abcdef0123456789abcdef")
     assert response.status_code == 404
-    assert response.json["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    assert _body(response)["error_code"] == "RESOURCE_DOES_NOT_EXIST"

@@ -78,7 +78,7 @@ def test_mongodb_uri_reaches_our_store_and_sqlite_stays_mlflows(tracking_uri: st
     assert type(mlflow.tracking._get_store()) is GenesisTrackingStore
     assert type(MlflowClient()._tracking_client.store) is GenesisTrackingStore
     sqlite_uri = f"sqlite:///{tmp_path}/x.db"
-    theirs = _get_store(sqlite_uri)
+    theirs = _get_store(sqlite_uri)  # type: ignore[no-untyped-call]
     assert type(theirs).__name__ == "SqlAlchemyStore"
     assert type(theirs).__module__.startswith("mlflow.store.tracking.")
     assert type(MlflowClient(tracking_uri=sqlite_uri)._tracking_client.store) is type(theirs)
@@ -278,7 +278,7 @@ def test_errors_carry_mlflows_codes(client: MlflowClient) -> None:
     with pytest.raises(MlflowException) as excinfo:
         client.get_run("no-such-run")
     assert _code(excinfo) == "RESOURCE_DOES_NOT_EXIST"
-    assert excinfo.value.get_http_status_code() == 404
+    assert excinfo.value.get_http_status_code() == 404  # type: ignore[no-untyped-call]
     with pytest.raises(MlflowException) as excinfo:
         mlflow.log_metric("m", 1.0, run_id="no-such-run")
     assert _code(excinfo) == "RESOURCE_DOES_NOT_EXIST"
@@ -332,7 +332,9 @@ def test_log_input_dataset_and_dataset_summaries(client: MlflowClient, store: Ge
     with mlflow.start_run() as run:
         mlflow.log_input(dataset, context="training")
         mlflow.log_input(dataset, context="training")  # kept once
-    inputs = client.get_run(run.info.run_id).inputs.dataset_inputs
+    run_inputs = client.get_run(run.info.run_id).inputs
+    assert run_inputs is not None
+    inputs = run_inputs.dataset_inputs
     assert len(inputs) == 1
     assert (inputs[0].dataset.name, inputs[0].dataset.digest) == ("toy", dataset.digest)
     assert {t.key: t.value for t in inputs[0].tags} == {"mlflow.data.context": "training"}
@@ -373,6 +375,7 @@ def test_logged_models(client: MlflowClient, store: GenesisTrackingStore) -> Non
     )
     assert [(m.key, m.value) for m in model.metrics or []] == [("acc", 0.75)]
     outputs = client.get_run(run.info.run_id).outputs
+    assert outputs is not None
     assert [(o.model_id, o.step) for o in outputs.model_outputs] == [(pending.model_id, 0)]
 
     found = client.search_logged_models([experiment_id], filter_string="metrics.acc > 0.5")
@@ -407,7 +410,7 @@ def test_record_logged_model_appends_to_the_history_tag(client: MlflowClient) ->
     for path in ("first", "second"):
         model = Model(artifact_path=path, run_id=run_id)
         model.add_flavor("python_function", loader_module="x")
-        client._record_logged_model(run_id, model)
+        client._record_logged_model(run_id, model)  # type: ignore[no-untyped-call]
     import json
 
     history = json.loads(client.get_run(run_id).data.tags["mlflow.log-model.history"])
@@ -554,7 +557,7 @@ def test_default_experiment_and_many_threads_on_one_store(client: MlflowClient) 
     assert client.get_experiment("0").name == "Default"
 
     def work(i: int) -> str:
-        run_id = client.create_run("0", run_name=f"thread-{i}").info.run_id
+        run_id: str = client.create_run("0", run_name=f"thread-{i}").info.run_id
         for step in range(5):
             client.log_metric(run_id, "m", float(step), step=step)
         client.log_param(run_id, "i", str(i))

@@ -44,7 +44,12 @@ if "ui" not in _required():
     pytest.importorskip("mlflow", reason="mlflow is not installed (extra 'dev' or 'mlflow')")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed (extra 'dev')")
 
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright  # noqa: E402
+# Page, expect and sync_playwright are re-exported (``as``) for test_plugin_tracing_ui, which must
+# import them through this module so that these skip rules apply to it too.
+from playwright.sync_api import Browser, Playwright  # noqa: E402
+from playwright.sync_api import Page as Page  # noqa: E402
+from playwright.sync_api import expect as expect  # noqa: E402
+from playwright.sync_api import sync_playwright as sync_playwright  # noqa: E402
 
 from tests.integration.plugin_mongo import fresh_database  # noqa: E402
 

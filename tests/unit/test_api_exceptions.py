@@ -60,9 +60,11 @@ def test_without_mlflow_loaded_errors_are_ours_and_mlflow_stays_unimported() -> 
         print(json.dumps({"caught": caught, "mlflow": "mlflow" in sys.modules}))
         """
     )
-    module, code, mro = result["caught"]  # type: ignore[misc]
+    caught = result["caught"]
+    assert isinstance(caught, list), caught
+    module, code, mro = caught
     assert (module, code) == ("genesis_flow.entrypoints.api.exceptions", "RESOURCE_DOES_NOT_EXIST")
-    assert not any(str(m).startswith("mlflow") for m in mro)  # type: ignore[attr-defined]
+    assert not any(str(m).startswith("mlflow") for m in mro)
     assert result["mlflow"] is False
 
 

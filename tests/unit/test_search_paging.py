@@ -237,7 +237,8 @@ def test_no_token_when_the_page_ends_exactly_at_the_end() -> None:
 
 
 def test_empty_result() -> None:
-    page = paginate([], 5, None, FP)
+    nothing: list[int] = []
+    page = paginate(nothing, 5, None, FP)
     assert page.items == ()
     assert page.next_page_token is None
 

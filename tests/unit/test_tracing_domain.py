@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist, TraceNotFound
@@ -260,7 +262,7 @@ def test_valid_spans_pass() -> None:
         {"attributes": {"k": 1}},
         {"attributes": {"k": None}},
         {"attributes": {"": "v"}},
-        {"events": [SpanEvent("e", 1.5)]},
+        {"events": [SpanEvent("e", 1.5)]},  # type: ignore[arg-type]
         {"events": [SpanEvent("n" * (MAX_SPAN_NAME_LENGTH + 1), 1)]},
         {"events": [SpanEvent("e", 1, {"x": object()})]},
         {"events": [SpanEvent("e", 1, {"x": float("inf")})]},
@@ -268,7 +270,7 @@ def test_valid_spans_pass() -> None:
     ],
     ids=repr,
 )
-def test_invalid_spans(fields: dict[str, object]) -> None:
+def test_invalid_spans(fields: dict[str, Any]) -> None:
     with pytest.raises(InvalidParameterValue):
         validate_span(span(**fields))
 

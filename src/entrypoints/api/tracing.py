@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from genesis_flow.core import tracing as core
 from genesis_flow.core.errors import InvalidParameterValue
@@ -411,8 +411,14 @@ def _capture_inputs(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
         return None
 
 
+# What @trace takes: a function, or a classmethod or staticmethod object it unwraps.
+_Traced = TypeVar("_Traced", bound="Callable[..., Any] | classmethod[Any, Any, Any] | staticmethod[Any, Any]")
+
+
+# Overloads, as MLflow's: the decorated function keeps its type instead of becoming untyped.
+@overload
 def trace(
-    func: Callable[..., Any] | None = None,
+    func: _Traced,
     name: str | None = None,
     span_type: str = SpanType.UNKNOWN,
     attributes: dict[str, Any] | None = None,
@@ -422,7 +428,36 @@ def trace(
     log_level: Any = None,
     links: list[Any] | None = None,
     description: str | None = None,
-) -> Callable[..., Any]:
+) -> _Traced: ...
+
+
+@overload
+def trace(
+    func: None = None,
+    name: str | None = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: dict[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
+    trace_destination: Any = None,
+    sampling_ratio_override: float | None = None,
+    log_level: Any = None,
+    links: list[Any] | None = None,
+    description: str | None = None,
+) -> Callable[[_Traced], _Traced]: ...
+
+
+def trace(
+    func: Any = None,
+    name: str | None = None,
+    span_type: str = SpanType.UNKNOWN,
+    attributes: dict[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
+    trace_destination: Any = None,
+    sampling_ratio_override: float | None = None,
+    log_level: Any = None,
+    links: list[Any] | None = None,
+    description: str | None = None,
+) -> Any:
     """Decorator: each call of the function is a span (name, inputs by argument name, output).
 
     Works on functions, coroutines, generators and async generators (a generator's span lasts
