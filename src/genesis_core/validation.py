@@ -124,12 +124,16 @@ def validate_text(path: str, value: str | None) -> str | None:
     Raises:
         InvalidParameterValue: the text has a lone surrogate or a NUL, naming ``path``.
     """
-    if value is not None:
-        problem = text_problem(value)
-        if problem is not None:
-            shown = value if len(value) <= 200 else value[:200] + "..."
-            raise InvalidParameterValue(_invalid_value(path, shown, problem))
+    if value is not None and text_problem(value) is not None:
+        raise unstorable_text_error(value, path)
     return value
+
+
+def unstorable_text_error(value: str, path: str = "value") -> InvalidParameterValue:
+    """The error for text :func:`text_problem` refuses; adapters also give it for a driver's
+    encoding error, where the parameter is no longer known."""
+    shown = value if len(value) <= 200 else value[:200] + "..."
+    return InvalidParameterValue(_invalid_value(path, shown, text_problem(value)))
 
 
 def validate_texts(**values: str | None) -> None:

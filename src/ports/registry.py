@@ -4,7 +4,9 @@ Semantics every adapter honours (executable form: tests/contract/):
 
 * **Names** follow MLflow: non-blank, no ``/`` or ``:``, not path-like. Model names are unique
   (``RegisteredModelAlreadyExists``). Unknown models raise ``RegisteredModelNotFound``, unknown
-  versions ``ModelVersionNotFound``.
+  versions ``ModelVersionNotFound``. An id, key or name to find something by whose text no backend can store
+  (a lone surrogate or a NUL: ``genesis_flow.core.validation.validate_lookup``) raises
+  ``InvalidParameterValue`` naming the parameter, never "not found" and never an empty result.
 * **Version numbers** are assigned per model, 1, 2, 3 ..., never reused while the model lives
   (after deleting the highest version the next number still grows; an import cannot revive a
   deleted number) and distinct and gapless under concurrent creation. Deleting the registered

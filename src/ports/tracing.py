@@ -14,7 +14,9 @@ Semantics every adapter honours (tests/contract/test_tracing.py is their executa
   experiment ``ExperimentNotFound``; writing into a deleted experiment ``InvalidParameterValue``.
   Bad input raises ``InvalidParameterValue`` and stores nothing (a batch of spans is checked whole
   before anything is written). Ports never truncate; MLflow's truncation of over-long tag values
-  and previews lives in the entry points.
+  and previews lives in the entry points. An id, key or name to find something by whose text no backend can
+  store (a lone surrogate or a NUL: ``genesis_flow.core.validation.validate_lookup``) raises
+  ``InvalidParameterValue`` naming the parameter, never "not found" and never an empty result.
 * **Reads.** Spans come back ordered by start time, then span id. A trace with 1000 spans is
   written in a bounded number of round trips and read back in one or two.
 * **Paging.** As the tracking port: ``max_results`` None means 100, at most 50000; tokens are

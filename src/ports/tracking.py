@@ -11,7 +11,9 @@ Semantics every adapter honours (the contract suite in tests/contract/ is their 
 * **Errors.** Unknown ids raise ``ResourceDoesNotExist`` (``RunNotFound``, ``ExperimentNotFound``,
   ``LoggedModelNotFound``). Bad input raises ``InvalidParameterValue`` and stores nothing. Writes to
   a deleted run or into a deleted experiment raise ``InvalidParameterValue``. Adapters translate
-  every driver error into this hierarchy.
+  every driver error into this hierarchy. An id, key or name to find something by whose text no backend can
+  store (a lone surrogate or a NUL: ``genesis_flow.core.validation.validate_lookup``) raises
+  ``InvalidParameterValue`` naming the parameter, never "not found" and never an empty result.
 * **Validation.** Ports reject what MLflow's rules reject (``genesis_flow.core.validation``); they
   never truncate. Client-side conveniences (truncating, splitting batches) live in entry points.
 * **Idempotency.** Logging a metric point identical to a stored one (key, value, timestamp, step;

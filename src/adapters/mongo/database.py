@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import pymongo
+from bson.errors import InvalidStringData
 from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.errors import (
@@ -43,6 +44,7 @@ from genesis_flow.core.errors import (
 )
 from genesis_flow.core.redaction import hidden_values, redact_text
 from genesis_flow.core.redaction import redact_uri as redact
+from genesis_flow.core.validation import unstorable_text_error
 
 T = TypeVar("T")
 
@@ -231,6 +233,10 @@ class MongoDatabase:
                 raise
             except DuplicateKeyError:
                 raise
+            except (UnicodeEncodeError, InvalidStringData) as error:
+                # Text no backend can store is refused in the domain before any command; should
+                # some path still pass it on, BSON's refusal to encode it is the same mistake.
+                raise self.translate(error) from None
             except PyMongoError as error:
                 delay = self._retry_delay(error, attempt, started, idempotent)
                 if delay is None:
@@ -262,6 +268,10 @@ class MongoDatabase:
         """The domain error for a driver error raised while talking to this database."""
         if isinstance(error, GenesisError):
             return error
+        if isinstance(error, UnicodeEncodeError) and isinstance(error.object, str):
+            return unstorable_text_error(error.object)
+        if isinstance(error, InvalidStringData):
+            return InvalidParameterValue(f"A value cannot be stored: {self._driver_text(error)}")
         if isinstance(error, DocumentTooLarge):
             return InvalidParameterValue(f"A document would exceed the server's size limit: {error}")
         if isinstance(error, (ConnectionFailure, ServerSelectionTimeoutError)):

@@ -312,7 +312,7 @@ class SqlDatabase:
                     with self._serial:
                         return self._run(work, write, exclusive)
                 return self._run(work, write, exclusive)
-            except sa.exc.SQLAlchemyError as error:
+            except (sa.exc.SQLAlchemyError, UnicodeEncodeError) as error:
                 if errors.is_transient(error) and attempt < _RETRIES:
                     time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
                     continue

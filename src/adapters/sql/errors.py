@@ -19,6 +19,7 @@ from genesis_flow.core.errors import (
     TemporarilyUnavailable,
 )
 from genesis_flow.core.redaction import redact_text
+from genesis_flow.core.validation import unstorable_text_error
 
 
 class SchemaError(InvalidState):
@@ -85,6 +86,14 @@ def translate(
     filter within the parser's limits is no invalid parameter."""
     if isinstance(error, GenesisError):
         return error
+    # Text no backend can store is refused in the domain before any statement; should some path
+    # still pass it on, the drivers' refusals are the same mistake: SQLite's and psycopg's
+    # encoders raise UnicodeEncodeError, psycopg refuses a NUL before sending.
+    encoding = error if isinstance(error, UnicodeEncodeError) else getattr(error, "orig", None)
+    if isinstance(encoding, UnicodeEncodeError) and isinstance(encoding.object, str):
+        return unstorable_text_error(encoding.object)
+    if isinstance(error, sa_exc.DataError) and "NUL (0x00)" in str(error.orig):
+        return unstorable_text_error("\x00")
     hidden = tuple(hidden)
     if getattr(getattr(error, "orig", None), "sqlstate", None) == _QUERY_CANCELED:
         limit = "" if statement_timeout_ms is None else f" of {statement_timeout_ms} ms"
