@@ -109,7 +109,6 @@ _SHOWN: dict[str, re.Pattern[str]] = {
             "port",
             "genesis_statement_timeout_ms",
             "sslcompression",
-            "genesis_statement_timeout_ms",
         ),
         **_options(_NAME, "application_name", "fallback_application_name", "client_encoding", "dbname"),
         **_options(_HOST, "host", "hostaddr"),
