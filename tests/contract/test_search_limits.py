@@ -19,7 +19,7 @@ from genesis_flow.core.entities import (
     RunTag,
 )
 from genesis_flow.core.errors import InvalidParameterValue
-from genesis_flow.core.registry import RegisteredModelTag
+from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.core.search import MAX_FILTER_KEYS, MAX_ORDER_BY, parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.core.tracing import TraceInfo
@@ -135,9 +135,92 @@ def test_the_most_distinct_keys_allowed(tracking: TrackingStore) -> None:
     assert run_ids(runs(tracking, [exp], by_value)) == [full]
     absent = " AND ".join(f"tags.k{i} IS NULL" for i in range(MAX_FILTER_KEYS))
     assert sorted(run_ids(runs(tracking, [exp], absent))) == sorted([full, partial])
-    # The keys a filter may join on end before the limit: the rest must answer the same.
+    # Ordered by a metric the filter also tests, among many keys of its kind.
     ordered = runs(tracking, [exp], f"params.p0 = 'v' AND {by_value}", order=["metrics.m1 DESC"])
     assert run_ids(ordered) == [full]
+
+
+@pytest.fixture
+def keyed_population(tracking: TrackingStore) -> tuple[str, dict[str, str]]:
+    """(experiment id, run id by label): runs holding different subsets of params a, b, c,
+    metrics m, n (r1's n is NaN) and tags t, u."""
+    exp = tracking.create_experiment("keyed")
+    ids: dict[str, str] = {}
+    for label, params, metrics, tags in [
+        ("r1", {"a": "1", "b": "x", "c": "hello"}, {"m": 1.0, "n": float("nan")}, {"t": "one"}),
+        ("r2", {"a": "2", "b": "y"}, {"m": 2.0, "n": 5.0}, {"t": "two", "u": "z"}),
+        ("r3", {"a": "1", "c": "help"}, {"m": 3.0}, {"t": "three"}),
+        ("r4", {}, {}, {"t": "four"}),
+    ]:
+        run = new_run(tracking, exp, name=label)
+        tracking.log_batch(
+            run,
+            metrics=tuple(Metric(k, v, BASE_TIME, 0) for k, v in metrics.items()),
+            params=tuple(Param(k, v) for k, v in params.items()),
+            tags=tuple(RunTag(k, v) for k, v in tags.items()),
+        )
+        ids[label] = run
+    return exp, ids
+
+
+# Several keys of one kind: SQL stores test them in one pass over their rows (a count of passing
+# rows per run), where a missing key, NaN, != and IS NULL must each still count as they do alone.
+# One store per test and a loop over the cases: the setup, not the searches, is what costs.
+SEVERAL_RUN_KEYS = [
+    ("params.a = '1' AND params.b != 'y'", {"r1"}),
+    ("params.a != '2' AND params.c LIKE 'hel%'", {"r1", "r3"}),
+    ("params.b IS NULL AND params.c IS NULL", {"r4"}),
+    ("params.b IS NULL AND params.a = '1'", {"r3"}),
+    ("params.a != '1' AND params.b LIKE '_' AND params.c IS NULL", {"r2"}),
+    ("params.a = '1' AND params.a != '2' AND params.b = 'x' AND params.c ILIKE 'HEL%'", {"r1"}),
+    ("params.a = '1' AND params.b IS NULL AND params.b = 'x'", set()),
+    ("params.a IS NOT NULL AND params.b IS NOT NULL AND params.c IS NULL AND params.d IS NULL", {"r2"}),
+    ("metrics.m >= 1 AND metrics.n != 5", {"r1"}),
+    ("metrics.m < 3 AND metrics.n = 5", {"r2"}),
+    ("metrics.m > 0 AND metrics.n > 0 AND metrics.n < 10", {"r2"}),
+    ("tags.t LIKE '%o%' AND tags.u IS NULL AND tags.v IS NULL", {"r1", "r4"}),
+    ("params.a = '1' AND params.c LIKE 'hel_' AND metrics.m > 2 AND tags.u IS NULL", {"r3"}),
+]
+
+
+def test_several_keys_of_one_kind_answer_key_by_key(
+    tracking: TrackingStore, keyed_population: tuple[str, dict[str, str]]
+) -> None:
+    exp, ids = keyed_population
+    for flt, expected in SEVERAL_RUN_KEYS:
+        assert labels(runs(tracking, [exp], flt), ids) == expected, flt
+        assert labels(runs(tracking, [exp], flt, order=["metrics.m DESC"]), ids) == expected, flt
+
+
+SEVERAL_TAG_KEYS = [
+    ("tags.k = 'v' AND tags.j != 'w'", ["both"]),
+    ("tags.k LIKE 'v%' AND tags.j LIKE '%'", ["both"]),
+    ("tags.k = 'v' AND tags.j != 'x'", []),
+]
+
+
+def test_several_tag_keys_on_experiments_models_and_versions(
+    tracking: TrackingStore, registry: RegistryStore
+) -> None:
+    tagged: dict[str, dict[str, str]] = {"none": {}, "k": {"k": "v"}, "both": {"k": "v", "j": "x"}}
+    exps = []
+    for name, tags in tagged.items():
+        exp = tracking.create_experiment(name)
+        exps.append(exp)
+        for key, value in tags.items():
+            tracking.set_experiment_tag(exp, ExperimentTag(key, value))
+        tracking.create_logged_model(exp, name=name, tags=[LoggedModelTag(k, v) for k, v in tags.items()])
+        registry.create_registered_model(name, tags=[RegisteredModelTag(k, v) for k, v in tags.items()])
+        registry.create_model_version(name, "s3://x")
+        for key, value in tags.items():
+            registry.set_model_version_tag(name, 1, ModelVersionTag(key, value))
+    for flt, expected in SEVERAL_TAG_KEYS:
+        assert [n for n in names(experiments(tracking, flt)) if n in tagged] == expected, flt
+        assert [m.name for m in logged_models(tracking, exps, flt)] == expected, flt
+        models = registry.search_registered_models(parse_filter(SearchKind.REGISTERED_MODELS, flt))
+        assert [m.name for m in models] == expected, flt
+        versions = registry.search_model_versions(parse_filter(SearchKind.MODEL_VERSIONS, flt))
+        assert [v.name for v in versions] == expected, flt
 
 
 def test_datasets_keep_one_witness_per_comparison(tracking: TrackingStore) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Row
 
 from genesis_flow.adapters.sql import errors, schema
 from genesis_flow.adapters.sql.database import SqlDatabase
-from genesis_flow.adapters.sql.search import Dialect, all_of, compare, keyed_group
+from genesis_flow.adapters.sql.search import Dialect, all_of, compare, keyed_groups
 from genesis_flow.core import validation as v
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
@@ -225,7 +225,10 @@ class SqlRegistryStore:
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
-        conditions = [self._model_condition(g) for g in effective.groups(kind)]
+        groups = effective.groups(kind)
+        conditions = [self._model_condition(g) for g in groups if g.key_type is not KeyType.TAG]
+        tags = [g for g in groups if g.key_type is KeyType.TAG]
+        conditions += keyed_groups(self._dialect, _RM_TAGS, [(_RM.c.name, "name")], tags)
         if not prompts:
             conditions.append(~_tagged_prompt(_RM_TAGS, _RM_TAGS.c.name == _RM.c.name))
         orders = self._model_order(order_by)
@@ -416,7 +419,11 @@ class SqlRegistryStore:
         limit = resolve_max_results(kind, max_results)
         fingerprint = query_fingerprint(kind, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
-        conditions = [self._version_condition(g) for g in effective.groups(kind)]
+        groups = effective.groups(kind)
+        conditions = [self._version_condition(g) for g in groups if g.key_type is not KeyType.TAG]
+        tags = [g for g in groups if g.key_type is KeyType.TAG]
+        owner = [(_MV.c.name, "name"), (_MV.c.version, "version")]
+        conditions += keyed_groups(self._dialect, _MV_TAGS, owner, tags)
         if not prompts:
             # Every version of a model that has a prompt version is left out, not only that one.
             conditions.append(~_tagged_prompt(_MV_TAGS, _MV_TAGS.c.name == _MV.c.name))
@@ -817,16 +824,13 @@ class SqlRegistryStore:
     # --- search compilation ------------------------------------------------------------------------
 
     def _model_condition(self, g: KeyGroup) -> _Condition:
-        # One condition per key group, however often the filter names the key.
-        if g.key_type is KeyType.TAG:
-            return keyed_group(self._dialect, _RM_TAGS, [_RM_TAGS.c.name == _RM.c.name], g)
+        # One condition per key group, however often the filter names the key (tags: see
+        # keyed_groups).
         if g.key_type is KeyType.ATTRIBUTE and g.key == "name":
             return all_of([self._value_condition(_RM.c.name, c) for c in g.comparisons])
         raise unknown_key(SearchKind.REGISTERED_MODELS, g.comparisons[0])
 
     def _version_condition(self, g: KeyGroup) -> _Condition:
-        if g.key_type is KeyType.TAG:
-            return keyed_group(self._dialect, _MV_TAGS, [_joins_version(_MV_TAGS)], g)
         if g.key_type is KeyType.ATTRIBUTE and g.key in _VERSION_FIELDS:
             column = _MV.c[_VERSION_FIELDS[g.key]]
             return all_of([self._value_condition(column, c) for c in g.comparisons])

@@ -16,7 +16,7 @@ that need care:
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -137,28 +137,69 @@ def optional_group(dialect: Dialect, column: Any, g: KeyGroup) -> ColumnElement[
     return all_of([_optional(dialect, column, c) for c in g.comparisons])
 
 
-def keyed_group(dialect: Dialect, table: Any, owner: Sequence[Any], g: KeyGroup) -> ColumnElement[bool]:
-    """A key group on key/value rows (params, tags; ``owner`` ties a row to the entity): one
-    EXISTS over the key's single row, which every value test of the group must pass. A missing
-    row is a missing key: only IS NULL matches it."""
-    has_key = [*owner, table.c.key == g.key]
-    if g.impossible:
-        return sa.false()
-    if g.absent:
-        return ~sa.exists().where(*has_key)
-    return sa.exists().where(*has_key, *_value_tests(dialect, table.c.value, g))
+def keyed_groups(
+    dialect: Dialect,
+    table: sa.Table,
+    owner: Sequence[tuple[Any, str]],
+    groups: Sequence[KeyGroup],
+    tests: Callable[[Any, KeyGroup], list[ColumnElement[bool]]] | None = None,
+) -> list[ColumnElement[bool]]:
+    """Key groups on key/value rows with one row per owner and key (params, tags, latest metrics),
+    ``owner`` pairing the entity's columns with the row's column names: at most two conditions
+    however many keys the filter names, so no planner weighs a join order per key (PostgreSQL
+    took seconds over 100 keys). ``tests`` gives a group's row tests (default: its comparisons on
+    ``value``).
+
+    Keys that need a value: an owner qualifies when it has as many passing rows among those
+    keys' rows as there are keys (every comparison needs its key's row, and an owner has at most
+    one row per key). SQLite counts them per owner, so a search walking runs in page order stops
+    at the page's end (all of them at once was 50 times slower over 10k runs); PostgreSQL, which
+    sorts the matching runs anyway, reads the keys' rows once and groups them. ``IS NULL`` keys:
+    the owner has none of their rows."""
+    test = tests or _row_value_tests(dialect)
+    if any(g.impossible for g in groups):
+        return [sa.false()]
+    needed = [g for g in groups if not g.absent]
+    missing = [g for g in groups if g.absent]
+    clauses: list[ColumnElement[bool]] = []
+    if needed:
+        row = table.alias()
+        link = [row.c[name] == column for column, name in owner]
+        keys = [g.key for g in needed]
+        passing = sa.or_(*(sa.and_(row.c.key == g.key, *test(row, g)) for g in needed))
+        if len(needed) == 1:
+            (g,) = needed
+            clauses.append(sa.exists().where(*link, row.c.key == g.key, *test(row, g)))
+        elif dialect.is_sqlite:
+            count = sa.select(sa.func.count()).where(*link, row.c.key.in_(keys), passing).scalar_subquery()
+            clauses.append(count == len(needed))
+        else:
+            by = [row.c[name] for _, name in owner]
+            # ">=" is "=" here (at most one passing row per key), but PostgreSQL estimates an
+            # equality on an aggregate at 0.5% of the groups and then nests loops over what are
+            # in fact all runs (50M row pairs over 10k runs).
+            grouped = (
+                sa.select(*by)
+                .where(row.c.key.in_(keys), passing)
+                .group_by(*by)
+                .having(sa.func.count() >= len(needed))
+            )
+            entity = owner[0][0] if len(owner) == 1 else sa.tuple_(*(column for column, _ in owner))
+            clauses.append(entity.in_(grouped))
+    if missing:
+        row = table.alias()
+        link = [row.c[name] == column for column, name in owner]
+        clauses.append(~sa.exists().where(*link, row.c.key.in_([g.key for g in missing])))
+    return clauses
+
+
+def _row_value_tests(dialect: Dialect) -> Callable[[Any, KeyGroup], list[ColumnElement[bool]]]:
+    return lambda row, g: _value_tests(dialect, row.c.value, g)
 
 
 def _value_tests(dialect: Dialect, column: Any, g: KeyGroup) -> list[ColumnElement[bool]]:
     tests = g.tests
     return [all_of([compare(dialect, column, c.comparator, c.value) for c in tests])] if tests else []
-
-
-def _keyed(
-    dialect: Dialect, table: sa.Table, owner: Any, owner_column: str, g: KeyGroup
-) -> ColumnElement[bool]:
-    row = table.alias()
-    return keyed_group(dialect, row, [row.c[owner_column] == owner], g)
 
 
 def clamped(column: Any) -> Any:
@@ -192,12 +233,6 @@ _RUN_COLUMNS = {
 }
 
 
-# Inner joins a run search may take for its filter on SQLite (the rest become EXISTS): SQLite
-# joins at most 64 tables, order_by keys need their own outer joins, and past a few keys the
-# planner gains nothing from more.
-_MAX_FILTER_JOINS = 16
-
-
 def _metric_test(dialect: Dialect, lm: Any, c: Comparison) -> ColumnElement[bool]:
     # The column already holds +/-inf as +/-the largest double (schema.latest_metrics).
     value_test = compare(dialect, lm.c.value, c.comparator, clamp(float(c.value)))  # type: ignore[arg-type]
@@ -214,40 +249,22 @@ def run_where(
     module. The aliases are latest-metric rows the filter requires to be present and not NaN, by
     key: ordering by such a key can use them directly (see :func:`run_order`).
 
-    Each key group (:meth:`Filter.groups`) is one condition on the key's one row, however many
-    comparisons name the key. On SQLite a group that needs its key's row (metrics; params and
-    tags except IS NULL) is an inner join on that row, up to ``_MAX_FILTER_JOINS``: (run, key)
-    is unique in those tables, so no run is repeated, and the planner may drive the query from
-    the most selective key instead of probing every run of the experiments in turn, as a
-    correlated EXISTS would make it.
+    Metric, param and tag groups are a fixed number of conditions per table
+    (:func:`keyed_groups`), however many keys the filter names. On SQLite a table's one key that
+    needs its row is an inner join on that row instead: (run, key) is unique in those tables, so
+    no run is repeated, and the planner may drive the query from the most selective key rather
+    than probe every run of the experiments in turn.
     """
     clauses: list[ColumnElement[bool]] = []
     joins: list[tuple[Any, Any]] = []
     present: dict[str, Any] = {}
+    keyed: dict[KeyType, list[KeyGroup]] = {KeyType.METRIC: [], KeyType.PARAM: [], KeyType.TAG: []}
     for g in filter.groups(SearchKind.RUNS):
         kt = g.key_type
-        if kt is KeyType.METRIC:
-            if len(g.tests) != len(g.comparisons):
-                raise unknown_key(SearchKind.RUNS, g.comparisons[0])
-            lm = t.latest_metrics.alias()
-            on = sa.and_(
-                lm.c.run_id == runs.c.run_id,
-                lm.c.key == g.key,
-                all_of([_metric_test(dialect, lm, c) for c in g.comparisons]),
-            )
-            if dialect.is_sqlite and len(joins) < _MAX_FILTER_JOINS:
-                if any(c.comparator is not Comparator.NE for c in g.comparisons):
-                    present.setdefault(g.key, lm)
-                joins.append((lm, on))
-            else:
-                clauses.append(sa.exists().where(on))
-        elif kt in (KeyType.PARAM, KeyType.TAG):
-            row = (t.params if kt is KeyType.PARAM else t.tags).alias()
-            if dialect.is_sqlite and not g.absent and len(joins) < _MAX_FILTER_JOINS:
-                on_terms = [row.c.run_id == runs.c.run_id, row.c.key == g.key]
-                joins.append((row, sa.and_(*on_terms, *_value_tests(dialect, row.c.value, g))))
-            else:
-                clauses.append(keyed_group(dialect, row, [row.c.run_id == runs.c.run_id], g))
+        if kt is KeyType.METRIC and len(g.tests) != len(g.comparisons):
+            raise unknown_key(SearchKind.RUNS, g.comparisons[0])
+        if kt in keyed:
+            keyed[kt].append(g)
         elif kt is KeyType.ATTRIBUTE and g.key == "run_name":
             # MLflow's SQL store filters run names through the mlflow.runName tag.
             clauses.append(optional_group(dialect, run_name_expression(runs, t), g))
@@ -269,7 +286,26 @@ def run_where(
             )
         else:
             raise unknown_key(SearchKind.RUNS, g.comparisons[0])
+    for kt, groups in keyed.items():
+        table = {KeyType.METRIC: t.latest_metrics, KeyType.PARAM: t.params, KeyType.TAG: t.tags}[kt]
+        tests = _metric_tests(dialect) if kt is KeyType.METRIC else _row_value_tests(dialect)
+        needed = [g for g in groups if not g.absent]
+        if dialect.is_sqlite and len(needed) == 1 and not any(g.impossible for g in groups):
+            (lone,) = needed
+            row = table.alias()
+            joins.append(
+                (row, sa.and_(row.c.run_id == runs.c.run_id, row.c.key == lone.key, *tests(row, lone)))
+            )
+            if kt is KeyType.METRIC and any(c.comparator is not Comparator.NE for c in lone.comparisons):
+                present[lone.key] = row
+            groups = [g for g in groups if g is not lone]
+        clauses += keyed_groups(dialect, table, [(runs.c.run_id, "run_id")], groups, tests)
     return clauses, joins, present
+
+
+def _metric_tests(dialect: Dialect) -> Callable[[Any, KeyGroup], list[ColumnElement[bool]]]:
+    """A metric group's tests on its latest-metric row."""
+    return lambda row, g: [all_of([_metric_test(dialect, row, c) for c in g.comparisons])]
 
 
 def run_name_expression(runs: Any, t: Any) -> Any:
@@ -343,9 +379,10 @@ def nulls_smallest(column: Any, ascending: bool) -> Any:
 
 def experiment_where(dialect: Dialect, e: sa.Table, filter: Filter, t: Any) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
+    tags: list[KeyGroup] = []
     for g in filter.groups(SearchKind.EXPERIMENTS):
         if g.key_type is KeyType.TAG:
-            clauses.append(_keyed(dialect, t.experiment_tags, e.c.experiment_id, "experiment_id", g))
+            tags.append(g)
         elif g.key_type is KeyType.ATTRIBUTE and g.key in (
             "experiment_id",
             "name",
@@ -355,7 +392,7 @@ def experiment_where(dialect: Dialect, e: sa.Table, filter: Filter, t: Any) -> l
             clauses.append(optional_group(dialect, e.c[g.key], g))
         else:
             raise unknown_key(SearchKind.EXPERIMENTS, g.comparisons[0])
-    return clauses
+    return clauses + keyed_groups(dialect, t.experiment_tags, [(e.c.experiment_id, "experiment_id")], tags)
 
 
 def experiment_order(dialect: Dialect, e: sa.Table, order_by: Sequence[OrderBy]) -> list[Any]:
@@ -406,6 +443,7 @@ def logged_model_where(
 ) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     has_metric_clause = False
+    keyed: dict[KeyType, list[KeyGroup]] = {KeyType.PARAM: [], KeyType.TAG: []}
     for g in filter.groups(SearchKind.LOGGED_MODELS):
         kt = g.key_type
         if kt is KeyType.METRIC:
@@ -421,10 +459,8 @@ def logged_model_where(
             if datasets:
                 terms.append(_on_datasets(m, datasets))
             clauses.append(sa.exists().where(*terms))
-        elif kt is KeyType.PARAM:
-            clauses.append(_keyed(dialect, t.logged_model_params, lm.c.model_id, "model_id", g))
-        elif kt is KeyType.TAG:
-            clauses.append(_keyed(dialect, t.logged_model_tags, lm.c.model_id, "model_id", g))
+        elif kt in keyed:
+            keyed[kt].append(g)
         elif kt is KeyType.ATTRIBUTE and g.key in _LOGGED_MODEL_COLUMNS:
             clauses.append(optional_group(dialect, lm.c[g.key], g))
         else:
@@ -432,7 +468,9 @@ def logged_model_where(
     if datasets and not has_metric_clause:
         m = t.logged_model_metrics.alias()
         clauses.append(sa.exists().where(m.c.model_id == lm.c.model_id, _on_datasets(m, datasets)))
-    return clauses
+    owner = [(lm.c.model_id, "model_id")]
+    clauses += keyed_groups(dialect, t.logged_model_params, owner, keyed[KeyType.PARAM])
+    return clauses + keyed_groups(dialect, t.logged_model_tags, owner, keyed[KeyType.TAG])
 
 
 def logged_model_order(dialect: Dialect, lm: sa.Table, order_by: Sequence[OrderBy], t: Any) -> list[Any]:
