@@ -22,7 +22,7 @@ from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.core.search import MAX_FILTER_KEYS, MAX_ORDER_BY, parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
-from genesis_flow.core.tracing import TraceInfo
+from genesis_flow.core.tracing import TRACE_NAME_TAG, TraceInfo
 from genesis_flow.ports import RegistryStore, TraceStore, TrackingStore
 from tests.contract.tracking_helpers import (
     BASE_TIME,
@@ -221,6 +221,33 @@ def test_several_tag_keys_on_experiments_models_and_versions(
         assert [m.name for m in models] == expected, flt
         versions = registry.search_model_versions(parse_filter(SearchKind.MODEL_VERSIONS, flt))
         assert [v.name for v in versions] == expected, flt
+
+
+SEVERAL_TRACE_KEYS = [
+    ("tags.a = 'x' AND tags.b = 'y'", ["t1"]),
+    ("tags.a = 'x' AND tags.b IS NULL", ["t2"]),
+    ("tags.a IS NULL AND tags.b IS NULL", ["t3"]),
+    ("name = 'n1' AND tags.a LIKE 'x%' AND tags.b != 'z' AND metadata.m = '1'", ["t1"]),
+    ("metadata.m != '1' AND metadata.n = '3' AND tags.b IS NULL AND tags.c IS NULL", ["t2"]),
+    ("tags.a = 'x' AND tags.a IS NULL AND tags.b = 'y'", []),
+]
+
+
+def test_several_trace_keys_answer_key_by_key(tracking: TrackingStore) -> None:
+    assert isinstance(tracking, TraceStore)
+    exp = tracking.create_experiment("traces")
+    traces = {
+        "t1": ({"a": "x", "b": "y", TRACE_NAME_TAG: "n1"}, {"m": "1"}),
+        "t2": ({"a": "x"}, {"m": "2", "n": "3"}),
+        "t3": ({}, {}),
+    }
+    ids = {}
+    for i, (label, (tags, metadata)) in enumerate(traces.items()):
+        ids[f"tr-{i + 1:032d}"] = label
+        tracking.start_trace(TraceInfo(f"tr-{i + 1:032d}", exp, BASE_TIME + i, tags=tags, metadata=metadata))
+    for flt, expected in SEVERAL_TRACE_KEYS:
+        page = tracking.search_traces([exp], filter=parse_filter(SearchKind.TRACES, flt))
+        assert [ids[t.trace_id] for t in page] == expected, flt
 
 
 def test_datasets_keep_one_witness_per_comparison(tracking: TrackingStore) -> None:

@@ -578,23 +578,71 @@ def _bound_compare(
     return compare(dialect, column, comparator, bind(value))
 
 
+def _trace_keyed_group(g: KeyGroup) -> bool:
+    """Whether ``g`` is on a trace's tag or metadata rows (see :func:`_trace_keyed`)."""
+    return g.key_type in (KeyType.TAG, KeyType.METADATA) or (
+        g.key_type is KeyType.ATTRIBUTE and g.key in _TRACE_KEYED_ATTRIBUTES
+    )
+
+
+def _trace_keyed_plan(filter: Filter) -> list[tuple[str, list[tuple[str, KeyGroup]]]]:
+    """The filter's groups kept in tag or metadata rows, per table (tags, then metadata) as
+    (row key, group), in the filter's order: :func:`trace_where` and :func:`trace_values` both
+    walk this, so they bind the same values in the same order."""
+    tables: dict[str, list[tuple[str, KeyGroup]]] = {"trace_tags": [], "trace_metadata": []}
+    for g in filter.groups(SearchKind.TRACES):
+        if g.key_type is KeyType.TAG:
+            tables["trace_tags"].append((g.key, g))
+        elif g.key_type is KeyType.METADATA:
+            tables["trace_metadata"].append((g.key, g))
+        elif g.key_type is KeyType.ATTRIBUTE and g.key in _TRACE_KEYED_ATTRIBUTES:
+            table, key = _TRACE_KEYED_ATTRIBUTES[g.key]
+            tables[table].append((key, g))
+    return [(name, entries) for name, entries in tables.items() if entries]
+
+
 def _trace_keyed(
-    dialect: Dialect, table: sa.Table, ti: Any, key: str, g: KeyGroup, bind: Binds
-) -> ColumnElement[bool]:
-    """A key group on a trace's tag or metadata row (one per key and trace; missing row =
-    missing key), as membership in the set of traces whose row passes every test: the planner
-    reads that set from the (key, value, trace_id) index once instead of probing the key's row
-    for every trace in the page order."""
-    if g.impossible:
-        return sa.false()
-    row = table.alias()
-    matching = sa.select(row.c.trace_id).where(row.c.key == bind(key))
-    if g.absent:
-        return ti.c.trace_id.not_in(matching)  # type: ignore[no-any-return]
-    tests = [_bound_compare(dialect, row.c.value, c.comparator, c.value, bind) for c in g.tests]
-    if tests:
-        matching = matching.where(all_of(tests))
-    return ti.c.trace_id.in_(matching)  # type: ignore[no-any-return]
+    dialect: Dialect, table: sa.Table, ti: Any, entries: Sequence[tuple[str, KeyGroup]], bind: Binds
+) -> list[ColumnElement[bool]]:
+    """Key groups on a trace's tag or metadata rows (one per key and trace; missing row = missing
+    key) as membership in sets of traces, which the planner reads from the (key, value,
+    trace_id) index once instead of probing rows for every trace in the page order. On
+    PostgreSQL, however many keys: one set for those that need a value (traces with a passing row
+    for each, counted as in :func:`keyed_groups`); everywhere one for the ``IS NULL`` ones
+    (traces with any of their rows)."""
+    if any(g.impossible for _, g in entries):
+        return [sa.false()]
+    needed = [(key, g) for key, g in entries if not g.absent]
+    missing = [key for key, g in entries if g.absent]
+    clauses: list[ColumnElement[bool]] = []
+
+    def tests(row: Any, g: KeyGroup) -> list[ColumnElement[bool]]:
+        bound = [_bound_compare(dialect, row.c.value, c.comparator, c.value, bind) for c in g.tests]
+        return [all_of(bound)] if bound else []
+
+    if len(needed) == 1 or dialect.is_sqlite:
+        # SQLite reads each key's set from the index faster than it groups them all (measured).
+        for key, g in needed:
+            row = table.alias()
+            matching = sa.select(row.c.trace_id).where(row.c.key == bind(key), *tests(row, g))
+            clauses.append(ti.c.trace_id.in_(matching))
+    elif needed:
+        row = table.alias()
+        keys = [bind(key) for key, _ in needed]
+        passing = sa.or_(*(sa.and_(row.c.key == bind(key), *tests(row, g)) for key, g in needed))
+        matching = (
+            sa.select(row.c.trace_id)
+            .where(row.c.key.in_(keys), passing)
+            .group_by(row.c.trace_id)
+            # ">=" for "=": see keyed_groups.
+            .having(sa.func.count() >= len(needed))
+        )
+        clauses.append(ti.c.trace_id.in_(matching))
+    if missing:
+        row = table.alias()
+        having = sa.select(row.c.trace_id).where(row.c.key.in_([bind(key) for key in missing]))
+        clauses.append(ti.c.trace_id.not_in(having))
+    return clauses
 
 
 def _bound_optional(dialect: Dialect, column: Any, c: Comparison, bind: Binds) -> ColumnElement[bool]:
@@ -613,19 +661,15 @@ def trace_where(
     clauses: list[ColumnElement[bool]] = []
     columns = _trace_columns(ti)
     for g in filter.groups(SearchKind.TRACES):
-        kt = g.key_type
-        if kt is KeyType.TAG:
-            clauses.append(_trace_keyed(dialect, t.trace_tags, ti, g.key, g, bind))
-        elif kt is KeyType.METADATA:
-            clauses.append(_trace_keyed(dialect, t.trace_metadata, ti, g.key, g, bind))
-        elif kt is KeyType.ATTRIBUTE and g.key in _TRACE_KEYED_ATTRIBUTES:
-            table, key = _TRACE_KEYED_ATTRIBUTES[g.key]
-            clauses.append(_trace_keyed(dialect, getattr(t, table), ti, key, g, bind))
-        elif kt is KeyType.ATTRIBUTE and g.key in columns:
+        if _trace_keyed_group(g):
+            continue  # see below
+        if g.key_type is KeyType.ATTRIBUTE and g.key in columns:
             column = columns[g.key]
             clauses.append(all_of([_bound_optional(dialect, column, c, bind) for c in g.comparisons]))
         else:
             raise unknown_key(SearchKind.TRACES, g.comparisons[0])
+    for name, entries in _trace_keyed_plan(filter):
+        clauses += _trace_keyed(dialect, getattr(t, name), ti, entries, bind)
     return clauses
 
 
@@ -686,27 +730,30 @@ def trace_values(dialect: Dialect, filter: Filter, order_by: Sequence[OrderBy]) 
     under (in the same order), without building any SQL: a statement cached for the query's shape
     is sent with these."""
     values: list[Any] = []
-    for g in filter.groups(SearchKind.TRACES):
-        kt = g.key_type
-        keyed = kt in (KeyType.TAG, KeyType.METADATA) or g.key in _TRACE_KEYED_ATTRIBUTES
-        if keyed and g.impossible:
-            continue  # no SQL at all (see _trace_keyed)
-        if kt in (KeyType.TAG, KeyType.METADATA):
-            values.append(g.key)
-        elif kt is KeyType.ATTRIBUTE and g.key in _TRACE_KEYED_ATTRIBUTES:
-            values.append(_TRACE_KEYED_ATTRIBUTES[g.key][1])
-        if keyed and g.absent:
-            continue  # no value test (see _trace_keyed)
-        for c in g.comparisons:
-            if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL):
-                continue
+
+    def tested(g: KeyGroup) -> None:
+        for c in g.tests:
             if c.comparator in (Comparator.LIKE, Comparator.ILIKE):
                 pattern = str(c.value)
                 values.append(pattern if dialect.is_sqlite else pattern.replace("\\", "\\\\"))
             elif c.comparator in (Comparator.IN, Comparator.NOT_IN):
-                values += list(c.value)  # type: ignore[arg-type]
+                values.extend(c.value)  # type: ignore[arg-type]
             else:
                 values.append(c.value)
+
+    for g in filter.groups(SearchKind.TRACES):
+        if not _trace_keyed_group(g):
+            tested(g)  # IS [NOT] NULL bind nothing (see _bound_optional)
+    for _, entries in _trace_keyed_plan(filter):
+        if any(g.impossible for _, g in entries):
+            continue  # no SQL at all (see _trace_keyed)
+        needed = [(key, g) for key, g in entries if not g.absent]
+        if len(needed) > 1 and not dialect.is_sqlite:
+            values += [key for key, _ in needed]
+        for key, g in needed:
+            values.append(key)
+            tested(g)
+        values += [key for key, g in entries if g.absent]
     for o in complete_order(SearchKind.TRACES, order_by):
         if o.key_type in (KeyType.TAG, KeyType.METADATA):
             values.append(o.key)
