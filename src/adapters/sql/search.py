@@ -154,8 +154,8 @@ def keyed_groups(
     keys' rows as there are keys (every comparison needs its key's row, and an owner has at most
     one row per key). SQLite counts them per owner, so a search walking runs in page order stops
     at the page's end (all of them at once was 50 times slower over 10k runs); PostgreSQL, which
-    sorts the matching runs anyway, reads the keys' rows once and groups them. ``IS NULL`` keys:
-    the owner has none of their rows."""
+    sorts the matching runs anyway, reads the keys' rows once and groups them (see
+    :func:`_hashed`). ``IS NULL`` keys: the owner has none of their rows."""
     test = tests or _row_value_tests(dialect)
     if any(g.impossible for g in groups):
         return [sa.false()]
@@ -175,22 +175,38 @@ def keyed_groups(
             clauses.append(count == len(needed))
         else:
             by = [row.c[name] for _, name in owner]
-            # ">=" is "=" here (at most one passing row per key), but PostgreSQL estimates an
-            # equality on an aggregate at 0.5% of the groups and then nests loops over what are
-            # in fact all runs (50M row pairs over 10k runs).
             grouped = (
                 sa.select(*by)
                 .where(row.c.key.in_(keys), passing)
                 .group_by(*by)
+                # ">=" is "=" here (at most one passing row per key); PostgreSQL estimates an
+                # equality on an aggregate at 0.5% of the groups.
                 .having(sa.func.count() >= len(needed))
             )
-            entity = owner[0][0] if len(owner) == 1 else sa.tuple_(*(column for column, _ in owner))
-            clauses.append(entity.in_(grouped))
+            clauses.append(_hashed(_owner_of(owner).in_(grouped)))
     if missing:
         row = table.alias()
-        link = [row.c[name] == column for column, name in owner]
-        clauses.append(~sa.exists().where(*link, row.c.key.in_([g.key for g in missing])))
+        keys = [g.key for g in missing]
+        if dialect.is_sqlite:
+            link = [row.c[name] == column for column, name in owner]
+            clauses.append(~sa.exists().where(*link, row.c.key.in_(keys)))
+        else:
+            having = sa.select(*(row.c[name] for _, name in owner)).where(row.c.key.in_(keys))
+            clauses.append(_owner_of(owner).not_in(having))  # never a join: see _hashed
     return clauses
+
+
+def _owner_of(owner: Sequence[tuple[Any, str]]) -> Any:
+    return owner[0][0] if len(owner) == 1 else sa.tuple_(*(column for column, _ in owner))
+
+
+def _hashed(membership: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``x IN (subquery)`` kept from becoming a join on PostgreSQL: it then reads the subquery
+    once into a hash table and probes it per row. As a join its plan hangs on row estimates,
+    which right after a bulk load (no statistics yet) made it nest loops over the aggregate: over
+    a minute for 100 keys over 10k runs, against 0.4 s hashed. Past its hash memory (some 100k
+    matching owners under the default work_mem) PostgreSQL would rescan the subquery per row."""
+    return membership.is_(sa.true())
 
 
 def _row_value_tests(dialect: Dialect) -> Callable[[Any, KeyGroup], list[ColumnElement[bool]]]:
@@ -637,7 +653,7 @@ def _trace_keyed(
             # ">=" for "=": see keyed_groups.
             .having(sa.func.count() >= len(needed))
         )
-        clauses.append(ti.c.trace_id.in_(matching))
+        clauses.append(_hashed(ti.c.trace_id.in_(matching)))
     if missing:
         row = table.alias()
         having = sa.select(row.c.trace_id).where(row.c.key.in_([bind(key) for key in missing]))
