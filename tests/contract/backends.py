@@ -19,6 +19,12 @@ from genesis_flow.ports import Clock, RegistryStore, TrackingStore
 BACKEND_IDS = ["memory", "sql-sqlite", "sql-postgres", "mongo", "cosmos", "plugin-toy"]
 
 
+def required_backends() -> set[str]:
+    """Backends that must run (scripts/test.sh sets GENESIS_REQUIRED_BACKENDS for the servers it
+    starts): for them an unavailable server is a failure, never a skip."""
+    return {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",") if b.strip()}
+
+
 def env_var(backend_id: str) -> str:
     return "GENESIS_TEST_" + backend_id.upper().replace("-", "_") + "_URI"
 

@@ -6,13 +6,12 @@ Tests take ``tracking`` and/or ``registry``: a store on a fresh namespace, with 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from genesis_flow.ports import RegistryStore, TrackingStore
-from tests.contract.backends import BACKEND_IDS, Backend, Unavailable, open_backend
+from tests.contract.backends import BACKEND_IDS, Backend, Unavailable, open_backend, required_backends
 from tests.support import TickingClock
 
 _UNAVAILABLE: dict[str, str] = {}
@@ -26,18 +25,12 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     try:
         opened = open_backend(request.param, artifact_root=str(root))
     except Unavailable as exc:
-        if request.param in _required():
+        if request.param in required_backends():
             pytest.fail(f"{exc} (GENESIS_REQUIRED_BACKENDS lists it: CI must run it)", pytrace=False)
         _UNAVAILABLE[request.param] = str(exc)
         pytest.skip(str(exc))
     yield opened
     opened.close()
-
-
-def _required() -> set[str]:
-    """Backends that must run (scripts/test.sh sets this for the servers it starts): for them an
-    unavailable server is a failure, never a skip."""
-    return {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",") if b.strip()}
 
 
 @pytest.fixture

@@ -318,27 +318,3 @@ def test_unstorable_id_or_lookup_text_is_invalid(world: World, parameter: str, c
     with pytest.raises(InvalidParameterValue) as raised:
         call(world, bad)
     assert re.search(rf"\b{parameter}\b", str(raised.value)), str(raised.value)
-
-
-@pytest.mark.parametrize("bad", list(HOSTILE_IDS.values()), ids=list(HOSTILE_IDS))
-def test_a_driver_refusing_unstorable_text_is_invalid_input(world: World, bad: str) -> None:
-    """Beneath the domain's checks: should a path still hand such text to a driver, its refusal
-    (an encoding error, PostgreSQL's NUL refusal) or, where a driver can hold it, its "not
-    found" is the caller's mistake, never a raw driver error."""
-    import sqlalchemy as sa
-
-    database: Any = getattr(world.tracking, "database", None)
-    if hasattr(database, "transact"):
-        probe: Callable[[], Any] = lambda: database.transact(  # noqa: E731
-            lambda conn: conn.execute(sa.text("SELECT :x"), {"x": bad}).scalar()
-        )
-    elif hasattr(database, "call"):
-        probe = lambda: database.call(lambda: database["runs"].find_one({"_id": bad}))  # noqa: E731
-    else:
-        pytest.skip("the store sends nothing to a driver")
-    try:
-        answer = probe()
-    except InvalidParameterValue as error:
-        assert "surrogate" in str(error) or "NUL" in str(error), str(error)
-    else:
-        assert answer in (bad, None)  # SQLite and MongoDB hold a NUL
