@@ -203,6 +203,46 @@ def registry_tag_values(tags: Iterable[Any]) -> dict[str, str]:
     return values
 
 
+def new_registered_model(name: object, tags: Iterable[Any], description: str | None) -> dict[str, str]:
+    """Everything ``create_registered_model`` checks before touching a store; returns the tag
+    values (:func:`registry_tag_values`).
+
+    Raises:
+        InvalidParameterValue: a bad name, tag or description text.
+    """
+    validate_texts(description=description)
+    validate_model_name(name)
+    return registry_tag_values(tags)
+
+
+def new_model_version(
+    name: object,
+    source: str | None,
+    run_id: str | None,
+    tags: Iterable[Any],
+    run_link: str | None,
+    description: str | None,
+    user_id: str | None,
+    model_id: str | None,
+) -> dict[str, str]:
+    """Everything ``create_model_version`` checks before touching a store (arguments in the
+    port's order); returns the tag values.
+
+    Raises:
+        InvalidParameterValue: a bad name or tag, or text no backend can store in a field.
+    """
+    validate_texts(
+        source=source,
+        run_id=run_id,
+        run_link=run_link,
+        description=description,
+        user_id=user_id,
+        model_id=model_id,
+    )
+    validate_model_name(name)
+    return registry_tag_values(tags)
+
+
 def validate_registry_tag(key: object, value: object) -> None:
     validate_key(key, "key", "tag")
     if value is None:

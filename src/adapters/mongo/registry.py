@@ -213,9 +213,7 @@ class MongoRegistryStore:
         tags: Sequence[RegisteredModelTag] = (),
         description: str | None = None,
     ) -> RegisteredModel:
-        v.validate_texts(description=description)
-        v.validate_model_name(name)
-        tag_values = v.registry_tag_values(tags)
+        tag_values = v.new_registered_model(name, tags, description)
         model_id = self._ids.new_id()
 
         def work() -> RegisteredModel:
@@ -377,16 +375,7 @@ class MongoRegistryStore:
         user_id: str | None = None,
         model_id: str | None = None,
     ) -> ModelVersion:
-        v.validate_texts(
-            source=source,
-            run_id=run_id,
-            run_link=run_link,
-            description=description,
-            user_id=user_id,
-            model_id=model_id,
-        )
-        v.validate_model_name(name)
-        tag_values = v.registry_tag_values(tags)
+        tag_values = v.new_model_version(name, source, run_id, tags, run_link, description, user_id, model_id)
 
         now = self._clock.now_ms()
 

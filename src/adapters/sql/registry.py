@@ -121,9 +121,7 @@ class SqlRegistryStore:
         tags: Sequence[RegisteredModelTag] = (),
         description: str | None = None,
     ) -> RegisteredModel:
-        v.validate_texts(description=description)
-        v.validate_model_name(name)
-        tag_values = v.registry_tag_values(tags)
+        tag_values = v.new_registered_model(name, tags, description)
 
         def work(conn: Connection) -> RegisteredModel:
             now = self._clock.now_ms()
@@ -289,16 +287,7 @@ class SqlRegistryStore:
         user_id: str | None = None,
         model_id: str | None = None,
     ) -> ModelVersion:
-        v.validate_texts(
-            source=source,
-            run_id=run_id,
-            run_link=run_link,
-            description=description,
-            user_id=user_id,
-            model_id=model_id,
-        )
-        v.validate_model_name(name)
-        tag_values = v.registry_tag_values(tags)
+        tag_values = v.new_model_version(name, source, run_id, tags, run_link, description, user_id, model_id)
 
         def work(conn: Connection) -> ModelVersion:
             now = self._clock.now_ms()
