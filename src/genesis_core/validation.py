@@ -243,6 +243,39 @@ def new_model_version(
     return registry_tag_values(tags)
 
 
+def imported_registered_model(model: Any) -> dict[str, str]:
+    """Everything ``import_registered_model`` checks of a RegisteredModel before touching a store
+    (what :func:`new_registered_model` checks); returns the tag values."""
+    return new_registered_model(model.name, model.tags, model.description)
+
+
+def imported_model_version(version: Any) -> tuple[int, dict[str, str]]:
+    """Everything ``import_model_version`` checks of a ModelVersion before touching a store: what
+    :func:`new_model_version` checks, a number from 1, the aliases and the status message.
+    Returns (version number, tag values).
+
+    Raises:
+        InvalidParameterValue: any of those is invalid.
+    """
+    number = model_version_number(version.name, version.version)
+    if number < 1:
+        raise InvalidParameterValue(f"Model version numbers start at 1, got {number}.")
+    tag_values = new_model_version(
+        version.name,
+        version.source,
+        version.run_id,
+        version.tags,
+        version.run_link,
+        version.description,
+        version.user_id,
+        version.model_id,
+    )
+    validate_texts(status_message=version.status_message)
+    for alias in version.aliases:
+        validate_alias(alias)
+    return number, tag_values
+
+
 def validate_registry_tag(key: object, value: object) -> None:
     validate_key(key, "key", "tag")
     if value is None:

@@ -30,7 +30,7 @@ from genesis_flow.core.entities import (
     RunTag,
 )
 from genesis_flow.core.errors import InvalidParameterValue, ModelVersionNotFound
-from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
+from genesis_flow.core.registry import ModelVersion, ModelVersionTag, RegisteredModel, RegisteredModelTag
 from genesis_flow.core.search import paging
 from genesis_flow.core.validation import (
     MAX_DATASET_PROFILE_SIZE,
@@ -321,6 +321,18 @@ def _registry_writes(registry: RegistryStore, bad: str) -> dict[str, Callable[[]
         "version description": lambda: registry.update_model_version("m", 1, bad),
         "version tag": lambda: registry.set_model_version_tag("m", 1, ModelVersionTag("k", bad)),
         "alias": lambda: registry.set_registered_model_alias("m", bad, 1),
+        "imported model description": lambda: registry.import_registered_model(
+            RegisteredModel("m3", 1, 1, description=bad)
+        ),
+        "imported version source": lambda: registry.import_model_version(
+            ModelVersion("m", 7, 1, 1, source=bad)
+        ),
+        "imported version run id": lambda: registry.import_model_version(
+            ModelVersion("m", 8, 1, 1, run_id=bad)
+        ),
+        "imported version status message": lambda: registry.import_model_version(
+            ModelVersion("m", 9, 1, 1, status_message=bad)
+        ),
         "model filter": lambda: registry.search_registered_models(
             filter=parse_filter(SearchKind.REGISTERED_MODELS, f"name = '{bad}'")
         ),

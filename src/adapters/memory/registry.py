@@ -361,8 +361,7 @@ class InMemoryRegistryStore:
     # --- import (migration) ----------------------------------------------------------------------
 
     def import_registered_model(self, model: RegisteredModel) -> None:
-        v.validate_model_name(model.name)
-        tag_values = v.registry_tag_values(model.tags)
+        tag_values = v.imported_registered_model(model)
         with self._lock:
             if model.name in self._models:
                 raise model_exists(model.name)
@@ -375,12 +374,7 @@ class InMemoryRegistryStore:
             )
 
     def import_model_version(self, version: ModelVersion) -> None:
-        number = v.model_version_number(version.name, version.version)
-        if number < 1:
-            raise InvalidParameterValue(f"Model version numbers start at 1, got {number}.")
-        tag_values = v.registry_tag_values(version.tags)
-        for alias in version.aliases:
-            v.validate_alias(alias)
+        number, tag_values = v.imported_model_version(version)
         with self._lock:
             state = self._model(version.name)
             # A deleted number counts as taken too: numbers are never reused.

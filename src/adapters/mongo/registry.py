@@ -645,8 +645,7 @@ class MongoRegistryStore:
     # --- import (migration) ----------------------------------------------------------------------
 
     def import_registered_model(self, model: RegisteredModel) -> None:
-        v.validate_model_name(model.name)
-        tag_values = v.registry_tag_values(model.tags)
+        tag_values = v.imported_registered_model(model)
         model_id = self._ids.new_id()
 
         def work() -> None:
@@ -673,12 +672,7 @@ class MongoRegistryStore:
         self._db.call(work)
 
     def import_model_version(self, version: ModelVersion) -> None:
-        number = v.model_version_number(version.name, version.version)
-        if number < 1:
-            raise InvalidParameterValue(f"Model version numbers start at 1, got {number}.")
-        tag_values = v.registry_tag_values(version.tags)
-        for alias in version.aliases:
-            v.validate_alias(alias)
+        number, tag_values = v.imported_model_version(version)
 
         def insert() -> str:
             model = self._model(version.name)

@@ -512,8 +512,7 @@ class SqlRegistryStore:
     # --- import (migration) ----------------------------------------------------------------------
 
     def import_registered_model(self, model: RegisteredModel) -> None:
-        v.validate_model_name(model.name)
-        tag_values = v.registry_tag_values(model.tags)
+        tag_values = v.imported_registered_model(model)
 
         def work(conn: Connection) -> None:
             self._insert_model(
@@ -528,12 +527,7 @@ class SqlRegistryStore:
         self._db.transact(work, write=True)
 
     def import_model_version(self, version: ModelVersion) -> None:
-        number = v.model_version_number(version.name, version.version)
-        if number < 1:
-            raise InvalidParameterValue(f"Model version numbers start at 1, got {number}.")
-        tag_values = v.registry_tag_values(version.tags)
-        for alias in version.aliases:
-            v.validate_alias(alias)
+        number, tag_values = v.imported_model_version(version)
         if number > _MAX_VERSION:
             raise InvalidParameterValue(f"Model version numbers go up to {_MAX_VERSION}, got {number}.")
         name = version.name
