@@ -26,8 +26,8 @@ from tests.contract.artifact_backends import (
     ArtifactBackend,
     open_artifact_backend,
 )
-from tests.contract.backends import Unavailable
-from tests.contract.conftest import _UNAVAILABLE, _required
+from tests.contract.backends import Unavailable, required_backends
+from tests.contract.conftest import _UNAVAILABLE
 
 MiB = 1024 * 1024
 
@@ -46,7 +46,7 @@ def artifact_backend(
             env=dict(os.environ),
         )
     except Unavailable as exc:
-        if backend_id in _required():
+        if backend_id in required_backends():
             pytest.fail(f"{exc} (GENESIS_REQUIRED_BACKENDS lists it: CI must run it)", pytrace=False)
         _UNAVAILABLE[backend_id] = str(exc)
         pytest.skip(str(exc))

@@ -25,6 +25,7 @@ import pytest
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
+from tests.contract.backends import required_backends
 from tests.differential.scripts import execute
 
 BACKEND_IDS = ["memory", "sql-sqlite", "sql-postgres", "mongo", "cosmos"]
@@ -38,10 +39,6 @@ _THROTTLING: dict[str, str] = {}
 
 class Unavailable(Exception):
     """The backend cannot run here; the message says why."""
-
-
-def _required() -> set[str]:
-    return {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",") if b.strip()}
 
 
 @contextlib.contextmanager
@@ -103,7 +100,7 @@ def ours(
         try:
             namespace = _open_backend(backend_id, stack)
         except Unavailable as exc:
-            if backend_id in _required():
+            if backend_id in required_backends():
                 pytest.fail(f"{exc} (GENESIS_REQUIRED_BACKENDS lists it: CI must run it)", pytrace=False)
             _UNAVAILABLE[backend_id] = str(exc)
             pytest.skip(str(exc))
