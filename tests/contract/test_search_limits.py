@@ -180,6 +180,12 @@ SEVERAL_RUN_KEYS = [
     ("metrics.m > 0 AND metrics.n > 0 AND metrics.n < 10", {"r2"}),
     ("tags.t LIKE '%o%' AND tags.u IS NULL AND tags.v IS NULL", {"r1", "r4"}),
     ("params.a = '1' AND params.c LIKE 'hel_' AND metrics.m > 2 AND tags.u IS NULL", {"r3"}),
+    # Several exclusions of one key (a store may test them as one set): each still needs the key.
+    ("params.b != 'q' AND params.b != 'y'", {"r1"}),
+    ("params.a != '3' AND params.a != '2' AND params.a != '5'", {"r1", "r3"}),
+    ("params.c != 'hello' AND params.c != 'help' AND params.a = '1'", set()),
+    ("params.c != 'x' AND params.c LIKE 'hel%' AND params.c != 'hello'", {"r3"}),
+    ("tags.t != 'one' AND tags.t != 'two' AND tags.t != 'three'", {"r4"}),
 ]
 
 

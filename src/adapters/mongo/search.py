@@ -99,7 +99,26 @@ def group_clause(g: KeyGroup, clause: Callable[[Comparison], dict[str, Any]]) ->
 
 
 def group_field_clause(field: str, g: KeyGroup) -> dict[str, Any]:
-    return group_clause(g, partial(field_clause, field))
+    # Many exclusions of text values on one field ("a != 'x0' AND a != 'x1' ...", NOT IN lists)
+    # are one $nin: each comparison would otherwise be evaluated on every document examined.
+    folded = [c for c in g.comparisons if _text_exclusion(c)]
+    if len(folded) < 2:
+        return group_clause(g, partial(field_clause, field))
+    excluded: dict[str, None] = {}
+    for c in folded:
+        excluded.update(dict.fromkeys(c.value if isinstance(c.value, tuple) else (c.value,)))  # type: ignore[arg-type]
+    parts = [field_clause(field, c) for c in g.comparisons if c not in folded]
+    parts.append({field: {"$nin": list(excluded), "$type": "string"}})
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _text_exclusion(c: Comparison) -> bool:
+    values = c.value if isinstance(c.value, tuple) else (c.value,)
+    return (
+        c.comparator in (Comparator.NE, Comparator.NOT_IN)
+        and bool(values)
+        and all(isinstance(v, str) for v in values)
+    )
 
 
 def metric_clause(field: str, c: Comparison) -> dict[str, Any]:
