@@ -15,11 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from tests.contract.backends import required_backends
+
 ENV = "GENESIS_TEST_MONGO_URI"
 
 
 def required(backend: str) -> bool:
-    return backend in {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",")}
+    return backend in required_backends()
 
 
 def mongo_base_uri() -> str:

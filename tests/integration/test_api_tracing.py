@@ -33,6 +33,7 @@ from genesis_flow import MlflowClient
 from genesis_flow.entities import SpanEvent, SpanStatusCode, Trace
 from genesis_flow.entrypoints.api import tracing
 from genesis_flow.exceptions import MlflowException
+from tests.contract.backends import required_backends
 from tests.integration.api_state import ENV_VARS, clean_state, reset_stores  # noqa: F401 - autouse fixture
 
 TRACE_ID = re.compile(r"^tr-[0-9a-f]{32}$")
@@ -210,7 +211,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def _required(backend: str) -> bool:
-    return backend in {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",")}
+    return backend in required_backends()
 
 
 @pytest.fixture(params=["memory", "sql-sqlite", "mongo"])

@@ -46,6 +46,7 @@ from genesis_flow.entrypoints.migration import (
     open_source,
     store_checksums,
 )
+from tests.contract.backends import required_backends
 
 
 def invoke(*args: str) -> Result:
@@ -60,8 +61,7 @@ def _fresh_memory() -> Iterator[None]:
 
 
 def _required(backend_id: str) -> bool:
-    listed = os.environ.get("GENESIS_REQUIRED_BACKENDS", "")
-    return backend_id in {b.strip() for b in listed.split(",")}
+    return backend_id in required_backends()
 
 
 def _server_uri(backend_id: str, variable: str) -> str | None:

@@ -34,6 +34,7 @@ import pytest
 from genesis_flow.core.search import parse_filter
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.ports import RegistryStore, TrackingStore
+from tests.contract.backends import required_backends
 from tests.integration import crash_workers as w
 
 BACKENDS = ["sql-sqlite", "sql-postgres", "mongo", "cosmos"]
@@ -45,7 +46,7 @@ READY_TIMEOUT = 60.0
 
 
 def _required(backend_id: str) -> bool:
-    return backend_id in {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",")}
+    return backend_id in required_backends()
 
 
 def _unavailable(backend_id: str, reason: str) -> None:

@@ -34,24 +34,21 @@ from typing import Any
 
 import pytest
 
-
-def _required() -> set[str]:
-    return {b.strip() for b in os.environ.get("GENESIS_REQUIRED_BACKENDS", "").split(",") if b.strip()}
-
+from tests.contract.backends import required_backends
 
 # When CI requires the UI test, a missing package fails the collection instead of skipping it.
-if "ui" not in _required():
+if "ui" not in required_backends():
     pytest.importorskip("mlflow", reason="mlflow is not installed (extra 'dev' or 'mlflow')")
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed (extra 'dev')")
 
 # Page, expect and sync_playwright are re-exported (``as``) for test_plugin_tracing_ui, which must
 # import them through this module so that these skip rules apply to it too.
-from playwright.sync_api import Browser, Playwright  # noqa: E402
-from playwright.sync_api import Page as Page  # noqa: E402
-from playwright.sync_api import expect as expect  # noqa: E402
-from playwright.sync_api import sync_playwright as sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Page as Page
+from playwright.sync_api import expect as expect
+from playwright.sync_api import sync_playwright as sync_playwright
 
-from tests.integration.plugin_mongo import fresh_database  # noqa: E402
+from tests.integration.plugin_mongo import fresh_database
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +103,7 @@ print(run.info.artifact_uri)
 
 
 def _unavailable(reason: str, backend: str) -> None:
-    if backend in _required():
+    if backend in required_backends():
         pytest.fail(f"{reason} (GENESIS_REQUIRED_BACKENDS lists {backend!r}: CI must run it)", pytrace=False)
     print(f"skipped: {reason}")
     pytest.skip(reason)
