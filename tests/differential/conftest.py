@@ -128,11 +128,11 @@ def _reset_genesis() -> None:
     process state (active experiment, run stack, cached clients and stores), as MLflow's fluent
     state is reset on the reference side."""
     from genesis_flow.entrypoints import bootstrap
-    from genesis_flow.entrypoints.api import config, fluent
+    from genesis_flow.entrypoints.api import config, state
 
     bootstrap.reset_memory_stores()
     config.forget_stores()
-    fluent._reset_state()
+    state.reset()
 
 
 def _open_backend(backend_id: str, stack: contextlib.ExitStack) -> Namespace:

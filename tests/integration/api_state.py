@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from genesis_flow.entrypoints import bootstrap
-from genesis_flow.entrypoints.api import config, fluent
+from genesis_flow.entrypoints.api import config, fluent, state
 
 _VARS = (
     "TRACKING_URI",
@@ -27,7 +27,7 @@ ENV_VARS = tuple(prefix + name for prefix in ("MLFLOW_", "GENESIS_") for name in
 def reset_stores() -> None:
     """Forget state, URIs, cached stores and the memory: stores, but not the async writers (a
     test of a reset's effect on them calls this on purpose; fluent.reset() would clear them)."""
-    fluent._reset_state()
+    state.reset()
     config.reset()
     config.forget_stores()
     bootstrap.reset_memory_stores()

@@ -20,7 +20,7 @@ from genesis_flow.adapters.memory import InMemoryTrackingStore
 from genesis_flow.core.entities import Metric, Param, RunTag
 from genesis_flow.core.errors import TemporarilyUnavailable
 from genesis_flow.entrypoints import bootstrap
-from genesis_flow.entrypoints.api import config, fluent
+from genesis_flow.entrypoints.api import config, fluent, state
 from genesis_flow.entrypoints.api.async_logging import AsyncLogger
 from genesis_flow.exceptions import MlflowException
 
@@ -147,7 +147,7 @@ def fresh_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     genesis_flow.set_tracking_uri(uri)
     yield uri
     fluent.end_run()
-    fluent._reset_state()
+    state.reset()
     config.reset()
     config.forget_stores()
     bootstrap.reset_memory_stores()

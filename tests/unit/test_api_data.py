@@ -18,7 +18,7 @@ import pytest
 import genesis_flow
 import genesis_flow.data as gdata
 from genesis_flow.entrypoints import bootstrap
-from genesis_flow.entrypoints.api import config, fluent
+from genesis_flow.entrypoints.api import config, fluent, state
 from genesis_flow.entrypoints.api import data as impl
 from genesis_flow.exceptions import MlflowException
 
@@ -279,7 +279,7 @@ def test_importing_the_package_loads_neither_pandas_nor_numpy_nor_mlflow() -> No
 
 
 def _reset_fluent_state() -> None:
-    fluent._reset_state()
+    state.reset()
     config.reset()
     config.forget_stores()
     bootstrap.reset_memory_stores()

@@ -53,7 +53,7 @@ from genesis_flow.core.errors import InternalError, InvalidParameterValue, Resou
 from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
 from genesis_flow.core.tracing import MAX_TRACE_TAG_VALUE_LENGTH
-from genesis_flow.entrypoints.api import async_logging, config, context
+from genesis_flow.entrypoints.api import async_logging, config, context, live_traces
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api import trace_entities as T
 from genesis_flow.entrypoints.api.async_logging import RunOperations
@@ -655,17 +655,15 @@ class MlflowClient:
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         """Set a tag on a trace, in progress or stored (values over 8000 characters truncated).
         MLflow's immutable trace tags are refused with a warning."""
-        from genesis_flow.entrypoints.api import tracing
-
         if not isinstance(value, str):
             _logger.warning(
                 "Received non-string value for trace tag. Please note that non-string tag values"
                 "will automatically be stringified when the trace is logged."
             )
-        if key in tracing.IMMUTABLE_TAGS:
+        if key in live_traces.IMMUTABLE_TAGS:
             _logger.warning("Tag '%s' is immutable and cannot be set on a trace.", key)
             return
-        if tracing.set_active_tag(trace_id, key, str(value)):
+        if live_traces.set_tag(trace_id, key, str(value)):
             return
         self._traces.set_trace_tag(trace_id, key, str(value)[:MAX_TRACE_TAG_VALUE_LENGTH])
 
@@ -673,12 +671,10 @@ class MlflowClient:
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
         """Delete a tag of a trace, in progress or stored. RESOURCE_DOES_NOT_EXIST for an unknown
         trace or tag."""
-        from genesis_flow.entrypoints.api import tracing
-
-        if key in tracing.IMMUTABLE_TAGS:
+        if key in live_traces.IMMUTABLE_TAGS:
             _logger.warning("Tag '%s' is immutable and cannot be deleted on a trace.", key)
             return
-        if tracing.delete_active_tag(trace_id, key):
+        if live_traces.delete_tag(trace_id, key):
             return
         self._traces.delete_trace_tag(trace_id, key)
 

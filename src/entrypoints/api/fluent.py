@@ -1,8 +1,9 @@
 """MLflow's fluent API (``mlflow.start_run``, ``mlflow.log_metric`` ...) on Genesis-Flow's stores.
 
-State is MLflow's: the active experiment is process-wide; the stack of active runs and the last
-active run are per thread. A ``log_*`` call with no active run starts one, as MLflow does. Errors
-are :class:`~genesis_flow.exceptions.MlflowException` with MLflow's error codes.
+State is MLflow's (kept in :mod:`.state`, which the tracing API shares): the active experiment is
+process-wide; the stack of active runs and the last active run are per thread. A ``log_*`` call
+with no active run starts one, as MLflow does. Errors are
+:class:`~genesis_flow.exceptions.MlflowException` with MLflow's error codes.
 
 Environment (MLflow's names; the ``GENESIS_`` ones win): ``MLFLOW_TRACKING_URI``,
 ``MLFLOW_REGISTRY_URI``, ``MLFLOW_EXPERIMENT_NAME``, ``MLFLOW_EXPERIMENT_ID``, ``MLFLOW_RUN_ID``
@@ -14,7 +15,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
-import os
 import posixpath
 import threading
 import time
@@ -31,13 +31,17 @@ from genesis_flow.core.errors import (
     InternalError,
     InvalidParameterValue,
     ResourceAlreadyExists,
-    ResourceDoesNotExist,
 )
-from genesis_flow.entrypoints.api import async_logging, config, context
+from genesis_flow.entrypoints import bootstrap
+from genesis_flow.entrypoints.api import async_logging, config, context, state
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api.async_logging import RunOperations
 from genesis_flow.entrypoints.api.client import MlflowClient
 from genesis_flow.entrypoints.api.exceptions import mlflow_exception, translate, translated
+from genesis_flow.entrypoints.api.state import ActiveRun as ActiveRun
+from genesis_flow.entrypoints.api.state import active_run as active_run
+from genesis_flow.entrypoints.api.state import end_run as end_run
+from genesis_flow.entrypoints.api.uris import parse_models_uri, parse_runs_uri
 
 _logger = logging.getLogger("genesis_flow")
 
@@ -54,83 +58,20 @@ def get_registry_uri() -> str:
     return config.get_registry_uri()
 
 
-def _env(name: str) -> str | None:
-    return os.environ.get("GENESIS_" + name) or os.environ.get("MLFLOW_" + name) or None
-
-
-def _unset_env(name: str) -> None:
-    os.environ.pop("GENESIS_" + name, None)
-    os.environ.pop("MLFLOW_" + name, None)
-
-
-# --- state ---------------------------------------------------------------------------------------
-
-
-class _ThreadState(threading.local):
-    def __init__(self) -> None:
-        self.stack: list[ActiveRun] = []
-        self.last_run_id: str | None = None
-
-
-_state = _ThreadState()
-_active_experiment_id: str | None = None
-_experiment_lock = threading.Lock()
-_clients: dict[tuple[str, str], MlflowClient] = {}
-
-
-def _client() -> MlflowClient:
-    # One client per (tracking, registry) URI pair: the fluent hot path (log_metric in a loop)
-    # must not re-resolve stores on every call.
-    tracking_uri = config.get_tracking_uri()
-    key = (tracking_uri, config.get_registry_uri(default_tracking_uri=tracking_uri))
-    client = _clients.get(key)
-    if client is None:
-        client = _clients.setdefault(key, MlflowClient(*key))
-    return client
-
-
-def _reset_state() -> None:
-    """Forget the active experiment, runs and clients of this thread and process."""
-    global _active_experiment_id
-    _active_experiment_id = None
-    _state.stack = []
-    _state.last_run_id = None
-    _clients.clear()
-
-
 def reset() -> None:
     """Start the API afresh in this process (tests, notebooks): pending asynchronous writes are
     flushed, then URIs set in code, the active experiment and runs (not ended), cached clients
     and stores, and the ``memory:`` stores are forgotten."""
     async_logging.reset()
-    _reset_state()
+    state.reset()
     config.reset()
     config.forget_stores()
-    from genesis_flow.entrypoints import bootstrap
-
     bootstrap.reset_memory_stores()
 
 
-class ActiveRun(E.Run):
-    """The run ``start_run`` returns: a Run that ends itself when used as a context manager
-    (FINISHED, or FAILED when the block raised, KeyboardInterrupt included, as in MLflow)."""
-
-    def __init__(self, run: E.Run, client: MlflowClient | None = None) -> None:
-        super().__init__(run.info, run.data, run.inputs, run.outputs)
-        # The client that started it keeps serving it, so a loop of log_metric calls does not
-        # resolve the tracking URI again on every call.
-        self._client = client or _client()
-
-    def __enter__(self) -> ActiveRun:
-        return self
-
-    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> bool:
-        if any(r.info.run_id == self.info.run_id for r in _state.stack):
-            end_run("FINISHED" if exc_type is None else "FAILED")
-        return exc_type is None
-
-
 # --- experiments ---------------------------------------------------------------------------------
+
+_experiment_lock = threading.Lock()
 
 
 @translated
@@ -141,7 +82,7 @@ def create_experiment(
     trace_location: Any = None,
 ) -> str:
     _refuse_trace_location(trace_location)
-    return _client().create_experiment(name, artifact_location, tags)
+    return state.current_client().create_experiment(name, artifact_location, tags)
 
 
 def _refuse_trace_location(trace_location: Any) -> None:
@@ -159,11 +100,10 @@ def set_experiment(
     """Make an experiment active (created by name when missing). INVALID_PARAMETER_VALUE unless
     exactly one argument is given, or for a deleted experiment; RESOURCE_DOES_NOT_EXIST for an
     unknown id."""
-    global _active_experiment_id
     _refuse_trace_location(trace_location)
     if (experiment_name is None) == (experiment_id is None):
         raise InvalidParameterValue("Must specify exactly one of: `experiment_id` or `experiment_name`.")
-    client = _client()
+    client = state.current_client()
     with _experiment_lock:
         if experiment_id is None:
             assert experiment_name is not None
@@ -185,34 +125,34 @@ def set_experiment(
                 f"Cannot set a deleted experiment {experiment.name!r} as the active experiment. You"
                 " can restore the experiment, or permanently delete the experiment to create a new one."
             )
-    _active_experiment_id = experiment.experiment_id
+    state.set_active_experiment(experiment.experiment_id)
     config.export_env("EXPERIMENT_ID", experiment.experiment_id)
     return experiment
 
 
 @translated
 def get_experiment(experiment_id: str) -> E.Experiment:
-    return _client().get_experiment(experiment_id)
+    return state.current_client().get_experiment(experiment_id)
 
 
 @translated
 def get_experiment_by_name(name: str) -> E.Experiment | None:
-    return _client().get_experiment_by_name(name)
+    return state.current_client().get_experiment_by_name(name)
 
 
 @translated
 def delete_experiment(experiment_id: str) -> None:
-    _client().delete_experiment(experiment_id)
+    state.current_client().delete_experiment(experiment_id)
 
 
 @translated
 def restore_experiment(experiment_id: str) -> None:
-    _client().restore_experiment(experiment_id)
+    state.current_client().restore_experiment(experiment_id)
 
 
 @translated
 def rename_experiment(experiment_id: str, new_name: str) -> None:
-    _client().rename_experiment(experiment_id, new_name)
+    state.current_client().rename_experiment(experiment_id, new_name)
 
 
 @translated
@@ -225,53 +165,20 @@ def search_experiments(
     """Every matching experiment (all pages), or the first ``max_results``."""
 
     def page(count: int, token: str | None) -> E.PagedList:
-        return _client().search_experiments(view_type, count, filter_string, order_by, token)
+        return state.current_client().search_experiments(view_type, count, filter_string, order_by, token)
 
     return _collect(page, 1000, max_results)
 
 
 @translated
 def set_experiment_tag(key: str, value: Any) -> None:
-    _client().set_experiment_tag(_get_experiment_id(), key, value)
+    state.current_client().set_experiment_tag(state.experiment_id(), key, value)
 
 
 @translated
 def set_experiment_tags(tags: dict[str, Any]) -> None:
     for key, value in tags.items():
         set_experiment_tag(key, value)
-
-
-def _get_experiment_id() -> str:
-    if _active_experiment_id:
-        return _active_experiment_id
-    return _experiment_id_from_env() or "0"
-
-
-def _experiment_id_from_env() -> str | None:
-    name = _env("EXPERIMENT_NAME")
-    experiment_id = _env("EXPERIMENT_ID")
-    client = _client()
-    if name is not None:
-        experiment = client.get_experiment_by_name(name)
-        if experiment is None:
-            return client.create_experiment(name)
-        if experiment_id and experiment_id != experiment.experiment_id:
-            raise InvalidParameterValue(
-                f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{experiment_id}` does"
-                f" not match the experiment id `{experiment.experiment_id}` for experiment name `{name}`"
-            )
-        return experiment.experiment_id
-    if experiment_id is not None:
-        try:
-            return client.get_experiment(experiment_id).experiment_id
-        except Exception as error:
-            if getattr(error, "error_code", None) != ResourceDoesNotExist.error_code:
-                raise
-            raise InvalidParameterValue(
-                f"The provided MLFLOW_EXPERIMENT_ID environment variable value `{experiment_id}` does"
-                " not exist in the tracking server. Provide a valid experiment_id."
-            ) from None
-    return None
 
 
 # --- runs ----------------------------------------------------------------------------------------
@@ -295,7 +202,7 @@ def start_run(
     RESOURCE_DOES_NOT_EXIST for an unknown run or experiment. A nested run gets the
     ``mlflow.parentRunId`` tag; every new run gets the system tags and a name.
     """
-    stack = _state.stack
+    stack = state.runs.stack
     if isinstance(experiment_id, int):
         experiment_id = str(experiment_id)
     if stack and not nested:
@@ -304,10 +211,10 @@ def start_run(
             " the current run with mlflow.end_run(). To start a nested run, call start_run with"
             " nested=True"
         )
-    client = _client()
-    existing_run_id = run_id or _env("RUN_ID")
+    client = state.current_client()
+    existing_run_id = run_id or state.env("RUN_ID")
     if not run_id and existing_run_id:
-        _unset_env("RUN_ID")
+        state.unset_env("RUN_ID")
     user_tags = {k: str(v) for k, v in (tags or {}).items()}
     if description:
         if context.MLFLOW_RUN_NOTE in user_tags:
@@ -318,7 +225,7 @@ def start_run(
         user_tags[context.MLFLOW_RUN_NOTE] = description
     if existing_run_id:
         run = client.get_run(existing_run_id)
-        if _active_experiment_id is not None and _active_experiment_id != run.info.experiment_id:
+        if state.active_experiment_id is not None and state.active_experiment_id != run.info.experiment_id:
             raise InternalError(
                 f"Cannot start run with ID {existing_run_id} because active experiment ID does not"
                 " match environment run ID. Make sure --experiment-name or --experiment-id matches"
@@ -352,7 +259,7 @@ def start_run(
                 )
         else:
             parent_run_id = stack[-1].info.run_id if stack else None
-        target_experiment = experiment_id if experiment_id is not None else _get_experiment_id()
+        target_experiment = experiment_id if experiment_id is not None else state.experiment_id()
         if parent_run_id is not None:
             user_tags[context.MLFLOW_PARENT_RUN_ID] = parent_run_id
         if run_name:
@@ -364,50 +271,33 @@ def start_run(
 
 
 @translated
-def end_run(status: str = "FINISHED") -> None:
-    """End the active run (no-op without one) after flushing its asynchronous writes."""
-    stack = _state.stack
-    if not stack:
-        return
-    os.environ.pop("MLFLOW_RUN_ID", None)
-    run = stack.pop()
-    _state.last_run_id = run.info.run_id
-    _client().set_terminated(run.info.run_id, status)
-
-
-def active_run() -> ActiveRun | None:
-    """The innermost active run of this thread, or None."""
-    return _state.stack[-1] if _state.stack else None
-
-
-@translated
 def last_active_run() -> E.Run | None:
     """The active run, else the run this thread ended last (fetched fresh), else None."""
     current = active_run()
     if current is not None:
         return current
-    if _state.last_run_id is None:
+    if state.runs.last_run_id is None:
         return None
-    return get_run(_state.last_run_id)
+    return get_run(state.runs.last_run_id)
 
 
 @translated
 def get_run(run_id: str) -> E.Run:
-    return _client().get_run(run_id)
+    return state.current_client().get_run(run_id)
 
 
 @translated
 def get_parent_run(run_id: str) -> E.Run | None:
-    return _client().get_parent_run(run_id)
+    return state.current_client().get_parent_run(run_id)
 
 
 @translated
 def delete_run(run_id: str) -> None:
-    _client().delete_run(run_id)
+    state.current_client().delete_run(run_id)
 
 
 def _run_id() -> str:
-    stack = _state.stack
+    stack = state.runs.stack
     if stack:
         return stack[-1].info.run_id
     return start_run().info.run_id
@@ -419,7 +309,7 @@ def _now_ms() -> int:
 
 @translated
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
-    return _client().log_param(_run_id(), key, value, synchronous=synchronous)
+    return state.current_client().log_param(_run_id(), key, value, synchronous=synchronous)
 
 
 @translated
@@ -427,7 +317,7 @@ def log_params(
     params: dict[str, Any], synchronous: bool | None = None, run_id: str | None = None
 ) -> RunOperations | None:
     batch = [CoreParam(str(k), str(v)) for k, v in params.items()]
-    return _client().log_batch(run_id or _run_id(), params=batch, synchronous=synchronous)
+    return state.current_client().log_batch(run_id or _run_id(), params=batch, synchronous=synchronous)
 
 
 def log_metric(
@@ -446,11 +336,11 @@ def log_metric(
     # A training loop's hot path: an inline try instead of the decorator saves a call layer.
     try:
         if run_id is None:
-            stack = _state.stack
+            stack = state.runs.stack
             active = stack[-1] if stack else start_run()
             client, run_id = active._client, active.info.run_id
         else:
-            client = _client()
+            client = state.current_client()
         if dataset is None:
             return client._log_metric(
                 run_id, key, value, timestamp, step or 0, synchronous, None, None, model_id
@@ -485,23 +375,23 @@ def log_metrics(
         )
         for key, value in metrics.items()
     ]
-    return _client().log_batch(run_id or _run_id(), metrics=batch, synchronous=synchronous)
+    return state.current_client().log_batch(run_id or _run_id(), metrics=batch, synchronous=synchronous)
 
 
 @translated
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> RunOperations | None:
-    return _client().set_tag(_run_id(), key, value, synchronous=synchronous)
+    return state.current_client().set_tag(_run_id(), key, value, synchronous=synchronous)
 
 
 @translated
 def set_tags(tags: dict[str, Any], synchronous: bool | None = None) -> RunOperations | None:
     batch = [CoreRunTag(str(k), str(v)) for k, v in tags.items()]
-    return _client().log_batch(_run_id(), tags=batch, synchronous=synchronous)
+    return state.current_client().log_batch(_run_id(), tags=batch, synchronous=synchronous)
 
 
 @translated
 def delete_tag(key: str) -> None:
-    _client().delete_tag(_run_id(), key)
+    state.current_client().delete_tag(_run_id(), key)
 
 
 @translated
@@ -550,7 +440,7 @@ def log_inputs(
         if input_context:
             input_tags.append(E.InputTag(DATASET_CONTEXT_TAG, input_context))
         dataset_inputs.append(E.DatasetInput(entity, input_tags))
-    _client().log_inputs(run_id, dataset_inputs, [m for m in models or () if m is not None])
+    state.current_client().log_inputs(run_id, dataset_inputs, [m for m in models or () if m is not None])
 
 
 # --- artifacts -----------------------------------------------------------------------------------
@@ -558,27 +448,27 @@ def log_inputs(
 
 @translated
 def log_artifact(local_path: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
-    _client().log_artifact(run_id or _run_id(), local_path, artifact_path)
+    state.current_client().log_artifact(run_id or _run_id(), local_path, artifact_path)
 
 
 @translated
 def log_artifacts(local_dir: str, artifact_path: str | None = None, run_id: str | None = None) -> None:
-    _client().log_artifacts(run_id or _run_id(), local_dir, artifact_path)
+    state.current_client().log_artifacts(run_id or _run_id(), local_dir, artifact_path)
 
 
 @translated
 def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
-    _client().log_text(run_id or _run_id(), text, artifact_file)
+    state.current_client().log_text(run_id or _run_id(), text, artifact_file)
 
 
 @translated
 def log_dict(dictionary: dict[str, Any], artifact_file: str, run_id: str | None = None) -> None:
-    _client().log_dict(run_id or _run_id(), dictionary, artifact_file)
+    state.current_client().log_dict(run_id or _run_id(), dictionary, artifact_file)
 
 
 @translated
 def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
-    _client().log_table(run_id or _run_id(), data, artifact_file)
+    state.current_client().log_table(run_id or _run_id(), data, artifact_file)
 
 
 @translated
@@ -590,12 +480,12 @@ def log_image(
     timestamp: int | None = None,
     synchronous: bool | None = False,
 ) -> None:
-    _client().log_image(_run_id(), image, artifact_file, key, step, timestamp, synchronous)
+    state.current_client().log_image(_run_id(), image, artifact_file, key, step, timestamp, synchronous)
 
 
 @translated
 def log_figure(figure: Any, artifact_file: str, *, save_kwargs: dict[str, Any] | None = None) -> None:
-    _client().log_figure(_run_id(), figure, artifact_file, save_kwargs=save_kwargs)
+    state.current_client().log_figure(_run_id(), figure, artifact_file, save_kwargs=save_kwargs)
 
 
 @translated
@@ -603,7 +493,7 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
     """The active run's artifact root (started if none), or ``artifact_path`` below it;
     INVALID_PARAMETER_VALUE for a path that would name something outside the root."""
     below = checked_artifact_path(artifact_path)
-    root = str(_client().get_run(_run_id()).info.artifact_uri)
+    root = str(state.current_client().get_run(_run_id()).info.artifact_uri)
     return posixpath.join(root, below) if below else root
 
 
@@ -657,10 +547,10 @@ def search_runs(
     elif search_all_experiments:
         ids = [e.experiment_id for e in search_experiments(view_type=E.ViewType.ACTIVE_ONLY)]
     else:
-        ids = [_get_experiment_id()]
+        ids = [state.experiment_id()]
 
     def page(count: int, token: str | None) -> E.PagedList:
-        return _client().search_runs(ids, filter_string, run_view_type, count, order_by, token)
+        return state.current_client().search_runs(ids, filter_string, run_view_type, count, order_by, token)
 
     runs = _collect(page, NUM_RUNS_PER_PAGE_PANDAS, max_results) if ids else []
     if output_format == "list":
@@ -723,7 +613,7 @@ def register_model(
     """Create the registered model if needed and a new version from ``model_uri``. A
     ``runs:/<id>/<path>`` source whose path holds an MLmodel is stored as the run's artifact
     location, else the run's logged model named ``<path>`` is registered as ``models:/<id>``."""
-    client = _client()
+    client = state.current_client()
     try:
         client.create_registered_model(name)
     except Exception as error:
@@ -733,8 +623,6 @@ def register_model(
     model_id: str | None = None
     source = model_uri
     if model_uri.startswith("runs:"):
-        from genesis_flow.entrypoints.api.uris import parse_runs_uri
-
         run_id, artifact_path = parse_runs_uri(model_uri)
         listed = {f.path for f in client.list_artifacts(run_id, artifact_path or None)}
         if posixpath.join(artifact_path, "MLmodel") in listed:
@@ -743,8 +631,6 @@ def register_model(
             model_id = _logged_model_of_run(client, run_id, artifact_path)
             source = f"models:/{model_id}"
     elif model_uri.startswith("models:/"):
-        from genesis_flow.entrypoints.api.uris import parse_models_uri
-
         model_id = parse_models_uri(model_uri).model_id
     return client.create_model_version(name, source, run_id=run_id, tags=tags, model_id=model_id)
 

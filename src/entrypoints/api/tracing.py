@@ -22,7 +22,6 @@ import inspect
 import json
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from contextvars import ContextVar
@@ -30,10 +29,9 @@ from typing import Any, TypeVar, overload
 
 from genesis_flow.core import tracing as core
 from genesis_flow.core.errors import InvalidParameterValue
-from genesis_flow.entrypoints.api import context, fluent
+from genesis_flow.entrypoints.api import context, live_traces, state
 from genesis_flow.entrypoints.api.exceptions import (
     INVALID_PARAMETER_VALUE,
-    RESOURCE_DOES_NOT_EXIST,
     MlflowException,
     mlflow_exception,
     translated,
@@ -64,16 +62,6 @@ TRACE_SESSION_METADATA = "mlflow.trace.session"
 TRACE_USER_METADATA = "mlflow.trace.user"
 SPANS_LOCATION_TAG = core.SPANS_LOCATION_TAG
 SPANS_IN_TRACKING_STORE = core.SPANS_IN_TRACKING_STORE
-# MLflow's IMMUTABLE_TAGS for traces: set and delete refuse them with a warning.
-IMMUTABLE_TAGS = frozenset(
-    {
-        "mlflow.user",
-        "mlflow.artifactLocation",
-        SPANS_LOCATION_TAG,
-        "mlflow.trace.archiveLocation",
-        "mlflow.trace.archivalFailure",
-    }
-)
 MAX_CHARS_IN_TRACE_INFO_METADATA = 250
 TRUNCATION_SUFFIX = "..."
 PREVIEW_MAX_LENGTH = core.MAX_PREVIEW_LENGTH
@@ -146,14 +134,13 @@ def _new_span_id() -> str:
 # --- live spans and in-progress traces -----------------------------------------------------------
 
 
-class _ActiveTrace:
+class _ActiveTrace(live_traces.LiveTrace):
     """A trace whose root span has not ended: its spans and the info MLflow fills in along the
     way (tags, metadata, previews, state set by ``update_current_trace``)."""
 
     def __init__(self, trace_id: str) -> None:
-        self.trace_id = trace_id
+        super().__init__(trace_id)
         self.spans: dict[str, LiveSpan] = {}
-        self.tags: dict[str, str] = {}
         self.metadata: dict[str, str] = {}
         self.client_request_id: str | None = None
         self.request_preview: str | None = None
@@ -162,12 +149,9 @@ class _ActiveTrace:
         self.experiment_id: str | None = None
         self.store: Any = None
         self.setup_error: Exception | None = None
-        self.lock = threading.Lock()
 
 
 _current_span: ContextVar[LiveSpan | None] = ContextVar("genesis_flow_active_span", default=None)
-_active_traces: dict[str, _ActiveTrace] = {}
-_active_lock = threading.Lock()
 _last_trace_id: str | None = None
 _last_trace_id_local: ContextVar[str | None] = ContextVar("genesis_flow_last_trace_id", default=None)
 _env_metadata: dict[str, str] | None = None
@@ -303,10 +287,10 @@ def _begin_trace(run_id: str | None) -> _ActiveTrace:
     metadata = _environment_metadata()
     metadata[TRACE_SCHEMA_VERSION_KEY] = TRACE_SCHEMA_VERSION
     try:
-        client = fluent._client()
+        client = state.current_client()
         trace.store = client.store
-        trace.experiment_id = fluent._get_experiment_id()
-        active = fluent.active_run()
+        trace.experiment_id = state.experiment_id()
+        active = state.active_run()
         if active is not None:
             metadata[core.SOURCE_RUN_METADATA] = active.info.run_id
     except Exception as error:  # reported when the trace is exported; the user's code goes on
@@ -314,8 +298,7 @@ def _begin_trace(run_id: str | None) -> _ActiveTrace:
     if run_id is not None:
         metadata[core.SOURCE_RUN_METADATA] = run_id
     trace.metadata = metadata
-    with _active_lock:
-        _active_traces[trace.trace_id] = trace
+    live_traces.register(trace)
     return trace
 
 
@@ -711,8 +694,7 @@ def _str_map(values: dict[str, Any], limit: int) -> dict[str, str]:
 
 def _end_trace(trace: _ActiveTrace, root: LiveSpan) -> None:
     global _last_trace_id
-    with _active_lock:
-        _active_traces.pop(trace.trace_id, None)
+    live_traces.forget(trace.trace_id)
     _last_trace_id = trace.trace_id
     _last_trace_id_local.set(trace.trace_id)
     try:
@@ -774,11 +756,6 @@ def flush_trace_async_logging(terminate: bool = False) -> None:
     """Nothing to wait for: traces are exported synchronously when their root span ends."""
 
 
-def _active_trace(trace_id: str) -> _ActiveTrace | None:
-    with _active_lock:
-        return _active_traces.get(trace_id)
-
-
 def update_current_trace(
     tags: dict[str, str] | None = None,
     metadata: dict[str, str] | None = None,
@@ -838,42 +815,18 @@ def update_current_trace(
 
 def set_trace_tag(trace_id: str, key: str, value: str) -> None:
     """Set a tag on a trace, in progress or stored."""
-    fluent._client().set_trace_tag(trace_id, key, value)
+    state.current_client().set_trace_tag(trace_id, key, value)
 
 
 def delete_trace_tag(trace_id: str, key: str) -> None:
     """Delete a tag of a trace, in progress or stored."""
-    fluent._client().delete_trace_tag(trace_id, key)
-
-
-def set_active_tag(trace_id: str, key: str, value: str) -> bool:
-    """Set ``key`` on the in-progress trace ``trace_id``; False when it is not in progress."""
-    trace = _active_trace(trace_id)
-    if trace is None:
-        return False
-    with trace.lock:
-        trace.tags[key] = str(value)
-    return True
-
-
-def delete_active_tag(trace_id: str, key: str) -> bool:
-    """Delete ``key`` of the in-progress trace ``trace_id``; False when it is not in progress."""
-    trace = _active_trace(trace_id)
-    if trace is None:
-        return False
-    with trace.lock:
-        if key not in trace.tags:
-            raise mlflow_exception(
-                f"Tag with key {key} not found in trace with ID {trace_id}.", RESOURCE_DOES_NOT_EXIST
-            )
-        del trace.tags[key]
-    return True
+    state.current_client().delete_trace_tag(trace_id, key)
 
 
 def get_trace(trace_id: str, silent: bool = False, flush: bool = False) -> Trace | None:
     """The stored trace, or None (with a warning unless ``silent``) when it cannot be read."""
     try:
-        return fluent._client().get_trace(trace_id)
+        return state.current_client().get_trace(trace_id)
     except MlflowException as error:
         if not silent:
             _logger.warning("Failed to get trace from the tracking store: %s", error)
@@ -925,8 +878,8 @@ def search_traces(
     if locations is not None and not isinstance(locations, list):
         raise InvalidParameterValue(f"Parameter locations must be a list, got {type(locations).__name__}")
     if not experiment_ids and not locations:
-        locations = [fluent._get_experiment_id()]
-    client = fluent._client()
+        locations = [state.experiment_id()]
+    client = state.current_client()
     results: list[Trace] = []
     token: str | None = None
     while max_results is None or len(results) < max_results:
@@ -960,8 +913,7 @@ def search_traces(
 def _reset() -> None:
     """Forget in-progress traces and the last trace id (tests)."""
     global _last_trace_id, _env_metadata
-    with _active_lock:
-        _active_traces.clear()
+    live_traces.clear()
     _last_trace_id = None
     _last_trace_id_local.set(None)
     _env_metadata = None
