@@ -22,20 +22,21 @@ REGISTRY = "src/adapters/memory/registry.py"
 TRACING = "src/adapters/memory/tracing.py"
 # The batch rules every adapter shares live in the domain; breaking them there must be noticed too.
 VALIDATION = "src/genesis_core/validation.py"
+COMMANDS = "src/genesis_core/commands.py"
 
 # (name, file, original text, mutated text)
 MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "param overwrite allowed",
-        TRACKING,
-        "conflicts = [p for p in params if p.key in state.params and state.params[p.key] != p.value]",
+        COMMANDS,
+        "conflicts = [p for p in self.params if p.key in stored and stored[p.key] != p.value]",
         "conflicts: list[Param] = []",
     ),
     (
         "search_runs ignores order",
         TRACKING,
-        "page = paginate(sort(kind, found, order_by), limit, page_token, fingerprint)",
-        "page = paginate(found, limit, page_token, fingerprint)",
+        "page = search.page.slice(sort(kind, found, order_by))",
+        "page = search.page.slice(found)",
     ),
     (
         "identical metric point stored twice",
@@ -58,11 +59,11 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "log_batch not atomic (params written before metrics are checked)",
         TRACKING,
-        "        v.validate_log_batch(\n",
+        "        batch = LogBatch.prepare(metrics, params, tags)\n",
         "        if params and run_id in self._runs:\n"
         "            self._runs[run_id].params.update({p.key: p.value for p in params"
         " if p.key not in self._runs[run_id].params})\n"
-        "        v.validate_log_batch(\n",
+        "        batch = LogBatch.prepare(metrics, params, tags)\n",
     ),
     (
         "writes to deleted runs allowed",
@@ -96,9 +97,9 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     ),
     (
         "page token not bound to its query",
-        TRACKING,
-        "fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), run_view_type, filter, tuple(order_by))",
-        'fingerprint = query_fingerprint("runs")',
+        COMMANDS,
+        "kind, max_results, page_token, wanted, run_view_type, filter, tuple(order_by)",
+        "kind, max_results, page_token",
     ),
     (
         "dataset inputs not deduplicated",
@@ -115,7 +116,7 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "renaming through the mlflow.runName tag does not rename the run",
         TRACKING,
-        "                if t.key == RUN_NAME_TAG:\n                    state.info = evolve(state.info, run_name=t.value)",
+        "                if key == RUN_NAME_TAG:\n                    state.info = evolve(state.info, run_name=value)",
         "                pass",
     ),
     (
@@ -187,8 +188,8 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "search_traces ignores order",
         TRACING,
-        "return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)",
-        "return paginate(found, limit, page_token, fingerprint)",
+        "return search.page.slice(sort(kind, found, order_by))",
+        "return search.page.slice(found)",
     ),
 ]
 

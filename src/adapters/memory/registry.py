@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from attrs import define, evolve, field
 
 from genesis_flow.core import validation as v
+from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
     InvalidParameterValue,
@@ -35,10 +36,7 @@ from genesis_flow.core.registry import (
 from genesis_flow.core.search import (
     IS_PROMPT_TAG,
     matches,
-    paginate,
     prompt_scope,
-    query_fingerprint,
-    resolve_max_results,
     sort,
 )
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
@@ -165,13 +163,12 @@ class InMemoryRegistryStore:
         page_token: str | None = None,
     ) -> Page[RegisteredModel]:
         kind = SearchKind.REGISTERED_MODELS
-        limit = resolve_max_results(kind, max_results)
-        fingerprint = query_fingerprint(kind, filter, tuple(order_by))
+        page = PageRequest.search(kind, max_results, page_token, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
         with self._lock:
             candidates = [s.entity() for s in self._models.values() if prompts or not s.is_prompt()]
         found = [model for model in candidates if matches(kind, model, effective)]
-        return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+        return page.slice(sort(kind, found, order_by))
 
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> tuple[ModelVersion, ...]:
         with self._lock:
@@ -296,8 +293,7 @@ class InMemoryRegistryStore:
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
         kind = SearchKind.MODEL_VERSIONS
-        limit = resolve_max_results(kind, max_results)
-        fingerprint = query_fingerprint(kind, filter, tuple(order_by))
+        page = PageRequest.search(kind, max_results, page_token, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
         with self._lock:
             candidates = [
@@ -307,7 +303,7 @@ class InMemoryRegistryStore:
                 for mv in state.versions.values()
             ]
         found = [mv for mv in candidates if matches(kind, mv, effective)]
-        return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+        return page.slice(sort(kind, found, order_by))
 
     def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:
         number = v.model_version_number(name, version)

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from attrs import evolve
 
 from genesis_flow.core import validation as v
+from genesis_flow.core.commands import ExperimentSearch
 from genesis_flow.core.entities import Experiment, Page
 from genesis_flow.core.errors import ResourceDoesNotExist
-from genesis_flow.core.search import matcher, paginate, query_fingerprint, resolve_max_results, sort
+from genesis_flow.core.search import matcher, sort
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.core.tracing import (
     Span,
@@ -107,15 +108,13 @@ class InMemoryTraces:
         page_token: str | None = None,
     ) -> Page[TraceInfo]:
         kind = SearchKind.TRACES
-        limit = resolve_max_results(kind, max_results)
-        v.validate_lookups("experiment_ids", experiment_ids)
-        wanted = {str(e) for e in experiment_ids}
-        fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), filter, tuple(order_by))
+        search = ExperimentSearch.traces(experiment_ids, filter, max_results, order_by, page_token)
+        wanted = set(search.experiment_ids)
         with self._lock:
             infos = [i for i in self._traces.values() if i.experiment_id in wanted]
         keep = matcher(kind, filter)
         found = [i for i in infos if keep(i)]
-        return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+        return search.page.slice(sort(kind, found, order_by))
 
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         validate_trace_tag(key, value)

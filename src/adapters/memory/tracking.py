@@ -15,6 +15,7 @@ from attrs import define, evolve, field
 
 from genesis_flow.adapters.memory.tracing import InMemoryTraces
 from genesis_flow.core import validation as v
+from genesis_flow.core.commands import ExperimentSearch, ImportedRun, LogBatch, PageRequest
 from genesis_flow.core.entities import (
     Dataset,
     DatasetInput,
@@ -60,9 +61,6 @@ from genesis_flow.core.search import (
     RunValues,
     matcher,
     matches,
-    paginate,
-    query_fingerprint,
-    resolve_max_results,
     sort,
 )
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
@@ -212,15 +210,14 @@ class InMemoryTrackingStore(InMemoryTraces):
         page_token: str | None = None,
     ) -> Page[Experiment]:
         kind = SearchKind.EXPERIMENTS
-        limit = resolve_max_results(kind, max_results)
-        fingerprint = query_fingerprint(kind, view_type, filter, tuple(order_by))
+        page = PageRequest.search(kind, max_results, page_token, view_type, filter, tuple(order_by))
         with self._lock:
             found = [
                 e
                 for e in self._experiments.values()
                 if view_type.admits(e.lifecycle_stage) and matches(kind, e, filter)
             ]
-        return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+        return page.slice(sort(kind, found, order_by))
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         v.validate_experiment_name(new_name)
@@ -402,32 +399,23 @@ class InMemoryTrackingStore(InMemoryTraces):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        v.validate_log_batch(
-            [(m.key, m.value, m.timestamp, m.step) for m in metrics],
-            [(p.key, p.value) for p in params],
-            [(tag.key, tag.value) for tag in tags],
-        )
+        batch = LogBatch.prepare(metrics, params, tags)
         with self._lock:
             state = self._active_run(run_id)
             # Atomic: every check that can fail runs before the first write.
-            conflicts = [p for p in params if p.key in state.params and state.params[p.key] != p.value]
-            if conflicts:
-                raise v.changed_params_error(
-                    run_id, [(p.key, state.params[p.key], p.value) for p in conflicts]
-                )
-            linked = {m.model_id for m in metrics if m.model_id is not None}
-            for model_id in linked:
+            new_params = batch.new_params(run_id, state.params)
+            for model_id in batch.model_ids:
                 self._logged_model(model_id)
-            for p in params:
+            for p in new_params:
                 state.params[p.key] = p.value
-            for m in metrics:
+            for m in batch.metrics:
                 state.add_metric(evolve(m, run_id=None))
                 if m.model_id is not None:
                     self._add_model_metric(m.model_id, evolve(m, run_id=run_id))
-            for t in tags:
-                state.tags[t.key] = t.value
-                if t.key == RUN_NAME_TAG:
-                    state.info = evolve(state.info, run_name=t.value)
+            for key, value in batch.tag_values.items():
+                state.tags[key] = value
+                if key == RUN_NAME_TAG:
+                    state.info = evolve(state.info, run_name=value)
 
     def get_metric_history(
         self,
@@ -436,13 +424,10 @@ class InMemoryTrackingStore(InMemoryTraces):
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> Page[Metric]:
-        if max_results is not None and max_results < 1:
-            raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
-        v.validate_lookup("metric_key", metric_key)
+        page = PageRequest.metric_history(run_id, metric_key, max_results, page_token)
         with self._lock:
             points = sorted(self._run(run_id).history.get(metric_key, {}).values(), key=metric_history_key)
-        fingerprint = query_fingerprint("metric-history", run_id, metric_key)
-        return paginate(points, max_results or max(len(points), 1), page_token, fingerprint)
+        return page.slice(points)
 
     def log_inputs(
         self,
@@ -488,10 +473,10 @@ class InMemoryTrackingStore(InMemoryTraces):
         page_token: str | None = None,
     ) -> Page[Run]:
         kind = SearchKind.RUNS
-        limit = resolve_max_results(kind, max_results)
-        v.validate_lookups("experiment_ids", experiment_ids)
-        wanted = {str(e) for e in experiment_ids}
-        fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), run_view_type, filter, tuple(order_by))
+        search = ExperimentSearch.runs(
+            experiment_ids, filter, run_view_type, max_results, order_by, page_token
+        )
+        wanted = set(search.experiment_ids)
         keep = matcher(kind, filter)
         with self._lock:
             # Filtered and sorted on the stored values: only the page's runs become entities.
@@ -502,7 +487,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             }
             runs = [s.values() for s in states.values()]
             found = [r for r in runs if keep(r)]
-            page = paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+            page = search.page.slice(sort(kind, found, order_by))
             return Page(tuple(states[r.info.run_id].snapshot() for r in page.items), page.next_page_token)
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
@@ -631,12 +616,10 @@ class InMemoryTrackingStore(InMemoryTraces):
         page_token: str | None = None,
     ) -> Page[LoggedModel]:
         kind = SearchKind.LOGGED_MODELS
-        limit = resolve_max_results(kind, max_results)
-        v.validate_lookups("experiment_ids", experiment_ids)
-        v.validate_lookups("datasets", (d.name for d in datasets))
-        v.validate_lookups("datasets", (d.digest for d in datasets))
-        wanted = {str(e) for e in experiment_ids}
-        fingerprint = query_fingerprint(kind, tuple(sorted(wanted)), filter, tuple(datasets), tuple(order_by))
+        search = ExperimentSearch.logged_models(
+            experiment_ids, filter, datasets, max_results, order_by, page_token
+        )
+        wanted = set(search.experiment_ids)
         with self._lock:
             models = [
                 m
@@ -645,7 +628,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             ]
         keep = matcher(kind, filter, datasets=datasets)
         found = [m for m in models if keep(m)]
-        return paginate(sort(kind, found, order_by), limit, page_token, fingerprint)
+        return search.page.slice(sort(kind, found, order_by))
 
     # --- import (migration) ------------------------------------------------------------------------
 
@@ -670,13 +653,7 @@ class InMemoryTrackingStore(InMemoryTraces):
                 self._next_experiment_id = max(self._next_experiment_id, int(experiment.experiment_id) + 1)
 
     def import_run(self, run: Run, metric_history: Sequence[Metric]) -> None:
-        v.validate_lookup("run_id", run.info.run_id)
-        for m in metric_history:
-            v.validate_metric(m.key, m.value, m.timestamp, m.step)
-        for p in run.data.params:
-            v.validate_param(p.key, p.value)
-        for t in run.data.tags:
-            v.validate_run_tag(t.key, t.value)
+        imported = ImportedRun.prepare(run.info.run_id, run.data.params, run.data.tags, metric_history)
         with self._lock:
             self._experiment(run.info.experiment_id)
             if run.info.run_id in self._runs:
@@ -693,8 +670,8 @@ class InMemoryTrackingStore(InMemoryTraces):
                 if run.info.lifecycle_stage == LifecycleStage.DELETED
                 else None,
             )
-            for m in metric_history:
-                state.add_metric(evolve(m, run_id=None))
+            for m in imported.points:
+                state.add_metric(m)
             for item in run.inputs.dataset_inputs:
                 self._attach_dataset_input(state, run.info.experiment_id, item)
             self._runs[run.info.run_id] = state

@@ -1,0 +1,257 @@
+"""Commands: what a store operation checks and works out before it touches its database, once.
+
+Every adapter method used to open with the same lines (resolve ``max_results``, fingerprint the
+query, decode the page token; validate each metric, param and tag of a batch, refuse changed params,
+pick each key's latest point). Each copy could drift from the others, and the contract suite only
+notices a drift on the inputs it happens to try. Here those rules are values: an adapter method
+builds its command in one line, and the command has already raised the domain error for bad input.
+The order of the checks is part of the rule (it decides which error a call with two mistakes
+gets), so it lives here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TypeVar
+
+from attrs import evolve, field, frozen
+
+from genesis_flow.core import validation as v
+from genesis_flow.core.entities import (
+    DatasetRef,
+    Metric,
+    Page,
+    Param,
+    RunTag,
+    ViewType,
+    metric_order_key,
+)
+from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
+from genesis_flow.core.search.paging import (
+    decode_page_token,
+    page_after,
+    query_fingerprint,
+    resolve_max_results,
+)
+
+E = TypeVar("E")
+
+
+@frozen
+class PageRequest:
+    """One page of a query: its size, where it starts, and the query it belongs to.
+
+    ``limit`` None means every item from ``offset`` on, in one page (metric history without
+    ``max_results``). Build it with :meth:`search` or :meth:`metric_history`; both raise
+    :class:`InvalidParameterValue` for a bad ``max_results`` or page token.
+    """
+
+    limit: int | None
+    offset: int
+    fingerprint: str
+
+    @classmethod
+    def search(
+        cls, kind: SearchKind, max_results: int | None, page_token: str | None, *query: object
+    ) -> PageRequest:
+        """The page of a ``kind`` search; ``query`` is everything that defines the result
+        (filter, order, scope), so a token is refused by any other query."""
+        limit = resolve_max_results(kind, max_results)
+        fingerprint = query_fingerprint(kind, *query)
+        return cls(limit, decode_page_token(page_token, fingerprint), fingerprint)
+
+    @classmethod
+    def metric_history(
+        cls, run_id: str, metric_key: str, max_results: int | None, page_token: str | None
+    ) -> PageRequest:
+        if max_results is not None and max_results < 1:
+            raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
+        v.validate_lookup("run_id", run_id)
+        v.validate_lookup("metric_key", metric_key)
+        fingerprint = query_fingerprint("metric-history", run_id, metric_key)
+        return cls(max_results, decode_page_token(page_token, fingerprint), fingerprint)
+
+    @property
+    def fetch(self) -> int | None:
+        """How many rows to ask the database for at ``offset``: one more than the page holds,
+        so the answer also says whether a next page exists; None for no limit."""
+        return None if self.limit is None else self.limit + 1
+
+    def page(self, rows: Sequence[E], more: bool | None = None) -> Page[E]:
+        """The page from what a query for :attr:`fetch` rows at :attr:`offset` returned.
+
+        ``more`` says whether a row beyond the page was found; by default, whether ``rows`` holds
+        more than :attr:`limit` items (the extra one is dropped).
+        """
+        if self.limit is None:
+            return Page(items=tuple(rows))
+        if more is None:
+            more = len(rows) > self.limit
+        return page_after(rows[: self.limit], more, self.limit, self.offset, self.fingerprint)
+
+    def slice(self, items: Sequence[E]) -> Page[E]:
+        """The page of a whole result already filtered and sorted in memory."""
+        end = len(items) if self.limit is None else self.offset + self.limit + 1
+        return self.page(items[self.offset : end])
+
+
+def _experiment_scope(experiment_ids: Iterable[object]) -> tuple[str, ...]:
+    ids = list(experiment_ids)
+    v.validate_lookups("experiment_ids", ids)
+    return tuple(sorted({str(e) for e in ids}))
+
+
+@frozen
+class ExperimentSearch:
+    """A search inside experiments (runs, logged models, traces): the experiments, sorted and
+    unique, and the page. The checks run in MLflow's order: ``max_results``, the experiment ids,
+    the datasets, then the page token."""
+
+    experiment_ids: tuple[str, ...]
+    page: PageRequest
+
+    @classmethod
+    def runs(
+        cls,
+        experiment_ids: Sequence[str],
+        filter: Filter,
+        run_view_type: ViewType,
+        max_results: int | None,
+        order_by: Sequence[OrderBy],
+        page_token: str | None,
+    ) -> ExperimentSearch:
+        kind = SearchKind.RUNS
+        resolve_max_results(kind, max_results)
+        wanted = _experiment_scope(experiment_ids)
+        page = PageRequest.search(
+            kind, max_results, page_token, wanted, run_view_type, filter, tuple(order_by)
+        )
+        return cls(wanted, page)
+
+    @classmethod
+    def logged_models(
+        cls,
+        experiment_ids: Sequence[str],
+        filter: Filter,
+        datasets: Sequence[DatasetRef],
+        max_results: int | None,
+        order_by: Sequence[OrderBy],
+        page_token: str | None,
+    ) -> ExperimentSearch:
+        kind = SearchKind.LOGGED_MODELS
+        resolve_max_results(kind, max_results)
+        wanted = _experiment_scope(experiment_ids)
+        v.validate_lookups("datasets", (d.name for d in datasets))
+        v.validate_lookups("datasets", (d.digest for d in datasets))
+        page = PageRequest.search(
+            kind, max_results, page_token, wanted, filter, tuple(datasets), tuple(order_by)
+        )
+        return cls(wanted, page)
+
+    @classmethod
+    def traces(
+        cls,
+        experiment_ids: Sequence[str],
+        filter: Filter,
+        max_results: int | None,
+        order_by: Sequence[OrderBy],
+        page_token: str | None,
+    ) -> ExperimentSearch:
+        kind = SearchKind.TRACES
+        resolve_max_results(kind, max_results)
+        wanted = _experiment_scope(experiment_ids)
+        page = PageRequest.search(kind, max_results, page_token, wanted, filter, tuple(order_by))
+        return cls(wanted, page)
+
+
+def latest_points(metrics: Iterable[Metric]) -> dict[str, Metric]:
+    """Each key's latest point among ``metrics`` by MLflow's rule (greatest step, timestamp,
+    value, NaN counted as 0); of equal points the first wins, so the answer does not depend on
+    which adapter computed it."""
+    latest: dict[str, Metric] = {}
+    for m in metrics:
+        current = latest.get(m.key)
+        if current is None or metric_order_key(m) > metric_order_key(current):
+            latest[m.key] = m
+    return latest
+
+
+def _validated(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
+    v.validate_log_batch(
+        [(m.key, m.value, m.timestamp, m.step) for m in metrics],
+        [(p.key, p.value) for p in params],
+        [(tag.key, tag.value) for tag in tags],
+    )
+
+
+@frozen
+class LogBatch:
+    """A ``log_batch`` that passed every check that needs no stored state: each metric, param and
+    tag (MLflow's messages, with ``metrics[3]``-style paths), the batch limits and unique param
+    keys. What it still needs the store for is :meth:`new_params` (params already stored)."""
+
+    metrics: tuple[Metric, ...]
+    params: tuple[Param, ...]
+    tags: tuple[RunTag, ...]
+    latest: Mapping[str, Metric] = field(eq=False, hash=False)
+    """Each key's latest point in the batch (:func:`latest_points`)."""
+    model_ids: tuple[str, ...]
+    """The logged models the metrics link to, sorted and unique; their ids are valid lookups."""
+
+    @classmethod
+    def prepare(
+        cls, metrics: Sequence[Metric] = (), params: Sequence[Param] = (), tags: Sequence[RunTag] = ()
+    ) -> LogBatch:
+        """Raises:
+        InvalidParameterValue: any item is invalid, a limit is exceeded, or a param key repeats.
+        """
+        _validated(metrics, params, tags)
+        model_ids = tuple(sorted({m.model_id for m in metrics if m.model_id is not None}))
+        v.validate_lookups("model_id", model_ids)
+        return cls(tuple(metrics), tuple(params), tuple(tags), latest_points(metrics), model_ids)
+
+    @property
+    def tag_values(self) -> dict[str, str]:
+        """The tags as a mapping; of a key given twice, the last value wins."""
+        return {tag.key: tag.value for tag in self.tags}
+
+    def new_params(self, run_id: str, stored: Mapping[str, str]) -> tuple[Param, ...]:
+        """The batch's params not stored yet, given the run's ``stored`` params.
+
+        Raises:
+            InvalidParameterValue: a param is stored with another value (params never change);
+                the message lists every such param, as MLflow's does.
+        """
+        conflicts = [p for p in self.params if p.key in stored and stored[p.key] != p.value]
+        if conflicts:
+            raise v.changed_params_error(run_id, [(p.key, stored[p.key], p.value) for p in conflicts])
+        return tuple(p for p in self.params if p.key not in stored)
+
+
+@frozen
+class ImportedRun:
+    """A run's metric history as migration imports it: every point checked, each distinct point
+    once (first copy wins) and each key's latest point."""
+
+    points: tuple[Metric, ...]
+    latest: Mapping[str, Metric] = field(eq=False, hash=False)
+
+    @classmethod
+    def prepare(
+        cls, run_id: str, params: Sequence[Param], tags: Sequence[RunTag], metric_history: Sequence[Metric]
+    ) -> ImportedRun:
+        """Raises:
+        InvalidParameterValue: the run id, a metric point, a param or a tag is invalid.
+        """
+        v.validate_lookup("run_id", run_id)
+        for m in metric_history:
+            v.validate_metric(m.key, m.value, m.timestamp, m.step)
+        for p in params:
+            v.validate_param(p.key, p.value)
+        for tag in tags:
+            v.validate_run_tag(tag.key, tag.value)
+        points: dict[tuple[object, ...], Metric] = {}
+        for m in metric_history:
+            points.setdefault(m.identity, evolve(m, run_id=None))
+        return cls(tuple(points.values()), latest_points(points.values()))
