@@ -202,6 +202,30 @@ def test_validate_metrics_rejects_exactly_what_validate_metric_rejects(
     assert message(lambda: v.validate_metrics(batch, indexed=indexed)) == message(one_by_one)
 
 
+@pytest.mark.parametrize(
+    ("value", "timestamp", "step"),
+    [
+        ("1.0", 0, 0),
+        (True, 0, 0),
+        (None, 0, 0),
+        (1.0, -1, 0),
+        (1.0, 2**63, 0),
+        (1.0, 1.5, 0),
+        (1.0, 0, 2**63),
+        (1.0, 0, 1.5),
+    ],
+)
+def test_a_metric_key_that_passed_before_still_has_its_numbers_checked(
+    value: object, timestamp: object, step: object
+) -> None:
+    # A key that passed is remembered to skip its full check; the numbers never are.
+    v.validate_metric("seen", 1.0, 0, 0)
+    with pytest.raises(InvalidParameterValue):
+        v.validate_metric("seen", value, timestamp, step)
+    with pytest.raises(InvalidParameterValue):
+        v.validate_metrics([("seen", 1.0, 0, 0), ("seen", value, timestamp, step)])
+
+
 # --- hostile values: numbers beyond 64 bits, numpy and float numbers, unstorable text --------------
 
 

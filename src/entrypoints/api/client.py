@@ -89,28 +89,6 @@ def _truncate(kind: str, value: str, limit: int) -> str:
     return value[:limit]
 
 
-_LONG_MAX = 2**63 - 1
-_checked_metric_keys: set[str] = set()
-_MAX_CHECKED_KEYS = 10_000
-
-
-def _check_metric(metric: CoreMetric) -> None:
-    """validate_metric, skipped for a key that passed before when the numbers are plainly valid
-    (a key's validity never changes; the types and ranges are checked every time)."""
-    if (
-        metric.key in _checked_metric_keys
-        and type(metric.value) is float
-        and type(metric.timestamp) is int
-        and type(metric.step) is int
-        and 0 <= metric.timestamp <= _LONG_MAX
-        and -_LONG_MAX - 1 <= metric.step <= _LONG_MAX
-    ):
-        return
-    validation.validate_metric(metric.key, metric.value, metric.timestamp, metric.step)
-    if len(_checked_metric_keys) < _MAX_CHECKED_KEYS:
-        _checked_metric_keys.add(metric.key)
-
-
 _RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 
 
@@ -362,8 +340,8 @@ class MlflowClient:
         dataset_digest: str | None = None,
         model_id: str | None = None,
     ) -> RunOperations | None:
-        # The fluent API's hot path (a training loop): no decorator layers, no re-validation of
-        # a key that already passed.
+        # The fluent API's hot path (a training loop): no decorator layers; validate_metric
+        # checks a key that already passed in a fraction of the full check.
         metric = CoreMetric(
             key,
             value if type(value) is float else E.metric_value(value),
@@ -374,7 +352,7 @@ class MlflowClient:
             dataset_digest=dataset_digest,
         )
         if not config.synchronous(synchronous):
-            _check_metric(metric)
+            validation.validate_metric(metric.key, metric.value, metric.timestamp, metric.step)
             return self._writer().submit(run_id, (metric,))
         self.store.log_metric(run_id, metric)
         return None
