@@ -12,27 +12,21 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from attrs import define
-
 from genesis_flow.ports.artifacts import ArtifactStore
-from tests.contract.backends import Unavailable
+from genesis_flow.testing import Backend, Unavailable
 
 ARTIFACT_BACKEND_IDS = ["local", "azure-blob"]
 AZURE_ENV = "GENESIS_TEST_AZURE_BLOB_CONNECTION_STRING"
 
 
-@define
-class ArtifactBackend:
-    """One open artifact backend; ``make()`` returns a store on a fresh, empty root."""
-
-    backend_id: str
-    make: Callable[[], ArtifactStore]
-    close: Callable[[], None] = lambda: None
+def artifact_backend(
+    backend_id: str, make: Callable[[], ArtifactStore], close: Callable[[], None]
+) -> Backend:
+    """A backend of artifact stores only: ``make_artifacts()`` gives a store on a fresh, empty root."""
+    return Backend(backend_id, close=close, artifacts=make, capabilities=frozenset())
 
 
-def open_artifact_backend(
-    backend_id: str, *, scratch: Callable[[], Path], env: dict[str, str]
-) -> ArtifactBackend:
+def open_artifact_backend(backend_id: str, *, scratch: Callable[[], Path], env: dict[str, str]) -> Backend:
     """``scratch()`` gives a new empty local directory (a local store's root); ``env`` is where
     connection strings are read from (``os.environ`` in the suite)."""
     if backend_id == "local":
@@ -42,15 +36,15 @@ def open_artifact_backend(
     raise Unavailable(f"unknown artifact backend id {backend_id!r}")
 
 
-def _open_local(scratch: Callable[[], Path]) -> ArtifactBackend:
+def _open_local(scratch: Callable[[], Path]) -> Backend:
     try:
         from genesis_flow.adapters.blob.local import LocalArtifactStore
     except ImportError as error:
         raise Unavailable(f"the local artifact store cannot be imported: {error}") from error
-    return ArtifactBackend("local", lambda: LocalArtifactStore(str(scratch())))
+    return artifact_backend("local", lambda: LocalArtifactStore(str(scratch())), lambda: None)
 
 
-def _open_azure(connection_string: str) -> ArtifactBackend:
+def _open_azure(connection_string: str) -> Backend:
     if not connection_string:
         raise Unavailable(f"{AZURE_ENV} is unset (scripts/services.sh sets it for Azurite)")
     try:
@@ -81,7 +75,7 @@ def _open_azure(connection_string: str) -> ArtifactBackend:
         finally:
             service.close()
 
-    return ArtifactBackend("azure-blob", make, close)
+    return artifact_backend("azure-blob", make, close)
 
 
 def _account_name(connection_string: str) -> str:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable
 from pathlib import Path
 
-from attrs import define
-
 from genesis_flow.ports import Clock, RegistryStore, TrackingStore
+from genesis_flow.testing import Backend, Unavailable
 
 BACKEND_IDS = ["memory", "sql-sqlite", "sql-postgres", "mongo", "cosmos", "plugin-toy"]
 
@@ -27,20 +25,6 @@ def required_backends() -> set[str]:
 
 def env_var(backend_id: str) -> str:
     return "GENESIS_TEST_" + backend_id.upper().replace("-", "_") + "_URI"
-
-
-@define
-class Backend:
-    """One open backend. ``make_*`` return a store on a fresh, empty namespace."""
-
-    backend_id: str
-    make_tracking: Callable[[Clock], TrackingStore]
-    make_registry: Callable[[Clock], RegistryStore]
-    close: Callable[[], None] = lambda: None
-
-
-class Unavailable(Exception):
-    """The backend cannot run here; the message says why."""
 
 
 def open_backend(backend_id: str, *, artifact_root: str) -> Backend:

@@ -1,56 +1,59 @@
-"""Fixtures of the ONE contract suite: every test runs on every backend id.
+"""Our backends for the contract kit (genesis_flow.testing): every kit test runs on every id.
 
-Tests take ``tracking`` and/or ``registry``: a store on a fresh namespace, with a
-:class:`~tests.support.TickingClock` (``clock``) so times are distinct and increasing.
+The kit's tests are collected here (``genesis_kit_dirs`` in pyproject.toml) and take their stores
+from ``genesis_backend``, overridden below: tracking and registry tests run on each of
+``BACKEND_IDS``, artifact tests on each of ``ARTIFACT_BACKEND_IDS``. A backend that cannot run is
+skipped with its reason (printed once per backend at the end of the run), unless
+GENESIS_REQUIRED_BACKENDS lists it: then it fails.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 
 import pytest
 
-from genesis_flow.ports import RegistryStore, TrackingStore
-from tests.contract.backends import BACKEND_IDS, Backend, Unavailable, open_backend, required_backends
-from tests.support import TickingClock
+from genesis_flow.testing import Backend, Unavailable
+from tests.contract.artifact_backends import ARTIFACT_BACKEND_IDS, open_artifact_backend
+from tests.contract.backends import BACKEND_IDS, open_backend, required_backends
 
 _UNAVAILABLE: dict[str, str] = {}
 
 
-@pytest.fixture(scope="session", params=BACKEND_IDS)
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    """One open backend per id per session, or a skip that says why (printed once per backend
-    at the end of the run, see pytest_terminal_summary)."""
-    root = tmp_path_factory.mktemp(f"artifacts-{request.param}")
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "genesis_backend" in metafunc.fixturenames:
+        ids = ARTIFACT_BACKEND_IDS if "artifacts" in metafunc.fixturenames else BACKEND_IDS
+        metafunc.parametrize("genesis_backend", ids, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def genesis_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """One open backend per id per session, or a skip that says why."""
+    backend_id: str = request.param
     try:
-        opened = open_backend(request.param, artifact_root=str(root))
+        if backend_id in ARTIFACT_BACKEND_IDS:
+            opened = open_artifact_backend(
+                backend_id,
+                scratch=lambda: tmp_path_factory.mktemp(f"artifact-root-{backend_id}"),
+                env=dict(os.environ),
+            )
+        else:
+            root = tmp_path_factory.mktemp(f"artifacts-{backend_id}")
+            opened = open_backend(backend_id, artifact_root=str(root))
     except Unavailable as exc:
-        if request.param in required_backends():
+        if backend_id in required_backends():
             pytest.fail(f"{exc} (GENESIS_REQUIRED_BACKENDS lists it: CI must run it)", pytrace=False)
-        _UNAVAILABLE[request.param] = str(exc)
+        _UNAVAILABLE[backend_id] = str(exc)
         pytest.skip(str(exc))
     yield opened
     opened.close()
 
 
-@pytest.fixture
-def clock() -> TickingClock:
-    return TickingClock()
-
-
-@pytest.fixture
-def tracking(backend: Backend, clock: TickingClock) -> TrackingStore:
-    return backend.make_tracking(clock)
-
-
-@pytest.fixture
-def registry(backend: Backend, clock: TickingClock) -> RegistryStore:
-    return backend.make_registry(clock)
-
-
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    import sys
-
     mongo_backend = sys.modules.get("tests.contract.mongo_backend")
     if mongo_backend is not None and mongo_backend.STATS:
         terminalreporter.section("contract suite: Cosmos DB throttling injected and retried")

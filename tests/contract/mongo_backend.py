@@ -18,7 +18,7 @@ import secrets
 from typing import Any
 
 from genesis_flow.ports import Clock, RegistryStore, TrackingStore
-from tests.contract.backends import Backend, Unavailable
+from genesis_flow.testing import Backend, Unavailable
 
 RING = 4
 THROTTLE_RATE = 0.2

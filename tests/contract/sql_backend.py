@@ -16,7 +16,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from genesis_flow.ports import Clock, RegistryStore, TrackingStore
-from tests.contract.backends import Backend, Unavailable
+from genesis_flow.testing import Backend, Unavailable
 
 RING = 4
 

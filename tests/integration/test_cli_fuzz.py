@@ -22,8 +22,8 @@ from genesis_flow.core.entities import Metric, Param, RunTag
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.entrypoints import bootstrap
 from genesis_flow.entrypoints.cli import app
-from tests.contract.tracking_helpers import hypothesis_settings
-from tests.hostile import EXPERIMENT_IDS, RUN_IDS, Hostile
+from genesis_flow.testing.hostile import EXPERIMENT_IDS, RUN_IDS, Hostile
+from genesis_flow.testing.tracking_helpers import hypothesis_settings
 
 INPUT_ERROR_CODES = frozenset(
     {

@@ -17,8 +17,9 @@ import pytest
 
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.ports import TrackingStore
-from tests.contract.backends import Unavailable, open_backend, required_backends
-from tests.support import TickingClock
+from genesis_flow.testing import Unavailable
+from genesis_flow.testing.support import TickingClock
+from tests.contract.backends import open_backend, required_backends
 
 HOSTILE = {"surrogate": "x\ud800", "nul": "a\x00b"}
 

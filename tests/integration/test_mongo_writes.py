@@ -28,8 +28,8 @@ from pymongo import MongoClient
 
 from genesis_flow.core.entities import Metric, Param, RunTag
 from genesis_flow.core.errors import GenesisError
+from genesis_flow.testing.support import TickingClock
 from tests.fault_proxy import _MORE_TO_COME, ThrottlingProxy
-from tests.support import TickingClock
 
 MONGO_URI = os.environ.get("GENESIS_TEST_MONGO_URI")
 VARIANTS = ["mongo", "mongo-no-driver-retry", "cosmos"]

@@ -24,8 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.contract.tracking_helpers import hypothesis_settings
-from tests.hostile import (
+from genesis_flow.testing.hostile import (
     DANGEROUS_TEXTS,
     EXPERIMENT_IDS,
     JUNK_ORDER,
@@ -37,6 +36,7 @@ from tests.hostile import (
     VERSIONS,
     Hostile,
 )
+from genesis_flow.testing.tracking_helpers import hypothesis_settings
 from tests.integration.plugin_mongo import fresh_database
 
 pytest.importorskip("mlflow", reason="mlflow is not installed (extra 'dev' or 'mlflow')")

@@ -1,6 +1,6 @@
 """The artifact contract: every ArtifactStore behaves the same, on every backend id.
 
-Each test gets ``artifacts``, a store on a fresh, empty root (see artifact_backends.py). The
+Each test gets ``artifacts``, a store on a fresh, empty root (the backend's ``make_artifacts``). The
 semantics checked here are the ones src/ports/artifacts.py promises.
 """
 
@@ -12,7 +12,7 @@ import io
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,43 +21,8 @@ import pytest
 from genesis_flow.core.entities import FileInfo
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue, ResourceDoesNotExist
 from genesis_flow.ports.artifacts import ArtifactStore
-from tests.contract.artifact_backends import (
-    ARTIFACT_BACKEND_IDS,
-    ArtifactBackend,
-    open_artifact_backend,
-)
-from tests.contract.backends import Unavailable, required_backends
-from tests.contract.conftest import _UNAVAILABLE
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="session", params=ARTIFACT_BACKEND_IDS)
-def artifact_backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ArtifactBackend]:
-    """One open artifact backend per id per session, or a skip that says why (printed once per
-    backend at the end of the run, by conftest's pytest_terminal_summary)."""
-    backend_id = request.param
-    try:
-        opened = open_artifact_backend(
-            backend_id,
-            scratch=lambda: tmp_path_factory.mktemp(f"artifact-root-{backend_id}"),
-            env=dict(os.environ),
-        )
-    except Unavailable as exc:
-        if backend_id in required_backends():
-            pytest.fail(f"{exc} (GENESIS_REQUIRED_BACKENDS lists it: CI must run it)", pytrace=False)
-        _UNAVAILABLE[backend_id] = str(exc)
-        pytest.skip(str(exc))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def artifacts(artifact_backend: ArtifactBackend) -> ArtifactStore:
-    """A store on a fresh, empty root."""
-    return artifact_backend.make()
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -747,9 +712,9 @@ def test_a_local_tree_with_one_hostile_name_writes_nothing(
 
 
 def test_a_local_store_refuses_paths_through_a_symlink_out_of_its_root(
-    artifact_backend: ArtifactBackend, artifacts: ArtifactStore, tmp_path: Path
+    artifacts: ArtifactStore, tmp_path: Path
 ) -> None:
-    if artifact_backend.backend_id != "local":
+    if not artifacts.artifact_uri.startswith("file://"):
         # An object store has no links: "link/..." is a name inside the root like any other.
         artifacts.log_text("x", "link/planted.txt")
         assert [f.path for f in artifacts.list_artifacts("link")] == ["link/planted.txt"]

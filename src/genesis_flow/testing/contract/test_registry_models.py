@@ -15,7 +15,7 @@ from genesis_flow.core.errors import (
 )
 from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag, Stage
 from genesis_flow.ports import RegistryStore
-from tests.support import TickingClock
+from genesis_flow.testing.support import TickingClock
 
 BAD_MODEL_NAMES = ["", "   ", "a/b", "a:b", "..", "./x"]
 GOOD_MODEL_NAMES = ["m", "a.b", "a b", "a@b", "é-model", "x" * 300]

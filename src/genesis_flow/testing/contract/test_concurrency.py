@@ -12,8 +12,8 @@ from typing import Any
 from genesis_flow.core.entities import Metric, Param
 from genesis_flow.core.registry import ModelVersion
 from genesis_flow.ports import RegistryStore, TrackingStore
-from tests.contract.tracking_helpers import new_experiment, new_run
-from tests.support import outcome
+from genesis_flow.testing.support import outcome
+from genesis_flow.testing.tracking_helpers import new_experiment, new_run
 
 WRITERS = 8
 

@@ -32,9 +32,8 @@ from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.entities import Metric, Param, RunTag, ViewType
 from genesis_flow.exceptions import MlflowException
 from genesis_flow.ports import RegistryStore, TrackingStore
-from tests.contract.backends import Backend
-from tests.contract.tracking_helpers import hypothesis_settings
-from tests.hostile import (
+from genesis_flow.testing.backend import Backend
+from genesis_flow.testing.hostile import (
     DANGEROUS_TEXTS,
     EXPERIMENT_IDS,
     JUNK_ORDER,
@@ -47,7 +46,8 @@ from tests.hostile import (
     VERSIONS,
     Hostile,
 )
-from tests.support import SteppedClock
+from genesis_flow.testing.support import SteppedClock
+from genesis_flow.testing.tracking_helpers import hypothesis_settings
 
 # The codes a caller's mistake may give; anything else (INTERNAL_ERROR, TEMPORARILY_UNAVAILABLE)
 # blames the server for the caller's input.

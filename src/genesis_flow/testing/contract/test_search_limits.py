@@ -24,7 +24,7 @@ from genesis_flow.core.search import MAX_FILTER_KEYS, MAX_ORDER_BY, parse_filter
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.core.tracing import TRACE_NAME_TAG, TraceInfo
 from genesis_flow.ports import RegistryStore, TraceStore, TrackingStore
-from tests.contract.tracking_helpers import (
+from genesis_flow.testing.tracking_helpers import (
     BASE_TIME,
     dataset,
     dataset_input,

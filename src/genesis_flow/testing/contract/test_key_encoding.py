@@ -18,7 +18,7 @@ from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.core.search import parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.ports import RegistryStore, TrackingStore
-from tests.contract.tracking_helpers import BASE_TIME, new_run
+from genesis_flow.testing.tracking_helpers import BASE_TIME, new_run
 
 # "a" and "a.b" and "a.b.c" together: as paths they would collide ({"a": {"b": {"c": ...}}}).
 KEYS = ["a", "a.b", "a.b.c", "x y", "ü/ä"]

@@ -40,9 +40,9 @@ from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.registry import ModelVersion, ModelVersionTag, RegisteredModel, RegisteredModelTag
 from genesis_flow.core.tracing import Span, TraceInfo
 from genesis_flow.ports import RegistryStore, TraceStore, TrackingStore
-from tests.contract.backends import Backend
-from tests.contract.tracking_helpers import BASE_TIME, dataset
-from tests.support import TickingClock
+from genesis_flow.testing.backend import Backend
+from genesis_flow.testing.support import TickingClock
+from genesis_flow.testing.tracking_helpers import BASE_TIME, dataset
 
 HOSTILE_IDS = {"surrogate": "x\ud800", "nul": "a\x00b"}
 TRACE_ID = "tr-" + "0" * 32

@@ -9,7 +9,7 @@ import pytest
 from genesis_flow.core.entities import Metric, Param, Run, RunTag
 from genesis_flow.core.errors import InvalidParameterValue, RunNotFound
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import BASE_TIME, metric, new_run
+from genesis_flow.testing.tracking_helpers import BASE_TIME, metric, new_run
 
 
 def _metrics(n: int, key: str = "m") -> list[Metric]:

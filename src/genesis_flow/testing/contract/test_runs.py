@@ -7,8 +7,8 @@ import pytest
 from genesis_flow.core.entities import LifecycleStage, RunStatus, RunTag
 from genesis_flow.core.errors import ExperimentNotFound, InvalidParameterValue, RunNotFound
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import BASE_TIME, new_run
-from tests.support import TickingClock
+from genesis_flow.testing.support import TickingClock
+from genesis_flow.testing.tracking_helpers import BASE_TIME, new_run
 
 RUN_NAME = "mlflow.runName"
 PARENT = "mlflow.parentRunId"
@@ -310,7 +310,7 @@ def test_nested_run_carries_parent_run_id_tag(tracking: TrackingStore) -> None:
 
 
 def test_nested_runs_are_found_by_parent_tag(tracking: TrackingStore) -> None:
-    from tests.contract.tracking_helpers import run_ids, runs
+    from genesis_flow.testing.tracking_helpers import run_ids, runs
 
     parent = new_run(tracking, name="parent", start_time=1)
     children = [new_run(tracking, tags=[RunTag(PARENT, parent)], start_time=10 + i) for i in range(3)]

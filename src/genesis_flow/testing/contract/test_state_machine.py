@@ -42,9 +42,9 @@ from genesis_flow.core.entities import (
 from genesis_flow.core.search import parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.ports import Clock, TrackingStore
-from tests.contract.backends import Backend
-from tests.contract.tracking_helpers import all_pages, artifact_root, hypothesis_settings
-from tests.support import SteppedClock, outcome
+from genesis_flow.testing.backend import Backend
+from genesis_flow.testing.support import SteppedClock, outcome
+from genesis_flow.testing.tracking_helpers import all_pages, artifact_root, hypothesis_settings
 
 NAN, INF = float("nan"), float("inf")
 

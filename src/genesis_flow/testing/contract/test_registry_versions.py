@@ -16,7 +16,7 @@ from genesis_flow.core.errors import (
 )
 from genesis_flow.core.registry import ModelVersionStatus, ModelVersionTag, Stage
 from genesis_flow.ports import RegistryStore
-from tests.support import TickingClock
+from genesis_flow.testing.support import TickingClock
 
 BAD_TAG_KEYS = ["", "a@b", "a\\b", "a/../b", "/abs", "x" * 251]
 

@@ -12,7 +12,7 @@ import pytest
 from genesis_flow.core.entities import LifecycleStage, Metric, Param, RunInfo, RunTag, ViewType
 from genesis_flow.core.errors import RunNotFound
 from genesis_flow.ports import TrackingStore
-from tests.support import TickingClock
+from genesis_flow.testing.support import TickingClock
 
 DAY_MS = 86_400_000
 

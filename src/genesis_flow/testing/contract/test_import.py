@@ -30,7 +30,7 @@ from genesis_flow.core.errors import (
     RunNotFound,
 )
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import dataset, experiments, names, new_run, run_ids, runs
+from genesis_flow.testing.tracking_helpers import dataset, experiments, names, new_run, run_ids, runs
 
 RUN_ID = "a" * 32
 

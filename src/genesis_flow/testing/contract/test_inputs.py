@@ -14,7 +14,7 @@ from genesis_flow.core.entities import (
 )
 from genesis_flow.core.errors import InvalidParameterValue, LoggedModelNotFound, RunNotFound
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import dataset, dataset_input, new_run
+from genesis_flow.testing.tracking_helpers import dataset, dataset_input, new_run
 
 TRAIN = dataset("train", "d1", "s3://bucket/train")
 EVAL = dataset("eval", "d2", "s3://bucket/eval")

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from genesis_flow.core.entities import Metric
 from genesis_flow.core.errors import InvalidParameterValue, RunNotFound
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import BASE_TIME, all_pages, hypothesis_settings, metric, new_run
+from genesis_flow.testing.tracking_helpers import BASE_TIME, all_pages, hypothesis_settings, metric, new_run
 
 NAN = float("nan")
 INF = float("inf")

@@ -38,7 +38,7 @@ from genesis_flow.core.validation import (
     MAX_DATASET_SOURCE_SIZE,
 )
 from genesis_flow.ports import RegistryStore, TrackingStore
-from tests.contract.tracking_helpers import (
+from genesis_flow.testing.tracking_helpers import (
     BASE_TIME,
     experiments,
     logged_models,

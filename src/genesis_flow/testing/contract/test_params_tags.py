@@ -9,7 +9,7 @@ import pytest
 from genesis_flow.core.entities import LoggedModelOutput, Param, RunTag
 from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist, RunNotFound
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import dataset, dataset_input, metric, new_run
+from genesis_flow.testing.tracking_helpers import dataset, dataset_input, metric, new_run
 
 BAD_KEYS = ["a/../b", "/abs", "a//b", "", "$x", "./x", "a/", "..", "a@b", "a#b", "a,b", "a\\b", "a\nb"]
 GOOD_KEYS = ["a b", "a.b", "a:b", "a/b", "a-b", "a_b", "é", "日本", "x" * 250]

@@ -18,7 +18,7 @@ from genesis_flow.core.errors import GenesisError
 from genesis_flow.core.search import parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import BASE_TIME, new_run
+from genesis_flow.testing.tracking_helpers import BASE_TIME, new_run
 
 PARAMS = 1000
 BATCH = 100

@@ -15,9 +15,9 @@ from genesis_flow.core.entities import ExperimentTag, Metric, Param, RunStatus, 
 from genesis_flow.core.search import parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.ports import TrackingStore
-from tests.contract.backends import Backend
-from tests.contract.tracking_helpers import dataset, dataset_input, hypothesis_settings
-from tests.support import SteppedClock, outcome
+from genesis_flow.testing.backend import Backend
+from genesis_flow.testing.support import SteppedClock, outcome
+from genesis_flow.testing.tracking_helpers import dataset, dataset_input, hypothesis_settings
 
 NAN, INF, BIG = float("nan"), float("inf"), sys.float_info.max
 TEXTS = ["a", "A", "ab", "Ab", "a_b", "a%b", "a\\b", "ü", "Ü", "straße", "x y", "", "10", "9"]

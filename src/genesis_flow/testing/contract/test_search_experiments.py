@@ -9,8 +9,8 @@ import pytest
 from genesis_flow.core.entities import Experiment, ExperimentTag, LifecycleStage, ViewType
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import all_pages, experiments, names, tampered
-from tests.support import TickingClock
+from genesis_flow.testing.support import TickingClock
+from genesis_flow.testing.tracking_helpers import all_pages, experiments, names, tampered
 
 
 class Catalogue:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from genesis_flow.core.entities import LifecycleStage, Metric, Param, RunStatus, RunTag, ViewType
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import (
+from genesis_flow.testing.tracking_helpers import (
     all_pages,
     dataset,
     dataset_input,

@@ -41,8 +41,8 @@ from genesis_flow.core.tracing import (
     TraceState,
 )
 from genesis_flow.ports import TraceStore, TrackingStore
-from tests.contract.tracking_helpers import all_pages, tampered
-from tests.support import SteppedClock, outcome
+from genesis_flow.testing.support import SteppedClock, outcome
+from genesis_flow.testing.tracking_helpers import all_pages, tampered
 
 MS = 1_000_000  # nanoseconds per millisecond
 BASE_MS = 1_700_000_000_000

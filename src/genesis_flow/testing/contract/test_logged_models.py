@@ -23,8 +23,8 @@ from genesis_flow.core.errors import (
     ResourceDoesNotExist,
 )
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import all_pages, logged_models, new_run, runs, tampered
-from tests.support import TickingClock
+from genesis_flow.testing.support import TickingClock
+from genesis_flow.testing.tracking_helpers import all_pages, logged_models, new_run, runs, tampered
 
 UNKNOWN = "m-" + "0" * 32
 

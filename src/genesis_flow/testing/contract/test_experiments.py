@@ -13,8 +13,8 @@ from genesis_flow.core.errors import (
     ResourceDoesNotExist,
 )
 from genesis_flow.ports import TrackingStore
-from tests.contract.tracking_helpers import artifact_root, new_experiment, new_run
-from tests.support import TickingClock
+from genesis_flow.testing.support import TickingClock
+from genesis_flow.testing.tracking_helpers import artifact_root, new_experiment, new_run
 
 # Keys MLflow's name rule rejects: characters outside [/\w.\- :], or path-like names that would
 # resolve to another name as a file path.

@@ -30,9 +30,9 @@ from genesis_flow.core.registry import (
 from genesis_flow.core.search import parse_filter, parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.ports import Clock, RegistryStore
-from tests.contract.backends import Backend
-from tests.contract.tracking_helpers import all_pages, hypothesis_settings
-from tests.support import SteppedClock, outcome
+from genesis_flow.testing.backend import Backend
+from genesis_flow.testing.support import SteppedClock, outcome
+from genesis_flow.testing.tracking_helpers import all_pages, hypothesis_settings
 
 RM = SearchKind.REGISTERED_MODELS
 MV = SearchKind.MODEL_VERSIONS

@@ -25,8 +25,8 @@ from genesis_flow.core.registry import (
     Stage,
 )
 from genesis_flow.ports import RegistryStore
-from tests.contract.backends import Backend
-from tests.support import TickingClock
+from genesis_flow.testing.backend import Backend
+from genesis_flow.testing.support import TickingClock
 
 T0 = 1_600_000_000_000
 
