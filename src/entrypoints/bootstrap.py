@@ -13,12 +13,16 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from genesis_flow.core.diagnostics import DatabaseKind
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.validation import text_problem
-from genesis_flow.ports import Clock, RegistryStore, TrackingStore
+from genesis_flow.ports import Clock, Diagnosable, RegistryStore, TrackingStore
+
+if TYPE_CHECKING:
+    from genesis_flow.adapters.mongo.database import MongoDatabase
 
 ENTRY_POINT_GROUP = "genesis_flow.backends"
 # With nothing configured, data lives in SQLite in the working directory: no server at all.
@@ -139,21 +143,23 @@ _mongo_lock = threading.Lock()
 _mongo_databases: dict[str, Any] = {}
 
 
+def _mongo_database_type(uri: str) -> type[MongoDatabase]:
+    # A Cosmos DB host, or genesis_cosmos=true in the URI, gets Cosmos DB's policies.
+    try:
+        from genesis_flow.adapters.cosmos import CosmosDatabase, is_cosmos_uri
+        from genesis_flow.adapters.mongo import MongoDatabase
+    except ImportError as error:
+        raise InvalidParameterValue(
+            f"'{_scheme(uri)}://' needs the MongoDB driver: pip install 'genesis-flow[mongo]' ({error})"
+        ) from None
+    return CosmosDatabase if is_cosmos_uri(uri) else MongoDatabase
+
+
 def _mongo_database(uri: str) -> Any:
-    # One client (one connection pool) per URI and process, shared by both stores. A Cosmos DB
-    # host, or genesis_cosmos=true in the URI, gets Cosmos DB's policies.
+    # One client (one connection pool) per URI and process, shared by both stores.
     with _mongo_lock:
         if uri not in _mongo_databases:
-            try:
-                from genesis_flow.adapters.cosmos import CosmosDatabase, is_cosmos_uri
-                from genesis_flow.adapters.mongo import MongoDatabase
-            except ImportError as error:
-                raise InvalidParameterValue(
-                    f"'{_scheme(uri)}://' needs the MongoDB driver:"
-                    f" pip install 'genesis-flow[mongo]' ({error})"
-                ) from None
-            database_type = CosmosDatabase if is_cosmos_uri(uri) else MongoDatabase
-            _mongo_databases[uri] = database_type.from_uri(uri)
+            _mongo_databases[uri] = _mongo_database_type(uri).from_uri(uri)
         return _mongo_databases[uri]
 
 
@@ -171,13 +177,14 @@ def _mongo_registry(uri: str, clock: Clock | None) -> RegistryStore:
     return MongoRegistryStore(database, clock=clock)
 
 
-_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+MONGO_SCHEMES = ("mongodb", "mongodb+srv")
 _TRACKING: dict[str, TrackingBuilder] = {"memory": _memory_tracking}
 _REGISTRY: dict[str, RegistryBuilder] = {"memory": _memory_registry}
-for _sql_scheme in _SQL_SCHEMES:
+for _sql_scheme in SQL_SCHEMES:
     _TRACKING[_sql_scheme] = _sql_tracking
     _REGISTRY[_sql_scheme] = _sql_registry
-for _mongo_scheme in ("mongodb", "mongodb+srv"):
+for _mongo_scheme in MONGO_SCHEMES:
     _TRACKING[_mongo_scheme] = _mongo_tracking
     _REGISTRY[_mongo_scheme] = _mongo_registry
 
@@ -243,6 +250,52 @@ def build_artifact_store(artifact_uri: str, **options: Any) -> Any:
         f"Unsupported artifact URI scheme {scheme!r}; expected a local path, file://, wasbs:// or"
         " https://<account>.blob.core.windows.net/..."
     )
+
+
+# --- operations on a database, not through a store -----------------------------------------------
+
+
+def build_diagnostics(uri: str, *, connect_timeout_s: float) -> Diagnosable | None:
+    """What diagnoses the database at ``uri`` without opening it as a store (which would create
+    or upgrade a schema): ``genesis doctor``. None for a backend with no database of ours to look
+    at (``memory:``, third-party schemes). Raises InvalidParameterValue for a URI that cannot be
+    read, or a driver that is not installed."""
+    scheme = _scheme(uri)
+    if scheme in SQL_SCHEMES:
+        from genesis_flow.adapters.sql.diagnostics import SqlDiagnostics
+
+        return SqlDiagnostics(uri, connect_timeout_s=connect_timeout_s)
+    if scheme in MONGO_SCHEMES:
+        database_type = _mongo_database_type(uri)
+        from genesis_flow.adapters.mongo.diagnostics import MongoDiagnostics
+
+        return MongoDiagnostics(uri, database_type=database_type, connect_timeout_s=connect_timeout_s)
+    return None
+
+
+def sql_database_kind(uri: str) -> DatabaseKind | None:
+    """Whose data the SQL database at ``uri`` holds (MLflow's is read with MLflow by
+    ``genesis migrate``), looked at without changing anything; None for a URI that is not SQL.
+    Raises InvalidParameterValue when it cannot be opened."""
+    if _scheme(uri) not in SQL_SCHEMES:
+        return None
+    from genesis_flow.adapters.sql.diagnostics import database_kind
+
+    return database_kind(uri)
+
+
+def upgrade_sql_schema(uri: str) -> tuple[int | None, int]:
+    """Bring the schema of the SQL database at ``uri`` to this release's version (creating it in
+    an empty database); returns (version found, None when it was empty; version now). Raises as
+    opening a SQL store does (an MLflow database, a newer schema) and InvalidParameterValue for a
+    URI that is not SQL."""
+    from genesis_flow.adapters.sql.database import SqlDatabase
+
+    database = SqlDatabase.from_uri(uri, upgrade=True)
+    try:
+        return database.schema_versions
+    finally:
+        database.dispose()
 
 
 def supported_schemes() -> list[str]:

@@ -25,24 +25,11 @@ from urllib.parse import unquote, urlsplit
 
 from attrs import define, evolve, field
 
+from genesis_flow.core.diagnostics import DatabaseKind
 from genesis_flow.core.entities import (
-    Dataset,
-    DatasetInput,
     Experiment,
-    ExperimentTag,
-    InputTag,
-    LifecycleStage,
-    LoggedModelInput,
-    LoggedModelOutput,
     Metric,
-    Param,
     Run,
-    RunData,
-    RunInfo,
-    RunInputs,
-    RunOutputs,
-    RunStatus,
-    RunTag,
     ViewType,
 )
 from genesis_flow.core.errors import (
@@ -56,19 +43,17 @@ from genesis_flow.core.errors import (
 from genesis_flow.core.redaction import redact_uri
 from genesis_flow.core.registry import (
     ModelVersion,
-    ModelVersionStatus,
-    ModelVersionTag,
     RegisteredModel,
-    RegisteredModelAlias,
-    RegisteredModelTag,
-    Stage,
 )
 from genesis_flow.core.search import parse_filter
 from genesis_flow.core.search.ast import SearchKind
+from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.bootstrap import (
+    SQL_SCHEMES,
     build_artifact_store,
     build_registry_store,
     build_tracking_store,
+    sql_database_kind,
 )
 from genesis_flow.ports import RegistryStore, TrackingStore
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID
@@ -300,15 +285,7 @@ class MlflowReader:
         while True:
             page = self.tracking.search_experiments(view_type=self._all, max_results=_PAGE, page_token=token)
             for e in page:
-                yield Experiment(
-                    experiment_id=str(e.experiment_id),
-                    name=e.name,
-                    artifact_location=e.artifact_location or "",
-                    lifecycle_stage=LifecycleStage(e.lifecycle_stage),
-                    creation_time=_int_or_none(e.creation_time),
-                    last_update_time=_int_or_none(e.last_update_time),
-                    tags=tuple(ExperimentTag(k, v) for k, v in (e.tags or {}).items()),
-                )
+                yield S.experiment_to_core(e)
             token = page.token
             if not token:
                 return
@@ -320,7 +297,7 @@ class MlflowReader:
                 [experiment_id], "", self._all, max_results=_PAGE, order_by=None, page_token=token
             )
             for run in page:
-                yield _mlflow_run(run)
+                yield S.run_to_core(run)
             token = page.token
             if not token:
                 return
@@ -329,7 +306,7 @@ class MlflowReader:
         points: list[Metric] = []
         for key in sorted({m.key for m in run.data.metrics}):
             for m in self.tracking.get_metric_history(run.info.run_id, key):
-                points.append(_mlflow_metric(m))
+                points.append(S.stored_metric_to_core(m))
         return points
 
     def registered_models(self) -> Iterator[RegisteredModel]:
@@ -337,15 +314,7 @@ class MlflowReader:
         while True:
             page = self.registry.search_registered_models(max_results=_PAGE, page_token=token)
             for m in page:
-                aliases = {str(k): int(v) for k, v in (m.aliases or {}).items()}
-                yield RegisteredModel(
-                    name=m.name,
-                    creation_timestamp=int(m.creation_timestamp or 0),
-                    last_updated_timestamp=int(m.last_updated_timestamp or m.creation_timestamp or 0),
-                    description=m.description or None,
-                    tags=tuple(RegisteredModelTag(k, v) for k, v in (m.tags or {}).items()),
-                    aliases=tuple(RegisteredModelAlias(k, v) for k, v in aliases.items()),
-                )
+                yield S.registered_model_to_core(m)
             token = page.token
             if not token:
                 return
@@ -362,26 +331,7 @@ class MlflowReader:
                 filter_string=f"name = '{quoted}'", max_results=_PAGE, page_token=token
             )
             for mv in page:
-                number = int(mv.version)
-                versions.append(
-                    ModelVersion(
-                        name=mv.name,
-                        version=number,
-                        creation_timestamp=int(mv.creation_timestamp or 0),
-                        last_updated_timestamp=int(mv.last_updated_timestamp or mv.creation_timestamp or 0),
-                        current_stage=Stage.parse(mv.current_stage or "None"),
-                        description=mv.description or None,
-                        user_id=mv.user_id or None,
-                        source=mv.source,
-                        run_id=mv.run_id or None,
-                        status=ModelVersionStatus(mv.status or "READY"),
-                        status_message=mv.status_message or None,
-                        run_link=mv.run_link or None,
-                        model_id=getattr(mv, "model_id", None) or None,
-                        tags=tuple(ModelVersionTag(k, v) for k, v in (mv.tags or {}).items()),
-                        aliases=tuple(by_version.get(number, ())),
-                    )
-                )
+                versions.append(S.model_version_to_core(mv, by_version.get(int(mv.version), ())))
             token = getattr(page, "token", None)
             if not token:
                 break
@@ -389,86 +339,6 @@ class MlflowReader:
 
     def close(self) -> None:
         self._on_close()
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _mlflow_metric(m: Any) -> Metric:
-    return Metric(
-        key=m.key,
-        value=float(m.value),
-        timestamp=int(m.timestamp or 0),
-        step=int(m.step or 0),
-        model_id=getattr(m, "model_id", None),
-        dataset_name=getattr(m, "dataset_name", None),
-        dataset_digest=getattr(m, "dataset_digest", None),
-    )
-
-
-@define
-class _LatestMetric:
-    # Only the key matters: the history is read separately.
-    key: str
-    value: float
-    timestamp: int = 0
-    step: int = 0
-
-
-def _mlflow_run(run: Any) -> Run:
-    info = run.info
-    data = run.data
-    inputs = run.inputs
-    outputs = getattr(run, "outputs", None)
-    return Run(
-        info=RunInfo(
-            run_id=info.run_id,
-            experiment_id=str(info.experiment_id),
-            run_name=info.run_name or "",
-            user_id=info.user_id or "",
-            status=RunStatus.parse(info.status),
-            start_time=_int_or_none(info.start_time),
-            end_time=_int_or_none(info.end_time),
-            artifact_uri=info.artifact_uri or "",
-            lifecycle_stage=LifecycleStage(info.lifecycle_stage),
-        ),
-        data=RunData(
-            metrics=tuple(
-                _mlflow_metric(m)
-                for m in getattr(data, "_metric_objs", None)
-                or [_LatestMetric(k, v) for k, v in data.metrics.items()]
-            ),
-            params=tuple(Param(k, v) for k, v in data.params.items()),
-            tags=tuple(RunTag(k, v) for k, v in data.tags.items()),
-        ),
-        inputs=RunInputs(
-            dataset_inputs=tuple(
-                DatasetInput(
-                    dataset=Dataset(
-                        name=d.dataset.name,
-                        digest=d.dataset.digest,
-                        source_type=d.dataset.source_type,
-                        source=d.dataset.source,
-                        schema=d.dataset.schema,
-                        profile=d.dataset.profile,
-                    ),
-                    tags=tuple(InputTag(t.key, t.value) for t in d.tags or ()),
-                )
-                for d in (inputs.dataset_inputs if inputs is not None else ()) or ()
-            ),
-            model_inputs=tuple(
-                LoggedModelInput(m.model_id)
-                for m in (getattr(inputs, "model_inputs", None) if inputs is not None else None) or ()
-            ),
-        ),
-        outputs=RunOutputs(
-            model_outputs=tuple(
-                LoggedModelOutput(m.model_id, int(m.step or 0))
-                for m in (getattr(outputs, "model_outputs", None) if outputs is not None else None) or ()
-            )
-        ),
-    )
 
 
 # --- opening stores -----------------------------------------------------------------------------
@@ -492,30 +362,8 @@ def _local_path(uri: str) -> str | None:
     return None
 
 
-def _sql_kind(uri: str) -> str:
-    """'mlflow', 'genesis', 'empty' or 'foreign': what the SQL database at ``uri`` holds."""
-    import sqlalchemy as sa
-
-    from genesis_flow.adapters.sql.database import normalize_uri
-    from genesis_flow.adapters.sql.migrations import inspect_database
-
-    try:
-        engine = sa.create_engine(normalize_uri(uri))
-    except InvalidParameterValue:
-        raise
-    except Exception as error:
-        raise InvalidParameterValue(f"Cannot open {redact_uri(uri)!r}: {error}") from None
-    try:
-        with engine.connect() as conn:
-            return inspect_database(conn).kind.value
-    except Exception as error:
-        raise InvalidParameterValue(f"Cannot open {redact_uri(uri)!r}: {error}") from None
-    finally:
-        engine.dispose()
-
-
 def _is_sql(uri: str) -> bool:
-    return urlsplit(uri).scheme.lower() in ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+    return urlsplit(uri).scheme.lower() in SQL_SCHEMES
 
 
 def _sqlite_file(uri: str) -> str | None:
@@ -539,7 +387,7 @@ def open_source(uri: str) -> Reader:
         sqlite_file = _sqlite_file(uri)
         if sqlite_file is not None and not os.path.isfile(sqlite_file):
             raise InvalidParameterValue(f"Source database {redact_uri(uri)!r} does not exist")
-        if _sql_kind(uri) == "mlflow":
+        if sql_database_kind(uri) is DatabaseKind.MLFLOW:
             return _mlflow_sql_reader(uri)
     return StoreReader(build_tracking_store(uri), build_registry_store(uri))
 

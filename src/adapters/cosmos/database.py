@@ -25,6 +25,7 @@ from typing import Any
 from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
 from genesis_flow.adapters.mongo.database import INDEXES, MongoDatabase, MongoTarget, make_client
+from genesis_flow.core.diagnostics import CosmosReport
 from genesis_flow.core.errors import GenesisError, InvalidState, RequestLimitExceeded
 
 THROTTLED = 16500
@@ -32,6 +33,10 @@ DEFAULT_RETRY_BUDGET_MS = 60_000
 _RETRY_AFTER = re.compile(r"RetryAfterMs=(\d+)")
 # Key subdocuments of run documents that searches filter and sort on.
 WILDCARD_PATHS = ("p.$**", "t.$**", "m.$**")
+
+
+def _wildcard_name(path: str) -> str:
+    return f"gf_{path[0]}_any"
 
 
 def is_cosmos_uri(uri: str) -> bool:
@@ -68,8 +73,16 @@ class CosmosDatabase(MongoDatabase):
         where: str,
         retry_budget_ms: int | None = None,
         hidden: tuple[str, ...] = (),
+        cosmos_host: bool = False,
     ) -> None:
-        super().__init__(client, name, where=where, retry_budget_ms=retry_budget_ms, hidden=hidden)
+        super().__init__(
+            client,
+            name,
+            where=where,
+            retry_budget_ms=retry_budget_ms,
+            hidden=hidden,
+            cosmos_host=cosmos_host,
+        )
         self.throttled = 0  # 16500 answers seen (and waited out)
         self.wildcard_indexes: bool | None = None  # None until the indexes were checked
 
@@ -88,6 +101,7 @@ class CosmosDatabase(MongoDatabase):
             where=target.redacted,
             retry_budget_ms=target.retry_budget_ms,
             hidden=target.hidden,
+            cosmos_host=target.cosmos_host,
         )
 
     def _retry_delay(
@@ -115,6 +129,19 @@ class CosmosDatabase(MongoDatabase):
             )
         return super().translate(error)
 
+    def policy_report(self) -> CosmosReport:
+        return CosmosReport(
+            enabled=True,
+            host_is_cosmos=self.cosmos_host,
+            retry_writes=self.client.options.retry_writes,
+            retry_budget_ms=self.retry_budget_ms or DEFAULT_RETRY_BUDGET_MS,
+            budget_from_uri=bool(self.retry_budget_ms),
+        )
+
+    def is_extra_index(self, collection: str, name: str) -> bool:
+        wildcard = collection == "runs" and name in {_wildcard_name(path) for path in WILDCARD_PATHS}
+        return wildcard or super().is_extra_index(collection, name)
+
     def _create_indexes(self) -> None:
         for collection, specs in INDEXES.items():
             existing = {ix["name"]: ix for ix in self.db[collection].list_indexes()}
@@ -139,7 +166,7 @@ class CosmosDatabase(MongoDatabase):
         existing = {ix["name"] for ix in runs.list_indexes()}
         try:
             for wildcard in WILDCARD_PATHS:
-                name = f"gf_{wildcard[0]}_any"
+                name = _wildcard_name(wildcard)
                 if name not in existing:
                     runs.create_index([(wildcard, 1)], name=name)
         except OperationFailure as error:

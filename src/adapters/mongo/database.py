@@ -35,6 +35,7 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
+from genesis_flow.core.diagnostics import CosmosReport
 from genesis_flow.core.errors import (
     GenesisError,
     InternalError,
@@ -157,9 +158,8 @@ class MongoTarget:
         flag = ours.get("genesis_cosmos", "").lower()
         if flag not in ("", "true", "false", "1", "0"):
             raise InvalidParameterValue(f"genesis_cosmos must be true or false, got {flag!r}")
-        self.cosmos = flag in ("true", "1") or (
-            flag == "" and any(h.endswith(".cosmos.azure.com") for h in self.hosts)
-        )
+        self.cosmos_host = any(h.endswith(".cosmos.azure.com") for h in self.hosts)
+        self.cosmos = flag in ("true", "1") or (flag == "" and self.cosmos_host)
         budget = ours.get("genesis_retry_budget_ms")
         try:
             self.retry_budget_ms = int(budget) if budget else None
@@ -182,6 +182,7 @@ class MongoDatabase:
         where: str,
         retry_budget_ms: int | None = None,
         hidden: tuple[str, ...] = (),
+        cosmos_host: bool = False,
     ) -> None:
         self.client = client
         self.db = client[name]
@@ -189,6 +190,7 @@ class MongoDatabase:
         self.where = where
         self.hidden = hidden
         self.retry_budget_ms = retry_budget_ms
+        self.cosmos_host = cosmos_host  # a Cosmos DB host, whether or not its policies are on
         self._indexes_ready = False
         self._index_lock = threading.Lock()
         self.retries = 0  # calls sent again after a retryable failure (tests report it)
@@ -205,6 +207,7 @@ class MongoDatabase:
             where=target.redacted,
             retry_budget_ms=target.retry_budget_ms,
             hidden=target.hidden,
+            cosmos_host=target.cosmos_host,
         )
 
     def __getitem__(self, collection: str) -> Collection[dict[str, Any]]:
@@ -306,6 +309,14 @@ class MongoDatabase:
         for collection, specs in INDEXES.items():
             for spec in specs:
                 self.db[collection].create_index(spec.keys, unique=spec.unique, name=spec.name)
+
+    def policy_report(self) -> CosmosReport:
+        """The Cosmos DB policies in force: none, on plain MongoDB."""
+        return CosmosReport(enabled=False, host_is_cosmos=self.cosmos_host)
+
+    def is_extra_index(self, collection: str, name: str) -> bool:
+        """Whether an index missing from INDEXES is still expected there (the server's ``_id_``)."""
+        return name == "_id_"
 
     def drop_all(self) -> None:
         """Remove every collection of ours (tests; ``genesis`` commands that reset a database)."""

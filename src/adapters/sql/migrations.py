@@ -10,7 +10,6 @@ database at once create or upgrade it exactly once and the others see the result
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Callable, Sequence
 
@@ -20,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from genesis_flow.adapters.sql import schema
 from genesis_flow.adapters.sql.errors import ForeignDatabase, SchemaOutdated, SchemaTooNew
+from genesis_flow.core.diagnostics import DatabaseKind as Kind
 from genesis_flow.core.errors import InternalError
 from genesis_flow.core.redaction import redact_uri as redact
 
@@ -97,13 +97,6 @@ def _add_traces(conn: Connection) -> None:
 
 MIGRATIONS: tuple[Migration, ...] = (Migration(2, "add the GenAI trace tables", _add_traces),)
 """Steps to versions 2 .. SCHEMA_VERSION, in order."""
-
-
-class Kind(enum.Enum):
-    EMPTY = "empty"
-    GENESIS = "genesis"
-    MLFLOW = "mlflow"
-    FOREIGN = "foreign"
 
 
 @frozen

@@ -19,6 +19,7 @@ from genesis_flow.entrypoints.bootstrap import (
     build_registry_store,
     build_tracking_store,
     resolve_tracking_uri,
+    upgrade_sql_schema,
 )
 from genesis_flow.entrypoints.cli.output import handle_errors
 from genesis_flow.ports import Clock, RegistryStore, SystemClock, TrackingStore
@@ -63,15 +64,8 @@ def upgrade(uri: str) -> None:
 
 def upgrade_schema(uri: str) -> str:
     """Open the SQL database at ``uri`` allowing upgrades; one line saying what happened."""
-    from genesis_flow.adapters.sql.database import SqlDatabase
-    from genesis_flow.core.redaction import redact_uri as redact
-
-    db = SqlDatabase.from_uri(uri, upgrade=True)
-    try:
-        found, now = db.schema_versions
-    finally:
-        db.dispose()
-    where = f"schema of {redact(uri)}"
+    found, now = upgrade_sql_schema(uri)
+    where = f"schema of {redact_uri(uri)}"
     if found is None:
         return f"{where}: created at version {now}"
     if found == now:

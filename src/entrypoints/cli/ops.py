@@ -1,8 +1,8 @@
 """Operations: ``genesis doctor`` (is this store healthy?), ``genesis gc`` (purge runs deleted
 long ago, as ``mlflow gc``) and ``genesis ui`` (the MLflow UI on a Genesis-Flow store).
 
-Adapters are imported inside the functions that need them, so importing this module loads no
-database driver.
+Doctor looks at a database through the composition root's ``Diagnosable`` (no adapter is imported
+here), and importing this module loads no database driver.
 """
 
 from __future__ import annotations
@@ -15,21 +15,32 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
 
-from genesis_flow.entrypoints.bootstrap import resolve_tracking_uri
+from genesis_flow.core.diagnostics import (
+    CosmosReport,
+    DatabaseKind,
+    Diagnosis,
+    Failed,
+    IndexReport,
+    failure_reason,
+)
+from genesis_flow.entrypoints.bootstrap import (
+    MONGO_SCHEMES,
+    SQL_SCHEMES,
+    build_diagnostics,
+    resolve_tracking_uri,
+)
 from genesis_flow.entrypoints.cli.output import fail, handle_errors, redacted
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 # How long doctor waits for a server before calling it unreachable.
 CONNECT_TIMEOUT_S = 5.0
-_SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
-_MONGO_SCHEMES = ("mongodb", "mongodb+srv")
+T = TypeVar("T")
 
 
 def _scheme(uri: str) -> str:
@@ -56,7 +67,7 @@ class Checks:
         try:
             status, detail = probe()
         except Exception as error:  # a check never raises: it fails, with a one-line reason
-            status, detail = FAIL, _error_text(error)
+            status, detail = FAIL, failure_reason(error)
         self.add(check, status, detail)
         return status != FAIL
 
@@ -69,15 +80,6 @@ class Checks:
         return any(row["status"] == FAIL for row in self.rows)
 
 
-def _error_text(error: BaseException) -> str:
-    message = getattr(error, "message", None)
-    text = message if isinstance(message, str) else f"{type(error).__name__}: {error}"
-    # pymongo appends its timeouts and topology to a selection error: the cause comes first.
-    text = re.split(r" \(configured timeouts|, Timeout: |, Topology Description", text.strip())[0]
-    lines = text.splitlines()
-    return lines[0][:300] if lines else type(error).__name__
-
-
 def run_doctor(uri: str) -> Checks:
     """Every check doctor makes on the store at ``uri``; never raises."""
     checks = Checks(uri)
@@ -85,13 +87,33 @@ def run_doctor(uri: str) -> Checks:
     checks.add("uri", PASS, redacted(uri))
     if scheme == "memory":
         _doctor_memory(checks)
-    elif scheme in _SQL_SCHEMES:
-        _doctor_sql(checks, uri)
-    elif scheme in _MONGO_SCHEMES:
-        _doctor_mongo(checks, uri)
-    else:
+        return checks
+    later = _SQL_LATER if scheme in SQL_SCHEMES else _MONGO_LATER
+    try:
+        diagnostics = build_diagnostics(uri, connect_timeout_s=CONNECT_TIMEOUT_S)
+        diagnosis = None if diagnostics is None else diagnostics.diagnose()
+    except Exception as error:
+        checks.add("connectivity", FAIL, failure_reason(error))
+        checks.skip_rest(later, "not connected")
+        return checks
+    if diagnosis is None:
         checks.add("backend", FAIL, f"doctor does not know the scheme {scheme!r}")
+        return checks
+    checks.add("connectivity", PASS, f"connected to {diagnosis.location}")
+    _report(checks, "server version", diagnosis.server, lambda server: (PASS, server))
+    if diagnosis.versioned:
+        _report_tables(checks, diagnosis)
+    else:
+        _report_collections(checks, diagnosis)
+    _report(checks, "write/read/delete probe", diagnosis.probe, lambda p: (PASS if p.ok else FAIL, p.note))
     return checks
+
+
+def _report(checks: Checks, check: str, finding: T | Failed, say: Callable[[T], tuple[str, str]]) -> None:
+    if isinstance(finding, Failed):
+        checks.add(check, FAIL, finding.reason)
+    else:
+        checks.run(check, lambda: say(finding))
 
 
 def _doctor_memory(checks: Checks) -> None:
@@ -110,270 +132,106 @@ def _doctor_memory(checks: Checks) -> None:
     checks.add("write/read/delete probe", PASS, "nothing persistent to probe")
 
 
-# SQL
+# SQL: a versioned schema of tables
 
 
 _SQL_LATER = ("server version", "schema version", "tables", "cosmos", "write/read/delete probe")
 
 
-def _doctor_sql(checks: Checks, uri: str) -> None:
-    import sqlalchemy as sa
-
-    from genesis_flow.adapters.sql import schema
-    from genesis_flow.adapters.sql.database import normalize_uri
-    from genesis_flow.adapters.sql.migrations import SCHEMA_VERSION, Kind, inspect_database
-
-    try:
-        url = normalize_uri(uri)
-    except Exception as error:
-        checks.add("connectivity", FAIL, _error_text(error))
-        checks.skip_rest(_SQL_LATER, "not connected")
-        return
-    engine_options: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        database = sa.engine.make_url(url).database or ""
-        if database not in ("", ":memory:") and "mode=memory" not in url and not os.path.exists(database):
-            # Opening it would create an empty file: doctor changes nothing.
-            checks.add("connectivity", FAIL, f"no SQLite database file at {database!r}")
-            checks.skip_rest(_SQL_LATER, "not connected")
-            return
-        engine_options["connect_args"] = {"timeout": CONNECT_TIMEOUT_S}
+def _report_tables(checks: Checks, diagnosis: Diagnosis) -> None:
+    kind, found, expected = diagnosis.kind, diagnosis.schema_version, diagnosis.expected_schema_version
+    if kind is DatabaseKind.EMPTY:
+        checks.add(
+            "schema version",
+            FAIL,
+            "empty database (no schema yet): run `genesis db upgrade URI` or any command",
+        )
+    elif kind is DatabaseKind.MLFLOW:
+        checks.add(
+            "schema version", FAIL, "an MLflow database, not Genesis-Flow's: copy it with `genesis migrate`"
+        )
+    elif kind is DatabaseKind.FOREIGN:
+        checks.add(
+            "schema version", FAIL, "tables named like ours but no genesis_schema table (another program's)"
+        )
+    elif found != expected:
+        checks.add("schema version", FAIL, f"found {found}, expected {expected} (`genesis db upgrade URI`)")
     else:
-        engine_options["connect_args"] = {"connect_timeout": max(1, int(CONNECT_TIMEOUT_S))}
-    engine = sa.create_engine(url, **engine_options)
-    try:
-        try:
-            conn = engine.connect()
-        except Exception as error:
-            checks.add("connectivity", FAIL, f"cannot connect to {redacted(uri)}: {_error_text(error)}")
-            checks.skip_rest(_SQL_LATER, "not connected")
-            return
-        with conn:
-            checks.add("connectivity", PASS, f"connected to {redacted(uri)}")
-            checks.run("server version", lambda: (PASS, _sql_server_version(conn)))
-            state = inspect_database(conn)
-            conn.rollback()
-            ours = state.kind is Kind.GENESIS
+        checks.add("schema version", PASS, f"found {found}, expected {expected}")
 
-            def schema_version() -> tuple[str, str]:
-                if state.kind is Kind.EMPTY:
-                    return FAIL, "empty database (no schema yet): run `genesis db upgrade URI` or any command"
-                if state.kind is Kind.MLFLOW:
-                    return FAIL, "an MLflow database, not Genesis-Flow's: copy it with `genesis migrate`"
-                if state.kind is Kind.FOREIGN:
-                    return FAIL, "tables named like ours but no genesis_schema table (another program's)"
-                if state.version != SCHEMA_VERSION:
-                    return (
-                        FAIL,
-                        f"found {state.version}, expected {SCHEMA_VERSION} (`genesis db upgrade URI`)",
-                    )
-                return PASS, f"found {state.version}, expected {SCHEMA_VERSION}"
+    def tables(present: tuple[str, ...]) -> tuple[str, str]:
+        missing = sorted(set(diagnosis.expected) - set(present))
+        if missing:
+            return FAIL, f"missing tables: {', '.join(missing)}"
+        return PASS, f"all {len(set(diagnosis.expected))} tables present"
 
-            checks.run("schema version", schema_version)
-
-            def tables() -> tuple[str, str]:
-                present = set(sa.inspect(conn).get_table_names())
-                conn.rollback()
-                expected = set(schema.metadata.tables)
-                missing = sorted(expected - present)
-                if missing:
-                    return FAIL, f"missing tables: {', '.join(missing)}"
-                return PASS, f"all {len(expected)} tables present"
-
-            if state.kind is Kind.EMPTY:
-                checks.add("tables", SKIP, "no schema yet")
-            else:
-                checks.run("tables", tables)
-            checks.add("cosmos", PASS, "not Cosmos DB")
-            checks.run("write/read/delete probe", lambda: _sql_probe(conn, schema, ours))
-    finally:
-        engine.dispose()
+    if kind is DatabaseKind.EMPTY:
+        checks.add("tables", SKIP, "no schema yet")
+    else:
+        _report(checks, "tables", diagnosis.present, tables)
+    checks.add("cosmos", PASS, "not Cosmos DB")
 
 
-def _sql_server_version(conn: Any) -> str:
-    if conn.dialect.name == "sqlite":
-        version = conn.exec_driver_sql("select sqlite_version()").scalar()
-        conn.rollback()
-        return f"SQLite {version}"
-    version = conn.exec_driver_sql("show server_version").scalar()
-    conn.rollback()
-    return f"PostgreSQL {version}"
-
-
-def _sql_probe(conn: Any, schema: Any, ours: bool) -> tuple[str, str]:
-    """Write, read and delete one row in one transaction. In our schema the row is a counter with
-    a unique scratch name (so the write lock of the real tables is exercised); otherwise a
-    temporary table. The transaction is rolled back: nothing is left either way."""
-    import sqlalchemy as sa
-
-    name = f"genesis_doctor_{uuid.uuid4().hex}"
-    with conn.begin() as transaction:
-        try:
-            if ours:
-                table = schema.counters
-                conn.execute(sa.insert(table).values(name=name, value=1))
-                read = conn.execute(sa.select(table.c.value).where(table.c.name == name)).scalar()
-                deleted = conn.execute(sa.delete(table).where(table.c.name == name)).rowcount
-                where = "a scratch row of the counters table"
-            else:
-                scratch = sa.Table(
-                    name,
-                    sa.MetaData(),
-                    sa.Column("id", sa.Integer, primary_key=True),
-                    sa.Column("value", sa.Integer),
-                    prefixes=["TEMPORARY"],
-                )
-                scratch.create(conn)
-                conn.execute(sa.insert(scratch).values(id=1, value=1))
-                read = conn.execute(sa.select(scratch.c.value)).scalar()
-                deleted = conn.execute(sa.delete(scratch)).rowcount
-                scratch.drop(conn)
-                where = "a temporary table"
-        finally:
-            transaction.rollback()
-    if read != 1 or deleted != 1:
-        return FAIL, f"wrote 1, read {read!r}, deleted {deleted} row(s) in {where}"
-    return PASS, f"wrote, read and deleted {where} (rolled back)"
-
-
-# MongoDB and Cosmos DB
+# MongoDB and Cosmos DB: collections without a version marker
 
 
 _MONGO_LATER = ("server version", "schema", "indexes", "cosmos", "write/read/delete probe")
 
 
-def _doctor_mongo(checks: Checks, uri: str) -> None:
-    try:
-        from genesis_flow.adapters.cosmos import CosmosDatabase
-        from genesis_flow.adapters.mongo.database import MongoDatabase, MongoTarget
-    except ImportError as error:
-        checks.add(
-            "connectivity", FAIL, f"needs the MongoDB driver: pip install 'genesis-flow[mongo]' ({error})"
+def _report_collections(checks: Checks, diagnosis: Diagnosis) -> None:
+    version = diagnosis.expected_schema_version
+
+    def schema(present: tuple[str, ...]) -> tuple[str, str]:
+        ours = [name for name in diagnosis.expected if name in present]
+        if not ours:
+            return (
+                PASS,
+                f"no collections of ours yet (created on first use); document layout version {version}",
+            )
+        missing = [name for name in diagnosis.expected if name not in present]
+        detail = (
+            f"document layout version {version} (the adapter keeps no marker); collections: {', '.join(ours)}"
         )
-        checks.skip_rest(_MONGO_LATER, "not connected")
-        return
-    try:
-        target = MongoTarget(uri)
-        in_uri = {key.lower() for key, _ in target.options}
-        options: dict[str, Any] = {}
-        for option in ("serverSelectionTimeoutMS", "connectTimeoutMS"):
-            if option.lower() not in in_uri:
-                options[option] = int(CONNECT_TIMEOUT_S * 1000)
-        database_type = CosmosDatabase if target.cosmos else MongoDatabase
-        database = database_type.from_uri(uri, **options)
-    except Exception as error:
-        checks.add("connectivity", FAIL, _error_text(error))
-        checks.skip_rest(_MONGO_LATER, "not connected")
-        return
-    try:
-        try:
-            database.client.admin.command("ping")
-        except Exception as error:
-            checks.add("connectivity", FAIL, f"cannot reach {target.redacted}: {_error_text(error)}")
-            checks.skip_rest(_MONGO_LATER, "not connected")
-            return
-        checks.add("connectivity", PASS, f"connected to {target.redacted}, database {target.database!r}")
-        checks.run("server version", lambda: (PASS, f"MongoDB {database.client.server_info()['version']}"))
-        present = set(database.db.list_collection_names())
-        checks.run("schema", lambda: _mongo_schema(present))
-        checks.run("indexes", lambda: _mongo_indexes(database, present))
-        checks.run("cosmos", lambda: _mongo_cosmos(database, target))
-        checks.run("write/read/delete probe", lambda: _mongo_probe(database))
-    finally:
-        database.close()
+        if missing:
+            # Collections appear on first write: a fresh store has no registry collections, say.
+            detail += f"; not created yet: {', '.join(missing)}"
+        return PASS, detail
+
+    _report(checks, "schema", diagnosis.present, schema)
+    _report(checks, "indexes", diagnosis.indexes, _indexes)
+    _report(checks, "cosmos", diagnosis.cosmos, _cosmos)
 
 
-def _mongo_schema(present: set[str]) -> tuple[str, str]:
-    from genesis_flow.adapters.mongo.database import COLLECTIONS, SCHEMA_VERSION
-
-    ours = [name for name in COLLECTIONS if name in present]
-    if not ours:
-        return PASS, (
-            f"no collections of ours yet (created on first use); document layout version {SCHEMA_VERSION}"
-        )
-    missing = [name for name in COLLECTIONS if name not in present]
-    detail = (
-        f"document layout version {SCHEMA_VERSION} (the adapter keeps no marker);"
-        f" collections: {', '.join(ours)}"
-    )
-    if missing:
-        # Collections appear on first write: a fresh store has no registry collections, say.
-        detail += f"; not created yet: {', '.join(missing)}"
-    return PASS, detail
-
-
-def _mongo_indexes(database: Any, present: set[str]) -> tuple[str, str]:
-    from genesis_flow.adapters.mongo.database import INDEXES
-
-    if not any(name in present for name in INDEXES):
+def _indexes(report: IndexReport | None) -> tuple[str, str]:
+    if report is None or report.pending:
         return PASS, "no collections of ours yet (indexes are created on first use)"
-    missing: list[str] = []
-    different: list[str] = []
-    unexpected: list[str] = []
-    for collection, specs in INDEXES.items():
-        found = (
-            {ix["name"]: ix for ix in database.db[collection].list_indexes()} if collection in present else {}
-        )
-        for spec in specs:
-            index = found.pop(spec.name, None)
-            if index is None:
-                missing.append(f"{collection}.{spec.name}")
-            elif list(index["key"].items()) != [(k, v) for k, v in spec.keys] or bool(
-                index.get("unique", False)
-            ) != bool(spec.unique):
-                different.append(f"{collection}.{spec.name}")
-        for name in found:
-            if name == "_id_" or (
-                database.cosmos and collection == "runs" and re.fullmatch(r"gf_\w_any", name)
-            ):
-                continue
-            unexpected.append(f"{collection}.{name}")
     problems = []
-    if missing:
-        problems.append(f"missing: {', '.join(missing)}")
-    if different:
-        problems.append(f"different keys or uniqueness: {', '.join(different)}")
+    if report.missing:
+        problems.append(f"missing: {', '.join(report.missing)}")
+    if report.different:
+        problems.append(f"different keys or uniqueness: {', '.join(report.different)}")
     if problems:
-        if unexpected:
-            problems.append(f"unexpected: {', '.join(unexpected)}")
+        if report.unexpected:
+            problems.append(f"unexpected: {', '.join(report.unexpected)}")
         return FAIL, "; ".join(problems)
-    expected = sum(len(specs) for specs in INDEXES.values())
     # An index of the operator's own is not an error, only worth knowing (it costs writes).
-    extra = f"; unexpected (not ours): {', '.join(unexpected)}" if unexpected else ""
-    return PASS, f"all {expected} indexes present{extra}"
+    extra = f"; unexpected (not ours): {', '.join(report.unexpected)}" if report.unexpected else ""
+    return PASS, f"all {report.expected} indexes present{extra}"
 
 
-def _mongo_cosmos(database: Any, target: Any) -> tuple[str, str]:
-    from genesis_flow.adapters.cosmos.database import DEFAULT_RETRY_BUDGET_MS
-
-    looks_cosmos = any(host.endswith(".cosmos.azure.com") for host in target.hosts)
-    if not database.cosmos:
-        if looks_cosmos:
+def _cosmos(report: CosmosReport | None) -> tuple[str, str]:
+    if report is None or not report.enabled:
+        if report is not None and report.host_is_cosmos:
             return FAIL, "the host is Cosmos DB but genesis_cosmos=false turns its policies off"
         return PASS, "not Cosmos DB (plain MongoDB policies)"
-    retry_writes = database.client.options.retry_writes
-    budget = database.retry_budget_ms or DEFAULT_RETRY_BUDGET_MS
-    source = "genesis_retry_budget_ms" if database.retry_budget_ms else "default"
+    source = "genesis_retry_budget_ms" if report.budget_from_uri else "default"
     detail = (
-        f"Cosmos DB: retryWrites={str(retry_writes).lower()}, throttling retry budget {budget} ms ({source})"
+        f"Cosmos DB: retryWrites={str(report.retry_writes).lower()},"
+        f" throttling retry budget {report.retry_budget_ms} ms ({source})"
     )
-    if retry_writes:
+    if report.retry_writes:
         return FAIL, detail + "; Cosmos DB does not support retryable writes"
     return PASS, detail
-
-
-def _mongo_probe(database: Any) -> tuple[str, str]:
-    name = f"genesis_doctor_{uuid.uuid4().hex}"
-    collection = database.db[name]
-    try:
-        collection.insert_one({"_id": "probe", "v": 1})
-        found = collection.find_one({"_id": "probe"})
-        deleted = collection.delete_one({"_id": "probe"}).deleted_count
-    finally:
-        collection.drop()
-    if found is None or found.get("v") != 1 or deleted != 1:
-        return FAIL, f"wrote 1 document to {name}, read {found!r}, deleted {deleted}"
-    return PASS, f"wrote, read and deleted a document in {name} (dropped)"
 
 
 @click.command()
@@ -457,11 +315,11 @@ def mlflow_server_env(uri: str, base: dict[str, str] | None = None) -> dict[str,
 def ui_refusal(uri: str) -> str | None:
     """Why ``genesis ui`` cannot serve ``uri`` (one line), or None if it can."""
     scheme = _scheme(uri)
-    if scheme in _MONGO_SCHEMES:
+    if scheme in MONGO_SCHEMES:
         if importlib.util.find_spec("mlflow") is None:
             return f"the MLflow UI needs MLflow, which is not installed: {MLFLOW_EXTRA_HINT}"
         return None
-    if scheme in _SQL_SCHEMES:
+    if scheme in SQL_SCHEMES:
         return (
             f"`mlflow server` would open {redacted(uri)} with MLflow's own SQL store, which cannot read"
             " Genesis-Flow's schema (the plugin serves mongodb:// URIs only); serve a MongoDB store,"
@@ -608,5 +466,5 @@ def delete_run_artifacts(artifact_uris: Sequence[str]) -> list[tuple[str, str]]:
         try:
             build_artifact_store(artifact_uri).delete_artifacts(None)
         except Exception as error:  # one unreachable location must not stop the others
-            failures.append((artifact_uri, _error_text(error)))
+            failures.append((artifact_uri, failure_reason(error)))
     return failures
