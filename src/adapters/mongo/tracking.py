@@ -37,9 +37,11 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from genesis_flow.adapters.mongo import search as q
 from genesis_flow.adapters.mongo.database import MongoDatabase, only_duplicates
+from genesis_flow.adapters.mongo.diagnostics import diagnose_database
 from genesis_flow.adapters.mongo.keys import decode, decode_map, encode, path
 from genesis_flow.adapters.mongo.tracing import MongoTraces
 from genesis_flow.core import validation as v
+from genesis_flow.core.diagnostics import Diagnosis
 from genesis_flow.core.entities import (
     Dataset,
     DatasetInput,
@@ -350,6 +352,9 @@ class MongoTrackingStore(MongoTraces):
         cls, uri: str, artifact_root: str = "./genesis-artifacts", clock: Clock | None = None
     ) -> MongoTrackingStore:
         return cls(MongoDatabase.from_uri(uri), clock=clock, artifact_root=artifact_root)
+
+    def diagnose(self) -> Diagnosis:
+        return diagnose_database(self._db)
 
     @property
     def database(self) -> MongoDatabase:

@@ -24,9 +24,11 @@ from sqlalchemy.engine import Connection
 from genesis_flow.adapters.sql import schema as t
 from genesis_flow.adapters.sql import search as q
 from genesis_flow.adapters.sql.database import SqlDatabase
+from genesis_flow.adapters.sql.diagnostics import diagnose_database
 from genesis_flow.adapters.sql.errors import is_unique_violation
 from genesis_flow.adapters.sql.tracing import SqlTraces
 from genesis_flow.core import validation as v
+from genesis_flow.core.diagnostics import Diagnosis
 from genesis_flow.core.entities import (
     Dataset,
     DatasetInput,
@@ -196,6 +198,9 @@ class SqlTrackingStore(SqlTraces):
     @property
     def database(self) -> SqlDatabase:
         return self._db
+
+    def diagnose(self) -> Diagnosis:
+        return diagnose_database(self._db)
 
     # --- SQL helpers -------------------------------------------------------------------------------
 
