@@ -9,11 +9,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from genesis_flow.core.entities import Metric, Param
 from genesis_flow.core.registry import ModelVersion
 from genesis_flow.ports import RegistryStore, TrackingStore
 from genesis_flow.testing.support import outcome
 from genesis_flow.testing.tracking_helpers import new_experiment, new_run
+
+pytestmark = pytest.mark.genesis_requires("concurrency")
 
 WRITERS = 8
 

@@ -60,6 +60,8 @@ INPUT_ERROR_CODES = frozenset(
         "BAD_REQUEST",
     }
 )
+
+pytestmark = pytest.mark.genesis_requires("tracking", "registry")
 CALLS_PER_EPISODE = 6
 EPISODES_PER_EXAMPLE = 1  # times the profile's examples (ci: 20 episodes, 120 random calls)
 BASE_TIME = 1_700_000_000_000

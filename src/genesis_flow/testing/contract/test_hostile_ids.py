@@ -63,6 +63,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(backend: Backend) -> Iterator[World]:
+    backend.require("tracing", "import")  # the sweep calls every id-taking method of every port
     clock = TickingClock()
     tracking, registry = backend.make_tracking(clock), backend.make_registry(clock)
     assert isinstance(tracking, TraceStore)

@@ -360,6 +360,7 @@ def test_text_that_is_not_storable_is_invalid_everywhere_in_tracking(
     assert _not_refused(_tracking_writes(tracking, bad)) == {}
 
 
+@pytest.mark.genesis_requires("import")
 @pytest.mark.parametrize("bad", [SURROGATE, NUL], ids=["surrogate", "nul"])
 def test_text_that_is_not_storable_is_invalid_everywhere_in_the_registry(
     registry: RegistryStore, bad: str
@@ -367,6 +368,7 @@ def test_text_that_is_not_storable_is_invalid_everywhere_in_the_registry(
     assert _not_refused(_registry_writes(registry, bad)) == {}
 
 
+@pytest.mark.genesis_requires("tracing")
 @pytest.mark.parametrize("bad", [SURROGATE, NUL], ids=["surrogate", "nul"])
 def test_unstorable_text_and_huge_times_in_traces_are_invalid(tracking: TrackingStore, bad: str) -> None:
     from genesis_flow.core.tracing import Span, TraceInfo

@@ -32,6 +32,8 @@ from genesis_flow.core.errors import (
 from genesis_flow.ports import TrackingStore
 from genesis_flow.testing.tracking_helpers import dataset, experiments, names, new_run, run_ids, runs
 
+pytestmark = pytest.mark.genesis_requires("import")
+
 RUN_ID = "a" * 32
 
 

@@ -28,6 +28,8 @@ from genesis_flow.ports import RegistryStore
 from genesis_flow.testing.backend import Backend
 from genesis_flow.testing.support import TickingClock
 
+pytestmark = pytest.mark.genesis_requires("registry", "import")
+
 T0 = 1_600_000_000_000
 
 

@@ -182,6 +182,7 @@ def test_search_registered_models_timestamp_order_follows_the_latest_update(cata
     assert names(search_models(catalog, order_by=["timestamp DESC"])) == ["Alpha", "gamma", "beta"]
 
 
+@pytest.mark.genesis_requires("import")
 def test_search_registered_models_breaks_timestamp_ties_by_name(registry: RegistryStore) -> None:
     for name in ("c", "a", "b"):
         registry.import_registered_model(RegisteredModel(name, 1000, 2000))
@@ -316,6 +317,7 @@ def test_search_model_versions_orders_like_mlflow(
     assert versions(search_versions(catalog, order_by=order_by)) == expected
 
 
+@pytest.mark.genesis_requires("import")
 def test_search_model_versions_breaks_ties_by_name_then_version_desc(registry: RegistryStore) -> None:
     for name in ("b", "a"):
         registry.import_registered_model(RegisteredModel(name, 1000, 1000))

@@ -71,6 +71,8 @@ stages = mostly(
     st.sampled_from(["staging", "Staging", "production", "PRODUCTION"]),
     st.sampled_from(["None", "archived", "bogus", ""]),
 )
+
+pytestmark = pytest.mark.genesis_requires("registry")
 stage_lists = st.none() | st.lists(stages, max_size=2)
 # Aliases written (latest and v<n> are reserved), and read (the reserved names are well-formed
 # there; "latest" resolves to the highest version, "v<n>" does not resolve).

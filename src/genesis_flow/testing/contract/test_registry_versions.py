@@ -117,6 +117,7 @@ def test_create_model_version_after_deleting_every_version_keeps_counting(
     assert registry.create_model_version(model, "s").version == 3
 
 
+@pytest.mark.genesis_requires("concurrency")
 def test_create_model_version_concurrently_gives_gapless_unique_numbers(
     registry: RegistryStore, model: str
 ) -> None:
@@ -129,6 +130,7 @@ def test_create_model_version_concurrently_gives_gapless_unique_numbers(
     assert all(registry.get_model_version(model, mv.version).source == mv.source for mv in versions)
 
 
+@pytest.mark.genesis_requires("concurrency")
 def test_create_model_version_concurrently_on_two_models_numbers_each_gaplessly(
     registry: RegistryStore,
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from genesis_flow.ports import TrackingStore
 from genesis_flow.testing.backend import Backend
 from genesis_flow.testing.support import SteppedClock, outcome
 from genesis_flow.testing.tracking_helpers import dataset, dataset_input, hypothesis_settings
+
+pytestmark = pytest.mark.genesis_requires("tracking")
 
 NAN, INF, BIG = float("nan"), float("inf"), sys.float_info.max
 TEXTS = ["a", "A", "ab", "Ab", "a_b", "a%b", "a\\b", "ü", "Ü", "straße", "x y", "", "10", "9"]

@@ -194,6 +194,7 @@ def _twins(tracking: TrackingStore) -> None:
         )
 
 
+@pytest.mark.genesis_requires("import")
 def test_search_experiments_default_order_breaks_ties_by_id_ascending(tracking: TrackingStore) -> None:
     for experiment_id in ("102", "101"):
         tracking.import_experiment(
@@ -208,6 +209,7 @@ def test_search_experiments_default_order_breaks_ties_by_id_ascending(tracking: 
     assert names(experiments(tracking, "name LIKE 'twin-%'")) == ["twin-101", "twin-102"]
 
 
+@pytest.mark.genesis_requires("import")
 def test_search_experiments_explicit_order_breaks_ties_by_id_descending(tracking: TrackingStore) -> None:
     # MLflow appends `experiment_id DESC` to any given order_by (and nothing else).
     _twins(tracking)

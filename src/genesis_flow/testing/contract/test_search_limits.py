@@ -239,6 +239,7 @@ SEVERAL_TRACE_KEYS = [
 ]
 
 
+@pytest.mark.genesis_requires("tracing")
 def test_several_trace_keys_answer_key_by_key(tracking: TrackingStore) -> None:
     assert isinstance(tracking, TraceStore)
     exp = tracking.create_experiment("traces")
@@ -299,6 +300,7 @@ def test_logged_model_search_with_repeated_clauses(tracking: TrackingStore, n: i
         assert [m.model_id for m in found] == [model.model_id], clause
 
 
+@pytest.mark.genesis_requires("tracing")
 @pytest.mark.parametrize("n", MANY)
 def test_trace_search_with_repeated_clauses(tracking: TrackingStore, n: int) -> None:
     assert isinstance(tracking, TraceStore)
@@ -332,6 +334,7 @@ def test_order_by_an_empty_attribute_is_refused(kind: SearchKind) -> None:
         parse_order_by(kind, ["attributes.``"])
 
 
+@pytest.mark.genesis_requires("tracing")
 @pytest.mark.parametrize("key", ["tags.``", "metadata.``"])
 def test_trace_order_by_an_empty_key(tracking: TrackingStore, key: str) -> None:
     assert isinstance(tracking, TraceStore)

@@ -61,6 +61,8 @@ tag_values = st.sampled_from(["x", "xy", "y"])
 metrics = st.builds(
     Metric, key=metric_keys, value=metric_values, timestamp=st.integers(0, 3), step=st.integers(0, 2)
 )
+
+pytestmark = pytest.mark.genesis_requires("tracking")
 params = st.builds(Param, key=param_keys, value=param_values)
 run_tags = st.builds(RunTag, key=tag_keys, value=tag_values)
 

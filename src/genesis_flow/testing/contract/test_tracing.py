@@ -44,6 +44,8 @@ from genesis_flow.ports import TraceStore, TrackingStore
 from genesis_flow.testing.support import SteppedClock, outcome
 from genesis_flow.testing.tracking_helpers import all_pages, tampered
 
+pytestmark = pytest.mark.genesis_requires("tracing")
+
 MS = 1_000_000  # nanoseconds per millisecond
 BASE_MS = 1_700_000_000_000
 
