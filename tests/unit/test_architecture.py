@@ -51,6 +51,25 @@ def test_importing_the_package_loads_no_driver_and_no_adapter(statement: str) ->
     assert adapters == [], f"{statement!r} loaded adapters eagerly: {adapters}"
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import genesis_flow",
+        "import genesis_flow.entrypoints.api",
+        "import genesis_flow.entrypoints.bootstrap",
+        "import genesis_flow.entrypoints.cli",
+        "from genesis_flow.adapters.memory import InMemoryTrackingStore",
+    ],
+)
+def test_only_the_contract_kit_loads_pytest_or_hypothesis(statement: str) -> None:
+    # The kit (genesis_flow.testing) needs the `testing` extra; nothing else may.
+    loaded = _modules_loaded_by(statement)
+    test_tools = sorted(m for m in loaded if m.split(".")[0] in ("pytest", "_pytest", "hypothesis"))
+    kit = sorted(m for m in loaded if m.startswith("genesis_flow.testing"))
+    assert test_tools == [], f"{statement!r} loaded test tools: {test_tools}"
+    assert kit == [], f"{statement!r} loaded the contract kit: {kit}"
+
+
 def test_the_domain_loads_nothing_but_stdlib_and_attrs() -> None:
     loaded = _modules_loaded_by("import genesis_flow.core.entities, genesis_flow.core.search")
     ours = {m for m in loaded if m.startswith("genesis_flow.") and not m.startswith("genesis_flow.core")}
