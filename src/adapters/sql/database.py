@@ -22,7 +22,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -32,6 +32,8 @@ from sqlalchemy.pool import StaticPool
 
 from genesis_flow.adapters.sql import errors
 from genesis_flow.adapters.sql.migrations import MIGRATIONS, SCHEMA_VERSION, Migration, ensure_schema
+from genesis_flow.core.commands import PageRequest
+from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue, TemporarilyUnavailable
 from genesis_flow.core.redaction import hidden_values, redact_text, redact_uri
 from genesis_flow.core.search.evaluate import like
@@ -320,3 +322,19 @@ class SqlDatabase:
                     error, self.where, self.hidden, statement_timeout_ms=self.statement_timeout_ms
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def read_page(
+        self,
+        query: sa.Select[Any],
+        request: PageRequest,
+        load: Callable[[Connection, Sequence[Any]], Iterable[T]],
+    ) -> Page[T]:
+        """The page ``request`` asks for of ``query``'s rows, in one read transaction. The query
+        fetches one row more than the page holds (is there a next page?), and ``load`` builds the
+        entities of the page's rows only, with the same connection (related tables)."""
+
+        def work(conn: Connection) -> Page[T]:
+            rows = request.page(conn.execute(query.limit(request.fetch).offset(request.offset)).all())
+            return Page(tuple(load(conn, rows.items)), rows.next_page_token)
+
+        return self.transact(work)

@@ -21,6 +21,7 @@ from genesis_flow.adapters.sql import errors, schema
 from genesis_flow.adapters.sql.database import SqlDatabase
 from genesis_flow.adapters.sql.search import Dialect, all_of, compare, keyed_groups
 from genesis_flow.core import validation as v
+from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
     InvalidParameterValue,
@@ -43,11 +44,7 @@ from genesis_flow.core.registry import (
 from genesis_flow.core.search import (
     IS_PROMPT_TAG,
     complete_order,
-    decode_page_token,
-    encode_page_token,
     prompt_scope,
-    query_fingerprint,
-    resolve_max_results,
     unknown_key,
 )
 from genesis_flow.core.search.ast import (
@@ -71,8 +68,6 @@ _RETIRED = schema.retired_versions
 # Version numbers live in 32-bit INTEGER columns: a number outside this range cannot exist, and
 # binding it would make the driver fail instead of the lookup.
 _MAX_VERSION = 2**31 - 1
-# Offsets beyond any table size; keeps a forged huge offset inside the drivers' 64-bit range.
-_MAX_OFFSET = 2**62
 
 # A version row's columns, in this order everywhere (rows are decoded by position: searches
 # decode many thousands of them).
@@ -220,8 +215,7 @@ class SqlRegistryStore:
         page_token: str | None = None,
     ) -> Page[RegisteredModel]:
         kind = SearchKind.REGISTERED_MODELS
-        limit = resolve_max_results(kind, max_results)
-        fingerprint = query_fingerprint(kind, filter, tuple(order_by))
+        page = PageRequest.search(kind, max_results, page_token, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
         groups = effective.groups(kind)
         conditions = [self._model_condition(g) for g in groups if g.key_type is not KeyType.TAG]
@@ -229,16 +223,8 @@ class SqlRegistryStore:
         conditions += keyed_groups(self._dialect, _RM_TAGS, [(_RM.c.name, "name")], tags)
         if not prompts:
             conditions.append(~_tagged_prompt(_RM_TAGS, _RM_TAGS.c.name == _RM.c.name))
-        orders = self._model_order(order_by)
-        offset = min(decode_page_token(page_token, fingerprint), _MAX_OFFSET)
-        query = sa.select(_RM).where(*conditions).order_by(*orders).limit(limit + 1).offset(offset)
-
-        def work(conn: Connection) -> tuple[list[RegisteredModel], bool]:
-            rows = conn.execute(query).all()
-            return self._model_entities(conn, rows[:limit]), len(rows) > limit
-
-        found, more = self._db.transact(work)
-        return Page(tuple(found), encode_page_token(offset + limit, fingerprint) if more else None)
+        query = sa.select(_RM).where(*conditions).order_by(*self._model_order(order_by))
+        return self._db.read_page(query, page, self._model_entities)
 
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> tuple[ModelVersion, ...]:
         v.validate_model_name(name)
@@ -405,8 +391,7 @@ class SqlRegistryStore:
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
         kind = SearchKind.MODEL_VERSIONS
-        limit = resolve_max_results(kind, max_results)
-        fingerprint = query_fingerprint(kind, filter, tuple(order_by))
+        page = PageRequest.search(kind, max_results, page_token, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
         groups = effective.groups(kind)
         conditions = [self._version_condition(g) for g in groups if g.key_type is not KeyType.TAG]
@@ -416,18 +401,8 @@ class SqlRegistryStore:
         if not prompts:
             # Every version of a model that has a prompt version is left out, not only that one.
             conditions.append(~_tagged_prompt(_MV_TAGS, _MV_TAGS.c.name == _MV.c.name))
-        orders = self._version_order(order_by)
-        offset = min(decode_page_token(page_token, fingerprint), _MAX_OFFSET)
-        query = (
-            sa.select(*_VERSION_COLUMNS).where(*conditions).order_by(*orders).limit(limit + 1).offset(offset)
-        )
-
-        def work(conn: Connection) -> tuple[list[ModelVersion], bool]:
-            rows = conn.execute(query).all()
-            return self._version_entities(conn, rows[:limit]), len(rows) > limit
-
-        found, more = self._db.transact(work)
-        return Page(tuple(found), encode_page_token(offset + limit, fingerprint) if more else None)
+        query = sa.select(*_VERSION_COLUMNS).where(*conditions).order_by(*self._version_order(order_by))
+        return self._db.read_page(query, page, self._version_entities)
 
     def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:
         number = v.model_version_number(name, version)

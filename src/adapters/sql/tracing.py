@@ -28,10 +28,10 @@ from genesis_flow.adapters.sql import schema as t
 from genesis_flow.adapters.sql import search as q
 from genesis_flow.adapters.sql.database import SqlDatabase
 from genesis_flow.core import validation as v
+from genesis_flow.core.commands import ExperimentSearch
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import InternalError, ResourceDoesNotExist
-from genesis_flow.core.search import decode_page_token, page_after, query_fingerprint, resolve_max_results
-from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
+from genesis_flow.core.search.ast import Filter, OrderBy
 from genesis_flow.core.tracing import (
     OPEN_STATES,
     TRACE_NAME_TAG,
@@ -485,15 +485,11 @@ class SqlTraces:
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[TraceInfo]:
-        kind = SearchKind.TRACES
-        limit = resolve_max_results(kind, max_results)
-        v.validate_lookups("experiment_ids", experiment_ids)
-        wanted = sorted({str(e) for e in experiment_ids})
-        fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(order_by))
-        offset = decode_page_token(page_token, fingerprint)
+        search = ExperimentSearch.traces(experiment_ids, filter, max_results, order_by, page_token)
+        wanted = search.experiment_ids
         values = q.trace_values(self._d, filter, order_by)
         values.update({f"e{i}": e for i, e in enumerate(wanted)})
-        values["limit"], values["offset"] = limit + 1, offset
+        values["limit"], values["offset"] = search.page.fetch, search.page.offset
         shape = ("search_traces", len(wanted), q.trace_filter_shape(filter), q.trace_order_shape(order_by))
         d = self._d
 
@@ -502,11 +498,10 @@ class SqlTraces:
 
         statement = self._db.prepare(shape, build)
 
-        def work(conn: Connection) -> tuple[list[TraceInfo], bool]:
-            rows = statement.run(conn, values).all()
-            return [_info_of(r) for r in rows[:limit]], len(rows) > limit
+        def work(conn: Connection) -> list[TraceInfo]:
+            return [_info_of(r) for r in statement.run(conn, values).all()]
 
-        return page_after(*self._db.transact(work), limit, offset, fingerprint)
+        return search.page.page(self._db.transact(work))
 
 
 def _search_statement(

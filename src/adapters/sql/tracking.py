@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from attrs import evolve
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -28,6 +27,7 @@ from genesis_flow.adapters.sql.diagnostics import diagnose_database
 from genesis_flow.adapters.sql.errors import is_unique_violation
 from genesis_flow.adapters.sql.tracing import SqlTraces
 from genesis_flow.core import validation as v
+from genesis_flow.core.commands import ExperimentSearch, ImportedRun, LogBatch, PageRequest
 from genesis_flow.core.diagnostics import Diagnosis
 from genesis_flow.core.entities import (
     Dataset,
@@ -59,7 +59,6 @@ from genesis_flow.core.entities import (
     experiment_not_active,
     experiment_not_found,
     logged_model_not_found,
-    metric_order_key,
     run_not_active,
     run_not_found,
 )
@@ -69,12 +68,6 @@ from genesis_flow.core.errors import (
     InvalidState,
     ResourceAlreadyExists,
     ResourceDoesNotExist,
-)
-from genesis_flow.core.search import (
-    decode_page_token,
-    page_after,
-    query_fingerprint,
-    resolve_max_results,
 )
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
@@ -413,10 +406,9 @@ class SqlTrackingStore(SqlTraces):
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[Experiment]:
-        kind = SearchKind.EXPERIMENTS
-        limit = resolve_max_results(kind, max_results)
-        fingerprint = query_fingerprint(kind, view_type, filter, tuple(order_by))
-        offset = decode_page_token(page_token, fingerprint)
+        page = PageRequest.search(
+            SearchKind.EXPERIMENTS, max_results, page_token, view_type, filter, tuple(order_by)
+        )
         e = t.experiments
         query = (
             sa.select(e)
@@ -424,15 +416,8 @@ class SqlTrackingStore(SqlTraces):
                 e.c.lifecycle_stage.in_(view_type.stage_values()), *q.experiment_where(self._d, e, filter, t)
             )
             .order_by(*q.experiment_order(self._d, e, order_by))
-            .limit(limit + 1)
-            .offset(offset)
         )
-
-        def work(conn: Connection) -> tuple[list[Experiment], bool]:
-            rows = conn.execute(query).all()
-            return self._experiments_with_tags(conn, rows[:limit]), len(rows) > limit
-
-        return page_after(*self._db.transact(work), limit, offset, fingerprint)
+        return self._db.read_page(query, page, self._experiments_with_tags)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         v.validate_experiment_name(new_name)
@@ -750,36 +735,26 @@ class SqlTrackingStore(SqlTraces):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        v.validate_log_batch(
-            [(m.key, m.value, m.timestamp, m.step) for m in metrics],
-            [(p.key, p.value) for p in params],
-            [(tag.key, tag.value) for tag in tags],
-        )
-        metric_rows = [_metric_row(run_id, m) for m in metrics]
-        by_key: dict[str, list[Metric]] = {}
-        for m in metrics:
-            by_key.setdefault(m.key, []).append(m)
-        # max() keeps the first of equal points, as a strict ">" scan would; one key call per point.
-        latest = {key: max(points, key=metric_order_key) for key, points in by_key.items()}
-        linked = sorted({m.model_id for m in metrics if m.model_id is not None})
+        batch = LogBatch.prepare(metrics, params, tags)
+        metric_rows = [_metric_row(run_id, m) for m in batch.metrics]
 
         def work(conn: Connection) -> None:
             self._active_run_row(conn, run_id)
             # Atomic: every check that can fail runs before the first write.
-            new_params = self._check_params(conn, run_id, params)
-            if linked:
-                self._check_models_exist(conn, linked)
+            new_params = batch.new_params(run_id, self._stored_params(conn, run_id)) if batch.params else ()
+            if batch.model_ids:
+                self._check_models_exist(conn, batch.model_ids)
             if new_params:
                 self._prepared("insert_params").run_many(
                     conn, [{"run_id": run_id, "key": p.key, "value": p.value} for p in new_params]
                 )
                 if not self._d.is_sqlite:
                     # A racing writer may have stored another value between our check and insert.
-                    self._check_params(conn, run_id, new_params)
+                    batch.new_params(run_id, self._stored_params(conn, run_id))
             if metric_rows:
                 self._prepared("insert_metrics").run_many(conn, metric_rows)
                 self._prepared("upsert_latest").run_many(
-                    conn, [_latest_row(run_id, m) for m in latest.values()]
+                    conn, [_latest_row(run_id, m) for m in batch.latest.values()]
                 )
                 model_points = [
                     {
@@ -787,29 +762,21 @@ class SqlTrackingStore(SqlTraces):
                         "point_id": _point_id(run_id, m),
                         **{k: val for k, val in _metric_row(run_id, m).items() if k != "model_id"},
                     }
-                    for m in metrics
+                    for m in batch.metrics
                     if m.model_id is not None
                 ]
                 if model_points:
                     conn.execute(self._insert_ignore(t.logged_model_metrics), model_points)
-            if tags:
-                self._set_tags(conn, run_id, {tag.key: tag.value for tag in tags})
+            if batch.tags:
+                self._set_tags(conn, run_id, batch.tag_values)
 
         self._db.transact(work, write=True)
 
-    def _check_params(self, conn: Connection, run_id: str, params: Sequence[Param]) -> list[Param]:
-        """The params not stored yet; raises if one is stored with another value."""
-        if not params:
-            return []
+    def _stored_params(self, conn: Connection, run_id: str) -> dict[str, str]:
         # All of the run's params: runs hold tens of them, and one prepared query beats an IN list.
-        stored = dict(self._prepared("run_params").run(conn, {"run_id": run_id}).all())
-        conflicts = [x for x in params if x.key in stored and stored[x.key] != x.value]
-        if conflicts:
-            raise v.changed_params_error(run_id, [(x.key, stored[x.key], x.value) for x in conflicts])
-        return [x for x in params if x.key not in stored]
+        return dict(self._prepared("run_params").run(conn, {"run_id": run_id}).all())
 
     def _check_models_exist(self, conn: Connection, model_ids: Sequence[str]) -> None:
-        v.validate_lookups("model_id", model_ids)
         lm = t.logged_models.c
         found = set(
             conn.execute(
@@ -834,21 +801,16 @@ class SqlTrackingStore(SqlTraces):
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> Page[Metric]:
-        if max_results is not None and max_results < 1:
-            raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
-        v.validate_lookup("run_id", run_id)
-        v.validate_lookup("metric_key", metric_key)
-        fingerprint = query_fingerprint("metric-history", run_id, metric_key)
-        offset = decode_page_token(page_token, fingerprint)
+        page = PageRequest.metric_history(run_id, metric_key, max_results, page_token)
         # LIMIT -1 is "no limit" to SQLite; PostgreSQL takes NULL (LIMIT ALL).
         no_limit = -1 if self._d.is_sqlite else None
-        limit = no_limit if max_results is None else max_results + 1
+        limit = no_limit if page.fetch is None else page.fetch
 
         def work(conn: Connection) -> list[Metric]:
             if self._prepared("run_exists").run(conn, {"run_id": run_id}).first() is None:
                 raise run_not_found(run_id)
             rows = self._prepared("history").run(
-                conn, {"run_id": run_id, "key": metric_key, "limit": limit, "offset": offset}
+                conn, {"run_id": run_id, "key": metric_key, "limit": limit, "offset": page.offset}
             )
             nan = math.nan
             return [
@@ -856,10 +818,7 @@ class SqlTrackingStore(SqlTraces):
                 for key, value, timestamp, step, is_nan, model_id, name, digest in rows
             ]
 
-        points = self._db.transact(work)
-        if max_results is None:
-            return Page(items=tuple(points))
-        return page_after(points[:max_results], len(points) > max_results, max_results, offset, fingerprint)
+        return page.page(self._db.transact(work))
 
     def log_inputs(
         self,
@@ -945,12 +904,9 @@ class SqlTrackingStore(SqlTraces):
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[Run]:
-        kind = SearchKind.RUNS
-        limit = resolve_max_results(kind, max_results)
-        v.validate_lookups("experiment_ids", experiment_ids)
-        wanted = sorted({str(e) for e in experiment_ids})
-        fingerprint = query_fingerprint(kind, tuple(wanted), run_view_type, filter, tuple(order_by))
-        offset = decode_page_token(page_token, fingerprint)
+        search = ExperimentSearch.runs(
+            experiment_ids, filter, run_view_type, max_results, order_by, page_token
+        )
         runs = t.runs
         where, inner, present = q.run_where(self._d, runs, filter, t)
         terms, outer = q.run_order(self._d, runs, order_by, t, present)
@@ -963,20 +919,13 @@ class SqlTrackingStore(SqlTraces):
             sa.select(runs)
             .select_from(source)
             .where(
-                runs.c.experiment_id.in_(wanted),
+                runs.c.experiment_id.in_(search.experiment_ids),
                 runs.c.lifecycle_stage.in_(run_view_type.stage_values()),
                 *where,
             )
             .order_by(*terms)
-            .limit(limit + 1)
-            .offset(offset)
         )
-
-        def work(conn: Connection) -> tuple[list[Run], bool]:
-            rows = conn.execute(query).all()
-            return self._load_runs(conn, rows[:limit]), len(rows) > limit
-
-        return page_after(*self._db.transact(work), limit, offset, fingerprint)
+        return self._db.read_page(query, search.page, self._load_runs)
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
         v.validate_lookups("experiment_ids", experiment_ids)
@@ -1211,32 +1160,20 @@ class SqlTrackingStore(SqlTraces):
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[LoggedModel]:
-        kind = SearchKind.LOGGED_MODELS
-        limit = resolve_max_results(kind, max_results)
-        v.validate_lookups("experiment_ids", experiment_ids)
-        v.validate_lookups("datasets", (d.name for d in datasets))
-        v.validate_lookups("datasets", (d.digest for d in datasets))
-        wanted = sorted({str(e) for e in experiment_ids})
-        fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(datasets), tuple(order_by))
-        offset = decode_page_token(page_token, fingerprint)
+        search = ExperimentSearch.logged_models(
+            experiment_ids, filter, datasets, max_results, order_by, page_token
+        )
         lm = t.logged_models
         query = (
             sa.select(lm)
             .where(
-                lm.c.experiment_id.in_(wanted),
+                lm.c.experiment_id.in_(search.experiment_ids),
                 lm.c.lifecycle_stage == ACTIVE,
                 *q.logged_model_where(self._d, lm, filter, datasets, t),
             )
             .order_by(*q.logged_model_order(self._d, lm, order_by, t))
-            .limit(limit + 1)
-            .offset(offset)
         )
-
-        def work(conn: Connection) -> tuple[list[LoggedModel], bool]:
-            rows = conn.execute(query).all()
-            return self._load_logged_models(conn, rows[:limit]), len(rows) > limit
-
-        return page_after(*self._db.transact(work), limit, offset, fingerprint)
+        return self._db.read_page(query, search.page, self._load_logged_models)
 
     # --- import (migration) --------------------------------------------------------------------------
 
@@ -1294,22 +1231,8 @@ class SqlTrackingStore(SqlTraces):
         self._db.transact(work, write=True)
 
     def import_run(self, run: Run, metric_history: Sequence[Metric]) -> None:
-        v.validate_lookup("run_id", run.info.run_id)
-        for m in metric_history:
-            v.validate_metric(m.key, m.value, m.timestamp, m.step)
-        for p in run.data.params:
-            v.validate_param(p.key, p.value)
-        for tag in run.data.tags:
-            v.validate_run_tag(tag.key, tag.value)
+        imported = ImportedRun.prepare(run.info.run_id, run.data.params, run.data.tags, metric_history)
         run_id = run.info.run_id
-        points: dict[tuple[Any, ...], Metric] = {}
-        latest: dict[str, Metric] = {}
-        for m in metric_history:
-            point = evolve(m, run_id=None)
-            points.setdefault(point.identity, point)
-            current = latest.get(m.key)
-            if current is None or metric_order_key(point) > metric_order_key(current):
-                latest[m.key] = point
 
         def work(conn: Connection) -> None:
             self._experiment_row(conn, run.info.experiment_id)
@@ -1329,9 +1252,11 @@ class SqlTrackingStore(SqlTraces):
                     t.tags.insert(),
                     [{"run_id": run_id, "key": x.key, "value": x.value} for x in run.data.tags],
                 )
-            if points:
-                conn.execute(t.metrics.insert(), [_metric_row(run_id, m) for m in points.values()])
-                conn.execute(t.latest_metrics.insert(), [_latest_row(run_id, m) for m in latest.values()])
+            if imported.points:
+                conn.execute(t.metrics.insert(), [_metric_row(run_id, m) for m in imported.points])
+                conn.execute(
+                    t.latest_metrics.insert(), [_latest_row(run_id, m) for m in imported.latest.values()]
+                )
             self._attach_inputs(conn, run_id, run.info.experiment_id, run.inputs.dataset_inputs)
             # Model links are kept as given: in a migration the models may arrive later.
             if run.inputs.model_inputs:
