@@ -21,6 +21,8 @@ import genesis_flow.entities as ours_entities
 import genesis_flow.entities.model_registry as ours_registry
 from genesis_flow.core import entities as core
 from genesis_flow.core import registry as core_registry
+from genesis_flow.core.errors import InvalidParameterValue
+from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api.exceptions import MlflowException
 
@@ -408,7 +410,7 @@ def _core_run() -> core.Run:
 
 
 def test_run_from_core_has_mlflows_shape(theirs: SimpleNamespace) -> None:
-    run = E.run_from_core(_core_run())
+    run = S.run_from_core(_core_run(), E.SHAPES)
     assert run.inputs is not None and run.outputs is not None  # always present, even when empty
     assert run.info.run_id == "rid" and run.info.status == "RUNNING" and run.info.lifecycle_stage == "active"
     assert type(run.info.status) is str and type(run.info.lifecycle_stage) is str
@@ -447,17 +449,17 @@ def test_run_info_from_core_shows_stored_data_without_refusing_it() -> None:
     info = core.RunInfo(
         "rid", "1", "r", "u", core.RunStatus.KILLED, None, 5, "/a", core.LifecycleStage.DELETED
     )
-    converted = E.run_info_from_core(info)
+    converted = S.run_info_from_core(info, E.SHAPES)
     assert (converted.status, converted.lifecycle_stage) == ("KILLED", "deleted")
     assert converted.start_time is None  # type: ignore[comparison-overlap]
-    assert converted == E.run_info_from_core(info)  # field equality, like the constructor's objects
+    assert converted == S.run_info_from_core(info, E.SHAPES)  # field equality, like the constructor's objects
 
 
 def test_experiment_from_core(theirs: SimpleNamespace) -> None:
     exp = core.Experiment(
         "3", "e", "/art/3", core.LifecycleStage.DELETED, 1, 2, tags=(core.ExperimentTag("a", "b"),)
     )
-    converted = E.experiment_from_core(exp)
+    converted = S.experiment_from_core(exp, E.SHAPES)
     expected = theirs.Experiment("3", "e", "/art/3", "deleted", [theirs.ExperimentTag("a", "b")], 1, 2)
     assert _plain(converted) == _plain(expected)
     assert converted.tags == {"a": "b"} and converted.workspace == "default"
@@ -465,13 +467,13 @@ def test_experiment_from_core(theirs: SimpleNamespace) -> None:
 
 def test_metric_and_file_info_from_core(theirs: SimpleNamespace) -> None:
     point = core.Metric("k", 1.5, 7, 2, model_id="m-1", dataset_name="ds", dataset_digest="d", run_id="r")
-    assert _plain(E.metric_from_core(point)) == _plain(
+    assert _plain(S.metric_from_core(point, E.SHAPES)) == _plain(
         theirs.Metric("k", 1.5, 7, 2, model_id="m-1", dataset_name="ds", dataset_digest="d", run_id="r")
     )
-    assert _plain(E.file_info_from_core(core.FileInfo("a/b", False, 3))) == _plain(
+    assert _plain(S.file_info_from_core(core.FileInfo("a/b", False, 3), E.SHAPES)) == _plain(
         theirs.FileInfo("a/b", False, 3)
     )
-    assert E.file_info_from_core(core.FileInfo("a", True)).file_size is None
+    assert S.file_info_from_core(core.FileInfo("a", True), E.SHAPES).file_size is None
 
 
 def test_logged_model_from_core(theirs: SimpleNamespace) -> None:
@@ -488,7 +490,7 @@ def test_logged_model_from_core(theirs: SimpleNamespace) -> None:
         params=(core.LoggedModelParameter("alpha", "1"),),
         metrics=(core.Metric("acc", 0.9, 5, 0, model_id="m-1", run_id="rid"),),
     )
-    converted = E.logged_model_from_core(model)
+    converted = S.logged_model_from_core(model, E.SHAPES)
     expected = theirs.LoggedModel(
         "1",
         "m-1",
@@ -505,7 +507,7 @@ def test_logged_model_from_core(theirs: SimpleNamespace) -> None:
     assert _plain(converted) == _plain(expected)
     assert repr(converted) == repr(expected)
     assert converted.model_uri == "models:/m-1"
-    bare = E.logged_model_from_core(core.LoggedModel("m-2", "1", "n", "/a", 1, 1))
+    bare = S.logged_model_from_core(core.LoggedModel("m-2", "1", "n", "/a", 1, 1), E.SHAPES)
     assert bare.metrics is None and bare.status == "PENDING"  # MLflow's SQL store: None, not []
 
 
@@ -526,7 +528,7 @@ def _core_version(
 
 
 def test_model_version_from_core(theirs: SimpleNamespace) -> None:
-    converted = E.model_version_from_core(_core_version(3, core_registry.Stage.STAGING))
+    converted = S.model_version_from_core(_core_version(3, core_registry.Stage.STAGING), E.SHAPES)
     assert converted.version == 3 and type(converted.version) is int  # as MLflow's SQL store
     assert converted.current_stage == "Staging" and converted.status == "READY"
     assert converted.aliases == ["champion"] and converted.tags == {"k": "v"}
@@ -542,7 +544,7 @@ def test_model_version_from_core(theirs: SimpleNamespace) -> None:
         aliases=["champion"],
     )
     assert _plain(converted) == _plain(expected)
-    assert converted == E.model_version_from_core(_core_version(3, core_registry.Stage.STAGING))
+    assert converted == S.model_version_from_core(_core_version(3, core_registry.Stage.STAGING), E.SHAPES)
 
 
 def test_registered_model_from_core(theirs: SimpleNamespace) -> None:
@@ -555,7 +557,7 @@ def test_registered_model_from_core(theirs: SimpleNamespace) -> None:
         tags=(core_registry.RegisteredModelTag("k", "v"),),
         aliases=(core_registry.RegisteredModelAlias("champion", 2),),
     )
-    converted = E.registered_model_from_core(model)
+    converted = S.registered_model_from_core(model, E.SHAPES)
     assert converted.aliases == {"champion": 2} and converted.tags == {"k": "v"}
     assert [v.version for v in converted.latest_versions or []] == [1, 2]
     expected = theirs.RegisteredModel(
@@ -582,10 +584,10 @@ def test_registered_model_from_core(theirs: SimpleNamespace) -> None:
 
 def test_metric_to_core_accepts_mlflows_and_our_metrics(theirs: SimpleNamespace) -> None:
     for m in (OURS, theirs):
-        point = E.metric_to_core(m.Metric("k", 1, 7, 2, dataset_name="ds", dataset_digest="d"))
+        point = S.metric_to_core(m.Metric("k", 1, 7, 2, dataset_name="ds", dataset_digest="d"))
         assert point == core.Metric("k", 1.0, 7, 2, dataset_name="ds", dataset_digest="d")
         assert type(point.value) is float
-    assert E.metric_to_core(core.Metric("k", 2.0, 1, 0)) == core.Metric("k", 2.0, 1, 0)
+    assert S.metric_to_core(core.Metric("k", 2.0, 1, 0)) == core.Metric("k", 2.0, 1, 0)
 
 
 def test_metric_value_converts_like_mlflows_client() -> None:
@@ -594,22 +596,23 @@ def test_metric_value_converts_like_mlflows_client() -> None:
     from mlflow.tracking.metric_value_conversion_utils import convert_metric_value_to_float_if_possible
 
     for value in (1, True, 2.5, "2.5", np.float32(1.5), np.int64(3), np.array([3.0]), math.inf, None, "abc"):
-        ours, expected = E.metric_value(value), convert_metric_value_to_float_if_possible(value)
+        ours, expected = S.metric_value(value), convert_metric_value_to_float_if_possible(value)
         assert type(ours) is type(expected) and (ours == expected or ours is expected), value
-    with pytest.raises(MlflowException, match="Failed to convert metric value to float") as caught:
-        E.metric_value(np.array([1.0, 2.0]))
+    # The layer raises the domain error; the API's decorator turns it into its MlflowException.
+    with pytest.raises(InvalidParameterValue, match="Failed to convert metric value to float") as caught:
+        S.metric_value(np.array([1.0, 2.0]))
     assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
     unconvertible = [1, 2]
-    assert E.metric_value(unconvertible) is unconvertible  # validation refuses it later
+    assert S.metric_value(unconvertible) is unconvertible  # validation refuses it later
 
 
 def test_param_tag_and_experiment_tag_to_core(theirs: SimpleNamespace) -> None:
     for m in (OURS, theirs):
-        assert E.param_to_core(m.Param("lr", "0.1")) == core.Param("lr", "0.1")
-        assert E.param_to_core(m.Param("n", 1)) == core.Param("n", "1")  # MLflow's SQL store: "1"
-        assert E.run_tag_to_core(m.RunTag("t", "v")) == core.RunTag("t", "v")
-        assert E.experiment_tag_to_core(m.ExperimentTag("t", "v")) == core.ExperimentTag("t", "v")
-        assert E.logged_model_input_to_core(m.LoggedModelInput("m-1")) == core.LoggedModelInput("m-1")
+        assert S.param_to_core(m.Param("lr", "0.1")) == core.Param("lr", "0.1")
+        assert S.param_to_core(m.Param("n", 1)) == core.Param("n", "1")  # MLflow's SQL store: "1"
+        assert S.run_tag_to_core(m.RunTag("t", "v")) == core.RunTag("t", "v")
+        assert S.experiment_tag_to_core(m.ExperimentTag("t", "v")) == core.ExperimentTag("t", "v")
+        assert S.logged_model_input_to_core(m.LoggedModelInput("m-1")) == core.LoggedModelInput("m-1")
 
 
 def test_dataset_input_to_core(theirs: SimpleNamespace) -> None:
@@ -621,21 +624,21 @@ def test_dataset_input_to_core(theirs: SimpleNamespace) -> None:
         given = m.DatasetInput(
             m.Dataset("ds", "d1", "code", "{}", schema="{}"), [m.InputTag("mlflow.data.context", "training")]
         )
-        assert E.dataset_input_to_core(given) == expected
+        assert S.dataset_input_to_core(given) == expected
     with_dict = SimpleNamespace(dataset=expected.dataset, tags={"mlflow.data.context": "training"})
-    assert E.dataset_input_to_core(with_dict) == expected
-    assert E.dataset_input_to_core(SimpleNamespace(dataset=expected.dataset, tags=None)).tags == ()
+    assert S.dataset_input_to_core(with_dict) == expected
+    assert S.dataset_input_to_core(SimpleNamespace(dataset=expected.dataset, tags=None)).tags == ()
 
 
 def test_view_type_to_core(theirs: SimpleNamespace) -> None:
     np = pytest.importorskip("numpy")
     for m in (OURS, theirs):
-        assert E.view_type_to_core(m.ViewType.ACTIVE_ONLY) is core.ViewType.ACTIVE_ONLY
-        assert E.view_type_to_core(m.ViewType.DELETED_ONLY) is core.ViewType.DELETED_ONLY
-        assert E.view_type_to_core(m.ViewType.ALL) is core.ViewType.ALL
-    assert E.view_type_to_core(core.ViewType.ALL) is core.ViewType.ALL
-    assert E.view_type_to_core(np.int64(2)) is core.ViewType.DELETED_ONLY
+        assert S.view_type_to_core(m.ViewType.ACTIVE_ONLY) is core.ViewType.ACTIVE_ONLY
+        assert S.view_type_to_core(m.ViewType.DELETED_ONLY) is core.ViewType.DELETED_ONLY
+        assert S.view_type_to_core(m.ViewType.ALL) is core.ViewType.ALL
+    assert S.view_type_to_core(core.ViewType.ALL) is core.ViewType.ALL
+    assert S.view_type_to_core(np.int64(2)) is core.ViewType.DELETED_ONLY
     for bad in (0, 4, True, "ALL", None, 1.0):
-        with pytest.raises(MlflowException, match="Invalid view type") as caught:
-            E.view_type_to_core(bad)
+        with pytest.raises(InvalidParameterValue, match="Invalid view type") as caught:
+            S.view_type_to_core(bad)
         assert caught.value.error_code == "INVALID_PARAMETER_VALUE"

@@ -32,11 +32,7 @@ from genesis_flow.core.entities import (
     ExperimentTag as CoreExperimentTag,
 )
 from genesis_flow.core.entities import (
-    LoggedModelOutput as CoreLoggedModelOutput,
-)
-from genesis_flow.core.entities import (
     LoggedModelParameter,
-    LoggedModelStatus,
     LoggedModelTag,
     RunStatus,
 )
@@ -53,6 +49,7 @@ from genesis_flow.core.errors import InternalError, InvalidParameterValue, Resou
 from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
 from genesis_flow.core.tracing import MAX_TRACE_TAG_VALUE_LENGTH
+from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.api import async_logging, config, context, live_traces
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api import trace_entities as T
@@ -183,13 +180,13 @@ class MlflowClient:
     @translated
     def get_experiment(self, experiment_id: str) -> E.Experiment:
         """The experiment, active or deleted. RESOURCE_DOES_NOT_EXIST if unknown."""
-        return E.experiment_from_core(self.store.get_experiment(str(experiment_id)))
+        return S.experiment_from_core(self.store.get_experiment(str(experiment_id)), E.SHAPES)
 
     @translated
     def get_experiment_by_name(self, name: str) -> E.Experiment | None:
         """The experiment of that name (active or deleted), or None."""
         found = self.store.get_experiment_by_name(name)
-        return None if found is None else E.experiment_from_core(found)
+        return None if found is None else S.experiment_from_core(found, E.SHAPES)
 
     @translated
     def search_experiments(
@@ -203,13 +200,13 @@ class MlflowClient:
         """One page of experiments (default order: creation time DESC, then id); ``.token`` is
         the next page's token or None."""
         page = self.store.search_experiments(
-            view_type=E.view_type_to_core(view_type),
+            view_type=S.view_type_to_core(view_type),
             max_results=max_results,
             filter=parse_filter(SearchKind.EXPERIMENTS, filter_string),
             order_by=parse_order_by(SearchKind.EXPERIMENTS, order_by),
             page_token=page_token,
         )
-        return E.PagedList([E.experiment_from_core(e) for e in page.items], page.next_page_token)
+        return E.PagedList([S.experiment_from_core(e, E.SHAPES) for e in page.items], page.next_page_token)
 
     @translated
     def delete_experiment(self, experiment_id: str) -> None:
@@ -253,19 +250,19 @@ class MlflowClient:
             tags=[_tag(k, v) for k, v in tag_map.items()],
             run_name=run_name,
         )
-        return E.run_from_core(run)
+        return S.run_from_core(run, E.SHAPES)
 
     @translated
     def get_run(self, run_id: str) -> E.Run:
         """The run with latest metrics, params, tags and inputs (deleted runs too).
         INVALID_PARAMETER_VALUE for a malformed id; RESOURCE_DOES_NOT_EXIST if unknown."""
         _check_run_id(run_id)
-        return E.run_from_core(self.store.get_run(run_id))
+        return S.run_from_core(self.store.get_run(run_id), E.SHAPES)
 
     @translated
     def get_parent_run(self, run_id: str) -> E.Run | None:
         parent = self.store.get_run(run_id).data.tags_dict.get(context.MLFLOW_PARENT_RUN_ID)
-        return None if parent is None else E.run_from_core(self.store.get_run(parent))
+        return None if parent is None else S.run_from_core(self.store.get_run(parent), E.SHAPES)
 
     @translated
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
@@ -344,7 +341,7 @@ class MlflowClient:
         # checks a key that already passed in a fraction of the full check.
         metric = CoreMetric(
             key,
-            value if type(value) is float else E.metric_value(value),
+            value if type(value) is float else S.metric_value(value),
             timestamp if timestamp is not None else _now_ms(),
             step if step is not None else 0,
             model_id=model_id,
@@ -384,7 +381,7 @@ class MlflowClient:
         100 tags, 1000 in all), it is split as MLflow splits it; each part is atomic."""
         if not metrics and not params and not tags:
             return None
-        core_metrics = [E.metric_to_core(m) for m in metrics]
+        core_metrics = [S.metric_to_core(m) for m in metrics]
         core_params = [_param(p.key, p.value) for p in params]
         core_tags = [_tag(t.key, t.value) for t in tags]
         sync = config.synchronous(synchronous)
@@ -423,7 +420,7 @@ class MlflowClient:
         token: str | None = None
         while True:
             page = self.store.get_metric_history(run_id, key, max_results=None, page_token=token)
-            points.extend(E.metric_from_core(m) for m in page.items)
+            points.extend(S.metric_from_core(m, E.SHAPES) for m in page.items)
             token = page.next_page_token
             if token is None:
                 return points
@@ -435,17 +432,15 @@ class MlflowClient:
         datasets: Sequence[Any] | None = None,
         models: Sequence[Any] | None = None,
     ) -> None:
-        from genesis_flow.core.entities import LoggedModelInput as CoreModelInput
-
         self.store.log_inputs(
             run_id,
-            [E.dataset_input_to_core(d) for d in datasets or ()],
-            [CoreModelInput(m.model_id) for m in models or ()],
+            [S.dataset_input_to_core(d) for d in datasets or ()],
+            [S.logged_model_input_to_core(m) for m in models or ()],
         )
 
     @translated
     def log_outputs(self, run_id: str, models: list[Any]) -> None:
-        self.store.log_outputs(run_id, [CoreLoggedModelOutput(m.model_id, m.step) for m in models])
+        self.store.log_outputs(run_id, [S.logged_model_output_to_core(m) for m in models])
 
     @translated
     def search_runs(
@@ -459,17 +454,15 @@ class MlflowClient:
     ) -> E.PagedList:
         """One page of runs of the experiments matching the filter. Order: the ``order_by``
         entries, then start time DESC, then run id. ``.token`` continues, None on the last page."""
-        if isinstance(experiment_ids, (str, int)):
-            experiment_ids = [str(experiment_ids)]
         page = self.store.search_runs(
-            [str(e) for e in experiment_ids],
+            S.experiment_ids_to_core(experiment_ids),
             filter=parse_filter(SearchKind.RUNS, filter_string),
-            run_view_type=E.view_type_to_core(run_view_type),
+            run_view_type=S.view_type_to_core(run_view_type),
             max_results=max_results,
             order_by=parse_order_by(SearchKind.RUNS, order_by),
             page_token=page_token,
         )
-        return E.PagedList([E.run_from_core(r) for r in page.items], page.next_page_token)
+        return E.PagedList([S.run_from_core(r, E.SHAPES) for r in page.items], page.next_page_token)
 
     # --- logged models (MLflow 3) ----------------------------------------------------------------
 
@@ -491,17 +484,16 @@ class MlflowClient:
             params=[LoggedModelParameter(k, str(v)) for k, v in (params or {}).items()],
             model_type=model_type,
         )
-        return E.logged_model_from_core(model)
+        return S.logged_model_from_core(model, E.SHAPES)
 
     @translated
     def get_logged_model(self, model_id: str) -> E.LoggedModel:
-        return E.logged_model_from_core(self.store.get_logged_model(model_id))
+        return S.logged_model_from_core(self.store.get_logged_model(model_id), E.SHAPES)
 
     @translated
     def finalize_logged_model(self, model_id: str, status: Any) -> E.LoggedModel:
-        status_name = getattr(status, "name", status)
-        model = self.store.finalize_logged_model(model_id, LoggedModelStatus.parse(str(status_name)))
-        return E.logged_model_from_core(model)
+        model = self.store.finalize_logged_model(model_id, S.logged_model_status_to_core(status))
+        return S.logged_model_from_core(model, E.SHAPES)
 
     @translated
     def delete_logged_model(self, model_id: str) -> None:
@@ -531,20 +523,15 @@ class MlflowClient:
         order_by: list[dict[str, Any]] | None = None,
         page_token: str | None = None,
     ) -> E.PagedList:
-        from genesis_flow.core.entities import DatasetRef
-
-        clauses = [
-            f"{o['field_name']} {'ASC' if o.get('ascending', True) else 'DESC'}" for o in order_by or ()
-        ]
         page = self.store.search_logged_models(
-            [str(e) for e in experiment_ids],
+            S.experiment_ids_to_core(experiment_ids),
             filter=parse_filter(SearchKind.LOGGED_MODELS, filter_string),
-            datasets=[DatasetRef(d["dataset_name"], d.get("dataset_digest")) for d in datasets or ()],
+            datasets=S.dataset_refs_to_core(datasets),
             max_results=max_results,
-            order_by=parse_order_by(SearchKind.LOGGED_MODELS, clauses),
+            order_by=parse_order_by(SearchKind.LOGGED_MODELS, S.logged_model_order_by_to_core(order_by)),
             page_token=page_token,
         )
-        return E.PagedList([E.logged_model_from_core(m) for m in page.items], page.next_page_token)
+        return E.PagedList([S.logged_model_from_core(m, E.SHAPES) for m in page.items], page.next_page_token)
 
     # --- traces (MLflow 3) ------------------------------------------------------------------------
 
@@ -557,7 +544,7 @@ class MlflowClient:
     def get_trace(self, trace_id: str, display: bool = True, flush: bool = False) -> T.Trace:
         """The trace with its spans. RESOURCE_DOES_NOT_EXIST for an unknown id. ``display`` and
         ``flush`` change nothing (no notebook display; traces are written synchronously)."""
-        return T.trace_from_core(self._traces.get_trace(trace_id))
+        return S.trace_from_core(self._traces.get_trace(trace_id), E.SHAPES)
 
     @translated
     def search_traces(
@@ -621,9 +608,13 @@ class MlflowClient:
                     t.info.trace_id: t
                     for t in self._traces.batch_get_traces([i.trace_id for i in page.items])
                 }
-                traces.extend(T.trace_from_core(found[i.trace_id]) for i in page.items if i.trace_id in found)
+                traces.extend(
+                    S.trace_from_core(found[i.trace_id], E.SHAPES) for i in page.items if i.trace_id in found
+                )
             else:
-                traces.extend(T.Trace(T.trace_info_from_core(i), T.TraceData([])) for i in page.items)
+                traces.extend(
+                    T.Trace(S.trace_info_from_core(i, E.SHAPES), T.TraceData([])) for i in page.items
+                )
             token = page.next_page_token
             if not token:
                 break
@@ -785,7 +776,7 @@ class MlflowClient:
     @translated
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[E.FileInfo]:
         """Entries directly below ``path`` (the run's artifact root by default), ordered by path."""
-        return [E.file_info_from_core(f) for f in self._artifacts(run_id).list_artifacts(path)]
+        return [S.file_info_from_core(f, E.SHAPES) for f in self._artifacts(run_id).list_artifacts(path)]
 
     @translated
     def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
@@ -806,8 +797,8 @@ class MlflowClient:
     ) -> E.RegisteredModel:
         """RESOURCE_ALREADY_EXISTS if the name is taken; INVALID_PARAMETER_VALUE for a bad name."""
         model_tags = [RegisteredModelTag(k, str(v)) for k, v in (tags or {}).items()]
-        return E.registered_model_from_core(
-            self.registry.create_registered_model(name, model_tags, description)
+        return S.registered_model_from_core(
+            self.registry.create_registered_model(name, model_tags, description), E.SHAPES
         )
 
     @translated
@@ -819,7 +810,9 @@ class MlflowClient:
     def update_registered_model(
         self, name: str, description: str | None = None, deployment_job_id: str | None = None
     ) -> E.RegisteredModel:
-        return E.registered_model_from_core(self.registry.update_registered_model(name, description))
+        return S.registered_model_from_core(
+            self.registry.update_registered_model(name, description), E.SHAPES
+        )
 
     @translated
     def delete_registered_model(self, name: str) -> None:
@@ -827,7 +820,7 @@ class MlflowClient:
 
     @translated
     def get_registered_model(self, name: str) -> E.RegisteredModel:
-        return E.registered_model_from_core(self.registry.get_registered_model(name))
+        return S.registered_model_from_core(self.registry.get_registered_model(name), E.SHAPES)
 
     @translated
     def search_registered_models(
@@ -844,11 +837,15 @@ class MlflowClient:
             order_by=parse_order_by(SearchKind.REGISTERED_MODELS, order_by),
             page_token=page_token,
         )
-        return E.PagedList([E.registered_model_from_core(m) for m in page.items], page.next_page_token)
+        return E.PagedList(
+            [S.registered_model_from_core(m, E.SHAPES) for m in page.items], page.next_page_token
+        )
 
     @translated
     def get_latest_versions(self, name: str, stages: list[str] | None = None) -> list[E.ModelVersion]:
-        return [E.model_version_from_core(v) for v in self.registry.get_latest_versions(name, stages)]
+        return [
+            S.model_version_from_core(v, E.SHAPES) for v in self.registry.get_latest_versions(name, stages)
+        ]
 
     @translated
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
@@ -885,12 +882,12 @@ class MlflowClient:
             user_id=None,
             model_id=model_id,
         )
-        return E.model_version_from_core(version)
+        return S.model_version_from_core(version, E.SHAPES)
 
     @translated
     def update_model_version(self, name: str, version: str, description: str | None = None) -> E.ModelVersion:
-        return E.model_version_from_core(
-            self.registry.update_model_version(name, _version(name, version), description)
+        return S.model_version_from_core(
+            self.registry.update_model_version(name, _version(name, version), description), E.SHAPES
         )
 
     @translated
@@ -902,7 +899,7 @@ class MlflowClient:
         moved = self.registry.transition_model_version_stage(
             name, _version(name, version), stage, archive_existing_versions
         )
-        return E.model_version_from_core(moved)
+        return S.model_version_from_core(moved, E.SHAPES)
 
     @translated
     def delete_model_version(self, name: str, version: str) -> None:
@@ -910,7 +907,9 @@ class MlflowClient:
 
     @translated
     def get_model_version(self, name: str, version: str) -> E.ModelVersion:
-        return E.model_version_from_core(self.registry.get_model_version(name, _version(name, version)))
+        return S.model_version_from_core(
+            self.registry.get_model_version(name, _version(name, version)), E.SHAPES
+        )
 
     @translated
     def get_model_version_download_uri(self, name: str, version: str) -> str:
@@ -930,7 +929,7 @@ class MlflowClient:
             order_by=parse_order_by(SearchKind.MODEL_VERSIONS, order_by),
             page_token=page_token,
         )
-        return E.PagedList([E.model_version_from_core(v) for v in page.items], page.next_page_token)
+        return E.PagedList([S.model_version_from_core(v, E.SHAPES) for v in page.items], page.next_page_token)
 
     @translated
     def set_model_version_tag(
@@ -972,7 +971,7 @@ class MlflowClient:
 
     @translated
     def get_model_version_by_alias(self, name: str, alias: str) -> E.ModelVersion:
-        return E.model_version_from_core(self.registry.get_model_version_by_alias(name, alias))
+        return S.model_version_from_core(self.registry.get_model_version_by_alias(name, alias), E.SHAPES)
 
     @translated
     def copy_model_version(self, src_model_uri: str, dst_name: str) -> E.ModelVersion:
@@ -999,7 +998,7 @@ class MlflowClient:
             description=source.description,
             model_id=source.model_id,
         )
-        return E.model_version_from_core(copied)
+        return S.model_version_from_core(copied, E.SHAPES)
 
     # --- URIs ------------------------------------------------------------------------------------
 
@@ -1083,7 +1082,7 @@ class MlflowClient:
             where = ArtifactLocation(where.uri)
         listed = config.artifact_store(where.root).list_artifacts(where.path or None)
         # Paths relative to the run's or the model's own root, as MLflow gives them.
-        return [E.file_info_from_core(evolve(f, path=where.below_base(f.path))) for f in listed]
+        return [S.file_info_from_core(evolve(f, path=where.below_base(f.path)), E.SHAPES) for f in listed]
 
 
 def _write_registered_model_meta(directory: str, version: Any, from_alias: bool) -> None:

@@ -9,15 +9,8 @@ semantics, ``__repr__``, ``__iter__`` (``dict(run.info)``) and ``to_dictionary()
 out: ``to_proto`` / ``from_proto`` (Genesis-Flow has no protobuf layer) and the Databricks-only
 resolution of ``Experiment.trace_location`` from tags.
 
-Converters:
-
-* domain -> MLflow shape: ``experiment_from_core``, ``run_from_core``, ``run_info_from_core``,
-  ``metric_from_core``, ``file_info_from_core``, ``logged_model_from_core``,
-  ``registered_model_from_core``, ``model_version_from_core``;
-* user input -> domain, duck-typed so objects of real ``mlflow.entities`` work as well as ours:
-  ``metric_to_core``, ``param_to_core``, ``run_tag_to_core``, ``experiment_tag_to_core``,
-  ``dataset_input_to_core``, ``logged_model_input_to_core``, ``view_type_to_core``, and
-  ``metric_value`` (MLflow's client-side float conversion of a metric value).
+Conversions from and to the domain live in ``genesis_flow.entrypoints.shapes``, one body for
+this mirror and for ``mlflow.entities``; :data:`SHAPES` names this module's classes for them.
 
 This module never imports mlflow.
 """
@@ -25,7 +18,6 @@ This module never imports mlflow.
 from __future__ import annotations
 
 import importlib
-import numbers
 import pprint
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -33,9 +25,9 @@ from enum import Enum
 from functools import cached_property
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from genesis_flow.core import entities as core
-from genesis_flow.core import registry as core_registry
+from genesis_flow.entrypoints.api import trace_entities
 from genesis_flow.entrypoints.api.exceptions import INVALID_PARAMETER_VALUE, mlflow_exception
+from genesis_flow.entrypoints.shapes import Shapes
 
 T = TypeVar("T")
 
@@ -1588,240 +1580,66 @@ class PagedList(list[T]):
         return list(self)
 
 
-# --- domain -> MLflow shape ----------------------------------------------------------------------
+# --- the API as a target of the translation layer ------------------------------------------------
 
 
-def experiment_from_core(e: core.Experiment) -> Experiment:
-    """The MLflow-shaped experiment of a domain experiment."""
-    return Experiment(
-        e.experiment_id,
-        e.name,
-        e.artifact_location,
-        e.lifecycle_stage.value,
-        tags=e.tags,
-        creation_time=e.creation_time,
-        last_update_time=e.last_update_time,
-    )
-
-
-def metric_from_core(m: core.Metric) -> Metric:
-    """The MLflow-shaped metric point of a domain metric (model id, dataset and run id kept)."""
-    return Metric(
-        m.key,
-        m.value,
-        m.timestamp,
-        m.step,
-        model_id=m.model_id,
-        dataset_name=m.dataset_name,
-        dataset_digest=m.dataset_digest,
-        run_id=m.run_id,
-    )
-
-
-def run_info_from_core(i: core.RunInfo) -> RunInfo:
-    """The MLflow-shaped run info: status and lifecycle stage as strings."""
-    # Skips the constructor's None checks: stored data is shown as it is, never refused.
+def _stored_run_info(
+    run_id: str,
+    experiment_id: str,
+    user_id: str,
+    status: str,
+    start_time: int,
+    end_time: int | None,
+    lifecycle_stage: str,
+    artifact_uri: str | None = None,
+    run_name: str | None = None,
+) -> RunInfo:
+    # RunInfo's constructor without its None checks: stored data is shown as it is, never refused.
     info = RunInfo.__new__(RunInfo)
-    info._fill(
-        i.run_id,
-        i.experiment_id,
-        i.user_id,
-        i.status.value,
-        i.start_time,  # type: ignore[arg-type]
-        i.end_time,
-        i.lifecycle_stage.value,
-    )
-    info._artifact_uri = i.artifact_uri
-    info._run_name = i.run_name
+    info._fill(run_id, experiment_id, user_id, status, start_time, end_time, lifecycle_stage)
+    info._artifact_uri = artifact_uri
+    info._run_name = run_name
     return info
 
 
-def _dataset_input_from_core(d: core.DatasetInput) -> DatasetInput:
-    ds = d.dataset
-    return DatasetInput(
-        Dataset(ds.name, ds.digest, ds.source_type, ds.source, ds.schema, ds.profile),
-        [InputTag(t.key, t.value) for t in d.tags],
-    )
-
-
-def run_from_core(r: core.Run) -> Run:
-    """The MLflow-shaped run. ``inputs`` and ``outputs`` are always present (possibly empty), as a
-    run read back from MLflow's SQL store has them."""
-    data = RunData([metric_from_core(m) for m in r.data.metrics], r.data.params, r.data.tags)
-    inputs = RunInputs(
-        [_dataset_input_from_core(d) for d in r.inputs.dataset_inputs],
-        [LoggedModelInput(m.model_id) for m in r.inputs.model_inputs],
-    )
-    outputs = RunOutputs([LoggedModelOutput(o.model_id, o.step) for o in r.outputs.model_outputs])
-    return Run(run_info_from_core(r.info), data, inputs, outputs)
-
-
-def file_info_from_core(f: core.FileInfo) -> FileInfo:
-    """The MLflow-shaped artifact listing entry."""
-    return FileInfo(f.path, f.is_dir, f.file_size)
-
-
-def logged_model_from_core(m: core.LoggedModel) -> LoggedModel:
-    """The MLflow-shaped logged model; ``metrics`` is None when it has none, as MLflow's SQL
-    store returns it."""
-    return LoggedModel(
-        experiment_id=m.experiment_id,
-        model_id=m.model_id,
-        name=m.name,
-        artifact_location=m.artifact_location,
-        creation_timestamp=m.creation_timestamp,
-        last_updated_timestamp=m.last_updated_timestamp,
-        model_type=m.model_type,
-        source_run_id=m.source_run_id,
-        status=LoggedModelStatus(m.status.value),
-        status_message=m.status_message,
-        tags=m.tags,
-        params=m.params,
-        metrics=[metric_from_core(x) for x in m.metrics] or None,
-    )
-
-
-def model_version_from_core(v: core_registry.ModelVersion) -> ModelVersion:
-    """The MLflow-shaped model version: ``version`` an int, stage and status strings."""
-    return ModelVersion(
-        name=v.name,
-        version=v.version,
-        creation_timestamp=v.creation_timestamp,
-        last_updated_timestamp=v.last_updated_timestamp,
-        description=v.description,
-        user_id=v.user_id,
-        current_stage=v.current_stage.value,
-        source=v.source,
-        run_id=v.run_id,
-        status=v.status.value,
-        status_message=v.status_message,
-        tags=v.tags,
-        run_link=v.run_link,
-        aliases=list(v.aliases),
-        model_id=v.model_id,
-    )
-
-
-def registered_model_from_core(m: core_registry.RegisteredModel) -> RegisteredModel:
-    """The MLflow-shaped registered model, with its latest versions converted."""
-    return RegisteredModel(
-        m.name,
-        creation_timestamp=m.creation_timestamp,
-        last_updated_timestamp=m.last_updated_timestamp,
-        description=m.description,
-        latest_versions=[model_version_from_core(v) for v in m.latest_versions],
-        tags=m.tags,
-        aliases=m.aliases,
-    )
-
-
-# --- user input -> domain ------------------------------------------------------------------------
-
-
-def metric_value(value: Any) -> Any:
-    """MLflow's client-side conversion of a metric value: numpy scalars and one-element arrays,
-    torch and TensorFlow scalars, ints, bools, numeric strings become a float; anything else is
-    returned unchanged for validation to refuse."""
-    if value is None or type(value) is float:
-        return value
-    if not isinstance(value, (numbers.Number, str, bytes)) and callable(getattr(value, "item", None)):
-        # numpy arrays and torch tensors: duck-typed so neither library is imported here.
-        try:
-            value = value.item()
-        except Exception as e:
-            raise mlflow_exception(
-                f"Failed to convert metric value to float: {e}", INVALID_PARAMETER_VALUE
-            ) from None
-    try:
-        return float(value)
-    except (TypeError, ValueError, OverflowError):
-        # MLflow lets a TypeError (and an int beyond a double, 10**400, its OverflowError) escape
-        # here; validation's INVALID_PARAMETER_VALUE says more.
-        return value
-
-
-def metric_to_core(m: Any) -> core.Metric:
-    """A domain metric from anything shaped like ``mlflow.entities.Metric``; the value converted
-    to float as MLflow's client does. Timestamp and step pass unchanged (validation checks them)."""
-    return core.Metric(
-        key=m.key,
-        value=metric_value(m.value),
-        timestamp=m.timestamp,
-        step=m.step,
-        model_id=getattr(m, "model_id", None),
-        dataset_name=getattr(m, "dataset_name", None),
-        dataset_digest=getattr(m, "dataset_digest", None),
-        run_id=getattr(m, "run_id", None),
-    )
-
-
-def param_to_core(p: Any) -> core.Param:
-    """A domain param from anything with ``key`` and ``value``. A non-string value is stringified,
-    as MLflow's SQL store does for ``log_batch`` (``Param("a", 1)`` is stored as "1")."""
-    value = p.value
-    return core.Param(p.key, value if isinstance(value, str) else str(value))
-
-
-def run_tag_to_core(t: Any) -> core.RunTag:
-    """A domain run tag from anything with ``key`` and ``value`` (unchanged: validation checks)."""
-    return core.RunTag(t.key, t.value)
-
-
-def experiment_tag_to_core(t: Any) -> core.ExperimentTag:
-    """A domain experiment tag from anything with ``key`` and ``value``."""
-    return core.ExperimentTag(t.key, t.value)
-
-
-def _pairs(tags: Any) -> Iterable[tuple[Any, Any]]:
-    if tags is None:
-        return ()
-    if isinstance(tags, Mapping):
-        return tags.items()
-    return ((t.key, t.value) for t in tags)
-
-
-def dataset_input_to_core(d: Any) -> core.DatasetInput:
-    """A domain dataset input from anything shaped like ``mlflow.entities.DatasetInput``: a
-    ``dataset`` (name, digest, source_type, source, schema, profile) and ``tags`` (InputTag-like
-    objects, or a dict)."""
-    ds = d.dataset
-    dataset = core.Dataset(
-        name=ds.name,
-        digest=ds.digest,
-        source_type=ds.source_type,
-        source=ds.source,
-        schema=getattr(ds, "schema", None),
-        profile=getattr(ds, "profile", None),
-    )
-    tags = [core.InputTag(k, v) for k, v in _pairs(getattr(d, "tags", None))]
-    return core.DatasetInput(dataset=dataset, tags=tags)
-
-
-def logged_model_input_to_core(m: Any) -> core.LoggedModelInput:
-    """A domain model input from anything with ``model_id`` (``mlflow.entities.LoggedModelInput``)."""
-    return core.LoggedModelInput(m.model_id)
-
-
-def view_type_to_core(v: Any) -> core.ViewType:
-    """The domain view type of MLflow's ``ViewType`` int (1, 2, 3), or a domain ViewType.
-
-    MLflow's stores silently return nothing for an unknown view type; we refuse it instead.
-    """
-    if isinstance(v, core.ViewType):
-        return v
-    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
-        try:
-            return core.ViewType(int(v))
-        except ValueError:
-            pass
-    raise mlflow_exception(
-        f"Invalid view type {v!r}: expected ViewType.ACTIVE_ONLY (1), ViewType.DELETED_ONLY (2)"
-        " or ViewType.ALL (3)",
-        INVALID_PARAMETER_VALUE,
-    )
+SHAPES = Shapes(
+    Experiment=Experiment,
+    ExperimentTag=ExperimentTag,
+    Metric=Metric,
+    Param=Param,
+    RunTag=RunTag,
+    RunInfo=_stored_run_info,
+    RunData=RunData,
+    RunInputs=RunInputs,
+    RunOutputs=RunOutputs,
+    Run=Run,
+    Dataset=Dataset,
+    DatasetInput=DatasetInput,
+    InputTag=InputTag,
+    LoggedModelInput=LoggedModelInput,
+    LoggedModelOutput=LoggedModelOutput,
+    LoggedModel=LoggedModel,
+    LoggedModelTag=LoggedModelTag,
+    LoggedModelParameter=LoggedModelParameter,
+    LoggedModelStatus=LoggedModelStatus,
+    FileInfo=FileInfo,
+    ModelVersion=ModelVersion,
+    ModelVersionTag=ModelVersionTag,
+    RegisteredModel=RegisteredModel,
+    RegisteredModelTag=RegisteredModelTag,
+    RegisteredModelAlias=RegisteredModelAlias,
+    TraceInfo=trace_entities.TraceInfo,
+    TraceLocation=trace_entities.TraceLocation,
+    TraceState=trace_entities.TraceState,
+    TraceData=trace_entities.TraceData,
+    Trace=trace_entities.Trace,
+    span_from_dict=trace_entities.Span.from_dict,
+)
+"""The API's mirror classes as the target of ``genesis_flow.entrypoints.shapes``' builders."""
 
 
 __all__ = [
+    "SHAPES",
     "Dataset",
     "DatasetInput",
     "Experiment",
@@ -1853,20 +1671,4 @@ __all__ = [
     "RunTag",
     "SourceType",
     "ViewType",
-    "dataset_input_to_core",
-    "experiment_from_core",
-    "experiment_tag_to_core",
-    "file_info_from_core",
-    "logged_model_from_core",
-    "logged_model_input_to_core",
-    "metric_from_core",
-    "metric_to_core",
-    "metric_value",
-    "model_version_from_core",
-    "param_to_core",
-    "registered_model_from_core",
-    "run_from_core",
-    "run_info_from_core",
-    "run_tag_to_core",
-    "view_type_to_core",
 ]

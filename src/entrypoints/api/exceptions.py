@@ -15,12 +15,11 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from genesis_flow.core.errors import GenesisError
 from genesis_flow.core.redaction import redact_text
+from genesis_flow.entrypoints.shapes import translating
 
 INTERNAL_ERROR = "INTERNAL_ERROR"
 INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
@@ -138,10 +137,6 @@ def translate(error: GenesisError) -> MlflowException:
     return exc
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
 class RedactingFilter(logging.Filter):
     """Our log records lose the secrets of any URI they quote (an error's text, a location)."""
 
@@ -160,14 +155,5 @@ class RedactingFilter(logging.Filter):
 logging.getLogger("genesis_flow").addFilter(RedactingFilter())
 
 
-def translated(function: Callable[P, R]) -> Callable[P, R]:
-    """Decorator for the public API: domain errors leave as MlflowException, nothing else changes."""
-
-    @wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return function(*args, **kwargs)
-        except GenesisError as error:
-            raise translate(error) from None
-
-    return wrapper
+# Decorator for the public API: domain errors leave as MlflowException, nothing else changes.
+translated = translating(translate)

@@ -33,6 +33,7 @@ from genesis_flow.core.errors import (
     ResourceAlreadyExists,
 )
 from genesis_flow.entrypoints import bootstrap
+from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.api import async_logging, config, context, state
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api.async_logging import RunOperations
@@ -366,7 +367,7 @@ def log_metrics(
     batch = [
         CoreMetric(
             key,
-            E.metric_value(value),
+            S.metric_value(value),
             when,
             step or 0,
             model_id=model_id,

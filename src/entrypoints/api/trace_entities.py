@@ -3,7 +3,7 @@
 Same attribute names and shapes as mlflow 3.17.2: a span's attributes are kept as MLflow's tracer
 writes them (JSON text) and decoded on read (``span.inputs``, ``span.get_attribute(key)``); a trace
 info names its experiment through ``trace_location``. Converters from the domain's frozen entities
-(``genesis_flow.core.tracing``) live at the bottom.
+(``genesis_flow.core.tracing``) are ``genesis_flow.entrypoints.shapes``'.
 """
 
 from __future__ import annotations
@@ -225,6 +225,29 @@ class Span:
     def get_attribute(self, key: str) -> Any | None:
         return _decode(self._attributes.get(key))
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Span:
+        """A span from the dict MLflow's ``Span.from_dict`` reads, with ids as the span names them
+        (``tr-...`` trace id, hex span ids) and the status code as OpenTelemetry's name
+        (``STATUS_CODE_OK``) or ours (``OK``)."""
+        status = data.get("status") or {}
+        return cls(
+            data["trace_id"],
+            data["span_id"],
+            data["name"],
+            int(data["start_time_unix_nano"]),
+            parent_id=data.get("parent_span_id") or None,
+            end_time_ns=data.get("end_time_unix_nano"),
+            status=SpanStatus(
+                str(status.get("code", "UNSET")).removeprefix("STATUS_CODE_"), status.get("message", "")
+            ),
+            attributes=dict(data.get("attributes") or {}),
+            events=[
+                SpanEvent(e["name"], e["time_unix_nano"], dict(e.get("attributes") or {}))
+                for e in data.get("events") or ()
+            ],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """MLflow 3's span dict (OpenTelemetry's shape: base64 ids, raw JSON-text attributes)."""
         otel_trace_id = self._trace_id[3:] if self._trace_id.startswith("tr-") else self._trace_id
@@ -435,39 +458,3 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"Trace(trace_id={self.info.trace_id})"
-
-
-# --- domain -> MLflow shape ----------------------------------------------------------------------
-
-
-def span_from_core(span: core.Span) -> Span:
-    return Span(
-        span.trace_id,
-        span.span_id,
-        span.name,
-        span.start_time_ns,
-        parent_id=span.parent_id,
-        end_time_ns=span.end_time_ns,
-        status=SpanStatus(span.status_code.value, span.status_message),
-        attributes=dict(span.attributes),
-        events=[SpanEvent(e.name, e.timestamp_ns, dict(e.attributes)) for e in span.events],
-    )
-
-
-def trace_info_from_core(info: core.TraceInfo) -> TraceInfo:
-    return TraceInfo(
-        trace_id=info.trace_id,
-        trace_location=TraceLocation.from_experiment_id(info.experiment_id),
-        request_time=info.request_time,
-        state=TraceState(info.state.value),
-        request_preview=info.request_preview,
-        response_preview=info.response_preview,
-        client_request_id=info.client_request_id,
-        execution_duration=info.execution_duration,
-        trace_metadata=dict(info.metadata),
-        tags=dict(info.tags),
-    )
-
-
-def trace_from_core(trace: core.Trace) -> Trace:
-    return Trace(trace_info_from_core(trace.info), TraceData([span_from_core(s) for s in trace.spans]))

@@ -18,15 +18,13 @@ takes and returns what MLflow's own SQL store does (``mlflow.entities.model_regi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 from mlflow.entities.model_registry import ModelVersionTag as MlflowModelVersionTag
 from mlflow.entities.model_registry import RegisteredModel as MlflowRegisteredModel
-from mlflow.entities.model_registry import RegisteredModelAlias as MlflowRegisteredModelAlias
-from mlflow.entities.model_registry import RegisteredModelTag as MlflowRegisteredModelTag
 from mlflow.entities.model_registry.prompt import Prompt
 from mlflow.entities.model_registry.prompt_version import PromptVersion
 from mlflow.entities.webhook import Webhook, WebhookEvent
@@ -43,6 +41,7 @@ from mlflow.utils.logging_utils import eprint
 from genesis_flow.core import registry as core
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
+from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.bootstrap import build_registry_store
 from genesis_flow.entrypoints.plugin import convert as cv
 from genesis_flow.ports import RegistryStore
@@ -50,10 +49,8 @@ from genesis_flow.ports import RegistryStore
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# MLflow's tag and alias constructors and eprint carry no annotations: called through Any here.
+# MLflow's tag constructor and eprint carry no annotations: called through Any here.
 _VersionTag: Any = MlflowModelVersionTag
-_ModelTag: Any = MlflowRegisteredModelTag
-_ModelAlias: Any = MlflowRegisteredModelAlias
 _eprint: Any = eprint
 
 
@@ -74,51 +71,7 @@ def _not_supported(message: str) -> Callable[..., NoReturn]:
     return method
 
 
-# --- conversions ---------------------------------------------------------------------------------
-
-
-def model_version_to_mlflow(version: core.ModelVersion) -> MlflowModelVersion:
-    """MLflow's ModelVersion, as its SQL store builds it: ``version`` an int, stage and status
-    strings, tags and alias names as lists."""
-    return MlflowModelVersion(
-        name=version.name,
-        version=version.version,  # type: ignore[arg-type]  # an int, as MLflow's SQL store returns it
-        creation_timestamp=version.creation_timestamp,
-        last_updated_timestamp=version.last_updated_timestamp,
-        description=version.description,
-        user_id=version.user_id,
-        current_stage=version.current_stage.value,
-        source=version.source,
-        run_id=version.run_id,
-        status=version.status.value,
-        status_message=version.status_message,
-        tags=[_VersionTag(t.key, t.value) for t in version.tags],
-        run_link=version.run_link,
-        aliases=list(version.aliases),
-        model_id=version.model_id,
-    )
-
-
-def registered_model_to_mlflow(model: core.RegisteredModel) -> MlflowRegisteredModel:
-    """MLflow's RegisteredModel with its latest version per stage, tags and aliases."""
-    return MlflowRegisteredModel(
-        name=model.name,
-        creation_timestamp=model.creation_timestamp,
-        last_updated_timestamp=model.last_updated_timestamp,
-        description=model.description,
-        latest_versions=[model_version_to_mlflow(v) for v in model.latest_versions],
-        tags=[_ModelTag(t.key, t.value) for t in model.tags],
-        aliases=[_ModelAlias(a.alias, a.version) for a in model.aliases],
-    )
-
-
-def _model_tags(tags: Iterable[Any] | None) -> list[core.RegisteredModelTag]:
-    # MLflow's tag entities, or the protobuf tags `mlflow server` passes: both have key and value.
-    return [core.RegisteredModelTag(t.key, t.value) for t in tags or ()]
-
-
-def _version_tags(tags: Iterable[Any] | None) -> list[core.ModelVersionTag]:
-    return [core.ModelVersionTag(t.key, t.value) for t in tags or ()]
+# --- arguments -----------------------------------------------------------------------------------
 
 
 def _version_number(version: Any) -> int:
@@ -173,18 +126,20 @@ class GenesisRegistryStore(AbstractStore):
         deployment_job_id: str | None = None,
     ) -> MlflowRegisteredModel:
         # deployment_job_id is a Databricks feature; MLflow's own stores ignore it too.
-        created = self.port.create_registered_model(name, _model_tags(tags), description)
-        return registered_model_to_mlflow(created)
+        created = self.port.create_registered_model(
+            name, [S.registered_model_tag_to_core(t) for t in tags or ()], description
+        )
+        return S.registered_model_from_core(created, cv.ML)
 
     @cv.translated
     def update_registered_model(
         self, name: str, description: str | None, deployment_job_id: str | None = None
     ) -> MlflowRegisteredModel:
-        return registered_model_to_mlflow(self.port.update_registered_model(name, description))
+        return S.registered_model_from_core(self.port.update_registered_model(name, description), cv.ML)
 
     @cv.translated
     def rename_registered_model(self, name: str, new_name: str) -> MlflowRegisteredModel:
-        return registered_model_to_mlflow(self.port.rename_registered_model(name, new_name))
+        return S.registered_model_from_core(self.port.rename_registered_model(name, new_name), cv.ML)
 
     @cv.translated
     def delete_registered_model(self, name: str) -> None:
@@ -204,16 +159,16 @@ class GenesisRegistryStore(AbstractStore):
             order_by=parse_order_by(SearchKind.REGISTERED_MODELS, _order_by(order_by)),
             page_token=page_token or None,
         )
-        return PagedList([registered_model_to_mlflow(m) for m in page.items], page.next_page_token)
+        return PagedList([S.registered_model_from_core(m, cv.ML) for m in page.items], page.next_page_token)
 
     @cv.translated
     def get_registered_model(self, name: str) -> MlflowRegisteredModel:
-        return registered_model_to_mlflow(self.port.get_registered_model(name))
+        return S.registered_model_from_core(self.port.get_registered_model(name), cv.ML)
 
     @cv.translated
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> list[MlflowModelVersion]:
         stage_list = None if stages is None else [str(s) for s in stages]
-        return [model_version_to_mlflow(v) for v in self.port.get_latest_versions(name, stage_list)]
+        return [S.model_version_from_core(v, cv.ML) for v in self.port.get_latest_versions(name, stage_list)]
 
     @cv.translated
     def set_registered_model_tag(self, name: str, tag: Any) -> None:
@@ -253,19 +208,19 @@ class GenesisRegistryStore(AbstractStore):
             name,
             source,
             run_id=run_id,
-            tags=_version_tags(tags),
+            tags=[S.model_version_tag_to_core(t) for t in tags or ()],
             run_link=run_link,
             description=description,
             model_id=model_id,
         )
-        return model_version_to_mlflow(created)
+        return S.model_version_from_core(created, cv.ML)
 
     @cv.translated
     def update_model_version(
         self, name: str, version: str | int, description: str | None = None
     ) -> MlflowModelVersion:
         updated = self.port.update_model_version(name, _version_number(version), description)
-        return model_version_to_mlflow(updated)
+        return S.model_version_from_core(updated, cv.ML)
 
     @cv.translated
     def transition_model_version_stage(
@@ -274,7 +229,7 @@ class GenesisRegistryStore(AbstractStore):
         moved = self.port.transition_model_version_stage(
             name, _version_number(version), stage, bool(archive_existing_versions)
         )
-        return model_version_to_mlflow(moved)
+        return S.model_version_from_core(moved, cv.ML)
 
     @cv.translated
     def delete_model_version(self, name: str, version: str | int) -> None:
@@ -282,7 +237,7 @@ class GenesisRegistryStore(AbstractStore):
 
     @cv.translated
     def get_model_version(self, name: str, version: str | int) -> MlflowModelVersion:
-        return model_version_to_mlflow(self.port.get_model_version(name, _version_number(version)))
+        return S.model_version_from_core(self.port.get_model_version(name, _version_number(version)), cv.ML)
 
     @cv.translated
     def get_model_version_download_uri(self, name: str, version: str | int) -> str:
@@ -319,7 +274,7 @@ class GenesisRegistryStore(AbstractStore):
             order_by=parse_order_by(SearchKind.MODEL_VERSIONS, _order_by(order_by)),
             page_token=page_token or None,
         )
-        return PagedList([model_version_to_mlflow(v) for v in page.items], page.next_page_token)
+        return PagedList([S.model_version_from_core(v, cv.ML) for v in page.items], page.next_page_token)
 
     @cv.translated
     def set_model_version_tag(self, name: str, version: str | int, tag: Any) -> None:
@@ -343,7 +298,7 @@ class GenesisRegistryStore(AbstractStore):
 
     @cv.translated
     def get_model_version_by_alias(self, name: str, alias: str) -> MlflowModelVersion:
-        return model_version_to_mlflow(self.port.get_model_version_by_alias(name, alias))
+        return S.model_version_from_core(self.port.get_model_version_by_alias(name, alias), cv.ML)
 
     # --- copies and creation ---------------------------------------------------------------------
 

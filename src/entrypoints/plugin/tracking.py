@@ -38,6 +38,7 @@ from genesis_flow.core.entities import LifecycleStage, Metric, RunTag, ViewType,
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue, ResourceDoesNotExist, RunNotFound
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType
+from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.bootstrap import build_tracking_store
 from genesis_flow.entrypoints.plugin import convert as cv
 from genesis_flow.entrypoints.plugin.calls import (
@@ -60,15 +61,6 @@ TRACE_ARTIFACTS_FOLDER = "artifacts"
 GET_TRACE_ATTEMPTS = 3
 # Ids per search in batch_get_trace_infos: one IN list, well inside every backend's limits.
 BATCH_INFO_CHUNK = 1000
-
-
-def _ids(experiment_ids: Any) -> list[str]:
-    # MLflow's callers pass a list of ids, sometimes ints, sometimes one id.
-    if experiment_ids is None:
-        return []
-    if isinstance(experiment_ids, (str, int)):
-        return [str(experiment_ids)]
-    return [str(e) for e in experiment_ids]
 
 
 def _empty_page() -> PagedList[Any]:
@@ -94,17 +86,17 @@ class GenesisTrackingStore(AbstractStore):
         self, name: str, artifact_location: str | None = None, tags: Sequence[ml.ExperimentTag] | None = None
     ) -> str:
         return self._store.create_experiment(
-            name, artifact_location or None, [cv.experiment_tag_to_core(t) for t in tags or ()]
+            name, artifact_location or None, [S.experiment_tag_to_core(t) for t in tags or ()]
         )
 
     @cv.translated
     def get_experiment(self, experiment_id: str) -> ml.Experiment:
-        return cv.experiment_to_mlflow(self._store.get_experiment(str(experiment_id)))
+        return S.experiment_from_core(self._store.get_experiment(str(experiment_id)), cv.ML)
 
     @cv.translated
     def get_experiment_by_name(self, experiment_name: str) -> ml.Experiment | None:
         experiment = self._store.get_experiment_by_name(experiment_name)
-        return None if experiment is None else cv.experiment_to_mlflow(experiment)
+        return None if experiment is None else S.experiment_from_core(experiment, cv.ML)
 
     @cv.translated
     def search_experiments(
@@ -116,13 +108,13 @@ class GenesisTrackingStore(AbstractStore):
         page_token: str | None = None,
     ) -> PagedList[ml.Experiment]:
         page = self._store.search_experiments(
-            view_type=cv.view_type_to_core(view_type),
+            view_type=S.view_type_to_core(view_type, missing=ViewType.ACTIVE_ONLY),
             max_results=max_results,
             filter=parse_filter(SearchKind.EXPERIMENTS, filter_string),
             order_by=parse_order_by(SearchKind.EXPERIMENTS, order_by),
             page_token=page_token or None,
         )
-        return PagedList([cv.experiment_to_mlflow(e) for e in page.items], page.next_page_token)
+        return PagedList([S.experiment_from_core(e, cv.ML) for e in page.items], page.next_page_token)
 
     @cv.translated
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
@@ -138,7 +130,7 @@ class GenesisTrackingStore(AbstractStore):
 
     @cv.translated
     def set_experiment_tag(self, experiment_id: str, tag: ml.ExperimentTag) -> None:
-        self._store.set_experiment_tag(str(experiment_id), cv.experiment_tag_to_core(tag))
+        self._store.set_experiment_tag(str(experiment_id), S.experiment_tag_to_core(tag))
 
     @cv.translated
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
@@ -147,7 +139,7 @@ class GenesisTrackingStore(AbstractStore):
     @cv.translated
     def filter_active_experiment_ids(self, experiment_ids: list[str]) -> list[str]:
         active = []
-        for experiment_id in _ids(experiment_ids):
+        for experiment_id in S.experiment_ids_to_core(experiment_ids):
             try:
                 experiment = self._store.get_experiment(experiment_id)
             except ResourceDoesNotExist:
@@ -167,26 +159,26 @@ class GenesisTrackingStore(AbstractStore):
         tags: Sequence[ml.RunTag] | None,
         run_name: str | None,
     ) -> ml.Run:
-        core_tags = [cv.run_tag_to_core(t) for t in tags or ()]
+        core_tags = [S.run_tag_to_core(t) for t in tags or ()]
         if not run_name and not any(t.key == MLFLOW_RUN_NAME and t.value for t in core_tags):
             run_name = _generate_random_name()  # type: ignore[no-untyped-call]  # as MLflow's stores do
         run = self._store.create_run(
             str(experiment_id), user_id or "", start_time, core_tags, run_name=run_name or None
         )
-        return cv.run_to_mlflow(run)
+        return S.run_from_core(run, cv.ML)
 
     @cv.translated
     def get_run(self, run_id: str) -> ml.Run:
-        return cv.run_to_mlflow(self._store.get_run(run_id))
+        return S.run_from_core(self._store.get_run(run_id), cv.ML)
 
     @cv.translated
     def update_run_info(
         self, run_id: str, run_status: Any, end_time: int | None, run_name: str | None
     ) -> ml.RunInfo:
         info = self._store.update_run_info(
-            run_id, cv.run_status_to_core(run_status), end_time=end_time, run_name=run_name or None
+            run_id, S.run_status_to_core(run_status), end_time=end_time, run_name=run_name or None
         )
-        return cv.run_info_to_mlflow(info)
+        return S.run_info_from_core(info, cv.ML)
 
     @cv.translated
     def delete_run(self, run_id: str) -> None:
@@ -198,15 +190,15 @@ class GenesisTrackingStore(AbstractStore):
 
     @cv.translated
     def log_metric(self, run_id: str, metric: ml.Metric) -> None:
-        self._store.log_metric(run_id, cv.metric_to_core(metric, run_id))
+        self._store.log_metric(run_id, S.metric_to_core(metric, run_id, missing_step=0))
 
     @cv.translated
     def log_param(self, run_id: str, param: ml.Param) -> None:
-        self._store.log_param(run_id, cv.param_to_core(param))
+        self._store.log_param(run_id, S.param_to_core(param))
 
     @cv.translated
     def set_tag(self, run_id: str, tag: ml.RunTag) -> None:
-        self._store.set_tag(run_id, cv.run_tag_to_core(tag))
+        self._store.set_tag(run_id, S.run_tag_to_core(tag))
 
     @cv.translated
     def delete_tag(self, run_id: str, key: str) -> None:
@@ -222,9 +214,9 @@ class GenesisTrackingStore(AbstractStore):
     ) -> None:
         self._store.log_batch(
             run_id,
-            metrics=[cv.metric_to_core(m, run_id) for m in metrics or ()],
-            params=[cv.param_to_core(p) for p in params or ()],
-            tags=[cv.run_tag_to_core(t) for t in tags or ()],
+            metrics=[S.metric_to_core(m, run_id, missing_step=0) for m in metrics or ()],
+            params=[S.param_to_core(p) for p in params or ()],
+            tags=[S.run_tag_to_core(t) for t in tags or ()],
         )
 
     @cv.translated
@@ -232,7 +224,7 @@ class GenesisTrackingStore(AbstractStore):
         self, run_id: str, metric_key: str, max_results: int | None = None, page_token: str | None = None
     ) -> PagedList[ml.Metric]:
         page = self._store.get_metric_history(run_id, metric_key, max_results, page_token or None)
-        return PagedList([cv.metric_to_mlflow(m) for m in page.items], page.next_page_token)
+        return PagedList([S.metric_from_core(m, cv.ML) for m in page.items], page.next_page_token)
 
     def _full_history(self, run_id: str, metric_key: str) -> list[Metric]:
         points: list[Metric] = []
@@ -257,7 +249,7 @@ class GenesisTrackingStore(AbstractStore):
             except RunNotFound:
                 continue
             # The port orders a history as MLflow does: timestamp, step, value.
-            result.extend(cv.metric_with_run_id_to_mlflow(m, run_id) for m in history)
+            result.extend(S.metric_with_run_id_from_core(m, run_id, cv.ML) for m in history)
             if max_results is not None and len(result) >= max_results:
                 break
         return result if max_results is None else result[:max_results]
@@ -310,14 +302,14 @@ class GenesisTrackingStore(AbstractStore):
         page_token: str | None,
     ) -> tuple[list[ml.Run], str | None]:
         page = self._store.search_runs(
-            _ids(experiment_ids),
+            S.experiment_ids_to_core(experiment_ids),
             filter=parse_filter(SearchKind.RUNS, filter_string),
-            run_view_type=cv.view_type_to_core(run_view_type),
+            run_view_type=S.view_type_to_core(run_view_type, missing=ViewType.ACTIVE_ONLY),
             max_results=max_results,
             order_by=parse_order_by(SearchKind.RUNS, order_by),
             page_token=page_token or None,
         )
-        return [cv.run_to_mlflow(r) for r in page.items], page.next_page_token
+        return [S.run_from_core(r, cv.ML) for r in page.items], page.next_page_token
 
     @cv.translated
     def log_inputs(
@@ -328,18 +320,18 @@ class GenesisTrackingStore(AbstractStore):
     ) -> None:
         self._store.log_inputs(
             run_id,
-            datasets=[cv.dataset_input_to_core(d) for d in datasets or ()],
-            models=[cv.model_input_to_core(m) for m in models or ()],
+            datasets=[S.dataset_input_to_core(d) for d in datasets or ()],
+            models=[S.logged_model_input_to_core(m) for m in models or ()],
         )
 
     @cv.translated
     def log_outputs(self, run_id: str, models: list[ml.LoggedModelOutput]) -> None:
-        self._store.log_outputs(run_id, [cv.model_output_to_core(m) for m in models or ()])
+        self._store.log_outputs(run_id, [S.logged_model_output_to_core(m) for m in models or ()])
 
     @cv.translated
     def _search_datasets(self, experiment_ids: Any) -> list[ml._DatasetSummary]:
-        summaries = self._store.search_datasets(_ids(experiment_ids))
-        return [cv.dataset_summary_to_mlflow(s) for s in summaries[:MAX_DATASET_SUMMARIES]]
+        summaries = self._store.search_datasets(S.experiment_ids_to_core(experiment_ids))
+        return [S.dataset_summary_from_core(s, cv.ML) for s in summaries[:MAX_DATASET_SUMMARIES]]
 
     @cv.translated
     def record_logged_model(self, run_id: str, mlflow_model: Any) -> None:
@@ -405,17 +397,17 @@ class GenesisTrackingStore(AbstractStore):
             str(experiment_id),
             name=name or None,
             source_run_id=source_run_id or None,
-            tags=[cv.logged_model_tag_to_core(t) for t in tags or ()],
-            params=[cv.logged_model_param_to_core(p) for p in params or ()],
+            tags=[S.logged_model_tag_to_core(t) for t in tags or ()],
+            params=[S.logged_model_param_to_core(p) for p in params or ()],
             model_type=model_type or None,
         )
-        return cv.logged_model_to_mlflow(model)
+        return S.logged_model_from_core(model, cv.ML)
 
     @cv.translated
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> ml.LoggedModel:
         # allow_deleted (only MLflow's `gc` command asks) cannot reach a deleted model: our port
         # hides deleted models from lookups.
-        return cv.logged_model_to_mlflow(self._store.get_logged_model(model_id))
+        return S.logged_model_from_core(self._store.get_logged_model(model_id), cv.ML)
 
     @cv.translated
     def delete_logged_model(self, model_id: str) -> None:
@@ -423,12 +415,12 @@ class GenesisTrackingStore(AbstractStore):
 
     @cv.translated
     def finalize_logged_model(self, model_id: str, status: ml.LoggedModelStatus) -> ml.LoggedModel:
-        model = self._store.finalize_logged_model(model_id, cv.logged_model_status_to_core(status))
-        return cv.logged_model_to_mlflow(model)
+        model = self._store.finalize_logged_model(model_id, S.logged_model_status_to_core(status))
+        return S.logged_model_from_core(model, cv.ML)
 
     @cv.translated
     def set_logged_model_tags(self, model_id: str, tags: list[ml.LoggedModelTag]) -> None:
-        self._store.set_logged_model_tags(model_id, [cv.logged_model_tag_to_core(t) for t in tags or ()])
+        self._store.set_logged_model_tags(model_id, [S.logged_model_tag_to_core(t) for t in tags or ()])
 
     @cv.translated
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
@@ -436,7 +428,7 @@ class GenesisTrackingStore(AbstractStore):
 
     @cv.translated
     def log_logged_model_params(self, model_id: str, params: list[ml.LoggedModelParameter]) -> None:
-        core_params = [cv.logged_model_param_to_core(p) for p in params or ()]
+        core_params = [S.logged_model_param_to_core(p) for p in params or ()]
         self._store.log_logged_model_params(model_id, core_params)
 
     @cv.translated
@@ -450,14 +442,14 @@ class GenesisTrackingStore(AbstractStore):
         page_token: str | None = None,
     ) -> PagedList[ml.LoggedModel]:
         page = self._store.search_logged_models(
-            _ids(experiment_ids),
+            S.experiment_ids_to_core(experiment_ids),
             filter=parse_filter(SearchKind.LOGGED_MODELS, filter_string),
-            datasets=cv.dataset_refs_to_core(datasets),
+            datasets=S.dataset_refs_to_core(datasets),
             max_results=max_results or None,
-            order_by=parse_order_by(SearchKind.LOGGED_MODELS, cv.logged_model_order_clauses(order_by)),
+            order_by=parse_order_by(SearchKind.LOGGED_MODELS, S.logged_model_order_by_to_core(order_by)),
             page_token=page_token or None,
         )
-        return PagedList([cv.logged_model_to_mlflow(m) for m in page.items], page.next_page_token)
+        return PagedList([S.logged_model_from_core(m, cv.ML) for m in page.items], page.next_page_token)
 
     def set_model_versions_tags(self, name: str, version: str, model_id: str) -> None:
         """MLflow's own bookkeeping (AbstractStore) over our get/set of logged-model tags."""
@@ -476,7 +468,7 @@ class GenesisTrackingStore(AbstractStore):
         """As MLflow's SqlAlchemyStore: store the info (merged into what ``log_spans`` made) with
         the experiment's trace artifact location (attachments go there) and the tag saying the
         spans live in this store, so MLflow's exporter does not upload them as artifacts."""
-        info = cv.trace_info_to_core(trace_info)
+        info = S.trace_info_to_core(trace_info)
         experiment = self._store.get_experiment(info.experiment_id)
         # The trace id comes from the client and names a folder of the experiment's location,
         # where MLflow reads and writes attachments: it must be one plain name, or "../.." would
@@ -494,7 +486,7 @@ class GenesisTrackingStore(AbstractStore):
             cv.TRACE_ARTIFACT_LOCATION_TAG: artifacts,
         }
         stored = self._traces().start_trace(evolve(info, tags=tags))
-        return cv.trace_info_to_mlflow(stored)
+        return S.trace_info_from_core(stored, cv.ML)
 
     @cv.translated
     def log_spans(
@@ -504,12 +496,12 @@ class GenesisTrackingStore(AbstractStore):
         experiment id."""
         spans = list(spans or ())
         if spans:
-            self._traces().log_spans(str(location), [cv.span_to_core(s) for s in spans])
+            self._traces().log_spans(str(location), [S.span_to_core(s) for s in spans])
         return spans
 
     @cv.translated
     def get_trace_info(self, trace_id: str) -> ml.TraceInfo:
-        return cv.trace_info_to_mlflow(self._traces().get_trace_info(trace_id))
+        return S.trace_info_from_core(self._traces().get_trace_info(trace_id), cv.ML)
 
     @cv.translated
     def get_trace(self, trace_id: str, *, allow_partial: bool = False) -> ml.Trace:
@@ -519,7 +511,7 @@ class GenesisTrackingStore(AbstractStore):
         for attempt in range(GET_TRACE_ATTEMPTS):
             trace = store.get_trace(trace_id)
             if allow_partial or cv.trace_is_complete(trace):
-                return cv.trace_to_mlflow(trace)
+                return S.trace_from_core(trace, cv.ML)
             if attempt < GET_TRACE_ATTEMPTS - 1:
                 time.sleep(2**attempt)
         raise MlflowException(
@@ -535,10 +527,10 @@ class GenesisTrackingStore(AbstractStore):
         ones are left out, as MLflow's SqlAlchemyStore does."""
         if not trace_ids:
             return []
-        scope = None if experiment_ids is None else set(_ids(experiment_ids))
+        scope = None if experiment_ids is None else set(S.experiment_ids_to_core(experiment_ids))
         traces = self._traces().batch_get_traces(list(trace_ids))
         return [
-            cv.trace_to_mlflow(t)
+            S.trace_from_core(t, cv.ML)
             for t in traces
             if (scope is None or t.info.experiment_id in scope) and cv.trace_is_complete(t)
         ]
@@ -552,7 +544,11 @@ class GenesisTrackingStore(AbstractStore):
         wanted = list(dict.fromkeys(str(t) for t in trace_ids or ()))
         if not wanted:
             return []
-        scope = _ids(experiment_ids) if experiment_ids is not None else self._all_experiment_ids()
+        scope = (
+            S.experiment_ids_to_core(experiment_ids)
+            if experiment_ids is not None
+            else self._all_experiment_ids()
+        )
         found: dict[str, ml.TraceInfo] = {}
         for start in range(0, len(wanted), BATCH_INFO_CHUNK):
             chunk = tuple(wanted[start : start + BATCH_INFO_CHUNK])
@@ -561,7 +557,7 @@ class GenesisTrackingStore(AbstractStore):
                 filter=Filter((Comparison(KeyType.ATTRIBUTE, "request_id", Comparator.IN, chunk),)),
                 max_results=len(chunk),
             )
-            found.update((i.trace_id, cv.trace_info_to_mlflow(i)) for i in page.items)
+            found.update((i.trace_id, S.trace_info_from_core(i, cv.ML)) for i in page.items)
         return [found[t] for t in wanted if t in found]
 
     @cv.translated
@@ -590,13 +586,13 @@ class GenesisTrackingStore(AbstractStore):
             model_clause = f"metadata.`{tracing.MODEL_ID_METADATA}` = '{model_id}'"
             filter_string = f"{filter_string} AND {model_clause}" if filter_string else model_clause
         page = self._traces().search_traces(
-            _ids(scope) if scope is not None else self._all_experiment_ids(),
+            S.experiment_ids_to_core(scope) if scope is not None else self._all_experiment_ids(),
             filter=parse_filter(SearchKind.TRACES, filter_string or None),
             max_results=max_results,
             order_by=parse_order_by(SearchKind.TRACES, list(order_by or ())),
             page_token=page_token or None,
         )
-        return [cv.trace_info_to_mlflow(i) for i in page.items], page.next_page_token
+        return [S.trace_info_from_core(i, cv.ML) for i in page.items], page.next_page_token
 
     def _all_experiment_ids(self) -> list[str]:
         # No location at all: MLflow's SQL store searches every experiment.
