@@ -4,17 +4,26 @@ that at least one contract test fails.
     python scripts/mutation_check.py            # every mutation
     python scripts/mutation_check.py -k param   # mutations whose name contains "param"
 
-Each mutation is an exact text replacement in one source file; the file is restored afterwards
-(also on Ctrl-C). Exit status 1 when a mutation survives (no test failed) or no longer applies
-(the code changed: update the mutation).
+Each mutation is an exact text replacement in one source file of a copy of the package, made in a
+temporary directory and put first on the suite's import path: src/ is never edited, so an
+interrupted run leaves no mutated tree. Exit status 1 when a mutation survives (no test failed) or
+no longer applies (the code changed: update the mutation).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib  # type: ignore[import-not-found]
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACKING = "src/adapters/memory/tracking.py"
@@ -194,7 +203,25 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
 ]
 
 
-def run_contract_suite() -> int:
+def copy_package(target: Path) -> dict[str, Path]:
+    """Copy every source folder to where the wheel installs it (package-dir in pyproject.toml),
+    under ``target``; returns source folder -> its copy."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    # Longest package first: genesis_flow.core lives in src/genesis_core, not in src/genesis_flow.
+    folders: dict[str, Path] = {}
+    for package, folder in sorted(config["package-dir"].items(), key=lambda item: item[0].count(".")):
+        copy = target.joinpath(*package.split("."))
+        shutil.copytree(ROOT / folder, copy, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+        folders[folder] = copy
+    return folders
+
+
+def copied(relative: str, folders: dict[str, Path]) -> Path:
+    folder = max((f for f in folders if relative.startswith(f + "/")), key=len)
+    return folders[folder] / relative.removeprefix(folder + "/")
+
+
+def run_contract_suite(import_root: Path) -> int:
     cmd = [
         sys.executable,
         "-m",
@@ -207,7 +234,20 @@ def run_contract_suite() -> int:
         "-k",
         "memory",
     ]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True).returncode
+    # PYTHONPATH comes before the editable install's path entry: the copy is what the suite imports.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(import_root), os.environ.get("PYTHONPATH")])),
+    }
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True).returncode
+
+
+def imported_from(import_root: Path) -> str:
+    code = "import genesis_flow.adapters.memory.tracking as m; print(m.__file__)"
+    env = {**os.environ, "PYTHONPATH": str(import_root)}
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    ).stdout
 
 
 def main() -> int:
@@ -215,23 +255,29 @@ def main() -> int:
     parser.add_argument("-k", default="", help="only mutations whose name contains this text")
     args = parser.parse_args()
     failures = 0
-    for name, relative, original, mutated in MUTATIONS:
-        if args.k not in name:
-            continue
-        path = ROOT / relative
-        source = path.read_text()
-        if source.count(original) != 1:
-            print(f"STALE     {name}: the original text is not in {relative} exactly once")
-            failures += 1
-            continue
-        try:
-            path.write_text(source.replace(original, mutated))
-            code = run_contract_suite()
-        finally:
-            path.write_text(source)
-        verdict = "killed" if code == 1 else "SURVIVED" if code == 0 else f"ERROR({code})"
-        failures += verdict != "killed"
-        print(f"{verdict:<9} {name}")
+    with tempfile.TemporaryDirectory(prefix="genesis-mutants-") as scratch:
+        import_root = Path(scratch)
+        folders = copy_package(import_root)
+        if not imported_from(import_root).startswith(str(import_root)):
+            print("ERROR     the suite would not import the copy: mutations would not take effect")
+            return 1
+        for name, relative, original, mutated in MUTATIONS:
+            if args.k not in name:
+                continue
+            path = copied(relative, folders)
+            source = path.read_text()
+            if source.count(original) != 1:
+                print(f"STALE     {name}: the original text is not in {relative} exactly once")
+                failures += 1
+                continue
+            try:
+                path.write_text(source.replace(original, mutated))
+                code = run_contract_suite(import_root)
+            finally:
+                path.write_text(source)
+            verdict = "killed" if code == 1 else "SURVIVED" if code == 0 else f"ERROR({code})"
+            failures += verdict != "killed"
+            print(f"{verdict:<9} {name}")
     print("all mutations killed" if failures == 0 else f"{failures} mutation(s) not killed")
     return 1 if failures else 0
 
