@@ -61,7 +61,7 @@ def history(store: CountingStore, run_id: str, key: str) -> list[Metric]:
 
 
 def test_many_log_metric_calls_are_coalesced_into_few_batches(store: CountingStore, run_id: str) -> None:
-    writer = AsyncLogger(store)  # type: ignore[arg-type]
+    writer = AsyncLogger(store)
     store.delay = 0.01  # while one batch is written, the next accumulates
     for step in range(5000):
         writer.submit(run_id, (Metric("loss", step / 10, 1000 + step, step),))
@@ -73,7 +73,7 @@ def test_many_log_metric_calls_are_coalesced_into_few_batches(store: CountingSto
 
 
 def test_a_full_queue_makes_callers_wait_and_drops_nothing(store: CountingStore, run_id: str) -> None:
-    writer = AsyncLogger(store, max_pending=10)  # type: ignore[arg-type]
+    writer = AsyncLogger(store, max_pending=10)
     store.delay = 0.002
     for step in range(300):
         writer.submit(run_id, (Metric("m", 1.0, 1, step),))
@@ -82,7 +82,7 @@ def test_a_full_queue_makes_callers_wait_and_drops_nothing(store: CountingStore,
 
 
 def test_a_bad_operation_fails_alone_and_the_others_are_written(store: CountingStore, run_id: str) -> None:
-    writer = AsyncLogger(store)  # type: ignore[arg-type]
+    writer = AsyncLogger(store)
     store.inner.log_param(run_id, Param("lr", "0.1"))
     store.delay = 0.02
     writer.submit(run_id, (Metric("m", 1.0, 1, 0),))  # written while the rest queues up
@@ -101,7 +101,7 @@ def test_a_bad_operation_fails_alone_and_the_others_are_written(store: CountingS
 
 
 def test_repeated_tag_keys_keep_their_order(store: CountingStore, run_id: str) -> None:
-    writer = AsyncLogger(store)  # type: ignore[arg-type]
+    writer = AsyncLogger(store)
     for value in ("a", "b", "c"):
         writer.submit(run_id, tags=(RunTag("phase", value),))
     writer.flush()
@@ -110,14 +110,14 @@ def test_repeated_tag_keys_keep_their_order(store: CountingStore, run_id: str) -
 
 def test_transient_store_failures_are_retried(store: CountingStore, run_id: str) -> None:
     store.transient_failures = 2
-    writer = AsyncLogger(store)  # type: ignore[arg-type]
+    writer = AsyncLogger(store)
     operation = writer.submit(run_id, (Metric("m", 1.0, 1, 0),))
     operation.wait()
     assert len(history(store, run_id, "m")) == 1
 
 
 def test_callers_in_many_threads_lose_nothing(store: CountingStore, run_id: str) -> None:
-    writer = AsyncLogger(store)  # type: ignore[arg-type]
+    writer = AsyncLogger(store)
 
     def log(thread: int) -> None:
         for step in range(500):

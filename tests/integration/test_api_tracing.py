@@ -478,7 +478,7 @@ def test_update_current_trace_sets_state_previews_and_checks_its_arguments(exper
         with pytest.raises(MlflowException):
             mlflow.update_current_trace(state="IN_PROGRESS")
         with pytest.raises(MlflowException):
-            mlflow.update_current_trace(response_preview=3)  # type: ignore[arg-type]
+            mlflow.update_current_trace(response_preview=3)
     info = MlflowClient().get_trace(span.trace_id).info
     assert info.state == "ERROR" and info.request_preview == "asked"
     assert info.trace_metadata["mlflow.trace.user"] == "u1"
@@ -499,7 +499,7 @@ def test_delete_traces_follows_mlflows_argument_rules(experiment_id: str) -> Non
         {"max_timestamp_millis": 0, "max_traces": 0},
     ):
         with pytest.raises(MlflowException) as excinfo:
-            client.delete_traces(experiment_id, **kwargs)  # type: ignore[arg-type]
+            client.delete_traces(experiment_id, **kwargs)
         assert excinfo.value.error_code == "INVALID_PARAMETER_VALUE"
     assert client.delete_traces(experiment_id, trace_ids=ids[:1]) == 1
     assert client.delete_traces(experiment_id, max_timestamp_millis=2**62, max_traces=1) == 1

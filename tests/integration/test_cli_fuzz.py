@@ -104,7 +104,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Store]]:
 
 def invoke(args: list[str]) -> Result:
     env = {"COLUMNS": "250", "GENESIS_TRACKING_URI": None, "MLFLOW_TRACKING_URI": None}
-    return CliRunner().invoke(app(), args, env=env)  # type: ignore[arg-type]
+    return CliRunner().invoke(app(), args, env=env)
 
 
 def verdict(result: Result, also: tuple[str, ...] = ()) -> tuple[int, str | None]:

@@ -205,7 +205,7 @@ def _free_port() -> int:
 
 
 def test_models_serve_answers_invocations_from_a_registered_model(tracking_uri: str, tmp_path: Path) -> None:
-    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression
 
     features, target = _iris()
     with mlflow.start_run():

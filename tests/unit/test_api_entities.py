@@ -451,7 +451,7 @@ def test_run_info_from_core_shows_stored_data_without_refusing_it() -> None:
     )
     converted = S.run_info_from_core(info, E.SHAPES)
     assert (converted.status, converted.lifecycle_stage) == ("KILLED", "deleted")
-    assert converted.start_time is None  # type: ignore[comparison-overlap]
+    assert converted.start_time is None
     assert converted == S.run_info_from_core(info, E.SHAPES)  # field equality, like the constructor's objects
 
 

@@ -25,9 +25,9 @@ from genesis_flow.core.registry import ModelVersion, Stage, latest_versions_per_
 
 
 def test_collections_are_tuples_in_canonical_order() -> None:
-    data = RunData(params=[Param("b", "1"), Param("a", "2")])  # type: ignore[arg-type]
+    data = RunData(params=[Param("b", "1"), Param("a", "2")])
     assert data.params == (Param("a", "2"), Param("b", "1"))
-    exp = Experiment("1", "e", "loc", tags=[ExperimentTag("z", "1"), ExperimentTag("a", "2")])  # type: ignore[arg-type]
+    exp = Experiment("1", "e", "loc", tags=[ExperimentTag("z", "1"), ExperimentTag("a", "2")])
     assert [t.key for t in exp.tags] == ["a", "z"]
     assert evolve(exp, name="f").tags == exp.tags  # converters are idempotent
 

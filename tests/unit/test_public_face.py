@@ -16,7 +16,7 @@ def test_names_resolve_lazily_to_their_defining_modules() -> None:
 
 def test_unknown_names_raise_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = genesis_flow.nope  # type: ignore[attr-defined]
+        _ = genesis_flow.nope
 
 
 def test_the_mlflow_compatible_api_never_imports_mlflow() -> None:

@@ -197,7 +197,7 @@ def test_order_by(clauses: list[str] | None, expected: tuple[OrderBy, ...]) -> N
 )
 def test_bad_order_by(clauses: list[str] | str) -> None:
     with pytest.raises(InvalidParameterValue):
-        parse_order_by(TRACES, clauses)  # type: ignore[arg-type]
+        parse_order_by(TRACES, clauses)
 
 
 @pytest.mark.parametrize("clauses", [["span.name"], ["feedback.x DESC"]])

@@ -665,7 +665,7 @@ class DatasetSource(ABC):
         return cls.from_dict(json.loads(source_json))
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self.to_dict() == other.to_dict()
 
     def __hash__(self) -> int:
         return hash(self.to_json())
@@ -775,7 +775,7 @@ class FileSystemDatasetSource(DatasetSource):
         return self._uri
 
     @classmethod
-    def _get_source_type(cls) -> str:  # type: ignore[override]
+    def _get_source_type(cls) -> str:
         return cls._source_type
 
     def load(self, dst_path: str | None = None) -> str:
@@ -790,7 +790,7 @@ class FileSystemDatasetSource(DatasetSource):
         return download_artifacts(artifact_uri=self.uri, dst_path=dst_path)
 
     @classmethod
-    def _can_resolve(cls, raw_source: Any) -> bool:  # type: ignore[override]
+    def _can_resolve(cls, raw_source: Any) -> bool:
         is_local = cls._source_type == "local"
         if not isinstance(raw_source, str) and (not isinstance(raw_source, Path) and is_local):
             return False
@@ -1049,7 +1049,7 @@ class PandasDataset(Dataset):
         return {"num_rows": len(self._df), "num_elements": int(self._df.size)}
 
     @cached_property
-    def schema(self) -> Schema | None:  # type: ignore[override]
+    def schema(self) -> Schema | None:
         try:
             return infer_pandas_schema(self._df)
         except Exception as e:
@@ -1112,7 +1112,7 @@ class NumpyDataset(Dataset):
         return profile
 
     @cached_property
-    def schema(self) -> TensorDatasetSchema | None:  # type: ignore[override]
+    def schema(self) -> TensorDatasetSchema | None:
         try:
             features = infer_tensor_schema(self._features)
             targets = infer_tensor_schema(self._targets) if self._targets is not None else None

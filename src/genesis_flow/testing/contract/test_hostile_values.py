@@ -224,8 +224,8 @@ def test_metric_timestamp_and_step_that_mlflow_accepts_are_stored_as_ints(
 ) -> None:
     run_id = new_run(tracking)
     number = make()
-    tracking.log_metric(run_id, Metric("a", 1.0, number, number))  # type: ignore[arg-type]
-    tracking.log_batch(run_id, metrics=[Metric("b", 2.0, number, number)])  # type: ignore[arg-type]
+    tracking.log_metric(run_id, Metric("a", 1.0, number, number))
+    tracking.log_batch(run_id, metrics=[Metric("b", 2.0, number, number)])
     for key in ("a", "b"):
         (point,) = tracking.get_metric_history(run_id, key).items
         assert (type(point.timestamp), type(point.step)) == (int, int)
@@ -258,9 +258,9 @@ def test_fractional_or_non_numeric_timestamp_or_step_is_invalid(
     # its REST API refuses it (int64). One answer here: refused (see DIFFERENCES.md).
     run_id = new_run(tracking)
     with pytest.raises(InvalidParameterValue, match="step"):
-        tracking.log_metric(run_id, Metric("m", 1.0, BASE_TIME, number))  # type: ignore[arg-type]
+        tracking.log_metric(run_id, Metric("m", 1.0, BASE_TIME, number))
     with pytest.raises(InvalidParameterValue, match="imestamp"):
-        tracking.log_batch(run_id, metrics=[Metric("m", 1.0, number, 0)])  # type: ignore[arg-type]
+        tracking.log_batch(run_id, metrics=[Metric("m", 1.0, number, 0)])
     assert tracking.get_run(run_id).data.metrics == ()
 
 

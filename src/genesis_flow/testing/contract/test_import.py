@@ -254,7 +254,7 @@ def test_import_run_into_unknown_experiment_raises_not_found(tracking: TrackingS
 
 @pytest.mark.parametrize(
     "history",
-    [[Metric("a/../b", 1.0, 1, 0)], [Metric("m", 1.0, -1, 0)], [Metric("m", True, 1, 0)]],  # type: ignore[arg-type]
+    [[Metric("a/../b", 1.0, 1, 0)], [Metric("m", 1.0, -1, 0)], [Metric("m", True, 1, 0)]],
     ids=["bad key", "negative timestamp", "bool value"],
 )
 def test_import_run_with_invalid_history_stores_nothing(

@@ -155,8 +155,8 @@ GOOD_TAGS = [RunTag("good", "1")]
 BAD_ITEMS: dict[str, dict[str, list[object]]] = {
     "bad metric key first": {"metrics": [metric("a/../b", 1.0), *GOOD_METRICS]},
     "bad metric key last": {"metrics": [*GOOD_METRICS, metric("$bad", 1.0)]},
-    "bool metric value": {"metrics": [*GOOD_METRICS, Metric("m", True, BASE_TIME, 0)]},  # type: ignore[arg-type]
-    "string metric value": {"metrics": [*GOOD_METRICS, Metric("m", "1", BASE_TIME, 0)]},  # type: ignore[arg-type]
+    "bool metric value": {"metrics": [*GOOD_METRICS, Metric("m", True, BASE_TIME, 0)]},
+    "string metric value": {"metrics": [*GOOD_METRICS, Metric("m", "1", BASE_TIME, 0)]},
     "negative timestamp": {"metrics": [*GOOD_METRICS, metric("m", 1.0, timestamp=-1)]},
     "bad param key": {"params": [*GOOD_PARAMS, Param("/abs", "1")]},
     "over-long param value": {"params": [*GOOD_PARAMS, Param("long", "v" * 6001)]},

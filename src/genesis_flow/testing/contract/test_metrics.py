@@ -84,7 +84,7 @@ def test_non_numeric_metric_value_is_rejected(tracking: TrackingStore, value: ob
     # MLflow's store refuses bools and strings; converting with float() is the client's job.
     run_id = new_run(tracking)
     with pytest.raises(InvalidParameterValue):
-        tracking.log_metric(run_id, Metric("m", value, BASE_TIME, 0))  # type: ignore[arg-type]
+        tracking.log_metric(run_id, Metric("m", value, BASE_TIME, 0))
     assert tracking.get_run(run_id).data.metrics == ()
 
 
@@ -92,7 +92,7 @@ def test_non_numeric_metric_value_is_rejected(tracking: TrackingStore, value: ob
 def test_bad_metric_timestamp_is_rejected(tracking: TrackingStore, timestamp: object) -> None:
     run_id = new_run(tracking)
     with pytest.raises(InvalidParameterValue):
-        tracking.log_metric(run_id, Metric("m", 1.0, timestamp, 0))  # type: ignore[arg-type]
+        tracking.log_metric(run_id, Metric("m", 1.0, timestamp, 0))
     assert tracking.get_run(run_id).data.metrics == ()
 
 
@@ -113,7 +113,7 @@ def test_any_integer_step_is_accepted(tracking: TrackingStore, step: int) -> Non
 def test_non_integer_step_is_rejected(tracking: TrackingStore, step: object) -> None:
     run_id = new_run(tracking)
     with pytest.raises(InvalidParameterValue):
-        tracking.log_metric(run_id, Metric("m", 1.0, BASE_TIME, step))  # type: ignore[arg-type]
+        tracking.log_metric(run_id, Metric("m", 1.0, BASE_TIME, step))
 
 
 @pytest.mark.parametrize("key", ["a/../b", "/abs", "", "$x", "a@b", "x" * 251], ids=lambda k: repr(k[:12]))

@@ -396,7 +396,7 @@ def _machine_on(make_store: Callable[[Clock], RegistryStore]) -> type[RegistryAg
     class Machine(RegistryAgreesWithMemoryModel):
         pass
 
-    Machine.make_store = staticmethod(make_store)  # type: ignore[method-assign]
+    Machine.make_store = staticmethod(make_store)
     return Machine
 
 

@@ -376,7 +376,7 @@ def _machine_on(make_store: Callable[[Clock], TrackingStore]) -> type[TrackingAg
     class Machine(TrackingAgreesWithMemoryModel):
         pass
 
-    Machine.make_store = staticmethod(make_store)  # type: ignore[method-assign]
+    Machine.make_store = staticmethod(make_store)
     return Machine
 
 
