@@ -19,6 +19,8 @@ Semantics every adapter honours (executable form: tests/contract/test_artifacts.
 * **Listing** is one level: entries directly below ``path`` (files with their size, directories
   without), ordered by path, paths relative to the store's root. An unknown path, or a file,
   lists nothing. Empty directories may not exist in object stores: only files make directories.
+* **Bytes only**: MLflow's text, dictionary, table, image and figure files are made by the API
+  (``genesis_flow.entrypoints.api.presentation``) and written with ``log_stream``.
 * **Errors**: a missing artifact raises ``ResourceDoesNotExist``; a storage failure the user can
   act on (missing container, refused credentials, throttling past the retry policy) raises a
   domain error that says what to do; driver exceptions never escape.
@@ -26,7 +28,7 @@ Semantics every adapter honours (executable form: tests/contract/test_artifacts.
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from genesis_flow.core.entities import FileInfo
 
@@ -83,29 +85,4 @@ class ArtifactStore(Protocol):
 
     def delete_artifacts(self, artifact_path: str | None = None) -> None:
         """Delete a file or tree (everything under the root when None); idempotent."""
-        ...
-
-    # --- what MLflow users call (mlflow.log_text and friends) -------------------------------------
-
-    def log_text(self, text: str, artifact_file: str) -> None:
-        """Write ``text`` as UTF-8."""
-        ...
-
-    def log_dict(self, dictionary: Any, artifact_file: str) -> None:
-        """Write a JSON-serialisable object as JSON, or as YAML when the file name ends in
-        ``.yaml``/``.yml`` (needs PyYAML; InvalidParameterValue otherwise), as MLflow does."""
-        ...
-
-    def log_table(self, data: Any, artifact_file: str) -> None:
-        """Write a table (a dict of equal-length columns, or a pandas DataFrame) in MLflow's JSON
-        table format (``{"columns": [...], "data": [[...], ...]}``); the file must end in ``.json``.
-        As in MLflow, logging to an existing table appends the rows (columns united, gaps null)."""
-        ...
-
-    def log_image(self, image: Any, artifact_file: str) -> None:
-        """Write a PIL image, or a numpy array MLflow accepts, as an image file (needs Pillow)."""
-        ...
-
-    def log_figure(self, figure: Any, artifact_file: str) -> None:
-        """Write a matplotlib (``savefig``) or plotly (``write_html``/``write_image``) figure."""
         ...

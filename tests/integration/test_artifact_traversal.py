@@ -44,6 +44,7 @@ from genesis_flow import MlflowClient
 from genesis_flow.core.artifacts import artifact_path
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.entrypoints import bootstrap
+from genesis_flow.entrypoints.api import presentation
 from tests.integration.api_state import ENV_VARS, reset_stores
 from tests.integration.plugin_mongo import required
 from tests.unit.test_artifact_paths import hostile_paths
@@ -193,7 +194,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         names = {"canary": f"canary-{token}.txt", "dir": f"canary-dir-{token}"}
 
         def plant(root_uri: str, path: str) -> None:
-            bootstrap.build_artifact_store(root_uri).log_text(canary.decode(), path)
+            presentation.log_text(bootstrap.build_artifact_store(root_uri), canary.decode(), path)
 
         plant(f"{location}/{run_id}", names["canary"])  # beside the run's root
         plant(location, names["canary"])  # in the experiment's location
@@ -209,7 +210,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         client.set_registered_model_alias(model, "champion", "1")
         logged = client.create_logged_model(experiment_id, name="logged", source_run_id=run_id)
         client.log_text(run_id, "x", "placeholder.txt")  # the run root exists on every store
-        bootstrap.build_artifact_store(logged.artifact_location).log_text("flavors: {}\n", "MLmodel")
+        model_root = bootstrap.build_artifact_store(logged.artifact_location)
+        presentation.log_text(model_root, "flavors: {}\n", "MLmodel")
         client.create_model_version(model, f"models:/{logged.model_id}", run_id)
 
         places = {**names, "other": other}

@@ -48,6 +48,7 @@ from genesis_flow.adapters.blob.azure import (
 from genesis_flow.adapters.blob.base import CHUNK
 from genesis_flow.core.entities import FileInfo
 from genesis_flow.core.errors import GenesisError
+from genesis_flow.entrypoints.api import presentation
 
 CONNECTION_STRING = os.environ.get("GENESIS_TEST_AZURE_BLOB_CONNECTION_STRING", "")
 # A well-formed key that no account has: 64 bytes, base64-encoded, as real keys are.
@@ -244,7 +245,7 @@ def test_throttling_past_the_retry_policy_is_request_limit_exceeded(busy_port: i
         retry_total=2,
         retry_backoff=0,
     )
-    for attempt in (lambda: store.log_text("x", "a.txt"), lambda: store.list_artifacts()):
+    for attempt in (lambda: presentation.log_text(store, "x", "a.txt"), lambda: store.list_artifacts()):
         _Busy.requests = 0
         with pytest.raises(GenesisError) as raised:
             attempt()
@@ -264,7 +265,7 @@ def test_an_unreachable_endpoint_is_temporarily_unavailable() -> None:
         retry_backoff=0,
     )
     for attempt in (
-        lambda: store.log_text("x", "a.txt"),
+        lambda: presentation.log_text(store, "x", "a.txt"),
         lambda: store.open_artifact("a.txt"),
         lambda: store.delete_artifacts(),
     ):
@@ -365,9 +366,9 @@ def test_small_file_round_trip(make_store: Callable[..., AzureBlobArtifactStore]
     local = tmp_path / "model.txt"
     local.write_text("weights: 1\n", encoding="utf-8")
     store.log_artifact(str(local), "model")
-    store.log_text("hello", "notes.txt")
+    presentation.log_text(store, "hello", "notes.txt")
     store.log_stream(io.BytesIO(b""), "empty.bin")
-    store.log_dict({"a": 1}, "conf/params.json")
+    presentation.log_dict(store, {"a": 1}, "conf/params.json")
 
     assert read_all(store, "model/model.txt") == b"weights: 1\n"
     assert read_all(store, "notes.txt") == b"hello"
@@ -378,7 +379,7 @@ def test_small_file_round_trip(make_store: Callable[..., AzureBlobArtifactStore]
         FileInfo("model", True, None),
         FileInfo("notes.txt", False, 5),
     )
-    store.log_text("hello again", "notes.txt")  # overwrites
+    presentation.log_text(store, "hello again", "notes.txt")  # overwrites
     assert read_all(store, "notes.txt") == b"hello again"
 
     single = store.download_artifacts("model/model.txt", str(tmp_path / "one"))
@@ -441,13 +442,13 @@ def test_a_failed_upload_leaves_nothing_under_the_final_name(
         store.open_artifact("new.bin")
     assert code_of(raised.value) == "RESOURCE_DOES_NOT_EXIST"
 
-    store.log_text("the old content", "old.bin")
+    presentation.log_text(store, "the old content", "old.bin")
     with pytest.raises(OSError, match="half way"):
         store.log_stream(GeneratedStream(5 * CHUNK, fail_after=2), "old.bin")  # type: ignore[arg-type]
     assert read_all(store, "old.bin") == b"the old content"
     assert store.list_artifacts() == (FileInfo("old.bin", False, len(b"the old content")),)
     # A later complete upload of the same name is not confused by the abandoned blocks.
-    store.log_text("the new content", "old.bin")
+    presentation.log_text(store, "the new content", "old.bin")
     assert read_all(store, "old.bin") == b"the new content"
 
 
@@ -462,7 +463,7 @@ def test_a_missing_container_is_created_on_first_write(
         store.open_artifact("a.txt")
     assert code_of(raised.value) == "RESOURCE_DOES_NOT_EXIST"
     store.delete_artifacts()  # ...and deletes have nothing to do
-    store.log_text("first", "a.txt")
+    presentation.log_text(store, "first", "a.txt")
     assert service.get_container_client(name).exists()
     assert read_all(store, "a.txt") == b"first"
 
@@ -495,7 +496,7 @@ def test_a_container_the_credentials_may_not_create_is_an_invalid_state(
         connection_string=f"BlobEndpoint={endpoint};SharedAccessSignature={sas}",
     )
     with pytest.raises(GenesisError) as raised:
-        store.log_text("x", "a.txt")
+        presentation.log_text(store, "x", "a.txt")
     assert code_of(raised.value) == "INVALID_STATE"
     assert "does not exist" in str(raised.value) and name in str(raised.value)
     signature = dict(p.split("=", 1) for p in sas.split("&"))["sig"]
@@ -515,7 +516,7 @@ def test_refused_credentials_are_an_invalid_state_without_the_key(
         wasbs(container.container_name, account, "refused"), connection_string=wrong, retry_total=0
     )
     for attempt in (
-        lambda: store.log_text("x", "a.txt"),
+        lambda: presentation.log_text(store, "x", "a.txt"),
         lambda: store.list_artifacts(),
         lambda: store.open_artifact("a.txt"),
         lambda: store.download_artifacts("", str(tmp_path)),
@@ -533,7 +534,7 @@ def test_a_missing_blob_is_resource_does_not_exist(
     make_store: Callable[..., AzureBlobArtifactStore], tmp_path: Path
 ) -> None:
     store = make_store()
-    store.log_text("x", "dir/present.txt")
+    presentation.log_text(store, "x", "dir/present.txt")
     for attempt in (
         lambda: store.open_artifact("absent.txt"),
         lambda: store.open_artifact("dir"),  # a directory is not a file
@@ -554,7 +555,7 @@ def test_listing_at_every_level(make_store: Callable[..., AzureBlobArtifactStore
         "d/e/f/g.txt": "gggg",
         "d/ee.txt": "eeeee",
     }.items():
-        store.log_text(text, path)
+        presentation.log_text(store, text, path)
     assert store.list_artifacts() == (FileInfo("a.txt", False, 1), FileInfo("d", True, None))
     assert store.list_artifacts("") == store.list_artifacts(None) == store.list_artifacts()
     assert store.list_artifacts("d") == (
@@ -575,7 +576,7 @@ def test_deleting_a_subtree_leaves_its_siblings(
 ) -> None:
     store = make_store()
     for path in ("a.txt", "d/b.txt", "d/e/c.txt", "d/e/f/g.txt", "d/ee.txt", "d/e.txt"):
-        store.log_text(path, path)
+        presentation.log_text(store, path, path)
     store.delete_artifacts("d/e")
     assert store.list_artifacts("d") == (
         FileInfo("d/b.txt", False, len("d/b.txt")),
@@ -602,8 +603,8 @@ def test_deleting_the_root_leaves_everything_outside_it(
 ) -> None:
     base = f"runs/{secrets.token_hex(6)}"
     store = make_store(f"{base}/artifacts")
-    store.log_text("inside", "x/in.txt")
-    store.log_text("inside", "top.txt")
+    presentation.log_text(store, "inside", "x/in.txt")
+    presentation.log_text(store, "inside", "top.txt")
     outside = [f"{base}/artifactsX/y.txt", f"{base}/artifacts.txt", f"{base}/other/z.txt", "elsewhere.txt"]
     for name in outside:
         container.upload_blob(name, b"outside", overwrite=True)
@@ -619,9 +620,9 @@ def test_a_blob_that_is_also_a_folder_downloads_as_the_folder_at_any_depth(
 ) -> None:
     # Blob storage holds a blob "m/weights" beside blobs "m/weights/...": a file system cannot.
     store = make_store()
-    store.log_text("a file", "m/weights")
-    store.log_text("inside", "m/weights/part-0.bin")
-    store.log_text("config", "m/config.json")
+    presentation.log_text(store, "a file", "m/weights")
+    presentation.log_text(store, "inside", "m/weights/part-0.bin")
+    presentation.log_text(store, "config", "m/config.json")
     got = Path(store.download_artifacts("m", str(tmp_path / "dst")))
     files = sorted(p.relative_to(got).as_posix() for p in got.rglob("*") if p.is_file())
     assert files == ["config.json", "weights/part-0.bin"]
@@ -633,7 +634,7 @@ def test_listings_leave_out_names_that_are_not_artifact_paths(
     # Names another tool may write below a root: none names an artifact, so none is listed.
     base = f"runs/{secrets.token_hex(6)}/artifacts"
     store = make_store(base)
-    store.log_text("fine", "fine.txt")
+    presentation.log_text(store, "fine", "fine.txt")
     for name in ("%2e%2e/x.txt", "a%2fb.txt", "C:x.txt", "~home/x.txt"):
         container.upload_blob(f"{base}/{name}", b"foreign", overwrite=True)
     assert [f.path for f in store.list_artifacts()] == ["fine.txt"]
@@ -643,7 +644,7 @@ def test_one_store_is_shared_by_threads(make_store: Callable[..., AzureBlobArtif
     store = make_store()
     paths = [f"t{t}/f{i}.txt" for t in range(8) for i in range(5)]
     with _Pool(8) as run:
-        run(lambda path: store.log_text(path, path), paths)
+        run(lambda path: presentation.log_text(store, path, path), paths)
         contents = run(lambda path: read_all(store, path), paths)
     assert contents == [p.encode() for p in paths]
     assert [f.path for f in store.list_artifacts()] == [f"t{t}" for t in range(8)]

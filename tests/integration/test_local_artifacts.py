@@ -17,6 +17,7 @@ import pytest
 from genesis_flow.adapters.blob.local import LocalArtifactStore
 from genesis_flow.core.entities import FileInfo
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue, ResourceDoesNotExist
+from genesis_flow.entrypoints.api import presentation
 from genesis_flow.ports.artifacts import ArtifactStore
 
 ESCAPE = "leaves the artifact root through a symlink"
@@ -96,8 +97,8 @@ class _PausingStream(io.RawIOBase):
 def test_overwrite_replaces_the_content_and_leaves_no_temporary(
     store: LocalArtifactStore, root: Path
 ) -> None:
-    store.log_text("old content, longer than the new one", "d/f.txt")
-    store.log_text("new", "d/f.txt")
+    presentation.log_text(store, "old content, longer than the new one", "d/f.txt")
+    presentation.log_text(store, "new", "d/f.txt")
     assert _read(store, "d/f.txt") == b"new"
     assert _all_files(root) == ["d", "d/f.txt"]
 
@@ -106,7 +107,7 @@ def test_a_reader_mid_write_sees_the_old_content_and_listings_hide_the_temporary
     store: LocalArtifactStore, root: Path, tmp_path: Path
 ) -> None:
     dst = tmp_path / "dst"
-    store.log_text("old", "f.txt")
+    presentation.log_text(store, "old", "f.txt")
     new = b"N" * 100_000
     stream = _PausingStream(new)
     errors: list[BaseException] = []
@@ -139,7 +140,7 @@ def test_a_reader_mid_write_sees_the_old_content_and_listings_hide_the_temporary
 def test_a_stream_failing_mid_copy_keeps_the_old_content_and_leaves_no_temporary(
     store: LocalArtifactStore, root: Path
 ) -> None:
-    store.log_text("old", "d/f.txt")
+    presentation.log_text(store, "old", "d/f.txt")
     with pytest.raises(OSError, match="connection reset"):
         store.log_stream(_FailingStream(3), "d/f.txt")  # type: ignore[arg-type]
     assert _read(store, "d/f.txt") == b"old"
@@ -149,11 +150,11 @@ def test_a_stream_failing_mid_copy_keeps_the_old_content_and_leaves_no_temporary
 
 
 def test_a_directory_or_a_file_in_the_way_refuses_the_write(store: LocalArtifactStore, root: Path) -> None:
-    store.log_text("x", "d/inner.txt")
+    presentation.log_text(store, "x", "d/inner.txt")
     with pytest.raises(InvalidParameterValue, match="directory"):
-        store.log_text("y", "d")
+        presentation.log_text(store, "y", "d")
     with pytest.raises(InvalidParameterValue, match="file is in the way"):
-        store.log_text("y", "d/inner.txt/below.txt")
+        presentation.log_text(store, "y", "d/inner.txt/below.txt")
     assert _all_files(root) == ["d", "d/inner.txt"]
     assert _read(store, "d/inner.txt") == b"x"
 
@@ -192,7 +193,7 @@ def outside(tmp_path: Path) -> Path:
 def escaping(store: LocalArtifactStore, root: Path, outside: Path) -> LocalArtifactStore:
     """A store whose root holds ``fine.txt``, ``evil`` (a link to a directory outside) and
     ``leak.txt`` (a link to a file outside)."""
-    store.log_text("fine", "fine.txt")
+    presentation.log_text(store, "fine", "fine.txt")
     _symlink(root / "evil", outside)
     _symlink(root / "leak.txt", outside / "secret.txt")
     return store
@@ -216,10 +217,10 @@ def test_writes_through_an_escaping_link_are_refused_and_write_nothing_outside(
     (local / "sub").mkdir(parents=True)
     (local / "sub" / "x.txt").write_text("x")
     writes: list[Callable[[], None]] = [
-        lambda: escaping.log_text("new", "evil/new.txt"),
-        lambda: escaping.log_text("overwritten", "evil/secret.txt"),
-        lambda: escaping.log_text("overwritten", "leak.txt"),
-        lambda: escaping.log_text("deep", "evil/a/b/c.txt"),
+        lambda: presentation.log_text(escaping, "new", "evil/new.txt"),
+        lambda: presentation.log_text(escaping, "overwritten", "evil/secret.txt"),
+        lambda: presentation.log_text(escaping, "overwritten", "leak.txt"),
+        lambda: presentation.log_text(escaping, "deep", "evil/a/b/c.txt"),
         lambda: escaping.log_artifact(str(local / "sub" / "x.txt"), "evil"),
         lambda: escaping.log_artifacts(str(local), "evil"),
     ]
@@ -268,31 +269,31 @@ def test_downloads_through_an_escaping_link_are_refused_and_skipped(
 
 
 def test_a_link_made_between_writes_is_caught(store: LocalArtifactStore, root: Path, outside: Path) -> None:
-    store.log_text("a", "d/a.txt")
+    presentation.log_text(store, "a", "d/a.txt")
     store.delete_artifacts("d")
     _symlink(root / "d", outside)
     with pytest.raises(InvalidParameterValue, match=ESCAPE):
-        store.log_text("b", "d/b.txt")
+        presentation.log_text(store, "b", "d/b.txt")
     with pytest.raises(InvalidParameterValue, match=ESCAPE):
-        store.log_text("b", "d/new/b.txt")
+        presentation.log_text(store, "b", "d/new/b.txt")
     _outside_untouched(outside)
 
 
 def test_a_link_at_the_final_name_made_between_writes_is_caught(
     store: LocalArtifactStore, root: Path, outside: Path
 ) -> None:
-    store.log_text("a", "f.txt")
+    presentation.log_text(store, "a", "f.txt")
     (root / "f.txt").unlink()
     _symlink(root / "f.txt", outside / "secret.txt")
     with pytest.raises(InvalidParameterValue, match=ESCAPE):
-        store.log_text("overwritten", "f.txt")
+        presentation.log_text(store, "overwritten", "f.txt")
     _outside_untouched(outside)
 
 
 def test_a_link_swapped_in_while_the_directories_are_made_is_caught(
     store: LocalArtifactStore, root: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store.log_text("a", "d/a.txt")
+    presentation.log_text(store, "a", "d/a.txt")
     make_directories = os.makedirs
 
     def racing_makedirs(name: str, mode: int = 0o777, exist_ok: bool = False) -> None:
@@ -303,14 +304,14 @@ def test_a_link_swapped_in_while_the_directories_are_made_is_caught(
 
     monkeypatch.setattr(os, "makedirs", racing_makedirs)
     with pytest.raises(InvalidParameterValue, match=ESCAPE):
-        store.log_text("b", "d/b.txt")
+        presentation.log_text(store, "b", "d/b.txt")
     _outside_untouched(outside)
 
 
 def test_links_that_stay_inside_the_root_are_followed(
     store: LocalArtifactStore, root: Path, tmp_path: Path
 ) -> None:
-    store.log_text("x", "real/x.txt")
+    presentation.log_text(store, "x", "real/x.txt")
     _symlink(root / "alias", root / "real")
     _symlink(root / "x-link.txt", root / "real" / "x.txt")
     assert _read(store, "alias/x.txt") == b"x"
@@ -331,10 +332,10 @@ def test_a_root_that_is_itself_a_link_works(tmp_path: Path) -> None:
     (tmp_path / "actual").mkdir()
     _symlink(tmp_path / "linked", tmp_path / "actual")
     store = LocalArtifactStore(str(tmp_path / "linked"))
-    store.log_text("x", "d/x.txt")
+    presentation.log_text(store, "x", "d/x.txt")
     assert _read(store, "d/x.txt") == b"x"
     store.delete_artifacts()
-    store.log_text("y", "y.txt")
+    presentation.log_text(store, "y", "y.txt")
     assert (tmp_path / "actual" / "y.txt").read_text() == "y"
 
 
@@ -348,7 +349,7 @@ def test_a_file_uri_root(tmp_path: Path) -> None:
     store = LocalArtifactStore(uri)
     assert store.artifact_uri == uri
     assert store.root == str(directory)
-    store.log_text("x", "a.txt")
+    presentation.log_text(store, "x", "a.txt")
     assert (directory / "a.txt").read_text() == "x"
     assert LocalArtifactStore(f"file://localhost{directory.as_posix()}").root == str(directory)
 
@@ -363,7 +364,7 @@ def test_a_plain_absolute_root_is_created_by_the_first_write(tmp_path: Path) -> 
     assert list((tmp_path / "dst").iterdir()) == []
     store.delete_artifacts()
     assert not directory.exists()
-    store.log_text("x", "a.txt")
+    presentation.log_text(store, "x", "a.txt")
     assert (directory / "a.txt").read_text() == "x"
 
 
@@ -378,7 +379,7 @@ def test_a_relative_root_is_fixed_when_the_store_is_built(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    store.log_text("x", "a.txt")
+    presentation.log_text(store, "x", "a.txt")
     assert (tmp_path / "mlruns" / "1" / "a.txt").read_text() == "x"
     assert _all_files(elsewhere) == []
 
@@ -398,10 +399,10 @@ def test_roots_that_name_no_local_directory_are_refused(uri: str) -> None:
 
 @pytest.fixture
 def tree(store: LocalArtifactStore) -> LocalArtifactStore:
-    store.log_text("a", "a.txt")
-    store.log_text("bb", "d/b.txt")
-    store.log_text("ccc", "d/e/c.txt")
-    store.log_text("gggg", "d/e/f/g.txt")
+    presentation.log_text(store, "a", "a.txt")
+    presentation.log_text(store, "bb", "d/b.txt")
+    presentation.log_text(store, "ccc", "d/e/c.txt")
+    presentation.log_text(store, "gggg", "d/e/f/g.txt")
     return store
 
 
@@ -454,7 +455,7 @@ def test_deletes_are_idempotent_at_every_level(tree: LocalArtifactStore, root: P
     tree.delete_artifacts()
     tree.delete_artifacts()
     assert tree.list_artifacts() == ()
-    tree.log_text("again", "a.txt")
+    presentation.log_text(tree, "again", "a.txt")
     assert _all_files(root) == ["a.txt"]
 
 
@@ -469,7 +470,7 @@ def test_empty_files(store: LocalArtifactStore, tmp_path: Path) -> None:
 
 
 def test_unicode_names(store: LocalArtifactStore, tmp_path: Path) -> None:
-    store.log_text("grüße", "ü/ä.txt")
+    presentation.log_text(store, "grüße", "ü/ä.txt")
     assert store.list_artifacts() == (FileInfo("ü", True, None),)
     assert store.list_artifacts("ü") == (FileInfo("ü/ä.txt", False, len("grüße".encode())),)
     assert _read(store, "ü/ä.txt").decode() == "grüße"
@@ -503,7 +504,7 @@ def test_log_artifacts_of_a_tree_with_a_refused_name_writes_nothing(
 @pytest.mark.parametrize("path", ["../x.txt", "/etc/x.txt", "a/../../x.txt", "%2e%2e/x.txt", "C:/x.txt"])
 def test_paths_the_domain_refuses_write_nothing(store: LocalArtifactStore, tmp_path: Path, path: str) -> None:
     with pytest.raises(InvalidParameterValue):
-        store.log_text("x", path)
+        presentation.log_text(store, "x", path)
     assert _all_files(tmp_path) == []
 
 
@@ -511,40 +512,40 @@ def test_paths_the_domain_refuses_write_nothing(store: LocalArtifactStore, tmp_p
 
 
 def test_log_text(store: LocalArtifactStore) -> None:
-    store.log_text("line 1\nline 2\r\n", "notes/readme.txt")
+    presentation.log_text(store, "line 1\nline 2\r\n", "notes/readme.txt")
     assert _read(store, "notes/readme.txt") == b"line 1\nline 2\r\n"
 
 
 def test_log_dict_as_json_and_yaml(store: LocalArtifactStore) -> None:
     data: dict[str, Any] = {"a": 1, "b": [1, 2], "c": {"d": "ü"}}
-    store.log_dict(data, "config/params.json")
+    presentation.log_dict(store, data, "config/params.json")
     assert json.loads(_read(store, "config/params.json")) == data
     yaml = pytest.importorskip("yaml")
-    store.log_dict(data, "config/params.yaml")
-    store.log_dict(data, "config/params.yml")
+    presentation.log_dict(store, data, "config/params.yaml")
+    presentation.log_dict(store, data, "config/params.yml")
     assert yaml.safe_load(_read(store, "config/params.yaml")) == data
     assert yaml.safe_load(_read(store, "config/params.yml")) == data
 
 
 def test_log_table_from_a_dict_and_a_data_frame(store: LocalArtifactStore) -> None:
-    store.log_table({"x": [1, 2], "y": ["a", "b"]}, "tables/t.json")
+    presentation.log_table(store, {"x": [1, 2], "y": ["a", "b"]}, "tables/t.json")
     assert json.loads(_read(store, "tables/t.json")) == {"columns": ["x", "y"], "data": [[1, "a"], [2, "b"]]}
     pandas = pytest.importorskip("pandas")
-    store.log_table(pandas.DataFrame({"x": [1.5], "y": ["c"]}), "tables/df.json")
+    presentation.log_table(store, pandas.DataFrame({"x": [1.5], "y": ["c"]}), "tables/df.json")
     assert json.loads(_read(store, "tables/df.json")) == {"columns": ["x", "y"], "data": [[1.5, "c"]]}
     with pytest.raises(InvalidParameterValue):
-        store.log_table({"x": [1]}, "tables/t.csv")
+        presentation.log_table(store, {"x": [1]}, "tables/t.csv")
 
 
 def test_log_image_from_pil_and_numpy(store: LocalArtifactStore) -> None:
     image_module = pytest.importorskip("PIL.Image")
-    store.log_image(image_module.new("RGB", (4, 3), (255, 0, 0)), "images/red.png")
+    presentation.log_image(store, image_module.new("RGB", (4, 3), (255, 0, 0)), "images/red.png")
     with store.open_artifact("images/red.png") as stream, image_module.open(stream) as image:
         assert image.format == "PNG"
         assert image.size == (4, 3)
         assert image.getpixel((0, 0)) == (255, 0, 0)
     numpy = pytest.importorskip("numpy")
-    store.log_image(numpy.zeros((2, 5, 3), dtype=numpy.uint8), "images/black.jpg")
+    presentation.log_image(store, numpy.zeros((2, 5, 3), dtype=numpy.uint8), "images/black.jpg")
     with store.open_artifact("images/black.jpg") as stream, image_module.open(stream) as image:
         assert image.format == "JPEG"
         assert image.size == (5, 2)
@@ -562,8 +563,8 @@ def figure() -> Iterator[Any]:
 
 
 def test_log_figure_with_matplotlib(store: LocalArtifactStore, figure: Any) -> None:
-    store.log_figure(figure, "plots/curve.png")
-    store.log_figure(figure, "plots/curve.svg")
+    presentation.log_figure(store, figure, "plots/curve.png")
+    presentation.log_figure(store, figure, "plots/curve.svg")
     png = _read(store, "plots/curve.png")
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert b"<svg" in _read(store, "plots/curve.svg")
@@ -589,14 +590,14 @@ def test_a_file_system_failure_is_a_domain_error_and_leaves_no_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: OSError, code: str
 ) -> None:
     store = LocalArtifactStore(str(tmp_path / "root"))
-    store.log_text("old", "a.txt")
+    presentation.log_text(store, "old", "a.txt")
 
     def failing_replace(src: str, dst: str) -> None:
         raise failure
 
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(GenesisError) as raised:
-        store.log_text("new", "a.txt")
+        presentation.log_text(store, "new", "a.txt")
     monkeypatch.undo()
     assert raised.value.error_code == code
     assert (tmp_path / "root" / "a.txt").read_text() == "old"

@@ -1,4 +1,4 @@
-"""What every artifact store shares: path checks, local-file plumbing, the MLflow helpers.
+"""What every artifact store shares: path checks, local-file plumbing, streams.
 
 A concrete store implements five primitives on *checked* paths relative to its root ('' is the
 root itself): :meth:`_put`, :meth:`_get`, :meth:`_files` (every file under a prefix, with its
@@ -11,8 +11,6 @@ from __future__ import annotations
 import abc
 import functools
 import io
-import json
-import math
 import os
 import posixpath
 import shutil
@@ -220,125 +218,3 @@ class ArtifactStoreBase(abc.ABC):
     @domain_errors
     def delete_artifacts(self, artifact_path_: str | None = None) -> None:
         self._remove(artifact_path(artifact_path_))
-
-    # --- MLflow's helpers --------------------------------------------------------------------------
-
-    def log_text(self, text: str, artifact_file: str) -> None:
-        self.log_stream(io.BytesIO(text.encode("utf-8")), artifact_file)
-
-    def log_dict(self, dictionary: Any, artifact_file: str) -> None:
-        extension = posixpath.splitext(artifact_file)[1].lower()
-        if extension in (".yaml", ".yml"):
-            try:
-                import yaml  # type: ignore[import-untyped]
-            except ImportError:
-                raise InvalidParameterValue(
-                    f"Logging {artifact_file!r} as YAML needs PyYAML (pip install pyyaml)"
-                ) from None
-            text = yaml.safe_dump(dictionary, default_flow_style=False)
-        else:
-            # MLflow writes JSON for every other extension, indented.
-            text = json.dumps(dictionary, indent=2)
-        self.log_text(text, artifact_file)
-
-    @domain_errors
-    def log_table(self, data: Any, artifact_file: str) -> None:
-        if not artifact_file.endswith(".json"):
-            raise InvalidParameterValue(f"Table artifacts must be .json files, got {artifact_file!r}")
-        if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
-            columns = [str(c) for c in data.columns]
-            rows = data.values.tolist()
-        elif isinstance(data, dict):
-            columns = [str(c) for c in data]
-            lengths = {len(v) for v in data.values()}
-            if len(lengths) > 1:
-                raise InvalidParameterValue("Table columns must all have the same length")
-            rows = [list(row) for row in zip(*data.values(), strict=True)]
-        else:
-            raise InvalidParameterValue("A table is a dict of equal-length columns or a pandas DataFrame")
-        # As MLflow: logging to an existing table appends its rows (columns united, gaps null).
-        path = artifact_path(artifact_file)
-        if any(found == path for found, _ in self._files(path)):
-            with self._get(path) as stream:
-                old = json.load(stream)
-            merged = list(old.get("columns", [])) + [c for c in columns if c not in old.get("columns", [])]
-
-            def aligned(cols: list[str], row: list[Any]) -> list[Any]:
-                values = dict(zip(cols, row, strict=False))
-                return [values.get(c) for c in merged]
-
-            rows = [aligned(old["columns"], r) for r in old.get("data", [])] + [
-                aligned(columns, r) for r in rows
-            ]
-            columns = merged
-        self.log_text(_table_json(columns, rows), artifact_file)
-
-    def log_image(self, image: Any, artifact_file: str) -> None:
-        try:
-            from PIL import Image
-        except ImportError:
-            raise InvalidParameterValue("Logging images needs Pillow (pip install pillow)") from None
-        if not isinstance(image, Image.Image):
-            image = Image.fromarray(_as_uint8(image))  # a numpy array, as MLflow accepts
-        buffer = io.BytesIO()
-        image.save(buffer, format=_image_format(artifact_file))
-        buffer.seek(0)
-        self.log_stream(buffer, artifact_file)
-
-    def log_figure(self, figure: Any, artifact_file: str) -> None:
-        buffer = io.BytesIO()
-        if hasattr(figure, "savefig"):  # matplotlib
-            figure.savefig(buffer, format=posixpath.splitext(artifact_file)[1].lstrip(".") or "png")
-        elif hasattr(figure, "write_html") and artifact_file.endswith(".html"):  # plotly
-            buffer.write(figure.to_html().encode("utf-8"))
-        elif hasattr(figure, "to_image"):  # plotly, static
-            buffer.write(figure.to_image(format=posixpath.splitext(artifact_file)[1].lstrip(".") or "png"))
-        else:
-            raise InvalidParameterValue(f"Cannot log a figure of type {type(figure).__name__}")
-        buffer.seek(0)
-        self.log_stream(buffer, artifact_file)
-
-
-def _table_json(columns: list[str], rows: list[list[Any]]) -> str:
-    """The bytes pandas' ``to_json(orient="split")`` writes, as MLflow logs tables: compact,
-    NaN as null, and "/" escaped as "\\/"."""
-    clean = [[None if isinstance(v, float) and math.isnan(v) else v for v in row] for row in rows]
-    text = json.dumps({"columns": columns, "data": clean}, default=str, separators=(",", ":"))
-    return text.replace("/", "\\/")  # only inside strings: JSON has no "/" elsewhere
-
-
-def _as_uint8(array: Any) -> Any:
-    """MLflow's rule for image arrays: floats must lie in [0, 1] and are scaled to 0..255,
-    integers must lie in 0..255; both become uint8."""
-    import numpy as np
-
-    values = np.asarray(array)
-    if values.dtype.kind == "f":
-        if values.size and (np.nanmin(values) < 0 or np.nanmax(values) > 1):
-            raise InvalidParameterValue("Float image arrays must have values in [0, 1]")
-        return (values * 255).round().astype(np.uint8)
-    if values.dtype.kind in "iu":
-        if values.size and (values.min() < 0 or values.max() > 255):
-            raise InvalidParameterValue("Integer image arrays must have values in [0, 255]")
-        return values.astype(np.uint8)
-    if values.dtype.kind == "b":
-        return values.astype(np.uint8) * 255
-    raise InvalidParameterValue(f"Unsupported image array type {values.dtype}")
-
-
-def _image_format(artifact_file: str) -> str:
-    extension = posixpath.splitext(artifact_file)[1].lower().lstrip(".")
-    formats = {
-        "png": "PNG",
-        "jpg": "JPEG",
-        "jpeg": "JPEG",
-        "gif": "GIF",
-        "bmp": "BMP",
-        "tiff": "TIFF",
-        "webp": "WEBP",
-    }
-    if extension not in formats:
-        raise InvalidParameterValue(
-            f"Unsupported image file extension {extension!r}; use one of {sorted(formats)}"
-        )
-    return formats[extension]

@@ -50,7 +50,7 @@ from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
 from genesis_flow.core.tracing import MAX_TRACE_TAG_VALUE_LENGTH
 from genesis_flow.entrypoints import shapes as S
-from genesis_flow.entrypoints.api import async_logging, config, context, live_traces
+from genesis_flow.entrypoints.api import async_logging, config, context, live_traces, presentation
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api import trace_entities as T
 from genesis_flow.entrypoints.api.async_logging import RunOperations
@@ -65,7 +65,6 @@ _logger = logging.getLogger("genesis_flow")
 SEARCH_MAX_RESULTS_DEFAULT = 1000
 _TRUNCATE_ENV = "MLFLOW_TRUNCATE_LONG_VALUES"
 _IMAGE_KEY = re.compile(r"^[a-zA-Z0-9_\-./ ]+$")
-_COMPRESSED_IMAGE_SIZE = 256
 MLFLOW_LOGGED_IMAGES = "mlflow.loggedImages"
 
 
@@ -685,11 +684,11 @@ class MlflowClient:
 
     @translated
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
-        self._artifacts(run_id).log_text(text, artifact_file)
+        presentation.log_text(self._artifacts(run_id), text, artifact_file)
 
     @translated
     def log_dict(self, run_id: str, dictionary: dict[str, Any], artifact_file: str) -> None:
-        self._artifacts(run_id).log_dict(dictionary, artifact_file)
+        presentation.log_dict(self._artifacts(run_id), dictionary, artifact_file)
 
     @translated
     def log_figure(
@@ -699,7 +698,7 @@ class MlflowClient:
             with self._local_file(run_id, artifact_file) as tmp_path:
                 figure.savefig(tmp_path, **save_kwargs)
             return
-        self._artifacts(run_id).log_figure(figure, artifact_file)
+        presentation.log_figure(self._artifacts(run_id), figure, artifact_file)
 
     @translated
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
@@ -708,7 +707,7 @@ class MlflowClient:
         for char in ('"', "'", ",", ":", "[", "]", "{", "}"):
             if char in artifact_file:
                 raise InvalidParameterValue(f"The artifact_file contains forbidden character: {char}")
-        self._artifacts(run_id).log_table(data, artifact_file)
+        presentation.log_table(self._artifacts(run_id), data, artifact_file)
         tags = self.store.get_run(run_id).data.tags_dict
         listed = json.loads(tags.get(context.MLFLOW_LOGGED_ARTIFACTS, "[]"))
         entry = {"path": artifact_file, "type": "table"}
@@ -738,7 +737,7 @@ class MlflowClient:
         if artifact_file is None and key is None:
             raise TypeError("Invalid arguments: Please specify exactly one of `artifact_file` or `key`.")
         if artifact_file is not None:
-            self._artifacts(run_id).log_image(image, artifact_file)
+            presentation.log_image(self._artifacts(run_id), image, artifact_file)
             return
         assert key is not None
         if not _IMAGE_KEY.match(key):
@@ -753,14 +752,7 @@ class MlflowClient:
             f"images/{key.replace('/', '~')}+step+{step or 0}+timestamp+{timestamp or _now_ms()}"
             f"+{uuid.uuid4()}"
         )
-        store = self._artifacts(run_id)
-        # The store validates and converts arrays as MLflow does; the thumbnail is made from
-        # what it wrote, so both files show the same picture.
-        store.log_image(image, base + ".png")
-        from PIL import Image
-
-        with store.open_artifact(base + ".png") as stream, Image.open(stream) as written:
-            store.log_image(_compressed(written), base + "+compressed.webp")
+        presentation.log_image_step(self._artifacts(run_id), image, base)
         self.set_tag(run_id, MLFLOW_LOGGED_IMAGES, True)
 
     @contextmanager
@@ -1146,12 +1138,3 @@ def _split_batch(
         remaining = remaining[room:]
     for metric_chunk in _chunks(remaining, validation.MAX_METRICS_PER_BATCH):
         yield metric_chunk, (), ()
-
-
-def _compressed(image: Any) -> Any:
-    width, height = image.size
-    if width > height:
-        size = (_COMPRESSED_IMAGE_SIZE, int(height * (_COMPRESSED_IMAGE_SIZE / width)))
-    else:
-        size = (int(width * (_COMPRESSED_IMAGE_SIZE / height)), _COMPRESSED_IMAGE_SIZE)
-    return image.resize(size)

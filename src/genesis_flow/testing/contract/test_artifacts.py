@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 import os
 import threading
 from collections.abc import Callable
@@ -360,8 +359,8 @@ def test_opening_a_directory_or_the_root_is_refused(artifacts: ArtifactStore, tm
 
 
 def test_every_write_overwrites_whole_files(artifacts: ArtifactStore, tmp_path: Path) -> None:
-    artifacts.log_text("x" * 1000, "f.txt")
-    artifacts.log_text("short", "f.txt")
+    artifacts.log_stream(io.BytesIO(b"x" * 1000), "f.txt")
+    artifacts.log_stream(io.BytesIO(b"short"), "f.txt")
     assert _read(artifacts, "f.txt") == b"short"
     assert artifacts.list_artifacts() == (FileInfo("f.txt", False, 5),)
 
@@ -469,7 +468,7 @@ def test_delete_of_everything_is_idempotent_and_the_root_stays_usable(
     artifacts.delete_artifacts("a")
     artifacts.delete_artifacts("missing/deeper/file.txt")
     assert artifacts.list_artifacts() == ()
-    artifacts.log_text("again", "again/x.txt")
+    artifacts.log_stream(io.BytesIO(b"again"), "again/x.txt")
     assert artifacts.list_artifacts() == (FileInfo("again", True, None),)
     assert _read(artifacts, "again/x.txt") == b"again"
 
@@ -509,112 +508,6 @@ def test_log_stream_needs_a_file_path(artifacts: ArtifactStore) -> None:
     assert artifacts.list_artifacts() == ()
 
 
-def test_log_text_writes_utf8(artifacts: ArtifactStore) -> None:
-    text = "h\u00e9llo \u2713 \u65e5\u672c\nsecond line\n"
-    artifacts.log_text(text, "notes/readme.md")
-    assert _read(artifacts, "notes/readme.md") == text.encode("utf-8")
-    assert artifacts.list_artifacts("notes") == (FileInfo("notes/readme.md", False, len(text.encode())),)
-
-
-DICT = {"lr": 0.01, "layers": [64, 32], "name": "r\u00e9seau", "nested": {"ok": True, "none": None}}
-
-
-def test_log_dict_writes_json_and_yaml_by_extension(artifacts: ArtifactStore) -> None:
-    artifacts.log_dict(DICT, "config/params.json")
-    assert json.loads(_read(artifacts, "config/params.json")) == DICT
-    artifacts.log_dict(DICT, "config/params.txt")  # any other extension is JSON, as in MLflow
-    assert json.loads(_read(artifacts, "config/params.txt")) == DICT
-    yaml = pytest.importorskip("yaml", reason="YAML artifacts need PyYAML")
-    for name in ("config/params.yaml", "config/params.yml"):
-        artifacts.log_dict(DICT, name)
-        assert yaml.safe_load(_read(artifacts, name)) == DICT, name
-
-
-def test_log_table_writes_mlflow_json_table_format(artifacts: ArtifactStore) -> None:
-    artifacts.log_table({"x": [1, 2], "y": ["a", "b"]}, "tables/t.json")
-    assert json.loads(_read(artifacts, "tables/t.json")) == {
-        "columns": ["x", "y"],
-        "data": [[1, "a"], [2, "b"]],
-    }
-
-
-def test_log_table_accepts_a_pandas_dataframe(artifacts: ArtifactStore) -> None:
-    pandas = pytest.importorskip("pandas")
-    artifacts.log_table(pandas.DataFrame({"x": [1, 2], "y": ["a", "b"]}), "df.json")
-    assert json.loads(_read(artifacts, "df.json")) == {"columns": ["x", "y"], "data": [[1, "a"], [2, "b"]]}
-
-
-def test_log_table_refuses_other_extensions_and_ragged_columns(artifacts: ArtifactStore) -> None:
-    for name in ("table.csv", "table.json.txt", "table"):
-        with pytest.raises(InvalidParameterValue) as raised:
-            artifacts.log_table({"x": [1]}, name)
-        assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
-    with pytest.raises(InvalidParameterValue):
-        artifacts.log_table({"x": [1, 2], "y": [1]}, "ragged.json")
-    assert artifacts.list_artifacts() == ()
-
-
-def _open_image(store: ArtifactStore, path: str) -> Any:
-    image_module = pytest.importorskip("PIL.Image")
-    # Through a buffer: PIL seeks, and a store's stream need not be seekable.
-    image = image_module.open(io.BytesIO(_read(store, path)))
-    image.load()
-    return image
-
-
-def test_log_image_writes_a_pil_image(artifacts: ArtifactStore) -> None:
-    image_module = pytest.importorskip("PIL.Image")
-    image = image_module.new("RGB", (8, 4), (10, 20, 30))
-    image.putpixel((3, 2), (255, 0, 128))
-    artifacts.log_image(image, "images/pil.png")
-    back = _open_image(artifacts, "images/pil.png")
-    assert back.format == "PNG" and back.size == (8, 4) and back.mode == "RGB"
-    assert back.tobytes() == image.tobytes()
-
-
-def test_log_image_writes_numpy_arrays(artifacts: ArtifactStore) -> None:
-    numpy = pytest.importorskip("numpy")
-    rgb = numpy.arange(4 * 8 * 3, dtype=numpy.uint8).reshape(4, 8, 3)
-    artifacts.log_image(rgb, "images/rgb.png")
-    assert (numpy.asarray(_open_image(artifacts, "images/rgb.png")) == rgb).all()
-    grey = numpy.arange(4 * 8, dtype=numpy.uint8).reshape(4, 8)
-    artifacts.log_image(grey, "images/grey.png")
-    assert (numpy.asarray(_open_image(artifacts, "images/grey.png")) == grey).all()
-
-
-def test_log_image_accepts_float_arrays_in_0_1_as_mlflow_does(artifacts: ArtifactStore) -> None:
-    numpy = pytest.importorskip("numpy")
-    floats = numpy.array([[[0.0, 0.2, 1.0], [0.4, 0.6, 0.8]]])  # 1 x 2 RGB
-    artifacts.log_image(floats, "images/floats.png")
-    back = numpy.asarray(_open_image(artifacts, "images/floats.png")).astype(int)
-    assert back.shape == (1, 2, 3)
-    # MLflow scales by 255 and truncates; allow rounding either way.
-    assert numpy.abs(back - floats * 255).max() <= 1
-
-
-def test_log_image_refuses_an_unknown_extension(artifacts: ArtifactStore) -> None:
-    image_module = pytest.importorskip("PIL.Image")
-    with pytest.raises(InvalidParameterValue):
-        artifacts.log_image(image_module.new("RGB", (1, 1)), "image.xyz")
-    assert artifacts.list_artifacts() == ()
-
-
-def _figure() -> Any:
-    matplotlib = pytest.importorskip("matplotlib")
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(2, 1), dpi=50)
-    figure.add_subplot().plot([0, 1, 2], [2, 0, 1])
-    return figure
-
-
-def test_log_figure_writes_a_matplotlib_figure_as_png(artifacts: ArtifactStore) -> None:
-    artifacts.log_figure(_figure(), "plots/fig.png")
-    back = _open_image(artifacts, "plots/fig.png")
-    assert back.format == "PNG" and back.size == (100, 50)
-
-
 # --- hostile paths ---------------------------------------------------------------------------------------
 
 HOSTILE = [
@@ -636,10 +529,6 @@ HOSTILE = [
 HOSTILE_IDS = [repr(p)[1:-1] for p in HOSTILE]
 
 
-def _image() -> Any:
-    return pytest.importorskip("PIL.Image").new("RGB", (1, 1))
-
-
 def _local_file(tmp_path: Path) -> str:
     local = tmp_path / "f.txt"
     local.write_bytes(b"x")
@@ -650,19 +539,11 @@ def _local_tree(tmp_path: Path) -> str:
     return str(_write_tree(tmp_path / "tree", {"f.txt": b"x", "d/g.txt": b"y"}))
 
 
-# Each takes (store, hostile path, tmp_path) and writes to the hostile path. Methods whose file
-# name must end in an extension write to a file below it ("../t.json"): appended to the path itself
-# the extension could make a plain name of it ("..json").
+# Each takes (store, hostile path, tmp_path) and writes to the hostile path.
 WRITES: dict[str, Callable[[ArtifactStore, str, Path], None]] = {
     "log_artifact": lambda s, p, t: s.log_artifact(_local_file(t), p),
     "log_artifacts": lambda s, p, t: s.log_artifacts(_local_tree(t), p),
     "log_stream": lambda s, p, t: s.log_stream(io.BytesIO(b"x"), p),
-    "log_text": lambda s, p, t: s.log_text("x", p),
-    "log_dict": lambda s, p, t: s.log_dict({"a": 1}, p),
-    "log_dict_yaml": lambda s, p, t: s.log_dict({"a": 1}, p + "/t.yaml"),
-    "log_table": lambda s, p, t: s.log_table({"a": [1]}, p + "/t.json"),
-    "log_image": lambda s, p, t: s.log_image(_image(), p + "/t.png"),
-    "log_figure": lambda s, p, t: s.log_figure(_figure(), p + "/t.png"),
 }
 
 
@@ -716,7 +597,7 @@ def test_a_local_store_refuses_paths_through_a_symlink_out_of_its_root(
 ) -> None:
     if not artifacts.artifact_uri.startswith("file://"):
         # An object store has no links: "link/..." is a name inside the root like any other.
-        artifacts.log_text("x", "link/planted.txt")
+        artifacts.log_stream(io.BytesIO(b"x"), "link/planted.txt")
         assert [f.path for f in artifacts.list_artifacts("link")] == ["link/planted.txt"]
         return
     outside = tmp_path / "outside"
@@ -725,7 +606,7 @@ def test_a_local_store_refuses_paths_through_a_symlink_out_of_its_root(
     root.mkdir(parents=True, exist_ok=True)
     (root / "link").symlink_to(outside, target_is_directory=True)
     writes: tuple[Callable[[], object], ...] = (
-        lambda: artifacts.log_text("x", "link/planted.txt"),
+        lambda: artifacts.log_stream(io.BytesIO(b"x"), "link/planted.txt"),
         lambda: artifacts.log_stream(io.BytesIO(b"x"), "link/secret.txt"),
         lambda: artifacts.log_artifact(_local_file(tmp_path), "link"),
     )
@@ -743,7 +624,7 @@ def test_a_local_store_refuses_paths_through_a_symlink_out_of_its_root(
         listed = ()
     assert listed == ()
     # A whole-root download copies what is inside the root, not what the link points at.
-    artifacts.log_text("inside", "inside.txt")
+    artifacts.log_stream(io.BytesIO(b"inside"), "inside.txt")
     whole = Path(artifacts.download_artifacts("", str(tmp_path / "whole")))
     assert _read_tree(whole) == {"inside.txt": b"inside"}
     # Refusing is as good as removing the link itself; following it is not.
