@@ -18,6 +18,7 @@ import genesis_flow.artifacts
 from genesis_flow import MlflowClient
 from genesis_flow.entities import Metric, Param, RunTag
 from genesis_flow.exceptions import MlflowException
+from tests.integration import logged_model_search_cases
 from tests.integration.api_state import ENV_VARS, clean_state, reset_stores  # noqa: F401 - autouse fixture
 
 
@@ -541,3 +542,8 @@ def test_copy_model_version_points_at_the_original_and_downloads_its_files(
     with pytest.raises(MlflowException) as caught:
         client.copy_model_version("models:/m/99", "m-copy")
     assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+@pytest.mark.parametrize("case", list(logged_model_search_cases.CASES))
+def test_search_logged_models_reads_order_by_and_datasets_as_mlflow(client: MlflowClient, case: str) -> None:
+    logged_model_search_cases.check(client, case, MlflowException)

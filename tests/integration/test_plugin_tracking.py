@@ -32,6 +32,7 @@ from genesis_flow.entrypoints.plugin.calls import (  # noqa: E402
     UNSUPPORTED_FEATURES,
 )
 from genesis_flow.entrypoints.plugin.tracking import GenesisTrackingStore  # noqa: E402
+from tests.integration import logged_model_search_cases  # noqa: E402
 from tests.integration.plugin_mongo import fresh_database  # noqa: E402
 
 TRACING_MESSAGE = re.escape("Tracing is not supported by this store (Genesis-Flow) yet")
@@ -401,6 +402,11 @@ def test_logged_models(client: MlflowClient, store: GenesisTrackingStore) -> Non
         client.get_logged_model(external.model_id)
     assert _code(excinfo) == "RESOURCE_DOES_NOT_EXIST"
     assert [m.model_id for m in client.search_logged_models([experiment_id])] == [pending.model_id]
+
+
+@pytest.mark.parametrize("case", list(logged_model_search_cases.CASES))
+def test_search_logged_models_reads_order_by_and_datasets_as_mlflow(client: MlflowClient, case: str) -> None:
+    logged_model_search_cases.check(client, case, MlflowException)
 
 
 def test_record_logged_model_appends_to_the_history_tag(client: MlflowClient) -> None:

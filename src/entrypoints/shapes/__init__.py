@@ -43,7 +43,7 @@ from genesis_flow.entrypoints.shapes.from_core import (
     trace_from_core,
     trace_info_from_core,
 )
-from genesis_flow.entrypoints.shapes.targets import Shapes, mlflow_shapes
+from genesis_flow.entrypoints.shapes.targets import AnyShapes, Shapes, mlflow_shapes
 from genesis_flow.entrypoints.shapes.to_core import (
     dataset_input_to_core,
     experiment_tag_to_core,
@@ -67,6 +67,7 @@ from genesis_flow.entrypoints.shapes.to_core import (
 )
 
 __all__ = [
+    "AnyShapes",
     "Shapes",
     "dataset_input_from_core",
     "dataset_input_to_core",
