@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 from genesis_flow.core.diagnostics import DatabaseKind
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.validation import text_problem
-from genesis_flow.ports import Clock, Diagnosable, RegistryStore, TrackingStore
+from genesis_flow.ports import (
+    ArtifactStore,
+    Clock,
+    Diagnosable,
+    RegistryStore,
+    TracingTrackingStore,
+    TrackingStore,
+)
 
 if TYPE_CHECKING:
     from genesis_flow.adapters.mongo.database import MongoDatabase
@@ -91,7 +98,7 @@ def _root(artifact_root: str | None) -> str:
     return root if "://" in root or ":/" in root else os.path.abspath(root)
 
 
-def _memory_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TrackingStore:
+def _memory_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TracingTrackingStore:
     from genesis_flow.adapters.memory import InMemoryTrackingStore
 
     # Absolute, as for the other stores: a run's artifact URI must not move with the cwd.
@@ -99,7 +106,7 @@ def _memory_tracking(uri: str, clock: Clock | None, artifact_root: str | None = 
     if clock is not None:
         return InMemoryTrackingStore(clock=clock, artifact_root=root)
     kind = "tracking" if artifact_root is None else f"tracking:{root}"
-    store: TrackingStore = _shared_memory(kind, lambda: InMemoryTrackingStore(artifact_root=root))
+    store: TracingTrackingStore = _shared_memory(kind, lambda: InMemoryTrackingStore(artifact_root=root))
     return store
 
 
@@ -127,7 +134,7 @@ def _sql_database(uri: str) -> Any:
         return _sql_databases[uri]
 
 
-def _sql_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TrackingStore:
+def _sql_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TracingTrackingStore:
     from genesis_flow.adapters.sql import SqlTrackingStore
 
     return SqlTrackingStore(_sql_database(uri), clock=clock, artifact_root=_root(artifact_root))
@@ -163,7 +170,7 @@ def _mongo_database(uri: str) -> Any:
         return _mongo_databases[uri]
 
 
-def _mongo_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TrackingStore:
+def _mongo_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TracingTrackingStore:
     database = _mongo_database(uri)
     from genesis_flow.adapters.mongo import MongoTrackingStore
 
@@ -227,7 +234,7 @@ def build_registry_store(uri: str | None = None, *, clock: Clock | None = None) 
 ARTIFACT_SCHEMES = ("file", "wasbs", "wasb", "https")
 
 
-def build_artifact_store(artifact_uri: str, **options: Any) -> Any:
+def build_artifact_store(artifact_uri: str, **options: Any) -> ArtifactStore:
     """The ArtifactStore for an artifact root (a run's ``artifact_uri``): a plain path or
     ``file://`` gives local files; ``wasbs://container@account.blob.core.windows.net/path``,
     ``wasb://`` and ``https://account.blob.core.windows.net/container/path`` give Azure Blob

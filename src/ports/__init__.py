@@ -4,7 +4,7 @@ from genesis_flow.ports.artifacts import ArtifactStore
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
 from genesis_flow.ports.diagnostics import Diagnosable
 from genesis_flow.ports.registry import RegistryStore
-from genesis_flow.ports.tracing import TraceStore
+from genesis_flow.ports.tracing import TraceStore, TracingTrackingStore
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, TrackingStore
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "RegistryStore",
     "SystemClock",
     "TraceStore",
+    "TracingTrackingStore",
     "TrackingStore",
     "UuidIdGenerator",
 ]

@@ -31,6 +31,7 @@ from typing import Protocol, runtime_checkable
 from genesis_flow.core.entities import Page
 from genesis_flow.core.search.ast import Filter, OrderBy
 from genesis_flow.core.tracing import Span, Trace, TraceInfo
+from genesis_flow.ports.tracking import TrackingStore
 
 
 @runtime_checkable
@@ -135,3 +136,9 @@ class TraceStore(Protocol):
                 (``genesis_flow.core.tracing.check_delete_traces_arguments``).
         """
         ...
+
+
+@runtime_checkable
+class TracingTrackingStore(TrackingStore, TraceStore, Protocol):
+    """A tracking store that serves the tracing port too, as every built-in one does. The
+    composition root builds them under this type, so mypy compares each store with both ports."""
