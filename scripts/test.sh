@@ -13,7 +13,9 @@ if [ ! -x "$venv/bin/python" ]; then
   "${PYTHON:-python3}" -m venv "$venv"
 fi
 # Strict editable install: static tools (mypy, import-linter) see the mapped packages
-# (docs/adr/0002-installed-namespace.md). Re-run on every test run so new modules are linked.
+# (docs/adr/0002-installed-namespace.md). Re-run on every test run so new modules are linked;
+# build/ goes first, so a module deleted from src/ never survives there as a stale copy.
+rm -rf build
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt \
   -e ".[dev]" --config-settings editable_mode=strict
 export PATH="$PWD/$venv/bin:$PATH"

@@ -1,4 +1,7 @@
-"""Ports: the Protocols every adapter implements. Pure declarations (plus the stdlib clock/ids)."""
+"""Ports: the Protocols every adapter implements. Pure declarations (plus the stdlib clock/ids).
+
+Imported as ``genesis_flow.ports``.
+"""
 
 from genesis_flow.ports.artifacts import ArtifactStore
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator

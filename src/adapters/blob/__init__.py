@@ -1,6 +1,9 @@
 """Artifact stores: local files (``file://`` or a path) and Azure Blob Storage (``wasbs://``,
 ``https://<account>.blob.core.windows.net/...``). The stores are imported on first use, so the
-local store never loads the Azure SDK."""
+local store never loads the Azure SDK.
+
+Imported as ``genesis_flow.adapters.blob``.
+"""
 
 from __future__ import annotations
 

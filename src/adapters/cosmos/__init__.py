@@ -1,7 +1,10 @@
 """Azure Cosmos DB for MongoDB: the Mongo adapter's stores on a :class:`CosmosDatabase`, which
 adds Cosmos DB's policies (docs/adr/0009-cosmos-db.md): no retryable writes, throttling (16500)
 retried after the server's ``RetryAfterMs`` within a budget, unique indexes only on empty
-collections, wildcard indexes where the account has them."""
+collections, wildcard indexes where the account has them.
+
+Imported as ``genesis_flow.adapters.cosmos``.
+"""
 
 from __future__ import annotations
 

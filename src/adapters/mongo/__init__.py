@@ -1,5 +1,8 @@
 """MongoDB adapter (pymongo): the tracking and registry ports on MongoDB, and the base of the
-Cosmos DB adapter. The stores are imported on first use."""
+Cosmos DB adapter. The stores are imported on first use.
+
+Imported as ``genesis_flow.adapters.mongo``.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 The stores are imported on first use, so building only a tracking store never loads the registry
 module and vice versa.
+
+Imported as ``genesis_flow.adapters.sql``.
 """
 
 from __future__ import annotations

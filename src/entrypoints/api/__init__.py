@@ -1,1 +1,4 @@
-"""The MLflow-compatible API: fluent functions, MlflowClient, entities and exceptions."""
+"""The MLflow-compatible API: fluent functions, MlflowClient, entities and exceptions.
+
+Imported as ``genesis_flow.entrypoints.api``.
+"""

@@ -5,6 +5,8 @@ Commands live in modules of this package, each exposing Click commands that :fun
 ``migrate`` (migrate.py), ``doctor``, ``gc`` and ``ui`` (ops.py). Shared output rules are in
 output.py: ``--json``/``--csv``, one-line errors, exit code 1 for a failed operation and 2 for
 bad usage, no credentials in any output.
+
+Imported as ``genesis_flow.entrypoints.cli``.
 """
 
 from __future__ import annotations

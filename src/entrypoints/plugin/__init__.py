@@ -7,6 +7,8 @@ store of that scheme, so ``sqlite``, ``postgresql``, ``file`` and ``http(s)`` st
 This package imports mlflow; nothing else in genesis_flow does. MLflow builds a store once per
 URI in every process (the CLI, then each server worker), so the builders are cheap: the database
 client behind them is shared per URI (see the composition root).
+
+Imported as ``genesis_flow.entrypoints.plugin``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@
   uses them; the SQL and Mongo adapters compile the AST to give the same answers);
 * :func:`resolve_max_results`, :func:`query_fingerprint`, :func:`paginate` and the page-token
   codec: limits and opaque, query-bound page tokens.
+
+Imported as ``genesis_flow.core.search``.
 """
 
 from genesis_flow.core.search.ast import (
