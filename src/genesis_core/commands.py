@@ -18,7 +18,13 @@ from attrs import evolve, field, frozen
 
 from genesis_flow.core import validation as v
 from genesis_flow.core.entities import (
+    DatasetInput,
     DatasetRef,
+    Experiment,
+    ExperimentTag,
+    LoggedModelInput,
+    LoggedModelParameter,
+    LoggedModelTag,
     Metric,
     Page,
     Param,
@@ -255,3 +261,93 @@ class ImportedRun:
         for m in metric_history:
             points.setdefault(m.identity, evolve(m, run_id=None))
         return cls(tuple(points.values()), latest_points(points.values()))
+
+
+def check_new_experiment(name: str, artifact_location: str | None, tags: Sequence[ExperimentTag]) -> None:
+    """``create_experiment``'s checks, in MLflow's order: the name, the location, each tag.
+
+    Raises:
+        InvalidParameterValue: the first that fails.
+    """
+    v.validate_experiment_name(name)
+    v.validate_artifact_location(artifact_location)
+    for tag in tags:
+        v.validate_experiment_tag(tag.key, tag.value)
+
+
+def check_imported_experiment(experiment: Experiment) -> None:
+    """``import_experiment``'s checks: the id, the name, each tag (the location is kept as given).
+
+    Raises:
+        InvalidParameterValue: the first that fails.
+    """
+    v.validate_lookup("experiment_id", experiment.experiment_id)
+    v.validate_experiment_name(experiment.name)
+    for tag in experiment.tags:
+        v.validate_experiment_tag(tag.key, tag.value)
+
+
+def check_run_inputs(datasets: Sequence[DatasetInput], models: Sequence[LoggedModelInput]) -> None:
+    """``log_inputs``' checks: each dataset's fields and input tags, then the model ids.
+
+    Raises:
+        InvalidParameterValue: the first that fails.
+    """
+    for item in datasets:
+        d = item.dataset
+        v.validate_dataset_fields(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
+        for tag in item.tags:
+            v.validate_input_tag(tag.key, tag.value)
+    v.validate_lookups("model_id", (m.model_id for m in models))
+
+
+def check_new_logged_model(
+    name: str | None,
+    source_run_id: str | None,
+    tags: Sequence[LoggedModelTag],
+    params: Sequence[LoggedModelParameter],
+) -> None:
+    """``create_logged_model``'s checks: the name, the source run id, each tag, each param.
+
+    Raises:
+        InvalidParameterValue: the first that fails.
+    """
+    v.validate_logged_model_name(name)
+    v.validate_lookup("source_run_id", source_run_id)
+    for tag in tags:
+        v.validate_run_tag(tag.key, tag.value)
+    for param in params:
+        v.validate_param(param.key, param.value)
+
+
+@frozen
+class LoggedModelParams:
+    """A ``log_logged_model_params`` call that passed the checks needing no stored state: each
+    param, and no key twice. What it still needs the store for is :meth:`new_params`."""
+
+    params: tuple[LoggedModelParameter, ...]
+
+    @classmethod
+    def prepare(cls, params: Sequence[LoggedModelParameter]) -> LoggedModelParams:
+        """Raises:
+        InvalidParameterValue: a param is invalid or a key repeats.
+        """
+        for param in params:
+            v.validate_param(param.key, param.value)
+        v.validate_unique_param_keys([p.key for p in params])
+        return cls(tuple(params))
+
+    def new_params(self, model_id: str, stored: Mapping[str, str]) -> tuple[LoggedModelParameter, ...]:
+        """The params not stored yet, given the model's ``stored`` params.
+
+        Raises:
+            InvalidParameterValue: a param is stored with another value (the first such, as
+                MLflow reports it).
+        """
+        for p in self.params:
+            if p.key in stored and stored[p.key] != p.value:
+                raise InvalidParameterValue(
+                    f"Changing param values is not allowed. Param with key='{p.key}' was already"
+                    f" logged with value='{stored[p.key]}' for logged model ID='{model_id}'."
+                )
+        return tuple(p for p in self.params if p.key not in stored)

@@ -3,11 +3,36 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 
-from genesis_flow.core.commands import ExperimentSearch, ImportedRun, LogBatch, PageRequest, latest_points
-from genesis_flow.core.entities import DatasetRef, Metric, Param, RunTag, ViewType
+from genesis_flow.core.commands import (
+    ExperimentSearch,
+    ImportedRun,
+    LogBatch,
+    LoggedModelParams,
+    PageRequest,
+    check_imported_experiment,
+    check_new_experiment,
+    check_new_logged_model,
+    check_run_inputs,
+    latest_points,
+)
+from genesis_flow.core.entities import (
+    Dataset,
+    DatasetInput,
+    DatasetRef,
+    Experiment,
+    ExperimentTag,
+    LoggedModelInput,
+    LoggedModelParameter,
+    LoggedModelTag,
+    Metric,
+    Param,
+    RunTag,
+    ViewType,
+)
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.search import paginate, query_fingerprint
 from genesis_flow.core.search.ast import Filter, SearchKind
@@ -112,3 +137,38 @@ def test_imported_history_keeps_each_point_once() -> None:
     imported = ImportedRun.prepare("r", [], [], [point, point, _m("a", 2.0, 2, 0)])
     assert len(imported.points) == 2
     assert imported.latest["a"].value == 2.0
+
+
+def test_logged_model_params_refuse_a_changed_value_and_return_the_new_ones() -> None:
+    command = LoggedModelParams.prepare([LoggedModelParameter("a", "1"), LoggedModelParameter("b", "2")])
+    assert command.new_params("m-1", {"a": "1"}) == (LoggedModelParameter("b", "2"),)
+    with pytest.raises(InvalidParameterValue, match=r"key='a'.*value='0'.*ID='m-1'"):
+        command.new_params("m-1", {"a": "0"})
+    with pytest.raises(InvalidParameterValue):
+        LoggedModelParams.prepare([LoggedModelParameter("a", "1"), LoggedModelParameter("a", "2")])
+
+
+BAD_TAG = ExperimentTag("", "v")
+
+
+@pytest.mark.parametrize(
+    ("check", "first"),
+    [
+        (lambda: check_new_experiment("", "runs:/x", [BAD_TAG]), "name"),
+        (lambda: check_new_experiment("ok", "runs:/x", [BAD_TAG]), "runs:/ URI"),
+        (lambda: check_imported_experiment(Experiment("e\x00", "", "loc", tags=(BAD_TAG,))), "experiment_id"),
+        (lambda: check_new_logged_model("a/b", "r\x00", [LoggedModelTag("", "v")], []), "name"),
+        (lambda: check_new_logged_model(None, "r\x00", [LoggedModelTag("", "v")], []), "source_run_id"),
+    ],
+)
+def test_preamble_checks_run_in_mlflows_order(check: Callable[[], None], first: str) -> None:
+    with pytest.raises(InvalidParameterValue, match=first):
+        check()
+
+
+def test_run_inputs_check_datasets_before_model_ids() -> None:
+    bad_dataset = DatasetInput(Dataset("n\x00", "d", "local", "s"))
+    with pytest.raises(InvalidParameterValue, match="name"):
+        check_run_inputs([bad_dataset], [LoggedModelInput("m\x00")])
+    with pytest.raises(InvalidParameterValue, match="model_id"):
+        check_run_inputs([], [LoggedModelInput("m\x00")])

@@ -15,7 +15,17 @@ from attrs import define, evolve, field
 
 from genesis_flow.adapters.memory.tracing import InMemoryTraces
 from genesis_flow.core import validation as v
-from genesis_flow.core.commands import ExperimentSearch, ImportedRun, LogBatch, PageRequest
+from genesis_flow.core.commands import (
+    ExperimentSearch,
+    ImportedRun,
+    LogBatch,
+    LoggedModelParams,
+    PageRequest,
+    check_imported_experiment,
+    check_new_experiment,
+    check_new_logged_model,
+    check_run_inputs,
+)
 from genesis_flow.core.entities import (
     Dataset,
     DatasetInput,
@@ -156,10 +166,7 @@ class InMemoryTrackingStore(InMemoryTraces):
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Sequence[ExperimentTag] = ()
     ) -> str:
-        v.validate_experiment_name(name)
-        v.validate_artifact_location(artifact_location)
-        for tag in tags:
-            v.validate_experiment_tag(tag.key, tag.value)
+        check_new_experiment(name, artifact_location, tags)
         with self._lock:
             self._check_name_free(name)
             experiment_id = str(self._next_experiment_id)
@@ -435,12 +442,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         datasets: Sequence[DatasetInput] = (),
         models: Sequence[LoggedModelInput] = (),
     ) -> None:
-        for item in datasets:
-            d = item.dataset
-            v.validate_dataset_fields(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
-            for tag in item.tags:
-                v.validate_input_tag(tag.key, tag.value)
-        v.validate_lookups("model_id", (m.model_id for m in models))
+        check_run_inputs(datasets, models)
         with self._lock:
             state = self._active_run(run_id)
             experiment_id = state.info.experiment_id
@@ -513,12 +515,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         params: Sequence[LoggedModelParameter] = (),
         model_type: str | None = None,
     ) -> LoggedModel:
-        v.validate_logged_model_name(name)
-        v.validate_lookup("source_run_id", source_run_id)
-        for tag in tags:
-            v.validate_run_tag(tag.key, tag.value)
-        for param in params:
-            v.validate_param(param.key, param.value)
+        check_new_logged_model(name, source_run_id, tags, params)
         with self._lock:
             experiment = self._active_experiment(experiment_id)
             model_id = f"m-{self._ids.new_id()}"
@@ -589,18 +586,10 @@ class InMemoryTrackingStore(InMemoryTraces):
             self._logged_models[model_id] = evolve(model, tags=tuple(t for t in model.tags if t.key != key))
 
     def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
-        for param in params:
-            v.validate_param(param.key, param.value)
-        v.validate_unique_param_keys([p.key for p in params])
+        command = LoggedModelParams.prepare(params)
         with self._lock:
             model = self._logged_model(model_id, allow_deleted=True)
-            stored = {p.key: p.value for p in model.params}
-            for p in params:
-                if p.key in stored and stored[p.key] != p.value:
-                    raise InvalidParameterValue(
-                        f"Changing param values is not allowed. Param with key='{p.key}' was already"
-                        f" logged with value='{stored[p.key]}' for logged model ID='{model_id}'."
-                    )
+            command.new_params(model_id, {p.key: p.value for p in model.params})
             merged = {p.key: p for p in model.params} | {
                 p.key: LoggedModelParameter(p.key, p.value) for p in params
             }
@@ -633,10 +622,7 @@ class InMemoryTrackingStore(InMemoryTraces):
     # --- import (migration) ------------------------------------------------------------------------
 
     def import_experiment(self, experiment: Experiment) -> None:
-        v.validate_lookup("experiment_id", experiment.experiment_id)
-        v.validate_experiment_name(experiment.name)
-        for tag in experiment.tags:
-            v.validate_experiment_tag(tag.key, tag.value)
+        check_imported_experiment(experiment)
         with self._lock:
             existing = self._experiments.get(experiment.experiment_id)
             if existing is not None and experiment.experiment_id != DEFAULT_EXPERIMENT_ID:

@@ -27,7 +27,17 @@ from genesis_flow.adapters.sql.diagnostics import diagnose_database
 from genesis_flow.adapters.sql.errors import is_unique_violation
 from genesis_flow.adapters.sql.tracing import SqlTraces
 from genesis_flow.core import validation as v
-from genesis_flow.core.commands import ExperimentSearch, ImportedRun, LogBatch, PageRequest
+from genesis_flow.core.commands import (
+    ExperimentSearch,
+    ImportedRun,
+    LogBatch,
+    LoggedModelParams,
+    PageRequest,
+    check_imported_experiment,
+    check_new_experiment,
+    check_new_logged_model,
+    check_run_inputs,
+)
 from genesis_flow.core.diagnostics import Diagnosis
 from genesis_flow.core.entities import (
     Dataset,
@@ -304,10 +314,7 @@ class SqlTrackingStore(SqlTraces):
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Sequence[ExperimentTag] = ()
     ) -> str:
-        v.validate_experiment_name(name)
-        v.validate_artifact_location(artifact_location)
-        for tag in tags:
-            v.validate_experiment_tag(tag.key, tag.value)
+        check_new_experiment(name, artifact_location, tags)
 
         def work(conn: Connection) -> str:
             self._check_name_free(conn, name)
@@ -826,12 +833,7 @@ class SqlTrackingStore(SqlTraces):
         datasets: Sequence[DatasetInput] = (),
         models: Sequence[LoggedModelInput] = (),
     ) -> None:
-        for item in datasets:
-            d = item.dataset
-            v.validate_dataset_fields(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
-            for tag in item.tags:
-                v.validate_input_tag(tag.key, tag.value)
-        v.validate_lookups("model_id", (m.model_id for m in models))
+        check_run_inputs(datasets, models)
 
         def work(conn: Connection) -> None:
             row = self._active_run_row(conn, run_id)
@@ -954,12 +956,7 @@ class SqlTrackingStore(SqlTraces):
         params: Sequence[LoggedModelParameter] = (),
         model_type: str | None = None,
     ) -> LoggedModel:
-        v.validate_logged_model_name(name)
-        v.validate_lookup("source_run_id", source_run_id)
-        for tag in tags:
-            v.validate_run_tag(tag.key, tag.value)
-        for param in params:
-            v.validate_param(param.key, param.value)
+        check_new_logged_model(name, source_run_id, tags, params)
 
         def work(conn: Connection) -> LoggedModel:
             experiment = self._active_experiment_row(conn, experiment_id)
@@ -1122,9 +1119,7 @@ class SqlTrackingStore(SqlTraces):
         self._db.transact(work, write=True)
 
     def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
-        for param in params:
-            v.validate_param(param.key, param.value)
-        v.validate_unique_param_keys([p.key for p in params])
+        command = LoggedModelParams.prepare(params)
 
         def work(conn: Connection) -> None:
             self._logged_model_row(conn, model_id, allow_deleted=True)
@@ -1136,17 +1131,11 @@ class SqlTrackingStore(SqlTraces):
                     )
                 ).all()
             )
-            for p in params:
-                if p.key in stored and stored[p.key] != p.value:
-                    raise InvalidParameterValue(
-                        f"Changing param values is not allowed. Param with key='{p.key}' was already"
-                        f" logged with value='{stored[p.key]}' for logged model ID='{model_id}'."
-                    )
-            fresh = [(p.key, p.value) for p in params if p.key not in stored]
+            fresh = command.new_params(model_id, stored)
             if fresh:
                 conn.execute(
                     self._insert_ignore(t.logged_model_params),
-                    [{"model_id": model_id, "key": k, "value": val} for k, val in fresh],
+                    [{"model_id": model_id, "key": p.key, "value": p.value} for p in fresh],
                 )
 
         self._db.transact(work, write=True)
@@ -1178,10 +1167,7 @@ class SqlTrackingStore(SqlTraces):
     # --- import (migration) --------------------------------------------------------------------------
 
     def import_experiment(self, experiment: Experiment) -> None:
-        v.validate_lookup("experiment_id", experiment.experiment_id)
-        v.validate_experiment_name(experiment.name)
-        for tag in experiment.tags:
-            v.validate_experiment_tag(tag.key, tag.value)
+        check_imported_experiment(experiment)
         experiment_id = experiment.experiment_id
 
         def work(conn: Connection) -> None:
