@@ -65,6 +65,20 @@ def test_log_table_appends_to_an_existing_table_as_mlflow_does(artifacts: Artifa
     )
 
 
+@pytest.mark.parametrize(
+    "stored",
+    [b"not json", b"\xff\xfe", b"[1, 2]", b'{"columns": [["x"]], "data": []}', b'{"data": [1]}'],
+    ids=["text", "bytes", "list", "odd-columns", "odd-rows"],
+)
+def test_log_table_refuses_to_append_to_a_file_that_is_not_a_table(
+    artifacts: ArtifactStore, stored: bytes
+) -> None:
+    artifacts.log_stream(io.BytesIO(stored), "tables/t.json")
+    with pytest.raises(InvalidParameterValue, match="not a table"):
+        presentation.log_table(artifacts, {"x": [1]}, "tables/t.json")
+    assert _read(artifacts, "tables/t.json") == stored
+
+
 def test_log_table_accepts_a_pandas_dataframe(artifacts: ArtifactStore) -> None:
     pandas = pytest.importorskip("pandas")
     presentation.log_table(artifacts, pandas.DataFrame({"x": [1, 2], "y": ["a", "b"]}), "df.json")

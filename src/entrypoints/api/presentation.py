@@ -80,7 +80,9 @@ def log_table(store: ArtifactStore, data: Any, artifact_file: str) -> None:
             values = dict(zip(cols, row, strict=False))
             return [values.get(c) for c in merged]
 
-        rows = [aligned(old["columns"], r) for r in old.get("data", [])] + [aligned(columns, r) for r in rows]
+        rows = [aligned(old.get("columns", []), r) for r in old.get("data", [])] + [
+            aligned(columns, r) for r in rows
+        ]
         columns = merged
     log_text(store, _table_json(columns, rows), artifact_file)
 
@@ -92,7 +94,22 @@ def _existing_table(store: ArtifactStore, artifact_file: str) -> Any:
     except ResourceDoesNotExist:
         return None
     with stream:
-        return json.load(stream)
+        try:
+            table = json.load(stream)
+        except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
+            table = None
+    # Appending needs the stored file to be one of ours: a table of columns and rows.
+    if not (
+        isinstance(table, dict)
+        and isinstance(table.get("columns", []), list)
+        and all(isinstance(c, str) for c in table.get("columns", []))
+        and isinstance(table.get("data", []), list)
+        and all(isinstance(row, list) for row in table.get("data", []))
+    ):
+        raise InvalidParameterValue(
+            f"Cannot append to {artifact_file!r}: the stored file is not a table logged by log_table"
+        )
+    return table
 
 
 def _table_json(columns: list[str], rows: list[list[Any]]) -> str:
