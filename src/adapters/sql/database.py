@@ -49,6 +49,14 @@ STATEMENT_TIMEOUT_OPTION = "genesis_statement_timeout_ms"
 DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
 # Options of ours that may appear in a URI; they are removed before the driver sees it.
 OUR_OPTIONS = (STATEMENT_TIMEOUT_OPTION,)
+# Bound parameters per IN list: far below SQLite's (32766) and PostgreSQL's (65535) limits.
+IN_LIST_CHUNK = 10_000
+
+
+def chunks(items: Sequence[T], size: int = IN_LIST_CHUNK) -> Iterable[Sequence[T]]:
+    """``items`` in slices of at most ``size``: one IN list each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def _split_options(uri: str) -> tuple[str, dict[str, str]]:

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from attrs import evolve
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
 
 from genesis_flow.adapters.sql import errors, schema
 from genesis_flow.adapters.sql.database import SqlDatabase
+from genesis_flow.adapters.sql.mapping import (
+    VERSION_COLUMNS,
+    VersionKey,
+    VersionRow,
+    aliases_of,
+    registered_model_from,
+    version_entity,
+    version_row,
+    with_tags,
+)
 from genesis_flow.adapters.sql.search import Dialect, all_of, compare, keyed_groups
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import PageRequest
@@ -30,10 +40,8 @@ from genesis_flow.core.errors import (
 )
 from genesis_flow.core.registry import (
     ModelVersion,
-    ModelVersionStatus,
     ModelVersionTag,
     RegisteredModel,
-    RegisteredModelAlias,
     RegisteredModelTag,
     Stage,
     model_exists,
@@ -69,29 +77,6 @@ _RETIRED = schema.retired_versions
 # binding it would make the driver fail instead of the lookup.
 _MAX_VERSION = 2**31 - 1
 
-# A version row's columns, in this order everywhere (rows are decoded by position: searches
-# decode many thousands of them).
-_VERSION_COLUMNS = (
-    _MV.c.name,
-    _MV.c.version,
-    _MV.c.creation_timestamp,
-    _MV.c.last_updated_timestamp,
-    _MV.c.current_stage,
-    _MV.c.description,
-    _MV.c.user_id,
-    _MV.c.source,
-    _MV.c.run_id,
-    _MV.c.status,
-    _MV.c.status_message,
-    _MV.c.run_link,
-    _MV.c.model_id,
-)
-_WIDTH = len(_VERSION_COLUMNS)
-_STAGES = {s.value: s for s in Stage}
-_STATUSES = {s.value: s for s in ModelVersionStatus}
-
-_Key = tuple[str, int]
-_VersionRow = Sequence[Any]
 _Condition = sa.ColumnElement[bool]
 
 
@@ -234,7 +219,7 @@ class SqlRegistryStore:
             wanted = {Stage.parse(s) for s in stages} if stages else None
             latest = self._latest_versions(conn, [name], wanted).get(name, [])
             aliases = self._aliases(conn, [name]).get(name, {})
-            found = [_version_entity(row, tags, _aliases_of(aliases, row[1])) for row, tags in latest]
+            found = [version_entity(row, tags, aliases_of(aliases, row[1])) for row, tags in latest]
             return tuple(sorted(found, key=lambda mv: mv.version))
 
         return self._db.transact(work)
@@ -401,7 +386,7 @@ class SqlRegistryStore:
         if not prompts:
             # Every version of a model that has a prompt version is left out, not only that one.
             conditions.append(~_tagged_prompt(_MV_TAGS, _MV_TAGS.c.name == _MV.c.name))
-        query = sa.select(*_VERSION_COLUMNS).where(*conditions).order_by(*self._version_order(order_by))
+        query = sa.select(*VERSION_COLUMNS).where(*conditions).order_by(*self._version_order(order_by))
         return self._db.read_page(query, page, self._version_entities)
 
     def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:
@@ -556,7 +541,7 @@ class SqlRegistryStore:
         # ON CONFLICT DO NOTHING settles a race for the name without a savepoint: PostgreSQL
         # waits for the competing insert and then reports the conflict as "no row".
         inserted = conn.execute(
-            self._insert(_RM)
+            self._dialect.insert(_RM)
             .values(
                 name=name,
                 creation_timestamp=creation_timestamp,
@@ -575,23 +560,7 @@ class SqlRegistryStore:
             )
 
     def _insert_version(self, conn: Connection, version: ModelVersion) -> None:
-        conn.execute(
-            sa.insert(_MV).values(
-                name=version.name,
-                version=version.version,
-                creation_timestamp=version.creation_timestamp,
-                last_updated_timestamp=version.last_updated_timestamp,
-                description=version.description,
-                user_id=version.user_id,
-                current_stage=version.current_stage.value,
-                source=version.source,
-                run_id=version.run_id,
-                run_link=version.run_link,
-                status=version.status.value,
-                status_message=version.status_message,
-                model_id=version.model_id,
-            )
-        )
+        conn.execute(sa.insert(_MV).values(version_row(version)))
         if version.tags:
             conn.execute(
                 sa.insert(_MV_TAGS),
@@ -601,14 +570,10 @@ class SqlRegistryStore:
                 ],
             )
 
-    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-        return postgresql.insert(table) if self._pg else sqlite.insert(table)
-
     def _upsert(self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        insert = self._insert(table)
-        keys = list(table.primary_key.columns)
-        updates = {c.name: insert.excluded[c.name] for c in table.columns if not c.primary_key}
-        conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+        keys = [c.name for c in table.primary_key.columns]
+        updates = [c.name for c in table.columns if not c.primary_key]
+        conn.execute(self._dialect.upsert(table, keys, updates), rows)
 
     def _touch_model(self, conn: Connection, name: str, now: int) -> bool:
         """Move the model's last_updated_timestamp (locking its row); False when it does not exist."""
@@ -639,7 +604,7 @@ class SqlRegistryStore:
     def _load_version(self, conn: Connection, name: str, number: int) -> ModelVersion:
         """The live version with its tags and aliases, in two queries."""
         rows = conn.execute(
-            sa.select(*_VERSION_COLUMNS, _MV_TAGS.c.key, _MV_TAGS.c.value)
+            sa.select(*VERSION_COLUMNS, _MV_TAGS.c.key, _MV_TAGS.c.value)
             .select_from(_MV.outerjoin(_MV_TAGS, _joins_version(_MV_TAGS)))
             .where(*_is_version(_MV, name, number))
         ).all()
@@ -648,15 +613,15 @@ class SqlRegistryStore:
         aliases = conn.execute(
             sa.select(_ALIASES.c.alias).where(*_is_version(_ALIASES, name, number))
         ).scalars()
-        ((row, tags),) = _with_tags(rows)
-        return _version_entity(row, tags, aliases)
+        ((row, tags),) = with_tags(rows)
+        return version_entity(row, tags, aliases)
 
-    def _version_entities(self, conn: Connection, rows: Sequence[_VersionRow]) -> list[ModelVersion]:
+    def _version_entities(self, conn: Connection, rows: Sequence[VersionRow]) -> list[ModelVersion]:
         """Entities for version rows, in their order: one query for the tags, one for the aliases."""
         if not rows:
             return []
         keys = [(row[0], row[1]) for row in rows]
-        tags: defaultdict[_Key, list[ModelVersionTag]] = defaultdict(list)
+        tags: defaultdict[VersionKey, list[ModelVersionTag]] = defaultdict(list)
         tag_rows = conn.execute(
             self._of_versions(
                 sa.select(_MV_TAGS.c.name, _MV_TAGS.c.version, _MV_TAGS.c.key, _MV_TAGS.c.value),
@@ -666,7 +631,7 @@ class SqlRegistryStore:
         )
         for name, number, key, value in tag_rows.all():
             tags[(name, number)].append(ModelVersionTag(key, value))
-        aliases: defaultdict[_Key, list[str]] = defaultdict(list)
+        aliases: defaultdict[VersionKey, list[str]] = defaultdict(list)
         alias_rows = conn.execute(
             self._of_versions(
                 sa.select(_ALIASES.c.name, _ALIASES.c.version, _ALIASES.c.alias), _ALIASES, keys
@@ -674,7 +639,7 @@ class SqlRegistryStore:
         )
         for name, number, alias in alias_rows.all():
             aliases[(name, number)].append(alias)
-        return [_version_entity(row, tags[key], aliases[key]) for row, key in zip(rows, keys, strict=True)]
+        return [version_entity(row, tags[key], aliases[key]) for row, key in zip(rows, keys, strict=True)]
 
     def _model_entities(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[RegisteredModel]:
         """Entities for model rows, in their order: one query each for the tags, the aliases, and
@@ -692,24 +657,10 @@ class SqlRegistryStore:
             tags[name].append(RegisteredModelTag(key, value))
         aliases = self._aliases(conn, names)
         latest = self._latest_versions(conn, names)
-        models = []
-        for row in rows:
-            model_aliases = aliases.get(row.name, {})
-            models.append(
-                RegisteredModel(
-                    name=row.name,
-                    creation_timestamp=row.creation_timestamp,
-                    last_updated_timestamp=row.last_updated_timestamp,
-                    description=row.description,
-                    latest_versions=tuple(
-                        _version_entity(mv, mv_tags, _aliases_of(model_aliases, mv[1]))
-                        for mv, mv_tags in latest.get(row.name, [])
-                    ),
-                    tags=tuple(tags[row.name]),
-                    aliases=tuple(RegisteredModelAlias(a, n) for a, n in model_aliases.items()),
-                )
-            )
-        return models
+        return [
+            registered_model_from(row, tags[row.name], aliases.get(row.name, {}), latest.get(row.name, []))
+            for row in rows
+        ]
 
     def _aliases(self, conn: Connection, names: Sequence[str]) -> dict[str, dict[str, int]]:
         """Per model, its aliases and the version each points at."""
@@ -725,7 +676,7 @@ class SqlRegistryStore:
 
     def _latest_versions(
         self, conn: Connection, names: Sequence[str], stages: set[Stage] | None = None
-    ) -> dict[str, list[tuple[_VersionRow, list[ModelVersionTag]]]]:
+    ) -> dict[str, list[tuple[VersionRow, list[ModelVersionTag]]]]:
         """Per model, the highest version in each stage (only ``stages`` when given) with its tags."""
         highest = sa.select(_MV.c.name, sa.func.max(_MV.c.version).label("version")).where(
             self._names_in(_MV.c.name, names)
@@ -734,14 +685,14 @@ class SqlRegistryStore:
             highest = highest.where(_MV.c.current_stage.in_([s.value for s in stages]))
         top = highest.group_by(_MV.c.name, _MV.c.current_stage).subquery()
         rows = conn.execute(
-            sa.select(*_VERSION_COLUMNS, _MV_TAGS.c.key, _MV_TAGS.c.value).select_from(
+            sa.select(*VERSION_COLUMNS, _MV_TAGS.c.key, _MV_TAGS.c.value).select_from(
                 _MV.join(top, sa.and_(_MV.c.name == top.c.name, _MV.c.version == top.c.version)).outerjoin(
                     _MV_TAGS, _joins_version(_MV_TAGS)
                 )
             )
         ).all()
-        found: dict[str, list[tuple[_VersionRow, list[ModelVersionTag]]]] = defaultdict(list)
-        for row, tags in _with_tags(rows):
+        found: dict[str, list[tuple[VersionRow, list[ModelVersionTag]]]] = defaultdict(list)
+        for row, tags in with_tags(rows):
             found[row[0]].append((row, tags))
         return found
 
@@ -759,7 +710,9 @@ class SqlRegistryStore:
         items = sa.func.json_each(sa.bindparam(None, json.dumps(list(names)))).table_valued("value")
         return column.in_(sa.select(items.c.value))
 
-    def _of_versions(self, query: sa.Select[Any], table: sa.Table, keys: Sequence[_Key]) -> sa.Select[Any]:
+    def _of_versions(
+        self, query: sa.Select[Any], table: sa.Table, keys: Sequence[VersionKey]
+    ) -> sa.Select[Any]:
         """``query`` (on ``table``) restricted to the rows of the versions ``keys``."""
         if len(keys) == 1:
             return query.where(*_is_version(table, *keys[0]))
@@ -838,59 +791,6 @@ def _joins_version(table: sa.Table) -> _Condition:
 
 def _tagged_prompt(table: sa.Table, owner: _Condition) -> sa.Exists:
     return sa.exists().where(owner, table.c.key == IS_PROMPT_TAG, table.c.value == "true")
-
-
-def _with_tags(rows: Iterable[_VersionRow]) -> list[tuple[_VersionRow, list[ModelVersionTag]]]:
-    """Version rows joined with their tags (one row per tag, NULL without any) -> one entry per
-    version, in order of first appearance."""
-    found: dict[_Key, tuple[_VersionRow, list[ModelVersionTag]]] = {}
-    for row in rows:
-        entry = found.setdefault((row[0], row[1]), (row, []))
-        if row[_WIDTH] is not None:
-            entry[1].append(ModelVersionTag(row[_WIDTH], row[_WIDTH + 1]))
-    return list(found.values())
-
-
-def _version_entity(
-    row: _VersionRow, tags: Iterable[ModelVersionTag], aliases: Iterable[str]
-) -> ModelVersion:
-    """The entity for a row that starts with _VERSION_COLUMNS."""
-    (
-        name,
-        number,
-        created,
-        updated,
-        stage,
-        description,
-        user_id,
-        source,
-        run_id,
-        status,
-        message,
-        link,
-        model_id,
-    ) = row[:_WIDTH]
-    return ModelVersion(
-        name=name,
-        version=number,
-        creation_timestamp=created,
-        last_updated_timestamp=updated,
-        current_stage=_STAGES[stage],
-        description=description,
-        user_id=user_id,
-        source=source,
-        run_id=run_id,
-        status=_STATUSES[status],
-        status_message=message,
-        run_link=link,
-        model_id=model_id,
-        tags=tuple(tags),
-        aliases=tuple(aliases),
-    )
-
-
-def _aliases_of(aliases: dict[str, int], number: int) -> list[str]:
-    return [alias for alias, target in aliases.items() if target == number]
 
 
 def _require_storable(name: str, number: int) -> None:

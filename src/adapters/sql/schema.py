@@ -182,6 +182,9 @@ run_model_outputs = sa.Table(
     sa.Column("step", sa.BigInteger, primary_key=True),
 )
 
+# Every table whose rows belong to one run (deleted with it by purge_deleted_runs).
+RUN_CHILD_TABLES = (params, tags, metrics, latest_metrics, run_inputs, run_model_inputs, run_model_outputs)
+
 # --- MLflow 3 logged models ------------------------------------------------------------------------
 
 logged_models = sa.Table(

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -60,6 +61,20 @@ class Dialect:
         escaped = pattern.replace("\\", "\\\\")
         matched: ColumnElement[bool] = column.ilike(escaped) if ignore_case else column.like(escaped)
         return matched
+
+    def insert(self, table: sa.Table) -> Any:
+        """An INSERT that can take the dialect's ON CONFLICT clauses."""
+        return (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
+
+    def insert_ignore(self, table: sa.Table) -> Any:
+        return self.insert(table).on_conflict_do_nothing()
+
+    def upsert(self, table: sa.Table, keys: Sequence[str], update: Sequence[str], where: Any = None) -> Any:
+        """An INSERT that sets the ``update`` columns of the row already stored under ``keys``."""
+        stmt = self.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}, where=where
+        )
 
 
 def compare(dialect: Dialect, column: Any, comparator: Comparator, value: Any) -> ColumnElement[bool]:

@@ -17,8 +17,7 @@ SQL shape:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +25,16 @@ from sqlalchemy.engine import Connection
 
 from genesis_flow.adapters.sql import schema as t
 from genesis_flow.adapters.sql import search as q
-from genesis_flow.adapters.sql.database import SqlDatabase
+from genesis_flow.adapters.sql.database import SqlDatabase, chunks
+from genesis_flow.adapters.sql.mapping import (
+    TRACE_INFO_COLUMNS,
+    pair_rows,
+    span_from,
+    span_row,
+    trace_info_from,
+    trace_info_of,
+    trace_info_row,
+)
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import ExperimentSearch
 from genesis_flow.core.entities import Page
@@ -36,11 +44,8 @@ from genesis_flow.core.tracing import (
     OPEN_STATES,
     TRACE_NAME_TAG,
     Span,
-    SpanEvent,
-    SpanStatusCode,
     Trace,
     TraceInfo,
-    TraceState,
     check_delete_traces_arguments,
     info_from_spans,
     span_order,
@@ -54,85 +59,6 @@ from genesis_flow.core.tracing import (
 
 # Ids per IN list, far below SQLite's 32766 bound parameters.
 _CHUNK = 5_000
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-# --- rows <-> entities ---------------------------------------------------------------------------
-
-
-def _info_row(info: TraceInfo) -> dict[str, Any]:
-    return {
-        "trace_id": info.trace_id,
-        "experiment_id": info.experiment_id,
-        "request_time": info.request_time,
-        "execution_duration": info.execution_duration,
-        "state": info.state.value,
-        "request_preview": info.request_preview,
-        "response_preview": info.response_preview,
-        "client_request_id": info.client_request_id,
-    }
-
-
-def _pair_rows(trace_id: str, pairs: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"trace_id": trace_id, "key": k, "value": v} for k, v in pairs.items()]
-
-
-def _info_from(row: Any, tags: dict[str, str], metadata: dict[str, str]) -> TraceInfo:
-    return TraceInfo(
-        trace_id=row.trace_id,
-        experiment_id=row.experiment_id,
-        request_time=row.request_time,
-        state=TraceState(row.state),
-        execution_duration=row.execution_duration,
-        request_preview=row.request_preview,
-        response_preview=row.response_preview,
-        client_request_id=row.client_request_id,
-        tags=tags,
-        metadata=metadata,
-    )
-
-
-# trace_info's columns in the order the reads select them, then the tags and the metadata.
-_INFO_COLUMNS = (
-    "trace_id",
-    "experiment_id",
-    "request_time",
-    "execution_duration",
-    "state",
-    "request_preview",
-    "response_preview",
-    "client_request_id",
-)
-_loads = json.JSONDecoder().decode
-
-
-def _pairs(value: Any) -> dict[str, str]:
-    """A trace's tags or metadata as decoded from the row: a JSON object, None for none."""
-    return {} if value is None else dict(sorted(value.items()))
-
-
-def _info_of(row: Sequence[Any]) -> TraceInfo:
-    """A :class:`TraceInfo` from a row of :func:`_info_columns`."""
-    trace_id, experiment_id, request_time, duration, state, request, response, client, pairs = row
-    if isinstance(pairs, str):  # SQLite's JSON text; PostgreSQL's driver decodes json itself
-        pairs = _loads(pairs)
-    tags, metadata = _pairs(pairs[0]), _pairs(pairs[1])
-    return TraceInfo(
-        trace_id,
-        experiment_id,
-        request_time,
-        TraceState(state),
-        duration,
-        request,
-        response,
-        client,
-        tags,
-        metadata,
-    )
 
 
 def _pairs_of(d: q.Dialect, table: sa.Table, trace_id: Any) -> Any:
@@ -150,47 +76,11 @@ def _info_columns(d: q.Dialect, source: Any) -> list[Any]:
     infos is one query and one JSON document per trace."""
     array = sa.func.json_array if d.is_sqlite else sa.func.json_build_array
     return [
-        *(source.c[c] for c in _INFO_COLUMNS),
+        *(source.c[c] for c in TRACE_INFO_COLUMNS),
         array(
             _pairs_of(d, t.trace_tags, source.c.trace_id), _pairs_of(d, t.trace_metadata, source.c.trace_id)
         ).label("pairs"),
     ]
-
-
-def _span_row(span: Span) -> dict[str, Any]:
-    content = {
-        "name": span.name,
-        "parent_id": span.parent_id,
-        "end_time_ns": span.end_time_ns,
-        "status_code": span.status_code.value,
-        "status_message": span.status_message,
-        "attributes": span.attributes,
-        "events": [
-            {"name": e.name, "timestamp_ns": e.timestamp_ns, "attributes": e.attributes} for e in span.events
-        ],
-    }
-    return {
-        "trace_id": span.trace_id,
-        "span_id": span.span_id,
-        "start_time_ns": span.start_time_ns,
-        "content": json.dumps(content, allow_nan=False, separators=(",", ":")),
-    }
-
-
-def _span_from(trace_id: str, span_id: str, start_time_ns: int, content: str) -> Span:
-    c = json.loads(content)
-    return Span(
-        trace_id=trace_id,
-        span_id=span_id,
-        name=c["name"],
-        start_time_ns=start_time_ns,
-        parent_id=c["parent_id"],
-        end_time_ns=c["end_time_ns"],
-        status_code=SpanStatusCode(c["status_code"]),
-        status_message=c["status_message"],
-        attributes=c["attributes"],
-        events=tuple(SpanEvent(e["name"], e["timestamp_ns"], e["attributes"]) for e in c["events"]),
-    )
 
 
 def _update_from_spans() -> Any:
@@ -236,9 +126,6 @@ class SqlTraces:
 
     _db: SqlDatabase
     _d: q.Dialect
-    _insert: Callable[[sa.Table], Any]
-    _insert_ignore: Callable[[sa.Table], Any]
-    _upsert: Callable[..., Any]
     _active_experiment_row: Callable[[Connection, str], Any]
 
     # --- writes ------------------------------------------------------------------------------------
@@ -246,7 +133,7 @@ class SqlTraces:
     def start_trace(self, info: TraceInfo) -> TraceInfo:
         validate_trace_info(info)
         ti = t.trace_info
-        stmt = self._insert(ti).values(_info_row(info))
+        stmt = self._d.insert(ti).values(trace_info_row(info))
         # The merge of an existing trace (merge_trace_info): new values win, previews only when
         # given. Done by the database, so a concurrent log_spans creating the trace cannot fail it.
         replaced = ("experiment_id", "request_time", "execution_duration", "state", "client_request_id")
@@ -261,7 +148,7 @@ class SqlTraces:
             for table, pairs in ((t.trace_tags, info.tags), (t.trace_metadata, info.metadata)):
                 if pairs:
                     conn.execute(
-                        self._upsert(table, ["trace_id", "key"], ["value"]), _pair_rows(info.trace_id, pairs)
+                        self._d.upsert(table, ["trace_id", "key"], ["value"]), pair_rows(info.trace_id, pairs)
                     )
             return self._info(conn, info.trace_id)
 
@@ -280,7 +167,7 @@ class SqlTraces:
             by_trace.setdefault(span.trace_id, []).append(span)
             unique[(span.trace_id, span.span_id)] = span
         # In key order, so concurrent writers lock rows in one order (no deadlock on PostgreSQL).
-        span_rows = [_span_row(unique[k]) for k in sorted(unique)]
+        span_rows = [span_row(unique[k]) for k in sorted(unique)]
         ids = sorted(by_trace)
 
         def work(conn: Connection) -> None:
@@ -291,37 +178,39 @@ class SqlTraces:
             if created:
                 # A trace created meanwhile by another writer keeps what that writer stored; the
                 # spans then update it as they update a known trace.
-                inserted = conn.execute(self._insert_ignore(t.trace_info), [_info_row(i) for i in created])
+                inserted = conn.execute(
+                    self._d.insert_ignore(t.trace_info), [trace_info_row(i) for i in created]
+                )
                 if inserted.rowcount < len(created):
-                    mine = {i.trace_id: _info_row(i) for i in created}
+                    mine = {i.trace_id: trace_info_row(i) for i in created}
                     raced = self._locked_infos(conn, list(mine))
                     created = [
                         i
                         for i in created
-                        if i.trace_id in raced and _info_row(raced[i.trace_id]) == mine[i.trace_id]
+                        if i.trace_id in raced and trace_info_row(raced[i.trace_id]) == mine[i.trace_id]
                     ]
                     for i in created:
                         del raced[i.trace_id]
                     stored.update(raced)
-                tags += [row for i in created for row in _pair_rows(i.trace_id, i.tags)]
-                metadata = [row for i in created for row in _pair_rows(i.trace_id, i.metadata)]
+                tags += [row for i in created for row in pair_rows(i.trace_id, i.tags)]
+                metadata = [row for i in created for row in pair_rows(i.trace_id, i.metadata)]
                 if metadata:
-                    conn.execute(self._insert_ignore(t.trace_metadata), metadata)
+                    conn.execute(self._d.insert_ignore(t.trace_metadata), metadata)
             updates: list[dict[str, Any]] = []
             for trace_id, before in stored.items():
                 after = update_info_from_spans(before, by_trace[trace_id])
                 if after is before:
                     continue
-                row = _info_row(after)
+                row = trace_info_row(after)
                 updates.append({f"b_{k}": row[k] for k in _UPDATED_COLUMNS})
                 added = {k: v for k, v in after.tags.items() if k not in before.tags}
-                tags += _pair_rows(trace_id, added)
+                tags += pair_rows(trace_id, added)
             if tags:
-                conn.execute(self._insert_ignore(t.trace_tags), tags)
+                conn.execute(self._d.insert_ignore(t.trace_tags), tags)
             if updates:
                 conn.execute(_UPDATE_FROM_SPANS, updates)
             conn.execute(
-                self._upsert(t.spans, ["trace_id", "span_id"], ["start_time_ns", "content"]), span_rows
+                self._d.upsert(t.spans, ["trace_id", "span_id"], ["start_time_ns", "content"]), span_rows
             )
 
         self._db.transact(work, write=True)
@@ -334,7 +223,7 @@ class SqlTraces:
         ti = t.trace_info
         name = t.trace_tags.alias()
         infos: dict[str, TraceInfo] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, _CHUNK):
             query = (
                 sa.select(ti, name.c.value.label("trace_name"))
                 .outerjoin(name, sa.and_(name.c.trace_id == ti.c.trace_id, name.c.key == TRACE_NAME_TAG))
@@ -344,7 +233,7 @@ class SqlTraces:
             )
             for row in conn.execute(query).all():
                 named = {} if row.trace_name is None else {TRACE_NAME_TAG: row.trace_name}
-                infos[row.trace_id] = _info_from(row, named, {})
+                infos[row.trace_id] = trace_info_from(row, named, {})
         return infos
 
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
@@ -353,7 +242,7 @@ class SqlTraces:
         def work(conn: Connection) -> None:
             self._trace_row(conn, trace_id)
             conn.execute(
-                self._upsert(t.trace_tags, ["trace_id", "key"], ["value"]),
+                self._d.upsert(t.trace_tags, ["trace_id", "key"], ["value"]),
                 [{"trace_id": trace_id, "key": key, "value": value}],
             )
 
@@ -387,7 +276,7 @@ class SqlTraces:
             doomed: list[str] = []
             if trace_ids:
                 wanted = list(dict.fromkeys(i for i in trace_ids if isinstance(i, str)))
-                for chunk in _chunks(wanted):
+                for chunk in chunks(wanted, _CHUNK):
                     doomed += conn.execute(
                         sa.select(ti.c.trace_id).where(
                             ti.c.trace_id.in_(chunk), ti.c.experiment_id == experiment_id
@@ -402,7 +291,7 @@ class SqlTraces:
                 )
                 doomed = list(conn.execute(query).scalars())
             deleted = 0
-            for chunk in _chunks(doomed):
+            for chunk in chunks(doomed, _CHUNK):
                 for child in (t.spans, t.trace_tags, t.trace_metadata):
                     conn.execute(sa.delete(child).where(child.c.trace_id.in_(chunk)))
                 # Counted by the database: a concurrent delete of the same traces counts them once.
@@ -432,26 +321,26 @@ class SqlTraces:
         row = self._db.prepare("trace_info", build).run(conn, {"trace_id": trace_id}).first()
         if row is None:
             raise trace_not_found(trace_id)
-        return _info_of(row)
+        return trace_info_of(row)
 
     def _infos(self, conn: Connection, ids: Sequence[str]) -> list[TraceInfo]:
         """The infos of the traces among ``ids``, tags and metadata included: one query per
         :data:`_CHUNK` ids."""
         ti = t.trace_info
         infos: list[TraceInfo] = []
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids, _CHUNK):
             query = sa.select(*_info_columns(self._d, ti)).where(ti.c.trace_id.in_(chunk))
-            infos += map(_info_of, conn.execute(query))
+            infos += map(trace_info_of, conn.execute(query))
         return infos
 
     def _with_spans(self, conn: Connection, infos: Sequence[TraceInfo]) -> list[Trace]:
         """Traces for ``infos``, with their spans: one query for all spans."""
         spans: dict[str, list[Span]] = {i.trace_id: [] for i in infos}
         s = t.spans.c
-        for chunk in _chunks(list(spans)):
+        for chunk in chunks(list(spans), _CHUNK):
             query = sa.select(s.trace_id, s.span_id, s.start_time_ns, s.content).where(s.trace_id.in_(chunk))
             for trace_id, span_id, start_time_ns, content in conn.execute(query).all():
-                spans[trace_id].append(_span_from(trace_id, span_id, start_time_ns, content))
+                spans[trace_id].append(span_from(trace_id, span_id, start_time_ns, content))
         return [Trace(i, sorted(spans[i.trace_id], key=span_order)) for i in infos]
 
     def get_trace_info(self, trace_id: str) -> TraceInfo:
@@ -499,7 +388,7 @@ class SqlTraces:
         statement = self._db.prepare(shape, build)
 
         def work(conn: Connection) -> list[TraceInfo]:
-            return [_info_of(r) for r in statement.run(conn, values).all()]
+            return [trace_info_of(r) for r in statement.run(conn, values).all()]
 
         return search.page.page(self._db.transact(work))
 
@@ -525,7 +414,9 @@ def _search_statement(
     else:
         in_experiments = ti.c.experiment_id.in_([sa.bindparam(f"e{i}") for i in range(experiments)])
     page = (
-        sa.select(*(ti.c[c] for c in _INFO_COLUMNS), *(e.label(f"o{i}") for i, (e, _) in enumerate(terms)))
+        sa.select(
+            *(ti.c[c] for c in TRACE_INFO_COLUMNS), *(e.label(f"o{i}") for i, (e, _) in enumerate(terms))
+        )
         .select_from(source)
         .where(in_experiments if experiments else sa.false(), *where)
         .order_by(*(e.asc() if ascending else e.desc() for e, ascending in terms))

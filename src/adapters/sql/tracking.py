@@ -9,22 +9,36 @@ runs plus one per related table for that page. Semantics are on the port, not re
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from genesis_flow.adapters.sql import schema as t
 from genesis_flow.adapters.sql import search as q
-from genesis_flow.adapters.sql.database import SqlDatabase
+from genesis_flow.adapters.sql.database import SqlDatabase, chunks
 from genesis_flow.adapters.sql.diagnostics import diagnose_database
 from genesis_flow.adapters.sql.errors import is_unique_violation
+from genesis_flow.adapters.sql.mapping import (
+    HISTORY_COLUMNS,
+    LATEST_COLUMNS,
+    MODEL_METRIC_COLUMNS,
+    dataset_input_from,
+    dataset_input_rows,
+    experiment_from,
+    grouped,
+    history_metric,
+    id_order,
+    latest_metric,
+    latest_row,
+    logged_model_from,
+    metric_row,
+    model_metric,
+    model_metric_row,
+    run_info_from,
+    run_row,
+)
 from genesis_flow.adapters.sql.tracing import SqlTraces
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import (
@@ -40,13 +54,11 @@ from genesis_flow.core.commands import (
 )
 from genesis_flow.core.diagnostics import Diagnosis
 from genesis_flow.core.entities import (
-    Dataset,
     DatasetInput,
     DatasetRef,
     DatasetSummary,
     Experiment,
     ExperimentTag,
-    InputTag,
     LifecycleStage,
     LoggedModel,
     LoggedModelInput,
@@ -86,92 +98,8 @@ from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMEN
 RUN_NAME_TAG = v.RUN_NAME_TAG
 ACTIVE = LifecycleStage.ACTIVE.value
 DELETED = LifecycleStage.DELETED.value
-# Bound parameters per IN list: far below SQLite's (32766) and PostgreSQL's (65535) limits.
-_CHUNK = 10_000
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-# --- rows <-> entities ---------------------------------------------------------------------------
-
-
-def _metric_row(run_id: str, m: Metric) -> dict[str, Any]:
-    nan = math.isnan(m.value)
-    return {
-        "run_id": run_id,
-        "key": m.key,
-        "value": 0.0 if nan else float(m.value),
-        "is_nan": nan,
-        "timestamp": m.timestamp,
-        "step": m.step,
-        "model_id": m.model_id,
-        "dataset_name": m.dataset_name,
-        "dataset_digest": m.dataset_digest,
-    }
-
-
-_MAX_DOUBLE = sys.float_info.max
-
-
-def _latest_row(run_id: str, m: Metric) -> dict[str, Any]:
-    row = _metric_row(run_id, m)
-    value = row["value"]
-    row["is_inf"] = 1 if value == math.inf else -1 if value == -math.inf else 0
-    if row["is_inf"]:
-        row["value"] = _MAX_DOUBLE * row["is_inf"]
-    return row
-
-
-# Every table whose rows belong to one run (deleted with it by purge_deleted_runs).
-_RUN_CHILD_TABLES = (
-    t.params,
-    t.tags,
-    t.metrics,
-    t.latest_metrics,
-    t.run_inputs,
-    t.run_model_inputs,
-    t.run_model_outputs,
-)
+# Runs purged per statement.
 _PURGE_CHUNK = 500
-
-
-def _info_from(row: Any) -> RunInfo:
-    return RunInfo(
-        run_id=row.run_id,
-        experiment_id=row.experiment_id,
-        run_name=row.name,
-        user_id=row.user_id,
-        status=RunStatus(row.status),
-        start_time=row.start_time,
-        end_time=row.end_time,
-        artifact_uri=row.artifact_uri,
-        lifecycle_stage=LifecycleStage(row.lifecycle_stage),
-    )
-
-
-def _experiment_from(row: Any, tags: Iterable[ExperimentTag]) -> Experiment:
-    return Experiment(
-        experiment_id=row.experiment_id,
-        name=row.name,
-        artifact_location=row.artifact_location,
-        lifecycle_stage=LifecycleStage(row.lifecycle_stage),
-        creation_time=row.creation_time,
-        last_update_time=row.last_update_time,
-        tags=tuple(tags),
-    )
-
-
-def _id_order(experiment_id: str) -> int | None:
-    return int(experiment_id) if experiment_id.isdigit() and len(experiment_id) < 19 else None
-
-
-def _point_id(run_id: str, m: Metric) -> str:
-    # What makes two points on a logged model the same point (the memory store compares them whole).
-    parts = [run_id, m.key, repr(m.value), m.timestamp, m.step, m.dataset_name, m.dataset_digest]
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:40]
 
 
 class SqlTrackingStore(SqlTraces):
@@ -207,18 +135,6 @@ class SqlTrackingStore(SqlTraces):
 
     # --- SQL helpers -------------------------------------------------------------------------------
 
-    def _insert(self, table: sa.Table) -> Any:
-        return (sqlite.insert if self._d.is_sqlite else postgresql.insert)(table)
-
-    def _insert_ignore(self, table: sa.Table) -> Any:
-        return self._insert(table).on_conflict_do_nothing()
-
-    def _upsert(self, table: sa.Table, keys: Sequence[str], update: Sequence[str], where: Any = None) -> Any:
-        stmt = self._insert(table)
-        return stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update}, where=where
-        )
-
     def _prepared(self, key: str) -> Any:
         """Hot-path statements, compiled once per database (see :class:`~.database.Prepared`)."""
         return self._db.prepare(key, lambda: self._build(key))
@@ -238,15 +154,15 @@ class SqlTrackingStore(SqlTraces):
         if key == "insert_tags":
             return t.tags.insert()
         if key == "insert_params":
-            return self._insert_ignore(t.params)
+            return self._d.insert_ignore(t.params)
         if key == "insert_metrics":
-            return self._insert_ignore(t.metrics)
+            return self._d.insert_ignore(t.metrics)
         if key == "upsert_tags":
-            return self._upsert(t.tags, ["run_id", "key"], ["value"])
+            return self._d.upsert(t.tags, ["run_id", "key"], ["value"])
         if key == "rename_run":
             return sa.update(runs).where(runs.c.run_id == bind("run_id")).values(name=bind("name"))
         if key == "upsert_latest":
-            stmt = self._insert(t.latest_metrics)
+            stmt = self._d.insert(t.latest_metrics)
             current = t.latest_metrics.c
             # MLflow's (step, timestamp, value) rule; is_inf puts inf above the largest double again.
             order = ("step", "timestamp", "value", "is_inf", "is_nan")
@@ -267,16 +183,7 @@ class SqlTrackingStore(SqlTraces):
         if key == "history":
             m = t.metrics.c
             return (
-                sa.select(
-                    m.key,
-                    m.value,
-                    m.timestamp,
-                    m.step,
-                    m.is_nan,
-                    m.model_id,
-                    m.dataset_name,
-                    m.dataset_digest,
-                )
+                sa.select(*HISTORY_COLUMNS)
                 .where(m.run_id == bind("run_id"), m.key == bind("key"))
                 .order_by(m.timestamp, m.step, m.value, m.is_nan)
                 .limit(bind("limit"))
@@ -295,7 +202,7 @@ class SqlTrackingStore(SqlTraces):
         if exists is None:
             now = self._clock.now_ms()
             conn.execute(
-                self._insert_ignore(t.experiments).values(
+                self._d.insert_ignore(t.experiments).values(
                     experiment_id=DEFAULT_EXPERIMENT_ID,
                     id_order=0,
                     name=DEFAULT_EXPERIMENT_NAME,
@@ -380,15 +287,10 @@ class SqlTrackingStore(SqlTraces):
         return row
 
     def _experiments_with_tags(self, conn: Connection, rows: Sequence[Any]) -> list[Experiment]:
+        et = t.experiment_tags.c
         ids = [r.experiment_id for r in rows]
-        tags: dict[str, list[ExperimentTag]] = {i: [] for i in ids}
-        for chunk in _chunks(ids):
-            et = t.experiment_tags
-            for tag in conn.execute(
-                sa.select(et.c.experiment_id, et.c.key, et.c.value).where(et.c.experiment_id.in_(chunk))
-            ):
-                tags[tag.experiment_id].append(ExperimentTag(tag.key, tag.value))
-        return [_experiment_from(r, tags[r.experiment_id]) for r in rows]
+        tags = grouped(conn, et.experiment_id, (et.key, et.value), ids, ExperimentTag)
+        return [experiment_from(r, tags[r.experiment_id]) for r in rows]
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         def work(conn: Connection) -> Experiment:
@@ -493,7 +395,7 @@ class SqlTrackingStore(SqlTraces):
         def work(conn: Connection) -> None:
             row = self._active_experiment_row(conn, experiment_id)
             conn.execute(
-                self._upsert(t.experiment_tags, ["experiment_id", "key"], ["value"]).values(
+                self._d.upsert(t.experiment_tags, ["experiment_id", "key"], ["value"]).values(
                     experiment_id=row.experiment_id, key=tag.key, value=tag.value
                 )
             )
@@ -540,7 +442,7 @@ class SqlTrackingStore(SqlTraces):
                 end_time=None,
                 artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
             )
-            conn.execute(t.runs.insert().values(**self._run_row(info)))
+            conn.execute(t.runs.insert().values(**run_row(info)))
             if tag_map:
                 conn.execute(
                     t.tags.insert(),
@@ -549,20 +451,6 @@ class SqlTrackingStore(SqlTraces):
             return Run(info=info, data=RunData(tags=tuple(RunTag(k, val) for k, val in tag_map.items())))
 
         return self._db.transact(work, write=True)
-
-    @staticmethod
-    def _run_row(info: RunInfo) -> dict[str, Any]:
-        return {
-            "run_id": info.run_id,
-            "experiment_id": info.experiment_id,
-            "name": info.run_name,
-            "user_id": info.user_id,
-            "status": info.status.value,
-            "start_time": info.start_time,
-            "end_time": info.end_time,
-            "artifact_uri": info.artifact_uri,
-            "lifecycle_stage": info.lifecycle_stage.value,
-        }
 
     def _run_row_of(self, conn: Connection, run_id: str) -> Any:
         v.validate_lookup("run_id", run_id)
@@ -583,32 +471,28 @@ class SqlTrackingStore(SqlTraces):
     def _load_runs(self, conn: Connection, rows: Sequence[Any]) -> list[Run]:
         """Runs for ``rows`` of the runs table: one query per related table, whatever the count."""
         ids = [r.run_id for r in rows]
-        params: dict[str, list[Param]] = {i: [] for i in ids}
-        tags: dict[str, list[RunTag]] = {i: [] for i in ids}
-        metrics: dict[str, list[Metric]] = {i: [] for i in ids}
-        inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
-        model_inputs: dict[str, list[LoggedModelInput]] = {i: [] for i in ids}
-        outputs: dict[str, list[LoggedModelOutput]] = {i: [] for i in ids}
+        p, tg, lm = t.params.c, t.tags.c, t.latest_metrics.c
+        mi, mo = t.run_model_inputs.c, t.run_model_outputs.c
+        params = grouped(conn, p.run_id, (p.key, p.value), ids, Param)
+        tags = grouped(conn, tg.run_id, (tg.key, tg.value), ids, RunTag)
+        metrics = grouped(conn, lm.run_id, LATEST_COLUMNS, ids, latest_metric)
+        inputs = self._dataset_inputs(conn, ids)
+        model_inputs = grouped(conn, mi.run_id, (mi.model_id,), ids, LoggedModelInput)
+        outputs = grouped(conn, mo.run_id, (mo.model_id, mo.step), ids, LoggedModelOutput)
+        return [
+            Run(
+                info=run_info_from(r),
+                data=RunData(metrics=metrics[r.run_id], params=params[r.run_id], tags=tags[r.run_id]),
+                inputs=RunInputs(dataset_inputs=inputs[r.run_id], model_inputs=model_inputs[r.run_id]),
+                outputs=RunOutputs(outputs[r.run_id]),
+            )
+            for r in rows
+        ]
+
+    def _dataset_inputs(self, conn: Connection, ids: Sequence[str]) -> dict[str, list[DatasetInput]]:
         ri, d = t.run_inputs, t.datasets
-        lm = t.latest_metrics.c
-        latest_columns = (lm.run_id, lm.key, lm.value, lm.is_inf, lm.is_nan, lm.timestamp, lm.step)
-        extra_columns = (lm.model_id, lm.dataset_name, lm.dataset_digest)
-        nan, inf = math.nan, math.inf
-        for chunk in _chunks(ids):
-            # Whole results as plain tuples: a page holds thousands of these rows, and per-row
-            # fetches and attribute lookups cost more than the entities built from them.
-            for run_id, key, value in conn.execute(
-                sa.select(t.params).where(t.params.c.run_id.in_(chunk))
-            ).all():
-                params[run_id].append(Param(key, value))
-            for run_id, key, value in conn.execute(sa.select(t.tags).where(t.tags.c.run_id.in_(chunk))).all():
-                tags[run_id].append(RunTag(key, value))
-            latest = conn.execute(
-                sa.select(*latest_columns, *extra_columns).where(lm.run_id.in_(chunk))
-            ).all()
-            for run_id, key, value, is_inf, is_nan, timestamp, step, model_id, name, digest in latest:
-                value = nan if is_nan else inf * is_inf if is_inf else value
-                metrics[run_id].append(Metric(key, value, timestamp, step, model_id, name, digest))
+        inputs: dict[str, list[DatasetInput]] = {i: [] for i in ids}
+        for chunk in chunks(ids):
             dataset_rows = conn.execute(
                 sa.select(ri.c.run_id, ri.c.tags, d)
                 .join(t.runs, t.runs.c.run_id == ri.c.run_id)
@@ -623,24 +507,8 @@ class SqlTrackingStore(SqlTraces):
                 .where(ri.c.run_id.in_(chunk))
             )
             for r in dataset_rows:
-                dataset = Dataset(r.name, r.digest, r.source_type, r.source, r.schema, r.profile)
-                input_tags = tuple(InputTag(k, val) for k, val in json.loads(r.tags))
-                inputs[r.run_id].append(DatasetInput(dataset, input_tags))
-            mi = t.run_model_inputs
-            for r in conn.execute(sa.select(mi).where(mi.c.run_id.in_(chunk))):
-                model_inputs[r.run_id].append(LoggedModelInput(r.model_id))
-            mo = t.run_model_outputs
-            for r in conn.execute(sa.select(mo).where(mo.c.run_id.in_(chunk))):
-                outputs[r.run_id].append(LoggedModelOutput(r.model_id, r.step))
-        return [
-            Run(
-                info=_info_from(r),
-                data=RunData(metrics=metrics[r.run_id], params=params[r.run_id], tags=tags[r.run_id]),
-                inputs=RunInputs(dataset_inputs=inputs[r.run_id], model_inputs=model_inputs[r.run_id]),
-                outputs=RunOutputs(outputs[r.run_id]),
-            )
-            for r in rows
-        ]
+                inputs[r.run_id].append(dataset_input_from(r))
+        return inputs
 
     def get_run(self, run_id: str) -> Run:
         def work(conn: Connection) -> Run:
@@ -670,7 +538,7 @@ class SqlTrackingStore(SqlTraces):
                 self._set_tags(conn, run_id, {RUN_NAME_TAG: run_name})
             if values:
                 conn.execute(sa.update(t.runs).where(t.runs.c.run_id == run_id).values(**values))
-            return _info_from(self._run_row_of(conn, run_id))
+            return run_info_from(self._run_row_of(conn, run_id))
 
         return self._db.transact(work, write=True)
 
@@ -703,12 +571,12 @@ class SqlTrackingStore(SqlTraces):
             if older_than_ms != 0:
                 cutoff = self._clock.now_ms() - older_than_ms
                 query = query.where(t.runs.c.deleted_time.is_not(None), t.runs.c.deleted_time <= cutoff)
-            infos = [_info_from(row) for row in conn.execute(query.order_by(t.runs.c.run_id))]
+            infos = [run_info_from(row) for row in conn.execute(query.order_by(t.runs.c.run_id))]
             if not dry_run:
                 ids = [info.run_id for info in infos]
                 for start in range(0, len(ids), _PURGE_CHUNK):
                     chunk = ids[start : start + _PURGE_CHUNK]
-                    for table in _RUN_CHILD_TABLES:
+                    for table in t.RUN_CHILD_TABLES:
                         conn.execute(sa.delete(table).where(table.c.run_id.in_(chunk)))
                     conn.execute(sa.delete(t.runs).where(t.runs.c.run_id.in_(chunk)))
             return infos
@@ -743,7 +611,7 @@ class SqlTrackingStore(SqlTraces):
         tags: Sequence[RunTag] = (),
     ) -> None:
         batch = LogBatch.prepare(metrics, params, tags)
-        metric_rows = [_metric_row(run_id, m) for m in batch.metrics]
+        metric_rows = [metric_row(run_id, m) for m in batch.metrics]
 
         def work(conn: Connection) -> None:
             self._active_run_row(conn, run_id)
@@ -761,19 +629,11 @@ class SqlTrackingStore(SqlTraces):
             if metric_rows:
                 self._prepared("insert_metrics").run_many(conn, metric_rows)
                 self._prepared("upsert_latest").run_many(
-                    conn, [_latest_row(run_id, m) for m in batch.latest.values()]
+                    conn, [latest_row(run_id, m) for m in batch.latest.values()]
                 )
-                model_points = [
-                    {
-                        "model_id": m.model_id,
-                        "point_id": _point_id(run_id, m),
-                        **{k: val for k, val in _metric_row(run_id, m).items() if k != "model_id"},
-                    }
-                    for m in batch.metrics
-                    if m.model_id is not None
-                ]
+                model_points = [model_metric_row(run_id, m) for m in batch.metrics if m.model_id is not None]
                 if model_points:
-                    conn.execute(self._insert_ignore(t.logged_model_metrics), model_points)
+                    conn.execute(self._d.insert_ignore(t.logged_model_metrics), model_points)
             if batch.tags:
                 self._set_tags(conn, run_id, batch.tag_values)
 
@@ -819,11 +679,7 @@ class SqlTrackingStore(SqlTraces):
             rows = self._prepared("history").run(
                 conn, {"run_id": run_id, "key": metric_key, "limit": limit, "offset": page.offset}
             )
-            nan = math.nan
-            return [
-                Metric(key, nan if is_nan else value, timestamp, step, model_id, name, digest)
-                for key, value, timestamp, step, is_nan, model_id, name, digest in rows
-            ]
+            return [history_metric(row) for row in rows]
 
         return page.page(self._db.transact(work))
 
@@ -840,7 +696,7 @@ class SqlTrackingStore(SqlTraces):
             self._attach_inputs(conn, run_id, row.experiment_id, datasets)
             if models:
                 conn.execute(
-                    self._insert_ignore(t.run_model_inputs),
+                    self._d.insert_ignore(t.run_model_inputs),
                     [{"run_id": run_id, "model_id": m.model_id} for m in models],
                 )
 
@@ -853,34 +709,9 @@ class SqlTrackingStore(SqlTraces):
             return
         # The first stored dataset of that (name, digest) in the experiment wins, as in MLflow,
         # and so does the first input of it to a run (ON CONFLICT DO NOTHING on both).
-        conn.execute(
-            self._insert_ignore(t.datasets),
-            [
-                {
-                    "experiment_id": experiment_id,
-                    "name": i.dataset.name,
-                    "digest": i.dataset.digest,
-                    "source_type": i.dataset.source_type,
-                    "source": i.dataset.source,
-                    "schema": i.dataset.schema,
-                    "profile": i.dataset.profile,
-                }
-                for i in datasets
-            ],
-        )
-        conn.execute(
-            self._insert_ignore(t.run_inputs),
-            [
-                {
-                    "run_id": run_id,
-                    "dataset_name": i.dataset.name,
-                    "dataset_digest": i.dataset.digest,
-                    "context": i.context,
-                    "tags": json.dumps([[tag.key, tag.value] for tag in i.tags]),
-                }
-                for i in datasets
-            ],
-        )
+        stored, inputs = dataset_input_rows(run_id, experiment_id, datasets)
+        conn.execute(self._d.insert_ignore(t.datasets), stored)
+        conn.execute(self._d.insert_ignore(t.run_inputs), inputs)
 
     def log_outputs(self, run_id: str, models: Sequence[LoggedModelOutput]) -> None:
         v.validate_model_outputs(models)
@@ -891,7 +722,7 @@ class SqlTrackingStore(SqlTraces):
                 return
             self._check_models_exist(conn, sorted({m.model_id for m in models}))
             conn.execute(
-                self._insert_ignore(t.run_model_outputs),
+                self._d.insert_ignore(t.run_model_outputs),
                 [{"run_id": run_id, "model_id": m.model_id, "step": m.step} for m in models],
             )
 
@@ -1004,7 +835,7 @@ class SqlTrackingStore(SqlTraces):
     ) -> None:
         if pairs:
             conn.execute(
-                self._upsert(table, ["model_id", "key"], ["value"]),
+                self._d.upsert(table, ["model_id", "key"], ["value"]),
                 [{"model_id": model_id, "key": k, "value": val} for k, val in pairs],
             )
 
@@ -1019,47 +850,12 @@ class SqlTrackingStore(SqlTraces):
 
     def _load_logged_models(self, conn: Connection, rows: Sequence[Any]) -> list[LoggedModel]:
         ids = [r.model_id for r in rows]
-        tags: dict[str, list[LoggedModelTag]] = {i: [] for i in ids}
-        params: dict[str, list[LoggedModelParameter]] = {i: [] for i in ids}
-        metrics: dict[str, list[Metric]] = {i: [] for i in ids}
-        for chunk in _chunks(ids):
-            lt, lp, lmm = t.logged_model_tags, t.logged_model_params, t.logged_model_metrics
-            for r in conn.execute(sa.select(lt).where(lt.c.model_id.in_(chunk))):
-                tags[r.model_id].append(LoggedModelTag(r.key, r.value))
-            for r in conn.execute(sa.select(lp).where(lp.c.model_id.in_(chunk))):
-                params[r.model_id].append(LoggedModelParameter(r.key, r.value))
-            for r in conn.execute(sa.select(lmm).where(lmm.c.model_id.in_(chunk))):
-                metrics[r.model_id].append(
-                    Metric(
-                        r.key,
-                        math.nan if r.is_nan else r.value,
-                        r.timestamp,
-                        r.step,
-                        r.model_id,
-                        r.dataset_name,
-                        r.dataset_digest,
-                        r.run_id,
-                    )
-                )
-        return [
-            LoggedModel(
-                model_id=r.model_id,
-                experiment_id=r.experiment_id,
-                name=r.name,
-                artifact_location=r.artifact_location,
-                creation_timestamp=r.creation_timestamp,
-                last_updated_timestamp=r.last_updated_timestamp,
-                status=LoggedModelStatus(r.status),
-                status_message=r.status_message,
-                model_type=r.model_type,
-                source_run_id=r.source_run_id,
-                lifecycle_stage=LifecycleStage(r.lifecycle_stage),
-                tags=tuple(tags[r.model_id]),
-                params=tuple(params[r.model_id]),
-                metrics=tuple(metrics[r.model_id]),
-            )
-            for r in rows
-        ]
+        lt, lp = t.logged_model_tags.c, t.logged_model_params.c
+        tags = grouped(conn, lt.model_id, (lt.key, lt.value), ids, LoggedModelTag)
+        params = grouped(conn, lp.model_id, (lp.key, lp.value), ids, LoggedModelParameter)
+        owner = t.logged_model_metrics.c.model_id
+        metrics = grouped(conn, owner, MODEL_METRIC_COLUMNS, ids, model_metric)
+        return [logged_model_from(r, tags[r.model_id], params[r.model_id], metrics[r.model_id]) for r in rows]
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
         def work(conn: Connection) -> LoggedModel:
@@ -1134,7 +930,7 @@ class SqlTrackingStore(SqlTraces):
             fresh = command.new_params(model_id, stored)
             if fresh:
                 conn.execute(
-                    self._insert_ignore(t.logged_model_params),
+                    self._d.insert_ignore(t.logged_model_params),
                     [{"model_id": model_id, "key": p.key, "value": p.value} for p in fresh],
                 )
 
@@ -1179,7 +975,7 @@ class SqlTrackingStore(SqlTraces):
             self._check_name_free(conn, experiment.name, other_than=experiment_id)
             row = {
                 "experiment_id": experiment_id,
-                "id_order": _id_order(experiment_id),
+                "id_order": id_order(experiment_id),
                 "name": experiment.name,
                 "artifact_location": experiment.artifact_location,
                 "lifecycle_stage": experiment.lifecycle_stage.value,
@@ -1205,7 +1001,7 @@ class SqlTrackingStore(SqlTraces):
                         for x in experiment.tags
                     ],
                 )
-            number = _id_order(experiment_id)
+            number = id_order(experiment_id)
             if number is not None:
                 counter = t.counters.c
                 conn.execute(
@@ -1224,7 +1020,7 @@ class SqlTrackingStore(SqlTraces):
             self._experiment_row(conn, run.info.experiment_id)
             if conn.execute(sa.select(t.runs.c.run_id).where(t.runs.c.run_id == run_id)).first() is not None:
                 raise ResourceAlreadyExists(f"Run with id={run_id} already exists.")
-            row = self._run_row(run.info)
+            row = run_row(run.info)
             if run.info.lifecycle_stage is LifecycleStage.DELETED:
                 row["deleted_time"] = run.info.end_time or run.info.start_time
             conn.execute(t.runs.insert().values(**row))
@@ -1239,9 +1035,9 @@ class SqlTrackingStore(SqlTraces):
                     [{"run_id": run_id, "key": x.key, "value": x.value} for x in run.data.tags],
                 )
             if imported.points:
-                conn.execute(t.metrics.insert(), [_metric_row(run_id, m) for m in imported.points])
+                conn.execute(t.metrics.insert(), [metric_row(run_id, m) for m in imported.points])
                 conn.execute(
-                    t.latest_metrics.insert(), [_latest_row(run_id, m) for m in imported.latest.values()]
+                    t.latest_metrics.insert(), [latest_row(run_id, m) for m in imported.latest.values()]
                 )
             self._attach_inputs(conn, run_id, run.info.experiment_id, run.inputs.dataset_inputs)
             # Model links are kept as given: in a migration the models may arrive later.
