@@ -252,6 +252,8 @@ def test_the_status_numbers_are_mlflows() -> None:
         (S.dataset_refs_to_core, [{"dataset_digest": "d"}], "`dataset_name` in the `datasets` clause"),
         (S.logged_model_order_by_to_core, [{"ascending": False}], "`field_name` in `order_by`"),
         (S.logged_model_order_by_to_core, [{"field_name": ""}], "`field_name` in `order_by`"),
+        (S.dataset_refs_to_core, ["train"], "entry of `datasets` must be a dict"),
+        (S.logged_model_order_by_to_core, ["metrics.acc"], "entry of `order_by` must be a dict"),
         (
             S.metric_value,
             type("Tensor", (), {"item": lambda self: 1 / 0})(),

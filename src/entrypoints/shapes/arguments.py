@@ -7,7 +7,7 @@ Odd input gets MLflow's answer where MLflow has a sensible one, and an INVALID_P
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeGuard
 
 from genesis_flow.core import entities as core
@@ -77,6 +77,7 @@ def dataset_refs_to_core(datasets: Iterable[dict[str, Any]] | None) -> tuple[cor
     """
     refs = []
     for entry in datasets or ():
+        entry = _clause(entry, "datasets")
         name = entry.get("dataset_name") or entry.get("name")
         if not name:
             raise InvalidParameterValue("`dataset_name` in the `datasets` clause must be specified.")
@@ -96,12 +97,20 @@ def logged_model_order_by_to_core(order_by: Iterable[dict[str, Any]] | None) -> 
     """
     clauses = []
     for entry in order_by or ():
+        entry = _clause(entry, "order_by")
         field_name = entry.get("field_name")
         if not field_name:
             raise InvalidParameterValue("`field_name` in `order_by` must be specified.")
         direction = "ASC" if entry.get("ascending", True) else "DESC"
         clauses.append(f"{_quoted_field(str(field_name))} {direction}")
     return clauses
+
+
+def _clause(entry: object, argument: str) -> Mapping[str, Any]:
+    # MLflow documents dicts; anything else would otherwise fail as an AttributeError deep inside.
+    if not isinstance(entry, Mapping):
+        raise InvalidParameterValue(f"Each entry of `{argument}` must be a dict, got {entry!r}")
+    return entry
 
 
 def _quoted_field(field_name: str) -> str:
