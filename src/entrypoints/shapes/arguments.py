@@ -77,11 +77,11 @@ def dataset_refs_to_core(datasets: Iterable[dict[str, Any]] | None) -> tuple[cor
     """
     refs = []
     for entry in datasets or ():
-        entry = _clause(entry, "datasets")
-        name = entry.get("dataset_name") or entry.get("name")
+        given = _clause(entry, "datasets")
+        name = given.get("dataset_name") or given.get("name")
         if not name:
             raise InvalidParameterValue("`dataset_name` in the `datasets` clause must be specified.")
-        refs.append(core.DatasetRef(str(name), entry.get("dataset_digest") or entry.get("digest")))
+        refs.append(core.DatasetRef(str(name), given.get("dataset_digest") or given.get("digest")))
     return tuple(refs)
 
 
@@ -97,11 +97,11 @@ def logged_model_order_by_to_core(order_by: Iterable[dict[str, Any]] | None) -> 
     """
     clauses = []
     for entry in order_by or ():
-        entry = _clause(entry, "order_by")
-        field_name = entry.get("field_name")
+        given = _clause(entry, "order_by")
+        field_name = given.get("field_name")
         if not field_name:
             raise InvalidParameterValue("`field_name` in `order_by` must be specified.")
-        direction = "ASC" if entry.get("ascending", True) else "DESC"
+        direction = "ASC" if given.get("ascending", True) else "DESC"
         clauses.append(f"{_quoted_field(str(field_name))} {direction}")
     return clauses
 
