@@ -271,6 +271,23 @@ def model_metric(
     return Metric(key, _NAN if is_nan else value, timestamp, step, model_id, name, digest, run_id)
 
 
+def logged_model_row(model: LoggedModel) -> dict[str, Any]:
+    """The ``logged_models`` row of ``model`` (its tags, params and metrics have tables of their own)."""
+    return {
+        "model_id": model.model_id,
+        "experiment_id": model.experiment_id,
+        "name": model.name,
+        "artifact_location": model.artifact_location,
+        "creation_timestamp": model.creation_timestamp,
+        "last_updated_timestamp": model.last_updated_timestamp,
+        "status": model.status.value,
+        "status_message": model.status_message,
+        "model_type": model.model_type,
+        "source_run_id": model.source_run_id,
+        "lifecycle_stage": model.lifecycle_stage.value,
+    }
+
+
 def logged_model_from(
     row: Any,
     tags: Iterable[LoggedModelTag],

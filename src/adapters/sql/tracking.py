@@ -33,6 +33,7 @@ from genesis_flow.adapters.sql.mapping import (
     latest_metric,
     latest_row,
     logged_model_from,
+    logged_model_row,
     metric_row,
     model_metric,
     model_metric_row,
@@ -805,21 +806,7 @@ class SqlTrackingStore(SqlTraces):
                 tags=tuple({tag.key: tag for tag in tags}.values()),
                 params=tuple({p.key: p for p in params}.values()),
             )
-            conn.execute(
-                t.logged_models.insert().values(
-                    model_id=model.model_id,
-                    experiment_id=model.experiment_id,
-                    name=model.name,
-                    artifact_location=model.artifact_location,
-                    creation_timestamp=now,
-                    last_updated_timestamp=now,
-                    status=model.status.value,
-                    status_message=None,
-                    model_type=model_type,
-                    source_run_id=source_run_id,
-                    lifecycle_stage=ACTIVE,
-                )
-            )
+            conn.execute(t.logged_models.insert().values(logged_model_row(model)))
             self._write_model_pairs(
                 conn, t.logged_model_tags, model_id, [(x.key, x.value) for x in model.tags]
             )
