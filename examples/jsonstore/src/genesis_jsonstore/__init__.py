@@ -1,119 +1,32 @@
-"""An example third-party backend for Genesis-Flow: an artifact store on plain files.
+"""An example third-party backend for Genesis-Flow: every port on plain JSON files.
 
-File contents are stored once each under ``blobs/`` (named by a random id), and ``manifest.json``
-maps every artifact path to its blob and size. A write stores the blob first and then replaces
-the manifest in one rename, so a reader sees the old file or the whole new one, never a part.
-The store implements the five primitives of :class:`ArtifactStoreBase`; the base class gives the
-whole ``ArtifactStore`` port (path checks, listings, downloads) on top of them.
+* :class:`JsonTracingStore`: experiments, runs, metrics, logged models and traces
+  (``TrackingStore`` + ``TraceStore``), in :mod:`.tracking` and :mod:`.tracing`;
+* :class:`JsonRegistryStore`: registered models, versions and aliases (:mod:`.registry`);
+* :class:`JsonArtifactStore`: artifacts as files named in a manifest (:mod:`.artifacts`).
+
+Each store keeps one JSON document per entity under its root folder (:mod:`.files`; the
+spelling of each entity is :mod:`.mapping`), written whole and renamed into place, and reads the
+files on every call, so a store reopened on the same folder sees everything. The rules (checks,
+search language, paging, trace merging) are Genesis-Flow's domain, called as any store calls
+them; Genesis-Flow's contract kit (``pytest -p genesis_flow.testing``) is the proof.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import secrets
-import threading
-from collections.abc import Iterator
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING
 
-from genesis_flow.adapters.blob.base import ArtifactStoreBase
-from genesis_flow.core.entities import FileInfo
-from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist
+from genesis_jsonstore.artifacts import JsonArtifactStore
+from genesis_jsonstore.registry import JsonRegistryStore
+from genesis_jsonstore.tracing import JsonTracingStore
+from genesis_jsonstore.tracking import JsonTrackingStore
 
-__all__ = ["JsonArtifactStore"]
+__all__ = ["JsonArtifactStore", "JsonRegistryStore", "JsonTracingStore", "JsonTrackingStore"]
 
-CHUNK = 1024 * 1024
+if TYPE_CHECKING:  # mypy compares each store with every port it serves
+    from genesis_flow.ports import ArtifactStore, RegistryStore, TracingTrackingStore
 
-
-class JsonArtifactStore(ArtifactStoreBase):
-    """Artifacts under ``root``: ``blobs/<id>`` files and a ``manifest.json`` naming them.
-    Thread-safe: one lock per store orders manifest updates."""
-
-    def __init__(self, root: str) -> None:
-        super().__init__("json://" + str(Path(root).resolve()))
-        self._root = Path(root)
-        (self._root / "blobs").mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-
-    # --- the manifest ----------------------------------------------------------------------------
-
-    def _read(self) -> dict[str, dict[str, int | str]]:
-        try:
-            with open(self._root / "manifest.json", encoding="utf-8") as handle:
-                manifest: dict[str, dict[str, int | str]] = json.load(handle)
-                return manifest
-        except FileNotFoundError:
-            return {}
-
-    def _write(self, manifest: dict[str, dict[str, int | str]]) -> None:
-        temporary = self._root / f"manifest.{secrets.token_hex(8)}.tmp"
-        temporary.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, self._root / "manifest.json")
-
-    # --- the five primitives ---------------------------------------------------------------------
-
-    def _put(self, stream: BinaryIO, path: str) -> None:
-        blob = secrets.token_hex(16)
-        size = 0
-        with open(self._root / "blobs" / blob, "wb") as handle:
-            while chunk := stream.read(CHUNK):
-                handle.write(chunk)
-                size += len(chunk)
-        with self._lock:
-            manifest = self._read()
-            if any(other.startswith(path + "/") for other in manifest):
-                self._discard(blob)
-                raise InvalidParameterValue(f"Cannot write artifact {path!r}: a directory has that name")
-            parts = path.split("/")
-            if any("/".join(parts[:i]) in manifest for i in range(1, len(parts))):
-                self._discard(blob)
-                raise InvalidParameterValue(
-                    f"Cannot write artifact {path!r}: a file is in the way of its directory"
-                )
-            old = manifest.get(path)
-            manifest[path] = {"blob": blob, "size": size}
-            self._write(manifest)
-        if old is not None:
-            self._discard(str(old["blob"]))
-
-    def _get(self, path: str) -> BinaryIO:
-        entry = self._read().get(path)
-        if entry is None:
-            raise ResourceDoesNotExist(f"No artifact {path!r} under {self.artifact_uri}")
-        try:
-            return open(self._root / "blobs" / str(entry["blob"]), "rb")
-        except FileNotFoundError:
-            # Replaced between reading the manifest and opening the blob: read the new one.
-            return self._get(path)
-
-    def _files(self, prefix: str) -> Iterator[tuple[str, int]]:
-        for path, entry in sorted(self._read().items()):
-            if not prefix or path == prefix or path.startswith(prefix + "/"):
-                yield path, int(entry["size"])
-
-    def _list_level(self, prefix: str) -> list[FileInfo]:
-        below = prefix + "/" if prefix else ""
-        level: dict[str, FileInfo] = {}
-        for path, entry in self._read().items():
-            if not path.startswith(below) or path == prefix:
-                continue
-            name, _, rest = path[len(below) :].partition("/")
-            child = below + name
-            level[child] = FileInfo(child, True, None) if rest else FileInfo(child, False, int(entry["size"]))
-        return list(level.values())
-
-    def _remove(self, prefix: str) -> None:
-        with self._lock:
-            manifest = self._read()
-            gone = [p for p in manifest if not prefix or p == prefix or p.startswith(prefix + "/")]
-            blobs = [str(manifest.pop(p)["blob"]) for p in gone]
-            if gone:
-                self._write(manifest)
-        for blob in blobs:
-            self._discard(blob)
-
-    def _discard(self, blob: str) -> None:
-        with contextlib.suppress(FileNotFoundError):  # a concurrent replace got there first
-            os.unlink(self._root / "blobs" / blob)
+    def _conforms(
+        tracking: JsonTracingStore, registry: JsonRegistryStore, artifacts: JsonArtifactStore
+    ) -> tuple[TracingTrackingStore, RegistryStore, ArtifactStore]:
+        return tracking, registry, artifacts
