@@ -33,6 +33,7 @@ from genesis_flow.adapters.mongo import search as q
 from genesis_flow.adapters.mongo.database import MongoDatabase
 from genesis_flow.adapters.mongo.keys import decode, decode_map, encode, path
 from genesis_flow.core import validation as v
+from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
     InvalidParameterValue,
@@ -53,14 +54,7 @@ from genesis_flow.core.registry import (
     transition_target,
     version_not_found,
 )
-from genesis_flow.core.search import (
-    IS_PROMPT_TAG,
-    decode_page_token,
-    page_after,
-    prompt_scope,
-    query_fingerprint,
-    resolve_max_results,
-)
+from genesis_flow.core.search import IS_PROMPT_TAG, prompt_scope
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
 
@@ -306,10 +300,9 @@ class MongoRegistryStore:
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[RegisteredModel]:
-        kind = SearchKind.REGISTERED_MODELS
-        limit = resolve_max_results(kind, max_results)
-        fingerprint = query_fingerprint(kind, filter, tuple(order_by))
-        offset = decode_page_token(page_token, fingerprint)
+        page = PageRequest.search(
+            SearchKind.REGISTERED_MODELS, max_results, page_token, filter, tuple(order_by)
+        )
         effective, prompts = prompt_scope(filter)
         clauses = q.registered_model_clauses(effective)
         if not prompts:
@@ -319,12 +312,11 @@ class MongoRegistryStore:
 
         def work() -> tuple[list[RegisteredModel], bool]:
             self._finish_all()
-            docs = list(self._models.find(query).sort(sort).skip(offset).limit(limit + 1))
-            page = docs[:limit]
-            latest = self._latest_per_stage([d["_id"] for d in page])
-            return [_model_from(d, latest[d["_id"]]) for d in page], len(docs) > limit
+            docs, more = q.find_page(self._models, query, sort, page)
+            latest = self._latest_per_stage([d["_id"] for d in docs])
+            return [_model_from(d, latest[d["_id"]]) for d in docs], more
 
-        return page_after(*self._db.call(work), limit, offset, fingerprint)
+        return page.page(*self._db.call(work))
 
     def get_latest_versions(self, name: str, stages: Sequence[str] | None = None) -> tuple[ModelVersion, ...]:
         def work() -> tuple[ModelVersion, ...]:
@@ -537,10 +529,7 @@ class MongoRegistryStore:
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[ModelVersion]:
-        kind = SearchKind.MODEL_VERSIONS
-        limit = resolve_max_results(kind, max_results)
-        fingerprint = query_fingerprint(kind, filter, tuple(order_by))
-        offset = decode_page_token(page_token, fingerprint)
+        page = PageRequest.search(SearchKind.MODEL_VERSIONS, max_results, page_token, filter, tuple(order_by))
         effective, prompts = prompt_scope(filter)
         clauses = q.model_version_clauses(effective)
         sort = q.model_version_sort(order_by)
@@ -553,16 +542,13 @@ class MongoRegistryStore:
                 prompt_models = self._versions.distinct("mid", {"pt": True})
                 if prompt_models:
                     query.append({"mid": {"$nin": prompt_models}})
-            docs = list(
-                self._versions.find({"$and": query} if query else {}).sort(sort).skip(offset).limit(limit + 1)
-            )
-            page = docs[:limit]
+            docs, more = q.find_page(self._versions, {"$and": query} if query else {}, sort, page)
             models = {
-                m["_id"]: m for m in self._models.find({"_id": {"$in": list({d["mid"] for d in page})}})
+                m["_id"]: m for m in self._models.find({"_id": {"$in": list({d["mid"] for d in docs})}})
             }
-            return [_version_from(d, models.get(d["mid"])) for d in page], len(docs) > limit
+            return [_version_from(d, models.get(d["mid"])) for d in docs], more
 
-        return page_after(*self._db.call(work), limit, offset, fingerprint)
+        return page.page(*self._db.call(work))
 
     def set_model_version_tag(self, name: str, version: int, tag: ModelVersionTag) -> None:
         number = v.model_version_number(name, version)

@@ -23,7 +23,10 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+from pymongo.collection import Collection
+
 from genesis_flow.adapters.mongo.keys import path
+from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.search import clamp, complete_order, unknown_key
 from genesis_flow.core.search.ast import (
@@ -63,6 +66,40 @@ def unique_fields(spec: list[tuple[str, int]]) -> list[tuple[str, int]]:
             seen.add(field)
             kept.append((field, direction))
     return kept
+
+
+def find_page(
+    collection: Collection[dict[str, Any]],
+    query: dict[str, Any],
+    sort: Sequence[tuple[str, int]],
+    page: PageRequest,
+    *,
+    computed: dict[str, Any] | None = None,
+    hidden: dict[str, int] | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The documents of ``page`` of a search (at most its limit), and whether more follow.
+
+    A plain ``find`` sorts on stored fields; a sort on ``computed`` fields (a rank that puts
+    missing values last, a full value out of line) needs an aggregation, which drops them again.
+    ``hidden`` names the stored fields the caller does not want back (an exclusion projection).
+    """
+    if computed:
+        stages: list[dict[str, Any]] = [
+            {"$match": query},
+            {"$addFields": computed},
+            {"$sort": dict(sort)},
+            {"$skip": page.offset},
+        ]
+        if page.fetch is not None:
+            stages.append({"$limit": page.fetch})
+        stages.append({"$project": {**(hidden or {}), **{name: 0 for name in computed}}})
+        docs = list(collection.aggregate(stages))
+    else:
+        cursor = collection.find(query, hidden).sort(list(sort)).skip(page.offset)
+        docs = list(cursor if page.fetch is None else cursor.limit(page.fetch))
+    if page.limit is None:
+        return docs, False
+    return docs[: page.limit], len(docs) > page.limit
 
 
 def like_regex(pattern: str) -> str:

@@ -38,10 +38,10 @@ from genesis_flow.adapters.mongo import search as q
 from genesis_flow.adapters.mongo.database import MongoDatabase, is_duplicate_key
 from genesis_flow.adapters.mongo.keys import decode_map, encode, path
 from genesis_flow.core import validation as v
+from genesis_flow.core.commands import ExperimentSearch
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import InternalError, ResourceDoesNotExist
-from genesis_flow.core.search import decode_page_token, page_after, query_fingerprint, resolve_max_results
-from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
+from genesis_flow.core.search.ast import Filter, OrderBy
 from genesis_flow.core.tracing import (
     OPEN_STATES,
     TRACE_NAME_TAG,
@@ -505,30 +505,12 @@ class MongoTraces:
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[TraceInfo]:
-        kind = SearchKind.TRACES
-        limit = resolve_max_results(kind, max_results)
-        v.validate_lookups("experiment_ids", experiment_ids)
-        wanted = sorted({str(e) for e in experiment_ids})
-        fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(order_by))
-        offset = decode_page_token(page_token, fingerprint)
+        search = ExperimentSearch.traces(experiment_ids, filter, max_results, order_by, page_token)
         clauses = q.trace_clauses(filter)
         sort, computed = q.trace_sort(order_by)
-        base = {"x": {"$in": wanted}}
+        base = {"x": {"$in": list(search.experiment_ids)}}
         query = {"$and": [base, *clauses]} if clauses else base
-
-        def work() -> list[dict[str, Any]]:
-            if computed:
-                pipeline: list[dict[str, Any]] = [
-                    {"$match": query},
-                    {"$addFields": computed},
-                    {"$sort": dict(sort)},
-                    {"$skip": offset},
-                    {"$limit": limit + 1},
-                    {"$project": {name: 0 for name in computed}},
-                ]
-                return list(self._traces.aggregate(pipeline))
-            return list(self._traces.find(query).sort(sort).skip(offset).limit(limit + 1))
-
-        docs = self._db.call(work)
-        infos = [_info_from(d) for d in docs[:limit]]
-        return page_after(infos, len(docs) > limit, limit, offset, fingerprint)
+        docs, more = self._db.call(
+            lambda: q.find_page(self._traces, query, sort, search.page, computed=computed)
+        )
+        return search.page.page([_info_from(d) for d in docs], more)

@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from attrs import evolve
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -41,6 +40,17 @@ from genesis_flow.adapters.mongo.diagnostics import diagnose_database
 from genesis_flow.adapters.mongo.keys import decode, decode_map, encode, path
 from genesis_flow.adapters.mongo.tracing import MongoTraces
 from genesis_flow.core import validation as v
+from genesis_flow.core.commands import (
+    ExperimentSearch,
+    ImportedRun,
+    LogBatch,
+    LoggedModelParams,
+    PageRequest,
+    check_imported_experiment,
+    check_new_experiment,
+    check_new_logged_model,
+    check_run_inputs,
+)
 from genesis_flow.core.diagnostics import Diagnosis
 from genesis_flow.core.entities import (
     Dataset,
@@ -85,15 +95,7 @@ from genesis_flow.core.errors import (
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
-from genesis_flow.core.search import (
-    clamp,
-    complete_order,
-    decode_page_token,
-    page_after,
-    query_fingerprint,
-    resolve_max_results,
-    unknown_key,
-)
+from genesis_flow.core.search import clamp, complete_order, unknown_key
 from genesis_flow.core.search.ast import Comparator, Filter, KeyGroup, KeyType, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
@@ -385,10 +387,7 @@ class MongoTrackingStore(MongoTraces):
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Sequence[ExperimentTag] = ()
     ) -> str:
-        v.validate_experiment_name(name)
-        v.validate_artifact_location(artifact_location)
-        for tag in tags:
-            v.validate_experiment_tag(tag.key, tag.value)
+        check_new_experiment(name, artifact_location, tags)
 
         def reserve() -> str:
             if self._experiments.find_one({"name": name}, {"_id": 1}) is not None:
@@ -468,19 +467,11 @@ class MongoTrackingStore(MongoTraces):
         page_token: str | None = None,
     ) -> Page[Experiment]:
         kind = SearchKind.EXPERIMENTS
-        limit = resolve_max_results(kind, max_results)
-        fingerprint = query_fingerprint(kind, view_type, filter, tuple(order_by))
-        offset = decode_page_token(page_token, fingerprint)
+        page = PageRequest.search(kind, max_results, page_token, view_type, filter, tuple(order_by))
         query = {"$and": [{"l": {"$in": view_type.stage_values()}}, *q.experiment_clauses(filter)]}
         sort = q.experiment_sort(order_by)
-
-        def work() -> list[dict[str, Any]]:
-            return list(self._experiments.find(query).sort(sort).skip(offset).limit(limit + 1))
-
-        docs = self._db.call(work)
-        return page_after(
-            [_experiment_from(d) for d in docs[:limit]], len(docs) > limit, limit, offset, fingerprint
-        )
+        docs, more = self._db.call(lambda: q.find_page(self._experiments, query, sort, page))
+        return page.page([_experiment_from(d) for d in docs], more)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         v.validate_experiment_name(new_name)
@@ -881,21 +872,12 @@ class MongoTrackingStore(MongoTraces):
         params: Sequence[Param] = (),
         tags: Sequence[RunTag] = (),
     ) -> None:
-        v.validate_log_batch(
-            [(m.key, m.value, m.timestamp, m.step) for m in metrics],
-            [(p.key, p.value) for p in params],
-            [(tag.key, tag.value) for tag in tags],
-        )
+        batch = LogBatch.prepare(metrics, params, tags)
         v.validate_lookup("run_id", run_id)
-        latest: dict[str, Metric] = {}
-        for m in metrics:
-            current = latest.get(m.key)
-            if current is None or metric_order_key(m) > metric_order_key(current):
-                latest[m.key] = m
-        linked = sorted({m.model_id for m in metrics if m.model_id is not None})
-        v.validate_lookups("model_id", linked)
-        param_values = {p.key: p.value for p in params}
-        tag_values = {tag.key: tag.value for tag in tags}
+        linked = list(batch.model_ids)
+        latest = dict(batch.latest)
+        param_values = {p.key: p.value for p in batch.params}
+        tag_values = batch.tag_values
         # The points travel in the run document's update (one atomic write makes the whole batch
         # visible), then go to `metrics`, then leave the document: a crash anywhere leaves the
         # batch whole or absent, and whoever finds the entry completes it (docs/adr/0008). One id
@@ -911,7 +893,7 @@ class MongoTrackingStore(MongoTraces):
             # The common case in one update: new params, newer points, room in the document.
             pending = self._write_run_blind(run_id, param_values, tag_values, latest, entry)
             if pending is None:
-                self._write_run_checked(run_id, param_values, tag_values, latest, entry)
+                self._write_run_checked(run_id, batch, tag_values, latest, entry)
             else:
                 self._complete_stale(run_id, pending)
             if entry is not None:
@@ -971,7 +953,7 @@ class MongoTrackingStore(MongoTraces):
     def _write_run_checked(
         self,
         run_id: str,
-        param_values: dict[str, str],
+        batch: LogBatch,
         tag_values: dict[str, str],
         latest: dict[str, Metric],
         entry: dict[str, Any] | None,
@@ -980,9 +962,9 @@ class MongoTrackingStore(MongoTraces):
         with conditions on what was read, again if a racing writer got in between. Atomic:
         every check that can fail runs before the one write that makes the batch visible."""
         projection: dict[str, Any] = {"l": 1, "x": 1, "sz": 1, "wz": 1, "w.i": 1, "w.at": 1}
-        for key in param_values:
-            projection[path("p", key)] = 1
-            projection[path("ph", key)] = 1
+        for p in batch.params:
+            projection[path("p", p.key)] = 1
+            projection[path("ph", p.key)] = 1
         for key in latest:
             projection[path("m", key)] = 1
         for _ in range(5):
@@ -990,7 +972,7 @@ class MongoTrackingStore(MongoTraces):
             pending = list(doc.get("w") or ())
             if entry is not None and any(e.get("i") == entry["i"] for e in pending):
                 return  # written by an attempt of this call whose reply was lost
-            fresh = self._check_params(run_id, doc, param_values)
+            fresh = self._new_params(run_id, doc, batch)
             if entry is not None and doc.get("wz", 0) + entry["z"] > PENDING_BUDGET:
                 # Other batches' points fill the room: completing them is safe whoever wrote
                 # them (inserts are idempotent), and one batch always fits alone.
@@ -1003,23 +985,23 @@ class MongoTrackingStore(MongoTraces):
             # newer point first. Look again: a different param value is the caller's error.
         raise InvalidState(f"The run {run_id} kept changing while its values were written; retry.")
 
-    def _check_params(self, run_id: str, doc: dict[str, Any], values: dict[str, str]) -> dict[str, str]:
-        """The params of ``values`` not stored yet; raises if one is stored with another value."""
+    def _new_params(self, run_id: str, doc: dict[str, Any], batch: LogBatch) -> dict[str, str]:
+        """The batch's params ``doc`` does not hold yet (:meth:`LogBatch.new_params` raises for a
+        changed one). A value moved out of line is compared by its hash, and read back only
+        when it differs, for the error message."""
         stored = decode_map(doc.get("p"))
         hashes = decode_map(doc.get("ph"))
-        conflicts = []
-        fresh = {}
-        for key, value in values.items():
-            if key not in stored:
-                fresh[key] = value
+        known: dict[str, str] = {}
+        for p in batch.params:
+            if p.key not in stored:
                 continue
-            same = _hash(value) == hashes[key] if key in hashes else stored[key] == value
-            if not same:
-                old = stored[key] if key not in hashes else self._spilled_value(run_id, "p", key, hashes[key])
-                conflicts.append((key, old, value))
-        if conflicts:
-            raise v.changed_params_error(run_id, conflicts)
-        return fresh
+            if p.key not in hashes:
+                known[p.key] = stored[p.key]
+            elif _hash(p.value) == hashes[p.key]:
+                known[p.key] = p.value
+            else:
+                known[p.key] = self._spilled_value(run_id, "p", p.key, hashes[p.key])
+        return {p.key: p.value for p in batch.new_params(run_id, known)}
 
     def _spilled_value(self, run_id: str, kind: str, key: str, digest: str) -> str:
         row = self._values.find_one({"_id": f"{run_id}/{kind}/{encode(key)}/{digest}"})
@@ -1130,14 +1112,9 @@ class MongoTrackingStore(MongoTraces):
         max_results: int | None = None,
         page_token: str | None = None,
     ) -> Page[Metric]:
-        if max_results is not None and max_results < 1:
-            raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
-        v.validate_lookup("run_id", run_id)
-        v.validate_lookup("metric_key", metric_key)
-        fingerprint = query_fingerprint("metric-history", run_id, metric_key)
-        offset = decode_page_token(page_token, fingerprint)
+        page = PageRequest.metric_history(run_id, metric_key, max_results, page_token)
 
-        def work() -> tuple[list[Metric], bool]:
+        def work() -> list[Metric]:
             doc = self._runs.find_one({"_id": run_id}, {"w": 1})
             if doc is None:
                 raise run_not_found(run_id)
@@ -1146,23 +1123,17 @@ class MongoTrackingStore(MongoTraces):
                 if any(g["k"] == metric_key for g in entry["g"]):
                     self._complete(run_id, entry)
             cursor = self._metrics.find({"r": run_id, "k": metric_key}, {"r": 0, "_id": 0}).batch_size(10_000)
-            if max_results is None:
+            if page.fetch is None:
                 # The whole history: sorting it here is cheaper than asking the server to
                 # (measured: 35% of the call on the test server), and the order is total.
-                points = sorted((_metric_from_history(d) for d in cursor), key=metric_history_key)
-            else:
-                cursor = (
-                    cursor.sort([("t", 1), ("s", 1), ("v", 1), ("nan", 1)])
-                    .skip(offset)
-                    .limit(max_results + 1)
-                )
-                points = [_metric_from_history(d) for d in cursor]
-            return points, max_results is not None and len(points) > max_results
+                return sorted((_metric_from_history(d) for d in cursor), key=metric_history_key)
+            cursor = (
+                cursor.sort([("t", 1), ("s", 1), ("v", 1), ("nan", 1)]).skip(page.offset).limit(page.fetch)
+            )
+            return [_metric_from_history(d) for d in cursor]
 
-        points, more = self._db.call(work)
-        if max_results is None:
-            return Page(items=tuple(points), next_page_token=None)
-        return page_after(points[:max_results], more, max_results, offset, fingerprint)
+        points = self._db.call(work)
+        return page.slice(points) if page.fetch is None else page.page(points)
 
     def log_inputs(
         self,
@@ -1170,12 +1141,7 @@ class MongoTrackingStore(MongoTraces):
         datasets: Sequence[DatasetInput] = (),
         models: Sequence[LoggedModelInput] = (),
     ) -> None:
-        for item in datasets:
-            d = item.dataset
-            v.validate_dataset_fields(d.name, d.digest, d.source_type, d.source, d.schema, d.profile)
-            for tag in item.tags:
-                v.validate_input_tag(tag.key, tag.value)
-        v.validate_lookups("model_id", (m.model_id for m in models))
+        check_run_inputs(datasets, models)
 
         def work() -> None:
             doc = self._active_run_doc(run_id, {"l": 1, "x": 1})
@@ -1244,12 +1210,10 @@ class MongoTrackingStore(MongoTraces):
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[Run]:
-        kind = SearchKind.RUNS
-        limit = resolve_max_results(kind, max_results)
-        v.validate_lookups("experiment_ids", experiment_ids)
-        wanted = sorted({str(e) for e in experiment_ids})
-        fingerprint = query_fingerprint(kind, tuple(wanted), run_view_type, filter, tuple(order_by))
-        offset = decode_page_token(page_token, fingerprint)
+        search = ExperimentSearch.runs(
+            experiment_ids, filter, run_view_type, max_results, order_by, page_token
+        )
+        wanted = list(search.experiment_ids)
         base = {"x": {"$in": wanted}, "l": {"$in": run_view_type.stage_values()}}
 
         def work() -> tuple[list[Run], bool]:
@@ -1257,24 +1221,15 @@ class MongoTrackingStore(MongoTraces):
             clauses = q.run_clauses(filter, self._spill_lookup(spilled, wanted))
             sort, computed = q.run_sort(order_by, self._spilled_order(spilled, order_by, wanted))
             query = {"$and": [base, *clauses]} if clauses else base
-            if computed:
-                pipeline: list[dict[str, Any]] = [
-                    {"$match": query},
-                    {"$addFields": computed},
-                    {"$sort": dict(sort)},
-                    {"$skip": offset},
-                    {"$limit": limit + 1},
-                    {"$project": {"w.g": 0, **{name: 0 for name in computed}}},
-                ]
-                docs = list(self._runs.aggregate(pipeline))
-            else:
-                # Pending points are not part of a run; their entries' ids and ages are.
-                docs = list(self._runs.find(query, {"w.g": 0}).sort(sort).skip(offset).limit(limit + 1))
-            for doc in docs[:limit]:
+            # Pending points are not part of a run; their entries' ids and ages are.
+            docs, more = q.find_page(
+                self._runs, query, sort, search.page, computed=computed, hidden={"w.g": 0}
+            )
+            for doc in docs:
                 self._complete_stale(doc["_id"], doc.get("w") or ())
-            return self._load_runs(docs[:limit]), len(docs) > limit
+            return self._load_runs(docs), more
 
-        return page_after(*self._db.call(work), limit, offset, fingerprint)
+        return search.page.page(*self._db.call(work))
 
     def _spilled_keys(self, filter: Filter, order_by: Sequence[OrderBy]) -> set[str]:
         """The ``kind/key`` names some run moved out of its document, read only when the search
@@ -1354,12 +1309,7 @@ class MongoTrackingStore(MongoTraces):
         params: Sequence[LoggedModelParameter] = (),
         model_type: str | None = None,
     ) -> LoggedModel:
-        v.validate_logged_model_name(name)
-        v.validate_lookup("source_run_id", source_run_id)
-        for tag in tags:
-            v.validate_run_tag(tag.key, tag.value)
-        for param in params:
-            v.validate_param(param.key, param.value)
+        check_new_logged_model(name, source_run_id, tags, params)
         model_id = f"m-{self._ids.new_id()}"
 
         def work() -> LoggedModel:
@@ -1533,20 +1483,12 @@ class MongoTrackingStore(MongoTraces):
         self._db.call(work)
 
     def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
-        for param in params:
-            v.validate_param(param.key, param.value)
-        v.validate_unique_param_keys([p.key for p in params])
+        command = LoggedModelParams.prepare(params)
 
         def work() -> None:
             doc = self._model_doc(model_id, allow_deleted=True)
-            stored = decode_map(doc.get("p"))
-            for p in params:
-                if p.key in stored and stored[p.key] != p.value:
-                    raise InvalidParameterValue(
-                        f"Changing param values is not allowed. Param with key='{p.key}' was already"
-                        f" logged with value='{stored[p.key]}' for logged model ID='{model_id}'."
-                    )
-            fresh = {path("p", p.key): p.value for p in params if p.key not in stored}
+            new = command.new_params(model_id, decode_map(doc.get("p")))
+            fresh = {path("p", p.key): p.value for p in new}
             if fresh:
                 condition = {f: {"$exists": False} for f in fresh}
                 done = self._models.update_one({"_id": model_id, **condition}, {"$set": fresh})
@@ -1567,47 +1509,29 @@ class MongoTrackingStore(MongoTraces):
         order_by: Sequence[OrderBy] = (),
         page_token: str | None = None,
     ) -> Page[LoggedModel]:
-        kind = SearchKind.LOGGED_MODELS
-        limit = resolve_max_results(kind, max_results)
-        v.validate_lookups("experiment_ids", experiment_ids)
-        v.validate_lookups("datasets", (d.name for d in datasets))
-        v.validate_lookups("datasets", (d.digest for d in datasets))
-        wanted = sorted({str(e) for e in experiment_ids})
-        fingerprint = query_fingerprint(kind, tuple(wanted), filter, tuple(datasets), tuple(order_by))
-        offset = decode_page_token(page_token, fingerprint)
+        search = ExperimentSearch.logged_models(
+            experiment_ids, filter, datasets, max_results, order_by, page_token
+        )
+        wanted = list(search.experiment_ids)
         query = {"$and": [{"x": {"$in": wanted}, "l": ACTIVE}, *_logged_model_clauses(filter, datasets)]}
         spec: list[tuple[str, int]] = []
         computed: dict[str, Any] = {}
-        for i, o in enumerate(complete_order(kind, order_by)):
+        for i, o in enumerate(complete_order(SearchKind.LOGGED_MODELS, order_by)):
             field = path("ml", o.key, "v") if o.key_type is KeyType.METRIC else q.LOGGED_MODEL_FIELDS[o.key]
             if any(f == field for f, _ in spec):
                 continue  # ordered by this key already: the first direction decides
             rank = f"_o{i}"
             computed[rank] = {"$cond": [{"$in": [{"$type": f"${field}"}, ["missing", "null"]]}, 0, 1]}
             spec += [(rank, -1), (field, 1 if o.ascending else -1)]
-        pipeline: list[dict[str, Any]] = [
-            {"$match": query},
-            {"$addFields": computed},
-            {"$sort": dict(spec)},
-            {"$skip": offset},
-            {"$limit": limit + 1},
-            {"$project": {name: 0 for name in computed}},
-        ]
-
-        def work() -> list[dict[str, Any]]:
-            return list(self._models.aggregate(pipeline))
-
-        docs = self._db.call(work)
-        models = [self._logged_model_from(d) for d in docs[:limit]]
-        return page_after(models, len(docs) > limit, limit, offset, fingerprint)
+        docs, more = self._db.call(
+            lambda: q.find_page(self._models, query, spec, search.page, computed=computed)
+        )
+        return search.page.page([self._logged_model_from(d) for d in docs], more)
 
     # --- import (migration) ----------------------------------------------------------------------------
 
     def import_experiment(self, experiment: Experiment) -> None:
-        v.validate_lookup("experiment_id", experiment.experiment_id)
-        v.validate_experiment_name(experiment.name)
-        for tag in experiment.tags:
-            v.validate_experiment_tag(tag.key, tag.value)
+        check_imported_experiment(experiment)
         experiment_id = experiment.experiment_id
         doc = {
             "xi": _id_order(experiment_id),
@@ -1645,33 +1569,16 @@ class MongoTrackingStore(MongoTraces):
             )
 
     def import_run(self, run: Run, metric_history: Sequence[Metric]) -> None:
-        v.validate_lookup("run_id", run.info.run_id)
-        for m in metric_history:
-            v.validate_metric(m.key, m.value, m.timestamp, m.step)
-        for p in run.data.params:
-            v.validate_param(p.key, p.value)
-        for tag in run.data.tags:
-            v.validate_run_tag(tag.key, tag.value)
+        imported = ImportedRun.prepare(run.info.run_id, run.data.params, run.data.tags, metric_history)
         run_id = run.info.run_id
-        latest: dict[str, Metric] = {}
-        for m in metric_history:
-            point = evolve(m, run_id=None)
-            current = latest.get(m.key)
-            if current is None or metric_order_key(point) > metric_order_key(current):
-                latest[m.key] = point
 
         def work() -> None:
             self._experiment_doc(run.info.experiment_id)
             if self._runs.find_one({"_id": run_id}, {"_id": 1}) is not None:
                 raise ResourceAlreadyExists(f"Run with id={run_id} already exists.")
             # History first, the run document last: an import cut short is simply run again.
-            if metric_history:
-                points = {d["_id"]: d for d in (_history_doc(run_id, m) for m in metric_history)}
-                try:
-                    self._metrics.insert_many(list(points.values()), ordered=False)
-                except BulkWriteError as error:
-                    if not only_duplicates(error):
-                        raise
+            if imported.points:
+                self._insert_points(run_id, imported.points)
             self._attach_dataset_rows(run.info.experiment_id, run.inputs.dataset_inputs)
             doc = self._run_doc(run.info)
             self._place_values(
@@ -1680,7 +1587,7 @@ class MongoTrackingStore(MongoTraces):
             self._place_values(
                 doc, run_id, run.info.experiment_id, "t", {x.key: x.value for x in run.data.tags}
             )
-            doc["m"] = {encode(k): _latest_doc(m) for k, m in latest.items()}
+            doc["m"] = {encode(k): _latest_doc(m) for k, m in imported.latest.items()}
             seen: set[tuple[str, str]] = set()
             doc["di"] = []
             for i in run.inputs.dataset_inputs:
