@@ -249,13 +249,13 @@ def plant_pending(stores: Stores, run_id: str, metrics: list[Metric], written_at
     """The run document as a writer killed between its two writes leaves it: latest values and
     the points pending, no history."""
     from genesis_flow.adapters.mongo.keys import path
-    from genesis_flow.adapters.mongo.tracking import _latest_doc, _pending_entry
+    from genesis_flow.adapters.mongo.mapping import latest_doc, pending_entry
 
-    entry = _pending_entry(uuid.uuid4().hex, written_at, metrics)
+    entry = pending_entry(uuid.uuid4().hex, written_at, metrics)
     stores.db["runs"].update_one(
         {"_id": run_id},
         {
-            "$set": {path("m", metrics[-1].key): _latest_doc(metrics[-1])},
+            "$set": {path("m", metrics[-1].key): latest_doc(metrics[-1])},
             "$push": {"w": entry},
             "$inc": {"wz": entry["z"]},
         },

@@ -7,7 +7,7 @@ import pytest
 
 bson = pytest.importorskip("bson")
 
-from genesis_flow.adapters.mongo import tracking as mongo_tracking  # noqa: E402
+from genesis_flow.adapters.mongo import mapping as mongo_mapping  # noqa: E402
 from genesis_flow.core.entities import Dataset  # noqa: E402
 from genesis_flow.core.validation import (  # noqa: E402
     MAX_DATASET_PROFILE_SIZE,
@@ -26,7 +26,7 @@ def test_dataset_documents_of_maximum_size_fit_cosmos_db(char: str) -> None:
         schema=char * MAX_DATASET_SCHEMA_SIZE,
         profile="p" * MAX_DATASET_PROFILE_SIZE,
     )
-    values, chunks = mongo_tracking._dataset_values("id", dataset)
+    values, chunks = mongo_mapping.dataset_values("id", dataset)
     assert len(bson.encode({"_id": "id", "name": "n", "digest": "d", **values})) < 2_000_000
     assert max(len(bson.encode(c)) for c in chunks) < 1_000_000
     whole = {
@@ -38,6 +38,6 @@ def test_dataset_documents_of_maximum_size_fit_cosmos_db(char: str) -> None:
 
 def test_small_dataset_values_stay_inline() -> None:
     dataset = Dataset("n", "d", "s3", "s3://b/x", schema="{}", profile="p" * 400_000)
-    values, chunks = mongo_tracking._dataset_values("id", dataset)
+    values, chunks = mongo_mapping.dataset_values("id", dataset)
     assert chunks == []
     assert values == {"source": "s3://b/x", "schema": "{}", "profile": "p" * 400_000}

@@ -24,7 +24,8 @@ from typing import Any
 
 from pymongo.errors import BulkWriteError, OperationFailure, PyMongoError
 
-from genesis_flow.adapters.mongo.database import INDEXES, MongoDatabase, MongoTarget, make_client
+from genesis_flow.adapters.mongo.database import MongoDatabase, MongoTarget, make_client
+from genesis_flow.adapters.mongo.schema import INDEXES
 from genesis_flow.core.diagnostics import CosmosReport
 from genesis_flow.core.errors import GenesisError, InvalidState, RequestLimitExceeded
 

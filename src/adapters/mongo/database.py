@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-import pymongo
 from bson.errors import InvalidStringData
 from pymongo import MongoClient
 from pymongo.collection import Collection
@@ -35,6 +34,8 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
+from genesis_flow.adapters.mongo.schema import COLLECTIONS as COLLECTIONS  # test backends import it here
+from genesis_flow.adapters.mongo.schema import INDEXES
 from genesis_flow.core.diagnostics import CosmosReport
 from genesis_flow.core.errors import (
     GenesisError,
@@ -50,7 +51,6 @@ from genesis_flow.core.validation import unstorable_text_error
 T = TypeVar("T")
 
 DEFAULT_DATABASE = "genesis"
-SCHEMA_VERSION = 1
 # Options of ours that may appear in a URI; they are removed before pymongo parses it.
 OUR_OPTIONS = ("genesis_cosmos", "genesis_retry_budget_ms")
 DUPLICATE_KEY = 11000
@@ -61,61 +61,6 @@ NETWORK_ATTEMPTS = 3
 # the server applied nothing of.
 WRITE_CONFLICT = (112,)
 CONFLICT_ATTEMPTS = 20
-
-ASC, DESC = pymongo.ASCENDING, pymongo.DESCENDING
-
-
-class IndexSpec:
-    """An index every database of ours has: keys, uniqueness, and a stable name."""
-
-    def __init__(self, keys: list[tuple[str, int]], *, unique: bool = False, name: str) -> None:
-        self.keys = keys
-        self.unique = unique
-        self.name = name
-
-
-# One indexed query per API call: each search's filter prefix and default sort has an index here.
-INDEXES: dict[str, list[IndexSpec]] = {
-    "experiments": [
-        IndexSpec([("name", ASC)], unique=True, name="gf_name"),
-    ],
-    "runs": [
-        IndexSpec([("x", ASC), ("l", ASC), ("t0", DESC), ("_id", ASC)], name="gf_exp_start"),
-    ],
-    "metrics": [
-        IndexSpec(
-            [("r", ASC), ("k", ASC), ("t", ASC), ("s", ASC), ("v", ASC), ("nan", ASC)], name="gf_history"
-        ),
-    ],
-    "run_values": [
-        IndexSpec([("k", ASC), ("n", ASC), ("x", ASC)], name="gf_key"),
-        IndexSpec([("r", ASC)], name="gf_run"),
-    ],
-    "datasets": [
-        IndexSpec([("x", ASC), ("name", ASC), ("digest", ASC)], unique=True, name="gf_exp_dataset"),
-    ],
-    # Chunks of long dataset values, read by their computed ids only.
-    "dataset_values": [],
-    "logged_models": [
-        IndexSpec([("x", ASC), ("l", ASC), ("ct", DESC)], name="gf_exp_created"),
-    ],
-    "registered_models": [
-        IndexSpec([("name", ASC)], unique=True, name="gf_name"),
-        # Renames and deletions in progress (few, usually none), found by every search.
-        IndexSpec([("pd.s", ASC)], name="gf_pending"),
-    ],
-    "model_versions": [
-        IndexSpec([("mid", ASC), ("v", ASC)], unique=True, name="gf_model_version"),
-        IndexSpec([("ut", DESC), ("n", ASC), ("v", DESC)], name="gf_updated"),
-    ],
-    "traces": [
-        IndexSpec([("x", ASC), ("ts", DESC), ("_id", ASC)], name="gf_exp_time"),
-    ],
-    "spans": [
-        IndexSpec([("tr", ASC)], name="gf_trace"),
-    ],
-}
-COLLECTIONS = (*INDEXES, "counters", "meta")
 
 
 class MongoTarget:

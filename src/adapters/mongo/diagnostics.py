@@ -6,13 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from genesis_flow.adapters.mongo.database import (
-    COLLECTIONS,
-    INDEXES,
-    SCHEMA_VERSION,
-    MongoDatabase,
-    MongoTarget,
-)
+from genesis_flow.adapters.mongo.database import MongoDatabase, MongoTarget
+from genesis_flow.adapters.mongo.schema import COLLECTIONS, INDEXES, SCHEMA_VERSION
 from genesis_flow.core.diagnostics import (
     DatabaseKind,
     Diagnosis,

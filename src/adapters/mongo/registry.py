@@ -23,15 +23,16 @@ consecutive numbers and a number is never reused. Semantics are on the port.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from genesis_flow.adapters.mongo import mapping
 from genesis_flow.adapters.mongo import search as q
 from genesis_flow.adapters.mongo.database import MongoDatabase
-from genesis_flow.adapters.mongo.keys import decode, decode_map, encode, path
+from genesis_flow.adapters.mongo.keys import encode, path
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.entities import Page
@@ -43,10 +44,8 @@ from genesis_flow.core.errors import (
 )
 from genesis_flow.core.registry import (
     ModelVersion,
-    ModelVersionStatus,
     ModelVersionTag,
     RegisteredModel,
-    RegisteredModelAlias,
     RegisteredModelTag,
     Stage,
     model_exists,
@@ -57,43 +56,6 @@ from genesis_flow.core.registry import (
 from genesis_flow.core.search import IS_PROMPT_TAG, prompt_scope
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
-
-
-def _aliases_of(model: dict[str, Any], number: int) -> tuple[str, ...]:
-    return tuple(decode(a) for a, n in (model.get("al") or {}).items() if n == number)
-
-
-def _version_from(doc: dict[str, Any], model: dict[str, Any] | None) -> ModelVersion:
-    return ModelVersion(
-        # The model document holds the name; the version's copy serves searches.
-        name=model["name"] if model is not None else doc["n"],
-        version=doc["v"],
-        creation_timestamp=doc["ct"],
-        last_updated_timestamp=doc["ut"],
-        current_stage=Stage(doc["st"]),
-        description=doc.get("d"),
-        user_id=doc.get("u"),
-        source=doc.get("src"),
-        run_id=doc.get("run"),
-        status=ModelVersionStatus(doc.get("status", "READY")),
-        status_message=doc.get("sm"),
-        run_link=doc.get("rl"),
-        model_id=doc.get("lm"),
-        tags=tuple(ModelVersionTag(k, val) for k, val in decode_map(doc.get("t")).items()),
-        aliases=_aliases_of(model, doc["v"]) if model is not None else (),
-    )
-
-
-def _model_from(doc: dict[str, Any], latest: Iterable[dict[str, Any]]) -> RegisteredModel:
-    return RegisteredModel(
-        name=doc["name"],
-        creation_timestamp=doc["ct"],
-        last_updated_timestamp=doc["ut"],
-        description=doc.get("d"),
-        latest_versions=tuple(_version_from(mv, doc) for mv in latest),
-        tags=tuple(RegisteredModelTag(k, val) for k, val in decode_map(doc.get("t")).items()),
-        aliases=tuple(RegisteredModelAlias(decode(a), n) for a, n in (doc.get("al") or {}).items()),
-    )
 
 
 class MongoRegistryStore:
@@ -197,7 +159,7 @@ class MongoRegistryStore:
         return found
 
     def _entity(self, model: dict[str, Any]) -> RegisteredModel:
-        return _model_from(model, self._latest_per_stage([model["_id"]])[model["_id"]])
+        return mapping.registered_model_from(model, self._latest_per_stage([model["_id"]])[model["_id"]])
 
     # --- registered models -----------------------------------------------------------------------
 
@@ -212,17 +174,7 @@ class MongoRegistryStore:
 
         def work() -> RegisteredModel:
             now = self._clock.now_ms()
-            doc = {
-                "_id": model_id,
-                "name": name,
-                "ct": now,
-                "ut": now,
-                "d": description,
-                "t": {encode(k): val for k, val in tag_values.items()},
-                "al": {},
-                "hv": 0,
-                "rt": [],
-            }
+            doc = mapping.registered_model_doc(model_id, name, now, now, description, tag_values)
             try:
                 self._models.insert_one(doc)
             except DuplicateKeyError:
@@ -237,7 +189,7 @@ class MongoRegistryStore:
                         raise model_exists(name) from None
                 else:
                     doc = stored
-            return _model_from(doc, ())
+            return mapping.registered_model_from(doc, ())
 
         return self._db.call(work)
 
@@ -314,7 +266,7 @@ class MongoRegistryStore:
             self._finish_all()
             docs, more = q.find_page(self._models, query, sort, page)
             latest = self._latest_per_stage([d["_id"] for d in docs])
-            return [_model_from(d, latest[d["_id"]]) for d in docs], more
+            return [mapping.registered_model_from(d, latest[d["_id"]]) for d in docs], more
 
         return page.page(*self._db.call(work))
 
@@ -324,7 +276,7 @@ class MongoRegistryStore:
             # The model is looked up before the stages are parsed, as in MLflow.
             wanted = {Stage.parse(s) for s in stages} if stages else set(Stage)
             latest = self._latest_per_stage([doc["_id"]])[doc["_id"]]
-            return tuple(_version_from(mv, doc) for mv in latest if Stage(mv["st"]) in wanted)
+            return tuple(mapping.version_from(mv, doc) for mv in latest if Stage(mv["st"]) in wanted)
 
         return self._db.call(work)
 
@@ -384,7 +336,7 @@ class MongoRegistryStore:
         # Not idempotent: a lost reply of the increment costs a number, never a duplicate. The
         # insert is a call of its own, so retrying it never takes another number.
         model = self._db.call(reserve, idempotent=False)
-        doc = self._version_doc(
+        doc = mapping.version_doc(
             model["_id"],
             name,
             model["hv"],
@@ -405,53 +357,14 @@ class MongoRegistryStore:
                 self._versions.insert_one(doc)
 
         self._db.call(insert)
-        return _version_from(doc, model)
-
-    @staticmethod
-    def _version_doc(
-        model_key: str,
-        name: str,
-        number: int,
-        created: int,
-        updated: int,
-        *,
-        stage: Stage = Stage.NONE,
-        status: ModelVersionStatus = ModelVersionStatus.READY,
-        status_message: str | None = None,
-        description: str | None,
-        user_id: str | None,
-        source: str | None,
-        run_id: str | None,
-        run_link: str | None,
-        model_id: str | None,
-        tags: dict[str, str],
-    ) -> dict[str, Any]:
-        return {
-            "_id": f"{model_key}:{number}",
-            "mid": model_key,
-            "n": name,
-            "v": number,
-            "ct": created,
-            "ut": updated,
-            "d": description,
-            "u": user_id,
-            "src": source,
-            "run": run_id,
-            "rl": run_link,
-            "lm": model_id,
-            "st": stage.value,
-            "status": status.value,
-            "sm": status_message,
-            "t": {encode(k): val for k, val in tags.items()},
-            "pt": tags.get(IS_PROMPT_TAG) == "true",
-        }
+        return mapping.version_from(doc, model)
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
         number = v.model_version_number(name, version)
 
         def work() -> ModelVersion:
             model = self._model_of_version(name, number)
-            return _version_from(self._live_version(model, number), model)
+            return mapping.version_from(self._live_version(model, number), model)
 
         return self._db.call(work)
 
@@ -469,7 +382,7 @@ class MongoRegistryStore:
             )
             if doc is None:
                 raise version_not_found(name, number)
-            return _version_from(doc, model)
+            return mapping.version_from(doc, model)
 
         return self._db.call(work)
 
@@ -498,7 +411,7 @@ class MongoRegistryStore:
             if doc is None:
                 raise version_not_found(name, number)
             self._models.update_one({"_id": model["_id"]}, {"$set": {"ut": now}})
-            return _version_from(doc, model)
+            return mapping.version_from(doc, model)
 
         return self._db.call(work)
 
@@ -509,7 +422,7 @@ class MongoRegistryStore:
             model = self._model_of_version(name, number)
             self._live_version(model, number)
             # The number is retired before the version goes, so it can never be handed out again.
-            unset = {path("al", a): "" for a in _aliases_of(model, number)}
+            unset = {path("al", a): "" for a in mapping.aliases_of(model, number)}
             update: dict[str, Any] = {"$addToSet": {"rt": number}, "$set": {"ut": self._clock.now_ms()}}
             if unset:
                 update["$unset"] = unset
@@ -546,7 +459,7 @@ class MongoRegistryStore:
             models = {
                 m["_id"]: m for m in self._models.find({"_id": {"$in": list({d["mid"] for d in docs})}})
             }
-            return [_version_from(d, models.get(d["mid"])) for d in docs], more
+            return [mapping.version_from(d, models.get(d["mid"])) for d in docs], more
 
         return page.page(*self._db.call(work))
 
@@ -620,11 +533,11 @@ class MongoRegistryStore:
                 doc = self._versions.find_one({"mid": model["_id"]}, sort=[("v", -1)])
                 if doc is None:
                     raise ModelVersionNotFound(f"Latest version not found for model {name}.")
-                return _version_from(doc, model)
+                return mapping.version_from(doc, model)
             number = (model.get("al") or {}).get(encode(alias))
             if number is None:
                 raise InvalidParameterValue(f"Registered model alias {alias} not found.")
-            return _version_from(self._live_version(model, number), model)
+            return mapping.version_from(self._live_version(model, number), model)
 
         return self._db.call(work)
 
@@ -639,17 +552,14 @@ class MongoRegistryStore:
                 raise model_exists(model.name)
             try:
                 self._models.insert_one(
-                    {
-                        "_id": model_id,
-                        "name": model.name,
-                        "ct": model.creation_timestamp,
-                        "ut": model.last_updated_timestamp,
-                        "d": model.description,
-                        "t": {encode(k): val for k, val in tag_values.items()},
-                        "al": {},
-                        "hv": 0,
-                        "rt": [],
-                    }
+                    mapping.registered_model_doc(
+                        model_id,
+                        model.name,
+                        model.creation_timestamp,
+                        model.last_updated_timestamp,
+                        model.description,
+                        tag_values,
+                    )
                 )
             except DuplicateKeyError:
                 if self._models.find_one({"_id": model_id}, {"_id": 1}) is None:
@@ -668,7 +578,7 @@ class MongoRegistryStore:
             # A deleted number counts as taken too: numbers are never reused.
             if number in (model.get("rt") or ()):
                 raise taken
-            doc = self._version_doc(
+            doc = mapping.version_doc(
                 model["_id"],
                 version.name,
                 number,

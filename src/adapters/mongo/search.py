@@ -27,6 +27,7 @@ from pymongo.collection import Collection
 
 from genesis_flow.adapters.mongo.keys import path
 from genesis_flow.core.commands import PageRequest
+from genesis_flow.core.entities import DatasetRef
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.search import clamp, complete_order, unknown_key
 from genesis_flow.core.search.ast import (
@@ -100,6 +101,13 @@ def find_page(
     if page.limit is None:
         return docs, False
     return docs[: page.limit], len(docs) > page.limit
+
+
+def present_rank(field: str) -> dict[str, Any]:
+    """A computed rank, 1 where ``field`` holds a value and 0 where it is missing or null: sorted
+    descending before the field, it puts missing values last in both directions (MongoDB puts
+    them first ascending)."""
+    return {"$cond": [{"$in": [{"$type": f"${field}"}, ["missing", "null"]]}, 0, 1]}
 
 
 def like_regex(pattern: str) -> str:
@@ -264,8 +272,7 @@ def run_sort(
         if any(f == field for f, _ in spec):
             continue  # ordered by this key already: the first direction decides
         rank = f"_o{i}"
-        # Present values first in both directions: MongoDB puts missing/null first ascending.
-        computed[rank] = {"$cond": [{"$in": [{"$type": f"${field}"}, ["missing", "null"]]}, 0, 1]}
+        computed[rank] = present_rank(field)
         if full_values and i in full_values:
             computed[f"_v{i}"] = full_values[i]
             spec += [(rank, -1), (f"_v{i}", direction)]
@@ -380,6 +387,55 @@ LOGGED_MODEL_FIELDS = {
 }
 
 
+def logged_model_clauses(filter: Filter, datasets: Sequence[DatasetRef]) -> list[dict[str, Any]]:
+    """Clauses on logged model documents; a metric comparison (and ``datasets``) holds for a model
+    with some metric point that matches (on one of the datasets)."""
+    clauses: list[dict[str, Any]] = []
+    on_datasets = [{"dn": d.name, **({"dd": d.digest} if d.digest is not None else {})} for d in datasets]
+    has_metric_clause = False
+    for c in filter.comparisons:
+        kt = c.key_type
+        if kt is KeyType.METRIC:
+            has_metric_clause = True
+            if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL, Comparator.IN, Comparator.NOT_IN):
+                raise unknown_key(SearchKind.LOGGED_MODELS, c)
+            assert c.value is not None and not isinstance(c.value, tuple)
+            point: dict[str, Any] = {"k": c.key, "v": condition(c.comparator, clamp(float(c.value)))}
+            clauses.append(_any_point(point, on_datasets))
+        elif kt in (KeyType.PARAM, KeyType.TAG):
+            clauses.append(field_clause(path("p" if kt is KeyType.PARAM else "t", c.key), c))
+        elif kt is KeyType.ATTRIBUTE and c.key in LOGGED_MODEL_FIELDS:
+            clauses.append(field_clause(LOGGED_MODEL_FIELDS[c.key], c))
+        else:
+            raise unknown_key(SearchKind.LOGGED_MODELS, c)
+    if on_datasets and not has_metric_clause:
+        clauses.append(_any_point({}, on_datasets))
+    return clauses
+
+
+def _any_point(point: dict[str, Any], on_datasets: list[dict[str, Any]]) -> dict[str, Any]:
+    """Some metric point matches ``point`` (and lies on one of the datasets, when given). One
+    ``$elemMatch`` per dataset: some servers refuse ``$or`` inside ``$elemMatch``."""
+    if not on_datasets:
+        return {"ms": {"$elemMatch": point}}
+    return {"$or": [{"ms": {"$elemMatch": {**point, **d}}} for d in on_datasets]}
+
+
+def logged_model_sort(order_by: Sequence[OrderBy]) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """(sort specification, computed ranks): per key, values in order, then missing, in both
+    directions; a metric orders by each model's latest value of it (``ml``)."""
+    spec: list[tuple[str, int]] = []
+    computed: dict[str, Any] = {}
+    for i, o in enumerate(complete_order(SearchKind.LOGGED_MODELS, order_by)):
+        field = path("ml", o.key, "v") if o.key_type is KeyType.METRIC else LOGGED_MODEL_FIELDS[o.key]
+        if any(f == field for f, _ in spec):
+            continue  # ordered by this key already: the first direction decides
+        rank = f"_o{i}"
+        computed[rank] = present_rank(field)
+        spec += [(rank, -1), (field, 1 if o.ascending else -1)]
+    return spec, computed
+
+
 # --- traces ----------------------------------------------------------------------------------------
 
 # Trace attributes as fields of a trace document. ``name`` is a tag and ``run_id`` a metadata
@@ -439,8 +495,7 @@ def trace_sort(order_by: Sequence[OrderBy]) -> tuple[list[tuple[str, int]], dict
             continue
         if field not in _ALWAYS_PRESENT:
             rank = f"_o{i}"
-            # Present values first in both directions: MongoDB puts missing/null first ascending.
-            computed[rank] = {"$cond": [{"$in": [{"$type": f"${field}"}, ["missing", "null"]]}, 0, 1]}
+            computed[rank] = present_rank(field)
             spec.append((rank, -1))
         spec.append((field, direction))
     return unique_fields(spec), computed

@@ -34,6 +34,7 @@ from pymongo import ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from genesis_flow.adapters.mongo import mapping
 from genesis_flow.adapters.mongo import search as q
 from genesis_flow.adapters.mongo.database import MongoDatabase, is_duplicate_key
 from genesis_flow.adapters.mongo.keys import decode_map, encode, path
@@ -75,11 +76,6 @@ DELETE_CHUNK = 1000
 def _end_time(info: TraceInfo) -> int:
     # What end_time_ms means (MLflow's SQL store): timestamp + COALESCE(duration, 0).
     return info.request_time + (info.execution_duration or 0)
-
-
-def _id_order(experiment_id: str) -> int:
-    # As experiments: decimal ids order as numbers; any other id after all of them.
-    return int(experiment_id) if experiment_id.isdigit() and len(experiment_id) < 19 else 2**62
 
 
 def _span_key(trace_id: str, span_id: str) -> str:
@@ -173,14 +169,22 @@ def _spans_from(docs: Sequence[dict[str, Any]]) -> dict[str, list[Span]]:
     return spans
 
 
-def _info_doc(info: TraceInfo) -> dict[str, Any]:
-    """A new trace document (``log_spans``'s ``$setOnInsert``)."""
-    doc: dict[str, Any] = {
+def _info_fields(info: TraceInfo) -> dict[str, Any]:
+    """What every write of a whole trace info sets: the experiment (its id also as a number, as
+    experiments order), the times and the state."""
+    return {
         "x": info.experiment_id,
-        "xi": _id_order(info.experiment_id),
+        "xi": mapping.id_order(info.experiment_id),
         "ts": info.request_time,
         "et": _end_time(info),
         "st": info.state.value,
+    }
+
+
+def _info_doc(info: TraceInfo) -> dict[str, Any]:
+    """A new trace document (``log_spans``'s ``$setOnInsert``)."""
+    doc: dict[str, Any] = {
+        **_info_fields(info),
         "t": {encode(k): val for k, val in info.tags.items()},
         "md": {encode(k): val for k, val in info.metadata.items()},
     }
@@ -196,13 +200,7 @@ def _info_doc(info: TraceInfo) -> dict[str, Any]:
 
 def _info_update(info: TraceInfo) -> dict[str, Any]:
     """``start_trace`` as one update: merge_trace_info's rules, applied by the server."""
-    fields: dict[str, Any] = {
-        "x": info.experiment_id,
-        "xi": _id_order(info.experiment_id),
-        "ts": info.request_time,
-        "et": _end_time(info),
-        "st": info.state.value,
-    }
+    fields = _info_fields(info)
     unset: dict[str, str] = {}
     # The new duration and client request id win even when absent; previews only when given.
     for name, value, always in (

@@ -17,16 +17,15 @@ User keys are encoded (:mod:`.keys`) before they become field names. Writes are 
 conditional: a call's update of the run document states what makes it valid (the run active, new
 params absent, the stored latest points older), so racing writers need no transaction and a
 retried call stores nothing twice (docs/adr/0008). Semantics are on the port, not repeated here.
+Documents are written and read in :mod:`.mapping`, searches compiled and paged in :mod:`.search`,
+collections and indexes declared in :mod:`.schema`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import math
 import secrets
-import struct
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -34,10 +33,11 @@ from typing import Any
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from genesis_flow.adapters.mongo import mapping
 from genesis_flow.adapters.mongo import search as q
 from genesis_flow.adapters.mongo.database import MongoDatabase, only_duplicates
 from genesis_flow.adapters.mongo.diagnostics import diagnose_database
-from genesis_flow.adapters.mongo.keys import decode, decode_map, encode, path
+from genesis_flow.adapters.mongo.keys import decode_map, encode, path
 from genesis_flow.adapters.mongo.tracing import MongoTraces
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import (
@@ -59,7 +59,6 @@ from genesis_flow.core.entities import (
     DatasetSummary,
     Experiment,
     ExperimentTag,
-    InputTag,
     LifecycleStage,
     LoggedModel,
     LoggedModelInput,
@@ -73,8 +72,6 @@ from genesis_flow.core.entities import (
     Run,
     RunData,
     RunInfo,
-    RunInputs,
-    RunOutputs,
     RunStatus,
     RunTag,
     ViewType,
@@ -83,7 +80,6 @@ from genesis_flow.core.entities import (
     experiment_not_found,
     logged_model_not_found,
     metric_history_key,
-    metric_order_key,
     run_not_active,
     run_not_found,
 )
@@ -95,7 +91,6 @@ from genesis_flow.core.errors import (
     ResourceAlreadyExists,
     ResourceDoesNotExist,
 )
-from genesis_flow.core.search import clamp, complete_order, unknown_key
 from genesis_flow.core.search.ast import Comparator, Filter, KeyGroup, KeyType, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME
@@ -110,7 +105,7 @@ INLINE_BUDGET = 1_000_000
 # IS NULL still work from the document) and a hash of the whole value (``ph``/``th``).
 SPILL_PREFIX = 200
 SPILLED_KEYS = "spilled-keys"
-# A batch's history points wait in the run document (``w``, see :func:`_pending_entry`) between
+# A batch's history points wait in the run document (``w``, see :func:`.mapping.pending_entry`) between
 # the update that makes the batch visible and their insert into ``metrics``. ``wz`` sums the
 # entries' sizes; a batch whose entry would pass this budget first completes the entries there.
 # One batch of 1,000 points with 250-character keys takes about 300 KB, so it always fits alone,
@@ -119,79 +114,6 @@ PENDING_BUDGET = 512_000
 # Writers complete entries older than this (their writer died, or is very slow); readers of a
 # history complete every entry holding that key, whatever its age.
 PENDING_LEASE_MS = 5_000
-
-
-def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _point_id(run_id: str, m: Metric) -> str:
-    # The identity of a point (key, value, timestamp, step): -0.0 + 0.0 is 0.0, as they are equal.
-    value = float(m.value) + 0.0
-    return f"{run_id}:{_hash(repr((m.key, repr(value), m.timestamp, m.step)))}"
-
-
-def _order_value(value: float) -> float:
-    return 0.0 if math.isnan(value) else float(value)
-
-
-def _order_code(m: Metric) -> str:
-    """MLflow's latest-value order (step, timestamp, value with NaN as 0, NaN last) as one string
-    that compares like the tuple: fixed-width hex of sign-flipped integers and of the double's
-    order-preserving bits. One field, so "stored point is older" is one comparison, not an $or."""
-    step, timestamp, value, nan = metric_order_key(m)
-    bits = struct.unpack(">Q", struct.pack(">d", value + 0.0))[0]
-    bits = (~bits & _U64) if bits >> 63 else bits | (1 << 63)
-    return f"{(step + (1 << 63)) & _U64:016x}{(timestamp + (1 << 63)) & _U64:016x}{bits:016x}{nan}"
-
-
-_U64 = (1 << 64) - 1
-
-
-def _latest_doc(m: Metric) -> dict[str, Any]:
-    """A latest value in a run document: ``v`` compares (clamped, NaN kept), ``r`` ranks number
-    (2) before NaN (1), ``o``/``n`` order points (NaN as 0, then NaN last) and ``k`` is that order
-    as one string (:func:`_order_code`), ``x`` the raw value when it is infinite."""
-    value = float(m.value)
-    nan = math.isnan(value)
-    doc: dict[str, Any] = {
-        "v": clamp(value),
-        "r": q.NAN_RANK if nan else q.NUMBER_RANK,
-        "s": m.step,
-        "t": m.timestamp,
-        "o": _order_value(value),
-        "n": 1 if nan else 0,
-        "k": _order_code(m),
-    }
-    if math.isinf(value):
-        doc["x"] = value
-    for name, field in (("model_id", "mid"), ("dataset_name", "dn"), ("dataset_digest", "dd")):
-        if getattr(m, name) is not None:
-            doc[field] = getattr(m, name)
-    return doc
-
-
-def _metric_from_latest(key: str, doc: dict[str, Any]) -> Metric:
-    value = math.nan if doc["r"] == q.NAN_RANK else doc.get("x", doc["v"])
-    return Metric(key, value, doc["t"], doc["s"], doc.get("mid"), doc.get("dn"), doc.get("dd"))
-
-
-def _history_doc(run_id: str, m: Metric) -> dict[str, Any]:
-    value = float(m.value)
-    doc: dict[str, Any] = {
-        "_id": _point_id(run_id, m),
-        "r": run_id,
-        "k": m.key,
-        "v": _order_value(value),
-        "t": m.timestamp,
-        "s": m.step,
-    }
-    if math.isnan(value):
-        doc["nan"] = 1
-    for name, field in (("model_id", "mid"), ("dataset_name", "dn"), ("dataset_digest", "dd")):
-        if getattr(m, name) is not None:
-            doc[field] = getattr(m, name)
-    return doc
 
 
 def _add_entry(
@@ -208,119 +130,6 @@ def _wall_ms() -> int:
     # Pending entries are aged by the wall clock, not the store's clock: the lease compares times
     # written by different processes, which a clock injected into one store cannot speak for.
     return time.time_ns() // 1_000_000
-
-
-def _metric_from_history(doc: dict[str, Any]) -> Metric:
-    value = math.nan if doc.get("nan") else doc["v"]
-    return Metric(doc["k"], value, doc["t"], doc["s"], doc.get("mid"), doc.get("dn"), doc.get("dd"))
-
-
-def _pending_entry(batch_id: str, now: int, metrics: Sequence[Metric]) -> dict[str, Any]:
-    """A batch's points as one entry of the run document's ``w`` list: ``i`` the batch id, ``at``
-    when it was written, ``z`` its size, ``g`` the points grouped by key (and model and dataset
-    links) as parallel lists of values, timestamps and steps, so a key is stored once."""
-    groups: dict[tuple[str, str | None, str | None, str | None], dict[str, Any]] = {}
-    for m in metrics:
-        identity = (m.key, m.model_id, m.dataset_name, m.dataset_digest)
-        group = groups.get(identity)
-        if group is None:
-            group = groups[identity] = {"k": m.key, "v": [], "t": [], "s": []}
-            if any(x is not None for x in identity[1:]):
-                group["e"] = list(identity[1:])
-        group["v"].append(float(m.value))
-        group["t"].append(m.timestamp)
-        group["s"].append(m.step)
-    size = 64 + sum(len(k[0].encode()) + 64 + 40 * len(g["v"]) for k, g in groups.items())
-    return {"i": batch_id, "at": now, "z": size, "g": list(groups.values())}
-
-
-def _pending_points(entry: dict[str, Any]) -> list[Metric]:
-    points = []
-    for g in entry["g"]:
-        model_id, dataset_name, dataset_digest = g.get("e") or (None, None, None)
-        for value, timestamp, step in zip(g["v"], g["t"], g["s"], strict=True):
-            points.append(Metric(g["k"], value, timestamp, step, model_id, dataset_name, dataset_digest))
-    return points
-
-
-def _dataset_id(experiment_id: str, name: str, digest: str) -> str:
-    return _hash(repr((experiment_id, name, digest)))
-
-
-# Bytes of source, schema and profile a dataset document holds. MLflow allows a 16 MB profile,
-# past MongoDB's 16 MB and Cosmos DB's 2 MB per document: beyond this budget the long fields move
-# to `dataset_values` in chunks of at most DATASET_CHUNK_BYTES in UTF-8 (a character takes up to
-# 4 bytes: ASCII text is cut every DATASET_CHUNK_BYTES characters, other text every quarter of
-# that), so each chunk document stays under 1 MB, and are read back whole.
-DATASET_INLINE_BUDGET = 512_000
-DATASET_CHUNK_BYTES = 900_000
-_DATASET_TEXT_FIELDS = ("source", "schema", "profile")
-_SHORT_FIELD = 1_000
-
-
-def _chunk_id(dataset_id: str, field: str, digest: str, index: int) -> str:
-    return f"{dataset_id}/{field}/{digest}/{index}"
-
-
-def _dataset_values(dataset_id: str, dataset: Dataset) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The text fields of a dataset document, and the chunk documents of the fields moved out of
-    it (``ox``: field -> [hash of the value, number of chunks]). The chunk ids carry the value's
-    hash, so a dataset document only ever names chunks of its own value, whichever racing writer
-    inserted it first."""
-    values: dict[str, Any] = {f: getattr(dataset, f) for f in _DATASET_TEXT_FIELDS}
-    if sum(len(x.encode()) for x in values.values() if x) <= DATASET_INLINE_BUDGET:
-        return values, []
-    chunks: list[dict[str, Any]] = []
-    moved: dict[str, list[Any]] = {}
-    for field, value in list(values.items()):
-        if value is None or len(value) <= _SHORT_FIELD:
-            continue
-        digest = _hash(value)
-        size = DATASET_CHUNK_BYTES if value.isascii() else DATASET_CHUNK_BYTES // 4
-        parts = range(0, len(value), size)
-        chunks.extend(
-            {"_id": _chunk_id(dataset_id, field, digest, i), "v": value[start : start + size]}
-            for i, start in enumerate(parts)
-        )
-        moved[field] = [digest, len(parts)]
-        values[field] = None
-    values["ox"] = moved
-    return values, chunks
-
-
-def _experiment_from(doc: dict[str, Any]) -> Experiment:
-    return Experiment(
-        experiment_id=doc["_id"],
-        name=doc["name"],
-        artifact_location=doc["art"],
-        lifecycle_stage=LifecycleStage(doc["l"]),
-        creation_time=doc.get("ct"),
-        last_update_time=doc.get("ut"),
-        tags=tuple(ExperimentTag(k, val) for k, val in decode_map(doc.get("t")).items()),
-    )
-
-
-def _id_order(experiment_id: str) -> int:
-    # Ids are decimal strings; an imported id that is not sorts after all of them.
-    return int(experiment_id) if experiment_id.isdigit() and len(experiment_id) < 19 else 2**62
-
-
-def _info_from(doc: dict[str, Any]) -> RunInfo:
-    return RunInfo(
-        run_id=doc["_id"],
-        experiment_id=doc["x"],
-        run_name=doc["n"],
-        user_id=doc["u"],
-        status=RunStatus(doc["st"]),
-        start_time=doc.get("t0"),
-        end_time=doc.get("t1"),
-        artifact_uri=doc["a"],
-        lifecycle_stage=LifecycleStage(doc["l"]),
-    )
-
-
-def _size(key: str, value: str) -> int:
-    return len(key) + len(value.encode()) + 8
 
 
 class MongoTrackingStore(MongoTraces):
@@ -415,15 +224,10 @@ class MongoTrackingStore(MongoTraces):
         # increment is not idempotent: a lost reply costs an id, never a duplicate.
         experiment_id = self._db.call(reserve, idempotent=False)
         now = self._clock.now_ms()
+        location = artifact_location or self._location(experiment_id)
         doc = {
             "_id": experiment_id,
-            "xi": _id_order(experiment_id),
-            "name": name,
-            "art": artifact_location or self._location(experiment_id),
-            "l": ACTIVE,
-            "ct": now,
-            "ut": now,
-            "t": {encode(tag.key): tag.value for tag in tags},
+            **mapping.experiment_doc(experiment_id, name, location, LifecycleStage.ACTIVE, now, now, tags),
         }
 
         def insert() -> None:
@@ -451,12 +255,12 @@ class MongoTrackingStore(MongoTraces):
         return doc
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        return self._db.call(lambda: _experiment_from(self._experiment_doc(experiment_id)))
+        return self._db.call(lambda: mapping.experiment_from(self._experiment_doc(experiment_id)))
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         v.validate_text("name", name)  # no stored name can hold unstorable text
         doc = self._db.call(lambda: self._experiments.find_one({"name": name}))
-        return None if doc is None else _experiment_from(doc)
+        return None if doc is None else mapping.experiment_from(doc)
 
     def search_experiments(
         self,
@@ -471,7 +275,7 @@ class MongoTrackingStore(MongoTraces):
         query = {"$and": [{"l": {"$in": view_type.stage_values()}}, *q.experiment_clauses(filter)]}
         sort = q.experiment_sort(order_by)
         docs, more = self._db.call(lambda: q.find_page(self._experiments, query, sort, page))
-        return page.page([_experiment_from(d) for d in docs], more)
+        return page.page([mapping.experiment_from(d) for d in docs], more)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         v.validate_experiment_name(new_name)
@@ -574,7 +378,7 @@ class MongoTrackingStore(MongoTraces):
                 end_time=None,
                 artifact_uri=f"{experiment['art'].rstrip('/')}/{run_id}/artifacts",
             )
-            doc = self._run_doc(info)
+            doc = mapping.run_doc(info)
             self._place_values(doc, run_id, experiment["_id"], "t", tag_map)
             with contextlib.suppress(DuplicateKeyError):  # a retry after a lost reply: it is stored
                 self._runs.insert_one(doc)
@@ -582,36 +386,18 @@ class MongoTrackingStore(MongoTraces):
 
         return self._db.call(work)
 
-    @staticmethod
-    def _run_doc(info: RunInfo) -> dict[str, Any]:
-        return {
-            "_id": info.run_id,
-            "x": info.experiment_id,
-            "n": info.run_name,
-            "u": info.user_id,
-            "st": info.status.value,
-            "t0": info.start_time,
-            "t1": info.end_time,
-            "a": info.artifact_uri,
-            "l": info.lifecycle_stage.value,
-            "p": {},
-            "t": {},
-            "m": {},
-            "sz": 0,
-        }
-
     def _place_values(
         self, doc: dict[str, Any], run_id: str, experiment_id: str, kind: str, values: dict[str, str]
     ) -> None:
         """Put params or tags into a new run document, moving long values out when over budget."""
         moved: list[tuple[str, str, str]] = []
         for key, value in values.items():
-            size = _size(key, value)
+            size = mapping.value_size(key, value)
             if doc["sz"] + size > INLINE_BUDGET and len(value) > SPILL_PREFIX:
                 moved.append((kind, key, value))
                 doc[kind][encode(key)] = value[:SPILL_PREFIX]
-                doc.setdefault(f"{kind}h", {})[encode(key)] = _hash(value)
-                doc["sz"] += _size(key, value[:SPILL_PREFIX]) + 40
+                doc.setdefault(f"{kind}h", {})[encode(key)] = mapping.short_hash(value)
+                doc["sz"] += mapping.value_size(key, value[:SPILL_PREFIX]) + 40
             else:
                 doc[kind][encode(key)] = value
                 doc["sz"] += size
@@ -630,14 +416,14 @@ class MongoTrackingStore(MongoTraces):
         self._values.bulk_write(
             [
                 UpdateOne(
-                    {"_id": f"{run_id}/{kind}/{encode(key)}/{_hash(value)}"},
+                    {"_id": f"{run_id}/{kind}/{encode(key)}/{mapping.short_hash(value)}"},
                     {
                         "$setOnInsert": {
                             "r": run_id,
                             "x": experiment_id,
                             "k": kind,
                             "n": key,
-                            "h": _hash(value),
+                            "h": mapping.short_hash(value),
                             "v": value,
                         }
                     },
@@ -672,26 +458,18 @@ class MongoTrackingStore(MongoTraces):
         dataset_keys = {(d["x"], i["n"], i["d"]) for d in docs for i in d.get("di") or ()}
         datasets: dict[tuple[str, str, str], Dataset] = {}
         if dataset_keys:
-            ids = [_dataset_id(*k) for k in dataset_keys]
+            ids = [mapping.dataset_id(*k) for k in dataset_keys]
             rows = list(self._datasets.find({"_id": {"$in": ids}}))
             moved = self._moved_dataset_values(rows)
             for row in rows:
-                key = row["_id"]
-                datasets[(row["x"], row["name"], row["digest"])] = Dataset(
-                    row["name"],
-                    row["digest"],
-                    row["source_type"],
-                    moved.get((key, "source"), row["source"]),
-                    moved.get((key, "schema"), row.get("schema")),
-                    moved.get((key, "profile"), row.get("profile")),
-                )
-        return [self._run_from(d, spilled, datasets) for d in docs]
+                datasets[(row["x"], row["name"], row["digest"])] = mapping.dataset_from(row, moved)
+        return [mapping.run_from(d, spilled, datasets) for d in docs]
 
     def _moved_dataset_values(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], str]:
         """(dataset id, field) -> the whole value, for the fields ``rows`` moved out of line; one
         query by ``_id`` for all of them."""
         wanted = {
-            _chunk_id(row["_id"], field, digest, i): (row["_id"], field, i)
+            mapping.chunk_id(row["_id"], field, digest, i): (row["_id"], field, i)
             for row in rows
             for field, (digest, count) in (row.get("ox") or {}).items()
             for i in range(count)
@@ -706,44 +484,6 @@ class MongoTrackingStore(MongoTraces):
             # Chunks are written before the dataset document that names them: never expected.
             raise InternalError("A dataset value stored out of line is incomplete")
         return {key: "".join(p[i] for i in range(len(p))) for key, p in parts.items()}
-
-    @staticmethod
-    def _values_of(
-        doc: dict[str, Any], kind: str, spilled: dict[tuple[str, str, str], str]
-    ) -> dict[str, str]:
-        values = decode_map(doc.get(kind))
-        for field, digest in (doc.get(f"{kind}h") or {}).items():
-            full = spilled.get((doc["_id"], kind, digest))
-            if full is not None:
-                values[decode(field)] = full
-        return values
-
-    def _run_from(
-        self,
-        doc: dict[str, Any],
-        spilled: dict[tuple[str, str, str], str],
-        datasets: dict[tuple[str, str, str], Dataset],
-    ) -> Run:
-        params = self._values_of(doc, "p", spilled)
-        tags = self._values_of(doc, "t", spilled)
-        inputs = []
-        for i in doc.get("di") or ():
-            dataset = datasets.get((doc["x"], i["n"], i["d"]))
-            if dataset is not None:
-                inputs.append(DatasetInput(dataset, tuple(InputTag(k, val) for k, val in i["tg"])))
-        return Run(
-            info=_info_from(doc),
-            data=RunData(
-                metrics=tuple(_metric_from_latest(decode(k), m) for k, m in (doc.get("m") or {}).items()),
-                params=tuple(Param(k, val) for k, val in params.items()),
-                tags=tuple(RunTag(k, val) for k, val in tags.items()),
-            ),
-            inputs=RunInputs(
-                dataset_inputs=tuple(inputs),
-                model_inputs=tuple(LoggedModelInput(m) for m in doc.get("mi") or ()),
-            ),
-            outputs=RunOutputs(tuple(LoggedModelOutput(o["m"], o["s"]) for o in doc.get("mo") or ())),
-        )
 
     def get_run(self, run_id: str) -> Run:
         def work() -> Run:
@@ -785,7 +525,7 @@ class MongoTrackingStore(MongoTraces):
             )
             if doc is None:
                 raise run_not_found(run_id)
-            return _info_from(doc)
+            return mapping.run_info_from(doc)
 
         return self._db.call(work)
 
@@ -820,7 +560,7 @@ class MongoTrackingStore(MongoTraces):
             if older_than_ms != 0:
                 query["dt"] = {"$lte": self._clock.now_ms() - older_than_ms}
             projection = {"p": 0, "t": 0, "m": 0, "di": 0, "ph": 0, "th": 0}
-            return [_info_from(doc) for doc in self._runs.find(query, projection).sort("_id", 1)]
+            return [mapping.run_info_from(doc) for doc in self._runs.find(query, projection).sort("_id", 1)]
 
         infos = self._db.call(find)
         if dry_run:
@@ -882,7 +622,7 @@ class MongoTrackingStore(MongoTraces):
         # visible), then go to `metrics`, then leave the document: a crash anywhere leaves the
         # batch whole or absent, and whoever finds the entry completes it (docs/adr/0008). One id
         # per call: an attempt sent again after a lost reply finds its own entry.
-        entry = _pending_entry(secrets.token_hex(12), _wall_ms(), metrics) if metrics else None
+        entry = mapping.pending_entry(secrets.token_hex(12), _wall_ms(), metrics) if metrics else None
 
         def work() -> None:
             if linked:
@@ -914,8 +654,8 @@ class MongoTrackingStore(MongoTraces):
         their budgets: then nothing needed checking. Returns the pending entries (``i`` and
         ``at``) the document held before, or None (nothing written), which sends the caller to
         :meth:`_write_run_checked` to find out why."""
-        added = sum(_size(k, val) for k, val in params.items()) + sum(
-            _size(k, val) for k, val in tags.items()
+        added = sum(mapping.value_size(k, val) for k, val in params.items()) + sum(
+            mapping.value_size(k, val) for k, val in tags.items()
         )
         condition: dict[str, Any] = {"_id": run_id, "l": ACTIVE}
         sets: dict[str, Any] = {}
@@ -929,8 +669,8 @@ class MongoTrackingStore(MongoTraces):
         for key, m in latest.items():
             field = path("m", key)
             # Missing, or an older point: `$not $gte` also matches the missing field.
-            condition[f"{field}.k"] = {"$not": {"$gte": _order_code(m)}}
-            sets[field] = _latest_doc(m)
+            condition[f"{field}.k"] = {"$not": {"$gte": mapping.order_code(m)}}
+            sets[field] = mapping.latest_doc(m)
         if RUN_NAME_TAG in tags:
             sets["n"] = tags[RUN_NAME_TAG]
         update: dict[str, Any] = {"$set": sets}
@@ -997,7 +737,7 @@ class MongoTrackingStore(MongoTraces):
                 continue
             if p.key not in hashes:
                 known[p.key] = stored[p.key]
-            elif _hash(p.value) == hashes[p.key]:
+            elif mapping.short_hash(p.value) == hashes[p.key]:
                 known[p.key] = p.value
             else:
                 known[p.key] = self._spilled_value(run_id, "p", p.key, hashes[p.key])
@@ -1028,16 +768,16 @@ class MongoTrackingStore(MongoTraces):
         for kind, values in (("p", params), ("t", tags)):
             for key, value in values.items():
                 field, hash_field = path(kind, key), path(f"{kind}h", key)
-                if size + _size(key, value) > INLINE_BUDGET and len(value) > SPILL_PREFIX:
+                if size + mapping.value_size(key, value) > INLINE_BUDGET and len(value) > SPILL_PREFIX:
                     moved.append((kind, key, value))
                     sets[field] = value[:SPILL_PREFIX]
-                    sets[hash_field] = _hash(value)
-                    size += _size(key, value[:SPILL_PREFIX]) + 40
+                    sets[hash_field] = mapping.short_hash(value)
+                    size += mapping.value_size(key, value[:SPILL_PREFIX]) + 40
                 else:
                     sets[field] = value
                     if kind == "t":
                         unsets[hash_field] = ""
-                    size += _size(key, value)
+                    size += mapping.value_size(key, value)
                 if kind == "p":
                     # Absent still: a racing writer of the same param makes this update miss.
                     condition[field] = {"$exists": False}
@@ -1048,11 +788,11 @@ class MongoTrackingStore(MongoTraces):
             stored = stored_latest.get(encode(key))
             if stored is None:
                 condition[field] = {"$exists": False}
-            elif _order_code(m) > stored["k"]:
+            elif mapping.order_code(m) > stored["k"]:
                 condition[f"{field}.k"] = stored["k"]  # still the point that was read
             else:
                 continue  # the stored point is newer
-            sets[field] = _latest_doc(m)
+            sets[field] = mapping.latest_doc(m)
         if not sets and entry is None:
             return True
         if params or tags:
@@ -1071,7 +811,7 @@ class MongoTrackingStore(MongoTraces):
         the entry out of the run document. Idempotent, so anyone may do it, any number of
         times, concurrently with its writer: the inserts ignore what is stored, and the entry
         leaves (with its size) once."""
-        points = _pending_points(entry)
+        points = mapping.pending_points(entry)
         self._insert_points(run_id, points)
         linked = [m for m in points if m.model_id is not None]
         if linked:
@@ -1098,7 +838,7 @@ class MongoTrackingStore(MongoTraces):
     def _insert_points(self, run_id: str, metrics: Sequence[Metric]) -> None:
         # A retry after a lost reply, or a second completer, inserts nothing twice
         # (deterministic ids).
-        points = {d["_id"]: d for d in (_history_doc(run_id, m) for m in metrics)}
+        points = {d["_id"]: d for d in (mapping.history_doc(run_id, m) for m in metrics)}
         try:
             self._metrics.insert_many(list(points.values()), ordered=False)
         except BulkWriteError as error:
@@ -1126,11 +866,11 @@ class MongoTrackingStore(MongoTraces):
             if page.fetch is None:
                 # The whole history: sorting it here is cheaper than asking the server to
                 # (measured: 35% of the call on the test server), and the order is total.
-                return sorted((_metric_from_history(d) for d in cursor), key=metric_history_key)
+                return sorted((mapping.metric_from_history(d) for d in cursor), key=metric_history_key)
             cursor = (
                 cursor.sort([("t", 1), ("s", 1), ("v", 1), ("nan", 1)]).skip(page.offset).limit(page.fetch)
             )
-            return [_metric_from_history(d) for d in cursor]
+            return [mapping.metric_from_history(d) for d in cursor]
 
         points = self._db.call(work)
         return page.slice(points) if page.fetch is None else page.page(points)
@@ -1166,16 +906,7 @@ class MongoTrackingStore(MongoTraces):
                         "_id": run_id,
                         "di": {"$not": {"$elemMatch": {"n": i.dataset.name, "d": i.dataset.digest}}},
                     },
-                    {
-                        "$push": {
-                            "di": {
-                                "n": i.dataset.name,
-                                "d": i.dataset.digest,
-                                "c": i.context,
-                                "tg": [[tag.key, tag.value] for tag in i.tags],
-                            }
-                        }
-                    },
+                    {"$push": {"di": mapping.dataset_input_doc(i)}},
                 )
                 for i in datasets
             ],
@@ -1328,25 +1059,7 @@ class MongoTrackingStore(MongoTraces):
                 params=tuple({p.key: p for p in params}.values()),
             )
             with contextlib.suppress(DuplicateKeyError):  # a retry after a lost reply
-                self._models.insert_one(
-                    {
-                        "_id": model_id,
-                        "x": model.experiment_id,
-                        "name": model.name,
-                        "art": model.artifact_location,
-                        "ct": now,
-                        "ut": now,
-                        "status": model.status.value,
-                        "msg": None,
-                        "type": model_type,
-                        "src": source_run_id,
-                        "l": ACTIVE,
-                        "t": {encode(x.key): x.value for x in model.tags},
-                        "p": {encode(x.key): x.value for x in model.params},
-                        "ms": [],
-                        "ml": {},
-                    }
-                )
+                self._models.insert_one(mapping.logged_model_doc(model))
             return model
 
         return self._db.call(work)
@@ -1360,56 +1073,10 @@ class MongoTrackingStore(MongoTraces):
             raise logged_model_not_found(model_id)
         return doc
 
-    @staticmethod
-    def _logged_model_from(doc: dict[str, Any]) -> LoggedModel:
-        return LoggedModel(
-            model_id=doc["_id"],
-            experiment_id=doc["x"],
-            name=doc["name"],
-            artifact_location=doc["art"],
-            creation_timestamp=doc["ct"],
-            last_updated_timestamp=doc["ut"],
-            status=LoggedModelStatus(doc["status"]),
-            status_message=doc.get("msg"),
-            model_type=doc.get("type"),
-            source_run_id=doc.get("src"),
-            lifecycle_stage=LifecycleStage(doc["l"]),
-            tags=tuple(LoggedModelTag(k, val) for k, val in decode_map(doc.get("t")).items()),
-            params=tuple(LoggedModelParameter(k, val) for k, val in decode_map(doc.get("p")).items()),
-            metrics=tuple(
-                Metric(m["k"], m["raw"], m["t"], m["s"], doc["_id"], m.get("dn"), m.get("dd"), m.get("run"))
-                for m in doc.get("ms") or ()
-            ),
-        )
-
     def _add_model_metrics(self, run_id: str, metrics: Iterable[Metric]) -> None:
         updates = []
         for m in metrics:
-            value = float(m.value)
-            point = {
-                "i": _hash(
-                    repr(
-                        (
-                            run_id,
-                            m.key,
-                            repr(value + 0.0),
-                            m.timestamp,
-                            m.step,
-                            m.dataset_name,
-                            m.dataset_digest,
-                        )
-                    )
-                ),
-                "k": m.key,
-                "raw": value,
-                # MLflow's SQL store keeps a logged model's NaN as 0.0; +/-inf compare clamped.
-                "v": clamp(_order_value(value)),
-                "t": m.timestamp,
-                "s": m.step,
-                "dn": m.dataset_name,
-                "dd": m.dataset_digest,
-                "run": run_id,
-            }
+            point = mapping.model_point(run_id, m)
             field = path("ml", m.key)
             updates.append(
                 UpdateOne({"_id": m.model_id, "ms.i": {"$ne": point["i"]}}, {"$push": {"ms": point}})
@@ -1433,7 +1100,7 @@ class MongoTrackingStore(MongoTraces):
         self._models.bulk_write(updates, ordered=True)
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
-        return self._db.call(lambda: self._logged_model_from(self._model_doc(model_id)))
+        return self._db.call(lambda: mapping.logged_model_from(self._model_doc(model_id)))
 
     def delete_logged_model(self, model_id: str) -> None:
         def work() -> None:
@@ -1454,7 +1121,7 @@ class MongoTrackingStore(MongoTraces):
             )
             if doc is None:
                 raise logged_model_not_found(model_id)
-            return self._logged_model_from(doc)
+            return mapping.logged_model_from(doc)
 
         return self._db.call(work)
 
@@ -1513,35 +1180,27 @@ class MongoTrackingStore(MongoTraces):
             experiment_ids, filter, datasets, max_results, order_by, page_token
         )
         wanted = list(search.experiment_ids)
-        query = {"$and": [{"x": {"$in": wanted}, "l": ACTIVE}, *_logged_model_clauses(filter, datasets)]}
-        spec: list[tuple[str, int]] = []
-        computed: dict[str, Any] = {}
-        for i, o in enumerate(complete_order(SearchKind.LOGGED_MODELS, order_by)):
-            field = path("ml", o.key, "v") if o.key_type is KeyType.METRIC else q.LOGGED_MODEL_FIELDS[o.key]
-            if any(f == field for f, _ in spec):
-                continue  # ordered by this key already: the first direction decides
-            rank = f"_o{i}"
-            computed[rank] = {"$cond": [{"$in": [{"$type": f"${field}"}, ["missing", "null"]]}, 0, 1]}
-            spec += [(rank, -1), (field, 1 if o.ascending else -1)]
+        query = {"$and": [{"x": {"$in": wanted}, "l": ACTIVE}, *q.logged_model_clauses(filter, datasets)]}
+        sort, computed = q.logged_model_sort(order_by)
         docs, more = self._db.call(
-            lambda: q.find_page(self._models, query, spec, search.page, computed=computed)
+            lambda: q.find_page(self._models, query, sort, search.page, computed=computed)
         )
-        return search.page.page([self._logged_model_from(d) for d in docs], more)
+        return search.page.page([mapping.logged_model_from(d) for d in docs], more)
 
     # --- import (migration) ----------------------------------------------------------------------------
 
     def import_experiment(self, experiment: Experiment) -> None:
         check_imported_experiment(experiment)
         experiment_id = experiment.experiment_id
-        doc = {
-            "xi": _id_order(experiment_id),
-            "name": experiment.name,
-            "art": experiment.artifact_location,
-            "l": experiment.lifecycle_stage.value,
-            "ct": experiment.creation_time,
-            "ut": experiment.last_update_time,
-            "t": {encode(x.key): x.value for x in experiment.tags},
-        }
+        doc = mapping.experiment_doc(
+            experiment_id,
+            experiment.name,
+            experiment.artifact_location,
+            experiment.lifecycle_stage,
+            experiment.creation_time,
+            experiment.last_update_time,
+            experiment.tags,
+        )
 
         def write() -> None:
             existing = self._experiments.find_one({"_id": experiment_id})
@@ -1580,28 +1239,21 @@ class MongoTrackingStore(MongoTraces):
             if imported.points:
                 self._insert_points(run_id, imported.points)
             self._attach_dataset_rows(run.info.experiment_id, run.inputs.dataset_inputs)
-            doc = self._run_doc(run.info)
+            doc = mapping.run_doc(run.info)
             self._place_values(
                 doc, run_id, run.info.experiment_id, "p", {p.key: p.value for p in run.data.params}
             )
             self._place_values(
                 doc, run_id, run.info.experiment_id, "t", {x.key: x.value for x in run.data.tags}
             )
-            doc["m"] = {encode(k): _latest_doc(m) for k, m in imported.latest.items()}
+            doc["m"] = {encode(k): mapping.latest_doc(m) for k, m in imported.latest.items()}
             seen: set[tuple[str, str]] = set()
             doc["di"] = []
             for i in run.inputs.dataset_inputs:
                 if (i.dataset.name, i.dataset.digest) in seen:
                     continue
                 seen.add((i.dataset.name, i.dataset.digest))
-                doc["di"].append(
-                    {
-                        "n": i.dataset.name,
-                        "d": i.dataset.digest,
-                        "c": i.context,
-                        "tg": [[x.key, x.value] for x in i.tags],
-                    }
-                )
+                doc["di"].append(mapping.dataset_input_doc(i))
             # Model links are kept as given: in a migration the models may arrive later.
             doc["mi"] = sorted({m.model_id for m in run.inputs.model_inputs})
             doc["mo"] = [{"m": m.model_id, "s": m.step} for m in run.outputs.model_outputs]
@@ -1623,13 +1275,13 @@ class MongoTrackingStore(MongoTraces):
         if not inputs:
             return
         rows: list[UpdateOne] = []
-        ids = [_dataset_id(experiment_id, i.dataset.name, i.dataset.digest) for i in inputs]
+        ids = [mapping.dataset_id(experiment_id, i.dataset.name, i.dataset.digest) for i in inputs]
         # The first stored dataset wins: one stored already needs no write of its long values.
         stored = {d["_id"] for d in self._datasets.find({"_id": {"$in": ids}}, {"_id": 1})}
         for dataset_id, i in zip(ids, inputs, strict=True):
             if dataset_id in stored:
                 continue
-            values, chunks = _dataset_values(dataset_id, i.dataset)
+            values, chunks = mapping.dataset_values(dataset_id, i.dataset)
             # Chunks first, so a dataset document never names a chunk that is not there yet. One
             # insert each keeps every request under 1 MB, and its own call retries just that
             # chunk when throttled (a retry of the whole call could send 80 again and again).
@@ -1652,38 +1304,6 @@ class MongoTrackingStore(MongoTraces):
             )
         if rows:
             self._datasets.bulk_write(rows, ordered=False)
-
-
-def _logged_model_clauses(filter: Filter, datasets: Sequence[DatasetRef]) -> list[dict[str, Any]]:
-    clauses: list[dict[str, Any]] = []
-    on_datasets = [{"dn": d.name, **({"dd": d.digest} if d.digest is not None else {})} for d in datasets]
-    has_metric_clause = False
-    for c in filter.comparisons:
-        kt = c.key_type
-        if kt is KeyType.METRIC:
-            has_metric_clause = True
-            if c.comparator in (Comparator.IS_NULL, Comparator.IS_NOT_NULL, Comparator.IN, Comparator.NOT_IN):
-                raise unknown_key(SearchKind.LOGGED_MODELS, c)
-            assert c.value is not None and not isinstance(c.value, tuple)
-            point: dict[str, Any] = {"k": c.key, "v": q.condition(c.comparator, clamp(float(c.value)))}
-            clauses.append(_any_point(point, on_datasets))
-        elif kt in (KeyType.PARAM, KeyType.TAG):
-            clauses.append(q.field_clause(path("p" if kt is KeyType.PARAM else "t", c.key), c))
-        elif kt is KeyType.ATTRIBUTE and c.key in q.LOGGED_MODEL_FIELDS:
-            clauses.append(q.field_clause(q.LOGGED_MODEL_FIELDS[c.key], c))
-        else:
-            raise unknown_key(SearchKind.LOGGED_MODELS, c)
-    if on_datasets and not has_metric_clause:
-        clauses.append(_any_point({}, on_datasets))
-    return clauses
-
-
-def _any_point(point: dict[str, Any], on_datasets: list[dict[str, Any]]) -> dict[str, Any]:
-    """Some metric point matches ``point`` (and lies on one of the datasets, when given). One
-    ``$elemMatch`` per dataset: some servers refuse ``$or`` inside ``$elemMatch``."""
-    if not on_datasets:
-        return {"ms": {"$elemMatch": point}}
-    return {"$or": [{"ms": {"$elemMatch": {**point, **d}}} for d in on_datasets]}
 
 
 __all__ = ["MongoTrackingStore"]
