@@ -119,8 +119,8 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "deleting a missing run tag succeeds",
         TRACKING,
-        '            if key not in state.tags:\n                raise ResourceDoesNotExist(f"No tag with name: {key} in run',
-        '            if key not in state.tags:\n                return\n                raise ResourceDoesNotExist(f"No tag with name: {key} in run',
+        "            if key not in state.tags:\n                raise run_tag_not_found(run_id, key)",
+        "            if key not in state.tags:\n                return\n                raise run_tag_not_found(run_id, key)",
     ),
     (
         "renaming through the mlflow.runName tag does not rename the run",

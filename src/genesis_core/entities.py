@@ -19,7 +19,10 @@ from genesis_flow.core.errors import (
     ExperimentAlreadyExists,
     ExperimentNotFound,
     InvalidParameterValue,
+    InvalidState,
     LoggedModelNotFound,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
     RunNotFound,
 )
 from genesis_flow.core.validation import as_double, as_long
@@ -412,3 +415,59 @@ def experiment_exists(name: str) -> ExperimentAlreadyExists:
 
 def logged_model_not_found(model_id: str) -> LoggedModelNotFound:
     return LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
+
+
+def experiment_id_exists(experiment_id: str) -> ExperimentAlreadyExists:
+    return ExperimentAlreadyExists(f"Experiment with id={experiment_id} already exists.")
+
+
+def default_experiment_undeletable(experiment_id: str) -> InvalidParameterValue:
+    return InvalidParameterValue(
+        f"Cannot delete the default experiment '{experiment_id}'. This is an internally reserved experiment."
+    )
+
+
+def experiment_not_renamable() -> InvalidState:
+    return InvalidState("Cannot rename a non-active experiment.")
+
+
+def experiment_tag_not_found(experiment_id: str, key: str) -> ResourceDoesNotExist:
+    return ResourceDoesNotExist(f"No tag with name: {key} in experiment with id {experiment_id}")
+
+
+def run_exists(run_id: str) -> ResourceAlreadyExists:
+    return ResourceAlreadyExists(f"Run with id={run_id} already exists.")
+
+
+def run_tag_not_found(run_id: str, key: str) -> ResourceDoesNotExist:
+    return ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
+
+
+def logged_model_tag_not_found(model_id: str, key: str) -> ResourceDoesNotExist:
+    return ResourceDoesNotExist(f"No tag with key {key!r} found for model with ID {model_id!r}.")
+
+
+# Where a store puts what it creates (MLflow's layout under an experiment's artifact location).
+
+
+def run_artifact_uri(experiment_location: str, run_id: str) -> str:
+    return f"{experiment_location.rstrip('/')}/{run_id}/artifacts"
+
+
+def logged_model_artifact_location(experiment_location: str, model_id: str) -> str:
+    return f"{experiment_location.rstrip('/')}/models/{model_id}/artifacts"
+
+
+def default_logged_model_name(model_id: str) -> str:
+    """The name of a logged model created without one. MLflow's store invents a random name; this
+    one is derived from the ``m-<hex>`` id, so every store gives the same model the same name."""
+    return f"model-{model_id[2:10]}"
+
+
+def imported_deletion_time(info: RunInfo) -> int | None:
+    """When an imported run was deleted, for ``purge_deleted_runs``: MLflow's stores do not
+    export it, so a deleted run counts as deleted when it last changed (as MLflow's SQL store
+    migrates old rows); None for a live run."""
+    if info.lifecycle_stage is not LifecycleStage.DELETED:
+        return None
+    return info.end_time or info.start_time

@@ -12,6 +12,7 @@ from genesis_flow.core.errors import (
     ModelVersionNotFound,
     RegisteredModelAlreadyExists,
     RegisteredModelNotFound,
+    ResourceAlreadyExists,
 )
 
 
@@ -169,3 +170,15 @@ def model_exists(name: str) -> RegisteredModelAlreadyExists:
 
 def version_not_found(name: str, version: int) -> ModelVersionNotFound:
     return ModelVersionNotFound(f"Model Version (name={name}, version={version}) not found")
+
+
+def version_exists(name: str, version: int) -> ResourceAlreadyExists:
+    return ResourceAlreadyExists(f"Model Version (name={name}, version={version}) already exists.")
+
+
+def latest_version_not_found(name: str) -> ModelVersionNotFound:
+    return ModelVersionNotFound(f"Latest version not found for model {name}.")
+
+
+def alias_not_found(alias: str) -> InvalidParameterValue:
+    return InvalidParameterValue(f"Registered model alias {alias} not found.")

@@ -26,7 +26,7 @@ from typing import Any
 
 from attrs import evolve, field, frozen
 
-from genesis_flow.core.errors import InvalidParameterValue, TraceNotFound
+from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist, TraceNotFound
 from genesis_flow.core.validation import is_long, validate_key, validate_lookups, validate_text
 
 MAX_TRACE_ID_LENGTH = 250
@@ -221,6 +221,10 @@ def span_order(span: Span) -> tuple[int, str]:
 
 def trace_not_found(trace_id: str) -> TraceNotFound:
     return TraceNotFound(f"Trace with ID '{trace_id}' not found.")
+
+
+def trace_tag_not_found(trace_id: str, key: str) -> ResourceDoesNotExist:
+    return ResourceDoesNotExist(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
 
 
 # --- validation ----------------------------------------------------------------------------------

@@ -16,10 +16,7 @@ from genesis_flow.core import validation as v
 from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
-    InvalidParameterValue,
-    ModelVersionNotFound,
     RegisteredModelNotFound,
-    ResourceAlreadyExists,
 )
 from genesis_flow.core.registry import (
     ModelVersion,
@@ -28,9 +25,12 @@ from genesis_flow.core.registry import (
     RegisteredModelAlias,
     RegisteredModelTag,
     Stage,
+    alias_not_found,
+    latest_version_not_found,
     latest_versions_per_stage,
     model_exists,
     transition_target,
+    version_exists,
     version_not_found,
 )
 from genesis_flow.core.search import (
@@ -347,11 +347,11 @@ class InMemoryRegistryStore:
             state = self._model(name)
             if alias.lower() == "latest":
                 if not state.versions:
-                    raise ModelVersionNotFound(f"Latest version not found for model {name}.")
+                    raise latest_version_not_found(name)
                 return state.version_entity(state.versions[max(state.versions)])
             number = state.aliases.get(alias)
             if number is None:
-                raise InvalidParameterValue(f"Registered model alias {alias} not found.")
+                raise alias_not_found(alias)
             return state.version_entity(state.live_version(number))
 
     # --- import (migration) ----------------------------------------------------------------------
@@ -375,9 +375,7 @@ class InMemoryRegistryStore:
             state = self._model(version.name)
             # A deleted number counts as taken too: numbers are never reused.
             if number in state.versions or number in state.retired:
-                raise ResourceAlreadyExists(
-                    f"Model Version (name={version.name}, version={number}) already exists."
-                )
+                raise version_exists(version.name, number)
             state.versions[number] = evolve(
                 version,
                 version=number,

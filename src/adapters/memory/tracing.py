@@ -13,7 +13,6 @@ from attrs import evolve
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import ExperimentSearch
 from genesis_flow.core.entities import Experiment, Page
-from genesis_flow.core.errors import ResourceDoesNotExist
 from genesis_flow.core.search import matcher, sort
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.core.tracing import (
@@ -25,6 +24,7 @@ from genesis_flow.core.tracing import (
     merge_trace_info,
     span_order,
     trace_not_found,
+    trace_tag_not_found,
     update_info_from_spans,
     validate_span,
     validate_trace_id,
@@ -127,7 +127,7 @@ class InMemoryTraces:
         with self._lock:
             info = self._trace_info(trace_id)
             if key not in info.tags:
-                raise ResourceDoesNotExist(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
+                raise trace_tag_not_found(trace_id, key)
             tags = dict(info.tags)
             del tags[key]
             self._traces[trace_id] = _with_tags(info, tags)

@@ -51,21 +51,25 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    default_experiment_undeletable,
+    default_logged_model_name,
     experiment_exists,
+    experiment_id_exists,
     experiment_not_active,
     experiment_not_found,
+    experiment_not_renamable,
+    experiment_tag_not_found,
+    imported_deletion_time,
     is_newer_metric,
+    logged_model_artifact_location,
     logged_model_not_found,
+    logged_model_tag_not_found,
     metric_history_key,
+    run_artifact_uri,
+    run_exists,
     run_not_active,
     run_not_found,
-)
-from genesis_flow.core.errors import (
-    ExperimentAlreadyExists,
-    InvalidParameterValue,
-    InvalidState,
-    ResourceAlreadyExists,
-    ResourceDoesNotExist,
+    run_tag_not_found,
 )
 from genesis_flow.core.search import (
     RunValues,
@@ -231,7 +235,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         with self._lock:
             experiment = self._experiment(experiment_id)
             if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
-                raise InvalidState("Cannot rename a non-active experiment.")
+                raise experiment_not_renamable()
             if experiment.name == new_name:
                 return
             self._check_name_free(new_name)
@@ -243,10 +247,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         with self._lock:
             experiment = self._experiment(experiment_id)
             if experiment.experiment_id == DEFAULT_EXPERIMENT_ID:
-                raise InvalidParameterValue(
-                    f"Cannot delete the default experiment '{DEFAULT_EXPERIMENT_ID}'."
-                    " This is an internally reserved experiment."
-                )
+                raise default_experiment_undeletable(DEFAULT_EXPERIMENT_ID)
             if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
                 raise experiment_not_found(experiment_id)
             self._set_experiment_stage(experiment, LifecycleStage.DELETED)
@@ -282,7 +283,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         with self._lock:
             experiment = self._active_experiment(experiment_id)
             if key not in experiment.tags_dict:
-                raise ResourceDoesNotExist(f"No tag with name: {key} in experiment with id {experiment_id}")
+                raise experiment_tag_not_found(experiment_id, key)
             self._experiments[experiment.experiment_id] = evolve(
                 experiment, tags=tuple(t for t in experiment.tags if t.key != key)
             )
@@ -310,7 +311,7 @@ class InMemoryTrackingStore(InMemoryTraces):
                 status=RunStatus.RUNNING,
                 start_time=self._clock.now_ms() if start_time is None else start_time,
                 end_time=None,
-                artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
+                artifact_uri=run_artifact_uri(experiment.artifact_location, run_id),
             )
             state = _RunState(info=info, tags=tag_map)
             self._runs[run_id] = state
@@ -396,7 +397,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         with self._lock:
             state = self._active_run(run_id)
             if key not in state.tags:
-                raise ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
+                raise run_tag_not_found(run_id, key)
             del state.tags[key]
 
     def log_batch(
@@ -523,9 +524,8 @@ class InMemoryTrackingStore(InMemoryTraces):
             model = LoggedModel(
                 model_id=model_id,
                 experiment_id=experiment.experiment_id,
-                # MLflow's store invents a name; ours is derived from the id, so it is stable.
-                name=name or f"model-{model_id[2:10]}",
-                artifact_location=f"{experiment.artifact_location.rstrip('/')}/models/{model_id}/artifacts",
+                name=name or default_logged_model_name(model_id),
+                artifact_location=logged_model_artifact_location(experiment.artifact_location, model_id),
                 creation_timestamp=now,
                 last_updated_timestamp=now,
                 model_type=model_type,
@@ -582,7 +582,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         with self._lock:
             model = self._logged_model(model_id, allow_deleted=True)
             if not any(t.key == key for t in model.tags):
-                raise ResourceDoesNotExist(f"No tag with key {key!r} found for model with ID {model_id!r}.")
+                raise logged_model_tag_not_found(model_id, key)
             self._logged_models[model_id] = evolve(model, tags=tuple(t for t in model.tags if t.key != key))
 
     def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
@@ -626,9 +626,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         with self._lock:
             existing = self._experiments.get(experiment.experiment_id)
             if existing is not None and experiment.experiment_id != DEFAULT_EXPERIMENT_ID:
-                raise ExperimentAlreadyExists(
-                    f"Experiment with id={experiment.experiment_id} already exists."
-                )
+                raise experiment_id_exists(experiment.experiment_id)
             if any(
                 e.name == experiment.name and e.experiment_id != experiment.experiment_id
                 for e in self._experiments.values()
@@ -643,7 +641,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         with self._lock:
             self._experiment(run.info.experiment_id)
             if run.info.run_id in self._runs:
-                raise ResourceAlreadyExists(f"Run with id={run.info.run_id} already exists.")
+                raise run_exists(run.info.run_id)
             # Model links are kept as given: in a migration the models may arrive later.
             state = _RunState(
                 info=run.info,
@@ -651,10 +649,7 @@ class InMemoryTrackingStore(InMemoryTraces):
                 tags={t.key: t.value for t in run.data.tags},
                 model_inputs={m.model_id for m in run.inputs.model_inputs},
                 model_outputs={(m.model_id, m.step) for m in run.outputs.model_outputs},
-                # As the SQL store: an imported deleted run was deleted when it last changed.
-                deleted_time=(run.info.end_time or run.info.start_time)
-                if run.info.lifecycle_stage == LifecycleStage.DELETED
-                else None,
+                deleted_time=imported_deletion_time(run.info),
             )
             for m in imported.points:
                 state.add_metric(m)

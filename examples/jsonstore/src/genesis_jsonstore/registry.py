@@ -18,17 +18,19 @@ from attrs import evolve
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.entities import Page
-from genesis_flow.core.errors import InvalidParameterValue, ModelVersionNotFound, ResourceAlreadyExists
 from genesis_flow.core.registry import (
     ModelVersion,
     ModelVersionTag,
     RegisteredModel,
     RegisteredModelTag,
     Stage,
+    alias_not_found,
+    latest_version_not_found,
     latest_versions_per_stage,
     model_exists,
     model_not_found,
     transition_target,
+    version_exists,
     version_not_found,
 )
 from genesis_flow.core.search import IS_PROMPT_TAG, matcher, prompt_scope, sort
@@ -327,11 +329,11 @@ class JsonRegistryStore:
             model = self._model(name)
         if alias.lower() == "latest":
             if not model["versions"]:
-                raise ModelVersionNotFound(f"Latest version not found for model {name}.")
+                raise latest_version_not_found(name)
             return js.version_of(model, max(int(n) for n in model["versions"]))
         number = model["aliases"].get(alias)
         if number is None:
-            raise InvalidParameterValue(f"Registered model alias {alias} not found.")
+            raise alias_not_found(alias)
         self._live(model, number)
         return js.version_of(model, number)
 
@@ -358,9 +360,7 @@ class JsonRegistryStore:
             model = self._model(version.name)
             # A deleted number counts as taken: numbers are never reused.
             if str(number) in model["versions"] or number in model["retired"]:
-                raise ResourceAlreadyExists(
-                    f"Model Version (name={version.name}, version={number}) already exists."
-                )
+                raise version_exists(version.name, number)
             tags = tuple(ModelVersionTag(k, x) for k, x in tag_values.items())
             imported = evolve(version, version=number, tags=tags, aliases=())
             model["versions"][str(number)] = js.model_version_document(imported)

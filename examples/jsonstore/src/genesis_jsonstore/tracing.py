@@ -14,7 +14,6 @@ from pathlib import Path
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import ExperimentSearch
 from genesis_flow.core.entities import Page
-from genesis_flow.core.errors import ResourceDoesNotExist
 from genesis_flow.core.search import matcher, sort
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.core.tracing import (
@@ -26,6 +25,7 @@ from genesis_flow.core.tracing import (
     merge_trace_info,
     span_order,
     trace_not_found,
+    trace_tag_not_found,
     update_info_from_spans,
     validate_span,
     validate_trace_id,
@@ -139,7 +139,7 @@ class JsonTracingStore(JsonTrackingStore):
         with self._lock:
             document = self._trace_document(trace_id)
             if key not in document["info"]["tags"]:
-                raise ResourceDoesNotExist(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
+                raise trace_tag_not_found(trace_id, key)
             del document["info"]["tags"][key]
             self._files.write(self._trace_path(trace_id), document)
 

@@ -56,21 +56,25 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    default_experiment_undeletable,
+    default_logged_model_name,
     experiment_exists,
+    experiment_id_exists,
     experiment_not_active,
     experiment_not_found,
+    experiment_not_renamable,
+    experiment_tag_not_found,
+    imported_deletion_time,
     is_newer_metric,
+    logged_model_artifact_location,
     logged_model_not_found,
+    logged_model_tag_not_found,
     metric_history_key,
+    run_artifact_uri,
+    run_exists,
     run_not_active,
     run_not_found,
-)
-from genesis_flow.core.errors import (
-    ExperimentAlreadyExists,
-    InvalidParameterValue,
-    InvalidState,
-    ResourceAlreadyExists,
-    ResourceDoesNotExist,
+    run_tag_not_found,
 )
 from genesis_flow.core.search import matcher, sort
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
@@ -216,7 +220,7 @@ class JsonTrackingStore:
         with self._lock:
             experiment = self._experiment(experiment_id)
             if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
-                raise InvalidState("Cannot rename a non-active experiment.")
+                raise experiment_not_renamable()
             if experiment.name == new_name:
                 return
             if any(e.name == new_name for e in self._experiments()):
@@ -227,10 +231,7 @@ class JsonTrackingStore:
         with self._lock:
             experiment = self._experiment(experiment_id)
             if experiment.experiment_id == DEFAULT_EXPERIMENT_ID:
-                raise InvalidParameterValue(
-                    f"Cannot delete the default experiment '{DEFAULT_EXPERIMENT_ID}'."
-                    " This is an internally reserved experiment."
-                )
+                raise default_experiment_undeletable(DEFAULT_EXPERIMENT_ID)
             if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
                 raise experiment_not_found(experiment_id)
             self._move_experiment(experiment, LifecycleStage.DELETED)
@@ -268,7 +269,7 @@ class JsonTrackingStore:
         with self._lock:
             experiment = self._active_experiment(experiment_id)
             if key not in experiment.tags_dict:
-                raise ResourceDoesNotExist(f"No tag with name: {key} in experiment with id {experiment_id}")
+                raise experiment_tag_not_found(experiment_id, key)
             self._save_experiment(evolve(experiment, tags=tuple(t for t in experiment.tags if t.key != key)))
 
     # --- runs ------------------------------------------------------------------------------------
@@ -294,7 +295,7 @@ class JsonTrackingStore:
                 status=RunStatus.RUNNING,
                 start_time=self._clock.now_ms() if start_time is None else start_time,
                 end_time=None,
-                artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
+                artifact_uri=run_artifact_uri(experiment.artifact_location, run_id),
             )
             run = js.run_document(info, {}, tag_values)
             self._save_run(run)
@@ -385,7 +386,7 @@ class JsonTrackingStore:
         with self._lock:
             run = self._active_run(run_id)
             if key not in run["tags"]:
-                raise ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
+                raise run_tag_not_found(run_id, key)
             del run["tags"][key]
             self._save_run(run)
 
@@ -558,8 +559,8 @@ class JsonTrackingStore:
             model = LoggedModel(
                 model_id=model_id,
                 experiment_id=experiment.experiment_id,
-                name=name or f"model-{model_id[2:10]}",
-                artifact_location=f"{experiment.artifact_location.rstrip('/')}/models/{model_id}/artifacts",
+                name=name or default_logged_model_name(model_id),
+                artifact_location=logged_model_artifact_location(experiment.artifact_location, model_id),
                 creation_timestamp=now,
                 last_updated_timestamp=now,
                 model_type=model_type,
@@ -617,7 +618,7 @@ class JsonTrackingStore:
         with self._lock:
             model = self._logged_model(model_id, allow_deleted=True)
             if not any(t.key == key for t in model.tags):
-                raise ResourceDoesNotExist(f"No tag with key {key!r} found for model with ID {model_id!r}.")
+                raise logged_model_tag_not_found(model_id, key)
             self._save_logged_model(evolve(model, tags=tuple(t for t in model.tags if t.key != key)))
 
     def log_logged_model_params(self, model_id: str, params: Sequence[LoggedModelParameter]) -> None:
@@ -666,7 +667,7 @@ class JsonTrackingStore:
             if experiment_id != DEFAULT_EXPERIMENT_ID and self._files.read(
                 self._experiment_path(experiment_id)
             ):
-                raise ExperimentAlreadyExists(f"Experiment with id={experiment_id} already exists.")
+                raise experiment_id_exists(experiment_id)
             if any(
                 e.name == experiment.name and e.experiment_id != experiment_id for e in self._experiments()
             ):
@@ -678,16 +679,14 @@ class JsonTrackingStore:
         with self._lock:
             self._experiment(run.info.experiment_id)
             if self._files.read(self._run_dir(run.info.run_id) / "run.json") is not None:
-                raise ResourceAlreadyExists(f"Run with id={run.info.run_id} already exists.")
+                raise run_exists(run.info.run_id)
             document = js.run_document(
                 run.info, {p.key: p.value for p in run.data.params}, {t.key: t.value for t in run.data.tags}
             )
             # Model links are kept as given: in a migration the models may arrive later.
             document["model_inputs"] = sorted({m.model_id for m in run.inputs.model_inputs})
             document["model_outputs"] = sorted({(m.model_id, m.step) for m in run.outputs.model_outputs})
-            if run.info.lifecycle_stage is LifecycleStage.DELETED:
-                # As the SQL store: an imported deleted run was deleted when it last changed.
-                document["deleted_time"] = run.info.end_time or run.info.start_time
+            document["deleted_time"] = imported_deletion_time(run.info)
             self._add_points(document, imported.points)
             self._attach_datasets(document, run.inputs.dataset_inputs)
             self._save_run(document)
