@@ -35,8 +35,6 @@ from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
     InvalidParameterValue,
-    ModelVersionNotFound,
-    ResourceAlreadyExists,
 )
 from genesis_flow.core.registry import (
     ModelVersion,
@@ -44,9 +42,12 @@ from genesis_flow.core.registry import (
     RegisteredModel,
     RegisteredModelTag,
     Stage,
+    alias_not_found,
+    latest_version_not_found,
     model_exists,
     model_not_found,
     transition_target,
+    version_exists,
     version_not_found,
 )
 from genesis_flow.core.search import (
@@ -463,8 +464,8 @@ class SqlRegistryStore:
                 raise model_not_found(name)
             if row.version is None:
                 if latest:
-                    raise ModelVersionNotFound(f"Latest version not found for model {name}.")
-                raise InvalidParameterValue(f"Registered model alias {alias} not found.")
+                    raise latest_version_not_found(name)
+                raise alias_not_found(alias)
             return self._load_version(conn, name, row.version)
 
         return self._db.transact(work)
@@ -518,7 +519,7 @@ class SqlRegistryStore:
                 sa.select(_RETIRED.c.version).where(*_is_version(_RETIRED, name, number)),
             )
             if conn.execute(taken).first() is not None:
-                raise ResourceAlreadyExists(f"Model Version (name={name}, version={number}) already exists.")
+                raise version_exists(name, number)
             self._insert_version(conn, imported)
             if version.aliases:
                 self._upsert(

@@ -38,7 +38,7 @@ from genesis_flow.adapters.sql.mapping import (
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import ExperimentSearch
 from genesis_flow.core.entities import Page
-from genesis_flow.core.errors import InternalError, ResourceDoesNotExist
+from genesis_flow.core.errors import InternalError
 from genesis_flow.core.search.ast import Filter, OrderBy
 from genesis_flow.core.tracing import (
     OPEN_STATES,
@@ -50,6 +50,7 @@ from genesis_flow.core.tracing import (
     info_from_spans,
     span_order,
     trace_not_found,
+    trace_tag_not_found,
     update_info_from_spans,
     validate_span,
     validate_trace_id,
@@ -256,7 +257,7 @@ class SqlTraces:
             self._trace_row(conn, trace_id)
             deleted = conn.execute(sa.delete(tt).where(tt.c.trace_id == trace_id, tt.c.key == key)).rowcount
             if not deleted:
-                raise ResourceDoesNotExist(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
+                raise trace_tag_not_found(trace_id, key)
 
         self._db.transact(work, write=True)
 

@@ -78,19 +78,23 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    default_experiment_undeletable,
+    default_logged_model_name,
     experiment_exists,
+    experiment_id_exists,
     experiment_not_active,
     experiment_not_found,
+    experiment_not_renamable,
+    experiment_tag_not_found,
+    imported_deletion_time,
+    logged_model_artifact_location,
     logged_model_not_found,
+    logged_model_tag_not_found,
+    run_artifact_uri,
+    run_exists,
     run_not_active,
     run_not_found,
-)
-from genesis_flow.core.errors import (
-    ExperimentAlreadyExists,
-    InvalidParameterValue,
-    InvalidState,
-    ResourceAlreadyExists,
-    ResourceDoesNotExist,
+    run_tag_not_found,
 )
 from genesis_flow.core.search.ast import Filter, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
@@ -335,7 +339,7 @@ class SqlTrackingStore(SqlTraces):
         def work(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id)
             if row.lifecycle_stage != ACTIVE:
-                raise InvalidState("Cannot rename a non-active experiment.")
+                raise experiment_not_renamable()
             if row.name == new_name:
                 return
             self._check_name_free(conn, new_name)
@@ -357,10 +361,7 @@ class SqlTrackingStore(SqlTraces):
         def work(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id)
             if row.experiment_id == DEFAULT_EXPERIMENT_ID:
-                raise InvalidParameterValue(
-                    f"Cannot delete the default experiment '{DEFAULT_EXPERIMENT_ID}'."
-                    " This is an internally reserved experiment."
-                )
+                raise default_experiment_undeletable(DEFAULT_EXPERIMENT_ID)
             if row.lifecycle_stage != ACTIVE:
                 raise experiment_not_found(experiment_id)
             self._set_experiment_stage(conn, row.experiment_id, DELETED)
@@ -413,7 +414,7 @@ class SqlTrackingStore(SqlTraces):
                 sa.delete(t.experiment_tags).where(et.experiment_id == row.experiment_id, et.key == key)
             )
             if deleted.rowcount == 0:
-                raise ResourceDoesNotExist(f"No tag with name: {key} in experiment with id {experiment_id}")
+                raise experiment_tag_not_found(experiment_id, key)
 
         self._db.transact(work, write=True)
 
@@ -441,7 +442,7 @@ class SqlTrackingStore(SqlTraces):
                 status=RunStatus.RUNNING,
                 start_time=self._clock.now_ms() if start_time is None else start_time,
                 end_time=None,
-                artifact_uri=f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts",
+                artifact_uri=run_artifact_uri(experiment.artifact_location, run_id),
             )
             conn.execute(t.runs.insert().values(**run_row(info)))
             if tag_map:
@@ -600,7 +601,7 @@ class SqlTrackingStore(SqlTraces):
             self._active_run_row(conn, run_id)
             deleted = conn.execute(sa.delete(t.tags).where(t.tags.c.run_id == run_id, t.tags.c.key == key))
             if deleted.rowcount == 0:
-                raise ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
+                raise run_tag_not_found(run_id, key)
 
         self._db.transact(work, write=True)
 
@@ -797,8 +798,8 @@ class SqlTrackingStore(SqlTraces):
             model = LoggedModel(
                 model_id=model_id,
                 experiment_id=experiment.experiment_id,
-                name=name or f"model-{model_id[2:10]}",
-                artifact_location=f"{experiment.artifact_location.rstrip('/')}/models/{model_id}/artifacts",
+                name=name or default_logged_model_name(model_id),
+                artifact_location=logged_model_artifact_location(experiment.artifact_location, model_id),
                 creation_timestamp=now,
                 last_updated_timestamp=now,
                 model_type=model_type,
@@ -897,7 +898,7 @@ class SqlTrackingStore(SqlTraces):
                 sa.delete(t.logged_model_tags).where(lt.model_id == model_id, lt.key == key)
             )
             if deleted.rowcount == 0:
-                raise ResourceDoesNotExist(f"No tag with key {key!r} found for model with ID {model_id!r}.")
+                raise logged_model_tag_not_found(model_id, key)
 
         self._db.transact(work, write=True)
 
@@ -958,7 +959,7 @@ class SqlTrackingStore(SqlTraces):
                 sa.select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id == experiment_id)
             ).first()
             if existing is not None and experiment_id != DEFAULT_EXPERIMENT_ID:
-                raise ExperimentAlreadyExists(f"Experiment with id={experiment_id} already exists.")
+                raise experiment_id_exists(experiment_id)
             self._check_name_free(conn, experiment.name, other_than=experiment_id)
             row = {
                 "experiment_id": experiment_id,
@@ -1006,10 +1007,9 @@ class SqlTrackingStore(SqlTraces):
         def work(conn: Connection) -> None:
             self._experiment_row(conn, run.info.experiment_id)
             if conn.execute(sa.select(t.runs.c.run_id).where(t.runs.c.run_id == run_id)).first() is not None:
-                raise ResourceAlreadyExists(f"Run with id={run_id} already exists.")
+                raise run_exists(run_id)
             row = run_row(run.info)
-            if run.info.lifecycle_stage is LifecycleStage.DELETED:
-                row["deleted_time"] = run.info.end_time or run.info.start_time
+            row["deleted_time"] = imported_deletion_time(run.info)
             conn.execute(t.runs.insert().values(**row))
             if run.data.params:
                 conn.execute(
