@@ -37,10 +37,7 @@ from genesis_flow.core import validation as v
 from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import (
-    InvalidParameterValue,
     InvalidState,
-    ModelVersionNotFound,
-    ResourceAlreadyExists,
 )
 from genesis_flow.core.registry import (
     ModelVersion,
@@ -48,9 +45,12 @@ from genesis_flow.core.registry import (
     RegisteredModel,
     RegisteredModelTag,
     Stage,
+    alias_not_found,
+    latest_version_not_found,
     model_exists,
     model_not_found,
     transition_target,
+    version_exists,
     version_not_found,
 )
 from genesis_flow.core.search import IS_PROMPT_TAG, prompt_scope
@@ -532,11 +532,11 @@ class MongoRegistryStore:
             if alias.lower() == "latest":
                 doc = self._versions.find_one({"mid": model["_id"]}, sort=[("v", -1)])
                 if doc is None:
-                    raise ModelVersionNotFound(f"Latest version not found for model {name}.")
+                    raise latest_version_not_found(name)
                 return mapping.version_from(doc, model)
             number = (model.get("al") or {}).get(encode(alias))
             if number is None:
-                raise InvalidParameterValue(f"Registered model alias {alias} not found.")
+                raise alias_not_found(alias)
             return mapping.version_from(self._live_version(model, number), model)
 
         return self._db.call(work)
@@ -572,9 +572,7 @@ class MongoRegistryStore:
 
         def insert() -> str:
             model = self._model(version.name)
-            taken = ResourceAlreadyExists(
-                f"Model Version (name={version.name}, version={number}) already exists."
-            )
+            taken = version_exists(version.name, number)
             # A deleted number counts as taken too: numbers are never reused.
             if number in (model.get("rt") or ()):
                 raise taken

@@ -41,7 +41,7 @@ from genesis_flow.adapters.mongo.keys import decode_map, encode, path
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import ExperimentSearch
 from genesis_flow.core.entities import Page
-from genesis_flow.core.errors import InternalError, ResourceDoesNotExist
+from genesis_flow.core.errors import InternalError
 from genesis_flow.core.search.ast import Filter, OrderBy
 from genesis_flow.core.tracing import (
     OPEN_STATES,
@@ -54,6 +54,7 @@ from genesis_flow.core.tracing import (
     info_from_spans,
     span_order,
     trace_not_found,
+    trace_tag_not_found,
     update_info_from_spans,
     validate_span,
     validate_trace_id,
@@ -417,7 +418,7 @@ class MongoTraces:
                 return
             if self._traces.find_one({"_id": trace_id}, {"_id": 1}) is None:
                 raise trace_not_found(trace_id)
-            raise ResourceDoesNotExist(f"No trace tag with key '{key}' for trace with ID '{trace_id}'")
+            raise trace_tag_not_found(trace_id, key)
 
         self._db.call(work)
 

@@ -75,21 +75,29 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    default_experiment_undeletable,
+    default_logged_model_name,
     experiment_exists,
+    experiment_id_exists,
     experiment_not_active,
     experiment_not_found,
+    experiment_not_renamable,
+    experiment_tag_not_found,
+    imported_deletion_time,
+    logged_model_artifact_location,
     logged_model_not_found,
+    logged_model_tag_not_found,
     metric_history_key,
+    run_artifact_uri,
+    run_exists,
     run_not_active,
     run_not_found,
+    run_tag_not_found,
 )
 from genesis_flow.core.errors import (
-    ExperimentAlreadyExists,
     InternalError,
     InvalidParameterValue,
     InvalidState,
-    ResourceAlreadyExists,
-    ResourceDoesNotExist,
 )
 from genesis_flow.core.search.ast import Comparator, Filter, KeyGroup, KeyType, OrderBy, SearchKind
 from genesis_flow.ports.clock import Clock, IdGenerator, SystemClock, UuidIdGenerator
@@ -283,7 +291,7 @@ class MongoTrackingStore(MongoTraces):
         def work() -> None:
             doc = self._experiment_doc(experiment_id)
             if doc["l"] != ACTIVE:
-                raise InvalidState("Cannot rename a non-active experiment.")
+                raise experiment_not_renamable()
             if doc["name"] == new_name:
                 return
             try:
@@ -299,10 +307,7 @@ class MongoTrackingStore(MongoTraces):
         def work() -> None:
             doc = self._experiment_doc(experiment_id)
             if doc["_id"] == DEFAULT_EXPERIMENT_ID:
-                raise InvalidParameterValue(
-                    f"Cannot delete the default experiment '{DEFAULT_EXPERIMENT_ID}'."
-                    " This is an internally reserved experiment."
-                )
+                raise default_experiment_undeletable(DEFAULT_EXPERIMENT_ID)
             if doc["l"] != ACTIVE:
                 raise experiment_not_found(experiment_id)
             self._set_experiment_stage(doc["_id"], DELETED)
@@ -347,7 +352,7 @@ class MongoTrackingStore(MongoTraces):
         def work() -> None:
             doc = self._active_experiment_doc(experiment_id)
             if encode(key) not in (doc.get("t") or {}):
-                raise ResourceDoesNotExist(f"No tag with name: {key} in experiment with id {experiment_id}")
+                raise experiment_tag_not_found(experiment_id, key)
             self._experiments.update_one({"_id": doc["_id"]}, {"$unset": {path("t", key): ""}})
 
         self._db.call(work)
@@ -376,7 +381,7 @@ class MongoTrackingStore(MongoTraces):
                 status=RunStatus.RUNNING,
                 start_time=self._clock.now_ms() if start_time is None else start_time,
                 end_time=None,
-                artifact_uri=f"{experiment['art'].rstrip('/')}/{run_id}/artifacts",
+                artifact_uri=run_artifact_uri(experiment["art"], run_id),
             )
             doc = mapping.run_doc(info)
             self._place_values(doc, run_id, experiment["_id"], "t", tag_map)
@@ -600,7 +605,7 @@ class MongoTrackingStore(MongoTraces):
         def work() -> None:
             doc = self._active_run_doc(run_id, {"l": 1, field: 1})
             if encode(key) not in (doc.get("t") or {}):
-                raise ResourceDoesNotExist(f"No tag with name: {key} in run with id {run_id}")
+                raise run_tag_not_found(run_id, key)
             self._runs.update_one({"_id": run_id}, {"$unset": {field: "", path("th", key): ""}})
 
         self._db.call(work)
@@ -1049,8 +1054,8 @@ class MongoTrackingStore(MongoTraces):
             model = LoggedModel(
                 model_id=model_id,
                 experiment_id=experiment["_id"],
-                name=name or f"model-{model_id[2:10]}",
-                artifact_location=f"{experiment['art'].rstrip('/')}/models/{model_id}/artifacts",
+                name=name or default_logged_model_name(model_id),
+                artifact_location=logged_model_artifact_location(experiment["art"], model_id),
                 creation_timestamp=now,
                 last_updated_timestamp=now,
                 model_type=model_type,
@@ -1144,7 +1149,7 @@ class MongoTrackingStore(MongoTraces):
         def work() -> None:
             doc = self._model_doc(model_id, allow_deleted=True)
             if encode(key) not in (doc.get("t") or {}):
-                raise ResourceDoesNotExist(f"No tag with key {key!r} found for model with ID {model_id!r}.")
+                raise logged_model_tag_not_found(model_id, key)
             self._models.update_one({"_id": model_id}, {"$unset": {path("t", key): ""}})
 
         self._db.call(work)
@@ -1207,7 +1212,7 @@ class MongoTrackingStore(MongoTraces):
             if existing is not None and experiment_id != DEFAULT_EXPERIMENT_ID:
                 if {k: existing.get(k) for k in doc} == doc:
                     return  # our own write, sent again after a lost reply
-                raise ExperimentAlreadyExists(f"Experiment with id={experiment_id} already exists.")
+                raise experiment_id_exists(experiment_id)
             other = self._experiments.find_one(
                 {"name": experiment.name, "_id": {"$ne": experiment_id}}, {"_id": 1}
             )
@@ -1234,7 +1239,7 @@ class MongoTrackingStore(MongoTraces):
         def work() -> None:
             self._experiment_doc(run.info.experiment_id)
             if self._runs.find_one({"_id": run_id}, {"_id": 1}) is not None:
-                raise ResourceAlreadyExists(f"Run with id={run_id} already exists.")
+                raise run_exists(run_id)
             # History first, the run document last: an import cut short is simply run again.
             if imported.points:
                 self._insert_points(run_id, imported.points)
@@ -1257,13 +1262,13 @@ class MongoTrackingStore(MongoTraces):
             # Model links are kept as given: in a migration the models may arrive later.
             doc["mi"] = sorted({m.model_id for m in run.inputs.model_inputs})
             doc["mo"] = [{"m": m.model_id, "s": m.step} for m in run.outputs.model_outputs]
-            if run.info.lifecycle_stage is LifecycleStage.DELETED:
-                # As the SQL store: an imported deleted run was deleted when it last changed.
-                doc["dt"] = run.info.end_time or run.info.start_time
+            deleted_time = imported_deletion_time(run.info)
+            if deleted_time is not None:
+                doc["dt"] = deleted_time
             try:
                 self._runs.insert_one(doc)
             except DuplicateKeyError:
-                raise ResourceAlreadyExists(f"Run with id={run_id} already exists.") from None
+                raise run_exists(run_id) from None
 
         self._db.call(work)
 
