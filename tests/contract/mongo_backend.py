@@ -31,7 +31,7 @@ def open_mongo_backend(backend_id: str, *, artifact_root: str) -> Backend:
     except ImportError:
         raise Unavailable(f"backend {backend_id!r}: pymongo is not installed (extra 'mongo')") from None
     from genesis_flow.adapters.mongo import MongoDatabase
-    from genesis_flow.adapters.mongo.database import COLLECTIONS
+    from genesis_flow.adapters.mongo.schema import COLLECTIONS
     from genesis_flow.core.redaction import redact_uri as redact
 
     proxy: Any = None

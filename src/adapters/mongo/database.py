@@ -34,7 +34,6 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 
-from genesis_flow.adapters.mongo.schema import COLLECTIONS as COLLECTIONS  # test backends import it here
 from genesis_flow.adapters.mongo.schema import INDEXES
 from genesis_flow.core.diagnostics import CosmosReport
 from genesis_flow.core.errors import (
