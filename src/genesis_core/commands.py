@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
-from attrs import evolve, field, frozen
+from attrs import field, frozen
 
 from genesis_flow.core import validation as v
 from genesis_flow.core.entities import (
@@ -259,7 +259,7 @@ class ImportedRun:
             v.validate_run_tag(tag.key, tag.value)
         points: dict[tuple[object, ...], Metric] = {}
         for m in metric_history:
-            points.setdefault(m.identity, evolve(m, run_id=None))
+            points.setdefault(m.identity, m)
         return cls(tuple(points.values()), latest_points(points.values()))
 
 

@@ -157,7 +157,6 @@ class Metric:
     model_id: str | None = None
     dataset_name: str | None = None
     dataset_digest: str | None = None
-    run_id: str | None = None
 
     @property
     def identity(self) -> tuple[Any, ...]:
@@ -346,7 +345,28 @@ class LoggedModelParameter:
     value: str
 
 
-def _sorted_metrics(items: Iterable[Metric]) -> tuple[Metric, ...]:
+@frozen
+class ModelMetric(Metric):
+    """A metric point as a logged model lists it: with the run that logged it, which MLflow
+    shows on a model's metrics. A run's own points carry no run id: the run holds them."""
+
+    run_id: str | None = None
+
+    @classmethod
+    def of(cls, metric: Metric, run_id: str | None) -> ModelMetric:
+        return cls(
+            metric.key,
+            metric.value,
+            metric.timestamp,
+            metric.step,
+            metric.model_id,
+            metric.dataset_name,
+            metric.dataset_digest,
+            run_id,
+        )
+
+
+def _sorted_metrics(items: Iterable[ModelMetric]) -> tuple[ModelMetric, ...]:
     return tuple(sorted(items, key=lambda m: (m.key, m.step, m.timestamp, m.run_id or "", repr(m.value))))
 
 
@@ -365,7 +385,7 @@ class LoggedModel:
     lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
     tags: tuple[LoggedModelTag, ...] = field(default=(), converter=_sorted_by_key)
     params: tuple[LoggedModelParameter, ...] = field(default=(), converter=_sorted_by_key)
-    metrics: tuple[Metric, ...] = field(default=(), converter=_sorted_metrics)
+    metrics: tuple[ModelMetric, ...] = field(default=(), converter=_sorted_metrics)
 
     def finalize(self, status: LoggedModelStatus, now: int) -> LoggedModel:
         return evolve(self, status=status, last_updated_timestamp=now)

@@ -466,8 +466,8 @@ def test_experiment_from_core(theirs: SimpleNamespace) -> None:
 
 
 def test_metric_and_file_info_from_core(theirs: SimpleNamespace) -> None:
-    point = core.Metric("k", 1.5, 7, 2, model_id="m-1", dataset_name="ds", dataset_digest="d", run_id="r")
-    assert _plain(S.metric_from_core(point, E.SHAPES)) == _plain(
+    point = core.Metric("k", 1.5, 7, 2, model_id="m-1", dataset_name="ds", dataset_digest="d")
+    assert _plain(S.metric_from_core(point, E.SHAPES, "r")) == _plain(
         theirs.Metric("k", 1.5, 7, 2, model_id="m-1", dataset_name="ds", dataset_digest="d", run_id="r")
     )
     assert _plain(S.file_info_from_core(core.FileInfo("a/b", False, 3), E.SHAPES)) == _plain(
@@ -488,7 +488,7 @@ def test_logged_model_from_core(theirs: SimpleNamespace) -> None:
         source_run_id="rid",
         tags=(core.LoggedModelTag("k", "v"),),
         params=(core.LoggedModelParameter("alpha", "1"),),
-        metrics=(core.Metric("acc", 0.9, 5, 0, model_id="m-1", run_id="rid"),),
+        metrics=(core.ModelMetric("acc", 0.9, 5, 0, model_id="m-1", run_id="rid"),),
     )
     converted = S.logged_model_from_core(model, E.SHAPES)
     expected = theirs.LoggedModel(

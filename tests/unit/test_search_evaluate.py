@@ -21,6 +21,7 @@ from genesis_flow.core.entities import (
     LoggedModelStatus,
     LoggedModelTag,
     Metric,
+    ModelMetric,
     Param,
     Run,
     RunData,
@@ -426,7 +427,7 @@ def lm(
     model_id: str,
     created: int = 1,
     *,
-    metrics: Sequence[Metric] = (),
+    metrics: Sequence[ModelMetric] = (),
     name: str = "model",
     model_type: str | None = None,
     **tags: str,
@@ -455,8 +456,8 @@ def metric(
     ds: str | None = None,
     digest: str | None = None,
     run_id: str = "run1",
-) -> Metric:
-    return Metric(key, value, ts, step, dataset_name=ds, dataset_digest=digest, run_id=run_id)
+) -> ModelMetric:
+    return ModelMetric(key, value, ts, step, dataset_name=ds, dataset_digest=digest, run_id=run_id)
 
 
 LM = lm(

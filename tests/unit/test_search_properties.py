@@ -17,6 +17,7 @@ from genesis_flow.core.entities import (
     InputTag,
     LoggedModel,
     Metric,
+    ModelMetric,
     Param,
     Run,
     RunData,
@@ -184,7 +185,7 @@ def sample_entity(kind: SearchKind) -> object:
             "tr-1", "1", 5, "OK", execution_duration=3, tags={"x": "y"}, metadata={"mlflow.sourceRun": "r"}
         )
     return LoggedModel(
-        "m1", "1", "m", "file:///m", 1, 2, metrics=(Metric("acc", 0.5, 0, 0, dataset_name="d"),)
+        "m1", "1", "m", "file:///m", 1, 2, metrics=(ModelMetric("acc", 0.5, 0, 0, dataset_name="d"),)
     )
 
 

@@ -107,7 +107,7 @@ ROUND_TRIPS: dict[str, tuple[Callable[[], Any], Callable[[Any, S.AnyShapes], Any
         lambda t, to: S.experiment_tag_to_core(to.ExperimentTag(t.key, t.value)),
     ),
     "metric": (
-        lambda: core.Metric("k", 1.5, 7, 2, model_id="m", dataset_name="ds", dataset_digest="d", run_id="r"),
+        lambda: core.Metric("k", 1.5, 7, 2, model_id="m", dataset_name="ds", dataset_digest="d"),
         lambda m, to: S.metric_to_core(S.metric_from_core(m, to)),
     ),
     "param": (lambda: core.Param("lr", "0.1"), lambda p, to: S.param_to_core(S.param_from_core(p, to))),
@@ -189,7 +189,7 @@ def test_logged_models_have_the_same_shape_on_both_targets() -> None:
         status=core.LoggedModelStatus.READY,
         tags=(core.LoggedModelTag("k", "v"),),
         params=(core.LoggedModelParameter("alpha", "1"),),
-        metrics=(core.Metric("acc", 0.9, 5, 0, model_id="m-1"),),
+        metrics=(core.ModelMetric("acc", 0.9, 5, 0, model_id="m-1", run_id="r"),),
     )
     ours, theirs = (
         S.logged_model_from_core(model, E.SHAPES),
@@ -203,10 +203,11 @@ def test_logged_models_have_the_same_shape_on_both_targets() -> None:
     ]
 
 
-def test_the_plugin_reader_fills_a_missing_step_and_the_callers_run_id() -> None:
-    given = E.Metric("k", 1.0, 7, None)  # type: ignore[arg-type]  # as a protobuf caller leaves it
+def test_the_plugin_reader_fills_a_missing_step_and_drops_the_metrics_run_id() -> None:
+    # As a protobuf caller leaves it; the run id it names is the call's business, not the point's.
+    given = E.Metric("k", 1.0, 7, None, run_id="r")  # type: ignore[arg-type]
     assert S.metric_to_core(given).step is None  # left for validation to refuse
-    assert S.metric_to_core(given, "r", missing_step=0) == core.Metric("k", 1.0, 7, 0, run_id="r")
+    assert S.metric_to_core(given, missing_step=0) == core.Metric("k", 1.0, 7, 0)
 
 
 # --- argument normalisers ------------------------------------------------------------------------

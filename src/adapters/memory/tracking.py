@@ -41,6 +41,7 @@ from genesis_flow.core.entities import (
     LoggedModelStatus,
     LoggedModelTag,
     Metric,
+    ModelMetric,
     Page,
     Param,
     Run,
@@ -417,9 +418,9 @@ class InMemoryTrackingStore(InMemoryTraces):
             for p in new_params:
                 state.params[p.key] = p.value
             for m in batch.metrics:
-                state.add_metric(evolve(m, run_id=None))
+                state.add_metric(m)
                 if m.model_id is not None:
-                    self._add_model_metric(m.model_id, evolve(m, run_id=run_id))
+                    self._add_model_metric(m.model_id, ModelMetric.of(m, run_id))
             for key, value in batch.tag_values.items():
                 state.tags[key] = value
                 if key == RUN_NAME_TAG:
@@ -545,7 +546,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             raise logged_model_not_found(model_id)
         return model
 
-    def _add_model_metric(self, model_id: str, metric: Metric) -> None:
+    def _add_model_metric(self, model_id: str, metric: ModelMetric) -> None:
         model = self._logged_models[model_id]
         if any(m == metric for m in model.metrics):
             return

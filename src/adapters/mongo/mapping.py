@@ -26,6 +26,7 @@ from genesis_flow.core.entities import (
     LoggedModelStatus,
     LoggedModelTag,
     Metric,
+    ModelMetric,
     Param,
     Run,
     RunData,
@@ -385,7 +386,7 @@ def logged_model_from(doc: dict[str, Any]) -> LoggedModel:
         tags=tuple(LoggedModelTag(k, val) for k, val in decode_map(doc.get("t")).items()),
         params=tuple(LoggedModelParameter(k, val) for k, val in decode_map(doc.get("p")).items()),
         metrics=tuple(
-            Metric(m["k"], m["raw"], m["t"], m["s"], doc["_id"], m.get("dn"), m.get("dd"), m.get("run"))
+            ModelMetric(m["k"], m["raw"], m["t"], m["s"], doc["_id"], m.get("dn"), m.get("dd"), m.get("run"))
             for m in doc.get("ms") or ()
         ),
     )

@@ -32,6 +32,7 @@ from genesis_flow.core.entities import (
     LoggedModelStatus,
     LoggedModelTag,
     Metric,
+    ModelMetric,
     RunInfo,
     RunStatus,
 )
@@ -266,9 +267,9 @@ def model_metric(
     name: str | None,
     digest: str | None,
     run_id: str | None,
-) -> Metric:
+) -> ModelMetric:
     """A point on a logged model from a row of :data:`MODEL_METRIC_COLUMNS`."""
-    return Metric(key, _NAN if is_nan else value, timestamp, step, model_id, name, digest, run_id)
+    return ModelMetric(key, _NAN if is_nan else value, timestamp, step, model_id, name, digest, run_id)
 
 
 def logged_model_row(model: LoggedModel) -> dict[str, Any]:
@@ -292,7 +293,7 @@ def logged_model_from(
     row: Any,
     tags: Iterable[LoggedModelTag],
     params: Iterable[LoggedModelParameter],
-    metrics: Iterable[Metric],
+    metrics: Iterable[ModelMetric],
 ) -> LoggedModel:
     return LoggedModel(
         model_id=row.model_id,

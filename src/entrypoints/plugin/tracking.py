@@ -190,7 +190,7 @@ class GenesisTrackingStore(AbstractStore):
 
     @cv.translated
     def log_metric(self, run_id: str, metric: ml.Metric) -> None:
-        self._store.log_metric(run_id, S.metric_to_core(metric, run_id, missing_step=0))
+        self._store.log_metric(run_id, S.metric_to_core(metric, missing_step=0))
 
     @cv.translated
     def log_param(self, run_id: str, param: ml.Param) -> None:
@@ -214,7 +214,7 @@ class GenesisTrackingStore(AbstractStore):
     ) -> None:
         self._store.log_batch(
             run_id,
-            metrics=[S.metric_to_core(m, run_id, missing_step=0) for m in metrics or ()],
+            metrics=[S.metric_to_core(m, missing_step=0) for m in metrics or ()],
             params=[S.param_to_core(p) for p in params or ()],
             tags=[S.run_tag_to_core(t) for t in tags or ()],
         )

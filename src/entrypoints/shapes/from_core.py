@@ -52,8 +52,9 @@ def experiment_from_core(experiment: core.Experiment, to: ExperimentShapes[Exper
     )
 
 
-def metric_from_core(metric: core.Metric, to: MetricShapes[MetricT]) -> MetricT:
-    """A metric point with its model id, dataset and run id."""
+def metric_from_core(metric: core.Metric, to: MetricShapes[MetricT], run_id: str | None = None) -> MetricT:
+    """A metric point with its model id and dataset; ``run_id`` is the run that logged it where
+    MLflow shows one (a logged model's metrics), else None as in a run's own data."""
     return to.Metric(
         key=metric.key,
         value=metric.value,
@@ -62,7 +63,7 @@ def metric_from_core(metric: core.Metric, to: MetricShapes[MetricT]) -> MetricT:
         model_id=metric.model_id,
         dataset_name=metric.dataset_name,
         dataset_digest=metric.dataset_digest,
-        run_id=metric.run_id,
+        run_id=run_id,
     )
 
 
@@ -154,7 +155,7 @@ def logged_model_from_core(model: core.LoggedModel, to: LoggedModelShapes[Logged
         status_message=model.status_message,
         tags=[to.LoggedModelTag(t.key, t.value) for t in model.tags],
         params=[to.LoggedModelParameter(p.key, p.value) for p in model.params],
-        metrics=[metric_from_core(m, to) for m in model.metrics] or None,
+        metrics=[metric_from_core(m, to, m.run_id) for m in model.metrics] or None,
     )
 
 

@@ -42,10 +42,10 @@ def metric_value(value: Any) -> Any:
         return value
 
 
-def metric_to_core(metric: Any, run_id: str | None = None, *, missing_step: int | None = None) -> core.Metric:
+def metric_to_core(metric: Any, *, missing_step: int | None = None) -> core.Metric:
     """A domain metric, its value converted to float as MLflow's client does; timestamp and step
-    pass unchanged (validation judges them). ``run_id`` is used when the metric names none;
-    ``missing_step`` replaces a step of None (the plugin's REST callers send protobuf metrics,
+    pass unchanged (validation judges them). A run id the metric carries is dropped: the call
+    names the run. ``missing_step`` replaces a step of None (the plugin's REST callers send protobuf metrics,
     whose unset step is 0)."""
     step = metric.step
     return core.Metric(
@@ -56,7 +56,6 @@ def metric_to_core(metric: Any, run_id: str | None = None, *, missing_step: int 
         model_id=getattr(metric, "model_id", None),
         dataset_name=getattr(metric, "dataset_name", None),
         dataset_digest=getattr(metric, "dataset_digest", None),
-        run_id=getattr(metric, "run_id", None) or run_id,
     )
 
 

@@ -23,6 +23,7 @@ from genesis_flow.core.entities import (
     LoggedModelStatus,
     LoggedModelTag,
     Metric,
+    ModelMetric,
     Param,
     Run,
     RunData,
@@ -107,7 +108,7 @@ def run_info_from(d: Document) -> RunInfo:
 def metric_document(m: Metric) -> Document:
     d: Document = {"key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step}
     for name in ("model_id", "dataset_name", "dataset_digest", "run_id"):
-        if getattr(m, name) is not None:
+        if getattr(m, name, None) is not None:
             d[name] = getattr(m, name)
     return d
 
@@ -121,8 +122,11 @@ def metric_from(d: Document) -> Metric:
         model_id=d.get("model_id"),
         dataset_name=d.get("dataset_name"),
         dataset_digest=d.get("dataset_digest"),
-        run_id=d.get("run_id"),
     )
+
+
+def model_metric_from(d: Document) -> ModelMetric:
+    return ModelMetric.of(metric_from(d), d.get("run_id"))
 
 
 def dataset_document(ds: Dataset) -> Document:
@@ -227,7 +231,7 @@ def logged_model_from(d: Document) -> LoggedModel:
         lifecycle_stage=LifecycleStage(d["lifecycle_stage"]),
         tags=tuple(LoggedModelTag(k, v) for k, v in d["tags"].items()),
         params=tuple(LoggedModelParameter(k, v) for k, v in d["params"].items()),
-        metrics=tuple(metric_from(x) for x in d["metrics"]),
+        metrics=tuple(model_metric_from(x) for x in d["metrics"]),
     )
 
 

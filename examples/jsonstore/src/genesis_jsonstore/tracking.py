@@ -49,6 +49,7 @@ from genesis_flow.core.entities import (
     LoggedModelStatus,
     LoggedModelTag,
     Metric,
+    ModelMetric,
     Page,
     Param,
     Run,
@@ -406,10 +407,10 @@ class JsonTrackingStore:
             models = {model_id: self._logged_model(model_id) for model_id in batch.model_ids}
             for p in new_params:
                 run["params"][p.key] = p.value
-            self._add_points(run, [evolve(m, run_id=None) for m in batch.metrics])
+            self._add_points(run, batch.metrics)
             for model_id, model in models.items():
                 self._add_model_metrics(
-                    model, [evolve(m, run_id=run_id) for m in batch.metrics if m.model_id == model_id]
+                    model, [ModelMetric.of(m, run_id) for m in batch.metrics if m.model_id == model_id]
                 )
             for key, value in batch.tag_values.items():
                 run["tags"][key] = value
@@ -437,8 +438,8 @@ class JsonTrackingStore:
                 if current is None or is_newer_metric(m, js.metric_from(current)):
                     run["latest"][key] = js.metric_document(m)
 
-    def _add_model_metrics(self, model: LoggedModel, points: Sequence[Metric]) -> None:
-        fresh: list[Metric] = []
+    def _add_model_metrics(self, model: LoggedModel, points: Sequence[ModelMetric]) -> None:
+        fresh: list[ModelMetric] = []
         for m in points:
             if m not in model.metrics and m not in fresh:
                 fresh.append(m)

@@ -13,6 +13,7 @@ from genesis_flow.core.entities import (
     LoggedModelStatus,
     LoggedModelTag,
     Metric,
+    ModelMetric,
     Page,
     ViewType,
 )
@@ -267,10 +268,10 @@ def test_run_metrics_with_model_id_appear_on_the_logged_model(tracking: Tracking
     tracking.log_batch(run_id, metrics=[Metric("acc", 0.7, 20, 2, model_id=model_id)])
     tracking.log_metric(run_id, Metric("other", 1.0, 10, 1))
     assert tracking.get_logged_model(model_id).metrics == (
-        Metric(
+        ModelMetric(
             "acc", 0.5, 10, 1, model_id=model_id, dataset_name="train", dataset_digest="d1", run_id=run_id
         ),
-        Metric("acc", 0.7, 20, 2, model_id=model_id, run_id=run_id),
+        ModelMetric("acc", 0.7, 20, 2, model_id=model_id, run_id=run_id),
     )
     assert tracking.get_run(run_id).data.metrics_dict == {"acc": 0.7, "other": 1.0}
 
