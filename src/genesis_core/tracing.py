@@ -27,7 +27,13 @@ from typing import Any
 from attrs import evolve, field, frozen
 
 from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist, TraceNotFound
-from genesis_flow.core.validation import is_long, validate_key, validate_lookups, validate_text
+from genesis_flow.core.validation import (
+    is_long,
+    validate_key,
+    validate_lookup,
+    validate_lookups,
+    validate_text,
+)
 
 MAX_TRACE_ID_LENGTH = 250
 MAX_TRACE_TAG_KEY_LENGTH = 250
@@ -429,10 +435,14 @@ def merge_trace_info(stored: TraceInfo, new: TraceInfo) -> TraceInfo:
 
 
 def check_delete_traces_arguments(
-    max_timestamp_millis: int | None, max_traces: int | None, trace_ids: Sequence[str] | None
-) -> None:
+    experiment_id: str,
+    max_timestamp_millis: int | None,
+    max_traces: int | None,
+    trace_ids: Sequence[str] | None,
+) -> str:
     """MLflow's rules for ``delete_traces``: exactly one of a time bound or ids, and ``max_traces``
-    only with the time bound, positive; ids a store could hold."""
+    only with the time bound, positive; ids a store could hold. Returns the experiment id as
+    text, checked after the other arguments as MLflow checks it."""
     validate_lookups("trace_ids", trace_ids or ())
     if max_timestamp_millis is None and not trace_ids:
         raise InvalidParameterValue("Either `max_timestamp_millis` or `trace_ids` must be specified.")
@@ -444,3 +454,5 @@ def check_delete_traces_arguments(
         raise InvalidParameterValue(f"`max_traces` must be a positive integer, received {max_traces}.")
     if max_timestamp_millis is not None and not _is_int(max_timestamp_millis):
         raise InvalidParameterValue(f"Invalid `max_timestamp_millis` {max_timestamp_millis!r}.")
+    validate_lookup("experiment_id", experiment_id)
+    return str(experiment_id)

@@ -445,7 +445,7 @@ def test_bad_delete_traces_arguments(
     max_timestamp_millis: object, max_traces: object, trace_ids: list[str] | None
 ) -> None:
     with pytest.raises(InvalidParameterValue):
-        check_delete_traces_arguments(max_timestamp_millis, max_traces, trace_ids)  # type: ignore[arg-type]
+        check_delete_traces_arguments("1", max_timestamp_millis, max_traces, trace_ids)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -455,4 +455,11 @@ def test_bad_delete_traces_arguments(
 def test_good_delete_traces_arguments(
     max_timestamp_millis: int | None, max_traces: int | None, trace_ids: list[str] | None
 ) -> None:
-    check_delete_traces_arguments(max_timestamp_millis, max_traces, trace_ids)
+    assert check_delete_traces_arguments(1, max_timestamp_millis, max_traces, trace_ids) == "1"  # type: ignore[arg-type]
+
+
+def test_delete_traces_checks_the_experiment_id_after_the_other_arguments() -> None:
+    with pytest.raises(InvalidParameterValue, match="max_traces"):
+        check_delete_traces_arguments("\x00", 10, 0, None)
+    with pytest.raises(InvalidParameterValue, match="experiment_id"):
+        check_delete_traces_arguments("\x00", 10, None, None)

@@ -139,9 +139,9 @@ class InMemoryTraces:
         max_traces: int | None = None,
         trace_ids: Sequence[str] | None = None,
     ) -> int:
-        check_delete_traces_arguments(max_timestamp_millis, max_traces, trace_ids)
-        v.validate_lookup("experiment_id", experiment_id)
-        experiment_id = str(experiment_id)
+        experiment_id = check_delete_traces_arguments(
+            experiment_id, max_timestamp_millis, max_traces, trace_ids
+        )
         with self._lock:
             if trace_ids:
                 doomed = [

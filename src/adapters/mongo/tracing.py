@@ -429,9 +429,9 @@ class MongoTraces:
         max_traces: int | None = None,
         trace_ids: Sequence[str] | None = None,
     ) -> int:
-        check_delete_traces_arguments(max_timestamp_millis, max_traces, trace_ids)
-        v.validate_lookup("experiment_id", experiment_id)
-        experiment_id = str(experiment_id)
+        experiment_id = check_delete_traces_arguments(
+            experiment_id, max_timestamp_millis, max_traces, trace_ids
+        )
         if trace_ids:
             wanted = [t for t in dict.fromkeys(trace_ids) if isinstance(t, str)]
             query: dict[str, Any] = {"x": experiment_id, "_id": {"$in": wanted}}

@@ -150,9 +150,9 @@ class JsonTracingStore(JsonTrackingStore):
         max_traces: int | None = None,
         trace_ids: Sequence[str] | None = None,
     ) -> int:
-        check_delete_traces_arguments(max_timestamp_millis, max_traces, trace_ids)
-        v.validate_lookup("experiment_id", experiment_id)
-        experiment_id = str(experiment_id)
+        experiment_id = check_delete_traces_arguments(
+            experiment_id, max_timestamp_millis, max_traces, trace_ids
+        )
         with self._lock:
             infos = [js.trace_info_from(d["info"]) for d in self._traces()]
             mine = [i for i in infos if i.experiment_id == experiment_id]
