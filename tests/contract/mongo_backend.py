@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+from dataclasses import dataclass, field
 from typing import Any
 
 from genesis_flow.ports import Clock, RegistryStore, TrackingStore
@@ -98,19 +99,35 @@ def open_mongo_backend(backend_id: str, *, artifact_root: str) -> Backend:
         if container is not None:
             container.stop()
         if proxy is not None:
-            retried = sum(db.retries for db in databases)
-            wildcard = {db.wildcard_indexes for db in databases} - {None}
-            STATS[backend_id] = (
-                f"{proxy.injected} throttling errors (16500) injected"
-                f" ({dict(sorted(proxy.injected_by_command.items()))}), {retried} calls retried;"
-                f" wildcard indexes accepted by the server: {sorted(wildcard)}"
-            )
+            # Several suites open the same backend id in one session: the summary is their sum.
+            stats = STATS.setdefault(backend_id, ThrottlingStats())
+            stats.injected += proxy.injected
+            for command, count in proxy.injected_by_command.items():
+                stats.by_command[command] = stats.by_command.get(command, 0) + count
+            stats.retried += sum(db.retries for db in databases)
+            stats.wildcard |= {db.wildcard_indexes for db in databases} - {None}
             proxy.stop()
 
     return Backend(backend_id, tracking, registry, close)
 
 
-STATS: dict[str, str] = {}
+@dataclass
+class ThrottlingStats:
+    """What the fault proxy injected into one backend id over the session, and what was retried."""
+
+    injected: int = 0
+    by_command: dict[str, int] = field(default_factory=dict)
+    retried: int = 0
+    wildcard: set[bool] = field(default_factory=set)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.injected} throttling errors (16500) injected ({dict(sorted(self.by_command.items()))}),"
+            f" {self.retried} calls retried; wildcard indexes accepted by the server: {sorted(self.wildcard)}"
+        )
+
+
+STATS: dict[str, ThrottlingStats] = {}
 
 
 def _start_container(backend_id: str) -> tuple[Any, str]:
