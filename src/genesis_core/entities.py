@@ -9,7 +9,7 @@ Times are integer milliseconds since the epoch; ids are strings.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
@@ -386,6 +386,36 @@ class LoggedModel:
     tags: tuple[LoggedModelTag, ...] = field(default=(), converter=_sorted_by_key)
     params: tuple[LoggedModelParameter, ...] = field(default=(), converter=_sorted_by_key)
     metrics: tuple[ModelMetric, ...] = field(default=(), converter=_sorted_metrics)
+
+    @classmethod
+    def new(
+        cls,
+        unique_id: str,
+        experiment_id: str,
+        experiment_location: str,
+        now: int,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Sequence[LoggedModelTag] = (),
+        params: Sequence[LoggedModelParameter] = (),
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        """The model ``create_logged_model`` makes in an experiment (its id and artifact
+        location): id ``m-<unique_id>``, MLflow's artifact layout under the experiment's, a name
+        derived from the id when none is given, one tag and one param per key (the last wins)."""
+        model_id = f"m-{unique_id}"
+        return cls(
+            model_id=model_id,
+            experiment_id=experiment_id,
+            name=name or default_logged_model_name(model_id),
+            artifact_location=logged_model_artifact_location(experiment_location, model_id),
+            creation_timestamp=now,
+            last_updated_timestamp=now,
+            model_type=model_type,
+            source_run_id=source_run_id,
+            tags=tuple({t.key: LoggedModelTag(t.key, t.value) for t in tags}.values()),
+            params=tuple({p.key: LoggedModelParameter(p.key, p.value) for p in params}.values()),
+        )
 
     def finalize(self, status: LoggedModelStatus, now: int) -> LoggedModel:
         return evolve(self, status=status, last_updated_timestamp=now)

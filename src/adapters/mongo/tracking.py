@@ -76,7 +76,6 @@ from genesis_flow.core.entities import (
     RunTag,
     ViewType,
     default_experiment_undeletable,
-    default_logged_model_name,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -84,7 +83,6 @@ from genesis_flow.core.entities import (
     experiment_not_renamable,
     experiment_tag_not_found,
     imported_deletion_time,
-    logged_model_artifact_location,
     logged_model_not_found,
     logged_model_tag_not_found,
     metric_history_key,
@@ -1046,22 +1044,21 @@ class MongoTrackingStore(MongoTraces):
         model_type: str | None = None,
     ) -> LoggedModel:
         check_new_logged_model(name, source_run_id, tags, params)
-        model_id = f"m-{self._ids.new_id()}"
+        # One id per call, drawn before the retried work: a retry after a lost reply finds its model.
+        unique_id = self._ids.new_id()
 
         def work() -> LoggedModel:
             experiment = self._active_experiment_doc(experiment_id)
-            now = self._clock.now_ms()
-            model = LoggedModel(
-                model_id=model_id,
-                experiment_id=experiment["_id"],
-                name=name or default_logged_model_name(model_id),
-                artifact_location=logged_model_artifact_location(experiment["art"], model_id),
-                creation_timestamp=now,
-                last_updated_timestamp=now,
-                model_type=model_type,
-                source_run_id=source_run_id,
-                tags=tuple({tag.key: tag for tag in tags}.values()),
-                params=tuple({p.key: p for p in params}.values()),
+            model = LoggedModel.new(
+                unique_id,
+                experiment["_id"],
+                experiment["art"],
+                self._clock.now_ms(),
+                name,
+                source_run_id,
+                tags,
+                params,
+                model_type,
             )
             with contextlib.suppress(DuplicateKeyError):  # a retry after a lost reply
                 self._models.insert_one(mapping.logged_model_doc(model))

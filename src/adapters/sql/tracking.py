@@ -79,7 +79,6 @@ from genesis_flow.core.entities import (
     RunTag,
     ViewType,
     default_experiment_undeletable,
-    default_logged_model_name,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -87,7 +86,6 @@ from genesis_flow.core.entities import (
     experiment_not_renamable,
     experiment_tag_not_found,
     imported_deletion_time,
-    logged_model_artifact_location,
     logged_model_not_found,
     logged_model_tag_not_found,
     run_artifact_uri,
@@ -793,20 +791,18 @@ class SqlTrackingStore(SqlTraces):
 
         def work(conn: Connection) -> LoggedModel:
             experiment = self._active_experiment_row(conn, experiment_id)
-            model_id = f"m-{self._ids.new_id()}"
-            now = self._clock.now_ms()
-            model = LoggedModel(
-                model_id=model_id,
-                experiment_id=experiment.experiment_id,
-                name=name or default_logged_model_name(model_id),
-                artifact_location=logged_model_artifact_location(experiment.artifact_location, model_id),
-                creation_timestamp=now,
-                last_updated_timestamp=now,
-                model_type=model_type,
-                source_run_id=source_run_id,
-                tags=tuple({tag.key: tag for tag in tags}.values()),
-                params=tuple({p.key: p for p in params}.values()),
+            model = LoggedModel.new(
+                self._ids.new_id(),
+                experiment.experiment_id,
+                experiment.artifact_location,
+                self._clock.now_ms(),
+                name,
+                source_run_id,
+                tags,
+                params,
+                model_type,
             )
+            model_id = model.model_id
             conn.execute(t.logged_models.insert().values(logged_model_row(model)))
             self._write_model_pairs(
                 conn, t.logged_model_tags, model_id, [(x.key, x.value) for x in model.tags]

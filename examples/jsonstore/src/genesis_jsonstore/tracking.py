@@ -58,7 +58,6 @@ from genesis_flow.core.entities import (
     RunTag,
     ViewType,
     default_experiment_undeletable,
-    default_logged_model_name,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -67,7 +66,6 @@ from genesis_flow.core.entities import (
     experiment_tag_not_found,
     imported_deletion_time,
     is_newer_metric,
-    logged_model_artifact_location,
     logged_model_not_found,
     logged_model_tag_not_found,
     metric_history_key,
@@ -555,19 +553,16 @@ class JsonTrackingStore:
         check_new_logged_model(name, source_run_id, tags, params)
         with self._lock:
             experiment = self._active_experiment(experiment_id)
-            model_id = f"m-{self._ids.new_id()}"
-            now = self._clock.now_ms()
-            model = LoggedModel(
-                model_id=model_id,
-                experiment_id=experiment.experiment_id,
-                name=name or default_logged_model_name(model_id),
-                artifact_location=logged_model_artifact_location(experiment.artifact_location, model_id),
-                creation_timestamp=now,
-                last_updated_timestamp=now,
-                model_type=model_type,
-                source_run_id=source_run_id,
-                tags=tuple({t.key: LoggedModelTag(t.key, t.value) for t in tags}.values()),
-                params=tuple({p.key: LoggedModelParameter(p.key, p.value) for p in params}.values()),
+            model = LoggedModel.new(
+                self._ids.new_id(),
+                experiment.experiment_id,
+                experiment.artifact_location,
+                self._clock.now_ms(),
+                name,
+                source_run_id,
+                tags,
+                params,
+                model_type,
             )
             self._save_logged_model(model)
             return model
