@@ -143,7 +143,9 @@ def test_ui_lists_traces_and_shows_a_span_tree(store_uri: str, tmp_path: Path) -
 def _dismiss_tips(page: Page) -> None:
     """The traces tab opens a "Detect Issues" tip on a first visit: close it whenever it shows."""
     tip = page.get_by_role("dialog").filter(has_text="Detect Issues in Your Traces")
-    page.add_locator_handler(tip, lambda dialog: dialog.get_by_role("button", name="Got it").click())
+    page.add_locator_handler(
+        tip, lambda dialog: dialog.get_by_role("button", name="Got it").dispatch_event("click")
+    )
 
 
 def _check_traces_list(page: Page, base: str, experiment_id: str) -> None:

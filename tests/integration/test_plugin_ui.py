@@ -270,7 +270,9 @@ def _dismiss_overlays(page: Page) -> None:
     """MLflow opens an Assistant side panel and a Model Registry promo dialog on a first visit:
     close them whenever they show, before Playwright acts (they cover the page, not what is checked)."""
     assistant_close = page.locator('[data-component-id="mlflow.assistant.chat_panel.close"]')
-    page.add_locator_handler(assistant_close, lambda button: button.click())
+    # A DOM click, not a pointer one: another first-visit dialog can sit on top of the panel, and
+    # Playwright runs one handler at a time, so a pointer click would wait for it forever.
+    page.add_locator_handler(assistant_close, lambda button: button.dispatch_event("click"))
     promo = page.get_by_role("dialog").filter(has_text="new Model Registry UI")
     page.add_locator_handler(promo, lambda dialog: dialog.get_by_role("button", name="Close").click())
 
