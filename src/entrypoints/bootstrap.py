@@ -43,6 +43,16 @@ TrackingBuilder = Callable[[str, "Clock | None", "str | None"], TrackingStore]
 RegistryBuilder = Callable[[str, "Clock | None"], RegistryStore]
 
 
+def unprefixed_uri(uri: str) -> str:
+    """``uri`` without the ``genesis+`` prefix of a plugin scheme (``genesis+sqlite:///x.db`` is
+    ``sqlite:///x.db``); any other URI unchanged. The prefix is matched case-insensitively, as
+    schemes are."""
+    head, colon, rest = uri.partition(":")
+    if colon and head.lower() in PREFIXED_SCHEMES:
+        return head[len(GENESIS_PREFIX) :] + colon + rest
+    return uri
+
+
 def resolve_tracking_uri(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """Explicit argument, then ``GENESIS_TRACKING_URI``, then ``MLFLOW_TRACKING_URI``, then the default."""
     return _first(explicit, env, TRACKING_URI_VARS) or DEFAULT_TRACKING_URI
@@ -186,6 +196,11 @@ def _mongo_registry(uri: str, clock: Clock | None) -> RegistryStore:
 
 SQL_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 MONGO_SCHEMES = ("mongodb", "mongodb+srv")
+# Real mlflow keeps `sqlite://` and `postgresql://` for its own stores (a plugin scheme would replace
+# them), so our plugin serves the SQL and memory backends under prefixed names; Genesis-Flow itself
+# accepts both spellings and strips the prefix (ADR 22).
+GENESIS_PREFIX = "genesis+"
+PREFIXED_SCHEMES = tuple(GENESIS_PREFIX + s for s in (*SQL_SCHEMES, "memory"))
 _TRACKING: dict[str, TrackingBuilder] = {"memory": _memory_tracking}
 _REGISTRY: dict[str, RegistryBuilder] = {"memory": _memory_registry}
 for _sql_scheme in SQL_SCHEMES:
@@ -212,7 +227,7 @@ def build_tracking_store(
     artifacts (default ``./genesis-artifacts``, made absolute; a URI is kept as given). Raises
     InvalidParameterValue for an unsupported scheme.
     """
-    resolved = resolve_tracking_uri(uri)
+    resolved = unprefixed_uri(resolve_tracking_uri(uri))
     builtin = _TRACKING.get(_scheme(resolved))
     if builtin is not None:
         return builtin(resolved, clock, artifact_root)
@@ -226,7 +241,7 @@ def build_tracking_store(
 
 def build_registry_store(uri: str | None = None, *, clock: Clock | None = None) -> RegistryStore:
     """The RegistryStore for ``uri`` (resolved as :func:`resolve_registry_uri` says)."""
-    resolved = resolve_registry_uri(uri)
+    resolved = unprefixed_uri(resolve_registry_uri(uri))
     builder = _REGISTRY.get(_scheme(resolved)) or _plugin_builder(resolved, "build_registry_store")
     return builder(resolved, clock)
 
@@ -267,6 +282,7 @@ def build_diagnostics(uri: str, *, connect_timeout_s: float) -> Diagnosable | No
     or upgrade a schema): ``genesis doctor``. None for a backend with no database of ours to look
     at (``memory:``, third-party schemes). Raises InvalidParameterValue for a URI that cannot be
     read, or a driver that is not installed."""
+    uri = unprefixed_uri(uri)
     scheme = _scheme(uri)
     if scheme in SQL_SCHEMES:
         from genesis_flow.adapters.sql.diagnostics import SqlDiagnostics
@@ -284,6 +300,7 @@ def sql_database_kind(uri: str) -> DatabaseKind | None:
     """Whose data the SQL database at ``uri`` holds (MLflow's is read with MLflow by
     ``genesis migrate``), looked at without changing anything; None for a URI that is not SQL.
     Raises InvalidParameterValue when it cannot be opened."""
+    uri = unprefixed_uri(uri)
     if _scheme(uri) not in SQL_SCHEMES:
         return None
     from genesis_flow.adapters.sql.diagnostics import database_kind
@@ -298,7 +315,7 @@ def upgrade_sql_schema(uri: str) -> tuple[int | None, int]:
     URI that is not SQL."""
     from genesis_flow.adapters.sql.database import SqlDatabase
 
-    database = SqlDatabase.from_uri(uri, upgrade=True)
+    database = SqlDatabase.from_uri(unprefixed_uri(uri), upgrade=True)
     try:
         return database.schema_versions
     finally:
@@ -306,7 +323,7 @@ def upgrade_sql_schema(uri: str) -> tuple[int | None, int]:
 
 
 def supported_schemes() -> list[str]:
-    return sorted(set(_TRACKING) | {ep.name for ep in _entry_points()})
+    return sorted(set(_TRACKING) | set(PREFIXED_SCHEMES) | {ep.name for ep in _entry_points()})
 
 
 def _scheme(uri: str) -> str:

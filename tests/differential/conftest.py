@@ -6,6 +6,9 @@
   contract suite (``memory``, ``sql-sqlite``, ``sql-postgres``, ``mongo``, ``cosmos``). A backend
   whose server is unavailable is skipped with its reason, unless GENESIS_REQUIRED_BACKENDS lists
   it: then it fails.
+- ``mlflow_side`` / ``plugin_side``: store-level cases (store_sides.py) on MLflow's own
+  SqlAlchemyStore and on our plugin's stores, which real mlflow builds from ``genesis+...`` and
+  ``mongodb://`` URIs, on the same backend ids.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 
 from tests.contract.backends import required_backends
 from tests.differential.scripts import execute
+from tests.differential.store_sides import Case, Side
 
 BACKEND_IDS = ["memory", "sql-sqlite", "sql-postgres", "mongo", "cosmos"]
 THROTTLE_RATE = 0.2
@@ -270,3 +274,78 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("differential test: backends skipped")
         for backend, reason in sorted(_UNAVAILABLE.items()):
             terminalreporter.write_line(f"SKIPPED backend {backend}: {reason}")
+
+
+# --- store-level cases: MLflow's SqlAlchemyStore vs our plugin (store_sides.py) -------------------
+
+RunCase = Callable[[Case], Any]
+
+
+@pytest.fixture(scope="session")
+def mlflow_side(tmp_path_factory: pytest.TempPathFactory) -> RunCase:
+    """``mlflow_side(case)``: the case's observation on MLflow's own stores (one SQLite database
+    for the session, as MLflow's schema creation is slow); computed once per case."""
+    pytest.importorskip("mlflow")
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as MlflowRegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as MlflowTrackingStore
+
+    workdir = tmp_path_factory.mktemp("mlflow-stores")
+    uri = f"sqlite:///{workdir}/mlflow.db"
+    with _quiet():
+        tracking = MlflowTrackingStore(uri, str(workdir / "artifacts"))  # type: ignore[no-untyped-call]
+        registry = MlflowRegistryStore(uri)  # type: ignore[no-untyped-call]
+    cache: dict[str, Any] = {}
+
+    def observe(case: Case) -> Any:
+        key = f"{case.__module__}.{case.__qualname__}"
+        if key not in cache:
+            with _quiet():
+                cache[key] = case(Side(case.__name__, tracking, registry, workdir))
+        return cache[key]
+
+    return observe
+
+
+def plugin_uri(uri: str) -> str:
+    """The URI real mlflow reaches our store with: the ``genesis+`` form of ours for the schemes
+    mlflow keeps for its own stores."""
+    scheme = urlsplit(uri).scheme
+    return uri if scheme.startswith("mongodb") else f"genesis+{uri}"
+
+
+@pytest.fixture(scope="session")
+def plugin_namespace(backend_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The ``genesis+...`` / ``mongodb://`` URI of one fresh namespace on ``backend_id`` for the
+    session's store-level cases."""
+    with contextlib.ExitStack() as stack:
+        try:
+            namespace = _open_backend(backend_id, stack)
+        except Unavailable as exc:
+            if backend_id in required_backends():
+                pytest.fail(f"{exc} (GENESIS_REQUIRED_BACKENDS lists it: CI must run it)", pytrace=False)
+            _UNAVAILABLE[backend_id] = str(exc)
+            pytest.skip(str(exc))
+        workdir = tmp_path_factory.mktemp(f"plugin-{backend_id}")
+        yield plugin_uri(stack.enter_context(namespace("plugin", workdir)))
+
+
+@pytest.fixture
+def plugin_side(plugin_namespace: str, tmp_path: Path) -> RunCase:
+    """``plugin_side(case)``: the case's observation on our plugin's stores, which real mlflow
+    builds for the namespace's URI exactly as for a user's."""
+    pytest.importorskip("mlflow")
+    from mlflow.tracking._model_registry.utils import _get_store as registry_store
+    from mlflow.tracking._tracking_service.utils import _get_store as tracking_store
+
+    from genesis_flow.entrypoints.plugin.registry import GenesisRegistryStore
+    from genesis_flow.entrypoints.plugin.tracking import GenesisTrackingStore
+
+    def observe(case: Case) -> Any:
+        with _quiet():
+            tracking = tracking_store(plugin_namespace, str(tmp_path / "artifacts"))  # type: ignore[no-untyped-call]
+            registry = registry_store(plugin_namespace)  # type: ignore[no-untyped-call]
+            assert isinstance(tracking, GenesisTrackingStore), type(tracking)
+            assert isinstance(registry, GenesisRegistryStore), type(registry)
+            return case(Side(case.__name__, tracking, registry, tmp_path))
+
+    return observe
