@@ -135,6 +135,47 @@ def test_sql_schemes_reach_the_sql_adapter(scheme: str) -> None:
     assert bootstrap._REGISTRY[scheme] is bootstrap._sql_registry
 
 
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("genesis+sqlite:///x.db", "sqlite:///x.db"),
+        ("GENESIS+SQLite:///x.db", "SQLite:///x.db"),
+        (
+            "genesis+postgresql://u:p@h/db?options=-csearch_path%3Ds",
+            "postgresql://u:p@h/db?options=-csearch_path%3Ds",
+        ),
+        ("genesis+postgresql+psycopg://h/db", "postgresql+psycopg://h/db"),
+        ("genesis+memory:", "memory:"),
+        # Only the schemes the plugin registers lose the prefix; anything else is left for the
+        # scheme check to refuse by name.
+        ("genesis+mongodb://h/db", "genesis+mongodb://h/db"),
+        ("genesis+file:///x", "genesis+file:///x"),
+        ("sqlite:///genesis+sqlite.db", "sqlite:///genesis+sqlite.db"),
+    ],
+)
+def test_the_plugin_spelling_of_a_uri_names_the_same_store(uri: str, expected: str) -> None:
+    assert bootstrap.unprefixed_uri(uri) == expected
+
+
+def test_genesis_prefixed_uris_open_the_same_database(tmp_path: Path) -> None:
+    try:
+        plain = bootstrap.build_tracking_store(f"sqlite:///{tmp_path}/g.db")
+        experiment_id = plain.create_experiment("seen-under-both-names")
+        prefixed = bootstrap.build_tracking_store(f"genesis+sqlite:///{tmp_path}/g.db")
+        assert prefixed.get_experiment(experiment_id).name == "seen-under-both-names"
+        bootstrap.build_registry_store(f"genesis+sqlite:///{tmp_path}/g.db").create_registered_model("m")
+        assert plain.get_experiment_by_name("seen-under-both-names") is not None
+        assert (
+            bootstrap.build_registry_store(f"sqlite:///{tmp_path}/g.db").get_registered_model("m").name == "m"
+        )
+        memory = bootstrap.build_tracking_store("genesis+memory:")
+        assert memory is bootstrap.build_tracking_store("memory:")
+        with pytest.raises(InvalidParameterValue, match="genesis\\+sqlite"):
+            bootstrap.build_tracking_store("genesis+mongodb://h/db")
+    finally:
+        bootstrap.reset_memory_stores()
+
+
 def test_artifact_uris_get_the_local_or_the_azure_store(tmp_path: Path) -> None:
     from genesis_flow.adapters.blob.local import LocalArtifactStore
 

@@ -165,7 +165,7 @@ def registry_store(uri: str) -> RegistryStore:
 
 
 def _is_memory(uri: str) -> bool:
-    return urlsplit(uri).scheme.lower() == "memory"
+    return urlsplit(bootstrap.unprefixed_uri(uri)).scheme.lower() == "memory"
 
 
 def artifact_store(artifact_uri: str) -> ArtifactStore:
