@@ -49,8 +49,10 @@ class PageRequest:
     """One page of a query: its size, where it starts, and the query it belongs to.
 
     ``limit`` None means every item from ``offset`` on, in one page (metric history without
-    ``max_results``). Build it with :meth:`search` or :meth:`metric_history`; both raise
-    :class:`InvalidParameterValue` for a bad ``max_results`` or page token.
+    ``max_results``); ``limit`` 0 means an empty page with no next page (metric history with
+    ``max_results=0``, which MLflow answers with an empty list). Build it with :meth:`search` or
+    :meth:`metric_history`; both raise :class:`InvalidParameterValue` for a bad ``max_results``
+    or page token.
     """
 
     limit: int | None
@@ -71,8 +73,10 @@ class PageRequest:
     def metric_history(
         cls, run_id: str, metric_key: str, max_results: int | None, page_token: str | None
     ) -> PageRequest:
-        if max_results is not None and max_results < 1:
-            raise InvalidParameterValue(f"max_results must be a positive integer, got {max_results}")
+        # 0 asks for nothing, as MLflow's SQL store answers it; a negative size has no meaning
+        # (MLflow's answer to one depends on its database's LIMIT).
+        if max_results is not None and max_results < 0:
+            raise InvalidParameterValue(f"max_results must not be negative, got {max_results}")
         v.validate_lookup("run_id", run_id)
         v.validate_lookup("metric_key", metric_key)
         fingerprint = query_fingerprint("metric-history", run_id, metric_key)
@@ -92,6 +96,8 @@ class PageRequest:
         """
         if self.limit is None:
             return Page(items=tuple(rows))
+        if self.limit == 0:
+            return Page(items=())
         if more is None:
             more = len(rows) > self.limit
         return page_after(rows[: self.limit], more, self.limit, self.offset, self.fingerprint)

@@ -232,8 +232,9 @@ class TrackingStore(Protocol):
         page_token: str | None = None,
     ) -> Page[Metric]:
         """Every point of one metric, ordered by (timestamp, step, value) as MLflow orders it. An
-        unknown key gives an empty page. ``max_results`` None returns all points in one page.
-        Raises RunNotFound; InvalidParameterValue for a bad token or max_results < 1."""
+        unknown key gives an empty page. ``max_results`` None returns all points in one page;
+        0 returns an empty page without a next page token (as MLflow returns an empty list).
+        Raises RunNotFound; InvalidParameterValue for a bad token or a negative max_results."""
         ...
 
     def log_inputs(

@@ -29,6 +29,7 @@ from genesis_flow.core.entities import (
     LoggedModelParameter,
     LoggedModelTag,
     Metric,
+    Page,
     Param,
     RunTag,
     ViewType,
@@ -77,10 +78,15 @@ def test_metric_history_without_max_results_is_one_page() -> None:
     assert request.page(ITEMS).next_page_token is None
 
 
-@pytest.mark.parametrize("bad", [0, -1])
-def test_metric_history_refuses_a_page_size_below_one(bad: int) -> None:
+def test_metric_history_refuses_a_negative_page_size() -> None:
     with pytest.raises(InvalidParameterValue, match="max_results"):
-        PageRequest.metric_history("r", "k", bad, None)
+        PageRequest.metric_history("r", "k", -1, None)
+
+
+def test_metric_history_of_page_size_zero_is_an_empty_last_page() -> None:
+    page = PageRequest.metric_history("r", "k", 0, None)
+    assert page.page(["a", "b"]) == Page(items=())
+    assert page.slice(["a", "b"]) == Page(items=())
 
 
 def test_experiment_scope_is_sorted_unique_text() -> None:

@@ -242,14 +242,20 @@ def test_metric_history_exact_fit_page_has_no_token(tracking: TrackingStore) -> 
     assert page.next_page_token is None
 
 
-@pytest.mark.parametrize("max_results", [0, -1])
-def test_metric_history_with_max_results_below_one_is_rejected(
-    tracking: TrackingStore, max_results: int
-) -> None:
+def test_metric_history_with_max_results_zero_is_an_empty_last_page(tracking: TrackingStore) -> None:
+    # MLflow's SQL store answers max_results=0 with an empty list.
+    run_id = new_run(tracking)
+    _log_history(tracking, run_id)
+    page = tracking.get_metric_history(run_id, "m", max_results=0)
+    assert page.items == ()
+    assert page.next_page_token is None
+
+
+def test_metric_history_with_negative_max_results_is_rejected(tracking: TrackingStore) -> None:
     run_id = new_run(tracking)
     _log_history(tracking, run_id)
     with pytest.raises(InvalidParameterValue):
-        tracking.get_metric_history(run_id, "m", max_results=max_results)
+        tracking.get_metric_history(run_id, "m", max_results=-1)
 
 
 @pytest.mark.parametrize("token", ["garbage", "eyJvZmZzZXQiOiAwfQ==", "!!"])
