@@ -63,26 +63,12 @@ if TYPE_CHECKING:
 _logger = logging.getLogger("genesis_flow")
 
 SEARCH_MAX_RESULTS_DEFAULT = 1000
-_TRUNCATE_ENV = "MLFLOW_TRUNCATE_LONG_VALUES"
 _IMAGE_KEY = re.compile(r"^[a-zA-Z0-9_\-./ ]+$")
 MLFLOW_LOGGED_IMAGES = "mlflow.loggedImages"
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _truncate(kind: str, value: str, limit: int) -> str:
-    if len(value) <= limit or os.environ.get(_TRUNCATE_ENV, "true").strip().lower() in ("false", "0"):
-        return value
-    _logger.warning(
-        "%s '%s...' (%d characters) is truncated to %d characters to meet the length limit.",
-        kind,
-        value[:100],
-        len(value),
-        limit,
-    )
-    return value[:limit]
 
 
 _RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
@@ -96,11 +82,11 @@ def _check_run_id(run_id: object) -> None:
 
 
 def _param(key: str, value: Any) -> CoreParam:
-    return CoreParam(key, _truncate("Param value", str(value), validation.MAX_PARAM_VAL_LENGTH))
+    return S.param_to_core(CoreParam(key, str(value)))
 
 
 def _tag(key: str, value: Any) -> CoreRunTag:
-    return CoreRunTag(key, _truncate("Tag value", str(value), validation.MAX_TAG_VAL_LENGTH))
+    return S.run_tag_to_core(CoreRunTag(key, str(value)))
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:

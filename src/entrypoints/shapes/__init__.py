@@ -64,6 +64,7 @@ from genesis_flow.entrypoints.shapes.to_core import (
     span_to_core,
     stored_metric_to_core,
     trace_info_to_core,
+    truncated_long_value,
 )
 
 __all__ = [
@@ -111,5 +112,6 @@ __all__ = [
     "trace_info_from_core",
     "trace_info_to_core",
     "translating",
+    "truncated_long_value",
     "view_type_to_core",
 ]

@@ -10,14 +10,21 @@ and versions, for migration) fill what MLflow's stores leave empty as MLflow sho
 from __future__ import annotations
 
 import json
+import logging
 import numbers
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from genesis_flow.core import entities as core
 from genesis_flow.core import registry as core_registry
 from genesis_flow.core import tracing as tr
+from genesis_flow.core import validation
 from genesis_flow.core.errors import InvalidParameterValue
+
+_logger = logging.getLogger(__name__)
+
+TRUNCATE_LONG_VALUES_ENV = "MLFLOW_TRUNCATE_LONG_VALUES"
 
 # --- metrics, params, tags -------------------------------------------------------------------------
 
@@ -59,15 +66,37 @@ def metric_to_core(metric: Any, *, missing_step: int | None = None) -> core.Metr
     )
 
 
+def truncated_long_value(kind: str, value: Any, limit: int) -> Any:
+    """``value`` cut to ``limit`` characters, with MLflow's warning, when it is longer and
+    ``MLFLOW_TRUNCATE_LONG_VALUES`` is on (MLflow's default); otherwise unchanged, for validation
+    to refuse. MLflow's client and SQL store both do this for param and run tag values, so
+    both our entry points do; the ports refuse over-long values."""
+    if not isinstance(value, str) or len(value) <= limit:
+        return value
+    if os.environ.get(TRUNCATE_LONG_VALUES_ENV, "true").strip().lower() in ("false", "0"):
+        return value
+    _logger.warning(
+        "%s '%s...' (%d characters) is truncated to %d characters to meet the length limit.",
+        kind,
+        value[:100],
+        len(value),
+        limit,
+    )
+    return validation.truncate_value(value, limit)
+
+
 def param_to_core(param: Any) -> core.Param:
     """A non-string value is stringified, as MLflow's SQL store does for ``log_batch``
-    (``Param("a", 1)`` is stored as "1")."""
+    (``Param("a", 1)`` is stored as "1"); an over-long one is truncated
+    (:func:`truncated_long_value`)."""
     value = param.value
-    return core.Param(param.key, value if isinstance(value, str) else str(value))
+    text = value if isinstance(value, str) else str(value)
+    return core.Param(param.key, truncated_long_value("Param value", text, validation.MAX_PARAM_VAL_LENGTH))
 
 
 def run_tag_to_core(tag: Any) -> core.RunTag:
-    return core.RunTag(tag.key, tag.value)
+    """An over-long value is truncated (:func:`truncated_long_value`)."""
+    return core.RunTag(tag.key, truncated_long_value("Tag value", tag.value, validation.MAX_TAG_VAL_LENGTH))
 
 
 def experiment_tag_to_core(tag: Any) -> core.ExperimentTag:
