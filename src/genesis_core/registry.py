@@ -35,6 +35,9 @@ class Stage(str, Enum):
         raise InvalidParameterValue(f"Invalid Model Version stage: {value}. Value must be one of {allowed}.")
 
 
+IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
+"""MLflow's prompt registry stores prompts as registered models (and versions) with this tag."""
+
 # Stages that transition_model_version_stage(archive_existing_versions=True) may archive.
 ACTIVE_STAGES = (Stage.STAGING, Stage.PRODUCTION)
 
@@ -166,6 +169,24 @@ def model_not_found(name: str) -> RegisteredModelNotFound:
 
 def model_exists(name: str) -> RegisteredModelAlreadyExists:
     return RegisteredModelAlreadyExists(f"Registered Model (name={name}) already exists.")
+
+
+def name_taken(
+    name: str, existing_tag_keys: Iterable[str], new_tag_keys: Iterable[str]
+) -> RegisteredModelAlreadyExists:
+    """The error of create_registered_model for a taken name, as MLflow words it: a prompt and a
+    model cannot share a name, and the message says which of the two holds it and which was being
+    created. Either counts as a prompt when its tags have the prompt tag, whatever its value (MLflow
+    asks only for the key here; a search asks for ``'true'``). A rename onto a taken name says
+    :func:`model_exists` whatever the two are, as MLflow does."""
+    taken_by = "Prompt" if IS_PROMPT_TAG in set(existing_tag_keys) else "Registered Model"
+    creating = "Prompt" if IS_PROMPT_TAG in set(new_tag_keys) else "Registered Model"
+    if taken_by != creating:
+        return RegisteredModelAlreadyExists(
+            f"Tried to create a {creating.lower()} with name {name!r}, but the name is already taken by"
+            f" a {taken_by.lower()}. MLflow does not allow creating a model and a prompt with the same name."
+        )
+    return RegisteredModelAlreadyExists(f"{creating} (name={name}) already exists.")
 
 
 def version_not_found(name: str, version: int) -> ModelVersionNotFound:

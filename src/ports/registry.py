@@ -28,7 +28,8 @@ Semantics every adapter honours (executable form: tests/contract/):
   ``mlflow.prompt.is_prompt = 'true'``. Both searches leave them out (for versions: every version
   of a model that has a version with that tag) unless the filter's first clause on that tag is
   ``= 'true'`` or ``!= 'false'``; otherwise clauses on that tag are ignored. ``get_*`` return
-  prompts like any model.
+  prompts like any model. A prompt and a model cannot share a name; the error for a taken name
+  says which holds it (any value of the tag makes a prompt there, as in MLflow).
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ class RegistryStore(Protocol):
         tags: Sequence[RegisteredModelTag] = (),
         description: str | None = None,
     ) -> RegisteredModel:
-        """Raises InvalidParameterValue (bad name or tag); RegisteredModelAlreadyExists."""
+        """Raises InvalidParameterValue (bad name or tag); RegisteredModelAlreadyExists, worded as
+        MLflow words it (``genesis_flow.core.registry.name_taken``): whether a prompt or a model
+        holds the name, and which of the two was being created."""
         ...
 
     def get_registered_model(self, name: str) -> RegisteredModel:

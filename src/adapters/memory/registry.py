@@ -29,6 +29,7 @@ from genesis_flow.core.registry import (
     latest_version_not_found,
     latest_versions_per_stage,
     model_exists,
+    name_taken,
     transition_target,
     version_exists,
     version_not_found,
@@ -113,7 +114,7 @@ class InMemoryRegistryStore:
         tag_values = v.new_registered_model(name, tags, description)
         with self._lock:
             if name in self._models:
-                raise model_exists(name)
+                raise name_taken(name, self._models[name].tags, tag_values)
             now = self._clock.now_ms()
             state = _ModelState(name, now, now, description, tag_values)
             self._models[name] = state

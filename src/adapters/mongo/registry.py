@@ -32,7 +32,7 @@ from pymongo.errors import DuplicateKeyError
 from genesis_flow.adapters.mongo import mapping
 from genesis_flow.adapters.mongo import search as q
 from genesis_flow.adapters.mongo.database import MongoDatabase
-from genesis_flow.adapters.mongo.keys import encode, path
+from genesis_flow.adapters.mongo.keys import decode_map, encode, path
 from genesis_flow.core import validation as v
 from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.entities import Page
@@ -49,6 +49,7 @@ from genesis_flow.core.registry import (
     latest_version_not_found,
     model_exists,
     model_not_found,
+    name_taken,
     transition_target,
     version_exists,
     version_not_found,
@@ -180,13 +181,15 @@ class MongoRegistryStore:
             except DuplicateKeyError:
                 stored = self._models.find_one({"_id": model_id})
                 if stored is None:  # the name is taken (not a retry of our own insert) ...
-                    if self._finish(self._models.find_one({"name": name})) is not None:
-                        raise model_exists(name) from None
+                    holder = self._finish(self._models.find_one({"name": name}))
+                    if holder is not None:
+                        raise name_taken(name, decode_map(holder.get("t")), tag_values) from None
                     # ... by a model whose deletion was cut short, and is now finished.
                     try:
                         self._models.insert_one(doc)
                     except DuplicateKeyError:
-                        raise model_exists(name) from None
+                        holder = self._models.find_one({"name": name}) or {}
+                        raise name_taken(name, decode_map(holder.get("t")), tag_values) from None
                 else:
                     doc = stored
             return mapping.registered_model_from(doc, ())

@@ -46,6 +46,7 @@ from genesis_flow.core.registry import (
     latest_version_not_found,
     model_exists,
     model_not_found,
+    name_taken,
     transition_target,
     version_exists,
     version_not_found,
@@ -106,7 +107,11 @@ class SqlRegistryStore:
 
         def work(conn: Connection) -> RegisteredModel:
             now = self._clock.now_ms()
-            self._insert_model(conn, name, now, now, description, tag_values)
+            if not self._insert_model(conn, name, now, now, description, tag_values):
+                holder = conn.execute(
+                    sa.select(_RM_TAGS.c.key).where(_RM_TAGS.c.name == name, _RM_TAGS.c.key == IS_PROMPT_TAG)
+                )
+                raise name_taken(name, holder.scalars(), tag_values)
             return RegisteredModel(
                 name=name,
                 creation_timestamp=now,
@@ -476,14 +481,15 @@ class SqlRegistryStore:
         tag_values = v.imported_registered_model(model)
 
         def work(conn: Connection) -> None:
-            self._insert_model(
+            if not self._insert_model(
                 conn,
                 model.name,
                 model.creation_timestamp,
                 model.last_updated_timestamp,
                 model.description,
                 tag_values,
-            )
+            ):
+                raise model_exists(model.name)
 
         self._db.transact(work, write=True)
 
@@ -538,7 +544,8 @@ class SqlRegistryStore:
         last_updated_timestamp: int,
         description: str | None,
         tag_values: dict[str, str],
-    ) -> None:
+    ) -> bool:
+        """Insert a model with its tags; False (nothing written) when the name is taken."""
         # ON CONFLICT DO NOTHING settles a race for the name without a savepoint: PostgreSQL
         # waits for the competing insert and then reports the conflict as "no row".
         inserted = conn.execute(
@@ -554,11 +561,12 @@ class SqlRegistryStore:
             .returning(_RM.c.name)
         ).first()
         if inserted is None:
-            raise model_exists(name)
+            return False
         if tag_values:
             conn.execute(
                 sa.insert(_RM_TAGS), [{"name": name, "key": k, "value": val} for k, val in tag_values.items()]
             )
+        return True
 
     def _insert_version(self, conn: Connection, version: ModelVersion) -> None:
         conn.execute(sa.insert(_MV).values(version_row(version)))

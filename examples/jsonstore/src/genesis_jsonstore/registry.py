@@ -29,6 +29,7 @@ from genesis_flow.core.registry import (
     latest_versions_per_stage,
     model_exists,
     model_not_found,
+    name_taken,
     transition_target,
     version_exists,
     version_not_found,
@@ -87,8 +88,9 @@ class JsonRegistryStore:
     ) -> RegisteredModel:
         tag_values = v.new_registered_model(name, tags, description)
         with self._lock:
-            if self._files.read(self._path(name)) is not None:
-                raise model_exists(name)
+            existing = self._files.read(self._path(name))
+            if existing is not None:
+                raise name_taken(name, existing["tags"], tag_values)
             now = self._clock.now_ms()
             model = js.registered_model_document(name, now, now, description, tag_values)
             self._save(model)

@@ -75,6 +75,50 @@ def test_create_registered_model_rejects_a_duplicate_name(registry: RegistryStor
     assert registry.get_registered_model("m").description == "original"
 
 
+PROMPT = RegisteredModelTag("mlflow.prompt.is_prompt", "true")
+# MLflow's wording (its store's name-conflict messages).
+TAKEN_BY_MODEL = (
+    "Tried to create a prompt with name 'm', but the name is already taken by a registered model."
+)
+TAKEN_BY_PROMPT = (
+    "Tried to create a registered model with name 'm', but the name is already taken by a prompt."
+)
+
+
+@pytest.mark.parametrize(
+    ("holder", "newcomer", "message"),
+    [
+        ((), (), "Registered Model (name=m) already exists."),
+        ((PROMPT,), (PROMPT,), "Prompt (name=m) already exists."),
+        ((), (PROMPT,), TAKEN_BY_MODEL),
+        ((PROMPT,), (), TAKEN_BY_PROMPT),
+        # MLflow asks whether the tag is there, not what it says.
+        ((RegisteredModelTag(PROMPT.key, "false"),), (), TAKEN_BY_PROMPT),
+    ],
+    ids=["model-model", "prompt-prompt", "model-prompt", "prompt-model", "tag-false"],
+)
+def test_create_registered_model_on_a_taken_name_says_whether_a_prompt_holds_it(
+    registry: RegistryStore,
+    holder: tuple[RegisteredModelTag, ...],
+    newcomer: tuple[RegisteredModelTag, ...],
+    message: str,
+) -> None:
+    registry.create_registered_model("m", tags=holder)
+
+    with pytest.raises(RegisteredModelAlreadyExists) as caught:
+        registry.create_registered_model("m", tags=newcomer)
+    assert caught.value.message.startswith(message)
+    assert registry.get_registered_model("m").tags == holder
+
+
+def test_rename_registered_model_onto_a_prompt_says_the_model_exists(registry: RegistryStore) -> None:
+    registry.create_registered_model("m")
+    registry.create_registered_model("p", tags=[PROMPT])
+
+    with pytest.raises(RegisteredModelAlreadyExists, match=r"^Registered Model \(name=p\) already exists\."):
+        registry.rename_registered_model("m", "p")
+
+
 def test_create_registered_model_names_are_case_sensitive(registry: RegistryStore) -> None:
     registry.create_registered_model("Model")
     registry.create_registered_model("model")
