@@ -46,7 +46,7 @@ from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.entrypoints import bootstrap
 from genesis_flow.entrypoints.api import presentation
 from tests.integration.api_state import ENV_VARS, reset_stores
-from tests.integration.plugin_mongo import required
+from tests.integration.plugin_backends import required
 from tests.unit.test_artifact_paths import hostile_paths
 
 AZURE_ENV = "GENESIS_TEST_AZURE_BLOB_CONNECTION_STRING"
@@ -589,7 +589,7 @@ def plugin_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tu
     """(real mlflow client on our store, run id, local base) with canaries around the run's root."""
     mlflow = pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
     pytest.importorskip("pymongo", reason="the mongo extra")
-    from tests.integration.plugin_mongo import fresh_database
+    from tests.integration.plugin_backends import fresh_database
 
     with fresh_database("traversal") as uri:
         monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")

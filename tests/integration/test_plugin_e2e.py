@@ -1,9 +1,14 @@
-"""Real mlflow on our MongoDB store through the plugin: model flavors, registry, serving.
+"""Real mlflow on our stores through the plugin: model flavors, registry, serving.
 
-Only the tracking URI changes (``mongodb://...``); everything else is unchanged MLflow code:
-sklearn autologging and ``log_model``, loading from ``runs:/`` and ``models:/name@alias``, a
-custom ChatModel with streaming and a tool call, ``mlflow models serve``, datasets, tables and
-images.
+Only the tracking URI changes (``genesis+sqlite:///...``, ``genesis+postgresql://...`` or
+``mongodb://...``, a fresh namespace per test: plugin_backends.py); everything else is unchanged
+MLflow code: sklearn autologging and ``log_model``, loading from ``runs:/`` and
+``models:/name@alias``, a custom ChatModel with streaming and a tool call, ``mlflow models
+serve``, datasets, tables and images.
+
+Every test runs on every backend except ``mlflow models serve``: it starts a server process,
+and what it reads from the store (a registered version's source) the other tests already read
+through each backend, so it runs once per adapter (SQLite for SQL, and MongoDB).
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ import pytest
 
 mlflow = pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
 pytest.importorskip("sklearn", reason="the sklearn flavor needs scikit-learn (comes with mlflow's dev set)")
-pymongo = pytest.importorskip("pymongo", reason="the mongo extra")
-from tests.integration.plugin_mongo import fresh_database  # noqa: E402
+from tests.integration.plugin_backends import ONE_PER_FAMILY, PLUGIN_BACKENDS, fresh_plugin_uri  # noqa: E402
 
 
-@pytest.fixture
-def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with fresh_database("plugin_e2e") as uri:
+@pytest.fixture(params=PLUGIN_BACKENDS)
+def tracking_uri(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    with fresh_plugin_uri(request.param, "plugin_e2e", tmp_path) as uri:
         monkeypatch.chdir(tmp_path)  # artifacts go to ./genesis-artifacts under the test's folder
         monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
         monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
@@ -51,13 +57,16 @@ def _iris() -> tuple[Any, Any]:
     return data.data, data.target
 
 
-def test_store_classes_are_ours_for_mongodb_and_mlflows_for_sqlite(tracking_uri: str, tmp_path: Path) -> None:
+def test_store_classes_are_ours_and_mlflows_for_sqlite(
+    tracking_uri: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     from mlflow.tracking._model_registry.utils import _get_store as registry_store
     from mlflow.tracking._tracking_service.utils import _get_store as tracking_store
 
     assert type(tracking_store()).__module__ == "genesis_flow.entrypoints.plugin.tracking"  # type: ignore[no-untyped-call]
     assert type(registry_store()).__module__ == "genesis_flow.entrypoints.plugin.registry"  # type: ignore[no-untyped-call]
-    sqlite_uri = f"sqlite:///{tmp_path}/own.db"
+    # One path for every backend: mlflow caches the store per URI, so its schema is made once.
+    sqlite_uri = f"sqlite:///{tmp_path_factory.getbasetemp()}/mlflows-own.db"
     assert type(tracking_store(sqlite_uri)).__name__ == "SqlAlchemyStore"  # type: ignore[no-untyped-call]
     assert type(tracking_store(sqlite_uri)).__module__.startswith("mlflow.")  # type: ignore[no-untyped-call]
 
@@ -204,6 +213,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.mark.parametrize("tracking_uri", ONE_PER_FAMILY, indirect=True)
 def test_models_serve_answers_invocations_from_a_registered_model(tracking_uri: str, tmp_path: Path) -> None:
     from sklearn.linear_model import LogisticRegression
 

@@ -1,13 +1,13 @@
-"""Real mlflow's registry API on our MongoDB registry through the plugin (GenesisRegistryStore).
+"""Real mlflow's registry API on our registry through the plugin (GenesisRegistryStore).
 
-Every test but the last talks to ``MlflowClient`` / ``mlflow.*`` only, on a fresh database of the
-MongoDB test server named in ``GENESIS_TEST_MONGO_URI``; the URI's scheme makes mlflow build our
-store from the entry point ``mlflow.model_registry_store``.
+Every test but the last talks to ``MlflowClient`` / ``mlflow.*`` only, on a fresh namespace of
+every backend the plugin serves (``genesis+sqlite``, ``genesis+postgresql``, ``mongodb``:
+plugin_backends.py); the URI's scheme makes mlflow build our store from the entry point
+``mlflow.model_registry_store``. These tests are cheap, so each runs on every backend.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,61 +15,41 @@ from typing import Any
 import pytest
 
 pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
-pymongo = pytest.importorskip("pymongo", reason="the mongo extra")
 
-import mlflow  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities.model_registry import ModelVersion  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
-from mlflow.store.entities.paged_list import PagedList  # noqa: E402
-from mlflow.store.model_registry.abstract_store import AbstractStore  # noqa: E402
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.store.entities.paged_list import PagedList
+from mlflow.store.model_registry.abstract_store import AbstractStore
 
-from genesis_flow.entrypoints.plugin.calls import REGISTRY_STORE_CALLS  # noqa: E402
-from genesis_flow.entrypoints.plugin.registry import (  # noqa: E402
+from genesis_flow.entrypoints.plugin.calls import REGISTRY_STORE_CALLS
+from genesis_flow.entrypoints.plugin.registry import (
     PROMPTS_NOT_SUPPORTED,
     WEBHOOKS_NOT_SUPPORTED,
     GenesisRegistryStore,
 )
-from tests.integration.plugin_mongo import fresh_database  # noqa: E402
+from tests.integration.plugin_backends import PLUGIN_BACKENDS, fresh_plugin_uri
 
 # Stages are deprecated in mlflow; the registry still serves them.
 pytestmark = pytest.mark.filterwarnings("ignore:.*Model registry stages will be removed:FutureWarning")
 
-# The tracking half of the plugin is written alongside this one; until it lands, the registry
-# tests keep MLflow's own SQLite tracking store and point only the registry URI at MongoDB.
-HAS_TRACKING_PLUGIN = importlib.util.find_spec("genesis_flow.entrypoints.plugin.tracking") is not None
 
-
-def _forget_client(uri: str) -> None:
-    # The composition root caches one database client per URI; each test has its own URI.
-    from genesis_flow.entrypoints import bootstrap
-
-    with bootstrap._mongo_lock:
-        database = bootstrap._mongo_databases.pop(uri, None)
-    if database is not None:
-        database.close()
-
-
-@pytest.fixture
-def uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh database; mlflow's tracking URI (and so its registry URI) points at it."""
-    with fresh_database("plugin_reg") as uri:
+@pytest.fixture(params=PLUGIN_BACKENDS)
+def uri(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh namespace; mlflow's tracking URI (and so its registry URI) points at it."""
+    with fresh_plugin_uri(request.param, "plugin_reg", tmp_path) as uri:
         monkeypatch.chdir(tmp_path)
         monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
         # mlflow writes these for its subprocesses; monkeypatch puts back what was there before.
         monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
         monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
-        if HAS_TRACKING_PLUGIN:
-            mlflow.set_tracking_uri(uri)
-        else:
-            mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/tracking.db")
-            mlflow.set_registry_uri(uri)
+        mlflow.set_tracking_uri(uri)
         yield uri
         mlflow.end_run()
         # None resets them to the default; mlflow's annotations leave it out.
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
         mlflow.set_registry_uri(None)  # type: ignore[arg-type]
-        _forget_client(uri)
 
 
 @pytest.fixture
@@ -101,7 +81,7 @@ def make_versions(client: MlflowClient, name: str, count: int = 3) -> None:
 # --- the store mlflow builds ---------------------------------------------------------------------
 
 
-def test_mlflow_builds_our_store_for_the_mongodb_registry_uri(uri: str) -> None:
+def test_mlflow_builds_our_store_for_the_registry_uri(uri: str) -> None:
     from mlflow.tracking._model_registry.utils import _get_store
 
     store = _get_store()  # type: ignore[no-untyped-call]
@@ -311,14 +291,7 @@ def test_copy_model_version_points_at_the_original(client: MlflowClient) -> None
     assert error_code(lambda: client.create_model_version("dst", "models:/src/9")) == "INTERNAL_ERROR"
 
 
-@pytest.mark.xfail(
-    not HAS_TRACKING_PLUGIN,
-    reason="needs the tracking half of the plugin (genesis_flow.entrypoints.plugin.tracking)",
-    strict=False,
-)
 def test_register_model_from_a_run_and_load_it(uri: str) -> None:
-    assert HAS_TRACKING_PLUGIN, "the tracking plugin is not importable yet"
-
     from mlflow.pyfunc.model import PythonModel
 
     class Echo(PythonModel):

@@ -1,8 +1,9 @@
-"""GenAI tracing through REAL mlflow on our MongoDB store (the plugin's tracing methods).
+"""GenAI tracing through REAL mlflow on our stores (the plugin's tracing methods).
 
-Only the tracking URI is ours (``mongodb://host/plugin_tracing_<uuid>``, a fresh database per
-test); ``@mlflow.trace``, ``mlflow.start_span``, a traced ChatModel, ``mlflow.search_traces``,
-``mlflow.get_trace`` and ``MlflowClient``'s trace calls are unchanged MLflow code. MLflow's
+Only the tracking URI is ours, a fresh namespace per test on every backend the plugin serves
+(``genesis+sqlite``, ``genesis+postgresql``, ``mongodb``: plugin_backends.py); ``@mlflow.trace``,
+``mlflow.start_span``, a traced ChatModel, ``mlflow.search_traces``, ``mlflow.get_trace`` and
+``MlflowClient``'s trace calls are unchanged MLflow code. MLflow's
 exporter writes spans with ``log_spans`` as they end and the trace with ``start_trace`` when the
 root ends; both run on a background queue, flushed (``mlflow.flush_trace_async_logging``) before
 anything is read. Spans live in our store: nothing is uploaded as an artifact.
@@ -20,24 +21,25 @@ from typing import Any
 import pytest
 
 pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
-pymongo = pytest.importorskip("pymongo", reason="the mongo extra")
 
-import mlflow  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import SpanEvent, SpanStatusCode, SpanType  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
-from werkzeug.test import TestResponse  # noqa: E402
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import SpanEvent, SpanStatusCode, SpanType
+from mlflow.exceptions import MlflowException
+from werkzeug.test import TestResponse
 
-from genesis_flow.entrypoints.plugin.tracking import GenesisTrackingStore  # noqa: E402
-from tests.integration.plugin_mongo import fresh_database  # noqa: E402
+from genesis_flow.entrypoints.plugin.tracking import GenesisTrackingStore
+from tests.integration.plugin_backends import PLUGIN_BACKENDS, fresh_plugin_uri
 
 SPANS_LOCATION = "mlflow.trace.spansLocation"
 ARTIFACT_LOCATION = "mlflow.artifactLocation"
 
 
-@pytest.fixture
-def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with fresh_database("plugin_tracing") as uri:
+@pytest.fixture(params=PLUGIN_BACKENDS)
+def tracking_uri(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    with fresh_plugin_uri(request.param, "plugin_tracing", tmp_path) as uri:
         monkeypatch.chdir(tmp_path)  # artifacts (models, trace attachments) land under the test's folder
         monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
         for variable in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):

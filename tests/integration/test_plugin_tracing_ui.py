@@ -1,7 +1,9 @@
-"""The MLflow UI's traces tab end to end: ``mlflow server`` on our MongoDB store, in headless Chromium.
+"""The MLflow UI's traces tab end to end: ``mlflow server`` on our stores, in headless Chromium.
 
-A fresh interpreter logs two traces with the real ``mlflow`` API into experiment "ui-traces" on
-the ``mongodb`` store: "plan_trip" (a root with a nested "plan" span and a "search_flights" tool
+Once per adapter (``genesis+sqlite`` for SQL, ``mongodb``; plugin_backends.py): what the page
+shows depends on the adapter's trace storage, not on the database server behind it. A fresh
+interpreter logs two traces with the real ``mlflow`` API into experiment "ui-traces" on the
+store: "plan_trip" (a root with a nested "plan" span and a "search_flights" tool
 span) and "summarize" (a root with two nested spans). Then ``mlflow server --backend-store-uri
 <uri>`` starts and the browser checks the experiment's traces list (both traces, their request
 previews) and one trace's detail (its span tree). No request may answer 5xx and the server log
@@ -21,7 +23,7 @@ import pytest
 
 # Importing test_plugin_ui applies its skip rules (mlflow, playwright) to this module too; the
 # Playwright names come through it for that reason.
-from tests.integration.plugin_mongo import fresh_database
+from tests.integration.plugin_backends import ONE_PER_FAMILY, fresh_plugin_uri
 from tests.integration.test_plugin_ui import (
     CHROMIUM,
     Page,
@@ -82,17 +84,18 @@ print(json.dumps({"experiment_id": experiment.experiment_id, "trace_ids": [first
 """
 
 
-@pytest.fixture
-def store_uri(tmp_path: Path) -> Iterator[str]:
-    """Our MongoDB store, a fresh database per test."""
+@pytest.fixture(params=ONE_PER_FAMILY)
+def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Our store, a fresh namespace per test."""
     if not Path(CHROMIUM).is_file():
         _unavailable(f"{CHROMIUM} is missing (scripts/browser.sh installs Debian's chromium)", "ui")
-    with fresh_database("ui_traces") as uri:
+    with fresh_plugin_uri(request.param, "ui_traces", tmp_path) as uri:
         yield uri
 
 
 def test_ui_lists_traces_and_shows_a_span_tree(store_uri: str, tmp_path: Path) -> None:
     seeded = json.loads(_run_script(SEED_SCRIPT, tmp_path, store_uri))
+    backend = "mongo" if store_uri.startswith("mongodb") else "sqlite"
     experiment_id = seeded["experiment_id"]
     shots = _artifacts_dir()
     saved: list[Path] = []
@@ -101,7 +104,7 @@ def test_ui_lists_traces_and_shows_a_span_tree(store_uri: str, tmp_path: Path) -
     trace_calls: list[str] = []
 
     def shot(page: Page, name: str) -> None:
-        path = shots / f"ui-mongo-traces-{name}.png"
+        path = shots / f"ui-{backend}-traces-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         saved.append(path)
         print(f"screenshot: {path}")

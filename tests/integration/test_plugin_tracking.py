@@ -1,7 +1,9 @@
 """The plugin's tracking store under REAL mlflow: fluent API, MlflowClient and server handlers.
 
-Only the tracking URI is ours (``mongodb://host/plugin_<uuid>``, a fresh database per test);
-every call goes through unchanged MLflow code into ``GenesisTrackingStore``.
+Only the tracking URI is ours, a fresh namespace per test on every backend the plugin serves
+(``genesis+sqlite:///...``, ``genesis+postgresql://...``, ``mongodb://...``: plugin_backends.py);
+every call goes through unchanged MLflow code into ``GenesisTrackingStore``. These tests are
+cheap, so each runs on every backend.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from typing import Any
 import pytest
 
 mlflow = pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
-pymongo = pytest.importorskip("pymongo", reason="the mongo extra")
 
 from mlflow import MlflowClient  # noqa: E402
 from mlflow.entities import LoggedModelOutput, Metric, Param, RunTag, ViewType  # noqa: E402
@@ -33,14 +34,16 @@ from genesis_flow.entrypoints.plugin.calls import (  # noqa: E402
 )
 from genesis_flow.entrypoints.plugin.tracking import GenesisTrackingStore  # noqa: E402
 from tests.integration import logged_model_search_cases  # noqa: E402
-from tests.integration.plugin_mongo import fresh_database  # noqa: E402
+from tests.integration.plugin_backends import PLUGIN_BACKENDS, fresh_plugin_uri  # noqa: E402
 
 TRACING_MESSAGE = re.escape("Tracing is not supported by this store (Genesis-Flow) yet")
 
 
-@pytest.fixture
-def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    with fresh_database("plugin") as uri:
+@pytest.fixture(params=PLUGIN_BACKENDS)
+def tracking_uri(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    with fresh_plugin_uri(request.param, "plugin", tmp_path) as uri:
         monkeypatch.chdir(tmp_path)  # local artifacts land under the test's folder
         monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
         for variable in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
@@ -73,12 +76,45 @@ def _code(excinfo: pytest.ExceptionInfo[MlflowException]) -> str:
 # --- which store MLflow builds ------------------------------------------------------------------
 
 
-def test_mongodb_uri_reaches_our_store_and_sqlite_stays_mlflows(tracking_uri: str, tmp_path: Path) -> None:
-    from mlflow.tracking._tracking_service.utils import _get_store
+# MLflow's own schemes keep MLflow's stores: a plugin registering one of them would replace it.
+MLFLOWS_OWN = [
+    "sqlite:///x.db",
+    "postgresql://h/db",
+    "postgresql+psycopg://h/db",
+    "file:///tmp/x",
+    "http://h",
+]
+OURS = [
+    "genesis+sqlite:///x.db",
+    "genesis+postgresql://h/db",
+    "genesis+postgresql+psycopg://h/db",
+    "genesis+memory:",
+    "mongodb://h/db",
+    "mongodb+srv://h/db",
+]
 
+
+def test_mongodb_uri_reaches_our_store_and_sqlite_stays_mlflows(
+    tracking_uri: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from mlflow.tracking._model_registry.utils import _get_store_registry
+    from mlflow.tracking._tracking_service.utils import _get_store, _tracking_store_registry
+
+    from genesis_flow.entrypoints import plugin
+
+    for registry, ours in (
+        (_tracking_store_registry, plugin.tracking_store),
+        (_get_store_registry(), plugin.registry_store),  # type: ignore[no-untyped-call]
+    ):
+        for uri in OURS:
+            assert registry.get_store_builder(uri) is ours, uri
+        for uri in MLFLOWS_OWN:
+            assert registry.get_store_builder(uri).__module__.startswith("mlflow."), uri
+    # This backend's URI (genesis+sqlite, genesis+postgresql or mongodb) builds ours.
     assert type(mlflow.tracking._get_store()) is GenesisTrackingStore
     assert type(MlflowClient()._tracking_client.store) is GenesisTrackingStore
-    sqlite_uri = f"sqlite:///{tmp_path}/x.db"
+    # One path for every backend: mlflow caches the store per URI, so its schema is made once.
+    sqlite_uri = f"sqlite:///{tmp_path_factory.getbasetemp()}/mlflows-own.db"
     theirs = _get_store(sqlite_uri)  # type: ignore[no-untyped-call]
     assert type(theirs).__name__ == "SqlAlchemyStore"
     assert type(theirs).__module__.startswith("mlflow.store.tracking.")

@@ -37,7 +37,7 @@ from genesis_flow.testing.hostile import (
     Hostile,
 )
 from genesis_flow.testing.tracking_helpers import hypothesis_settings
-from tests.integration.plugin_mongo import fresh_database
+from tests.integration.plugin_backends import fresh_database
 
 pytest.importorskip("mlflow", reason="mlflow is not installed (extra 'dev' or 'mlflow')")
 
