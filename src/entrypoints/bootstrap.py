@@ -53,6 +53,20 @@ def unprefixed_uri(uri: str) -> str:
     return uri
 
 
+def plugin_uri(uri: str) -> str | None:
+    """The URI real ``mlflow`` reaches the store at ``uri`` with, through our plugin: the
+    ``genesis+`` form of a SQL or ``memory:`` URI (``genesis+sqlite:///x.db`` for
+    ``sqlite:///x.db``; a prefixed URI unchanged), a MongoDB URI as it is. None for a scheme the
+    plugin does not serve (a third-party backend)."""
+    plain = unprefixed_uri(uri)
+    scheme = _scheme(plain)
+    if scheme in MONGO_SCHEMES:
+        return plain
+    if scheme in (*SQL_SCHEMES, "memory"):
+        return GENESIS_PREFIX + plain
+    return None
+
+
 def resolve_tracking_uri(explicit: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """Explicit argument, then ``GENESIS_TRACKING_URI``, then ``MLFLOW_TRACKING_URI``, then the default."""
     return _first(explicit, env, TRACKING_URI_VARS) or DEFAULT_TRACKING_URI

@@ -93,6 +93,16 @@ def test_doctor_json_lists_every_check(tmp_path: Path) -> None:
     assert {row["status"] for row in rows} == {"PASS"}
 
 
+@pytest.mark.parametrize("prefix", ["", "genesis+"])
+def test_doctor_names_the_uri_real_mlflow_opens_a_sql_store_with(prefix: str, tmp_path: Path) -> None:
+    uri = prefix + _sqlite_store(tmp_path)
+    result = invoke("doctor", "--uri", uri, "--json")
+    assert result.exit_code == 0, result.output
+    rows = {row["check"]: row for row in json.loads(result.output)}
+    assert rows["schema version"]["status"] == "PASS"
+    assert rows["mlflow uri"]["detail"].startswith(f"genesis+sqlite:///{tmp_path}/doctor.db ")
+
+
 def test_doctor_fails_on_a_missing_sqlite_file_without_creating_it(tmp_path: Path) -> None:
     result = invoke("doctor", "--uri", f"sqlite:///{tmp_path}/absent.db")
     assert result.exit_code == 1
@@ -100,9 +110,11 @@ def test_doctor_fails_on_a_missing_sqlite_file_without_creating_it(tmp_path: Pat
     assert not (tmp_path / "absent.db").exists()
 
 
-def test_doctor_on_memory_passes() -> None:
-    result = invoke("doctor", "--uri", "memory:")
+@pytest.mark.parametrize("uri", ["memory:", "genesis+memory:"])
+def test_doctor_on_memory_passes(uri: str) -> None:
+    result = invoke("doctor", "--uri", uri)
     assert result.exit_code == 0, result.output
+    assert "mlflow uri: genesis+memory: (inside one process only" in result.output
 
 
 def test_doctor_fails_on_an_unreachable_mongodb_without_showing_the_password() -> None:
@@ -303,18 +315,58 @@ def test_ui_without_mlflow_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
     assert "secret" not in result.output + result.stderr
 
 
-@pytest.mark.parametrize("uri", ["sqlite:///x.db", "postgresql://u:secret@db.example/genesis"])
-def test_ui_refuses_sql_stores(uri: str) -> None:
+@pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="needs mlflow")
+@pytest.mark.parametrize(
+    ("arguments", "served"),
+    [
+        ((), "genesis+sqlite:///genesis.db"),  # the default store
+        (("--uri", "sqlite:///x.db"), "genesis+sqlite:///x.db"),
+        (("--uri", "genesis+sqlite:///x.db"), "genesis+sqlite:///x.db"),
+    ],
+    ids=["default", "sqlite", "genesis+sqlite"],
+)
+def test_ui_serves_sql_stores_under_the_plugins_scheme(
+    arguments: tuple[str, ...], served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Plain sqlite:// would make `mlflow server` open MLflow's own store on our database.
+    from genesis_flow.entrypoints.cli import ops
+
+    started: list[str] = []
+
+    def fake_run(argv: list[str], env: dict[str, str]) -> int:
+        started.append(env["MLFLOW_BACKEND_STORE_URI"])
+        return 0
+
+    monkeypatch.setattr(ops, "run_process_group", fake_run)
+    result = invoke("ui", *arguments)
+    assert result.exit_code == 0, result.output
+    assert started == [served]
+
+
+def test_ui_refuses_an_mlflow_database_naming_mlflow_server_and_migrate(tmp_path: Path) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(tmp_path / "mlflow.db")
+    connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    connection.close()
+    result = invoke("ui", "--uri", f"sqlite:///{tmp_path}/mlflow.db")
+    assert result.exit_code == 1
+    assert "an MLflow database" in result.stderr
+    assert "`mlflow server --backend-store-uri URI`" in result.stderr and "genesis migrate" in result.stderr
+
+
+def test_ui_refuses_an_unreachable_sql_server_without_showing_the_password() -> None:
+    result = invoke("ui", "--uri", "postgresql://u:secret@127.0.0.1:1/genesis")
+    assert result.exit_code == 1
+    assert "Cannot open" in result.stderr and "u:***@" in result.stderr
+    assert "secret" not in result.output + result.stderr
+
+
+@pytest.mark.parametrize("uri", ["memory:", "genesis+memory:"])
+def test_ui_refuses_memory(uri: str) -> None:
     result = invoke("ui", "--uri", uri)
     assert result.exit_code == 1
-    assert "MLflow's own SQL store" in result.stderr
-    assert "secret" not in result.stderr
-
-
-def test_ui_refuses_memory() -> None:
-    result = invoke("ui", "--uri", "memory:")
-    assert result.exit_code == 1
-    assert "mongodb://" in result.stderr
+    assert "memory: lives inside one process" in result.stderr
 
 
 # --- ui: the server's processes ---------------------------------------------------------------------
@@ -375,7 +427,7 @@ def test_ui_stops_the_whole_server_on_a_signal_and_never_shows_the_uri_in_a_comm
     import subprocess
     import urllib.request
 
-    from tests.integration.plugin_mongo import fresh_database
+    from tests.integration.plugin_backends import fresh_database
 
     with socket_port() as port, fresh_database("ui_signal") as uri:
         # The database's name is unique: it must show in no process's command line. The

@@ -9,11 +9,18 @@ on its own page and on its version's. Other hosts are never contacted. Screensho
 ``$GENESIS_TEST_ARTIFACTS_DIR`` (default ``test-artifacts/``). No request may answer 5xx and the
 server log may hold no traceback.
 
-Two stores: ``mongo`` is Genesis-Flow's plugin (the ``mongodb`` scheme) on ``GENESIS_TEST_MONGO_URI``;
-``sqlite`` is MLflow's own store, the control: when it passes and ``mongo`` fails, the store is at
-fault, not the selectors. The browser is the system chromium (scripts/browser.sh installs it);
-``playwright install`` is never needed. Skipped, with the reason, when the browser or the MongoDB
-server is missing, unless ``GENESIS_REQUIRED_BACKENDS`` lists "ui" (browser) or "mongo" (server).
+Three stores: ``sqlite`` is MLflow's own store, the control: when it passes and another fails, the
+store is at fault, not the selectors. ``genesis-ui`` is the newcomer's path: the data is logged
+with ``genesis+sqlite:///<folder>/genesis.db`` and ``genesis ui``, with no argument, started in
+that folder, serves its default store (``sqlite:///genesis.db``) through the plugin; artifacts
+logged through the server go to MLflow's default destination, ``./mlartifacts``. ``mongo`` is the
+plugin on a fresh database of ``GENESIS_TEST_MONGO_URI`` (``mlflow server`` directly). The SQL
+adapter runs here on SQLite only: PostgreSQL differs from it below the plugin, which the cheaper
+plugin tests cover on every backend (plugin_backends.py).
+
+The browser is the system chromium (scripts/browser.sh installs it); ``playwright install`` is
+never needed. Skipped, with the reason, when the browser or the MongoDB server is missing, unless
+``GENESIS_REQUIRED_BACKENDS`` lists "ui" (browser) or "mongo" (server).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -48,7 +56,8 @@ from playwright.sync_api import Page as Page
 from playwright.sync_api import expect as expect
 from playwright.sync_api import sync_playwright as sync_playwright
 
-from tests.integration.plugin_mongo import fresh_database
+from genesis_flow.entrypoints.bootstrap import REGISTRY_URI_VARS, TRACKING_URI_VARS
+from tests.integration.plugin_backends import fresh_plugin_uri
 
 pytestmark = pytest.mark.slow
 
@@ -66,6 +75,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT_S = 120
 UI_TIMEOUT_MS = 30_000
 STEPS = 20
+GENESIS_MAIN = "from genesis_flow.entrypoints.cli import main; raise SystemExit(main())"
 
 # Run by a fresh interpreter: the fluent API as a user's training script calls it.
 SEED_SCRIPT = """
@@ -123,16 +133,18 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-@pytest.fixture(params=["sqlite", "mongo"])
+@pytest.fixture(params=["sqlite", "genesis-ui", "mongo"])
 def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The backend store URI the server runs on; a fresh database per test."""
+    """The URI the data is logged to; a fresh database per test."""
     if not Path(CHROMIUM).is_file():
         _unavailable(f"{CHROMIUM} is missing (scripts/browser.sh installs Debian's chromium)", "ui")
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'mlflow.db'}"
-        return
-    with fresh_database("ui") as uri:
-        yield uri
+    elif request.param == "genesis-ui":
+        yield f"genesis+sqlite:///{tmp_path / 'genesis.db'}"  # the default store of a `genesis ui` there
+    else:
+        with fresh_plugin_uri("mongo", "ui", tmp_path) as uri:
+            yield uri
 
 
 def _run_script(script: str, cwd: Path, *args: str) -> str:
@@ -150,11 +162,11 @@ def _run_script(script: str, cwd: Path, *args: str) -> str:
 
 @contextlib.contextmanager
 def _mlflow_server(uri: str, workdir: Path) -> Iterator[tuple[str, list[Path]]]:
-    """``mlflow server`` in its own process group; yields its base URL and its log files."""
+    """``mlflow server`` on ``uri`` in its own process group, its artifacts in ``workdir/artifacts``;
+    yields its base URL and its log files."""
     port = _free_port()
     artifacts = workdir / "artifacts"
     artifacts.mkdir()
-    logs = [workdir / "server.stdout.log", workdir / "server.stderr.log"]
     options = {
         "--backend-store-uri": uri,
         "--artifacts-destination": str(artifacts),
@@ -163,11 +175,33 @@ def _mlflow_server(uri: str, workdir: Path) -> Iterator[tuple[str, list[Path]]]:
         "--workers": "1",
     }
     command = [sys.executable, "-m", "mlflow", "server", *(a for pair in options.items() for a in pair)]
+    with _serve(command, workdir, _child_env(), port) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _genesis_ui(workdir: Path) -> Iterator[tuple[str, list[Path]]]:
+    """``genesis ui`` with no argument, started in ``workdir`` with no tracking URI set: MLflow's
+    server on the default store there; yields its base URL and its log files."""
+    port = _free_port()
+    command = [sys.executable, "-c", GENESIS_MAIN, "ui", "--host", "127.0.0.1", "--port", str(port)]
+    env = {k: v for k, v in _child_env().items() if k not in (*TRACKING_URI_VARS, *REGISTRY_URI_VARS)}
+    env["MLFLOW_WORKERS"] = "1"
+    with _serve(command, workdir, env, port) as served:
+        yield served
+
+
+@contextlib.contextmanager
+def _serve(
+    command: list[str], workdir: Path, env: dict[str, str], port: int
+) -> Iterator[tuple[str, list[Path]]]:
+    """``command`` (a server on ``port``) in its own process group, until /health answers."""
+    logs = [workdir / "server.stdout.log", workdir / "server.stderr.log"]
     with logs[0].open("wb") as out, logs[1].open("wb") as err:
         proc = subprocess.Popen(
             command,
             cwd=workdir,
-            env=_child_env(),
+            env=env,
             stdout=out,
             stderr=err,
             start_new_session=True,
@@ -177,12 +211,12 @@ def _mlflow_server(uri: str, workdir: Path) -> Iterator[tuple[str, list[Path]]]:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"mlflow server exited with {proc.returncode}:\n{_tail(logs)}")
+                raise AssertionError(f"the server exited with {proc.returncode}:\n{_tail(logs)}")
             with contextlib.suppress(OSError), urllib.request.urlopen(f"{base}/health", timeout=2) as reply:
                 if reply.status == 200:
                     break
             if time.monotonic() > deadline:
-                late = f"mlflow server not healthy after {SERVER_START_TIMEOUT_S} s"
+                late = f"the server is not healthy after {SERVER_START_TIMEOUT_S} s"
                 raise AssertionError(f"{late}:\n{_tail(logs)}")
             time.sleep(0.25)
         yield base, logs
@@ -280,7 +314,15 @@ def _dismiss_overlays(page: Page) -> None:
 def test_ui_shows_experiment_runs_chart_and_model(store_uri: str, tmp_path: Path) -> None:
     seeded = json.loads(_run_script(SEED_SCRIPT, tmp_path, store_uri, str(STEPS)))
     experiment_id, run_id = seeded["experiment_id"], seeded["run_id"]
-    label = "mongo" if store_uri.startswith("mongodb") else "sqlite"
+    label = {"sqlite": "sqlite", "genesis+sqlite": "genesis-ui", "mongodb": "mongo"}[
+        urlsplit(store_uri).scheme
+    ]
+    # Through `genesis ui`, artifacts logged through the server go to MLflow's default destination.
+    server, destination = (
+        (_genesis_ui(tmp_path), tmp_path / "mlartifacts")
+        if label == "genesis-ui"
+        else (_mlflow_server(store_uri, tmp_path), tmp_path / "artifacts")
+    )
     shots = _artifacts_dir()
     saved: list[Path] = []
     server_5xx: list[str] = []
@@ -292,10 +334,10 @@ def test_ui_shows_experiment_runs_chart_and_model(store_uri: str, tmp_path: Path
         saved.append(path)
         print(f"screenshot: {path}")
 
-    with _mlflow_server(store_uri, tmp_path) as (base, logs):
+    with server as (base, logs):
         served_uri = _run_script(SERVED_SCRIPT, tmp_path, base)
         assert served_uri.startswith("mlflow-artifacts:"), served_uri
-        served = list((tmp_path / "artifacts").rglob("served.txt"))
+        served = list(destination.rglob("served.txt"))
         assert [p.read_text() for p in served] == ["through the server"], f"not in the destination: {served}"
         try:
             with sync_playwright() as playwright, _browser(playwright) as browser:

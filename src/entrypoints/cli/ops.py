@@ -30,10 +30,13 @@ from genesis_flow.core.diagnostics import (
     failure_reason,
 )
 from genesis_flow.entrypoints.bootstrap import (
-    MONGO_SCHEMES,
+    GENESIS_PREFIX,
     SQL_SCHEMES,
     build_diagnostics,
+    plugin_uri,
     resolve_tracking_uri,
+    sql_database_kind,
+    unprefixed_uri,
 )
 from genesis_flow.entrypoints.cli.output import fail, handle_errors, redacted
 
@@ -81,13 +84,20 @@ class Checks:
 
 
 def run_doctor(uri: str) -> Checks:
-    """Every check doctor makes on the store at ``uri``; never raises."""
+    """Every check doctor makes on the store at ``uri`` (plain or ``genesis+``); never raises."""
     checks = Checks(uri)
-    scheme = _scheme(uri)
     checks.add("uri", PASS, redacted(uri))
+    kind = _check_store(checks, uri)
+    checks.run("mlflow uri", lambda: _mlflow_uri(uri, kind))
+    return checks
+
+
+def _check_store(checks: Checks, uri: str) -> DatabaseKind | None:
+    """The store's checks; whose data the database holds, when doctor could tell."""
+    scheme = _scheme(unprefixed_uri(uri))
     if scheme == "memory":
         _doctor_memory(checks)
-        return checks
+        return None
     later = _SQL_LATER if scheme in SQL_SCHEMES else _MONGO_LATER
     try:
         diagnostics = build_diagnostics(uri, connect_timeout_s=CONNECT_TIMEOUT_S)
@@ -95,10 +105,10 @@ def run_doctor(uri: str) -> Checks:
     except Exception as error:
         checks.add("connectivity", FAIL, failure_reason(error))
         checks.skip_rest(later, "not connected")
-        return checks
+        return None
     if diagnosis is None:
         checks.add("backend", FAIL, f"doctor does not know the scheme {scheme!r}")
-        return checks
+        return None
     checks.add("connectivity", PASS, f"connected to {diagnosis.location}")
     _report(checks, "server version", diagnosis.server, lambda server: (PASS, server))
     if diagnosis.versioned:
@@ -106,7 +116,20 @@ def run_doctor(uri: str) -> Checks:
     else:
         _report_collections(checks, diagnosis)
     _report(checks, "write/read/delete probe", diagnosis.probe, lambda p: (PASS if p.ok else FAIL, p.note))
-    return checks
+    return diagnosis.kind
+
+
+def _mlflow_uri(uri: str, kind: DatabaseKind | None) -> tuple[str, str]:
+    """The URI real mlflow opens this store with (MLflow keeps ``sqlite://`` and ``postgresql://``
+    for its own stores, so ours go by their ``genesis+`` names)."""
+    if kind is DatabaseKind.MLFLOW:
+        return PASS, f"an MLflow database: real mlflow opens it with its own store as {unprefixed_uri(uri)}"
+    served = plugin_uri(uri)
+    if served is None:
+        return SKIP, "the MLflow plugin does not serve this backend"
+    if _scheme(served) == PLUGIN_MEMORY_SCHEME:
+        return PASS, f"{served} (inside one process only: mlflow in this process, not `mlflow server`)"
+    return PASS, f"{served} (MLFLOW_TRACKING_URI, `mlflow server --backend-store-uri`, or `genesis ui`)"
 
 
 def _report(checks: Checks, check: str, finding: T | Failed, say: Callable[[T], tuple[str, str]]) -> None:
@@ -287,6 +310,7 @@ class _Duration(click.ParamType):
 # --- ui --------------------------------------------------------------------------------------------
 
 MLFLOW_EXTRA_HINT = "pip install 'genesis-flow[mlflow]'"
+PLUGIN_MEMORY_SCHEME = GENESIS_PREFIX + "memory"
 # `mlflow server` reads --backend-store-uri from this variable (the option's envvar; the registry
 # store defaults to it). A URI there is not in the process list, which every local user can read.
 BACKEND_STORE_URI_VARIABLE = "MLFLOW_BACKEND_STORE_URI"
@@ -313,34 +337,58 @@ def mlflow_server_env(uri: str, base: dict[str, str] | None = None) -> dict[str,
 
 
 def ui_refusal(uri: str) -> str | None:
-    """Why ``genesis ui`` cannot serve ``uri`` (one line), or None if it can."""
-    scheme = _scheme(uri)
-    if scheme in MONGO_SCHEMES:
-        if importlib.util.find_spec("mlflow") is None:
-            return f"the MLflow UI needs MLflow, which is not installed: {MLFLOW_EXTRA_HINT}"
-        return None
-    if scheme in SQL_SCHEMES:
+    """Why ``genesis ui`` cannot serve ``uri`` (one line), or None if it can. Raises
+    InvalidParameterValue for a URI that cannot be read or a SQL database that cannot be opened."""
+    served = plugin_uri(uri)
+    if served is None:
         return (
-            f"`mlflow server` would open {redacted(uri)} with MLflow's own SQL store, which cannot read"
-            " Genesis-Flow's schema (the plugin serves mongodb:// URIs only); serve a MongoDB store,"
-            " or copy the data into one with `genesis migrate`"
+            "the MLflow UI serves Genesis-Flow's own backends (sqlite, postgresql, mongodb),"
+            f" not {_scheme(uri)}:// stores"
         )
-    return f"the MLflow UI serves Genesis-Flow stores on mongodb:// URIs only, not {scheme or 'this'}:// ones"
+    if _scheme(served) == PLUGIN_MEMORY_SCHEME:
+        return (
+            "memory: lives inside one process and `mlflow server` is another one, which would see an"
+            " empty store; serve a persistent store (the default is sqlite:///genesis.db)"
+        )
+    if importlib.util.find_spec("mlflow") is None:
+        return f"the MLflow UI needs MLflow, which is not installed: {MLFLOW_EXTRA_HINT}"
+    kind = sql_database_kind(uri)
+    if kind is DatabaseKind.MLFLOW:
+        return (
+            f"{redacted(uri)} is an MLflow database, not Genesis-Flow's: serve it with MLflow's own"
+            " `mlflow server --backend-store-uri URI`, or copy it into a Genesis-Flow store with"
+            " `genesis migrate`"
+        )
+    if kind is DatabaseKind.FOREIGN:
+        return (
+            f"{redacted(uri)} has tables named like Genesis-Flow's but no genesis_schema table"
+            " (another program's)"
+        )
+    return None
 
 
 @click.command()
-@click.option("--uri", default=None, help="tracking URI, mongodb:// (default: resolved from the environment)")
+@click.option(
+    "--uri",
+    default=None,
+    help="tracking URI: sqlite, postgresql or mongodb, plain or genesis+ (default: resolved from the"
+    " environment, else sqlite:///genesis.db)",
+)
 @click.option("--host", default=None, help="address to listen on (MLflow's default: 127.0.0.1)")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="port (MLflow's default: 5000)")
 @handle_errors
 def ui(uri: str | None, host: str | None, port: int | None) -> None:
-    """Start the MLflow UI (`mlflow server`) on a MongoDB store through the Genesis-Flow plugin.
-    Needs MLflow: pip install 'genesis-flow[mlflow]'. Ctrl-C (or SIGTERM) stops it and its workers."""
+    """Start the MLflow UI (`mlflow server`) on a Genesis-Flow store through the plugin: with no
+    --uri, the default store (./genesis.db). Needs MLflow: pip install 'genesis-flow[mlflow]'.
+    Ctrl-C (or SIGTERM) stops it and its workers."""
     resolved = resolve_tracking_uri(uri)
     refusal = ui_refusal(resolved)
     if refusal is not None:
         fail(refusal)
-    raise SystemExit(run_process_group(mlflow_server_argv(host, port), mlflow_server_env(resolved)))
+    served = plugin_uri(resolved)
+    assert served is not None  # ui_refusal refuses what the plugin does not serve
+    click.echo(f"Serving {redacted(resolved)} to MLflow as {redacted(served)}", err=True)
+    raise SystemExit(run_process_group(mlflow_server_argv(host, port), mlflow_server_env(served)))
 
 
 class _Stop(Exception):
