@@ -20,6 +20,7 @@ client or store truncates.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
@@ -55,6 +56,29 @@ SPANS_IN_TRACKING_STORE = "TRACKING_STORE"
 SPAN_TYPE_ATTRIBUTE = "mlflow.spanType"
 SPAN_INPUTS_ATTRIBUTE = "mlflow.spanInputs"
 SPAN_OUTPUTS_ATTRIBUTE = "mlflow.spanOutputs"
+# What start_trace marks a trace with (MLflow's TraceMetadataKey.TRACE_INFO_FINALIZED): its times,
+# and the token usage and cost it gives, are final; later spans no longer change them.
+INFO_FINALIZED_METADATA = "mlflow.trace.infoFinalized"
+# What a trace learns from its spans (MLflow's SQL store, log_spans): token usage and cost added
+# up over the span tree, the session and user, tags the root span carries for the trace.
+TOKEN_USAGE_METADATA = "mlflow.trace.tokenUsage"
+COST_METADATA = "mlflow.trace.cost"
+SESSION_METADATA = "mlflow.trace.session"
+USER_METADATA = "mlflow.trace.user"
+TOKEN_USAGE_ATTRIBUTE = "mlflow.chat.tokenUsage"
+COST_ATTRIBUTE = "mlflow.llm.cost"
+SESSION_ATTRIBUTES = ("session.id", "gen_ai.conversation.id")
+USER_ATTRIBUTE = "user.id"
+TRACE_TAG_ATTRIBUTE_PREFIX = "mlflow.traceTag."
+# Keys of the token-usage and cost objects, in MLflow's order; the first three are always
+# present once a span reports any, the cache counts only when some span reports them.
+TOKEN_KEYS = ("input_tokens", "output_tokens", "total_tokens")
+CACHE_TOKEN_KEYS = (
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "cache_creation_input_tokens_above_1hr",
+)
+COST_KEYS = ("input_cost", "output_cost", "total_cost")
 
 
 class TraceState(str, Enum):
@@ -171,6 +195,20 @@ def _event_tuple(events: Iterable[SpanEvent]) -> tuple[SpanEvent, ...]:
 
 
 @frozen
+class SpanLink:
+    """A link from a span to another span (OpenTelemetry's span link), as MLflow names it: the
+    linked trace's id (``tr-<32 hex>``), its span id, attributes that are JSON values."""
+
+    trace_id: str
+    span_id: str
+    attributes: dict[str, Any] = field(factory=dict, converter=_attribute_map)
+
+
+def _link_tuple(links: Iterable[SpanLink]) -> tuple[SpanLink, ...]:
+    return tuple(links)
+
+
+@frozen
 class Span:
     """One operation inside a trace. ``parent_id`` None marks the root span."""
 
@@ -184,6 +222,10 @@ class Span:
     status_message: str = ""
     attributes: dict[str, str] = field(factory=dict, converter=_str_map)
     events: tuple[SpanEvent, ...] = field(default=(), converter=_event_tuple)
+    links: tuple[SpanLink, ...] = field(default=(), converter=_link_tuple)
+    # The OpenTelemetry trace id (32 hex digits) when ``trace_id`` is not ``tr-`` followed by it:
+    # MLflow accepts any trace id and keeps the span's own OpenTelemetry id apart from it.
+    otel_trace_id: str | None = None
 
     def _decoded(self, key: str) -> Any:
         text = self.attributes.get(key)
@@ -336,15 +378,83 @@ def validate_span(span: Span) -> None:
         if not _is_int(event.timestamp_ns):
             raise InvalidParameterValue(f"Invalid span event time {event.timestamp_ns!r}.")
         _check_json(f"span event '{event.name}' attributes", event.attributes)
+    for link in span.links:
+        for path, value in (("link trace_id", link.trace_id), ("link span_id", link.span_id)):
+            _check_string(path, value, MAX_TRACE_ID_LENGTH)
+        _check_json("span link attributes", link.attributes)
+    if span.otel_trace_id is not None and not _is_hex(span.otel_trace_id, 32):
+        raise InvalidParameterValue(
+            f"Invalid OpenTelemetry trace id {span.otel_trace_id!r}: expected 32 hex digits."
+        )
+
+
+def _is_hex(value: object, digits: int) -> bool:
+    return isinstance(value, str) and len(value) == digits and all(c in "0123456789abcdef" for c in value)
 
 
 # --- traces made from spans -----------------------------------------------------------------------
 
 
-def _preview(attribute: str | None) -> str | None:
-    if attribute is None:
-        return None
-    return attribute[:MAX_PREVIEW_LENGTH]
+def preview(text: str, role: str) -> str:
+    """MLflow's request or response preview of a root span's inputs or outputs (JSON text): the
+    text of the last message of ``role`` (else the last message) when the value is a chat
+    payload (OpenAI chat or Responses shapes, or one under ``request``), else the text itself;
+    over 1000 characters it is cut to 997 and ``...`` appended."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    content = None
+    if isinstance(value, dict) and (messages := _messages(value)):
+        content = _message_text(_last_message(messages, role))
+    content = content or text
+    if len(content) <= MAX_PREVIEW_LENGTH:
+        return content
+    return content[: MAX_PREVIEW_LENGTH - 3] + "..."
+
+
+def _is_message(item: object) -> bool:
+    return isinstance(item, dict) and "role" in item and "content" in item
+
+
+def _messages(value: dict[str, Any]) -> list[dict[str, Any]] | None:
+    messages = value.get("messages")
+    if messages and isinstance(messages, list):
+        return [m for m in messages if _is_message(m)]
+    choices = value.get("choices")
+    if choices and isinstance(choices, list) and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        if message and _is_message(message):
+            return [message]
+    for key in ("input", "output"):
+        items = value.get(key)
+        if items and isinstance(items, list):
+            return [m for m in items if _is_message(m)]
+    request = value.get("request")
+    return _messages(request) if isinstance(request, dict) else None
+
+
+def _last_message(messages: list[dict[str, Any]], role: str) -> dict[str, Any]:
+    return next((m for m in reversed(messages) if m.get("role") == role), messages[-1])
+
+
+def _message_text(message: dict[str, Any]) -> str | None:
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        for part in content:
+            if isinstance(part, str):
+                return part
+            if isinstance(part, dict) and part.get("type") in ("text", "output_text"):
+                text = part.get("text")
+                return text if isinstance(text, str) else None
+    return None
+
+
+def _preview_of(root: Span, attribute: str, role: str) -> str | None:
+    text = root.attributes.get(attribute)
+    return preview(text, role) if text else None
 
 
 OPEN_STATES = frozenset({TraceState.IN_PROGRESS, TraceState.STATE_UNSPECIFIED})
@@ -360,14 +470,151 @@ def _root_state(root: Span) -> TraceState:
     return TraceState.ERROR if root.status_code is SpanStatusCode.ERROR else TraceState.OK
 
 
-def update_info_from_spans(stored: TraceInfo, spans: Sequence[Span]) -> TraceInfo:
+def _plain(text: str) -> str:
+    """An attribute's JSON text as the plain string it encodes; other JSON stays as written."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, str) else text
+
+
+def _json_attribute(span: Span, key: str) -> dict[str, Any] | None:
+    text = span.attributes.get(key)
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return value
+
+
+def _tree_total(
+    spans: Sequence[Span], attribute: str, keys: Sequence[str], optional: Sequence[str]
+) -> dict[str, float]:
+    """The sum of ``attribute``'s objects over the span tree, counting a span only when no
+    ancestor carries the attribute (integrations that report a parent's usage as the sum of its
+    children's would otherwise count it twice). ``keys`` are always in the result, ``optional``
+    ones when some counted span has them. Empty when no span carries the attribute."""
+    by_id = {s.span_id: s for s in spans}
+    children: dict[str, list[Span]] = {}
+    roots: list[Span] = []
+    for span in by_id.values():
+        if span.parent_id is not None and span.parent_id in by_id:
+            children.setdefault(span.parent_id, []).append(span)
+        else:
+            roots.append(span)
+    totals: dict[str, float] = {}
+    found = False
+    # Depth first with a stack: traces may nest deeper than Python's recursion limit.
+    stack = [(root, False) for root in roots]
+    while stack:
+        span, covered = stack.pop()
+        data = _json_attribute(span, attribute)
+        if data is not None and not covered:
+            found = True
+            for key in (*keys, *(k for k in optional if k in data)):
+                totals[key] = totals.get(key, 0) + (_number(data.get(key)) or 0)
+        stack += [(child, covered or data is not None) for child in children.get(span.span_id, ())]
+    if not found:
+        return {}
+    return {key: totals[key] for key in (*keys, *optional) if key in totals}
+
+
+def _usage_text(totals: Mapping[str, float], keys: Sequence[str], as_int: bool) -> str | None:
+    """The metadata text MLflow writes for a token-usage or cost object: its keys in MLflow's
+    order, whole token counts as integers, costs as floats, values that are neither left out."""
+    rendered: dict[str, float] = {}
+    for key in keys:
+        value = _number(totals.get(key))
+        if value is None:
+            continue
+        if as_int:
+            if value != int(value) or not is_long(int(value)):
+                continue
+            rendered[key] = int(value)
+        else:
+            rendered[key] = float(value)
+    return json.dumps(rendered) if rendered else None
+
+
+_TOKENS = (TOKEN_USAGE_METADATA, TOKEN_USAGE_ATTRIBUTE, TOKEN_KEYS, CACHE_TOKEN_KEYS, True)
+_COST = (COST_METADATA, COST_ATTRIBUTE, COST_KEYS, (), False)
+
+
+def _metadata_from_spans(info: TraceInfo, spans: Sequence[Span], earlier: Iterable[Span]) -> dict[str, str]:
+    """What ``spans`` add to ``info``'s metadata (MLflow's log_spans): token usage and cost summed
+    over the whole trace (``earlier``, its stored spans, and ``spans``) whenever ``spans`` carry
+    some, unless start_trace already gave them; the first session and user id when still
+    missing."""
+    learned: dict[str, str] = {}
+    finalized = info.metadata.get(INFO_FINALIZED_METADATA) == "true"
+    tree: list[Span] | None = None
+    for key, attribute, keys, optional, as_int in (_TOKENS, _COST):
+        if not any(_json_attribute(s, attribute) is not None for s in spans):
+            continue
+        if finalized and key in info.metadata:
+            continue
+        if tree is None:
+            tree = list({s.span_id: s for s in (*earlier, *spans)}.values())
+        text = _usage_text(_tree_total(tree, attribute, keys, optional), (*keys, *optional), as_int)
+        if text is not None:
+            learned[key] = text
+    for key, attributes in ((SESSION_METADATA, SESSION_ATTRIBUTES), (USER_METADATA, (USER_ATTRIBUTE,))):
+        if key in info.metadata:
+            continue
+        for span in spans:
+            raw = next((span.attributes[a] for a in attributes if span.attributes.get(a)), None)
+            value = None if raw is None else _plain(raw)
+            if value and len(value) <= MAX_TRACE_METADATA_VALUE_LENGTH:
+                learned[key] = value
+                break
+    return learned
+
+
+def _tags_from_root(root: Span) -> dict[str, str]:
+    """Tags the root span carries for its trace (``mlflow.traceTag.<key>`` attributes, which
+    MLflow's OpenTelemetry exporter writes); invalid ones are left out, as MLflow does."""
+    tags: dict[str, str] = {}
+    for attribute, text in root.attributes.items():
+        if not attribute.startswith(TRACE_TAG_ATTRIBUTE_PREFIX):
+            continue
+        key, value = attribute[len(TRACE_TAG_ATTRIBUTE_PREFIX) :], _plain(text)
+        try:
+            validate_trace_tag(key, value)
+        except InvalidParameterValue:
+            continue
+        tags[key] = value
+    return tags
+
+
+def update_info_from_spans(
+    stored: TraceInfo, spans: Sequence[Span], earlier: Iterable[Span] = ()
+) -> TraceInfo:
     """What ``spans`` arriving for a known trace change in its info (as MLflow's SQL store).
 
     While the trace is open (:data:`OPEN_STATES`): its request time moves back to the earliest
     span start, its end forward to the latest span end, and the root span, when among ``spans``,
-    sets the state (ERROR, else OK) and a missing name. Whatever the state, previews still missing
-    are taken from the root span's inputs and outputs. Returns ``stored`` itself when nothing
-    changes.
+    sets the state (ERROR, else OK) and a missing name. Whatever the state:
+
+    * the trace is tagged as keeping its spans in the tracking store (:data:`SPANS_LOCATION_TAG`);
+    * previews still missing come from the root span's inputs and outputs (:func:`preview`), and
+      the root's ``mlflow.traceTag.<key>`` attributes set tags;
+    * when ``spans`` carry token usage or cost, the trace's total over its whole span tree
+      (``earlier``: the trace's spans stored before; a span of ``spans`` replaces its stored
+      version) is written to :data:`TOKEN_USAGE_METADATA` / :data:`COST_METADATA`, unless
+      ``start_trace`` finalized the trace with a value of its own;
+    * the first ``session.id`` (or ``gen_ai.conversation.id``) and ``user.id`` attribute fill
+      :data:`SESSION_METADATA` and :data:`USER_METADATA` when missing.
+
+    Returns ``stored`` itself when nothing changes.
     """
     if not spans:
         return stored
@@ -384,17 +631,25 @@ def update_info_from_spans(stored: TraceInfo, spans: Sequence[Span]) -> TraceInf
         if root is not None and TRACE_NAME_TAG not in tags:
             tags = {**tags, TRACE_NAME_TAG: root.name[:MAX_TRACE_TAG_VALUE_LENGTH]}
         info = evolve(info, request_time=start_ms, execution_duration=duration, state=state, tags=tags)
+    tags = {**info.tags, SPANS_LOCATION_TAG: SPANS_IN_TRACKING_STORE}
     if root is not None:
+        tags.update(_tags_from_root(root))
         info = evolve(
             info,
-            request_preview=_given(
-                info.request_preview, _preview(root.attributes.get(SPAN_INPUTS_ATTRIBUTE))
-            ),
+            request_preview=_given(info.request_preview, _preview_of(root, SPAN_INPUTS_ATTRIBUTE, "user")),
             response_preview=_given(
-                info.response_preview, _preview(root.attributes.get(SPAN_OUTPUTS_ATTRIBUTE))
+                info.response_preview, _preview_of(root, SPAN_OUTPUTS_ATTRIBUTE, "assistant")
             ),
         )
+    metadata = {**info.metadata, **_metadata_from_spans(info, spans, earlier)}
+    info = evolve(info, tags=tags, metadata=metadata)
     return stored if info == stored else info
+
+
+def carries_totals(spans: Iterable[Span]) -> bool:
+    """Whether ``spans`` carry token usage or cost: only then does
+    :func:`update_info_from_spans` need the trace's stored spans (its ``earlier``)."""
+    return any(TOKEN_USAGE_ATTRIBUTE in s.attributes or COST_ATTRIBUTE in s.attributes for s in spans)
 
 
 def info_from_spans(trace_id: str, experiment_id: str, spans: Sequence[Span]) -> TraceInfo:
@@ -410,6 +665,26 @@ def info_from_spans(trace_id: str, experiment_id: str, spans: Sequence[Span]) ->
 
 def _given(value: str | None, fallback: str | None) -> str | None:
     return fallback if value is None else value
+
+
+def started(info: TraceInfo) -> TraceInfo:
+    """``info`` as ``start_trace`` stores it (MLflow's SQL store): marked final
+    (:data:`INFO_FINALIZED_METADATA`), its token usage and cost in MLflow's canonical text (a
+    value that holds none of their keys is dropped). Every store's ``start_trace`` writes this."""
+    metadata = {**info.metadata, INFO_FINALIZED_METADATA: "true"}
+    for key, _, keys, optional, as_int in (_TOKENS, _COST):
+        if key not in metadata:
+            continue
+        try:
+            given = json.loads(metadata[key])
+        except ValueError:
+            given = None
+        text = _usage_text(given, (*keys, *optional), as_int) if isinstance(given, dict) else None
+        if text is None:
+            del metadata[key]
+        else:
+            metadata[key] = text
+    return evolve(info, metadata=metadata)
 
 
 def merge_trace_info(stored: TraceInfo, new: TraceInfo) -> TraceInfo:

@@ -23,6 +23,7 @@ from genesis_flow.core.tracing import (
     info_from_spans,
     merge_trace_info,
     span_order,
+    started,
     trace_not_found,
     trace_tag_not_found,
     update_info_from_spans,
@@ -45,6 +46,7 @@ class InMemoryTraces:
 
     def start_trace(self, info: TraceInfo) -> TraceInfo:
         validate_trace_info(info)
+        info = started(info)
         with self._lock:
             self._active_experiment(info.experiment_id)
             stored = self._traces.get(info.trace_id)
@@ -68,7 +70,8 @@ class InMemoryTraces:
                 if stored is None:
                     self._traces[trace_id] = info_from_spans(trace_id, str(experiment_id), group)
                 else:
-                    self._traces[trace_id] = update_info_from_spans(stored, group)
+                    earlier = self._spans.get(trace_id, {}).values()
+                    self._traces[trace_id] = update_info_from_spans(stored, group, earlier)
                 kept = self._spans.setdefault(trace_id, {})
                 for span in group:
                     kept[span.span_id] = span

@@ -48,11 +48,14 @@ from genesis_flow.core.tracing import (
     TRACE_NAME_TAG,
     Span,
     SpanEvent,
+    SpanLink,
     Trace,
     TraceInfo,
+    carries_totals,
     check_delete_traces_arguments,
     info_from_spans,
     span_order,
+    started,
     trace_not_found,
     trace_tag_not_found,
     update_info_from_spans,
@@ -68,8 +71,8 @@ SPAN_INLINE_BYTES = 1_000_000
 UPSERT_ATTEMPTS = 5
 # Rounds of log_spans's info writes: a round whose guarded updates lost a race reads again.
 INFO_WRITE_ROUNDS = 5
-# What log_spans reads of a known trace: the fields its spans may change (of the tags, the name).
-_INFO_FIELDS = {"x": 1, "ts": 1, "st": 1, "d": 1, "rq": 1, "rs": 1, path("t", TRACE_NAME_TAG): 1}
+# What log_spans reads of a known trace: the fields its spans may change.
+_INFO_FIELDS = {"x": 1, "ts": 1, "st": 1, "d": 1, "rq": 1, "rs": 1, "t": 1, "md": 1}
 # Trace ids per query when deleting (keeps each command far below the message size limit).
 DELETE_CHUNK = 1000
 
@@ -100,6 +103,11 @@ def _span_json(span: Span) -> str:
                 {"name": e.name, "timestamp_ns": e.timestamp_ns, "attributes": e.attributes}
                 for e in span.events
             ],
+            "links": [
+                {"trace_id": link.trace_id, "span_id": link.span_id, "attributes": link.attributes}
+                for link in span.links
+            ],
+            "otel_trace_id": span.otel_trace_id,
         },
         separators=(",", ":"),
         ensure_ascii=False,
@@ -119,6 +127,9 @@ def _span_from_json(text: str) -> Span:
         status_message=d["status_message"],
         attributes=d["attributes"],
         events=tuple(SpanEvent(e["name"], e["timestamp_ns"], e["attributes"]) for e in d["events"]),
+        # Absent from spans stored before links and foreign trace ids were kept.
+        links=tuple(SpanLink(k["trace_id"], k["span_id"], k["attributes"]) for k in d.get("links", ())),
+        otel_trace_id=d.get("otel_trace_id"),
     )
 
 
@@ -228,6 +239,7 @@ def _changes(stored: TraceInfo, new: TraceInfo) -> list[UpdateOne]:
     """The updates taking a known trace from ``stored`` (as read) to ``new``, each filtered on what
     it was computed from, so a concurrent write makes it match nothing rather than be undone."""
     writes: list[UpdateOne] = []
+    named = False
     if (new.request_time, new.execution_duration, new.state, new.name) != (
         stored.request_time,
         stored.execution_duration,
@@ -250,7 +262,16 @@ def _changes(stored: TraceInfo, new: TraceInfo) -> list[UpdateOne]:
             name = path("t", TRACE_NAME_TAG)
             guard[name] = {"$exists": False}
             fields[name] = new.name
+            named = True
         writes.append(UpdateOne(guard, {"$set": fields}))
+    # Tags and metadata the spans set, each guarded by the value it replaces.
+    for prefix, old, changed in (("t", stored.tags, new.tags), ("md", stored.metadata, new.metadata)):
+        for key, value in changed.items():
+            if old.get(key) == value or (named and prefix == "t" and key == TRACE_NAME_TAG):
+                continue
+            field = path(prefix, key)
+            before: Any = old.get(key, {"$exists": False})
+            writes.append(UpdateOne({"_id": stored.trace_id, field: before}, {"$set": {field: value}}))
     for field, before, after in (
         ("rq", stored.request_preview, new.request_preview),
         ("rs", stored.response_preview, new.response_preview),
@@ -300,6 +321,7 @@ class MongoTraces:
 
     def start_trace(self, info: TraceInfo) -> TraceInfo:
         validate_trace_info(info)
+        info = started(info)
         update = _info_update(info)
 
         def work() -> dict[str, Any] | None:
@@ -362,6 +384,9 @@ class MongoTraces:
         read (another writer came first), so that a fresh read decides again."""
         new: list[UpdateOne] = []
         guarded: list[UpdateOne] = []
+        # The spans are stored by now: the traces' whole trees, this call's spans included.
+        totalled = [i for i in known if carries_totals(by_trace[i])]
+        earlier = _spans_from(_find_all(self._spans, {"tr": {"$in": totalled}})) if totalled else {}
         for trace_id, group in by_trace.items():
             stored = known.get(trace_id)
             if stored is None:
@@ -370,7 +395,7 @@ class MongoTraces:
                 info = info_from_spans(trace_id, experiment_id, group)
                 new.append(UpdateOne({"_id": trace_id}, {"$setOnInsert": _info_doc(info)}, upsert=True))
             else:
-                updated = update_info_from_spans(stored, group)
+                updated = update_info_from_spans(stored, group, earlier.get(trace_id, ()))
                 if updated is not stored:
                     guarded += _changes(stored, updated)
         if not new and not guarded:

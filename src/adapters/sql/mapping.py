@@ -45,7 +45,7 @@ from genesis_flow.core.registry import (
     RegisteredModelTag,
     Stage,
 )
-from genesis_flow.core.tracing import Span, SpanEvent, SpanStatusCode, TraceInfo, TraceState
+from genesis_flow.core.tracing import Span, SpanEvent, SpanLink, SpanStatusCode, TraceInfo, TraceState
 
 T = TypeVar("T")
 
@@ -115,9 +115,10 @@ def run_info_from(row: Any) -> RunInfo:
 
 
 def dataset_input_rows(
-    run_id: str, experiment_id: str, datasets: Sequence[DatasetInput]
+    run_id: str, experiment_id: str, datasets: Sequence[DatasetInput], first_ordinal: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(the ``datasets`` rows, the ``run_inputs`` rows) of a run's dataset inputs."""
+    """(the ``datasets`` rows, the ``run_inputs`` rows) of a run's dataset inputs, numbered in
+    order from ``first_ordinal``."""
     stored = [
         {
             "experiment_id": experiment_id,
@@ -137,8 +138,9 @@ def dataset_input_rows(
             "dataset_digest": i.dataset.digest,
             "context": i.context,
             "tags": json.dumps([[tag.key, tag.value] for tag in i.tags]),
+            "ordinal": first_ordinal + n,
         }
-        for i in datasets
+        for n, i in enumerate(datasets)
     ]
     return stored, inputs
 
@@ -333,21 +335,6 @@ def pair_rows(trace_id: str, pairs: dict[str, str]) -> list[dict[str, Any]]:
     return [{"trace_id": trace_id, "key": k, "value": v} for k, v in pairs.items()]
 
 
-def trace_info_from(row: Any, tags: dict[str, str], metadata: dict[str, str]) -> TraceInfo:
-    return TraceInfo(
-        trace_id=row.trace_id,
-        experiment_id=row.experiment_id,
-        request_time=row.request_time,
-        state=TraceState(row.state),
-        execution_duration=row.execution_duration,
-        request_preview=row.request_preview,
-        response_preview=row.response_preview,
-        client_request_id=row.client_request_id,
-        tags=tags,
-        metadata=metadata,
-    )
-
-
 # trace_info's columns in the order the reads select them, then the tags and the metadata.
 TRACE_INFO_COLUMNS = (
     "trace_id",
@@ -399,6 +386,14 @@ def span_row(span: Span) -> dict[str, Any]:
             {"name": e.name, "timestamp_ns": e.timestamp_ns, "attributes": e.attributes} for e in span.events
         ],
     }
+    # Only when present: rows written before spans had them read back the same.
+    if span.links:
+        content["links"] = [
+            {"trace_id": link.trace_id, "span_id": link.span_id, "attributes": link.attributes}
+            for link in span.links
+        ]
+    if span.otel_trace_id is not None:
+        content["otel_trace_id"] = span.otel_trace_id
     return {
         "trace_id": span.trace_id,
         "span_id": span.span_id,
@@ -420,6 +415,8 @@ def span_from(trace_id: str, span_id: str, start_time_ns: int, content: str) -> 
         status_message=c["status_message"],
         attributes=c["attributes"],
         events=tuple(SpanEvent(e["name"], e["timestamp_ns"], e["attributes"]) for e in c["events"]),
+        links=tuple(SpanLink(k["trace_id"], k["span_id"], k["attributes"]) for k in c.get("links", ())),
+        otel_trace_id=c.get("otel_trace_id"),
     )
 
 

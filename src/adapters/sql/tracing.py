@@ -31,7 +31,6 @@ from genesis_flow.adapters.sql.mapping import (
     pair_rows,
     span_from,
     span_row,
-    trace_info_from,
     trace_info_of,
     trace_info_row,
 )
@@ -42,13 +41,14 @@ from genesis_flow.core.errors import InternalError
 from genesis_flow.core.search.ast import Filter, OrderBy
 from genesis_flow.core.tracing import (
     OPEN_STATES,
-    TRACE_NAME_TAG,
     Span,
     Trace,
     TraceInfo,
+    carries_totals,
     check_delete_traces_arguments,
     info_from_spans,
     span_order,
+    started,
     trace_not_found,
     trace_tag_not_found,
     update_info_from_spans,
@@ -133,6 +133,7 @@ class SqlTraces:
 
     def start_trace(self, info: TraceInfo) -> TraceInfo:
         validate_trace_info(info)
+        info = started(info)
         ti = t.trace_info
         stmt = self._d.insert(ti).values(trace_info_row(info))
         # The merge of an existing trace (merge_trace_info): new values win, previews only when
@@ -198,16 +199,24 @@ class SqlTraces:
                 if metadata:
                     conn.execute(self._d.insert_ignore(t.trace_metadata), metadata)
             updates: list[dict[str, Any]] = []
+            changed: dict[sa.Table, list[dict[str, Any]]] = {t.trace_tags: [], t.trace_metadata: []}
+            earlier = self._stored_spans(conn, [i for i in stored if carries_totals(by_trace[i])])
             for trace_id, before in stored.items():
-                after = update_info_from_spans(before, by_trace[trace_id])
+                after = update_info_from_spans(before, by_trace[trace_id], earlier.get(trace_id, ()))
                 if after is before:
                     continue
                 row = trace_info_row(after)
                 updates.append({f"b_{k}": row[k] for k in _UPDATED_COLUMNS})
-                added = {k: v for k, v in after.tags.items() if k not in before.tags}
-                tags += pair_rows(trace_id, added)
+                for table, old, new in (
+                    (t.trace_tags, before.tags, after.tags),
+                    (t.trace_metadata, before.metadata, after.metadata),
+                ):
+                    changed[table] += pair_rows(trace_id, {k: v for k, v in new.items() if old.get(k) != v})
             if tags:
                 conn.execute(self._d.insert_ignore(t.trace_tags), tags)
+            for table, rows in changed.items():
+                if rows:
+                    conn.execute(self._d.upsert(table, ["trace_id", "key"], ["value"]), rows)
             if updates:
                 conn.execute(_UPDATE_FROM_SPANS, updates)
             conn.execute(
@@ -217,25 +226,27 @@ class SqlTraces:
         self._db.transact(work, write=True)
 
     def _locked_infos(self, conn: Connection, ids: Sequence[str]) -> dict[str, TraceInfo]:
-        """The stored infos of the traces among ``ids`` (``ids`` sorted), with their name tag only
-        (what spans may change). Their rows stay locked until the transaction ends (PostgreSQL;
-        SQLite's write transactions are serial), so a concurrent ``start_trace`` or ``log_spans``
-        of the same trace waits instead of being overwritten by infos computed from stale rows."""
+        """The stored infos of the traces among ``ids`` (``ids`` sorted), tags and metadata
+        included (spans change both). Their rows stay locked until the transaction ends
+        (PostgreSQL; SQLite's write transactions are serial), so a concurrent ``start_trace`` or
+        ``log_spans`` of the same trace waits instead of being overwritten by infos computed from
+        stale rows."""
         ti = t.trace_info
-        name = t.trace_tags.alias()
-        infos: dict[str, TraceInfo] = {}
+        locked: list[str] = []
         for chunk in chunks(ids, _CHUNK):
-            query = (
-                sa.select(ti, name.c.value.label("trace_name"))
-                .outerjoin(name, sa.and_(name.c.trace_id == ti.c.trace_id, name.c.key == TRACE_NAME_TAG))
-                .where(ti.c.trace_id.in_(chunk))
-                .order_by(ti.c.trace_id)
-                .with_for_update(of=ti)
-            )
-            for row in conn.execute(query).all():
-                named = {} if row.trace_name is None else {TRACE_NAME_TAG: row.trace_name}
-                infos[row.trace_id] = trace_info_from(row, named, {})
-        return infos
+            query = sa.select(ti.c.trace_id).where(ti.c.trace_id.in_(chunk)).order_by(ti.c.trace_id)
+            locked += conn.execute(query.with_for_update()).scalars()
+        return {i.trace_id: i for i in self._infos(conn, locked)}
+
+    def _stored_spans(self, conn: Connection, ids: Sequence[str]) -> dict[str, list[Span]]:
+        """The stored spans of the traces among ``ids``, by trace: one query per chunk of ids."""
+        spans: dict[str, list[Span]] = {}
+        s = t.spans.c
+        for chunk in chunks(list(ids), _CHUNK):
+            query = sa.select(s.trace_id, s.span_id, s.start_time_ns, s.content).where(s.trace_id.in_(chunk))
+            for trace_id, span_id, start_time_ns, content in conn.execute(query).all():
+                spans.setdefault(trace_id, []).append(span_from(trace_id, span_id, start_time_ns, content))
+        return spans
 
     def set_trace_tag(self, trace_id: str, key: str, value: str) -> None:
         validate_trace_tag(key, value)
@@ -336,13 +347,8 @@ class SqlTraces:
 
     def _with_spans(self, conn: Connection, infos: Sequence[TraceInfo]) -> list[Trace]:
         """Traces for ``infos``, with their spans: one query for all spans."""
-        spans: dict[str, list[Span]] = {i.trace_id: [] for i in infos}
-        s = t.spans.c
-        for chunk in chunks(list(spans), _CHUNK):
-            query = sa.select(s.trace_id, s.span_id, s.start_time_ns, s.content).where(s.trace_id.in_(chunk))
-            for trace_id, span_id, start_time_ns, content in conn.execute(query).all():
-                spans[trace_id].append(span_from(trace_id, span_id, start_time_ns, content))
-        return [Trace(i, sorted(spans[i.trace_id], key=span_order)) for i in infos]
+        spans = self._stored_spans(conn, [i.trace_id for i in infos])
+        return [Trace(i, sorted(spans.get(i.trace_id, ()), key=span_order)) for i in infos]
 
     def get_trace_info(self, trace_id: str) -> TraceInfo:
         return self._db.transact(lambda conn: self._info(conn, trace_id))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from mlflow.exceptions import MlflowException
+from mlflow.exceptions import MlflowException, MlflowTracingException
 from mlflow.protos import databricks_pb2
 
 from genesis_flow.core import tracing as tr
@@ -55,6 +55,16 @@ SPANS_IN_TRACKING_STORE = tr.SPANS_IN_TRACKING_STORE
 TRACE_ARTIFACT_LOCATION_TAG = "mlflow.artifactLocation"
 # MLflow's trace metadata holding the exporter's span count (TraceMetadataKey.SIZE_STATS).
 TRACE_SIZE_STATS_METADATA = "mlflow.trace.sizeStats"
+
+
+def spans_in_store(trace: tr.Trace) -> tr.Trace:
+    """``trace``, unless its spans are not in this store: no span stored and no tag saying they
+    are (``start_trace`` alone wrote it), which MLflow's SQL store refuses to read
+    (MlflowTracingException). A trace with spans but without the tag was written before
+    ``log_spans`` stored it and is read as it always was."""
+    if not trace.spans and trace.info.tags.get(SPANS_LOCATION_TAG) != SPANS_IN_TRACKING_STORE:
+        raise MlflowTracingException("Trace data not stored in tracking store")  # type: ignore[no-untyped-call]
+    return trace
 
 
 def trace_is_complete(trace: tr.Trace) -> bool:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from collections.abc import Sequence
+from typing import Any, ParamSpec, TypeVar
 
 from attrs import evolve
 from mlflow import entities as ml
@@ -45,7 +45,10 @@ from genesis_flow.entrypoints.plugin.calls import (
     NOT_SUPPORTED,
     TRACKING_STORE_CALLS,
     UNSUPPORTED_FEATURES,
-    not_supported_message,
+    install,
+    not_supported,
+    refuse,
+    unknown_calls,
 )
 from genesis_flow.ports import TraceStore, TrackingStore
 
@@ -461,13 +464,13 @@ class GenesisTrackingStore(AbstractStore):
         store = self._store
         if isinstance(store, TraceStore):
             return store
-        raise MlflowException(not_supported_message("Tracing"), error_code=databricks_pb2.NOT_IMPLEMENTED)
+        raise not_supported("Tracing")
 
     @cv.translated
     def start_trace(self, trace_info: ml.TraceInfo) -> ml.TraceInfo:
         """As MLflow's SqlAlchemyStore: store the info (merged into what ``log_spans`` made) with
-        the experiment's trace artifact location (attachments go there) and the tag saying the
-        spans live in this store, so MLflow's exporter does not upload them as artifacts."""
+        the experiment's trace artifact location (attachments go there). The tag saying the spans
+        live in this store comes with the spans (``log_spans``), as in MLflow."""
         info = S.trace_info_to_core(trace_info)
         experiment = self._store.get_experiment(info.experiment_id)
         # The trace id comes from the client and names a folder of the experiment's location,
@@ -480,11 +483,7 @@ class GenesisTrackingStore(AbstractStore):
         artifacts: str = append_to_uri_path(  # type: ignore[no-untyped-call]
             experiment.artifact_location, TRACE_FOLDER, info.trace_id, TRACE_ARTIFACTS_FOLDER
         )
-        tags = {
-            **info.tags,
-            cv.SPANS_LOCATION_TAG: cv.SPANS_IN_TRACKING_STORE,
-            cv.TRACE_ARTIFACT_LOCATION_TAG: artifacts,
-        }
+        tags = {**info.tags, cv.TRACE_ARTIFACT_LOCATION_TAG: artifacts}
         stored = self._traces().start_trace(evolve(info, tags=tags))
         return S.trace_info_from_core(stored, cv.ML)
 
@@ -509,7 +508,7 @@ class GenesisTrackingStore(AbstractStore):
         still being exported, then answer RESOURCE_DOES_NOT_EXIST."""
         store = self._traces()
         for attempt in range(GET_TRACE_ATTEMPTS):
-            trace = store.get_trace(trace_id)
+            trace = cv.spans_in_store(store.get_trace(trace_id))
             if allow_partial or cv.trace_is_complete(trace):
                 return S.trace_from_core(trace, cv.ML)
             if attempt < GET_TRACE_ATTEMPTS - 1:
@@ -528,7 +527,7 @@ class GenesisTrackingStore(AbstractStore):
         if not trace_ids:
             return []
         scope = None if experiment_ids is None else set(S.experiment_ids_to_core(experiment_ids))
-        traces = self._traces().batch_get_traces(list(trace_ids))
+        traces = [cv.spans_in_store(t) for t in self._traces().batch_get_traces(list(trace_ids))]
         return [
             S.trace_from_core(t, cv.ML)
             for t in traces
@@ -644,7 +643,7 @@ class GenesisTrackingStore(AbstractStore):
 
     def link_traces_to_run(self, trace_ids: list[str], run_id: str) -> None:
         """Abstract in MLflow, so spelled out here; raises as the other "not supported" ones."""
-        _raise_not_supported("link_traces_to_run")
+        raise not_supported(UNSUPPORTED_FEATURES["link_traces_to_run"])
 
     def query_trace_metrics(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
         return _empty_page()
@@ -712,24 +711,23 @@ class GenesisTrackingStore(AbstractStore):
     def search_mcp_access_endpoints(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
         return _empty_page()
 
+    def get_mcp_server_versions_for_trace(self, trace_id: str) -> list[Any]:
+        return []
 
-def _raise_not_supported(name: str) -> NoReturn:
-    message = not_supported_message(UNSUPPORTED_FEATURES[name])
-    raise MlflowException(message, error_code=databricks_pb2.NOT_IMPLEMENTED)
+    def search_skills(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
 
-
-def _not_supported(name: str) -> Callable[..., NoReturn]:
-    message = not_supported_message(UNSUPPORTED_FEATURES[name])
-
-    def method(self: GenesisTrackingStore, *args: Any, **kwargs: Any) -> NoReturn:
-        _raise_not_supported(name)
-
-    method.__name__ = name
-    method.__qualname__ = f"{GenesisTrackingStore.__name__}.{name}"
-    method.__doc__ = f"Raises MlflowException(NOT_IMPLEMENTED): {message}."
-    return method
+    def search_skill_versions(self, *args: Any, **kwargs: Any) -> PagedList[Any]:
+        return _empty_page()
 
 
-for _name, _status in TRACKING_STORE_CALLS.items():
-    if _status == NOT_SUPPORTED and _name not in vars(GenesisTrackingStore):
-        setattr(GenesisTrackingStore, _name, _not_supported(_name))
+install(
+    GenesisTrackingStore,
+    {
+        name: refuse(UNSUPPORTED_FEATURES[name])
+        for name, status in TRACKING_STORE_CALLS.items()
+        if status == NOT_SUPPORTED and name not in vars(GenesisTrackingStore)
+    },
+)
+# Last: what MLflow's base has and nothing above defines (methods added upstream after calls.py).
+install(GenesisTrackingStore, unknown_calls(GenesisTrackingStore, AbstractStore))

@@ -202,9 +202,14 @@ def registered_model_from_core(
 # --- traces ----------------------------------------------------------------------------------------
 
 
-def trace_info_from_core(info: tr.TraceInfo, to: TraceInfoShapes[TraceInfoT]) -> TraceInfoT:
-    """Tagged as keeping its spans in the tracking store (ours always do; without the tag MLflow
-    looks for them among the artifacts)."""
+def trace_info_from_core(
+    info: tr.TraceInfo, to: TraceInfoShapes[TraceInfoT], *, has_spans: bool = False
+) -> TraceInfoT:
+    """As stored; ``has_spans`` adds the tag saying the spans are in the tracking store, which
+    traces written before log_spans stored it lack (without it MLflow looks among artifacts)."""
+    tags = dict(info.tags)
+    if has_spans:
+        tags.setdefault(tr.SPANS_LOCATION_TAG, tr.SPANS_IN_TRACKING_STORE)
     return to.TraceInfo(
         trace_id=info.trace_id,
         trace_location=to.TraceLocation.from_experiment_id(info.experiment_id),
@@ -215,7 +220,7 @@ def trace_info_from_core(info: tr.TraceInfo, to: TraceInfoShapes[TraceInfoT]) ->
         client_request_id=info.client_request_id,
         execution_duration=info.execution_duration,
         trace_metadata=dict(info.metadata),
-        tags={**info.tags, tr.SPANS_LOCATION_TAG: tr.SPANS_IN_TRACKING_STORE},
+        tags=tags,
     )
 
 
@@ -223,6 +228,7 @@ def span_from_core(span: tr.Span, to: AnyShapes) -> Any:
     return to.span_from_dict(
         {
             "trace_id": span.trace_id,
+            "otel_trace_id": span.otel_trace_id,
             "span_id": span.span_id,
             "parent_span_id": span.parent_id,
             "name": span.name,
@@ -234,6 +240,10 @@ def span_from_core(span: tr.Span, to: AnyShapes) -> Any:
             ],
             "status": {"code": f"STATUS_CODE_{span.status_code.value}", "message": span.status_message},
             "attributes": dict(span.attributes),
+            "links": [
+                {"trace_id": k.trace_id, "span_id": k.span_id, "attributes": dict(k.attributes) or None}
+                for k in span.links
+            ],
         }
     )
 
@@ -245,6 +255,6 @@ def _span_tree_order(spans: Iterable[tr.Span]) -> list[tr.Span]:
 
 def trace_from_core(trace: tr.Trace, to: TraceShapes[TraceT]) -> TraceT:
     return to.Trace(
-        info=trace_info_from_core(trace.info, to),
+        info=trace_info_from_core(trace.info, to, has_spans=bool(trace.spans)),
         data=to.TraceData(spans=[span_from_core(s, to) for s in _span_tree_order(trace.spans)]),
     )

@@ -126,7 +126,11 @@ def mlflow_shapes() -> MlflowShapes:
         # spans from another OpenTelemetry producer lack.
         attributes = dict(data["attributes"])
         attributes.setdefault(SPAN_REQUEST_ID_ATTRIBUTE, json.dumps(data["trace_id"]))
-        return ml.Span.from_dict({**data, "attributes": attributes})
+        # MLflow's dict names the OpenTelemetry trace id, which a tr- id is; a span of another
+        # trace id (MLflow accepts any) carries its own.
+        otel = data.get("otel_trace_id")
+        trace_id = data["trace_id"] if otel is None else f"tr-{otel}"
+        return ml.Span.from_dict({**data, "trace_id": trace_id, "attributes": attributes})
 
     return Shapes(
         Experiment=ml.Experiment,

@@ -9,6 +9,7 @@ and versions, for migration) fill what MLflow's stores leave empty as MLflow sho
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import numbers
@@ -275,6 +276,13 @@ def _optional_truncated(value: object, limit: int) -> str | None:
     return None if value is None else _truncated(value, limit)
 
 
+def _trace_state(state: Any) -> str:
+    # MLflow's stores accept its legacy TraceStatus too (its to_state() names the TraceState).
+    if callable(getattr(state, "to_state", None)):
+        state = state.to_state()
+    return str(getattr(state, "value", state))
+
+
 def trace_info_to_core(info: Any) -> tr.TraceInfo:
     """A trace info in an experiment location, truncated as MLflow's store truncates.
 
@@ -289,7 +297,7 @@ def trace_info_to_core(info: Any) -> tr.TraceInfo:
         trace_id=info.trace_id,
         experiment_id=str(experiment_id),
         request_time=int(info.request_time),
-        state=str(getattr(info.state, "value", info.state)),
+        state=_trace_state(info.state),
         execution_duration=None if info.execution_duration is None else int(info.execution_duration),
         request_preview=_optional_truncated(info.request_preview, tr.MAX_PREVIEW_LENGTH),
         response_preview=_optional_truncated(info.response_preview, tr.MAX_PREVIEW_LENGTH),
@@ -313,12 +321,29 @@ def _json_value(value: object) -> Any:
     return value
 
 
+def _otel_trace_id(encoded: object) -> str | None:
+    """The 32-hex OpenTelemetry trace id of MLflow's span dict (base64 bytes, or the ``tr-``
+    form older MLflow versions wrote)."""
+    if not isinstance(encoded, str):
+        return None
+    if encoded.startswith("tr-"):
+        return encoded.removeprefix("tr-")
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        return None
+    return raw.hex() if len(raw) == 16 else None
+
+
 def span_to_core(span: Any) -> tr.Span:
     """A span (MLflow's live, lazy or loaded one): ids as MLflow names them (``tr-...`` trace id,
     16-hex span ids), attributes as MLflow's JSON text (read from ``to_dict()``, which keeps
-    them undecoded). Span links are not kept."""
+    them undecoded), links as MLflow's ``Link`` s. A trace id that is not ``tr-`` and the span's
+    OpenTelemetry trace id keeps that id beside it (MLflow accepts any trace id)."""
     status = span.status
-    attributes = span.to_dict().get("attributes") or {}
+    data = span.to_dict()
+    attributes = data.get("attributes") or {}
+    otel = _otel_trace_id(data.get("trace_id"))
     return tr.Span(
         trace_id=span.trace_id,
         span_id=span.span_id,
@@ -337,4 +362,9 @@ def span_to_core(span: Any) -> tr.Span:
             )
             for event in span.events
         ],
+        links=[
+            tr.SpanLink(link.trace_id, link.span_id, dict(link.attributes or {}))
+            for link in getattr(span, "links", None) or ()
+        ],
+        otel_trace_id=None if otel is None or span.trace_id == f"tr-{otel}" else otel,
     )

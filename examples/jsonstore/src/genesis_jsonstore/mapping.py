@@ -44,7 +44,7 @@ from genesis_flow.core.registry import (
     latest_versions_per_stage,
 )
 from genesis_flow.core.search import RunValues
-from genesis_flow.core.tracing import Span, SpanEvent, TraceInfo
+from genesis_flow.core.tracing import Span, SpanEvent, SpanLink, TraceInfo
 from genesis_jsonstore.files import Document
 
 # --- experiments -------------------------------------------------------------------------------
@@ -272,12 +272,18 @@ def span_document(span: Span) -> Document:
             {"name": e.name, "timestamp_ns": e.timestamp_ns, "attributes": dict(e.attributes)}
             for e in span.events
         ],
+        "links": [
+            {"trace_id": link.trace_id, "span_id": link.span_id, "attributes": dict(link.attributes)}
+            for link in span.links
+        ],
+        "otel_trace_id": span.otel_trace_id,
     }
 
 
 def span_from(d: Document) -> Span:
     events = tuple(SpanEvent(**e) for e in d["events"])
-    return Span(**{**d, "events": events})
+    links = tuple(SpanLink(**link) for link in d.get("links", ()))
+    return Span(**{**d, "events": events, "links": links})
 
 
 # --- the registry ------------------------------------------------------------------------------

@@ -20,10 +20,12 @@ from genesis_flow.core.tracing import (
     Span,
     Trace,
     TraceInfo,
+    carries_totals,
     check_delete_traces_arguments,
     info_from_spans,
     merge_trace_info,
     span_order,
+    started,
     trace_not_found,
     trace_tag_not_found,
     update_info_from_spans,
@@ -60,6 +62,7 @@ class JsonTracingStore(JsonTrackingStore):
 
     def start_trace(self, info: TraceInfo) -> TraceInfo:
         validate_trace_info(info)
+        info = started(info)
         with self._lock:
             self._active_experiment(info.experiment_id)
             stored = self._files.read(self._trace_path(info.trace_id))
@@ -85,10 +88,9 @@ class JsonTracingStore(JsonTrackingStore):
                 if stored is None:
                     info, kept = info_from_spans(trace_id, str(experiment_id), group), {}
                 else:
-                    info, kept = (
-                        update_info_from_spans(js.trace_info_from(stored["info"]), group),
-                        stored["spans"],
-                    )
+                    kept = stored["spans"]
+                    earlier = [js.span_from(s) for s in kept.values()] if carries_totals(group) else []
+                    info = update_info_from_spans(js.trace_info_from(stored["info"]), group, earlier)
                 kept.update({span.span_id: js.span_document(span) for span in group})
                 self._save_trace(info, kept)
 

@@ -8,12 +8,14 @@ Writes are few and batched: a Mongo write costs about 10 ms.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 import pytest
+from attrs import evolve
 
 from genesis_flow.adapters.memory import InMemoryTrackingStore
 from genesis_flow.core.entities import Page
@@ -32,13 +34,17 @@ from genesis_flow.core.tracing import (
     SPAN_INPUTS_ATTRIBUTE,
     SPAN_OUTPUTS_ATTRIBUTE,
     SPAN_TYPE_ATTRIBUTE,
+    SPANS_IN_TRACKING_STORE,
+    SPANS_LOCATION_TAG,
     TRACE_NAME_TAG,
     Span,
     SpanEvent,
+    SpanLink,
     SpanStatusCode,
     Trace,
     TraceInfo,
     TraceState,
+    started,
 )
 from genesis_flow.ports import TraceStore, TrackingStore
 from genesis_flow.testing.support import SteppedClock, outcome
@@ -78,6 +84,10 @@ def exp(tracking: TrackingStore) -> str:
 
 def info(trace_id: str, experiment_id: str, request_time: int = BASE_MS, **kwargs: object) -> TraceInfo:
     return TraceInfo(trace_id, experiment_id, request_time, **kwargs)  # type: ignore[arg-type]
+
+
+# What log_spans tags a trace with, and what start_trace stores (MLflow's rules, in the domain).
+IN_STORE = {SPANS_LOCATION_TAG: SPANS_IN_TRACKING_STORE}
 
 
 def span(
@@ -148,10 +158,10 @@ def test_start_trace_round_trips_every_field_and_state(store: TraceStore, exp: s
         info(tid(4), exp, BASE_MS + 3, state=TraceState.STATE_UNSPECIFIED, request_preview=""),
     ]
     for trace in written:
-        assert store.start_trace(trace) == trace
+        assert store.start_trace(trace) == started(trace)
     for trace in written:
-        assert store.get_trace_info(trace.trace_id) == trace
-        assert store.get_trace(trace.trace_id) == Trace(trace, ())
+        assert store.get_trace_info(trace.trace_id) == started(trace)
+        assert store.get_trace(trace.trace_id) == Trace(started(trace), ())
     got = store.get_trace_info(tid(1))
     assert (got.name, got.run_id, got.end_time) == ("chat", "run-1", BASE_MS + 125)
     assert store.get_trace_info(tid(3)).execution_duration is None
@@ -160,9 +170,9 @@ def test_start_trace_round_trips_every_field_and_state(store: TraceStore, exp: s
 
 def test_start_trace_retried_is_idempotent(store: TraceStore, exp: str) -> None:
     trace = info(tid(1), exp, tags={"k": "v"}, metadata={"m": "1"}, request_preview="in")
-    assert store.start_trace(trace) == trace
-    assert store.start_trace(trace) == trace
-    assert store.get_trace_info(tid(1)) == trace
+    assert store.start_trace(trace) == started(trace)
+    assert store.start_trace(trace) == started(trace)
+    assert store.get_trace_info(tid(1)) == started(trace)
     assert trace_ids(search(store, [exp])) == [tid(1)]
 
 
@@ -189,17 +199,19 @@ def test_start_trace_on_an_existing_trace_merges(store: TraceStore, exp: str) ->
         tags={"both": "new", "added": "2"},
         metadata={"mboth": "new"},
     )
-    expected = info(
-        tid(1),
-        exp,
-        BASE_MS + 5,
-        state=TraceState.OK,
-        execution_duration=40,
-        request_preview="req",
-        response_preview="new resp",
-        client_request_id=None,
-        tags={"keep": "1", "both": "new", "added": "2"},
-        metadata={"mkeep": "1", "mboth": "new"},
+    expected = started(
+        info(
+            tid(1),
+            exp,
+            BASE_MS + 5,
+            state=TraceState.OK,
+            execution_duration=40,
+            request_preview="req",
+            response_preview="new resp",
+            client_request_id=None,
+            tags={"keep": "1", "both": "new", "added": "2"},
+            metadata={"mkeep": "1", "mboth": "new"},
+        )
     )
     assert store.start_trace(second) == expected
     assert store.get_trace_info(tid(1)) == expected
@@ -234,7 +246,7 @@ def test_spans_before_their_trace_create_it(store: TraceStore, exp: str) -> None
     )
     # The end is the latest span end so far (as MLflow's SQL store), root or not.
     assert store.get_trace_info(tid(1)) == info(
-        tid(1), exp, BASE_MS + 5, state=TraceState.IN_PROGRESS, execution_duration=4
+        tid(1), exp, BASE_MS + 5, state=TraceState.IN_PROGRESS, execution_duration=4, tags=IN_STORE
     )
     assert store.get_trace_info(tid(2)) == info(
         tid(2),
@@ -244,10 +256,10 @@ def test_spans_before_their_trace_create_it(store: TraceStore, exp: str) -> None
         execution_duration=250,
         request_preview=inputs,
         response_preview=outputs,
-        tags={TRACE_NAME_TAG: "agent"},
+        tags={TRACE_NAME_TAG: "agent", **IN_STORE},
     )
     assert store.get_trace_info(tid(3)) == info(
-        tid(3), exp, BASE_MS + 200, state=TraceState.OK, tags={TRACE_NAME_TAG: "open"}
+        tid(3), exp, BASE_MS + 200, state=TraceState.OK, tags={TRACE_NAME_TAG: "open", **IN_STORE}
     )
     # The trace info arrives: merged, previews kept when not given.
     merged = store.start_trace(
@@ -262,17 +274,19 @@ def test_spans_before_their_trace_create_it(store: TraceStore, exp: str) -> None
             metadata={SOURCE_RUN_METADATA: "r"},
         )
     )
-    expected = info(
-        tid(2),
-        exp,
-        BASE_MS + 100,
-        state=TraceState.ERROR,
-        execution_duration=251,
-        request_preview=inputs,
-        response_preview=outputs,
-        client_request_id="cr",
-        tags={TRACE_NAME_TAG: "agent", "user": "bob"},
-        metadata={SOURCE_RUN_METADATA: "r"},
+    expected = started(
+        info(
+            tid(2),
+            exp,
+            BASE_MS + 100,
+            state=TraceState.ERROR,
+            execution_duration=251,
+            request_preview=inputs,
+            response_preview=outputs,
+            client_request_id="cr",
+            tags={TRACE_NAME_TAG: "agent", "user": "bob", **IN_STORE},
+            metadata={SOURCE_RUN_METADATA: "r"},
+        )
     )
     assert merged == expected
     assert store.get_trace_info(tid(2)) == expected
@@ -285,7 +299,7 @@ def test_spans_of_an_open_trace_move_its_times_until_its_root_closes_it(store: T
     store.log_spans(exp, [span(tid(1), 2, BASE_MS + 10, parent=1, end_ms=BASE_MS + 20)])
     store.log_spans(exp, [span(tid(1), 3, BASE_MS + 5, parent=1, end_ms=BASE_MS + 40)])
     assert store.get_trace_info(tid(1)) == info(
-        tid(1), exp, BASE_MS + 5, state=TraceState.IN_PROGRESS, execution_duration=35
+        tid(1), exp, BASE_MS + 5, state=TraceState.IN_PROGRESS, execution_duration=35, tags=IN_STORE
     )
     root = span(
         tid(1),
@@ -305,7 +319,7 @@ def test_spans_of_an_open_trace_move_its_times_until_its_root_closes_it(store: T
         execution_duration=60,
         request_preview=inputs,
         response_preview=outputs,
-        tags={TRACE_NAME_TAG: "agent"},
+        tags={TRACE_NAME_TAG: "agent", **IN_STORE},
     )
     assert store.get_trace_info(tid(1)) == closed
     # A closed trace keeps its times and state; a late span changes nothing.
@@ -339,7 +353,8 @@ def test_spans_fill_the_missing_previews_of_a_written_trace(store: TraceStore, e
         execution_duration=7,
         request_preview='"q"',
         response_preview="kept",
-        tags=written.tags,
+        tags={**written.tags, **IN_STORE},
+        metadata=written.metadata,
     )
 
 
@@ -431,7 +446,7 @@ def test_log_spans_of_two_traces_in_one_call_keeps_a_known_trace_info(store: Tra
             span(tid(1), 2, BASE_MS - 40, parent=1),
         ],
     )
-    assert store.get_trace_info(tid(1)) == known
+    assert store.get_trace_info(tid(1)) == evolve(known, tags={**known.tags, **IN_STORE})
     assert [s.span_id for s in store.get_trace(tid(1)).spans] == [sid(1), sid(2)]
     assert store.get_trace_info(tid(2)).name == "other"
     assert len(store.get_trace(tid(2)).spans) == 1
@@ -443,7 +458,7 @@ def test_spans_logged_with_another_experiment_stay_with_their_trace(
     other = tracking.create_experiment("other")
     known = store.start_trace(info(tid(1), exp))
     store.log_spans(other, [span(tid(1), 1, BASE_MS)])
-    assert store.get_trace_info(tid(1)) == known
+    assert store.get_trace_info(tid(1)) == evolve(known, tags={**known.tags, **IN_STORE})
     assert [s.span_id for s in store.get_trace(tid(1)).spans] == [sid(1)]
     assert trace_ids(search(store, [other])) == []
     assert trace_ids(search(store, [exp])) == [tid(1)]
@@ -540,8 +555,8 @@ def test_invalid_trace_info_is_rejected_and_stores_nothing(store: TraceStore, ex
         response_preview="y" * MAX_PREVIEW_LENGTH,
         tags={"k": "v" * MAX_TRACE_TAG_VALUE_LENGTH},
     )
-    assert store.start_trace(edge) == edge
-    assert store.get_trace_info(tid(2)) == edge
+    assert store.start_trace(edge) == started(edge)
+    assert store.get_trace_info(tid(2)) == started(edge)
     assert_absent(store, tid(1))
     assert trace_ids(search(store, [exp])) == [tid(2)]
 
@@ -713,6 +728,24 @@ FILTERS: dict[str, set[str]] = {
     "status = 'OK' AND tags.env ILIKE 'prod'": {"t1"},
     "timestamp_ms >= 2000 and metadata.user IS NULL and tags.`mlflow.traceName` IS NOT NULL": {"t2", "t5"},
     "timestamp_ms > 1000 AND timestamp_ms < 5000": {"t2", "t3", "t4"},
+    # RLIKE: the pattern found anywhere in the value, case-sensitive; a missing key never matches
+    "name RLIKE '^c'": {"t1", "t5"},
+    "name RLIKE 'hat$'": {"t1", "t2", "t5"},
+    "name RLIKE '^(chat|search)$'": {"t1", "t3", "t5"},
+    "tags.env RLIKE 'rod'": {"t1", "t5"},
+    "tags.env RLIKE '^[Pd]'": {"t1", "t2"},
+    "tags.env RLIKE ''": {"t1", "t2", "t5"},
+    "tags.nope RLIKE ''": set(),
+    "metadata.user RLIKE 'li'": {"t1"},
+    "run_id RLIKE '1$'": {"t1", "t4"},
+    "status RLIKE '^(OK|ERROR)$'": {"t1", "t3", "t4"},
+    "client_request_id RLIKE '^c[13]$'": {"t1", "t3"},
+    "tags.env RLIKE 'o' AND tags.env RLIKE '^p'": {"t5"},
+    # name and run_id are a tag and a metadata entry: they may be missing
+    "name IS NULL": {"t4"},
+    "name IS NOT NULL": {"t1", "t2", "t3", "t5"},
+    "run_id IS NULL": {"t3", "t5"},
+    "run_id IS NOT NULL AND run_id != 'run1'": {"t2"},
 }
 
 
@@ -967,6 +1000,16 @@ AGREEMENT: list[tuple[str, tuple[str, ...]]] = [
     ("request_metadata.user IS NULL", ()),
     ("tags.env > 'a'", ()),
     ("metadata.user <= 'a'", ()),
+    ("name RLIKE '^[cC]h'", ("name ASC",)),
+    ("name RLIKE 'ü|straße'", ()),
+    ("name RLIKE '(?i)chat'", ()),
+    ("name IS NULL", ()),
+    ("run_id IS NOT NULL", ()),
+    ("tags.env RLIKE 'a\\\\b'", ()),
+    ("tags.env RLIKE '^$'", ()),
+    ("tags.`a.b` RLIKE '%'", ()),
+    ("metadata.user RLIKE '^a' AND status RLIKE 'ERR'", ("metadata.user ASC",)),
+    ("client_request_id RLIKE '^c'", ()),
 ]
 
 
@@ -1001,3 +1044,47 @@ def test_searches_agree_with_the_memory_oracle(tracking: TrackingStore) -> None:
             flt,
             order,
         )
+
+
+# --- what spans tell their trace (MLflow's log_spans) ------------------------------------------------
+
+
+def _usage(i: int, o: int) -> str:
+    return json.dumps({"input_tokens": i, "output_tokens": o, "total_tokens": i + o})
+
+
+def test_spans_add_up_token_usage_and_cost_over_the_tree_call_after_call(store: TraceStore, exp: str) -> None:
+    usage, cost = "mlflow.chat.tokenUsage", "mlflow.llm.cost"
+    store.log_spans(exp, [span(tid(1), 2, parent=1, attributes={usage: _usage(5, 3), "session.id": '"s-1"'})])
+    store.log_spans(
+        exp,
+        [
+            span(
+                tid(1),
+                3,
+                parent=1,
+                attributes={usage: _usage(1, 1), cost: '{"total_cost": 2}', "user.id": '"bob"'},
+            ),
+            # Under a span that reports usage: counted in its parent's figure, not again.
+            span(tid(1), 4, parent=3, attributes={usage: _usage(100, 0)}),
+        ],
+    )
+    got = store.get_trace_info(tid(1)).metadata
+    assert got["mlflow.trace.tokenUsage"] == json.dumps(
+        {"input_tokens": 6, "output_tokens": 4, "total_tokens": 10}
+    )
+    assert got["mlflow.trace.cost"] == json.dumps({"input_cost": 0.0, "output_cost": 0.0, "total_cost": 2.0})
+    assert (got["mlflow.trace.session"], got["mlflow.trace.user"]) == ("s-1", "bob")
+    # start_trace finalizes the trace: its usage no longer moves.
+    store.start_trace(info(tid(1), exp, state=TraceState.OK, execution_duration=1))
+    store.log_spans(exp, [span(tid(1), 5, parent=1, attributes={usage: _usage(7, 7)})])
+    assert store.get_trace_info(tid(1)).metadata["mlflow.trace.tokenUsage"] == got["mlflow.trace.tokenUsage"]
+
+
+def test_span_links_and_a_foreign_trace_id_round_trip(store: TraceStore, exp: str) -> None:
+    linked = SpanLink(tid(2), sid(3), {"why": "retry", "n": 1})
+    written = evolve(
+        span("custom-trace", 1), links=(linked, SpanLink(tid(2), sid(4))), otel_trace_id="ab" * 16
+    )
+    store.log_spans(exp, [written])
+    assert store.get_trace("custom-trace").spans == (written,)
