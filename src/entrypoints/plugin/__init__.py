@@ -1,9 +1,12 @@
 """The MLflow plugin: real ``mlflow`` (fluent API, client, model flavors, ``mlflow server`` and its
-UI) on Genesis-Flow's MongoDB / Cosmos DB stores.
+UI) on every Genesis-Flow store: SQLite, PostgreSQL, MongoDB / Cosmos DB and (in one process) memory.
 
 Registered in the entry-point groups ``mlflow.tracking_store`` and ``mlflow.model_registry_store``
-for the ``mongodb`` and ``mongodb+srv`` schemes only: a plugin scheme replaces MLflow's built-in
-store of that scheme, so ``sqlite``, ``postgresql``, ``file`` and ``http(s)`` stay MLflow's own.
+for ``mongodb``, ``mongodb+srv`` and the prefixed ``genesis+sqlite``, ``genesis+postgresql``,
+``genesis+postgresql+psycopg``, ``genesis+postgres`` and ``genesis+memory`` (ADR 22): a plugin
+scheme replaces MLflow's built-in store of that scheme, so ``sqlite``, ``postgresql``, ``file`` and
+``http(s)`` stay MLflow's own, and our SQL and memory stores go by ``genesis+`` names (the
+composition root strips the prefix, for the plugin and ``genesis_flow`` alike).
 This package imports mlflow; nothing else in genesis_flow does. MLflow builds a store once per
 URI in every process (the CLI, then each server worker), so the builders are cheap: the database
 client behind them is shared per URI (see the composition root).
