@@ -12,10 +12,26 @@ and what the plugin's store does with it. The one list: tests walk it, the store
 ``REGISTRY_STORE_CALLS`` is the same for the model-registry store (``GenesisRegistryStore``).
 
 Collected from MLflow 3's ``mlflow/tracking/_tracking_service/client.py``, ``mlflow/tracking/
-fluent.py`` and ``mlflow/server/handlers.py`` (and the server's job and gateway modules).
+fluent.py`` and ``mlflow/server/handlers.py`` (and the server's job and gateway modules), plus the
+skill registry that MLflow's next minor release adds to the tracking store.
+
+A method MLflow's base store gains later, which no table here knows, must not reach its caller as
+the base's bare ``NotImplementedError`` (``mlflow server`` answers that with HTTP 500). So every
+public method a store inherits from MLflow's base unchanged is wrapped (:func:`unknown_calls`): it
+runs MLflow's default, and where that raises ``NotImplementedError`` it answers by the same policy:
+empty for a listing (``list_*`` / ``search_*``, MLflow's naming), else NOT_IMPLEMENTED.
 """
 
 from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, NoReturn
+
+from mlflow.exceptions import MlflowException
+from mlflow.protos import databricks_pb2
+from mlflow.store.entities.paged_list import PagedList
 
 IMPLEMENTED = "implemented"
 EMPTY = "empty"
@@ -119,6 +135,8 @@ _TRACING: dict[str, str] = {
     "unlink_traces_from_run": NOT_SUPPORTED,
     "link_prompts_to_trace": NOT_SUPPORTED,
     "calculate_trace_filter_correlation": NOT_SUPPORTED,
+    # Databricks inference tables (MlflowClient.get_online_trace_details)
+    "get_online_trace_details": NOT_SUPPORTED,
 }
 
 # Scorers and online scoring: the UI's judges tab, the server's online-scoring scheduler.
@@ -213,6 +231,8 @@ _GATEWAY: dict[str, str] = {
     "add_guardrail_to_endpoint": NOT_SUPPORTED,
     "remove_guardrail_from_endpoint": NOT_SUPPORTED,
     "update_endpoint_guardrail_config": NOT_SUPPORTED,
+    # the server's budget check, only with budget policies (which cannot be created here)
+    "sum_gateway_trace_cost": NOT_SUPPORTED,
 }
 
 # The MCP server registry: the server's MCP endpoints and the UI's MCP pages.
@@ -220,6 +240,7 @@ _MCP: dict[str, str] = {
     "search_mcp_servers": EMPTY,
     "search_mcp_access_endpoints": EMPTY,
     "search_mcp_server_versions": EMPTY,
+    "get_mcp_server_versions_for_trace": EMPTY,
     "create_mcp_server": NOT_SUPPORTED,
     "get_mcp_server": NOT_SUPPORTED,
     "update_mcp_server": NOT_SUPPORTED,
@@ -240,6 +261,32 @@ _MCP: dict[str, str] = {
     "get_mcp_access_endpoint": NOT_SUPPORTED,
     "update_mcp_access_endpoint": NOT_SUPPORTED,
     "delete_mcp_access_endpoint": NOT_SUPPORTED,
+    "link_mcp_server_versions_to_trace": NOT_SUPPORTED,
+}
+
+# The skill registry (MLflow 3.18's tracking store: skills, versions, tags, aliases). Listed ahead
+# of the mlflow release so that the extra's range resolving to it changes nothing here.
+_SKILLS: dict[str, str] = {
+    "search_skills": EMPTY,
+    "search_skill_versions": EMPTY,
+    "create_skill": NOT_SUPPORTED,
+    "get_skill": NOT_SUPPORTED,
+    "update_skill": NOT_SUPPORTED,
+    "delete_skill": NOT_SUPPORTED,
+    "delete_skill_and_collect_artifacts": NOT_SUPPORTED,
+    "create_skill_version": NOT_SUPPORTED,
+    "bulk_register_skills": NOT_SUPPORTED,
+    "get_skill_version": NOT_SUPPORTED,
+    "get_latest_skill_version": NOT_SUPPORTED,
+    "get_skill_version_by_alias": NOT_SUPPORTED,
+    "update_skill_version": NOT_SUPPORTED,
+    "delete_skill_version": NOT_SUPPORTED,
+    "set_skill_tag": NOT_SUPPORTED,
+    "delete_skill_tag": NOT_SUPPORTED,
+    "set_skill_version_tag": NOT_SUPPORTED,
+    "delete_skill_version_tag": NOT_SUPPORTED,
+    "set_skill_alias": NOT_SUPPORTED,
+    "delete_skill_alias": NOT_SUPPORTED,
 }
 
 TRACKING_STORE_CALLS: dict[str, str] = {
@@ -253,6 +300,7 @@ TRACKING_STORE_CALLS: dict[str, str] = {
     **_REVIEW,
     **_GATEWAY,
     **_MCP,
+    **_SKILLS,
 }
 
 # The feature a "not supported" method belongs to, as its error message names it.
@@ -265,6 +313,7 @@ UNSUPPORTED_FEATURES: dict[str, str] = {
         ("The review workflow (issues, label schemas, review queues)", _REVIEW),
         ("The AI gateway", _GATEWAY),
         ("The MCP server registry", _MCP),
+        ("The skill registry", _SKILLS),
     )
     for name, status in group.items()
     if status == NOT_SUPPORTED
@@ -273,6 +322,96 @@ UNSUPPORTED_FEATURES: dict[str, str] = {
 
 def not_supported_message(feature: str) -> str:
     return f"{feature} is not supported by this store (Genesis-Flow) yet"
+
+
+def not_supported(feature: str) -> MlflowException:
+    """The answer to a call of a feature this store does not have: NOT_IMPLEMENTED (HTTP 501
+    from ``mlflow server``), which MLflow's callers catch as the store's "no"."""
+    return MlflowException(not_supported_message(feature), error_code=databricks_pb2.NOT_IMPLEMENTED)
+
+
+# --- methods MLflow adds after these tables were written ----------------------------------------
+
+
+def is_listing(name: str) -> bool:
+    """MLflow's naming: ``list_*`` and ``search_*`` store methods return a listing."""
+    return name.startswith(("list_", "search_"))
+
+
+def empty_listing(method: Callable[..., Any]) -> Any:
+    """What an empty store answers for a listing: ``([], None)`` where MLflow's method returns a
+    (items, token) tuple, else an empty ``PagedList`` (a list, with no next-page token)."""
+    returns = str(inspect.signature(method).return_annotation).removeprefix("typing.")
+    if returns.lower().startswith("tuple"):
+        return [], None
+    return PagedList([], None)
+
+
+def _answer_unknown(name: str, inherited: Callable[..., Any]) -> Any:
+    if is_listing(name):
+        return empty_listing(inherited)
+    raise not_supported(name) from None
+
+
+def _guarded(name: str, inherited: Callable[..., Any]) -> Callable[..., Any]:
+    """MLflow's default for ``name``, with its ``NotImplementedError`` answered as this module's
+    policy says; a method MLflow marks abstract has no default to run."""
+    abstract = getattr(inherited, "__isabstractmethod__", False)
+    if inspect.iscoroutinefunction(inherited):
+
+        @functools.wraps(inherited)
+        async def coroutine(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if abstract:
+                return _answer_unknown(name, inherited)
+            try:
+                return await inherited(self, *args, **kwargs)
+            except NotImplementedError:
+                return _answer_unknown(name, inherited)
+
+        return coroutine
+
+    @functools.wraps(inherited)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if abstract:
+            return _answer_unknown(name, inherited)
+        try:
+            return inherited(self, *args, **kwargs)
+        except NotImplementedError:
+            return _answer_unknown(name, inherited)
+
+    return method
+
+
+def unknown_calls(store: type, base: type) -> dict[str, Callable[..., Any]]:
+    """The guarded version of every public method ``store`` inherits unchanged from MLflow's
+    ``base`` (methods it defines itself, properties and static methods are left alone), for the
+    store's module to install on its class."""
+    guarded: dict[str, Callable[..., Any]] = {}
+    for name in dir(base):
+        inherited = inspect.getattr_static(base, name)
+        if name.startswith("_") or not inspect.isfunction(inherited):
+            continue
+        if inspect.getattr_static(store, name) is inherited:
+            guarded[name] = _guarded(name, inherited)
+    return guarded
+
+
+def refuse(feature: str) -> Callable[..., NoReturn]:
+    """A store method that answers every call with :func:`not_supported` for ``feature``."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> NoReturn:
+        raise not_supported(feature)
+
+    method.__doc__ = f"Raises MlflowException(NOT_IMPLEMENTED): {not_supported_message(feature)}."
+    return method
+
+
+def install(store: type, methods: Mapping[str, Callable[..., Any]]) -> None:
+    """Set ``methods`` on the class ``store``, named as its own."""
+    for name, method in methods.items():
+        method.__name__ = name
+        method.__qualname__ = f"{store.__name__}.{name}"
+        setattr(store, name, method)
 
 
 # --- the model-registry store ------------------------------------------------------------------

@@ -13,13 +13,15 @@ takes and returns what MLflow's own SQL store does (``mlflow.entities.model_regi
   for, where MLflow's store keeps the resolved location next to the source; it is checked at
   creation, as MLflow does;
 * webhooks and prompts are not stored: the listings MLflow makes on its own (webhook delivery after
-  each registry write, the UI's lists) are empty, everything else raises NOT_IMPLEMENTED.
+  each registry write, the UI's lists) are empty, everything else raises NOT_IMPLEMENTED; so does
+  any method MLflow's base store gains later (``calls.unknown_calls``), or it answers empty for a
+  listing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from collections.abc import Sequence
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
@@ -44,6 +46,7 @@ from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
 from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.bootstrap import build_registry_store
 from genesis_flow.entrypoints.plugin import convert as cv
+from genesis_flow.entrypoints.plugin.calls import install, not_supported_message, refuse, unknown_calls
 from genesis_flow.ports import RegistryStore
 
 P = ParamSpec("P")
@@ -54,21 +57,13 @@ _VersionTag: Any = MlflowModelVersionTag
 _eprint: Any = eprint
 
 
-PROMPTS_NOT_SUPPORTED = "Prompts are not supported by this store (Genesis-Flow) yet"
-WEBHOOKS_NOT_SUPPORTED = "Webhooks are not supported by this store (Genesis-Flow) yet"
+PROMPTS = "Prompts"
+WEBHOOKS = "Webhooks"
+PROMPTS_NOT_SUPPORTED = not_supported_message(PROMPTS)
+WEBHOOKS_NOT_SUPPORTED = not_supported_message(WEBHOOKS)
 
 # A models:/name/version source may name a version whose source is models:/... again.
 _MAX_SOURCE_HOPS = 16
-
-
-# --- errors --------------------------------------------------------------------------------------
-
-
-def _not_supported(message: str) -> Callable[..., NoReturn]:
-    def method(self: Any, *args: Any, **kwargs: Any) -> NoReturn:
-        raise MlflowException(message, error_code=ErrorCode.Value("NOT_IMPLEMENTED"))
-
-    return method
 
 
 # --- arguments -----------------------------------------------------------------------------------
@@ -390,11 +385,11 @@ class GenesisRegistryStore(AbstractStore):
     ) -> PagedList[Webhook]:
         return PagedList([], None)
 
-    create_webhook = _not_supported(WEBHOOKS_NOT_SUPPORTED)
-    get_webhook = _not_supported(WEBHOOKS_NOT_SUPPORTED)
-    update_webhook = _not_supported(WEBHOOKS_NOT_SUPPORTED)
-    delete_webhook = _not_supported(WEBHOOKS_NOT_SUPPORTED)
-    test_webhook = _not_supported(WEBHOOKS_NOT_SUPPORTED)
+    create_webhook = refuse(WEBHOOKS)
+    get_webhook = refuse(WEBHOOKS)
+    update_webhook = refuse(WEBHOOKS)
+    delete_webhook = refuse(WEBHOOKS)
+    test_webhook = refuse(WEBHOOKS)
 
     # --- prompts: none are stored ----------------------------------------------------------------
 
@@ -412,19 +407,23 @@ class GenesisRegistryStore(AbstractStore):
     ) -> PagedList[PromptVersion]:
         return PagedList([], None)
 
-    create_prompt = _not_supported(PROMPTS_NOT_SUPPORTED)
-    create_prompt_version = _not_supported(PROMPTS_NOT_SUPPORTED)
-    get_prompt = _not_supported(PROMPTS_NOT_SUPPORTED)
-    get_prompt_version = _not_supported(PROMPTS_NOT_SUPPORTED)
-    get_prompt_version_by_alias = _not_supported(PROMPTS_NOT_SUPPORTED)
-    delete_prompt = _not_supported(PROMPTS_NOT_SUPPORTED)
-    delete_prompt_version = _not_supported(PROMPTS_NOT_SUPPORTED)
-    set_prompt_tag = _not_supported(PROMPTS_NOT_SUPPORTED)
-    delete_prompt_tag = _not_supported(PROMPTS_NOT_SUPPORTED)
-    set_prompt_version_tag = _not_supported(PROMPTS_NOT_SUPPORTED)
-    delete_prompt_version_tag = _not_supported(PROMPTS_NOT_SUPPORTED)
-    set_prompt_alias = _not_supported(PROMPTS_NOT_SUPPORTED)
-    delete_prompt_alias = _not_supported(PROMPTS_NOT_SUPPORTED)
-    link_prompts_to_trace = _not_supported(PROMPTS_NOT_SUPPORTED)
-    link_prompt_version_to_model = _not_supported(PROMPTS_NOT_SUPPORTED)
-    link_prompt_version_to_run = _not_supported(PROMPTS_NOT_SUPPORTED)
+    create_prompt = refuse(PROMPTS)
+    create_prompt_version = refuse(PROMPTS)
+    get_prompt = refuse(PROMPTS)
+    get_prompt_version = refuse(PROMPTS)
+    get_prompt_version_by_alias = refuse(PROMPTS)
+    delete_prompt = refuse(PROMPTS)
+    delete_prompt_version = refuse(PROMPTS)
+    set_prompt_tag = refuse(PROMPTS)
+    delete_prompt_tag = refuse(PROMPTS)
+    set_prompt_version_tag = refuse(PROMPTS)
+    delete_prompt_version_tag = refuse(PROMPTS)
+    set_prompt_alias = refuse(PROMPTS)
+    delete_prompt_alias = refuse(PROMPTS)
+    link_prompts_to_trace = refuse(PROMPTS)
+    link_prompt_version_to_model = refuse(PROMPTS)
+    link_prompt_version_to_run = refuse(PROMPTS)
+
+
+# Last: what MLflow's base has and this class does not define (methods added upstream later).
+install(GenesisRegistryStore, unknown_calls(GenesisRegistryStore, AbstractStore))
