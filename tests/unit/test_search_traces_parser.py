@@ -58,6 +58,17 @@ def one(text: str) -> Comparison:
         ("tags.`mlflow.traceName` = 'x'", Comparison(T, "mlflow.traceName", C.EQ, "x")),
         ("tags.mlflow.traceName = 'x'", Comparison(T, "mlflow.traceName", C.EQ, "x")),
         ("tags.\"a b\" = 'x'", Comparison(T, "a b", C.EQ, "x")),
+        # RLIKE: every string key of a trace, as MLflow's trace grammar (and no other) has it
+        ("tags.env RLIKE '^p'", Comparison(T, "env", C.RLIKE, "^p")),
+        ("metadata.user rlike 'a.*b'", Comparison(MD, "user", C.RLIKE, "a.*b")),
+        ('name RLIKE "[Cc]hat"', Comparison(A, "name", C.RLIKE, "[Cc]hat")),
+        ("status RLIKE 'O'", Comparison(A, "status", C.RLIKE, "O")),
+        ("request_id RLIKE 'tr-'", Comparison(A, "request_id", C.RLIKE, "tr-")),
+        ("client_request_id RLIKE 'c'", Comparison(A, "client_request_id", C.RLIKE, "c")),
+        ("run_id RLIKE '1$'", Comparison(A, "run_id", C.RLIKE, "1$")),
+        # name and run_id are a tag and a metadata entry in MLflow, so they may be missing
+        ("name IS NULL", Comparison(A, "name", C.IS_NULL, None)),
+        ("run_id IS NOT NULL", Comparison(A, "run_id", C.IS_NOT_NULL, None)),
         ("metadata.user = 'alice'", Comparison(MD, "user", C.EQ, "alice")),
         ("request_metadata.user != 'alice'", Comparison(MD, "user", C.NE, "alice")),
         ("metadata.`mlflow.sourceRun` LIKE 'r%'", Comparison(MD, "mlflow.sourceRun", C.LIKE, "r%")),
@@ -106,6 +117,16 @@ def test_empty_filter(text: str | None) -> None:
         "timestamp_ms IS NULL",
         "status IS NOT NULL",
         "status IS 'OK'",
+        "timestamp_ms RLIKE '1'",
+        "tags.x NOT RLIKE 'a'",
+        "tags.x REGEXP 'a'",
+        "tags.x RLIKE ('a')",
+        "status RLIKE ('OK')",
+        "tags.x RLIKE 5",
+        # a pattern no store could run
+        "tags.x RLIKE '[a'",
+        "name RLIKE 'a{2,1}'",
+        "metadata.x RLIKE '(?<=a+)b'",
         # bad values
         "timestamp_ms = '5'",
         "timestamp_ms > abc",
@@ -204,3 +225,21 @@ def test_bad_order_by(clauses: list[str] | str) -> None:
 def test_order_by_span_or_assessment_is_not_supported(clauses: list[str]) -> None:
     with pytest.raises(NotSupported):
         parse_order_by(TRACES, clauses)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        (SearchKind.RUNS, "tags.t RLIKE 'a'"),
+        (SearchKind.RUNS, "params.p RLIKE 'a'"),
+        (SearchKind.RUNS, "attributes.run_name RLIKE 'a'"),
+        (SearchKind.EXPERIMENTS, "name RLIKE 'a'"),
+        (SearchKind.REGISTERED_MODELS, "name RLIKE 'a'"),
+        (SearchKind.MODEL_VERSIONS, "tags.t RLIKE 'a'"),
+        (SearchKind.LOGGED_MODELS, "name RLIKE 'a'"),
+    ],
+)
+def test_rlike_belongs_to_traces_only(kind: SearchKind, text: str) -> None:
+    # MLflow 3.17.2's other grammars refuse RLIKE too.
+    with pytest.raises(InvalidParameterValue, match="RLIKE"):
+        parse_filter(kind, text)

@@ -59,6 +59,7 @@ NETWORK_ATTEMPTS = 3
 # Concurrent writes to one document (a counter, a run) may be refused as a write conflict, which
 # the server applied nothing of.
 WRITE_CONFLICT = (112,)
+_INVALID_REGEX = 51091
 CONFLICT_ATTEMPTS = 20
 
 
@@ -226,6 +227,9 @@ class MongoDatabase:
         if isinstance(error, (ConfigurationError, InvalidURI)):
             detail = self._driver_text(error)
             return InvalidParameterValue(f"Bad MongoDB configuration for {self.where}: {detail}")
+        if isinstance(error, OperationFailure) and error.code == _INVALID_REGEX:
+            # A pattern Python's re accepts (the parser checked it) that the server's PCRE refuses.
+            return InvalidParameterValue(f"Invalid regular expression: {self._driver_text(error)}")
         if isinstance(error, OperationFailure) and error.code in (13, 18, 8000):
             detail = self._driver_text(error)
             return InvalidState(f"MongoDB at {self.where} refused the credentials or the operation: {detail}")

@@ -10,6 +10,7 @@ answer the same. The parts that need care:
 * ``LIKE`` becomes an anchored ``$regex`` with every other character escaped (no escape
   character, as MLflow), ``ILIKE`` the same with the ``i`` option; ``(?s)`` lets ``%`` span
   newlines and a negative lookahead anchors at the very end (``$`` would accept a final newline);
+* ``RLIKE`` is the pattern itself as a ``$regex`` (unanchored and case-sensitive, as ``re.search``);
 * strings compare and sort by UTF-8 bytes (the simple collation), which is code-point order;
 * a latest metric is stored as ``{v: value with +/-inf clamped, r: 2, ...}`` or ``r: 1`` for NaN,
   so comparisons require ``r: 2`` (NaN only satisfies ``!=``) and sorting on ``r`` descending
@@ -124,6 +125,8 @@ def condition(comparator: Comparator, value: Any) -> dict[str, Any]:
         return {"$exists": True, "$ne": None}
     if comparator in (Comparator.LIKE, Comparator.ILIKE):
         return {"$regex": like_regex(str(value)), "$options": "i" if comparator is Comparator.ILIKE else ""}
+    if comparator is Comparator.RLIKE:
+        return {"$regex": str(value)}
     operand = list(value) if isinstance(value, tuple) else value
     cond: dict[str, Any] = {_OPERATORS[comparator]: operand}
     if comparator in (Comparator.NE, Comparator.NOT_IN):

@@ -36,7 +36,7 @@ from genesis_flow.core.commands import PageRequest
 from genesis_flow.core.entities import Page
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue, TemporarilyUnavailable
 from genesis_flow.core.redaction import hidden_values, redact_text, redact_uri
-from genesis_flow.core.search.evaluate import like
+from genesis_flow.core.search.evaluate import like, regex
 
 T = TypeVar("T")
 
@@ -110,6 +110,13 @@ def _sqlite_like(value: str | None, pattern: str | None, ignore_case: int) -> in
     return int(like(value, pattern, ignore_case=bool(ignore_case)))
 
 
+def _sqlite_regexp(value: str | None, pattern: str | None) -> int | None:
+    # The domain's RLIKE (the parser has already refused a pattern Python cannot compile).
+    if value is None or pattern is None:
+        return None
+    return int(regex(pattern).search(value) is not None)
+
+
 def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         database = sa.engine.make_url(url).database or ""
@@ -138,6 +145,7 @@ def _create_engine(url: str) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
             cursor.close()
             dbapi_connection.create_function("genesis_like", 3, _sqlite_like, deterministic=True)
+            dbapi_connection.create_function("genesis_regexp", 2, _sqlite_regexp, deterministic=True)
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:

@@ -8,6 +8,8 @@ that need care:
 * ``LIKE`` has no escape character and is case-sensitive; SQLite gets the domain's own matcher as
   a SQL function (its LIKE ignores ASCII case and ILIKE would fold ASCII only), PostgreSQL its
   LIKE / ILIKE with backslashes doubled (backslash is PostgreSQL's default escape);
+* ``RLIKE`` is the domain's ``re.search`` as a SQL function on SQLite (as MLflow registers one),
+  PostgreSQL's ``~`` (case-sensitive, anywhere in the value);
 * strings order by code point: PostgreSQL compares them ``COLLATE "C"``, SQLite's BINARY does so;
 * metrics store NaN as 0.0 plus ``is_nan`` and +/-inf as they are, while comparisons see +/-inf
   as +/-the largest double (MLflow's rule): only a bound at that largest double needs the clamp.
@@ -62,6 +64,11 @@ class Dialect:
         matched: ColumnElement[bool] = column.ilike(escaped) if ignore_case else column.like(escaped)
         return matched
 
+    def regexp(self, column: Any, pattern: Any) -> ColumnElement[bool]:
+        if self.is_sqlite:
+            return sa.func.genesis_regexp(column, pattern) == 1
+        return column.op("~")(pattern)  # type: ignore[no-any-return]
+
     def insert(self, table: sa.Table) -> Any:
         """An INSERT that can take the dialect's ON CONFLICT clauses."""
         return (sqlite.insert if self.is_sqlite else postgresql.insert)(table)
@@ -97,6 +104,8 @@ def compare(dialect: Dialect, column: Any, comparator: Comparator, value: Any) -
         return dialect.like(column, str(value), ignore_case=False)
     if comparator is Comparator.ILIKE:
         return dialect.like(column, str(value), ignore_case=True)
+    if comparator is Comparator.RLIKE:
+        return dialect.regexp(column, str(value))
     if comparator is Comparator.IN:
         return column.in_(list(value))  # type: ignore[no-any-return]
     if comparator is Comparator.NOT_IN:
@@ -602,6 +611,8 @@ def _bound_compare(
         escaped = bind(pattern.replace("\\", "\\\\"))
         matched: ColumnElement[bool] = column.ilike(escaped) if ignore_case else column.like(escaped)
         return matched
+    if comparator is Comparator.RLIKE:
+        return dialect.regexp(column, bind(value))
     if comparator is Comparator.IN or comparator is Comparator.NOT_IN:
         return compare(dialect, column, comparator, [bind(v) for v in value])
     if isinstance(value, str) and comparator in (Comparator.LT, Comparator.LE, Comparator.GT, Comparator.GE):

@@ -41,6 +41,7 @@ class Comparator(str, Enum):
     GE = ">="
     LIKE = "LIKE"
     ILIKE = "ILIKE"
+    RLIKE = "RLIKE"  # a regular expression found anywhere in the value (traces only, as MLflow)
     IN = "IN"
     NOT_IN = "NOT IN"
     IS_NULL = "IS NULL"

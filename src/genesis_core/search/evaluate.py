@@ -9,6 +9,8 @@ that give the same answers. The rules, per comparison:
   included. Only ``IS NULL`` matches a missing param or tag.
 * ``LIKE`` is case-sensitive, ``ILIKE`` is not; ``%`` matches any run of characters (newlines
   too), ``_`` exactly one; there is no escape character. ``=`` and ``!=`` are case-sensitive.
+* ``RLIKE`` (traces) holds when the regular expression is found anywhere in the value
+  (``re.search``, case-sensitive), as MLflow's SQLite store evaluates it.
 * Metrics compare their latest value as a float. A NaN metric satisfies ``!=`` with any value and
   nothing else. MLflow stores +/-inf as the largest finite double, so they compare as that.
 * ``datasets.<key>`` holds when one of the run's dataset inputs satisfies it; each dataset
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import partial
@@ -112,6 +115,18 @@ def like_matcher(pattern: str, *, ignore_case: bool = False) -> Callable[[str], 
     return match
 
 
+def regex(pattern: str) -> re.Pattern[str]:
+    """The compiled pattern of an ``RLIKE``, or InvalidParameterValue naming what is wrong.
+
+    Python's syntax is the reference (MLflow's SQLite store searches with ``re``); PostgreSQL and
+    MongoDB run the same pattern with their own engines, which agree on the common syntax
+    (classes, anchors, quantifiers, groups, alternation)."""
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as error:
+        raise InvalidParameterValue(f"Invalid regular expression {pattern!r} for RLIKE: {error}") from None
+
+
 def _compare(comparator: Comparator, lhs: Any, rhs: Any) -> bool:
     if comparator is Comparator.EQ:
         return bool(lhs == rhs)
@@ -129,6 +144,8 @@ def _compare(comparator: Comparator, lhs: Any, rhs: Any) -> bool:
         return like(lhs, rhs)
     if comparator is Comparator.ILIKE:
         return like(lhs, rhs, ignore_case=True)
+    if comparator is Comparator.RLIKE:
+        return regex(rhs).search(lhs) is not None
     if comparator is Comparator.IN:
         return lhs in rhs
     if comparator is Comparator.NOT_IN:
@@ -182,7 +199,15 @@ _BOUNDS = (
     (Comparator.GE, max, operator.ge),
 )
 _FOLDED = frozenset(
-    {Comparator.EQ, Comparator.NE, Comparator.IN, Comparator.NOT_IN, Comparator.LIKE, Comparator.ILIKE}
+    {
+        Comparator.EQ,
+        Comparator.NE,
+        Comparator.IN,
+        Comparator.NOT_IN,
+        Comparator.LIKE,
+        Comparator.ILIKE,
+        Comparator.RLIKE,
+    }
     | {comparator for comparator, _, _ in _BOUNDS}
 )
 
@@ -248,7 +273,12 @@ def _compare_all(tests: Sequence[tuple[Comparator, Any]]) -> Test:
         for comparator, rhs in tests
         if comparator in (Comparator.LIKE, Comparator.ILIKE)
     ]
+    checks += [_searcher(regex(rhs)) for comparator, rhs in tests if comparator is Comparator.RLIKE]
     return _all_of(checks) if checks else lambda value: True
+
+
+def _searcher(pattern: re.Pattern[str]) -> Test:
+    return lambda value: pattern.search(value) is not None
 
 
 def _against(op: Callable[[Any, Any], Any], bound: Any, value: Any) -> bool:

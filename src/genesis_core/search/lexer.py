@@ -10,7 +10,7 @@ no dependency in the domain. Where MLflow's tokenization has a visible effect, t
   backtick-quoted name, or (after the first ``.``) a single- or double-quoted name;
 * numbers are ``[-]digits[.digits][e[+-]digits]`` or ``[-].digits...``; ``+1`` and ``0x10`` are
   not numbers; a number glued to a word (``1and``) is an error;
-* keywords (``AND``, ``OR``, ``LIKE``, ``ILIKE``, ``IN``, ``NOT``, ``IS``, ``NULL``) are
+* keywords (``AND``, ``OR``, ``LIKE``, ``ILIKE``, ``RLIKE``, ``IN``, ``NOT``, ``IS``, ``NULL``) are
   case-insensitive single-part words.
 """
 
@@ -36,7 +36,7 @@ class TokenKind(Enum):
     COMMA = ","
 
 
-KEYWORDS = frozenset({"AND", "OR", "LIKE", "ILIKE", "IN", "NOT", "IS", "NULL"})
+KEYWORDS = frozenset({"AND", "OR", "LIKE", "ILIKE", "RLIKE", "IN", "NOT", "IS", "NULL"})
 
 # Longest first, so "<=" wins over "<". "==" and "<>" are tokenized so the parser can name them.
 _OPERATORS = ("!=", "<=", ">=", "<>", "==", "=", "<", ">")

@@ -9,7 +9,7 @@ Filter grammar::
 
     filter     := [AND]* comparison ([AND]* comparison)* [AND]*
     comparison := key comparator value | key IS [NOT] NULL
-    comparator := = | != | < | <= | > | >= | LIKE | ILIKE | IN | NOT IN
+    comparator := = | != | < | <= | > | >= | LIKE | ILIKE | RLIKE | IN | NOT IN
     value      := 'string' | "string" | number | ( 'string' [, 'string']* [,] )
 
 ``AND`` is case-insensitive. As in MLflow, a leading, trailing or repeated ``AND`` is ignored, and
@@ -26,6 +26,7 @@ from attrs import frozen
 
 from genesis_flow.core.errors import InvalidParameterValue, NotSupported
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType, OrderBy, SearchKind, Value
+from genesis_flow.core.search.evaluate import regex
 from genesis_flow.core.search.lexer import IdentPart, Token, TokenKind, is_integer_literal, tokenize
 from genesis_flow.core.validation import is_long
 
@@ -55,6 +56,12 @@ _PARAM_OR_TAG = _Field(_STRING, STRING_COMPARATORS | NULL_COMPARATORS)
 _REGISTRY_TAG = _Field(_STRING, STRING_COMPARATORS)
 _STRING_WITH_LIST = _Field(_STRING, STRING_COMPARATORS | LIST_COMPARATORS)
 _STRING_ONLY = _Field(_STRING, STRING_COMPARATORS)
+# Traces add RLIKE to every string key (MLflow's trace grammar alone has it).
+_TRACE_TAG = _Field(_STRING, STRING_COMPARATORS | {C.RLIKE} | NULL_COMPARATORS)
+_TRACE_TEXT = _Field(_STRING, STRING_COMPARATORS | {C.RLIKE} | LIST_COMPARATORS)
+# ``name`` and ``run_id`` are a tag and a metadata entry, so they take IS [NOT] NULL as MLflow's
+# do; IN / NOT IN on them is ours (MLflow refuses it; see tests/differential/DIFFERENCES.md).
+_TRACE_KEYED = _Field(_STRING, _TRACE_TEXT.comparators | NULL_COMPARATORS)
 
 # --- per-kind vocabularies ------------------------------------------------------------------------
 
@@ -159,11 +166,11 @@ _LOGGED_MODEL_ATTRIBUTES = {
 # Trace attributes. ``name`` is the ``mlflow.traceName`` tag and ``run_id`` the
 # ``mlflow.sourceRun`` metadata, as in MLflow; they keep their attribute name in the AST.
 _TRACE_ATTRIBUTES = {
-    "request_id": _STRING_WITH_LIST,
-    "client_request_id": _STRING_WITH_LIST,
-    "status": _STRING_WITH_LIST,
-    "name": _STRING_WITH_LIST,
-    "run_id": _STRING_WITH_LIST,
+    "request_id": _TRACE_TEXT,
+    "client_request_id": _TRACE_TEXT,
+    "status": _TRACE_TEXT,
+    "name": _TRACE_KEYED,
+    "run_id": _TRACE_KEYED,
     "timestamp_ms": _Field(_NUMBER, NUMERIC_COMPARATORS),
     "execution_time_ms": _Field(_NUMBER, NUMERIC_COMPARATORS),
     "end_time_ms": _Field(_NUMBER, NUMERIC_COMPARATORS),
@@ -306,7 +313,9 @@ def _field_for(kind: SearchKind, key_type: KeyType, key: str) -> _Field:
         return _DATASET_FIELD
     if key_type is KeyType.METRIC:
         return _METRIC
-    if kind in (SearchKind.RUNS, SearchKind.EXPERIMENTS, SearchKind.TRACES):
+    if kind is SearchKind.TRACES:
+        return _TRACE_TAG
+    if kind in (SearchKind.RUNS, SearchKind.EXPERIMENTS):
         return _PARAM_OR_TAG
     if kind is SearchKind.LOGGED_MODELS:
         return _STRING_WITH_LIST
@@ -479,7 +488,7 @@ def _comparator(cursor: _Cursor) -> Comparator:
         return Comparator(token.text)
     if token.kind is TokenKind.KEYWORD:
         word = token.upper
-        if word in ("LIKE", "ILIKE", "IN"):
+        if word in ("LIKE", "ILIKE", "RLIKE", "IN"):
             return Comparator(word)
         if word == "NOT":
             following = cursor.next("IN after NOT")
@@ -519,7 +528,7 @@ def _parse_comparison(kind: SearchKind, cursor: _Cursor) -> Comparison:
             elif kind is SearchKind.RUNS:
                 where = "tags and params"
             elif kind is SearchKind.TRACES:
-                where = "tags and metadata"
+                where = "tags, metadata, name and run_id"
             else:
                 where = "no key"
             raise _error(f"IS NULL / IS NOT NULL is only supported for {where} here, not for {what}")
@@ -542,6 +551,8 @@ def _parse_comparison(kind: SearchKind, cursor: _Cursor) -> Comparison:
     if comparator not in field.comparators:
         allowed = ", ".join(sorted(c.value for c in field.comparators))
         raise _error(f"Invalid comparator '{comparator.value}' for {what}; expected one of: {allowed}")
+    if comparator is C.RLIKE:
+        regex(str(value))  # refused here rather than by whichever store runs it
     return Comparison(key_type, key, comparator, value)
 
 
