@@ -265,10 +265,6 @@ class LoggedModelOutput:
     step: int = field(default=0, converter=as_long)
 
 
-def _sorted_inputs(items: Iterable[DatasetInput]) -> tuple[DatasetInput, ...]:
-    return tuple(sorted(items, key=lambda i: (i.dataset.name, i.dataset.digest)))
-
-
 def _sorted_model_inputs(items: Iterable[LoggedModelInput]) -> tuple[LoggedModelInput, ...]:
     return tuple(sorted(items, key=lambda m: m.model_id))
 
@@ -279,9 +275,10 @@ def _sorted_model_outputs(items: Iterable[LoggedModelOutput]) -> tuple[LoggedMod
 
 @frozen
 class RunInputs:
-    """Dataset inputs sorted by (name, digest); model inputs sorted by model id."""
+    """Dataset inputs in the order they were first logged to the run (MLflow's order); model
+    inputs sorted by model id."""
 
-    dataset_inputs: tuple[DatasetInput, ...] = field(default=(), converter=_sorted_inputs)
+    dataset_inputs: tuple[DatasetInput, ...] = field(default=(), converter=tuple)
     model_inputs: tuple[LoggedModelInput, ...] = field(default=(), converter=_sorted_model_inputs)
 
 

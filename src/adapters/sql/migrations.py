@@ -23,7 +23,7 @@ from genesis_flow.core.diagnostics import DatabaseKind as Kind
 from genesis_flow.core.errors import InternalError
 from genesis_flow.core.redaction import redact_uri as redact
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this code reads and writes."""
 
 
@@ -95,7 +95,17 @@ def _add_traces(conn: Connection) -> None:
     frozen.create_all(conn, tables=[trace_info, *pairs, spans], checkfirst=False)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(2, "add the GenAI trace tables", _add_traces),)
+def _order_run_inputs(conn: Connection) -> None:
+    """Version 3: ``run_inputs.ordinal``, a run's dataset inputs in logging order. The inputs
+    already stored get 0 (they keep coming back by name and digest, before any later input).
+    Only a column with a default is added, so processes of the previous release keep working."""
+    conn.execute(sa.text("ALTER TABLE run_inputs ADD COLUMN ordinal BIGINT NOT NULL DEFAULT 0"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(2, "add the GenAI trace tables", _add_traces),
+    Migration(3, "number dataset inputs in logging order", _order_run_inputs),
+)
 """Steps to versions 2 .. SCHEMA_VERSION, in order."""
 
 

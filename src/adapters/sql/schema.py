@@ -157,6 +157,8 @@ datasets = sa.Table(
 
 # A run's dataset inputs. ``context`` repeats the ``mlflow.data.context`` input tag so that
 # `datasets.context` filters are a plain column comparison; ``tags`` holds every input tag as JSON.
+# ``ordinal`` numbers a run's inputs in logging order, the order MLflow returns them in (inputs
+# stored before schema version 3 all have 0 and come first, by name and digest).
 run_inputs = sa.Table(
     "run_inputs",
     metadata,
@@ -165,6 +167,7 @@ run_inputs = sa.Table(
     sa.Column("dataset_digest", sa.String(64), primary_key=True),
     sa.Column("context", sa.String(NAME), nullable=True),
     sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("ordinal", sa.BigInteger, nullable=False, server_default=sa.text("0")),
 )
 
 run_model_inputs = sa.Table(

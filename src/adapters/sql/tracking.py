@@ -505,6 +505,7 @@ class SqlTrackingStore(SqlTraces):
                     ),
                 )
                 .where(ri.c.run_id.in_(chunk))
+                .order_by(ri.c.run_id, ri.c.ordinal, ri.c.dataset_name, ri.c.dataset_digest)
             )
             for r in dataset_rows:
                 inputs[r.run_id].append(dataset_input_from(r))
@@ -709,7 +710,11 @@ class SqlTrackingStore(SqlTraces):
             return
         # The first stored dataset of that (name, digest) in the experiment wins, as in MLflow,
         # and so does the first input of it to a run (ON CONFLICT DO NOTHING on both).
-        stored, inputs = dataset_input_rows(run_id, experiment_id, datasets)
+        ri = t.run_inputs
+        next_ordinal = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.max(ri.c.ordinal) + 1, 0)).where(ri.c.run_id == run_id)
+        ).scalar_one()
+        stored, inputs = dataset_input_rows(run_id, experiment_id, datasets, next_ordinal)
         conn.execute(self._d.insert_ignore(t.datasets), stored)
         conn.execute(self._d.insert_ignore(t.run_inputs), inputs)
 

@@ -39,11 +39,15 @@ def test_log_inputs_shows_dataset_on_the_run(tracking: TrackingStore) -> None:
     assert stored.tags == (InputTag("mlflow.data.context", "training"),)
 
 
-def test_dataset_inputs_come_back_sorted_by_name_and_digest(tracking: TrackingStore) -> None:
+def test_dataset_inputs_come_back_in_logging_order(tracking: TrackingStore) -> None:
+    # MLflow returns a run's inputs in the order they were first logged, in get_run and search.
     run_id = new_run(tracking)
     tracking.log_inputs(run_id, datasets=[dataset_input(TRAIN), dataset_input(EVAL)])
-    tracking.log_inputs(run_id, datasets=[dataset_input(dataset("eval", "d0"))])
-    assert _inputs(tracking, run_id) == [("eval", "d0", None), ("eval", "d2", None), ("train", "d1", None)]
+    tracking.log_inputs(run_id, datasets=[dataset_input(dataset("eval", "d0")), dataset_input(TRAIN)])
+    expected = [("train", "d1", None), ("eval", "d2", None), ("eval", "d0", None)]
+    assert _inputs(tracking, run_id) == expected
+    (found,) = tracking.search_runs([tracking.get_run(run_id).info.experiment_id]).items
+    assert [(i.dataset.name, i.dataset.digest, i.context) for i in found.inputs.dataset_inputs] == expected
 
 
 def test_input_tags_are_kept(tracking: TrackingStore) -> None:
