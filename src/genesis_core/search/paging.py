@@ -170,8 +170,12 @@ def decode_page_token(token: str | None, fingerprint: str) -> int:
         raise _invalid(token, "expected a string")
     try:
         raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
+    except (UnicodeError, binascii.Error, ValueError):
+        # MLflow's words, which its store tests and users match on.
+        raise InvalidParameterValue("Invalid page token, could not base64-decode") from None
+    try:
         payload = json.loads(raw.decode("utf-8"))
-    except (UnicodeError, binascii.Error, ValueError, RecursionError):
+    except (UnicodeError, ValueError, RecursionError):
         raise _invalid(token, "could not decode it") from None
     if not isinstance(payload, dict) or set(payload) != {"c", "o", "q"}:
         raise _invalid(token, "unexpected content")

@@ -323,7 +323,8 @@ def _field_for(kind: SearchKind, key_type: KeyType, key: str) -> _Field:
 
 
 def _describe(key_type: KeyType, key: str) -> str:
-    return f"{key_type.value} '{key}'"
+    # MLflow names a param "parameter" in its messages.
+    return f"{'parameter' if key_type is KeyType.PARAM else key_type.value} '{key}'"
 
 
 # --- values ---------------------------------------------------------------------------------------
@@ -414,14 +415,17 @@ def _convert_value(
             items = tuple(_canonical_experiment_id(i) for i in items)
         return items
     if comparator in LIST_COMPARATORS:
-        raise _error(f"{comparator.value} needs a parenthesised list of quoted strings, e.g. ('a', 'b')")
+        raise _error(
+            f"Invalid clause(s) in filter string: {comparator.value} needs a parenthesised list of quoted"
+            " strings, e.g. ('a', 'b')"
+        )
     (token,) = value_tokens
     kind_ = field.value_kind
     if kind_ in (_FLOAT, _NUMBER, _INTEGER):
         if token.kind is not TokenKind.NUMBER:
             raise _error(f"Expected numeric value type for {what}. Found {token.text}")
         if kind_ == _INTEGER and not is_integer_literal(token.text):
-            raise _error(f"Invalid value for numeric attribute '{key}': {token.text!r}")
+            raise _error(f"Invalid value for numeric attribute '{key}': '{token.text}'")
         return _parse_number(token, as_float=kind_ == _FLOAT)
     if kind_ == _VERSION:
         if token.kind is TokenKind.NUMBER and is_integer_literal(token.text):
@@ -434,7 +438,8 @@ def _convert_value(
                 pass
             else:
                 return _long(number, text)
-        raise _error(f"Invalid value for numeric attribute '{key}': {token.text!r}")
+        shown = token.text[1:-1] if token.kind is TokenKind.STRING else token.text
+        raise _error(f"Invalid value for numeric attribute '{key}': '{shown}'")
     # Quoted string values.
     if token.kind is not TokenKind.STRING:
         if token.kind is TokenKind.NUMBER:
@@ -471,7 +476,9 @@ class _Cursor:
     def next(self, expected: str) -> Token:
         token = self.peek()
         if token is None:
-            raise _error(f"Invalid filter {self.source!r}: expected {expected} at the end of the filter")
+            raise _error(
+                f"Invalid clause(s) in filter string: {self.source!r} ends where {expected} was expected"
+            )
         self.i += 1
         return token
 
