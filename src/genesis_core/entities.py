@@ -468,12 +468,6 @@ def experiment_id_exists(experiment_id: str) -> ExperimentAlreadyExists:
     return ExperimentAlreadyExists(f"Experiment with id={experiment_id} already exists.")
 
 
-def default_experiment_undeletable(experiment_id: str) -> InvalidParameterValue:
-    return InvalidParameterValue(
-        f"Cannot delete the default experiment '{experiment_id}'. This is an internally reserved experiment."
-    )
-
-
 def experiment_not_renamable() -> InvalidState:
     return InvalidState("Cannot rename a non-active experiment.")
 

@@ -5,9 +5,9 @@ Semantics every adapter honours (the contract suite in tests/contract/ is their 
 * **Ids and times.** Experiment, run and logged-model ids are strings assigned by the store. Times
   are integer milliseconds since the epoch, taken from the store's :class:`~.clock.Clock` unless
   the caller passes them.
-* **Default experiment.** Every store has experiment ``"0"`` named ``"Default"``; it cannot be
-  deleted (``INVALID_PARAMETER_VALUE``, as MLflow's file store; its SQL store lets it go and then
-  every run without an experiment fails).
+* **Default experiment.** Every store has experiment ``"0"`` named ``"Default"``. It is deleted
+  and restored like any other (as in MLflow's SQL store); while it is deleted, runs cannot be
+  created in it.
 * **Errors.** Unknown ids raise ``ResourceDoesNotExist`` (``RunNotFound``, ``ExperimentNotFound``,
   ``LoggedModelNotFound``). Bad input raises ``InvalidParameterValue`` and stores nothing. Writes to
   a deleted run or into a deleted experiment raise ``InvalidParameterValue``. Adapters translate
@@ -110,8 +110,8 @@ class TrackingStore(Protocol):
         ...
 
     def delete_experiment(self, experiment_id: str) -> None:
-        """Mark the experiment and all its runs deleted. Raises ExperimentNotFound, also when it
-        is already deleted (as MLflow); InvalidParameterValue for the default experiment."""
+        """Mark the experiment and all its runs deleted; the default experiment too (as MLflow's
+        SQL store). Raises ExperimentNotFound, also when it is already deleted (as MLflow)."""
         ...
 
     def restore_experiment(self, experiment_id: str) -> None:

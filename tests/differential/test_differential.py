@@ -65,11 +65,6 @@ def expected_from(script: str, reference: dict[str, Any]) -> dict[str, Any]:
     if script == "errors":
         if expected.get("rename to existing") == MLFLOW_SQL_INTEGRITY_ERROR:  # D3
             expected["rename to existing"] = OUR_ALREADY_EXISTS
-        if expected.get("delete Default") == MLFLOW_OK:  # D4
-            expected["delete Default"] = OUR_INVALID_PARAMETER
-            default = expected.get("Default after delete", {}).get("ok")
-            if isinstance(default, dict) and default.get("lifecycle_stage") == "deleted":
-                default["lifecycle_stage"] = "active"
         if expected.get("get_experiment malformed") == OUR_INVALID_PARAMETER:  # D6
             expected["get_experiment malformed"] = OUR_DOES_NOT_EXIST
         for key in BARE_EXCEPTION_KEYS:  # D8
@@ -173,17 +168,6 @@ def test_d3_renaming_onto_an_existing_name_is_already_exists(
     assert reference("errors")["rename to existing"] == MLFLOW_SQL_INTEGRITY_ERROR
     assert reference("errors")["create_experiment duplicate"] == OUR_ALREADY_EXISTS
     assert ours("errors")["rename to existing"] == OUR_ALREADY_EXISTS
-
-
-def test_d4_the_default_experiment_cannot_be_deleted(
-    backend_id: str, reference: Observe, ours: Observe
-) -> None:
-    """D4: MLflow's SQLite store deletes experiment "0" (its file store refuses); we refuse with
-    INVALID_PARAMETER_VALUE and Default stays active."""
-    assert reference("errors")["delete Default"] == MLFLOW_OK
-    assert reference("errors")["Default after delete"]["ok"]["lifecycle_stage"] == "deleted"
-    assert ours("errors")["delete Default"] == OUR_INVALID_PARAMETER
-    assert ours("errors")["Default after delete"]["ok"]["lifecycle_stage"] == "active"
 
 
 def test_d5_a_fractional_metric_step_is_refused(backend_id: str, reference: Observe, ours: Observe) -> None:

@@ -52,7 +52,6 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
-    default_experiment_undeletable,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -245,8 +244,6 @@ class InMemoryTrackingStore(InMemoryTraces):
     def delete_experiment(self, experiment_id: str) -> None:
         with self._lock:
             experiment = self._experiment(experiment_id)
-            if experiment.experiment_id == DEFAULT_EXPERIMENT_ID:
-                raise default_experiment_undeletable(DEFAULT_EXPERIMENT_ID)
             if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
                 raise experiment_not_found(experiment_id)
             self._set_experiment_stage(experiment, LifecycleStage.DELETED)

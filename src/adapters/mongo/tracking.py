@@ -75,7 +75,6 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
-    default_experiment_undeletable,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -304,8 +303,6 @@ class MongoTrackingStore(MongoTraces):
     def delete_experiment(self, experiment_id: str) -> None:
         def work() -> None:
             doc = self._experiment_doc(experiment_id)
-            if doc["_id"] == DEFAULT_EXPERIMENT_ID:
-                raise default_experiment_undeletable(DEFAULT_EXPERIMENT_ID)
             if doc["l"] != ACTIVE:
                 raise experiment_not_found(experiment_id)
             self._set_experiment_stage(doc["_id"], DELETED)

@@ -78,7 +78,6 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
-    default_experiment_undeletable,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -358,8 +357,6 @@ class SqlTrackingStore(SqlTraces):
     def delete_experiment(self, experiment_id: str) -> None:
         def work(conn: Connection) -> None:
             row = self._experiment_row(conn, experiment_id)
-            if row.experiment_id == DEFAULT_EXPERIMENT_ID:
-                raise default_experiment_undeletable(DEFAULT_EXPERIMENT_ID)
             if row.lifecycle_stage != ACTIVE:
                 raise experiment_not_found(experiment_id)
             self._set_experiment_stage(conn, row.experiment_id, DELETED)

@@ -57,7 +57,6 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
-    default_experiment_undeletable,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -229,8 +228,6 @@ class JsonTrackingStore:
     def delete_experiment(self, experiment_id: str) -> None:
         with self._lock:
             experiment = self._experiment(experiment_id)
-            if experiment.experiment_id == DEFAULT_EXPERIMENT_ID:
-                raise default_experiment_undeletable(DEFAULT_EXPERIMENT_ID)
             if experiment.lifecycle_stage is not LifecycleStage.ACTIVE:
                 raise experiment_not_found(experiment_id)
             self._move_experiment(experiment, LifecycleStage.DELETED)

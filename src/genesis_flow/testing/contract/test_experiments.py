@@ -56,9 +56,13 @@ def test_default_experiment_is_found_by_name(tracking: TrackingStore) -> None:
     assert found.experiment_id == "0"
 
 
-def test_delete_default_experiment_is_rejected(tracking: TrackingStore) -> None:
+def test_default_experiment_is_deleted_and_restored_like_any_other(tracking: TrackingStore) -> None:
+    # As MLflow's SQL store: while it is deleted, no run can be created in it.
+    tracking.delete_experiment("0")
+    assert tracking.get_experiment("0").lifecycle_stage is LifecycleStage.DELETED
     with pytest.raises(InvalidParameterValue):
-        tracking.delete_experiment("0")
+        tracking.create_run("0", "user", None)
+    tracking.restore_experiment("0")
     assert tracking.get_experiment("0").lifecycle_stage is LifecycleStage.ACTIVE
 
 
