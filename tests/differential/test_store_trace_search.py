@@ -9,7 +9,7 @@ from tests.differential.conftest import RunCase
 from tests.differential.store_sides import Side, code_of, outcome
 
 # (name, tags, metadata) of the traces each case writes; ids are the case's own.
-TRACES = (
+TRACES: tuple[tuple[str | None, dict[str, str], dict[str, str]], ...] = (
     ("Alpha", {"k": "Hello World"}, {"m": "foo.bar", "mlflow.sourceRun": "r1"}),
     ("beta", {"k": "hello"}, {"m": "FOO"}),
     (None, {"k": "a\\b"}, {}),
