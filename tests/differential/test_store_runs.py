@@ -134,3 +134,25 @@ def test_dataset_inputs_come_back_in_logging_order(mlflow_side: RunCase, plugin_
     theirs, ours = mlflow_side(dataset_inputs_in_logging_order), plugin_side(dataset_inputs_in_logging_order)
     assert theirs["get_run"] == ["d", "b", "c", "a"]
     assert ours == theirs
+
+
+def searches_without_max_results(side: Side) -> Any:
+    store = side.tracking
+    run_id = _new_run(side)
+    experiment_id = store.get_run(run_id).info.experiment_id
+    return {
+        "search_experiments": outcome(lambda: store.search_experiments(max_results=None)),
+        "search_traces": outcome(lambda: store.search_traces([experiment_id], max_results=None)),
+        "search_runs": outcome(
+            lambda: store.search_runs([experiment_id], "", 1, max_results=None),
+            lambda runs: ([r.info.run_id == run_id for r in runs], runs.token),
+        ),
+    }
+
+
+def test_searches_without_max_results_answer_as_mlflow(mlflow_side: RunCase, plugin_side: RunCase) -> None:
+    """Experiments and traces: refused; runs: every run in one list."""
+    theirs, ours = mlflow_side(searches_without_max_results), plugin_side(searches_without_max_results)
+    assert theirs["search_experiments"]["code"] == "INVALID_PARAMETER_VALUE"
+    assert theirs["search_runs"] == {"ok": ([True], None)}
+    assert ours == theirs

@@ -70,6 +70,15 @@ def _empty_page() -> PagedList[Any]:
     return PagedList([], None)
 
 
+def _require_max_results(max_results: int | None) -> None:
+    """MLflow's SQL store refuses ``max_results=None`` in searches of experiments and traces,
+    where the port would take its default page size."""
+    if max_results is None:
+        raise InvalidParameterValue(
+            "Invalid value None for parameter 'max_results' supplied. It must be a positive integer"
+        )
+
+
 class GenesisTrackingStore(AbstractStore):
     """MLflow's ``AbstractStore`` on Genesis-Flow's stores (MongoDB, Cosmos DB, ...)."""
 
@@ -110,6 +119,7 @@ class GenesisTrackingStore(AbstractStore):
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[ml.Experiment]:
+        _require_max_results(max_results)
         page = self._store.search_experiments(
             view_type=S.view_type_to_core(view_type, missing=ViewType.ACTIVE_ONLY),
             max_results=max_results,
@@ -289,10 +299,21 @@ class GenesisTrackingStore(AbstractStore):
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[ml.Run]:
-        runs, token = self._search_runs(
-            experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
-        )
-        return PagedList(runs, token)
+        if max_results is not None:
+            runs, token = self._search_runs(
+                experiment_ids, filter_string, run_view_type, max_results, order_by, page_token
+            )
+            return PagedList(runs, token)
+        # MLflow's SQL store answers max_results=None with every run in one list; the port pages.
+        every: list[ml.Run] = []
+        token = page_token
+        while True:
+            runs, token = self._search_runs(
+                experiment_ids, filter_string, run_view_type, None, order_by, token
+            )
+            every.extend(runs)
+            if token is None:
+                return PagedList(every, None)
 
     @cv.translated
     def _search_runs(
@@ -576,6 +597,7 @@ class GenesisTrackingStore(AbstractStore):
             raise MlflowException.invalid_parameter_value(
                 "`experiment_ids` is deprecated, use `locations` instead."
             )
+        _require_max_results(max_results)
         scope = locations or experiment_ids
         if scope and any("." in str(location) for location in scope):
             raise MlflowException.invalid_parameter_value(
