@@ -491,7 +491,9 @@ class GenesisTrackingStore(AbstractStore):
     def start_trace(self, trace_info: ml.TraceInfo) -> ml.TraceInfo:
         """As MLflow's SqlAlchemyStore: store the info (merged into what ``log_spans`` made) with
         the experiment's trace artifact location (attachments go there). The tag saying the spans
-        live in this store comes with the spans (``log_spans``), as in MLflow."""
+        live in this store is stored with the spans (``log_spans``), as in MLflow, but is always
+        in the answer: MLflow's exporter uploads the spans as artifacts when the answer lacks it,
+        and its queue may run ``start_trace`` before the ``log_spans`` it queued first."""
         info = S.trace_info_to_core(trace_info)
         experiment = self._store.get_experiment(info.experiment_id)
         # The trace id comes from the client and names a folder of the experiment's location,
@@ -506,7 +508,7 @@ class GenesisTrackingStore(AbstractStore):
         )
         tags = {**info.tags, cv.TRACE_ARTIFACT_LOCATION_TAG: artifacts}
         stored = self._traces().start_trace(evolve(info, tags=tags))
-        return S.trace_info_from_core(stored, cv.ML)
+        return S.trace_info_from_core(stored, cv.ML, spans_in_store=True)
 
     @cv.translated
     def log_spans(

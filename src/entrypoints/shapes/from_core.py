@@ -203,12 +203,13 @@ def registered_model_from_core(
 
 
 def trace_info_from_core(
-    info: tr.TraceInfo, to: TraceInfoShapes[TraceInfoT], *, has_spans: bool = False
+    info: tr.TraceInfo, to: TraceInfoShapes[TraceInfoT], *, spans_in_store: bool = False
 ) -> TraceInfoT:
-    """As stored; ``has_spans`` adds the tag saying the spans are in the tracking store, which
-    traces written before log_spans stored it lack (without it MLflow looks among artifacts)."""
+    """As stored; ``spans_in_store`` adds the tag saying the spans are in the tracking store,
+    which traces written before log_spans stored it lack (without it MLflow looks among
+    artifacts)."""
     tags = dict(info.tags)
-    if has_spans:
+    if spans_in_store:
         tags.setdefault(tr.SPANS_LOCATION_TAG, tr.SPANS_IN_TRACKING_STORE)
     return to.TraceInfo(
         trace_id=info.trace_id,
@@ -255,6 +256,6 @@ def _span_tree_order(spans: Iterable[tr.Span]) -> list[tr.Span]:
 
 def trace_from_core(trace: tr.Trace, to: TraceShapes[TraceT]) -> TraceT:
     return to.Trace(
-        info=trace_info_from_core(trace.info, to, has_spans=bool(trace.spans)),
+        info=trace_info_from_core(trace.info, to, spans_in_store=bool(trace.spans)),
         data=to.TraceData(spans=[span_from_core(s, to) for s in _span_tree_order(trace.spans)]),
     )
