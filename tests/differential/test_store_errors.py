@@ -1,0 +1,107 @@
+"""Error texts through MLflow's store interface, where codes agree and a user or MLflow's own store
+tests match on the words: missing tag keys, undecodable page tokens, filter parse errors, unknown
+traces. MLflow's SqlAlchemyStore vs our plugin's store."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Any
+
+from tests.differential.conftest import RunCase
+from tests.differential.store_sides import Side, outcome
+
+# A filter MLflow's store refuses -> the pattern its store tests (or its message) match on.
+FILTER_ERRORS = {
+    ("runs", "metrics.a > "): r"Invalid clause\(s\) in filter string",
+    ("runs", "run_id IN ("): r"Invalid clause\(s\) in filter string",
+    ("runs", "attribute.status IN 'x'"): r"Invalid clause\(s\) in filter string",
+    ("runs", "metrics.a >= 1 OR metrics.b = 2"): r"Invalid clause\(s\) in filter string: 'OR'",
+    ("runs", "params.a = 1"): r"Expected a quoted string value for parameter",
+    ("runs", "metrics.a = 'x'"): r"Expected numeric value type for metric",
+    ("runs", "foo.a = 'x'"): r"Invalid entity type 'foo'",
+    ("runs", "tags.a > 'x'"): r"Invalid comparator '>'",
+    ("experiments", "name = "): r"Invalid clause\(s\) in filter string",
+    ("experiments", "foo = 'x'"): r"Invalid attribute key 'foo' specified",
+    ("traces", "tags.a = "): r"Invalid clause\(s\) in filter string",
+    ("traces", "status > 'x'"): r"Invalid comparator '>'",
+    ("registered models", "name IN ("): r"Invalid clause\(s\) in filter string",
+    ("registered models", "name LIKE"): r"Invalid clause\(s\) in filter string",
+    ("model versions", "run_id IN ("): r"Invalid clause\(s\) in filter string",
+    ("model versions", "run_id IN ()"): r"expected a non-empty list of string values, but got empty list",
+    ("model versions", "version_number = 'x'"): r"Invalid value for numeric attribute 'version_number': 'x'$",
+}
+
+
+def error_texts(side: Side) -> dict[str, Any]:
+    from mlflow.entities import ViewType
+    from mlflow.entities.trace_info import TraceInfo
+    from mlflow.entities.trace_location import TraceLocation
+    from mlflow.entities.trace_state import TraceState
+
+    t, r = side.tracking, side.registry
+    experiment_id = t.create_experiment(side.name("exp"))
+    run_id = t.create_run(experiment_id, "u", 0, [], "r").info.run_id
+    trace_id = side.name("tr")
+    t.start_trace(
+        TraceInfo(
+            trace_id=trace_id,
+            trace_location=TraceLocation.from_experiment_id(experiment_id),
+            request_time=1,
+            execution_duration=1,
+            state=TraceState.OK,
+        )
+    )
+    model = side.name("model")
+    r.create_registered_model(model)
+    r.create_model_version(model, "source", run_id)
+    unknown_trace = side.name("tr-unknown")
+
+    def message(call: Any) -> str | None:
+        seen = outcome(call)
+        if "ok" in seen:
+            return None  # MLflow's registry deletes a missing tag quietly
+        text = str(seen["message"]).replace(run_id, "<run>").replace(unknown_trace, "<trace>")
+        return f"{seen['code']}: {text}"
+
+    searches = {
+        "runs": lambda f: t.search_runs([experiment_id], f, ViewType.ALL),
+        "experiments": lambda f: t.search_experiments(filter_string=f),
+        "traces": lambda f: t.search_traces(locations=[experiment_id], filter_string=f),
+        "registered models": lambda f: r.search_registered_models(filter_string=f),
+        "model versions": lambda f: r.search_model_versions(filter_string=f),
+    }
+    tokens = {
+        "runs": lambda: t.search_runs([experiment_id], None, ViewType.ALL, page_token="abc"),
+        "experiments": lambda: t.search_experiments(page_token="abc"),
+        "traces": lambda: t.search_traces(locations=[experiment_id], page_token="abc"),
+        "registered models": lambda: r.search_registered_models(page_token="abc"),
+        "model versions": lambda: r.search_model_versions(page_token="abc"),
+    }
+    filters: dict[str, Any] = {}
+    for (kind, flt), pattern in FILTER_ERRORS.items():
+        seen = outcome(partial(searches[kind], flt))
+        filters[f"{kind}: {flt}"] = (seen.get("code"), bool(re.search(pattern, str(seen.get("message")))))
+    return {
+        "missing tag": {
+            "run": message(lambda: t.delete_tag(run_id, "nokey")),
+            "experiment": message(lambda: t.delete_experiment_tag(experiment_id, "nokey")),
+            "trace": message(lambda: t.delete_trace_tag(trace_id, "nokey")),
+            "registered model": message(lambda: r.delete_registered_model_tag(model, "nokey")),
+            "model version": message(lambda: r.delete_model_version_tag(model, "1", "nokey")),
+        },
+        "page token": {kind: message(call) for kind, call in tokens.items()},
+        "filters": filters,
+        "unknown trace": {
+            "get_trace_info": message(lambda: t.get_trace_info(unknown_trace)),
+            "get_trace": outcome(lambda: t.get_trace(unknown_trace))["code"],
+        },
+    }
+
+
+def test_error_texts_are_mlflows(mlflow_side: RunCase, plugin_side: RunCase) -> None:
+    theirs, ours = mlflow_side(error_texts), plugin_side(error_texts)
+    undecodable = "INVALID_PARAMETER_VALUE: Invalid page token, could not base64-decode"
+    assert theirs["page token"]["runs"] == undecodable
+    assert set(theirs["filters"].values()) == {("INVALID_PARAMETER_VALUE", True)}
+    assert ours == theirs
