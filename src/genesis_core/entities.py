@@ -265,6 +265,10 @@ class LoggedModelOutput:
     step: int = field(default=0, converter=as_long)
 
 
+def _dataset_inputs(items: Iterable[DatasetInput]) -> tuple[DatasetInput, ...]:
+    return tuple(items)
+
+
 def _sorted_model_inputs(items: Iterable[LoggedModelInput]) -> tuple[LoggedModelInput, ...]:
     return tuple(sorted(items, key=lambda m: m.model_id))
 
@@ -278,7 +282,7 @@ class RunInputs:
     """Dataset inputs in the order they were first logged to the run (MLflow's order); model
     inputs sorted by model id."""
 
-    dataset_inputs: tuple[DatasetInput, ...] = field(default=(), converter=tuple)
+    dataset_inputs: tuple[DatasetInput, ...] = field(default=(), converter=_dataset_inputs)
     model_inputs: tuple[LoggedModelInput, ...] = field(default=(), converter=_sorted_model_inputs)
 
 
