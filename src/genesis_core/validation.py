@@ -157,6 +157,32 @@ def validate_lookup(path: str, value: object) -> None:
         validate_text(path, value)
 
 
+def experiment_id(value: object, path: str = "experiment_id") -> str:
+    """The experiment id ``value`` names, as stores key it: the decimal text of an integer.
+
+    Every store assigns integer ids ("0" is Default), as MLflow's stores do, and migration
+    imports MLflow's integer ids, so text that is no integer names no experiment; MLflow's SQL
+    store refuses it, and so does every store here. What ``int()`` reads (" 7", "007") is the
+    experiment it reads as ("7"), as in MLflow's SQL store.
+
+    Raises:
+        InvalidParameterValue: not an integer (MLflow's message), or unstorable text.
+    """
+    validate_lookup(path, value)
+    try:
+        number = int(value)  # type: ignore[call-overload]  # whatever int() reads
+    except (TypeError, ValueError):
+        raise InvalidParameterValue(
+            f"Invalid experiment ID '{value}'. Experiment ID must be a valid integer."
+        ) from None
+    return str(number)
+
+
+def experiment_ids(values: Iterable[object], path: str = "experiment_ids") -> list[str]:
+    """:func:`experiment_id` of each of ``values`` (e.g. a search's scope), in order."""
+    return [experiment_id(value, path) for value in values]
+
+
 def validate_lookups(path: str, values: Iterable[object]) -> None:
     """:func:`validate_lookup` for each of ``values`` (e.g. a search's experiment ids)."""
     for value in values:
@@ -184,6 +210,45 @@ def validate_experiment_tag(key: object, value: object) -> None:
     validate_key(key, "key", "tag")
     validate_string("value", value)
     validate_length("value", MAX_EXPERIMENT_TAG_VAL_LENGTH, value)  # type: ignore[arg-type]
+    if key == TRACE_ARCHIVAL_RETENTION_TAG:
+        _trace_archival_duration(value, "value", required=True)  # type: ignore[arg-type]
+    elif key == TRACE_ARCHIVE_NOW_TAG:
+        _trace_archival_duration(value, "older_than", required=False)  # type: ignore[arg-type]
+
+
+# MLflow's experiment tags that steer its server's trace archival. No Genesis store archives
+# traces, but MLflow's SQL store refuses malformed ones, so an experiment never holds a setting
+# that a store which does archive (or MLflow, after a migration) would reject.
+TRACE_ARCHIVAL_RETENTION_TAG = "mlflow.trace.archivalRetention"
+TRACE_ARCHIVE_NOW_TAG = "mlflow.trace.archiveNow"
+_TRACE_ARCHIVAL_DURATION = re.compile(r"[1-9][0-9]*[mhd]")
+_MAX_TRACE_ARCHIVAL_DURATION_LENGTH = 32
+
+
+def _trace_archival_duration(value: str, field: str, *, required: bool) -> None:
+    """MLflow's rule for the JSON objects in those tags: ``{"type": "duration", "value": "30d"}``
+    for the retention; ``{}`` or ``{"older_than": "12h"}`` for archive-now."""
+    try:
+        payload = json.loads(value)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise InvalidParameterValue("Trace archival config must be encoded as a JSON object.")
+    if required and payload.get("type") != "duration":
+        raise InvalidParameterValue("Trace archival config must use type 'duration'.")
+    duration = payload.get(field)
+    if duration is None and not required:
+        return
+    text = duration.strip() if isinstance(duration, str) else None
+    if text is not None and len(text) > _MAX_TRACE_ARCHIVAL_DURATION_LENGTH:
+        raise InvalidParameterValue(
+            f"Trace archival duration must be at most {_MAX_TRACE_ARCHIVAL_DURATION_LENGTH} characters."
+        )
+    if text is None or _TRACE_ARCHIVAL_DURATION.fullmatch(text) is None:
+        raise InvalidParameterValue(
+            "Trace archival retention must be in the form `<int><unit>`, "
+            "where unit is one of 'm', 'h', or 'd'."
+        )
 
 
 def model_version_number(name: object, version: object) -> int:

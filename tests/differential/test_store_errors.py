@@ -105,3 +105,49 @@ def test_error_texts_are_mlflows(mlflow_side: RunCase, plugin_side: RunCase) -> 
     assert theirs["page token"]["runs"] == undecodable
     assert set(theirs["filters"].values()) == {("INVALID_PARAMETER_VALUE", True)}
     assert ours == theirs
+
+
+RETENTION = "mlflow.trace.archivalRetention"
+ARCHIVE_NOW = "mlflow.trace.archiveNow"
+ARCHIVAL_TAGS = (
+    (RETENTION, '{"type": "duration", "value": "30d"}'),
+    (RETENTION, '{"type": "duration", "value": " 12h "}'),
+    (RETENTION, "30d"),
+    (RETENTION, '{"value": "30d"}'),
+    (RETENTION, '{"type": "duration", "value": "0d"}'),
+    (RETENTION, '{"type": "duration", "value": 5}'),
+    (RETENTION, '{"type": "duration", "value": "' + "1" * 40 + 'd"}'),
+    (ARCHIVE_NOW, "{}"),
+    (ARCHIVE_NOW, '{"older_than": "1h"}'),
+    (ARCHIVE_NOW, '{"older_than": "soon"}'),
+    (ARCHIVE_NOW, "null"),
+)
+
+
+def trace_archival(side: Side) -> dict[str, Any]:
+    from mlflow.entities import ExperimentTag
+
+    t = side.tracking
+    experiment_id = t.create_experiment(side.name("exp"))
+    seen: dict[str, Any] = {
+        "supports_trace_archival": t.supports_trace_archival,
+        "created with a bad tag": outcome(
+            lambda: t.create_experiment(side.name("bad"), tags=[ExperimentTag(RETENTION, "30d")])
+        ),
+    }
+    for key, value in ARCHIVAL_TAGS:
+        seen[f"{key}={value}"] = outcome(
+            partial(t.set_experiment_tag, experiment_id, ExperimentTag(key, value))
+        )
+    seen["kept"] = t.get_experiment(experiment_id).tags
+    return seen
+
+
+def test_trace_archival_tags_are_validated_as_mlflow(mlflow_side: RunCase, plugin_side: RunCase) -> None:
+    """Archival itself is MLflow's server's (its SQL store archives, ours do not: supports_trace_archival
+    is False, archive_traces NOT_IMPLEMENTED); the experiment tags that steer it are validated alike."""
+    theirs, ours = mlflow_side(trace_archival), plugin_side(trace_archival)
+    assert theirs["supports_trace_archival"] is True
+    assert ours["supports_trace_archival"] is False
+    assert theirs["created with a bad tag"]["code"] == "INVALID_PARAMETER_VALUE"
+    assert {**ours, "supports_trace_archival": True} == theirs

@@ -139,6 +139,12 @@ _TRACING: dict[str, str] = {
     "get_online_trace_details": NOT_SUPPORTED,
 }
 
+# Trace archival: the server's archival scheduler, which only calls it on a store whose
+# supports_trace_archival is true (ours is false: traces stay where they were logged).
+_TRACE_ARCHIVAL: dict[str, str] = {
+    "archive_traces": NOT_SUPPORTED,
+}
+
 # Scorers and online scoring: the UI's judges tab, the server's online-scoring scheduler.
 _SCORERS: dict[str, str] = {
     "list_scorers": EMPTY,
@@ -295,6 +301,7 @@ TRACKING_STORE_CALLS: dict[str, str] = {
     **_ASYNC,
     **_LOGGED_MODELS,
     **_TRACING,
+    **_TRACE_ARCHIVAL,
     **_SCORERS,
     **_EVALUATION_DATASETS,
     **_REVIEW,
@@ -308,6 +315,7 @@ UNSUPPORTED_FEATURES: dict[str, str] = {
     name: feature
     for feature, group in (
         ("Tracing", _TRACING),
+        ("Trace archival", _TRACE_ARCHIVAL),
         ("Scoring (scorers, online scoring)", _SCORERS),
         ("The evaluation dataset API", _EVALUATION_DATASETS),
         ("The review workflow (issues, label schemas, review queues)", _REVIEW),

@@ -91,6 +91,13 @@ class GenesisTrackingStore(AbstractStore):
         except GenesisError as error:
             raise cv.error_to_mlflow(error) from None
 
+    @property
+    def supports_trace_archival(self) -> bool:
+        """No: our stores keep every trace's spans where they were logged, so MLflow's server never
+        schedules archive_traces here (which answers NOT_IMPLEMENTED, see calls.py). Experiments'
+        archival tags are still validated as MLflow's SQL store validates them."""
+        return False
+
     # --- experiments -----------------------------------------------------------------------------
 
     @cv.translated
