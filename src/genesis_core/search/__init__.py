@@ -9,6 +9,7 @@
 Imported as ``genesis_flow.core.search``.
 """
 
+from genesis_flow.core.registry import IS_PROMPT_TAG
 from genesis_flow.core.search.ast import (
     Comparator,
     Comparison,
@@ -19,7 +20,6 @@ from genesis_flow.core.search.ast import (
     SearchKind,
 )
 from genesis_flow.core.search.evaluate import (
-    IS_PROMPT_TAG,
     RunValues,
     clamp,
     complete_order,

@@ -44,7 +44,7 @@ from genesis_flow.core.entities import (
     RunInfo,
 )
 from genesis_flow.core.errors import InvalidParameterValue
-from genesis_flow.core.registry import ModelVersion, RegisteredModel
+from genesis_flow.core.registry import IS_PROMPT_TAG, ModelVersion, RegisteredModel
 from genesis_flow.core.search.ast import (
     Comparator,
     Comparison,
@@ -616,9 +616,6 @@ def matcher(
 
 
 # --- MLflow's prompt registry ---------------------------------------------------------------------
-
-IS_PROMPT_TAG = "mlflow.prompt.is_prompt"
-"""MLflow's prompt registry stores prompts as registered models (and versions) with this tag."""
 
 
 def prompt_scope(filter: Filter) -> tuple[Filter, bool]:
