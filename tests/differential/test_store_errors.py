@@ -62,6 +62,7 @@ def error_texts(side: Side) -> dict[str, Any]:
         if "ok" in seen:
             return None  # MLflow's registry deletes a missing tag quietly
         text = str(seen["message"]).replace(run_id, "<run>").replace(unknown_trace, "<trace>")
+        text = text.replace(f"experiment with id {experiment_id}", "experiment with id <experiment>")
         return f"{seen['code']}: {text}"
 
     searches = {
