@@ -109,9 +109,7 @@ class PageRequest:
 
 
 def _experiment_scope(experiment_ids: Iterable[object]) -> tuple[str, ...]:
-    ids = list(experiment_ids)
-    v.validate_lookups("experiment_ids", ids)
-    return tuple(sorted({str(e) for e in ids}))
+    return tuple(sorted(set(v.experiment_ids(experiment_ids))))
 
 
 @frozen
@@ -287,7 +285,11 @@ def check_imported_experiment(experiment: Experiment) -> None:
     Raises:
         InvalidParameterValue: the first that fails.
     """
-    v.validate_lookup("experiment_id", experiment.experiment_id)
+    if v.experiment_id(experiment.experiment_id) != experiment.experiment_id:
+        raise InvalidParameterValue(
+            f"Invalid experiment ID '{experiment.experiment_id}': an imported id is written as"
+            f" stores write ids, '{v.experiment_id(experiment.experiment_id)}'."
+        )
     v.validate_experiment_name(experiment.name)
     for tag in experiment.tags:
         v.validate_experiment_tag(tag.key, tag.value)

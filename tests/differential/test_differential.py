@@ -46,7 +46,6 @@ MLFLOW_SQL_INTEGRITY_ERROR = {"error": "MlflowException", "code": "BAD_REQUEST"}
 MLFLOW_OK = {"ok": None}
 MLFLOW_INTERNAL_ERROR = {"error": "MlflowException", "code": "INTERNAL_ERROR"}  # D7
 MLFLOW_BARE_EXCEPTION = {"error": "Exception", "code": None}  # D8
-OUR_DOES_NOT_EXIST = {"error": "MlflowException", "code": "RESOURCE_DOES_NOT_EXIST"}  # D6
 ARTIFACT_PATH_KEYS = ("bad artifact path", "absolute artifact path")  # D7
 BARE_EXCEPTION_KEYS = ("start_run while active", "set_terminated bad status")  # D8
 
@@ -65,8 +64,6 @@ def expected_from(script: str, reference: dict[str, Any]) -> dict[str, Any]:
     if script == "errors":
         if expected.get("rename to existing") == MLFLOW_SQL_INTEGRITY_ERROR:  # D3
             expected["rename to existing"] = OUR_ALREADY_EXISTS
-        if expected.get("get_experiment malformed") == OUR_INVALID_PARAMETER:  # D6
-            expected["get_experiment malformed"] = OUR_DOES_NOT_EXIST
         for key in BARE_EXCEPTION_KEYS:  # D8
             if expected.get(key) == MLFLOW_BARE_EXCEPTION:
                 expected[key] = OUR_INVALID_PARAMETER
@@ -177,15 +174,6 @@ def test_d5_a_fractional_metric_step_is_refused(backend_id: str, reference: Obse
     assert reference("errors")["run after errors"]["metrics"]["m4"] == 1.0
     assert ours("errors")["metric step float"] == OUR_INVALID_PARAMETER
     assert "m4" not in ours("errors")["run after errors"]["metrics"]
-
-
-def test_d6_a_malformed_experiment_id_is_not_found(
-    backend_id: str, reference: Observe, ours: Observe
-) -> None:
-    """D6: MLflow's SQLite store wants integer experiment ids (INVALID_PARAMETER_VALUE for "abc");
-    its file store, like us, answers RESOURCE_DOES_NOT_EXIST: ids are opaque to the API."""
-    assert reference("errors")["get_experiment malformed"] == OUR_INVALID_PARAMETER
-    assert ours("errors")["get_experiment malformed"] == OUR_DOES_NOT_EXIST
 
 
 def test_d7_an_escaping_artifact_path_is_an_invalid_parameter(

@@ -189,8 +189,8 @@ class InMemoryTrackingStore(InMemoryTraces):
             raise experiment_exists(name)
 
     def _experiment(self, experiment_id: str) -> Experiment:
-        v.validate_lookup("experiment_id", experiment_id)
-        experiment = self._experiments.get(str(experiment_id))
+        experiment_id = v.experiment_id(experiment_id)
+        experiment = self._experiments.get(experiment_id)
         if experiment is None:
             raise experiment_not_found(experiment_id)
         return experiment
@@ -490,8 +490,7 @@ class InMemoryTrackingStore(InMemoryTraces):
             return Page(tuple(states[r.info.run_id].snapshot() for r in page.items), page.next_page_token)
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
-        v.validate_lookups("experiment_ids", experiment_ids)
-        wanted = {str(e) for e in experiment_ids}
+        wanted = set(v.experiment_ids(experiment_ids))
         with self._lock:
             summaries = {
                 DatasetSummary(s.info.experiment_id, i.dataset.name, i.dataset.digest, i.context)

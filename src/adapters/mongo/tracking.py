@@ -247,8 +247,8 @@ class MongoTrackingStore(MongoTraces):
         return experiment_id
 
     def _experiment_doc(self, experiment_id: str) -> dict[str, Any]:
-        v.validate_lookup("experiment_id", experiment_id)
-        doc = self._experiments.find_one({"_id": str(experiment_id)})
+        experiment_id = v.experiment_id(experiment_id)
+        doc = self._experiments.find_one({"_id": experiment_id})
         if doc is None:
             raise experiment_not_found(experiment_id)
         return doc
@@ -1016,8 +1016,7 @@ class MongoTrackingStore(MongoTraces):
         return exprs
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
-        v.validate_lookups("experiment_ids", experiment_ids)
-        wanted = sorted({str(e) for e in experiment_ids})
+        wanted = sorted(set(v.experiment_ids(experiment_ids)))
 
         def work() -> list[dict[str, Any]]:
             return list(self._runs.find({"x": {"$in": wanted}, "di.0": {"$exists": True}}, {"x": 1, "di": 1}))

@@ -276,8 +276,8 @@ class SqlTrackingStore(SqlTraces):
             raise experiment_exists(name)
 
     def _experiment_row(self, conn: Connection, experiment_id: str) -> Any:
-        v.validate_lookup("experiment_id", experiment_id)
-        row = self._prepared("experiment").run(conn, {"experiment_id": str(experiment_id)}).first()
+        experiment_id = v.experiment_id(experiment_id)
+        row = self._prepared("experiment").run(conn, {"experiment_id": experiment_id}).first()
         if row is None:
             raise experiment_not_found(experiment_id)
         return row
@@ -763,8 +763,7 @@ class SqlTrackingStore(SqlTraces):
         return self._db.read_page(query, search.page, self._load_runs)
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
-        v.validate_lookups("experiment_ids", experiment_ids)
-        wanted = sorted({str(e) for e in experiment_ids})
+        wanted = sorted(set(v.experiment_ids(experiment_ids)))
         ri, runs = t.run_inputs, t.runs
         query = (
             sa.select(runs.c.experiment_id, ri.c.dataset_name, ri.c.dataset_digest, ri.c.context)

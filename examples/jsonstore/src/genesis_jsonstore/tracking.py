@@ -177,8 +177,8 @@ class JsonTrackingStore:
             return experiment_id
 
     def _experiment(self, experiment_id: str) -> Experiment:
-        v.validate_lookup("experiment_id", experiment_id)
-        document = self._files.read(self._experiment_path(str(experiment_id)))
+        experiment_id = v.experiment_id(experiment_id)
+        document = self._files.read(self._experiment_path(experiment_id))
         if document is None:
             raise experiment_not_found(experiment_id)
         return js.experiment_from(document)
@@ -525,8 +525,7 @@ class JsonTrackingStore:
         return Page(tuple(js.run_from(runs[r.info.run_id]) for r in page.items), page.next_page_token)
 
     def search_datasets(self, experiment_ids: Sequence[str]) -> tuple[DatasetSummary, ...]:
-        v.validate_lookups("experiment_ids", experiment_ids)
-        wanted = {str(e) for e in experiment_ids}
+        wanted = set(v.experiment_ids(experiment_ids))
         with self._lock:
             summaries = {
                 DatasetSummary(run.info.experiment_id, i.dataset.name, i.dataset.digest, i.context)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from genesis_flow.core.entities import ExperimentTag, LifecycleStage, RunTag
@@ -187,6 +189,35 @@ def test_experiment_names_are_case_sensitive(tracking: TrackingStore) -> None:
 def test_get_unknown_experiment_raises_not_found(tracking: TrackingStore, experiment_id: str) -> None:
     with pytest.raises(ExperimentNotFound):
         tracking.get_experiment(experiment_id)
+
+
+MALFORMED_ID_CALLS: dict[str, Callable[[TrackingStore, str], object]] = {
+    "get": lambda store, bad: store.get_experiment(bad),
+    "rename": lambda store, bad: store.rename_experiment(bad, "new name"),
+    "delete": lambda store, bad: store.delete_experiment(bad),
+    "restore": lambda store, bad: store.restore_experiment(bad),
+    "set tag": lambda store, bad: store.set_experiment_tag(bad, ExperimentTag("k", "v")),
+    "delete tag": lambda store, bad: store.delete_experiment_tag(bad, "k"),
+    "create run": lambda store, bad: store.create_run(bad, "user", None),
+    "search runs": lambda store, bad: store.search_runs(["0", bad]),
+    "search datasets": lambda store, bad: store.search_datasets([bad]),
+    "create logged model": lambda store, bad: store.create_logged_model(bad),
+    "search logged models": lambda store, bad: store.search_logged_models([bad]),
+}
+
+
+@pytest.mark.parametrize("call", MALFORMED_ID_CALLS.values(), ids=MALFORMED_ID_CALLS.keys())
+def test_an_experiment_id_that_is_no_integer_is_an_invalid_parameter(
+    tracking: TrackingStore, call: Callable[[TrackingStore, str], object]
+) -> None:
+    # Every store's ids are integers, as MLflow's; its SQL store answers with this message.
+    with pytest.raises(InvalidParameterValue, match="Experiment ID must be a valid integer"):
+        call(tracking, "abc")
+
+
+def test_an_experiment_id_reads_as_the_integer_it_spells(tracking: TrackingStore) -> None:
+    experiment_id = new_experiment(tracking)
+    assert tracking.get_experiment(f" 00{experiment_id}").experiment_id == experiment_id
 
 
 def test_get_experiment_by_unknown_name_returns_none(tracking: TrackingStore) -> None:
