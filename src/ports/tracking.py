@@ -2,7 +2,10 @@
 
 Semantics every adapter honours (the contract suite in tests/contract/ is their executable form):
 
-* **Ids and times.** Experiment, run and logged-model ids are strings assigned by the store. Times
+* **Ids and times.** Experiment, run and logged-model ids are strings assigned by the store;
+  experiment ids are the decimal text of an integer, as in MLflow's stores, and an experiment id
+  argument that is no integer raises ``InvalidParameterValue`` with MLflow's message (text such
+  as ``" 07"`` names experiment ``"7"``: ``genesis_flow.core.validation.experiment_id``). Times
   are integer milliseconds since the epoch, taken from the store's :class:`~.clock.Clock` unless
   the caller passes them.
 * **Default experiment.** Every store has experiment ``"0"`` named ``"Default"``. It is deleted
