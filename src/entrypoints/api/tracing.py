@@ -632,60 +632,9 @@ def _truncate_metadata(value: str | None) -> str:
 
 
 def _preview(text: str | None, role: str) -> str | None:
-    """MLflow's request/response preview: the last chat message of ``role`` when the value holds
-    chat messages, else the JSON text; at most 1000 characters (997 and "...")."""
-    if text is None:
-        return None
-    content = None
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        obj = None
-    messages = _messages(obj) if obj is not None else None
-    if messages:
-        message = next((m for m in reversed(messages) if m.get("role") == role), messages[-1])
-        content = _message_text(message)
-    content = content or text
-    if len(content) <= PREVIEW_MAX_LENGTH:
-        return content
-    return content[: PREVIEW_MAX_LENGTH - 3] + "..."
-
-
-def _is_message(item: Any) -> bool:
-    return isinstance(item, dict) and "role" in item and "content" in item
-
-
-def _messages(obj: Any) -> list[dict[str, Any]] | None:
-    if not isinstance(obj, dict):
-        return None
-    messages = obj.get("messages")
-    if messages and isinstance(messages, list):
-        return [m for m in messages if _is_message(m)]
-    choices = obj.get("choices")
-    if choices and isinstance(choices, list) and isinstance(choices[0], dict):
-        message = choices[0].get("message")
-        if message and _is_message(message):
-            return [message]
-    for key in ("input", "output"):
-        items = obj.get(key)
-        if items and isinstance(items, list):
-            return [m for m in items if _is_message(m)]
-    if "request" in obj:
-        return _messages(obj["request"])
-    return None
-
-
-def _message_text(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, list):
-        for part in content:
-            if isinstance(part, str):
-                return part
-            if isinstance(part, dict) and part.get("type") in ("text", "output_text"):
-                return str(part.get("text"))
-    elif isinstance(content, str):
-        return content
-    return ""
+    """MLflow's request/response preview of a root span's inputs or outputs (the rule is the
+    domain's, which the stores apply to spans that arrive without a trace)."""
+    return None if text is None else core.preview(text, role)
 
 
 def _str_map(values: dict[str, Any], limit: int) -> dict[str, str]:
