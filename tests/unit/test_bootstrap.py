@@ -157,6 +157,21 @@ def test_the_plugin_spelling_of_a_uri_names_the_same_store(uri: str, expected: s
     assert bootstrap.unprefixed_uri(uri) == expected
 
 
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("sqlite:///genesis.db", "genesis+sqlite:///genesis.db"),
+        ("genesis+sqlite:///genesis.db", "genesis+sqlite:///genesis.db"),
+        ("postgresql+psycopg://u@h/db", "genesis+postgresql+psycopg://u@h/db"),
+        ("memory:", "genesis+memory:"),
+        ("mongodb+srv://h/db", "mongodb+srv://h/db"),  # not a scheme mlflow keeps for itself
+        ("toy://ns", None),  # a third-party backend: the plugin does not serve it
+    ],
+)
+def test_plugin_uri_is_the_name_real_mlflow_reaches_our_store_by(uri: str, expected: str | None) -> None:
+    assert bootstrap.plugin_uri(uri) == expected
+
+
 def test_genesis_prefixed_uris_open_the_same_database(tmp_path: Path) -> None:
     try:
         plain = bootstrap.build_tracking_store(f"sqlite:///{tmp_path}/g.db")
