@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from attrs import evolve
 
 from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist, TraceNotFound
 from genesis_flow.core.tracing import (
@@ -21,6 +22,8 @@ from genesis_flow.core.tracing import (
     SPAN_INPUTS_ATTRIBUTE,
     SPAN_OUTPUTS_ATTRIBUTE,
     SPAN_TYPE_ATTRIBUTE,
+    SPANS_IN_TRACKING_STORE,
+    SPANS_LOCATION_TAG,
     TRACE_NAME_TAG,
     Span,
     SpanEvent,
@@ -31,6 +34,7 @@ from genesis_flow.core.tracing import (
     check_delete_traces_arguments,
     info_from_spans,
     merge_trace_info,
+    preview,
     span_order,
     trace_not_found,
     update_info_from_spans,
@@ -275,6 +279,9 @@ def test_invalid_spans(fields: dict[str, Any]) -> None:
         validate_span(span(**fields))
 
 
+IN_STORE = {SPANS_LOCATION_TAG: SPANS_IN_TRACKING_STORE}
+
+
 # --- info_from_spans --------------------------------------------------------------------------------
 
 
@@ -285,7 +292,7 @@ def test_info_from_spans_without_the_root_is_in_progress() -> None:
     ]
     # As MLflow's SQL store: the end is the latest span end, root or not.
     assert info_from_spans(TID, "7", spans) == TraceInfo(
-        TID, "7", 2000, TraceState.IN_PROGRESS, execution_duration=7000
+        TID, "7", 2000, TraceState.IN_PROGRESS, execution_duration=7000, tags=IN_STORE
     )
 
 
@@ -315,7 +322,7 @@ def test_spans_of_an_open_trace_move_its_times_and_its_root_closes_it() -> None:
         execution_duration=1600,
         request_preview='"q"',
         response_preview='"a"',
-        tags={TRACE_NAME_TAG: "agent"},
+        tags={TRACE_NAME_TAG: "agent", **IN_STORE},
     )
 
 
@@ -329,10 +336,20 @@ def test_spans_of_a_closed_trace_only_fill_missing_previews() -> None:
         attributes={SPAN_INPUTS_ATTRIBUTE: '"q"', SPAN_OUTPUTS_ATTRIBUTE: '"a"'},
     )
     assert update_info_from_spans(closed, [late_root]) == TraceInfo(
-        TID, "7", 2000, TraceState.OK, execution_duration=10, request_preview='"q"', response_preview="kept"
+        TID,
+        "7",
+        2000,
+        TraceState.OK,
+        execution_duration=10,
+        request_preview='"q"',
+        response_preview="kept",
+        tags=IN_STORE,
     )
     child = span("2", parent_id="1", start_time_ns=1_000 * MS, end_time_ns=9_000 * MS)
-    assert update_info_from_spans(closed, [child]) is closed
+    # A closed trace learns only that its spans are in the store; once it knows, nothing changes.
+    tagged = update_info_from_spans(closed, [child])
+    assert tagged == evolve(closed, tags=IN_STORE)
+    assert update_info_from_spans(tagged, [child]) is tagged
 
 
 @pytest.mark.parametrize(
@@ -362,13 +379,13 @@ def test_info_from_spans_with_the_root(code: SpanStatusCode, state: TraceState) 
         execution_duration=350,
         request_preview='{"q": 1}',
         response_preview='"a"',
-        tags={TRACE_NAME_TAG: "agent"},
+        tags={TRACE_NAME_TAG: "agent", **IN_STORE},
     )
 
 
 def test_info_from_spans_root_without_end_and_attributes() -> None:
     got = info_from_spans(TID, "3", [span("1", start_time_ns=5 * MS)])
-    assert got == TraceInfo(TID, "3", 5, TraceState.OK, tags={TRACE_NAME_TAG: "s"})
+    assert got == TraceInfo(TID, "3", 5, TraceState.OK, tags={TRACE_NAME_TAG: "s", **IN_STORE})
     # an end before the earliest start (clock skew) gives a duration of 0, never negative
     skewed = info_from_spans(TID, "3", [span("1", start_time_ns=10 * MS, end_time_ns=4 * MS)])
     assert skewed.execution_duration == 0
@@ -377,8 +394,33 @@ def test_info_from_spans_root_without_end_and_attributes() -> None:
 def test_info_from_spans_cuts_previews_to_the_limit() -> None:
     long_inputs = '"' + "x" * 3000 + '"'
     got = info_from_spans(TID, "3", [span("1", attributes={SPAN_INPUTS_ATTRIBUTE: long_inputs})])
-    assert got.request_preview == long_inputs[:MAX_PREVIEW_LENGTH]
+    assert got.request_preview == long_inputs[: MAX_PREVIEW_LENGTH - 3] + "..."
     validate_trace_info(got)
+
+
+@pytest.mark.parametrize(
+    ("text", "role", "expected"),
+    [
+        (
+            '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}',
+            "user",
+            "hi",
+        ),
+        ('{"messages": [{"role": "system", "content": "be brief"}]}', "user", "be brief"),
+        ('{"choices": [{"message": {"role": "assistant", "content": "answer"}}]}', "assistant", "answer"),
+        (
+            '{"request": {"input": [{"role": "user", "content": [{"type": "text", "text": "deep"}]}]}}',
+            "user",
+            "deep",
+        ),
+        ('{"question": "not chat"}', "user", '{"question": "not chat"}'),
+        ("not json", "user", "not json"),
+    ],
+)
+def test_a_preview_is_the_last_chat_message_of_the_role_or_the_text(
+    text: str, role: str, expected: str
+) -> None:
+    assert preview(text, role) == expected
 
 
 # --- merge_trace_info -------------------------------------------------------------------------------
