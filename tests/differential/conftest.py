@@ -307,10 +307,12 @@ def mlflow_side(tmp_path_factory: pytest.TempPathFactory) -> RunCase:
 
 
 def plugin_uri(uri: str) -> str:
-    """The URI real mlflow reaches our store with: the ``genesis+`` form of ours for the schemes
-    mlflow keeps for its own stores."""
-    scheme = urlsplit(uri).scheme
-    return uri if scheme.startswith("mongodb") else f"genesis+{uri}"
+    """The URI real mlflow reaches our store at ``uri`` with (the composition root's rule)."""
+    from genesis_flow.entrypoints.bootstrap import plugin_uri as served
+
+    plugin = served(uri)
+    assert plugin is not None, f"the plugin does not serve {uri!r}"
+    return plugin
 
 
 @pytest.fixture(scope="session")
