@@ -27,11 +27,11 @@ from typing import Any
 
 from attrs import evolve, field, frozen
 
+from genesis_flow.core import validation
 from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist, TraceNotFound
 from genesis_flow.core.validation import (
     is_long,
     validate_key,
-    validate_lookup,
     validate_lookups,
     validate_text,
 )
@@ -717,7 +717,8 @@ def check_delete_traces_arguments(
 ) -> str:
     """MLflow's rules for ``delete_traces``: exactly one of a time bound or ids, and ``max_traces``
     only with the time bound, positive; ids a store could hold. Returns the experiment id as
-    text, checked after the other arguments as MLflow checks it."""
+    text (an integer's, :func:`~genesis_flow.core.validation.experiment_id`), checked after the
+    other arguments as MLflow checks it."""
     validate_lookups("trace_ids", trace_ids or ())
     if max_timestamp_millis is None and not trace_ids:
         raise InvalidParameterValue("Either `max_timestamp_millis` or `trace_ids` must be specified.")
@@ -729,5 +730,4 @@ def check_delete_traces_arguments(
         raise InvalidParameterValue(f"`max_traces` must be a positive integer, received {max_traces}.")
     if max_timestamp_millis is not None and not _is_int(max_timestamp_millis):
         raise InvalidParameterValue(f"Invalid `max_timestamp_millis` {max_timestamp_millis!r}.")
-    validate_lookup("experiment_id", experiment_id)
-    return str(experiment_id)
+    return validation.experiment_id(experiment_id)

@@ -133,7 +133,8 @@ class TraceStore(Protocol):
 
         Raises:
             InvalidParameterValue: MLflow's argument rules
-                (``genesis_flow.core.tracing.check_delete_traces_arguments``).
+                (``genesis_flow.core.tracing.check_delete_traces_arguments``), an experiment id
+                that is no integer included.
         """
         ...
 

@@ -859,6 +859,14 @@ def test_delete_traces_argument_rules(store: TraceStore, exp: str, kwargs: dict[
         store.delete_traces(exp, **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("kwargs", [{"max_timestamp_millis": 10}, {"trace_ids": ["tr-1"]}])
+def test_delete_traces_in_an_experiment_id_that_is_no_integer_is_an_invalid_parameter(
+    store: TraceStore, kwargs: dict[str, object]
+) -> None:
+    with pytest.raises(InvalidParameterValue, match="Experiment ID must be a valid integer"):
+        store.delete_traces("abc", **kwargs)  # type: ignore[arg-type]
+
+
 def test_delete_traces_by_ids(tracking: TrackingStore, store: TraceStore, exp: str) -> None:
     other = tracking.create_experiment("other")
     store.log_spans(exp, [span(tid(n), 1, BASE_MS + n) for n in (1, 2, 3)] + [span(tid(1), 2, BASE_MS)])
