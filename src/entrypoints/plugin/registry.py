@@ -42,7 +42,7 @@ from mlflow.utils.logging_utils import eprint
 
 from genesis_flow.core import registry as core
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue
-from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
+from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by, require_max_results
 from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.bootstrap import build_registry_store
 from genesis_flow.entrypoints.plugin import convert as cv
@@ -148,6 +148,8 @@ class GenesisRegistryStore(AbstractStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[MlflowRegisteredModel]:
+        # MLflow's SQL store fails on None with a bare TypeError; refused here as bad input.
+        require_max_results(SearchKind.REGISTERED_MODELS, max_results)
         page = self.port.search_registered_models(
             filter=parse_filter(SearchKind.REGISTERED_MODELS, filter_string),
             max_results=max_results,
@@ -263,6 +265,7 @@ class GenesisRegistryStore(AbstractStore):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[MlflowModelVersion]:
+        require_max_results(SearchKind.MODEL_VERSIONS, max_results)
         page = self.port.search_model_versions(
             filter=parse_filter(SearchKind.MODEL_VERSIONS, filter_string),
             max_results=max_results,

@@ -36,7 +36,7 @@ from genesis_flow.core import tracing
 from genesis_flow.core.artifacts import artifact_segment
 from genesis_flow.core.entities import LifecycleStage, Metric, RunTag, ViewType, run_not_active
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue, ResourceDoesNotExist, RunNotFound
-from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
+from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by, require_max_results
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType
 from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.bootstrap import build_tracking_store
@@ -68,15 +68,6 @@ BATCH_INFO_CHUNK = 1000
 
 def _empty_page() -> PagedList[Any]:
     return PagedList([], None)
-
-
-def _require_max_results(max_results: int | None) -> None:
-    """MLflow's SQL store refuses ``max_results=None`` in searches of experiments and traces,
-    where the port would take its default page size."""
-    if max_results is None:
-        raise InvalidParameterValue(
-            "Invalid value None for parameter 'max_results' supplied. It must be a positive integer"
-        )
 
 
 class GenesisTrackingStore(AbstractStore):
@@ -126,7 +117,7 @@ class GenesisTrackingStore(AbstractStore):
         order_by: list[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[ml.Experiment]:
-        _require_max_results(max_results)
+        require_max_results(SearchKind.EXPERIMENTS, max_results)
         page = self._store.search_experiments(
             view_type=S.view_type_to_core(view_type, missing=ViewType.ACTIVE_ONLY),
             max_results=max_results,
@@ -426,7 +417,7 @@ class GenesisTrackingStore(AbstractStore):
     ) -> ml.LoggedModel:
         model = self._store.create_logged_model(
             str(experiment_id),
-            name=name or None,
+            name=name,  # None generates one; "" is refused, as by MLflow's store
             source_run_id=source_run_id or None,
             tags=[S.logged_model_tag_to_core(t) for t in tags or ()],
             params=[S.logged_model_param_to_core(p) for p in params or ()],
@@ -606,7 +597,7 @@ class GenesisTrackingStore(AbstractStore):
             raise MlflowException.invalid_parameter_value(
                 "`experiment_ids` is deprecated, use `locations` instead."
             )
-        _require_max_results(max_results)
+        require_max_results(SearchKind.TRACES, max_results)
         scope = locations or experiment_ids
         if scope and any("." in str(location) for location in scope):
             raise MlflowException.invalid_parameter_value(

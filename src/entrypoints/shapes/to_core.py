@@ -89,9 +89,10 @@ def truncated_long_value(kind: str, value: Any, limit: int) -> Any:
 def param_to_core(param: Any) -> core.Param:
     """A non-string value is stringified, as MLflow's SQL store does for ``log_batch``
     (``Param("a", 1)`` is stored as "1"); an over-long one is truncated
-    (:func:`truncated_long_value`)."""
+    (:func:`truncated_long_value`). None stays None, for the store to refuse: MLflow's store
+    refuses a missing value (its NOT NULL column) rather than storing "None"."""
     value = param.value
-    text = value if isinstance(value, str) else str(value)
+    text = value if isinstance(value, str) or value is None else str(value)
     return core.Param(param.key, truncated_long_value("Param value", text, validation.MAX_PARAM_VAL_LENGTH))
 
 

@@ -3,8 +3,8 @@
 * :func:`parse_filter` / :func:`parse_order_by`: text -> AST (:mod:`.ast`), per :class:`SearchKind`;
 * :func:`matches` / :func:`sort`: the reference semantics on domain entities (the memory adapter
   uses them; the SQL and Mongo adapters compile the AST to give the same answers);
-* :func:`resolve_max_results`, :func:`query_fingerprint`, :func:`paginate` and the page-token
-  codec: limits and opaque, query-bound page tokens.
+* :func:`resolve_max_results` (:func:`require_max_results`), :func:`query_fingerprint`,
+  :func:`paginate` and the page-token codec: limits and opaque, query-bound page tokens.
 
 Imported as ``genesis_flow.core.search``.
 """
@@ -38,6 +38,7 @@ from genesis_flow.core.search.paging import (
     page_after,
     paginate,
     query_fingerprint,
+    require_max_results,
     resolve_max_results,
 )
 from genesis_flow.core.search.parser import (
@@ -80,6 +81,7 @@ __all__ = [
     "parse_order_by",
     "prompt_scope",
     "query_fingerprint",
+    "require_max_results",
     "resolve_max_results",
     "sort",
     "unknown_key",

@@ -53,6 +53,29 @@ plus a page size must still fit the 64-bit integers every database binds (a forg
 offset 2**63 would otherwise reach the driver as an OverflowError)."""
 
 
+def _not_positive(kind: SearchKind, value: int | None) -> InvalidParameterValue:
+    if kind is SearchKind.MODEL_VERSIONS:
+        return InvalidParameterValue(
+            f"Invalid value for max_results. It must be a positive integer, but got {value}"
+        )
+    return InvalidParameterValue(
+        f"Invalid value {value} for parameter 'max_results' supplied. It must be a positive integer"
+    )
+
+
+def require_max_results(kind: SearchKind, value: int | None) -> None:
+    """Refuse ``value`` None, for entry points standing where MLflow's SQL store stands: it has
+    no default page size for experiments, traces, registered models and model versions (the
+    ports' None means the default page).
+
+    Raises:
+        InvalidParameterValue: ``value`` is None, worded as :func:`resolve_max_results` words a
+            ``value`` below 1.
+    """
+    if value is None:
+        raise _not_positive(kind, value)
+
+
 def resolve_max_results(kind: SearchKind, value: int | None) -> int:
     """The page size to use: ``value``, or the kind's default when ``value`` is None.
 
@@ -72,13 +95,7 @@ def resolve_max_results(kind: SearchKind, value: int | None) -> int:
         return DEFAULT_MAX_RESULTS[kind]
     limit = MAX_MAX_RESULTS[kind]
     if value < 1:
-        if kind is SearchKind.MODEL_VERSIONS:
-            raise InvalidParameterValue(
-                f"Invalid value for max_results. It must be a positive integer, but got {value}"
-            )
-        raise InvalidParameterValue(
-            f"Invalid value {value} for parameter 'max_results' supplied. It must be a positive integer"
-        )
+        raise _not_positive(kind, value)
     if value > limit:
         if kind in (SearchKind.REGISTERED_MODELS, SearchKind.MODEL_VERSIONS):
             raise InvalidParameterValue(
