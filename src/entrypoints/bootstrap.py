@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from genesis_flow.core.diagnostics import DatabaseKind
 from genesis_flow.core.errors import InvalidParameterValue
@@ -115,11 +115,25 @@ def reset_memory_stores() -> None:
         _mongo_databases.clear()
 
 
+def resolved_local_uri(uri: str) -> str:
+    """``uri`` made absolute against the working directory when it is a relative local path
+    (``dir``, ``./dir``) or a relative ``file:`` URI (``file:dir`` becomes ``file:///<cwd>/dir``,
+    its query and fragment kept), as MLflow's stores resolve artifact roots and experiments'
+    artifact locations: the database outlives the working directory. Anything else (an absolute
+    path, ``file:///...``, ``s3://``, ``wasbs://``, ``mlflow-artifacts:``...) is kept as given."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return uri  # not a URI we can read; the store that uses it says what is wrong
+    if not parts.scheme or (len(parts.scheme) == 1 and os.name == "nt"):  # a path; C:... on Windows
+        return uri if os.path.isabs(uri) else os.path.abspath(uri)
+    if parts.scheme == "file" and not parts.netloc and parts.path and not parts.path.startswith("/"):
+        return urlunsplit(("file", "", os.path.abspath(parts.path), parts.query, parts.fragment))
+    return uri
+
+
 def _root(artifact_root: str | None) -> str:
-    # Absolute, as MLflow resolves a local artifact root: the database outlives the working
-    # directory. A URI (file://, wasbs://, mlflow-artifacts:/ ...) is kept as given.
-    root = artifact_root or DEFAULT_ARTIFACT_ROOT
-    return root if "://" in root or ":/" in root else os.path.abspath(root)
+    return resolved_local_uri(artifact_root or DEFAULT_ARTIFACT_ROOT)
 
 
 def _memory_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TracingTrackingStore:
@@ -238,7 +252,7 @@ def build_tracking_store(
 
     ``clock`` gives the store a clock of the caller's (tests); with it, ``memory:`` is a fresh
     store rather than the shared one. ``artifact_root`` is where new experiments put their
-    artifacts (default ``./genesis-artifacts``, made absolute; a URI is kept as given). Raises
+    artifacts (default ``./genesis-artifacts``; made absolute by :func:`resolved_local_uri`). Raises
     InvalidParameterValue for an unsupported scheme.
     """
     resolved = unprefixed_uri(resolve_tracking_uri(uri))
@@ -248,7 +262,7 @@ def build_tracking_store(
     build = _plugin_builder(resolved, "build_tracking_store")
     # A third-party builder is asked for artifact_root only when the caller chose one.
     store: TrackingStore = (
-        build(resolved, clock) if artifact_root is None else build(resolved, clock, artifact_root)
+        build(resolved, clock) if artifact_root is None else build(resolved, clock, _root(artifact_root))
     )
     return store
 

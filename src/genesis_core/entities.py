@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Any, Generic, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from attrs import evolve, field, frozen
 
@@ -495,12 +496,62 @@ def logged_model_tag_not_found(model_id: str, key: str) -> ResourceDoesNotExist:
 # Where a store puts what it creates (MLflow's layout under an experiment's artifact location).
 
 
+def uri_with_path(uri: str, *segments: str) -> str:
+    """``uri`` with ``segments`` appended to its path, '/'-separated, as MLflow's stores join
+    artifact locations: before any query or fragment (``s3://b/root?creds=x`` gives
+    ``s3://b/root/1?creds=x``: the query may hold a credential such as a SAS token, and it stays
+    the URI's query), keeping a relative ``file:`` path relative; a ``uri`` without a scheme is a
+    POSIX path, joined as it is.
+
+    Raises:
+        InvalidParameterValue: the query holds ``..`` (once decoded), which a store or proxy could
+            read as part of the path; or the URI cannot be parsed. The message never quotes the
+            URI, whose query may be a secret.
+    """
+    suffix = "/".join(segment.strip("/") for segment in segments)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        raise InvalidParameterValue("Invalid artifact location: not a URI") from None
+    if ".." in _fully_unquoted(parts.query):
+        raise InvalidParameterValue("Invalid query string")
+    if not parts.scheme:
+        return _joined_path(uri, suffix)
+    joined = parts._replace(path=_joined_path(parts.path, suffix))
+    if parts.path.startswith("/"):
+        return urlunsplit(joined)
+    # urlunsplit would make a relative path absolute ("file:a" -> "file:///a/1"): spell the
+    # scheme out and unsplit the rest.
+    return f"{parts.scheme}:{urlunsplit(joined._replace(scheme=''))}"
+
+
+def _joined_path(path: str, suffix: str) -> str:
+    if not path or path.endswith("/"):
+        return path + suffix
+    return f"{path}/{suffix}"
+
+
+def _fully_unquoted(text: str) -> str:
+    # Decoded until stable (bounded): "%252e%252e" is ".." to a server that decodes twice.
+    for _ in range(10):
+        decoded = unquote(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def experiment_artifact_location(artifact_root: str, experiment_id: str) -> str:
+    """Where an experiment created without an artifact location keeps its artifacts."""
+    return uri_with_path(artifact_root, experiment_id)
+
+
 def run_artifact_uri(experiment_location: str, run_id: str) -> str:
-    return f"{experiment_location.rstrip('/')}/{run_id}/artifacts"
+    return uri_with_path(experiment_location, run_id, "artifacts")
 
 
 def logged_model_artifact_location(experiment_location: str, model_id: str) -> str:
-    return f"{experiment_location.rstrip('/')}/models/{model_id}/artifacts"
+    return uri_with_path(experiment_location, "models", model_id, "artifacts")
 
 
 def default_logged_model_name(model_id: str) -> str:

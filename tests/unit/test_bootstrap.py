@@ -207,3 +207,25 @@ def test_artifact_uris_get_the_local_or_the_azure_store(tmp_path: Path) -> None:
     assert isinstance(store, AzureBlobArtifactStore)
     with pytest.raises(InvalidParameterValue, match="Unsupported artifact URI scheme 's3'"):
         bootstrap.build_artifact_store("s3://bucket/x")
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("rel/dir", "{cwd}/rel/dir"),
+        ("./dir", "{cwd}/dir"),
+        ("file:path/to/dir", "file://{cwd}/path/to/dir"),
+        ("file:path/to/dir?q=1#f", "file://{cwd}/path/to/dir?q=1#f"),
+        ("/abs/dir", "/abs/dir"),
+        ("file:///abs/dir", "file:///abs/dir"),
+        ("s3://b/root?creds=x", "s3://b/root?creds=x"),
+        ("mlflow-artifacts:", "mlflow-artifacts:"),
+        ("wasbs://c@a.blob.core.windows.net/r?sig=S", "wasbs://c@a.blob.core.windows.net/r?sig=S"),
+    ],
+)
+def test_resolved_local_uri_makes_relative_local_locations_absolute(
+    uri: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As MLflow's stores resolve artifact roots and locations against the working directory.
+    monkeypatch.chdir(tmp_path)
+    assert bootstrap.resolved_local_uri(uri) == expected.format(cwd=os.getcwd())

@@ -19,6 +19,7 @@ from genesis_flow.core.entities import (
     RunStatus,
     ViewType,
     is_newer_metric,
+    uri_with_path,
 )
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.registry import ModelVersion, Stage, latest_versions_per_stage
@@ -118,3 +119,37 @@ def test_latest_versions_per_stage_takes_the_highest_number_per_stage() -> None:
         (3, Stage.NONE),
         (4, Stage.STAGING),
     ]
+
+
+# As MLflow's stores join artifact locations (observed with mlflow 3.17.2's append_to_uri_path).
+JOINED_URIS = [
+    ("s3://b/root", "s3://b/root/1/a"),
+    ("s3://b/root?creds=x", "s3://b/root/1/a?creds=x"),
+    ("s3://b/root/?creds=x#frag", "s3://b/root/1/a?creds=x#frag"),
+    ("s3://b?creds=x", "s3://b/1/a?creds=x"),
+    (
+        "wasbs://c@acct.blob.core.windows.net/r?sv=1&sig=S",
+        "wasbs://c@acct.blob.core.windows.net/r/1/a?sv=1&sig=S",
+    ),
+    ("db+driver://u:p@host.com?creds=c#f", "db+driver://u:p@host.com/1/a?creds=c#f"),
+    ("file:path/to/dir", "file:path/to/dir/1/a"),
+    ("file:path/to/dir?param=value", "file:path/to/dir/1/a?param=value"),
+    ("file:///abs/dir?p=v#f", "file:///abs/dir/1/a?p=v#f"),
+    ("file:/abs/dir", "file:///abs/dir/1/a"),
+    ("mlflow-artifacts:/x", "mlflow-artifacts:/x/1/a"),
+    ("relative/dir", "relative/dir/1/a"),
+    ("/abs/dir/", "/abs/dir/1/a"),
+    ("#path/to/folder?", "#path/to/folder?/1/a"),
+]
+
+
+@pytest.mark.parametrize(("uri", "expected"), JOINED_URIS)
+def test_uri_with_path_appends_to_the_path_before_query_and_fragment(uri: str, expected: str) -> None:
+    assert uri_with_path(uri, "1", "a") == expected
+
+
+@pytest.mark.parametrize("query", ["x=../y", "x=%2e%2e", "x=%252E%252E"])
+def test_uri_with_path_refuses_dot_dot_in_the_query_without_quoting_it(query: str) -> None:
+    with pytest.raises(InvalidParameterValue) as caught:
+        uri_with_path(f"wasbs://c@a.blob.core.windows.net/r?sig=SECRET&{query}", "1")
+    assert "SECRET" not in str(caught.value)

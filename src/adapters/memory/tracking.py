@@ -52,6 +52,7 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    experiment_artifact_location,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -139,7 +140,7 @@ class InMemoryTrackingStore(InMemoryTraces):
     ) -> None:
         self._clock = clock or SystemClock()
         self._ids = ids or UuidIdGenerator()
-        self._artifact_root = artifact_root.rstrip("/")
+        self._artifact_root = artifact_root
         self._lock = threading.RLock()
         self._experiments: dict[str, Experiment] = {}
         self._runs: dict[str, _RunState] = {}
@@ -161,7 +162,7 @@ class InMemoryTrackingStore(InMemoryTraces):
         return cls(artifact_root=artifact_root)
 
     def _location(self, experiment_id: str) -> str:
-        return f"{self._artifact_root}/{experiment_id}"
+        return experiment_artifact_location(self._artifact_root, experiment_id)
 
     # --- experiments -----------------------------------------------------------------------------
 

@@ -75,6 +75,7 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    experiment_artifact_location,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -151,7 +152,7 @@ class MongoTrackingStore(MongoTraces):
         self._db = database
         self._clock = clock or SystemClock()
         self._ids = ids or UuidIdGenerator()
-        self._artifact_root = artifact_root.rstrip("/")
+        self._artifact_root = artifact_root
         self._experiments = database["experiments"]
         self._runs = database["runs"]
         self._metrics = database["metrics"]
@@ -194,7 +195,7 @@ class MongoTrackingStore(MongoTraces):
         )
 
     def _location(self, experiment_id: str) -> str:
-        return f"{self._artifact_root}/{experiment_id}"
+        return experiment_artifact_location(self._artifact_root, experiment_id)
 
     # --- experiments -------------------------------------------------------------------------------
 

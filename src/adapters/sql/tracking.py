@@ -78,6 +78,7 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    experiment_artifact_location,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -118,7 +119,7 @@ class SqlTrackingStore(SqlTraces):
         self._db = database
         self._clock = clock or SystemClock()
         self._ids = ids or UuidIdGenerator()
-        self._artifact_root = artifact_root.rstrip("/")
+        self._artifact_root = artifact_root
         self._d = q.Dialect(database.dialect)
         self._db.transact(self._ensure_default_experiment, write=True)
 
@@ -216,7 +217,7 @@ class SqlTrackingStore(SqlTraces):
             )
 
     def _location(self, experiment_id: str) -> str:
-        return f"{self._artifact_root}/{experiment_id}"
+        return experiment_artifact_location(self._artifact_root, experiment_id)
 
     # --- experiments -------------------------------------------------------------------------------
 

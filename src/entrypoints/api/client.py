@@ -56,6 +56,7 @@ from genesis_flow.entrypoints.api import trace_entities as T
 from genesis_flow.entrypoints.api.async_logging import RunOperations
 from genesis_flow.entrypoints.api.exceptions import translated
 from genesis_flow.entrypoints.api.uris import ArtifactLocation, ModelUri, parse_models_uri, parse_runs_uri
+from genesis_flow.entrypoints.bootstrap import resolved_local_uri
 
 if TYPE_CHECKING:
     from genesis_flow.ports import ArtifactStore, RegistryStore, TraceStore, TrackingStore
@@ -158,9 +159,11 @@ class MlflowClient:
         self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
     ) -> str:
         """Create an experiment; returns its id. RESOURCE_ALREADY_EXISTS if the name is taken
-        (also by a deleted experiment); INVALID_PARAMETER_VALUE for a bad name or tag."""
+        (also by a deleted experiment); INVALID_PARAMETER_VALUE for a bad name or tag. A relative
+        local ``artifact_location`` is made absolute, as MLflow's stores make it."""
         experiment_tags = [CoreExperimentTag(k, str(v)) for k, v in (tags or {}).items()]
-        return self.store.create_experiment(name, artifact_location, experiment_tags)
+        location = resolved_local_uri(artifact_location) if artifact_location else None
+        return self.store.create_experiment(name, location, experiment_tags)
 
     @translated
     def get_experiment(self, experiment_id: str) -> E.Experiment:

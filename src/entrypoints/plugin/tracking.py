@@ -30,16 +30,15 @@ from mlflow.store.tracking import SEARCH_MAX_RESULTS_DEFAULT, SEARCH_TRACES_DEFA
 from mlflow.store.tracking.abstract_store import AbstractStore
 from mlflow.utils.mlflow_tags import MLFLOW_LOGGED_MODELS, MLFLOW_RUN_NAME
 from mlflow.utils.name_utils import _generate_random_name
-from mlflow.utils.uri import append_to_uri_path
 
 from genesis_flow.core import tracing
 from genesis_flow.core.artifacts import artifact_segment
-from genesis_flow.core.entities import LifecycleStage, Metric, RunTag, ViewType, run_not_active
+from genesis_flow.core.entities import LifecycleStage, Metric, RunTag, ViewType, run_not_active, uri_with_path
 from genesis_flow.core.errors import GenesisError, InvalidParameterValue, ResourceDoesNotExist, RunNotFound
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by, require_max_results
 from genesis_flow.core.search.ast import Comparator, Comparison, Filter, KeyType
 from genesis_flow.entrypoints import shapes as S
-from genesis_flow.entrypoints.bootstrap import build_tracking_store
+from genesis_flow.entrypoints.bootstrap import build_tracking_store, resolved_local_uri
 from genesis_flow.entrypoints.plugin import convert as cv
 from genesis_flow.entrypoints.plugin.calls import (
     NOT_SUPPORTED,
@@ -95,8 +94,9 @@ class GenesisTrackingStore(AbstractStore):
     def create_experiment(
         self, name: str, artifact_location: str | None = None, tags: Sequence[ml.ExperimentTag] | None = None
     ) -> str:
+        location = resolved_local_uri(artifact_location) if artifact_location else None
         return self._store.create_experiment(
-            name, artifact_location or None, [S.experiment_tag_to_core(t) for t in tags or ()]
+            name, location, [S.experiment_tag_to_core(t) for t in tags or ()]
         )
 
     @cv.translated
@@ -501,7 +501,7 @@ class GenesisTrackingStore(AbstractStore):
             artifact_segment(info.trace_id)
         except InvalidParameterValue as error:
             raise InvalidParameterValue(f"Trace ID cannot name its attachments' folder: {error}") from None
-        artifacts: str = append_to_uri_path(  # type: ignore[no-untyped-call]
+        artifacts = uri_with_path(
             experiment.artifact_location, TRACE_FOLDER, info.trace_id, TRACE_ARTIFACTS_FOLDER
         )
         tags = {**info.tags, cv.TRACE_ARTIFACT_LOCATION_TAG: artifacts}

@@ -57,6 +57,7 @@ from genesis_flow.core.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    experiment_artifact_location,
     experiment_exists,
     experiment_id_exists,
     experiment_not_active,
@@ -99,7 +100,7 @@ class JsonTrackingStore:
         self._files = Folder(root)
         self._clock = clock or SystemClock()
         self._ids = ids or UuidIdGenerator()
-        self._artifact_root = (artifact_root or str(self._files.path("artifacts"))).rstrip("/")
+        self._artifact_root = artifact_root or str(self._files.path("artifacts"))
         self._lock = threading.RLock()
         with self._lock:
             if self._files.read(self._experiment_path(DEFAULT_EXPERIMENT_ID)) is None:
@@ -115,7 +116,7 @@ class JsonTrackingStore:
                 )
 
     def _location(self, experiment_id: str) -> str:
-        return f"{self._artifact_root}/{experiment_id}"
+        return experiment_artifact_location(self._artifact_root, experiment_id)
 
     # --- files -----------------------------------------------------------------------------------
 

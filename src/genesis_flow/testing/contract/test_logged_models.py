@@ -67,6 +67,14 @@ def test_logged_model_artifact_location_is_under_experiment_models(tracking: Tra
     assert model.artifact_location == f"{location}/models/{model.model_id}/artifacts"
 
 
+def test_logged_model_artifact_location_goes_before_the_experiment_location_query(
+    tracking: TrackingStore,
+) -> None:
+    experiment_id = tracking.create_experiment("models", artifact_location="s3://bucket/p?sig=x#f")
+    model = tracking.create_logged_model(experiment_id, name="clf")
+    assert model.artifact_location == f"s3://bucket/p/models/{model.model_id}/artifacts?sig=x#f"
+
+
 def test_logged_model_ids_are_distinct(tracking: TrackingStore) -> None:
     assert len({tracking.create_logged_model("0").model_id for _ in range(10)}) == 10
 

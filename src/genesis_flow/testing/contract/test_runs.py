@@ -68,10 +68,31 @@ def test_create_run_artifact_uri_is_under_experiment_location(tracking: Tracking
     assert run.info.artifact_uri == f"{location}/{run.info.run_id}/artifacts"
 
 
-def test_create_run_artifact_uri_follows_custom_experiment_location(tracking: TrackingStore) -> None:
-    experiment_id = tracking.create_experiment("art", artifact_location="s3://bucket/prefix")
+# (location, then the run's artifact URI): the run's path goes before a query or fragment, which
+# may carry a credential (a SAS token), as MLflow joins artifact URIs.
+CUSTOM_LOCATIONS = {
+    "plain": ("s3://bucket/prefix", "s3://bucket/prefix/{run}/artifacts"),
+    "query": ("s3://bucket/prefix?creds=x", "s3://bucket/prefix/{run}/artifacts?creds=x"),
+    "query and fragment": ("s3://bucket/p/?sig=a%2Fb#f", "s3://bucket/p/{run}/artifacts?sig=a%2Fb#f"),
+    "no path": ("s3://bucket?creds=x", "s3://bucket/{run}/artifacts?creds=x"),
+    "relative file": ("file:path/to/dir", "file:path/to/dir/{run}/artifacts"),
+}
+
+
+@pytest.mark.parametrize(("location", "expected"), CUSTOM_LOCATIONS.values(), ids=CUSTOM_LOCATIONS.keys())
+def test_create_run_artifact_uri_follows_custom_experiment_location(
+    tracking: TrackingStore, location: str, expected: str
+) -> None:
+    experiment_id = tracking.create_experiment("art", artifact_location=location)
     run = tracking.create_run(experiment_id, "alice", 1)
-    assert run.info.artifact_uri == f"s3://bucket/prefix/{run.info.run_id}/artifacts"
+    assert run.info.artifact_uri == expected.format(run=run.info.run_id)
+
+
+def test_create_run_in_a_location_whose_query_holds_dot_dot_is_refused(tracking: TrackingStore) -> None:
+    # A store or proxy decoding the query could read it as part of the path.
+    experiment_id = tracking.create_experiment("art", artifact_location="s3://bucket/p?x=%2E%2E/secret")
+    with pytest.raises(InvalidParameterValue, match="Invalid query string"):
+        tracking.create_run(experiment_id, "alice", 1)
 
 
 def test_create_run_with_tags_stores_them(tracking: TrackingStore) -> None:
