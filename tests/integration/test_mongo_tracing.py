@@ -19,7 +19,14 @@ import pytest
 
 pytest.importorskip("pymongo", reason="pymongo is not installed (extra 'mongo')")
 
-from genesis_flow.core.tracing import Span, SpanEvent, TraceInfo, TraceState
+from genesis_flow.core.tracing import (
+    SPANS_IN_TRACKING_STORE,
+    SPANS_LOCATION_TAG,
+    Span,
+    SpanEvent,
+    TraceInfo,
+    TraceState,
+)
 from tests.integration.test_mongo_commands import Commands, with_database
 
 MONGO_URI = os.environ.get("GENESIS_TEST_MONGO_URI")
@@ -102,8 +109,14 @@ def test_the_exporters_pattern_costs_a_fixed_number_of_commands_per_call(world: 
     info = TraceInfo(tid, world.experiment, T0_NS // 1_000_000, "OK", execution_duration=5, tags={"a.b": "c"})
     stored, counts = world.commands.during(lambda: world.store.start_trace(info))
     assert sum(counts.values()) <= 2, counts
-    # The root span named the trace; start_trace merges its tags into that.
-    assert stored.tags == {"a.b": "c", "mlflow.traceName": "span 0"} and stored.state is TraceState.OK
+    # The root span named the trace and the spans marked it as kept in the store; start_trace
+    # merges its tags into that.
+    assert stored.tags == {
+        "a.b": "c",
+        "mlflow.traceName": "span 0",
+        SPANS_LOCATION_TAG: SPANS_IN_TRACKING_STORE,
+    }
+    assert stored.state is TraceState.OK
     assert len(world.store.get_trace(tid).spans) == 20
 
 

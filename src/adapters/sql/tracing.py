@@ -232,11 +232,15 @@ class SqlTraces:
         ``log_spans`` of the same trace waits instead of being overwritten by infos computed from
         stale rows."""
         ti = t.trace_info
-        locked: list[str] = []
+        infos: dict[str, TraceInfo] = {}
         for chunk in chunks(ids, _CHUNK):
-            query = sa.select(ti.c.trace_id).where(ti.c.trace_id.in_(chunk)).order_by(ti.c.trace_id)
-            locked += conn.execute(query.with_for_update()).scalars()
-        return {i.trace_id: i for i in self._infos(conn, locked)}
+            # One statement: the row lock and the info read with its tags and metadata.
+            query = sa.select(*_info_columns(self._d, ti)).where(ti.c.trace_id.in_(chunk))
+            for info in map(
+                trace_info_of, conn.execute(query.order_by(ti.c.trace_id).with_for_update(of=ti))
+            ):
+                infos[info.trace_id] = info
+        return infos
 
     def _stored_spans(self, conn: Connection, ids: Sequence[str]) -> dict[str, list[Span]]:
         """The stored spans of the traces among ``ids``, by trace: one query per chunk of ids."""
