@@ -76,10 +76,22 @@ def _bad_path_message(name: str) -> str:
     )
 
 
+def _missing_key_message(path: str, what: str) -> str:
+    """MLflow's words for a key that is None, which differ by kind: its store tests match on them."""
+    if what == "tag":
+        return f"Missing value for required parameter '{path}'."
+    if what == "metric":
+        return _invalid_value(path, None, "Metric name cannot be None. A key name must be provided.")
+    return _invalid_value(path, "", "A key name must be provided.")
+
+
 def validate_key(name: object, path: str = "key", what: str = "key") -> str:
-    """A metric, param or tag key: MLflow's character set, not path-like, at most 250 chars."""
-    if name is None or name == "":
-        raise InvalidParameterValue(_invalid_value(path, "", f"A {what} name must be provided."))
+    """A metric, param or tag key: MLflow's character set, not path-like, at most 250 chars.
+
+    ``what`` ("tag", "param", "metric") picks MLflow's message for a None key; an empty key is
+    refused as MLflow refuses it, as a name that would resolve to '.' as a path."""
+    if name is None:
+        raise InvalidParameterValue(_missing_key_message(path, what))
     if not isinstance(name, str):
         raise InvalidParameterValue(_invalid_value(path, str(name), "Expects a string."))
     if not _KEY_NAME.match(name):

@@ -53,13 +53,25 @@ plus a page size must still fit the 64-bit integers every database binds (a forg
 offset 2**63 would otherwise reach the driver as an OverflowError)."""
 
 
-def _not_positive(kind: SearchKind, value: int | None) -> InvalidParameterValue:
+def _not_positive(kind: SearchKind, value: object) -> InvalidParameterValue:
     if kind is SearchKind.MODEL_VERSIONS:
         return InvalidParameterValue(
             f"Invalid value for max_results. It must be a positive integer, but got {value}"
         )
+    shown = repr(value) if isinstance(value, str) else value
     return InvalidParameterValue(
-        f"Invalid value {value} for parameter 'max_results' supplied. It must be a positive integer"
+        f"Invalid value {shown} for parameter 'max_results' supplied. It must be a positive integer"
+    )
+
+
+def _too_large(kind: SearchKind, value: object, limit: int) -> InvalidParameterValue:
+    if kind in (SearchKind.REGISTERED_MODELS, SearchKind.MODEL_VERSIONS):
+        return InvalidParameterValue(
+            "Invalid value for request parameter max_results. It must be at most "
+            f"{limit}, but got value {value}"
+        )
+    return InvalidParameterValue(
+        f"Invalid value {value} for parameter 'max_results' supplied. It must be at most {limit}"
     )
 
 
@@ -87,25 +99,18 @@ def resolve_max_results(kind: SearchKind, value: int | None) -> int:
     """
     if value is None:
         return DEFAULT_MAX_RESULTS[kind]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidParameterValue(
-            f"Invalid value {value!r} for parameter 'max_results' supplied. It must be a positive integer"
-        )
-    if kind is SearchKind.LOGGED_MODELS and value == 0:
-        return DEFAULT_MAX_RESULTS[kind]
+    raw: object = value  # callers outside the type checker pass floats and strings too
     limit = MAX_MAX_RESULTS[kind]
-    if value < 1:
-        raise _not_positive(kind, value)
-    if value > limit:
-        if kind in (SearchKind.REGISTERED_MODELS, SearchKind.MODEL_VERSIONS):
-            raise InvalidParameterValue(
-                "Invalid value for request parameter max_results. It must be at most "
-                f"{limit}, but got value {value}"
-            )
-        raise InvalidParameterValue(
-            f"Invalid value {value} for parameter 'max_results' supplied. It must be at most {limit}"
-        )
-    return value
+    integer = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    # MLflow's model-version search asks for a positive integer first; its other searches look at
+    # the ceiling first, so there an over-large float (1e15) is "too large", in their words.
+    if kind is SearchKind.MODEL_VERSIONS and (integer is None or integer < 1):
+        raise _not_positive(kind, raw)
+    if (integer is not None and integer > limit) or (isinstance(raw, float) and raw > limit):
+        raise _too_large(kind, raw, limit)
+    if integer is None or integer < 0 or (integer == 0 and kind is not SearchKind.LOGGED_MODELS):
+        raise _not_positive(kind, raw)
+    return integer or DEFAULT_MAX_RESULTS[kind]
 
 
 # --- fingerprints ---------------------------------------------------------------------------------

@@ -237,6 +237,32 @@ def _error(message: str) -> InvalidParameterValue:
     return InvalidParameterValue(message)
 
 
+def _invalid_clause(kind: SearchKind, source: str, detail: str) -> InvalidParameterValue:
+    """A filter outside the grammar, opening with MLflow's sentence for the kind (its store tests
+    and users match on it): the logged-model grammar says "Invalid filter string", the others
+    "Invalid clause(s) in filter string"; ``detail`` says what is wrong where ("" for nothing
+    more than the logged-model sentence says)."""
+    if kind is SearchKind.LOGGED_MODELS:
+        more = f" {detail[0].upper()}{detail[1:]}" if detail else ""
+        return _error(
+            f"Invalid filter string: {source!r}. Expected a list of comparisons separated by 'AND' "
+            f"(e.g. 'metrics.loss > 0.1 AND params.lr = 0.01').{more}"
+        )
+    return _error(f"Invalid clause(s) in filter string: {detail}")
+
+
+def _unparsable_clause(kind: SearchKind, source: str, clause: Sequence[Token]) -> InvalidParameterValue:
+    """A comparison MLflow's SQL tokenizer cannot read as one (its value a keyword: TRUE, FALSE),
+    listed token by token as MLflow lists it: quoted for runs and traces, bare for the others."""
+    if kind is SearchKind.LOGGED_MODELS:
+        listed = ""
+    elif kind in (SearchKind.RUNS, SearchKind.TRACES):
+        listed = ", ".join(repr(t.text) for t in clause)
+    else:
+        listed = ", ".join(t.text for t in clause)
+    return _invalid_clause(kind, source, listed)
+
+
 def _strip_quotes(text: str) -> str:
     """MLflow's key unquoting: one pair of '…' or "…", then one pair of backticks."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
@@ -304,8 +330,9 @@ def _field_for(kind: SearchKind, key_type: KeyType, key: str) -> _Field:
     if key_type is KeyType.ATTRIBUTE:
         attributes = _ATTRIBUTES[kind]
         if key not in attributes:
-            valid = sorted(set(attributes) | set(_ATTRIBUTE_ALIASES.get(kind, {})))
-            raise _error(f"Invalid attribute key '{key}' specified. Valid keys are {valid}")
+            valid = ", ".join(map(repr, sorted(set(attributes) | set(_ATTRIBUTE_ALIASES.get(kind, {})))))
+            # MLflow prints a set ('{'name'}'), which its store tests match on; sorted here.
+            raise _error(f"Invalid attribute key '{key}' specified. Valid keys are '{{{valid}}}'")
         return attributes[key]
     if key_type is KeyType.DATASET:
         if key not in DATASET_KEYS:
@@ -350,22 +377,18 @@ def _long(value: int, text: str) -> int:
 
 def _parse_list(tokens: Sequence[Token], source: str) -> tuple[str, ...]:
     """Items of ``( 'a', "b", ... )`` as MLflow reads them (Python string-literal rules)."""
-    expect_item = True
-    for token in tokens:
-        if token.kind is TokenKind.STRING:
-            expect_item = False
-        elif token.kind is TokenKind.COMMA and not expect_item:
-            expect_item = True
-        else:
-            raise _error(
-                "While parsing a list in the query, expected a non-empty list of quoted string values, "
-                f"found {token.text!r}"
-            )
     if not tokens:
         raise _error(
             "While parsing a list in the query, expected a non-empty list of string values, "
             "but got empty list"
         )
+    for token in tokens:
+        # Numbers are read too, so that a list of them is refused in MLflow's words below.
+        if token.kind not in (TokenKind.STRING, TokenKind.NUMBER, TokenKind.COMMA):
+            raise _error(
+                "While parsing a list in the query, expected a non-empty list of quoted string values, "
+                f"found {token.text!r}"
+            )
     text = "(" + " ".join(t.text for t in tokens) + ("" if tokens[-1].kind is TokenKind.COMMA else ",") + ")"
     try:
         parsed = ast.literal_eval(text)
@@ -375,7 +398,10 @@ def _parse_list(tokens: Sequence[Token], source: str) -> tuple[str, ...]:
             f"but got ill-formed list: {source}"
         ) from None
     if not isinstance(parsed, tuple) or not all(isinstance(item, str) for item in parsed):
-        raise _error(f"While parsing a list in the query, expected string values: {source}")
+        raise _error(
+            "While parsing a list in the query, expected string value, punctuation, or whitespace, "
+            f"but got different type in list: {parsed}"
+        )
     return parsed
 
 
@@ -415,9 +441,8 @@ def _convert_value(
             items = tuple(_canonical_experiment_id(i) for i in items)
         return items
     if comparator in LIST_COMPARATORS:
-        raise _error(
-            f"Invalid clause(s) in filter string: {comparator.value} needs a parenthesised list of quoted"
-            " strings, e.g. ('a', 'b')"
+        raise _invalid_clause(
+            kind, source, f"{comparator.value} needs a parenthesised list of quoted strings, e.g. ('a', 'b')"
         )
     (token,) = value_tokens
     kind_ = field.value_kind
@@ -464,7 +489,8 @@ def _list_keys(kind: SearchKind) -> list[str]:
 
 
 class _Cursor:
-    def __init__(self, tokens: list[Token], source: str) -> None:
+    def __init__(self, kind: SearchKind, tokens: list[Token], source: str) -> None:
+        self.kind = kind
         self.tokens = tokens
         self.i = 0
         self.source = source
@@ -476,9 +502,8 @@ class _Cursor:
     def next(self, expected: str) -> Token:
         token = self.peek()
         if token is None:
-            raise _error(
-                f"Invalid clause(s) in filter string: {self.source!r} ends where {expected} was expected"
-            )
+            where = f"{self.source!r} ends where {expected} was expected"
+            raise _invalid_clause(self.kind, self.source, where)
         self.i += 1
         return token
 
@@ -512,18 +537,20 @@ def _comparator(cursor: _Cursor) -> Comparator:
                     return Comparator.IS_NOT_NULL
                 raise _error(f"Invalid comparator 'IS NOT {last.text}'")
             raise _error(f"Invalid comparator 'IS {following.text}'")
-    raise _error(f"Invalid clause(s) in filter string: expected a comparator, found {token.text!r}")
+    raise _invalid_clause(cursor.kind, cursor.source, f"expected a comparator, found {token.text!r}")
 
 
 def _parse_comparison(kind: SearchKind, cursor: _Cursor) -> Comparison:
+    start = cursor.i
     key_token = cursor.next("a key")
     if key_token.kind is TokenKind.LPAREN:
-        raise _error(
-            f"Invalid clause(s) in filter string {cursor.source!r}: parentheses are not supported; "
-            "join comparisons with AND"
-        )
+        where = f"{cursor.source!r}: parentheses are not supported; join comparisons with AND"
+        raise _invalid_clause(kind, cursor.source, where)
     if key_token.kind not in (TokenKind.IDENT, TokenKind.STRING):
-        raise _error(f"Invalid clause(s) in filter string: expected a key, found {key_token.text!r}")
+        raise _invalid_clause(kind, cursor.source, f"expected a key, found {key_token.text!r}")
+    value = cursor.peek(1)
+    if value is not None and value.kind is TokenKind.IDENT and value.upper in ("TRUE", "FALSE"):
+        raise _unparsable_clause(kind, cursor.source, cursor.tokens[start : start + 3])
     key_type, key = _resolve_key(kind, key_token)
     comparator = _comparator(cursor)
     field = _field_for(kind, key_type, key)
@@ -593,7 +620,7 @@ def parse_filter(kind: SearchKind, text: str | None) -> Filter:
             "characters per filter"
         )
     tokens = tokenize(text)
-    cursor = _Cursor(tokens, text)
+    cursor = _Cursor(kind, tokens, text)
     comparisons: list[Comparison] = []
     values = 0
     while cursor.peek() is not None:
@@ -603,10 +630,7 @@ def parse_filter(kind: SearchKind, text: str | None) -> Filter:
         token = cursor.peek()
         assert token is not None
         if token.kind is TokenKind.KEYWORD and token.upper == "OR":
-            raise _error(
-                "Invalid clause(s) in filter string: 'OR'. "
-                f"Only AND is supported between comparisons: {text!r}"
-            )
+            raise _invalid_clause(kind, text, f"'OR'. Only AND is supported between comparisons: {text!r}")
         if len(comparisons) == MAX_FILTER_COMPARISONS:
             raise _error(
                 f"Invalid filter: more than the limit of {MAX_FILTER_COMPARISONS} comparisons per filter"
