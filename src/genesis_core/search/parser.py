@@ -541,16 +541,16 @@ def _comparator(cursor: _Cursor) -> Comparator:
 
 
 def _parse_comparison(kind: SearchKind, cursor: _Cursor) -> Comparison:
-    start = cursor.i
+    first = cursor.i
     key_token = cursor.next("a key")
     if key_token.kind is TokenKind.LPAREN:
         where = f"{cursor.source!r}: parentheses are not supported; join comparisons with AND"
         raise _invalid_clause(kind, cursor.source, where)
     if key_token.kind not in (TokenKind.IDENT, TokenKind.STRING):
         raise _invalid_clause(kind, cursor.source, f"expected a key, found {key_token.text!r}")
-    value = cursor.peek(1)
-    if value is not None and value.kind is TokenKind.IDENT and value.upper in ("TRUE", "FALSE"):
-        raise _unparsable_clause(kind, cursor.source, cursor.tokens[start : start + 3])
+    after = cursor.peek(1)
+    if after is not None and after.kind is TokenKind.IDENT and after.upper in ("TRUE", "FALSE"):
+        raise _unparsable_clause(kind, cursor.source, cursor.tokens[first : first + 3])
     key_type, key = _resolve_key(kind, key_token)
     comparator = _comparator(cursor)
     field = _field_for(kind, key_type, key)
