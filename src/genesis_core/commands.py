@@ -39,6 +39,7 @@ from genesis_flow.core.search.paging import (
     page_after,
     query_fingerprint,
     resolve_max_results,
+    scoped_fingerprint,
 )
 
 E = TypeVar("E")
@@ -61,13 +62,26 @@ class PageRequest:
 
     @classmethod
     def search(
-        cls, kind: SearchKind, max_results: int | None, page_token: str | None, *query: object
+        cls,
+        kind: SearchKind,
+        max_results: int | None,
+        page_token: str | None,
+        *query: object,
+        experiment_ids: tuple[str, ...] | None = None,
     ) -> PageRequest:
-        """The page of a ``kind`` search; ``query`` is everything that defines the result
-        (filter, order, scope), so a token is refused by any other query."""
+        """The page of a ``kind`` search; ``query`` (and ``experiment_ids``, the scope of a
+        search inside experiments) is everything that defines the result, so a token is refused
+        by any other query; in MLflow's words when the experiments changed."""
         limit = resolve_max_results(kind, max_results)
-        fingerprint = query_fingerprint(kind, *query)
-        return cls(limit, decode_page_token(page_token, fingerprint), fingerprint)
+        if experiment_ids is None:
+            fingerprint = query_fingerprint(kind, *query)
+            return cls(limit, decode_page_token(page_token, fingerprint), fingerprint)
+        fingerprint = scoped_fingerprint(experiment_ids, kind, *query)
+        scope_changed = (
+            "Experiment IDs in the page token do not match the requested experiment IDs. "
+            f"Expected: {list(experiment_ids)}"
+        )
+        return cls(limit, decode_page_token(page_token, fingerprint, scope_changed), fingerprint)
 
     @classmethod
     def metric_history(
@@ -135,7 +149,7 @@ class ExperimentSearch:
         resolve_max_results(kind, max_results)
         wanted = _experiment_scope(experiment_ids)
         page = PageRequest.search(
-            kind, max_results, page_token, wanted, run_view_type, filter, tuple(order_by)
+            kind, max_results, page_token, run_view_type, filter, tuple(order_by), experiment_ids=wanted
         )
         return cls(wanted, page)
 
@@ -155,7 +169,7 @@ class ExperimentSearch:
         v.validate_lookups("datasets", (d.name for d in datasets))
         v.validate_lookups("datasets", (d.digest for d in datasets))
         page = PageRequest.search(
-            kind, max_results, page_token, wanted, filter, tuple(datasets), tuple(order_by)
+            kind, max_results, page_token, filter, tuple(datasets), tuple(order_by), experiment_ids=wanted
         )
         return cls(wanted, page)
 
@@ -171,7 +185,9 @@ class ExperimentSearch:
         kind = SearchKind.TRACES
         resolve_max_results(kind, max_results)
         wanted = _experiment_scope(experiment_ids)
-        page = PageRequest.search(kind, max_results, page_token, wanted, filter, tuple(order_by))
+        page = PageRequest.search(
+            kind, max_results, page_token, filter, tuple(order_by), experiment_ids=wanted
+        )
         return cls(wanted, page)
 
 

@@ -99,6 +99,16 @@ def test_experiment_scope_is_sorted_unique_text() -> None:
     assert again.page.offset == 1000
 
 
+def test_a_token_from_other_experiments_is_refused_in_mlflows_words() -> None:
+    token = ExperimentSearch.logged_models(["1"], Filter(), [], 1, (), None).page.page([1, 2]).next_page_token
+    scope = r"^Experiment IDs in the page token do not match the requested experiment IDs. Expected: \['2'\]$"
+    with pytest.raises(InvalidParameterValue, match=scope):
+        ExperimentSearch.logged_models(["2"], Filter(), [], 1, (), token)
+    # Another filter in the same experiments: our own words, without the (possibly long) token.
+    with pytest.raises(InvalidParameterValue, match=r"^Invalid page token: it belongs to a different search"):
+        ExperimentSearch.logged_models(["1"], Filter(), [DatasetRef("d")], 1, (), token)
+
+
 def test_max_results_is_checked_before_the_experiment_ids() -> None:
     with pytest.raises(InvalidParameterValue, match="max_results"):
         ExperimentSearch.traces(["\x00"], Filter(), 0, (), None)

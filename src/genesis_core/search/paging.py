@@ -153,6 +153,16 @@ def query_fingerprint(*parts: object) -> str:
     return hashlib.sha256(blob.encode("ascii")).hexdigest()[:32]
 
 
+_SCOPE_CHARS = 16
+
+
+def scoped_fingerprint(scope: object, *parts: object) -> str:
+    """:func:`query_fingerprint` of ``scope`` and ``parts`` whose first characters depend on
+    ``scope`` alone, so :func:`decode_page_token` can tell a token replayed in another scope
+    (other experiments) from one replayed with another filter or order."""
+    return query_fingerprint(scope)[:_SCOPE_CHARS] + query_fingerprint(scope, *parts)[_SCOPE_CHARS:]
+
+
 # --- page tokens ----------------------------------------------------------------------------------
 
 
@@ -173,23 +183,25 @@ def encode_page_token(offset: int, fingerprint: str) -> str:
     return _encode({"c": _checksum(offset, fingerprint), "o": offset, "q": fingerprint})
 
 
-def _invalid(token: object, why: str) -> InvalidParameterValue:
-    shown = repr(token) if len(repr(token)) <= 80 else repr(token)[:77] + "..."
-    return InvalidParameterValue(f"Invalid page token {shown}: {why}")
+def _invalid(why: str) -> InvalidParameterValue:
+    # The token is not quoted: it can be long, and MLflow does not quote it either.
+    return InvalidParameterValue(f"Invalid page token: {why}")
 
 
-def decode_page_token(token: str | None, fingerprint: str) -> int:
+def decode_page_token(token: str | None, fingerprint: str, scope_changed: str | None = None) -> int:
     """The offset a token from :func:`encode_page_token` carries; None or "" means 0.
 
     Raises:
         InvalidParameterValue: the token is not one of ours (bad base64 or JSON, missing or
             extra fields, a negative or non-integer offset, a wrong checksum: a flipped
-            character or an edited offset), or it belongs to a different query.
+            character or an edited offset), or it belongs to a different query; with the
+            message ``scope_changed`` when ``fingerprint`` is a :func:`scoped_fingerprint` and
+            the token's scope differs.
     """
     if token is None or token == "":
         return 0
     if not isinstance(token, str):
-        raise _invalid(token, "expected a string")
+        raise _invalid("expected a string")
     try:
         raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
     except (UnicodeError, binascii.Error, ValueError):
@@ -198,19 +210,21 @@ def decode_page_token(token: str | None, fingerprint: str) -> int:
     try:
         payload = json.loads(raw.decode("utf-8"))
     except (UnicodeError, ValueError, RecursionError):
-        raise _invalid(token, "could not decode it") from None
+        raise _invalid("could not decode it") from None
     if not isinstance(payload, dict) or set(payload) != {"c", "o", "q"}:
-        raise _invalid(token, "unexpected content")
+        raise _invalid("unexpected content")
     offset, query, checksum = payload["o"], payload["q"], payload["c"]
     if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_PAGE_OFFSET:
-        raise _invalid(token, "bad offset")
+        raise _invalid("bad offset")
     if not isinstance(query, str) or not isinstance(checksum, str):
-        raise _invalid(token, "unexpected content")
+        raise _invalid("unexpected content")
     # Re-encoding must give the token back: this rejects any change, down to unused base64 bits.
     if checksum != _checksum(offset, query) or _encode(payload) != token:
-        raise _invalid(token, "it has been altered")
+        raise _invalid("it has been altered")
     if query != fingerprint:
-        raise _invalid(token, "it belongs to a different search (filter, order or scope changed)")
+        if scope_changed is not None and query[:_SCOPE_CHARS] != fingerprint[:_SCOPE_CHARS]:
+            raise InvalidParameterValue(scope_changed)
+        raise _invalid("it belongs to a different search (its filter or order changed)")
     return offset
 
 
