@@ -30,11 +30,44 @@ FILTER_ERRORS = {
     ("model versions", "run_id IN ("): r"Invalid clause\(s\) in filter string",
     ("model versions", "run_id IN ()"): r"expected a non-empty list of string values, but got empty list",
     ("model versions", "version_number = 'x'"): r"Invalid value for numeric attribute 'version_number': 'x'$",
+    ("model versions", "run_id IN (1,2)"): r"^While parsing a list in the query, expected string value, "
+    r"punctuation, or whitespace, but got different type in list: \(1, 2\)$",
+    ("runs", "attributes.run_id IN ('a', 2)"): r"but got different type in list: \('a', 2\)$",
+    ("registered models", "evilhax = true"): r"^Invalid clause\(s\) in filter string: evilhax, =, true$",
+    ("runs", "tags.a = false"): r"^Invalid clause\(s\) in filter string: 'tags.a', '=', 'false'$",
+    ("registered models", "evilhax = 'x'"): r"^Invalid attribute key 'evilhax' specified. "
+    r"Valid keys are '\{'name'\}'$",
+    ("logged models", "Foo"): r"^Invalid filter string: 'Foo'. Expected a list of comparisons separated by",
+    ("logged models", "name = true"): r"^Invalid filter string: 'name = true'. Expected a list",
+}
+
+AT_MOST = r"^Invalid value for request parameter max_results. It must be at most "
+SUPPLIED = r"for parameter 'max_results' supplied\. "
+POSITIVE = r"^Invalid value for max_results\. It must be a positive integer, but got "
+# A search and a max_results it refuses -> the pattern MLflow's store tests (or its message) match on.
+MAX_RESULTS_ERRORS = {
+    ("registered models", 1001): AT_MOST + r"1000, but got value 1001$",
+    ("registered models", 1e15): AT_MOST + r"1000, but got value 1000000000000000\.0$",
+    ("model versions", 200_001): AT_MOST + r"200000, but got value 200001$",
+    ("model versions", 1e15): POSITIVE + r"1000000000000000\.0$",
+    ("model versions", 0): POSITIVE + r"0$",
+    ("runs", 10**15): r"^Invalid value 1000000000000000 " + SUPPLIED + r"It must be at most 50000$",
+    ("experiments", 1e15): r"^Invalid value 1000000000000000\.0 " + SUPPLIED + r"It must be at most 50000$",
+    ("traces", 0): r"^Invalid value 0 " + SUPPLIED + r"It must be a positive integer$",
 }
 
 
+def _matches(call: Any, pattern: str) -> tuple[Any, bool]:
+    seen = outcome(call)
+    return seen.get("code"), bool(re.search(pattern, str(seen.get("message"))))
+
+
 def error_texts(side: Side) -> dict[str, Any]:
-    from mlflow.entities import ViewType
+    from mlflow.entities import ExperimentTag, Metric, Param, RunTag, ViewType, model_registry
+
+    # MLflow's entities are untyped; as Any, calling them is no untyped call in a typed function.
+    RegisteredModelTag: Any = model_registry.RegisteredModelTag
+    ModelVersionTag: Any = model_registry.ModelVersionTag
     from mlflow.entities.trace_info import TraceInfo
     from mlflow.entities.trace_location import TraceLocation
     from mlflow.entities.trace_state import TraceState
@@ -71,6 +104,14 @@ def error_texts(side: Side) -> dict[str, Any]:
         "traces": lambda f: t.search_traces(locations=[experiment_id], filter_string=f),
         "registered models": lambda f: r.search_registered_models(filter_string=f),
         "model versions": lambda f: r.search_model_versions(filter_string=f),
+        "logged models": lambda f: t.search_logged_models([experiment_id], filter_string=f),
+    }
+    sized = {
+        "runs": lambda n: t.search_runs([experiment_id], None, ViewType.ALL, max_results=n),
+        "experiments": lambda n: t.search_experiments(max_results=n),
+        "traces": lambda n: t.search_traces(locations=[experiment_id], max_results=n),
+        "registered models": lambda n: r.search_registered_models(max_results=n),
+        "model versions": lambda n: r.search_model_versions(max_results=n),
     }
     tokens = {
         "runs": lambda: t.search_runs([experiment_id], None, ViewType.ALL, page_token="abc"),
@@ -79,11 +120,40 @@ def error_texts(side: Side) -> dict[str, Any]:
         "registered models": lambda: r.search_registered_models(page_token="abc"),
         "model versions": lambda: r.search_model_versions(page_token="abc"),
     }
-    filters: dict[str, Any] = {}
-    for (kind, flt), pattern in FILTER_ERRORS.items():
-        seen = outcome(partial(searches[kind], flt))
-        filters[f"{kind}: {flt}"] = (seen.get("code"), bool(re.search(pattern, str(seen.get("message")))))
+    filters = {
+        f"{kind}: {flt}": _matches(partial(searches[kind], flt), p)
+        for (kind, flt), p in FILTER_ERRORS.items()
+    }
+    sizes = {
+        f"{kind}: {n}": _matches(partial(sized[kind], n), p) for (kind, n), p in MAX_RESULTS_ERRORS.items()
+    }
+    other_experiment = t.create_experiment(side.name("exp"))
+    for name in ("a", "b"):
+        t.create_logged_model(experiment_id, name=side.name(name))
+    token = t.search_logged_models([experiment_id], max_results=1).token
+    scope = re.escape(
+        "Experiment IDs in the page token do not match the requested experiment IDs. "
+        f"Expected: {[other_experiment]}"
+    )
+    rm_tag, mv_tag = r.set_registered_model_tag, r.set_model_version_tag
     return {
+        "key": {
+            "registered model tag None": message(lambda: rm_tag(model, RegisteredModelTag(None, "v"))),
+            "registered model tag ''": message(lambda: rm_tag(model, RegisteredModelTag("", "v"))),
+            "delete registered model tag None": message(lambda: r.delete_registered_model_tag(model, None)),
+            "delete registered model tag ''": message(lambda: r.delete_registered_model_tag(model, "")),
+            "model version tag None": message(lambda: mv_tag(model, "1", ModelVersionTag(None, "v"))),
+            "delete model version tag ''": message(lambda: r.delete_model_version_tag(model, "1", "")),
+            "run tag ''": message(lambda: t.set_tag(run_id, RunTag("", "v"))),
+            "experiment tag ''": message(lambda: t.set_experiment_tag(experiment_id, ExperimentTag("", "v"))),
+            "trace tag ''": message(lambda: t.set_trace_tag(trace_id, "", "v")),
+            "param ''": message(lambda: t.log_param(run_id, Param("", "v"))),
+            "metric ''": message(lambda: t.log_metric(run_id, Metric("", 1.0, 0, 0))),
+        },
+        "max_results": sizes,
+        "logged-model token in other experiments": _matches(
+            lambda: t.search_logged_models([other_experiment], max_results=1, page_token=token), "^" + scope
+        ),
         "missing tag": {
             "run": message(lambda: t.delete_tag(run_id, "nokey")),
             "experiment": message(lambda: t.delete_experiment_tag(experiment_id, "nokey")),
@@ -104,7 +174,12 @@ def test_error_texts_are_mlflows(mlflow_side: RunCase, plugin_side: RunCase) -> 
     theirs, ours = mlflow_side(error_texts), plugin_side(error_texts)
     undecodable = "INVALID_PARAMETER_VALUE: Invalid page token, could not base64-decode"
     assert theirs["page token"]["runs"] == undecodable
-    assert set(theirs["filters"].values()) == {("INVALID_PARAMETER_VALUE", True)}
+    for situations in ("filters", "max_results"):  # the patterns are MLflow's answers
+        assert theirs[situations] == dict.fromkeys(theirs[situations], ("INVALID_PARAMETER_VALUE", True))
+    assert theirs["logged-model token in other experiments"] == ("INVALID_PARAMETER_VALUE", True)
+    assert theirs["key"]["registered model tag None"] == (
+        "INVALID_PARAMETER_VALUE: Missing value for required parameter 'key'."
+    )
     assert ours == theirs
 
 
