@@ -129,10 +129,10 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
         "                pass",
     ),
     (
-        "default experiment can be deleted",
+        "the default experiment silently survives its deletion",
         TRACKING,
-        "            if experiment.experiment_id == DEFAULT_EXPERIMENT_ID:\n                raise",
-        "            if False:\n                raise",
+        "            self._set_experiment_stage(experiment, LifecycleStage.DELETED)",
+        "            if experiment_id != '0':\n                self._set_experiment_stage(experiment, LifecycleStage.DELETED)",
     ),
     (
         "metric history unordered",
@@ -161,7 +161,7 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "duplicate registered model names allowed",
         REGISTRY,
-        "            if name in self._models:\n                raise model_exists(name)\n            now",
+        "            if name in self._models:\n                raise name_taken(name, self._models[name].tags, tag_values)\n            now",
         "            now",
     ),
     (
@@ -173,13 +173,13 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "log_spans rewrites the info of a known trace",
         TRACING,
-        "self._traces[trace_id] = update_info_from_spans(stored, group)",
+        "self._traces[trace_id] = update_info_from_spans(stored, group, earlier)",
         "self._traces[trace_id] = info_from_spans(trace_id, str(experiment_id), group)",
     ),
     (
         "log_spans leaves an open trace's info alone",
         TRACING,
-        "self._traces[trace_id] = update_info_from_spans(stored, group)",
+        "self._traces[trace_id] = update_info_from_spans(stored, group, earlier)",
         "pass",
     ),
     (
