@@ -107,8 +107,8 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
     (
         "page token not bound to its query",
         COMMANDS,
-        "kind, max_results, page_token, wanted, run_view_type, filter, tuple(order_by)",
-        "kind, max_results, page_token",
+        "kind, max_results, page_token, run_view_type, filter, tuple(order_by), experiment_ids=wanted",
+        "kind, max_results, page_token, experiment_ids=wanted",
     ),
     (
         "dataset inputs not deduplicated",
