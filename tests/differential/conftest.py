@@ -101,13 +101,7 @@ def ours(
 ) -> Iterator[Callable[[str], dict[str, Any]]]:
     """``ours(script)``: the observation of genesis_flow on ``backend_id`` (once per session)."""
     with contextlib.ExitStack() as stack:
-        try:
-            namespace = _open_backend(backend_id, stack)
-        except Unavailable as exc:
-            if backend_id in required_backends():
-                pytest.fail(f"{exc} (GENESIS_REQUIRED_BACKENDS lists it: CI must run it)", pytrace=False)
-            _UNAVAILABLE[backend_id] = str(exc)
-            pytest.skip(str(exc))
+        namespace = open_backend(backend_id, stack)
         cache: dict[str, dict[str, Any]] = {}
 
         def observe(name: str) -> dict[str, Any]:
@@ -137,6 +131,21 @@ def _reset_genesis() -> None:
     bootstrap.reset_memory_stores()
     config.forget_stores()
     state.reset()
+
+
+def open_backend(backend_id: str, stack: contextlib.ExitStack) -> Namespace:
+    """:func:`_open_backend`, or a skip with the reason printed (and listed in the summary), or
+    a failure when GENESIS_REQUIRED_BACKENDS lists the backend (CI must run it)."""
+    try:
+        return _open_backend(backend_id, stack)
+    except Unavailable as exc:
+        if backend_id in required_backends():
+            pytest.fail(
+                f"{exc} (GENESIS_REQUIRED_BACKENDS lists {backend_id}: CI must run it)", pytrace=False
+            )
+        _UNAVAILABLE[backend_id] = str(exc)
+        print(f"skipped: {exc}")
+        pytest.skip(str(exc))
 
 
 def _open_backend(backend_id: str, stack: contextlib.ExitStack) -> Namespace:
@@ -320,13 +329,7 @@ def plugin_namespace(backend_id: str, tmp_path_factory: pytest.TempPathFactory) 
     """The ``genesis+...`` / ``mongodb://`` URI of one fresh namespace on ``backend_id`` for the
     session's store-level cases."""
     with contextlib.ExitStack() as stack:
-        try:
-            namespace = _open_backend(backend_id, stack)
-        except Unavailable as exc:
-            if backend_id in required_backends():
-                pytest.fail(f"{exc} (GENESIS_REQUIRED_BACKENDS lists it: CI must run it)", pytrace=False)
-            _UNAVAILABLE[backend_id] = str(exc)
-            pytest.skip(str(exc))
+        namespace = open_backend(backend_id, stack)
         workdir = tmp_path_factory.mktemp(f"plugin-{backend_id}")
         yield plugin_uri(stack.enter_context(namespace("plugin", workdir)))
 
