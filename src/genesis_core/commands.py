@@ -22,6 +22,7 @@ from genesis_flow.core.entities import (
     DatasetRef,
     Experiment,
     ExperimentTag,
+    LoggedModel,
     LoggedModelInput,
     LoggedModelParameter,
     LoggedModelTag,
@@ -342,6 +343,45 @@ def check_new_logged_model(
         v.validate_run_tag(tag.key, tag.value)
     for param in params:
         v.validate_param(param.key, param.value)
+
+
+@frozen
+class NewLoggedModel:
+    """A ``create_logged_model`` call that passed its checks (:func:`check_new_logged_model`);
+    :meth:`build` makes the model once the store has its id and the experiment."""
+
+    name: str | None
+    source_run_id: str | None
+    tags: tuple[LoggedModelTag, ...]
+    params: tuple[LoggedModelParameter, ...]
+    model_type: str | None
+
+    @classmethod
+    def checked(
+        cls,
+        name: str | None,
+        source_run_id: str | None,
+        tags: Sequence[LoggedModelTag],
+        params: Sequence[LoggedModelParameter],
+        model_type: str | None,
+    ) -> NewLoggedModel:
+        """Raises InvalidParameterValue as :func:`check_new_logged_model` says."""
+        check_new_logged_model(name, source_run_id, tags, params)
+        return cls(name, source_run_id, tuple(tags), tuple(params), model_type)
+
+    def build(self, unique_id: str, experiment_id: str, experiment_location: str, now: int) -> LoggedModel:
+        """The model, as :meth:`LoggedModel.new` makes it in that experiment."""
+        return LoggedModel.new(
+            unique_id,
+            experiment_id,
+            experiment_location,
+            now,
+            self.name,
+            self.source_run_id,
+            self.tags,
+            self.params,
+            self.model_type,
+        )
 
 
 @frozen

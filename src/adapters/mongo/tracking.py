@@ -45,10 +45,10 @@ from genesis_flow.core.commands import (
     ImportedRun,
     LogBatch,
     LoggedModelParams,
+    NewLoggedModel,
     PageRequest,
     check_imported_experiment,
     check_new_experiment,
-    check_new_logged_model,
     check_run_inputs,
 )
 from genesis_flow.core.diagnostics import Diagnosis
@@ -1040,23 +1040,13 @@ class MongoTrackingStore(MongoTraces):
         params: Sequence[LoggedModelParameter] = (),
         model_type: str | None = None,
     ) -> LoggedModel:
-        check_new_logged_model(name, source_run_id, tags, params)
+        new = NewLoggedModel.checked(name, source_run_id, tags, params, model_type)
         # One id per call, drawn before the retried work: a retry after a lost reply finds its model.
         unique_id = self._ids.new_id()
 
         def work() -> LoggedModel:
             experiment = self._active_experiment_doc(experiment_id)
-            model = LoggedModel.new(
-                unique_id,
-                experiment["_id"],
-                experiment["art"],
-                self._clock.now_ms(),
-                name,
-                source_run_id,
-                tags,
-                params,
-                model_type,
-            )
+            model = new.build(unique_id, experiment["_id"], experiment["art"], self._clock.now_ms())
             with contextlib.suppress(DuplicateKeyError):  # a retry after a lost reply
                 self._models.insert_one(mapping.logged_model_doc(model))
             return model

@@ -47,10 +47,10 @@ from genesis_flow.core.commands import (
     ImportedRun,
     LogBatch,
     LoggedModelParams,
+    NewLoggedModel,
     PageRequest,
     check_imported_experiment,
     check_new_experiment,
-    check_new_logged_model,
     check_run_inputs,
 )
 from genesis_flow.core.diagnostics import Diagnosis
@@ -789,20 +789,15 @@ class SqlTrackingStore(SqlTraces):
         params: Sequence[LoggedModelParameter] = (),
         model_type: str | None = None,
     ) -> LoggedModel:
-        check_new_logged_model(name, source_run_id, tags, params)
+        new = NewLoggedModel.checked(name, source_run_id, tags, params, model_type)
 
         def work(conn: Connection) -> LoggedModel:
             experiment = self._active_experiment_row(conn, experiment_id)
-            model = LoggedModel.new(
+            model = new.build(
                 self._ids.new_id(),
                 experiment.experiment_id,
                 experiment.artifact_location,
                 self._clock.now_ms(),
-                name,
-                source_run_id,
-                tags,
-                params,
-                model_type,
             )
             model_id = model.model_id
             conn.execute(t.logged_models.insert().values(logged_model_row(model)))

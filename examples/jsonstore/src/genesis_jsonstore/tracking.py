@@ -29,10 +29,10 @@ from genesis_flow.core.commands import (
     ImportedRun,
     LogBatch,
     LoggedModelParams,
+    NewLoggedModel,
     PageRequest,
     check_imported_experiment,
     check_new_experiment,
-    check_new_logged_model,
     check_run_inputs,
 )
 from genesis_flow.core.entities import (
@@ -547,19 +547,14 @@ class JsonTrackingStore:
         params: Sequence[LoggedModelParameter] = (),
         model_type: str | None = None,
     ) -> LoggedModel:
-        check_new_logged_model(name, source_run_id, tags, params)
+        new = NewLoggedModel.checked(name, source_run_id, tags, params, model_type)
         with self._lock:
             experiment = self._active_experiment(experiment_id)
-            model = LoggedModel.new(
+            model = new.build(
                 self._ids.new_id(),
                 experiment.experiment_id,
                 experiment.artifact_location,
                 self._clock.now_ms(),
-                name,
-                source_run_id,
-                tags,
-                params,
-                model_type,
             )
             self._save_logged_model(model)
             return model
