@@ -162,6 +162,14 @@ class TrackingStore(Protocol):
         Raises RunNotFound."""
         ...
 
+    def run_ids_with_prefix(self, prefix: str, limit: int) -> tuple[str, ...]:
+        """Ids of the runs whose id starts with ``prefix`` (exact, case-sensitive), deleted runs
+        included, in ascending id order, at most ``limit`` of them: what a caller needs to turn
+        the short id it printed back into the run, or to list the candidates of an ambiguous
+        prefix. An index on the run id serves it (a range scan, never a full scan). Raises
+        InvalidParameterValue for an empty prefix or a ``limit`` below 1."""
+        ...
+
     def update_run_info(
         self,
         run_id: str,
