@@ -284,6 +284,54 @@ class ImportedRun:
         return cls(tuple(points.values()), latest_points(points.values()))
 
 
+# The highest code point, and the surrogate block no stored text can hold (validate_text refuses
+# lone surrogates), which the successor of a prefix skips.
+_MAX_CHAR = 0x10FFFF
+_SURROGATES = range(0xD800, 0xE000)
+
+
+@frozen
+class RunIdPrefix:
+    """``run_ids_with_prefix``'s checked arguments, and the id range the prefix stands for.
+
+    Every id that starts with ``prefix`` lies in ``[prefix, upper)`` in code-point order (the
+    order of Python strings, of UTF-8 bytes, of SQLite's BINARY and PostgreSQL's "C" collation,
+    and of MongoDB's string comparison), and nothing else does; so a store asks its id index for
+    that range instead of a LIKE or a regex, whose wildcards a prefix would have to escape.
+    """
+
+    prefix: str
+    limit: int
+
+    @classmethod
+    def of(cls, prefix: object, limit: object) -> RunIdPrefix:
+        """Raises:
+        InvalidParameterValue: ``prefix`` is not non-empty storable text, or ``limit`` is not an
+        integer of at least 1.
+        """
+        if not isinstance(prefix, str) or not prefix:
+            raise InvalidParameterValue(f"A run id prefix must be a non-empty string, got {prefix!r}")
+        v.validate_lookup("run_id", prefix)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidParameterValue(f"limit must be a positive integer, got {limit!r}")
+        return cls(prefix, limit)
+
+    @property
+    def upper(self) -> str | None:
+        """The least string above every id with the prefix; None when there is none (a prefix of
+        nothing but the highest code point), and the range is open above."""
+        stem = self.prefix.rstrip(chr(_MAX_CHAR))
+        if not stem:
+            return None
+        following = ord(stem[-1]) + 1
+        if following in _SURROGATES:
+            following = _SURROGATES.stop
+        return stem[:-1] + chr(following)
+
+    def matches(self, run_id: str) -> bool:
+        return run_id.startswith(self.prefix)
+
+
 def check_new_experiment(name: str, artifact_location: str | None, tags: Sequence[ExperimentTag]) -> None:
     """``create_experiment``'s checks, in MLflow's order: the name, the location, each tag.
 

@@ -22,6 +22,7 @@ from genesis_flow.core.commands import (
     LoggedModelParams,
     NewLoggedModel,
     PageRequest,
+    RunIdPrefix,
     check_imported_experiment,
     check_new_experiment,
     check_run_inputs,
@@ -330,6 +331,11 @@ class InMemoryTrackingStore(InMemoryTraces):
     def get_run(self, run_id: str) -> Run:
         with self._lock:
             return self._run(run_id).snapshot()
+
+    def run_ids_with_prefix(self, prefix: str, limit: int) -> tuple[str, ...]:
+        lookup = RunIdPrefix.of(prefix, limit)
+        with self._lock:
+            return tuple(sorted(i for i in self._runs if lookup.matches(i))[: lookup.limit])
 
     def update_run_info(
         self,

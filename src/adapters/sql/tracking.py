@@ -49,6 +49,7 @@ from genesis_flow.core.commands import (
     LoggedModelParams,
     NewLoggedModel,
     PageRequest,
+    RunIdPrefix,
     check_imported_experiment,
     check_new_experiment,
     check_run_inputs,
@@ -103,6 +104,8 @@ ACTIVE = LifecycleStage.ACTIVE.value
 DELETED = LifecycleStage.DELETED.value
 # Runs purged per statement.
 _PURGE_CHUNK = 500
+# PostgreSQL collations (libc provider) that order text by code point, as RunIdPrefix needs.
+_CODE_POINT_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8"})
 
 
 class SqlTrackingStore(SqlTraces):
@@ -121,6 +124,7 @@ class SqlTrackingStore(SqlTraces):
         self._ids = ids or UuidIdGenerator()
         self._artifact_root = artifact_root
         self._d = q.Dialect(database.dialect)
+        self._index_orders_ids_by_code_point: bool | None = None
         self._db.transact(self._ensure_default_experiment, write=True)
 
     @classmethod
@@ -514,6 +518,43 @@ class SqlTrackingStore(SqlTraces):
             return self._load_runs(conn, [self._run_row_of(conn, run_id)])[0]
 
         return self._db.transact(work)
+
+    def run_ids_with_prefix(self, prefix: str, limit: int) -> tuple[str, ...]:
+        lookup = RunIdPrefix.of(prefix, limit)
+
+        def work(conn: Connection) -> tuple[str, ...]:
+            # Where the primary key's index orders ids by code point, the range is an index range
+            # scan. Under a language collation (en_US...) the same range could miss ids (it
+            # ignores punctuation and case at first), so there ids compare as "C": exact, but
+            # read by a full scan.
+            run_id = t.runs.c.run_id
+            if not self._ids_by_code_point(conn):
+                run_id = self._d.text(run_id)
+            condition = run_id >= lookup.prefix
+            if lookup.upper is not None:
+                condition = condition & (run_id < lookup.upper)
+            statement = sa.select(t.runs.c.run_id).where(condition).order_by(run_id).limit(lookup.limit)
+            return tuple(conn.execute(statement).scalars())
+
+        return self._db.transact(work)
+
+    def _ids_by_code_point(self, conn: Connection) -> bool:
+        """Whether the run id column (the database's default collation) orders by code point."""
+        if self._index_orders_ids_by_code_point is None:
+            if self._d.is_sqlite:
+                known = True  # BINARY: UTF-8 bytes, which order as code points
+            else:
+                # datlocprovider exists from PostgreSQL 15 on ("c" = libc); JSON reads it as
+                # NULL on older servers, where libc is the only provider.
+                provider, collate = conn.execute(
+                    sa.text(
+                        "SELECT to_jsonb(d) ->> 'datlocprovider', d.datcollate FROM pg_database d"
+                        " WHERE d.datname = current_database()"
+                    )
+                ).one()
+                known = provider in (None, "c") and collate in _CODE_POINT_COLLATIONS
+            self._index_orders_ids_by_code_point = known
+        return self._index_orders_ids_by_code_point
 
     def update_run_info(
         self,

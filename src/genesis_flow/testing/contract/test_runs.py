@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from genesis_flow.core.entities import LifecycleStage, RunStatus, RunTag
+from genesis_flow.core.entities import LifecycleStage, Run, RunInfo, RunStatus, RunTag
 from genesis_flow.core.errors import ExperimentNotFound, InvalidParameterValue, RunNotFound
 from genesis_flow.ports import TrackingStore
 from genesis_flow.testing.support import TickingClock
@@ -337,3 +337,70 @@ def test_nested_runs_are_found_by_parent_tag(tracking: TrackingStore) -> None:
     children = [new_run(tracking, tags=[RunTag(PARENT, parent)], start_time=10 + i) for i in range(3)]
     found = run_ids(runs(tracking, ["0"], f"tags.`{PARENT}` = '{parent}'"))
     assert found == list(reversed(children))
+
+
+# --- run ids by prefix (short ids) -------------------------------------------------------------------
+
+
+def test_run_ids_with_prefix_finds_the_run_of_a_short_id(tracking: TrackingStore) -> None:
+    run_id = new_run(tracking)
+    new_run(tracking)
+    assert tracking.run_ids_with_prefix(run_id[:8], 10) == (run_id,)
+    assert tracking.run_ids_with_prefix(run_id, 10) == (run_id,)
+
+
+def test_run_ids_with_prefix_includes_deleted_runs_in_ascending_order(tracking: TrackingStore) -> None:
+    ids = [new_run(tracking) for _ in range(4)]
+    tracking.delete_run(ids[1])
+    for first in {i[0] for i in ids}:
+        assert tracking.run_ids_with_prefix(first, 10) == tuple(sorted(i for i in ids if i.startswith(first)))
+
+
+def test_run_ids_with_prefix_matching_nothing_is_empty(tracking: TrackingStore) -> None:
+    new_run(tracking)
+    assert tracking.run_ids_with_prefix("not-a-run-id", 5) == ()
+
+
+@pytest.mark.parametrize(("prefix", "limit"), [("", 5), ("a", 0), ("a", -1)])
+def test_run_ids_with_prefix_refuses_empty_prefix_or_limit_below_one(
+    tracking: TrackingStore, prefix: str, limit: int
+) -> None:
+    with pytest.raises(InvalidParameterValue):
+        tracking.run_ids_with_prefix(prefix, limit)
+
+
+# Ids a migration may bring (import keeps them): characters LIKE and regexes treat as wildcards,
+# case, and the characters a language collation ignores or folds, which a range must not.
+IMPORTED_IDS = ("a%b", "a_b", "a.b", "a*b", "a\\b", "axb", "aXb", "ab", "a9", "a9-z", "a:", "az", "azz", "a{")
+
+
+def _import_runs(tracking: TrackingStore, run_ids: tuple[str, ...]) -> None:
+    for run_id in run_ids:
+        info = RunInfo(
+            run_id=run_id,
+            experiment_id="0",
+            run_name=run_id,
+            user_id="carol",
+            status=RunStatus.FINISHED,
+            start_time=1,
+            end_time=2,
+            artifact_uri=f"file:///old/0/{run_id}/artifacts",
+            lifecycle_stage=LifecycleStage.DELETED if run_id == "a_b" else LifecycleStage.ACTIVE,
+        )
+        tracking.import_run(Run(info=info), [])
+
+
+@pytest.mark.genesis_requires("import")
+@pytest.mark.parametrize("prefix", ["a%", "a_", "a.", "a*", "a\\", "ax", "aX", "a9", "az", "a", "b", "a9-"])
+def test_run_ids_with_prefix_matches_special_characters_literally(
+    tracking: TrackingStore, prefix: str
+) -> None:
+    _import_runs(tracking, IMPORTED_IDS)
+    expected = tuple(sorted(i for i in IMPORTED_IDS if i.startswith(prefix)))
+    assert tracking.run_ids_with_prefix(prefix, 100) == expected
+
+
+@pytest.mark.genesis_requires("import")
+def test_run_ids_with_prefix_returns_the_first_ids_up_to_the_limit(tracking: TrackingStore) -> None:
+    _import_runs(tracking, IMPORTED_IDS)
+    assert tracking.run_ids_with_prefix("a", 3) == tuple(sorted(IMPORTED_IDS))[:3]
