@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from genesis_flow.core.diagnostics import DatabaseKind
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.core.validation import text_problem
+from genesis_flow.entrypoints.extras import install_hint
 from genesis_flow.ports import (
     ArtifactStore,
     Clock,
@@ -195,7 +196,7 @@ def _mongo_database_type(uri: str) -> type[MongoDatabase]:
         from genesis_flow.adapters.mongo import MongoDatabase
     except ImportError as error:
         raise InvalidParameterValue(
-            f"'{_scheme(uri)}://' needs the MongoDB driver: pip install 'genesis-flow[mongo]' ({error})"
+            f"'{_scheme(uri)}://' needs the MongoDB driver: {install_hint('mongo')} ({error})"
         ) from None
     return CosmosDatabase if is_cosmos_uri(uri) else MongoDatabase
 
@@ -293,7 +294,7 @@ def build_artifact_store(artifact_uri: str, **options: Any) -> ArtifactStore:
             from genesis_flow.adapters.blob.azure import AzureBlobArtifactStore
         except ImportError as error:
             raise InvalidParameterValue(
-                f"'{scheme}://' artifacts need the Azure SDK: pip install 'genesis-flow[azure]' ({error})"
+                f"'{scheme}://' artifacts need the Azure SDK: {install_hint('azure')} ({error})"
             ) from None
         return AzureBlobArtifactStore.from_uri(artifact_uri, **options)
     raise InvalidParameterValue(

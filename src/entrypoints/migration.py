@@ -2,7 +2,7 @@
 
 Sources: any Genesis-Flow backend (``memory:``, ``sqlite:///``, ``postgresql://``, ``mongodb://``)
 and MLflow's own stores: an ``mlruns`` directory (``file:///path/mlruns`` or a plain path) and a
-SQL database MLflow created (read with MLflow's store classes; needs ``genesis-flow[mlflow]``).
+SQL database MLflow created (read with MLflow's store classes; needs the ``mlflow`` extra).
 Destinations: any Genesis-Flow backend.
 
 The copy goes through the ports' import operations, which keep ids, times, numbers and
@@ -55,12 +55,12 @@ from genesis_flow.entrypoints.bootstrap import (
     build_tracking_store,
     sql_database_kind,
 )
+from genesis_flow.entrypoints.extras import install_hint
 from genesis_flow.ports import RegistryStore, TrackingStore
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID
 
 KINDS = ("experiments", "runs", "models", "versions")
 _PAGE = 1000
-MLFLOW_EXTRA_HINT = "pip install 'genesis-flow[mlflow]'"
 
 
 # --- canonical forms and checksums ---------------------------------------------------------------
@@ -348,7 +348,8 @@ def _import_mlflow() -> None:
     try:
         import mlflow  # noqa: F401
     except ImportError:
-        raise InvalidParameterValue(f"reading an MLflow store needs MLflow: {MLFLOW_EXTRA_HINT}") from None
+        hint = install_hint("mlflow")
+        raise InvalidParameterValue(f"reading an MLflow store needs MLflow: {hint}") from None
 
 
 def _local_path(uri: str) -> str | None:

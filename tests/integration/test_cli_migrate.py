@@ -38,6 +38,7 @@ from genesis_flow.core.entities import (
 from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.entrypoints.bootstrap import build_registry_store, build_tracking_store, reset_memory_stores
 from genesis_flow.entrypoints.cli import app
+from genesis_flow.entrypoints.extras import install_hint
 from genesis_flow.entrypoints.migration import (
     canonical_experiment,
     canonical_model,
@@ -411,7 +412,7 @@ def test_mlflow_source_without_mlflow_names_the_extra(
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if MLflow were not installed
     result = invoke("migrate", "--from", str(tmp_path / "mlruns"), "--to", "memory:")
     assert result.exit_code == 1
-    assert "pip install 'genesis-flow[mlflow]'" in result.stderr
+    assert install_hint("mlflow") in result.stderr
     assert result.stderr.strip().count("\n") == 0
 
 

@@ -27,6 +27,7 @@ from genesis_flow.entrypoints.cli.ops import (
     parse_duration_ms,
     ui_refusal,
 )
+from genesis_flow.entrypoints.extras import install_hint
 
 DAY_MS = 86_400_000
 SECRET_URI = "mongodb://u:secret@127.0.0.1:1/x?serverSelectionTimeoutMS=300"
@@ -310,7 +311,7 @@ def test_ui_without_mlflow_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     result = invoke("ui", "--uri", "mongodb://u:secret@127.0.0.1:27017/genesis")
     assert result.exit_code == 1
-    assert "pip install 'genesis-flow[mlflow]'" in result.stderr
+    assert install_hint("mlflow") in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "secret" not in result.output + result.stderr
 

@@ -18,6 +18,8 @@ else:
     # interpreter does not find it.
     import tomli as tomllib  # type: ignore[import-not-found]
 
+from genesis_flow.entrypoints.extras import DISTRIBUTION
+
 ROOT = Path(__file__).resolve().parents[2]
 DRIVERS = ("sqlalchemy", "psycopg", "psycopg2", "pymongo", "bson", "azure", "mlflow")
 
@@ -80,7 +82,7 @@ def test_the_domain_loads_nothing_but_stdlib_and_attrs() -> None:
 def test_no_generic_top_level_package_is_installed(name: str) -> None:
     # `adapters` and `entrypoints` are popular PyPI distributions: shadowing them would break
     # users' environments, so everything lives under genesis_flow.
-    dist = importlib.metadata.distribution("genesis-flow")
+    dist = importlib.metadata.distribution(DISTRIBUTION)
     top_level = (dist.read_text("top_level.txt") or "").split()
     assert name not in top_level
     spec = importlib.util.find_spec(name)

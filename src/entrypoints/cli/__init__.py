@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import click
 
+from genesis_flow.entrypoints.extras import DISTRIBUTION
+
 # module -> names of the Click commands or groups it defines (loaded when present, so a module
 # can land in its own commit).
 _COMMANDS: dict[str, tuple[str, ...]] = {
@@ -32,7 +34,7 @@ def app() -> click.Group:
         context_settings={"help_option_names": ["-h", "--help"]},
         help="Genesis-Flow: browse, compare and migrate MLflow-compatible tracking data.",
     )
-    @click.version_option(package_name="genesis-flow", prog_name="genesis")
+    @click.version_option(package_name=DISTRIBUTION, prog_name="genesis")
     def genesis() -> None:
         pass
 

@@ -25,6 +25,7 @@ from genesis_flow.entrypoints.bootstrap import (
     resolve_tracking_uri,
 )
 from genesis_flow.entrypoints.cli.output import emit, fail, format_option, handle_errors, output_format
+from genesis_flow.entrypoints.extras import install_hint
 from genesis_flow.ports import RegistryStore, TrackingStore
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -444,7 +445,7 @@ def write_plot(path: str, key: str, histories: Sequence[tuple[str, Sequence[Metr
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        fail("--plot needs matplotlib: pip install matplotlib", "INVALID_PARAMETER_VALUE")
+        fail(f"--plot needs matplotlib: {install_hint('plot')}", "INVALID_PARAMETER_VALUE")
     figure = Figure(figsize=(8, 4.5))
     axes = figure.add_subplot()
     for label, points in histories:

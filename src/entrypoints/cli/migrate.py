@@ -83,7 +83,7 @@ def migrate(source: str, destination: str, artifacts: bool, artifact_root: str |
 
     The source may be any Genesis-Flow store (memory:, sqlite:///, postgresql://, mongodb://), an
     MLflow mlruns directory (file:///path/mlruns or a path) or a database MLflow created
-    (reading MLflow's stores needs `pip install 'genesis-flow[mlflow]'`). Interrupted migrations
+    (reading MLflow's stores needs MLflow: the [mlflow] extra). Interrupted migrations
     can be restarted: what is already in the destination is skipped, never duplicated.
     """
     with RichProgress() as progress:

@@ -39,6 +39,7 @@ from genesis_flow.entrypoints.bootstrap import (
     unprefixed_uri,
 )
 from genesis_flow.entrypoints.cli.output import fail, handle_errors, redacted
+from genesis_flow.entrypoints.extras import install_hint
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 # How long doctor waits for a server before calling it unreachable.
@@ -309,7 +310,6 @@ class _Duration(click.ParamType):
 
 # --- ui --------------------------------------------------------------------------------------------
 
-MLFLOW_EXTRA_HINT = "pip install 'genesis-flow[mlflow]'"
 PLUGIN_MEMORY_SCHEME = GENESIS_PREFIX + "memory"
 # `mlflow server` reads --backend-store-uri from this variable (the option's envvar; the registry
 # store defaults to it). A URI there is not in the process list, which every local user can read.
@@ -351,7 +351,7 @@ def ui_refusal(uri: str) -> str | None:
             " empty store; serve a persistent store (the default is sqlite:///genesis.db)"
         )
     if importlib.util.find_spec("mlflow") is None:
-        return f"the MLflow UI needs MLflow, which is not installed: {MLFLOW_EXTRA_HINT}"
+        return f"the MLflow UI needs MLflow, which is not installed: {install_hint('mlflow')}"
     kind = sql_database_kind(uri)
     if kind is DatabaseKind.MLFLOW:
         return (
@@ -379,7 +379,7 @@ def ui_refusal(uri: str) -> str | None:
 @handle_errors
 def ui(uri: str | None, host: str | None, port: int | None) -> None:
     """Start the MLflow UI (`mlflow server`) on a Genesis-Flow store through the plugin: with no
-    --uri, the default store (./genesis.db). Needs MLflow: pip install 'genesis-flow[mlflow]'.
+    --uri, the default store (./genesis.db). Needs MLflow (the [mlflow] extra).
     Ctrl-C (or SIGTERM) stops it and its workers."""
     resolved = resolve_tracking_uri(uri)
     refusal = ui_refusal(resolved)
