@@ -327,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env.pop(name, None)  # each worker sets its own URI and run; nothing may point elsewhere
     print(f"scale {args.scale:g}: {asdict(sizes)}")
     print(
-        f"Genesis-Flow {version('genesis-flow')}, MLflow {version('mlflow')}, "
+        f"Genesis-Flow {version('genesis-flow-store')}, MLflow {version('mlflow')}, "
         f"Python {platform.python_version()}, {platform.platform()}, {os.cpu_count()} cores"
     )
     print("imports: fresh child per measurement, one untimed child per statement first, medians")

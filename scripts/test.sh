@@ -16,6 +16,11 @@ fi
 # (docs/adr/0002-installed-namespace.md). Re-run on every test run so new modules are linked;
 # build/ goes first, so a module deleted from src/ never survives there as a stale copy.
 rm -rf build
+# The distribution was renamed (docs/adr/0023): a venv made before still has the old one, whose
+# entry points (`genesis`, the MLflow plugin) would be registered twice.
+if compgen -G "$venv/lib/python*/site-packages/genesis_flow-*.dist-info" >/dev/null; then
+  "$venv/bin/python" -m pip uninstall --quiet --yes --disable-pip-version-check genesis-flow
+fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt \
   -e ".[dev]" --config-settings editable_mode=strict
 export PATH="$PWD/$venv/bin:$PATH"

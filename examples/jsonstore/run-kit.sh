@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The example backend as a third party runs it: its own virtual environment, genesis-flow from
+# The example backend as a third party runs it: its own virtual environment, genesis-flow-store from
 # this checkout with the `testing` extra, the example, then the contract kit on it. The example
 # serves every port, so the whole kit must pass: a skipped test fails this script.
 #

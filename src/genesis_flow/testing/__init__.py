@@ -2,9 +2,10 @@
 
 Every store behind the ports (``TrackingStore``, ``TraceStore``, ``RegistryStore``,
 ``ArtifactStore``) passes the same tests, compared with the in-memory reference store. A backend
-author runs them on their own store::
+author runs them on their own store, with the ``testing`` extra of ``genesis-flow-store``
+(installed in the folder of a Genesis-Flow checkout)::
 
-    pip install 'genesis-flow[testing]' my-backend
+    pip install '.[testing]' my-backend
     pytest -p genesis_flow.testing -o genesis_kit_dirs=tests tests
 
 with a ``conftest.py`` in ``tests/`` that overrides the one fixture, ``genesis_backend``, to
