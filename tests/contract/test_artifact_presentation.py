@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml  # type: ignore[import-untyped]  # a base dependency: a missing PyYAML must fail here
 
 from genesis_flow.core.entities import FileInfo
 from genesis_flow.core.errors import InvalidParameterValue
@@ -42,7 +43,6 @@ def test_log_dict_writes_json_and_yaml_by_extension(artifacts: ArtifactStore) ->
     assert json.loads(_read(artifacts, "config/params.json")) == DICT
     presentation.log_dict(artifacts, DICT, "config/params.txt")  # any other extension is JSON, as in MLflow
     assert json.loads(_read(artifacts, "config/params.txt")) == DICT
-    yaml = pytest.importorskip("yaml", reason="YAML artifacts need PyYAML")
     for name in ("config/params.yaml", "config/params.yml"):
         presentation.log_dict(artifacts, DICT, name)
         assert yaml.safe_load(_read(artifacts, name)) == DICT, name

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
+import yaml  # type: ignore[import-untyped]  # a base dependency: a missing PyYAML must fail here
 
 from genesis_flow.adapters.blob.local import LocalArtifactStore
 from genesis_flow.core.entities import FileInfo
@@ -520,7 +521,6 @@ def test_log_dict_as_json_and_yaml(store: LocalArtifactStore) -> None:
     data: dict[str, Any] = {"a": 1, "b": [1, 2], "c": {"d": "ü"}}
     presentation.log_dict(store, data, "config/params.json")
     assert json.loads(_read(store, "config/params.json")) == data
-    yaml = pytest.importorskip("yaml")
     presentation.log_dict(store, data, "config/params.yaml")
     presentation.log_dict(store, data, "config/params.yml")
     assert yaml.safe_load(_read(store, "config/params.yaml")) == data

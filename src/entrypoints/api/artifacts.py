@@ -65,13 +65,11 @@ def load_text(artifact_uri: str) -> str:
 
 @translated
 def load_dict(artifact_uri: str) -> Any:
-    """A JSON (or, with PyYAML, YAML) artifact file parsed."""
+    """A JSON or YAML artifact file parsed."""
     text = load_text(artifact_uri)
     try:
         return json.loads(text)
     except json.JSONDecodeError:
-        try:
-            import yaml  # type: ignore[import-untyped]
-        except ImportError:
-            raise InvalidParameterValue(f"{artifact_uri} is not JSON, and PyYAML is not installed") from None
+        import yaml  # type: ignore[import-untyped]  # a base dependency, imported when first needed
+
         return yaml.safe_load(text)

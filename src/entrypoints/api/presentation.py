@@ -39,15 +39,11 @@ def log_text(store: ArtifactStore, text: str, artifact_file: str) -> None:
 
 def log_dict(store: ArtifactStore, dictionary: Any, artifact_file: str) -> None:
     """Write a JSON-serialisable object as JSON, or as YAML when the file name ends in
-    ``.yaml``/``.yml`` (needs PyYAML; InvalidParameterValue otherwise), as MLflow does."""
+    ``.yaml``/``.yml``, as MLflow does."""
     extension = posixpath.splitext(artifact_file)[1].lower()
     if extension in (".yaml", ".yml"):
-        try:
-            import yaml  # type: ignore[import-untyped]
-        except ImportError:
-            raise InvalidParameterValue(
-                f"Logging {artifact_file!r} as YAML needs PyYAML (pip install pyyaml)"
-            ) from None
+        import yaml  # type: ignore[import-untyped]  # a base dependency, imported when first needed
+
         text = yaml.safe_dump(dictionary, default_flow_style=False)
     else:
         # MLflow writes JSON for every other extension, indented.
