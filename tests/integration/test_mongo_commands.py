@@ -64,12 +64,15 @@ class Commands(monitoring.CommandListener):
     def __init__(self, database: str) -> None:
         self.database = database
         self.names: list[str] = []
+        self.last_find: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         if event.database_name == self.database:
             with self._lock:
                 self.names.append(event.command_name)
+                if event.command_name == "find":
+                    self.last_find = dict(event.command)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -289,6 +292,20 @@ def test_get_run_is_a_fixed_small_number_of_commands(world: World) -> None:
         print(f"\nget_run: {dict(counts)}")
         assert sum(counts.values()) <= 2, counts
         assert len(run.inputs.dataset_inputs) == 1 and run.data.params_dict["p"] == "x"
+
+
+def test_run_ids_with_prefix_is_one_find_that_walks_the_id_index(world: World) -> None:
+    run_id = sorted(world.many_runs)[MANY_RUNS // 2]
+    found, counts = world.commands.during(partial(world.tracking.run_ids_with_prefix, run_id[:3], 10))
+    assert run_id in found and counts == Counter({"find": 1}), counts
+    # The server's plan for the very command the store sent: an index range, no collection scan,
+    # reading about as many keys as it returns (out of the hundreds of runs).
+    sent = {k: v for k, v in world.commands.last_find.items() if not k.startswith(("$", "lsid"))}
+    plan = world.db["runs"].database.command("explain", sent, verbosity="executionStats")
+    stats = plan["executionStats"]
+    assert "COLLSCAN" not in str(plan["queryPlanner"]["winningPlan"]), plan["queryPlanner"]
+    assert "'indexName': '_id_'" in str(plan["queryPlanner"]["winningPlan"])
+    assert stats["nReturned"] == len(found) and stats["totalKeysExamined"] <= len(found) + 1, stats
 
 
 def test_metric_history_issues_the_same_commands_for_ten_and_five_thousand_points(world: World) -> None:

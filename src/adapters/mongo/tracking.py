@@ -47,6 +47,7 @@ from genesis_flow.core.commands import (
     LoggedModelParams,
     NewLoggedModel,
     PageRequest,
+    RunIdPrefix,
     check_imported_experiment,
     check_new_experiment,
     check_run_inputs,
@@ -104,6 +105,8 @@ from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMEN
 RUN_NAME_TAG = v.RUN_NAME_TAG
 ACTIVE = LifecycleStage.ACTIVE.value
 DELETED = LifecycleStage.DELETED.value
+# The index every collection has on _id.
+_BY_ID = [("_id", 1)]
 # Bytes of param and tag text a run document holds before long values move to `run_values`:
 # far below Cosmos DB's 2 MB document limit, leaving room for metrics and inputs.
 INLINE_BUDGET = 1_000_000
@@ -491,6 +494,21 @@ class MongoTrackingStore(MongoTraces):
             doc = self._run_doc_of(run_id)
             self._complete_stale(run_id, doc.get("w") or ())
             return self._load_runs([doc])[0]
+
+        return self._db.call(work)
+
+    def run_ids_with_prefix(self, prefix: str, limit: int) -> tuple[str, ...]:
+        lookup = RunIdPrefix.of(prefix, limit)
+        # A range on _id (strings compare by UTF-8 bytes: code points) walks the _id index; a
+        # regex would need the user's text escaped. MongoDB 8 plans a range on _id alone as a
+        # collection scan unless hinted (it takes the index for equality only).
+        bounds: dict[str, str] = {"$gte": lookup.prefix}
+        if lookup.upper is not None:
+            bounds["$lt"] = lookup.upper
+
+        def work() -> tuple[str, ...]:
+            cursor = self._runs.find({"_id": bounds}, {"_id": 1}).sort(_BY_ID).hint(_BY_ID)
+            return tuple(doc["_id"] for doc in cursor.limit(lookup.limit))
 
         return self._db.call(work)
 

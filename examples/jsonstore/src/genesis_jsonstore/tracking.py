@@ -31,6 +31,7 @@ from genesis_flow.core.commands import (
     LoggedModelParams,
     NewLoggedModel,
     PageRequest,
+    RunIdPrefix,
     check_imported_experiment,
     check_new_experiment,
     check_run_inputs,
@@ -315,6 +316,13 @@ class JsonTrackingStore:
     def get_run(self, run_id: str) -> Run:
         with self._lock:
             return js.run_from(self._run(run_id))
+
+    def run_ids_with_prefix(self, prefix: str, limit: int) -> tuple[str, ...]:
+        lookup = RunIdPrefix.of(prefix, limit)
+        # Run folders are named by a hash of the id, so there is no index to ask: read them all.
+        with self._lock:
+            ids = (run["info"]["run_id"] for run in self._runs())
+            return tuple(sorted(i for i in ids if lookup.matches(i))[: lookup.limit])
 
     def update_run_info(
         self,
