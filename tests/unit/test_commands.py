@@ -13,6 +13,7 @@ from genesis_flow.core.commands import (
     LogBatch,
     LoggedModelParams,
     PageRequest,
+    RunIdPrefix,
     check_imported_experiment,
     check_new_experiment,
     check_new_logged_model,
@@ -188,3 +189,25 @@ def test_run_inputs_check_datasets_before_model_ids() -> None:
         check_run_inputs([bad_dataset], [LoggedModelInput("m\x00")])
     with pytest.raises(InvalidParameterValue, match="model_id"):
         check_run_inputs([], [LoggedModelInput("m\x00")])
+
+
+@pytest.mark.parametrize(
+    ("prefix", "upper"),
+    [
+        ("ab", "ac"),
+        ("a9", "a:"),
+        ("a\ud7ff", "a\ue000"),  # past the surrogates no stored id can hold
+        ("a\U0010ffff", "b"),
+        ("\U0010ffff\U0010ffff", None),
+    ],
+)
+def test_run_id_prefix_range_ends_at_the_least_string_above_it(prefix: str, upper: str | None) -> None:
+    assert RunIdPrefix.of(prefix, 1).upper == upper
+
+
+@pytest.mark.parametrize(
+    ("prefix", "limit"), [("", 1), (None, 1), ("a\x00", 1), ("a", 0), ("a", True), ("a", 1.5)]
+)
+def test_run_id_prefix_refuses_bad_arguments(prefix: object, limit: object) -> None:
+    with pytest.raises(InvalidParameterValue):
+        RunIdPrefix.of(prefix, limit)
