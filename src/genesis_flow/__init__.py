@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 __version__ = "0.1.0"
+# MLflow's name for its __version__; here it is Genesis-Flow's own version.
+VERSION = __version__
 
 _FLUENT = "genesis_flow.entrypoints.api.fluent"
 _TRACING = "genesis_flow.entrypoints.api.tracing"
@@ -77,6 +79,29 @@ _LAZY: dict[str, str] = {
     "search_runs": _FLUENT,
     "register_model": _FLUENT,
     "ActiveRun": _FLUENT,
+    "RunOperations": "genesis_flow.entrypoints.api.async_logging",
+    "restore_run": _FLUENT,
+    "delete_experiment_tag": _FLUENT,
+    "flush_artifact_async_logging": _FLUENT,
+    "log_stream": _FLUENT,
+    "load_table": _FLUENT,
+    "search_registered_models": _FLUENT,
+    "search_model_versions": _FLUENT,
+    "set_model_version_tag": _FLUENT,
+    "initialize_logged_model": _FLUENT,
+    "create_external_model": _FLUENT,
+    "finalize_logged_model": _FLUENT,
+    "get_logged_model": _FLUENT,
+    "last_logged_model": _FLUENT,
+    "log_model_params": _FLUENT,
+    "set_logged_model_tags": _FLUENT,
+    "delete_logged_model_tag": _FLUENT,
+    "log_outputs": _FLUENT,
+    "search_logged_models": _FLUENT,
+    "ActiveModel": _FLUENT,
+    "set_active_model": _FLUENT,
+    "get_active_model_id": _FLUENT,
+    "clear_active_model": _FLUENT,
     "trace": _TRACING,
     "start_span": _TRACING,
     "get_trace": _TRACING,
@@ -92,7 +117,7 @@ _LAZY: dict[str, str] = {
 # MLflow's submodules users import from (``mlflow.entities``, ``mlflow.exceptions`` ...).
 _SUBMODULES = ("artifacts", "client", "config", "data", "entities", "exceptions", "tracking")
 
-__all__ = ["__version__", *sorted(_LAZY), *_SUBMODULES]
+__all__ = ["__version__", "VERSION", *sorted(_LAZY), *_SUBMODULES]
 
 
 def __getattr__(name: str) -> Any:
@@ -100,8 +125,12 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"genesis_flow.{name}")
     module_name = _LAZY.get(name)
     if module_name is None:
-        raise AttributeError(f"module 'genesis_flow' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
+        # MLflow's model flavours and autolog, or an AttributeError: mlflow loads on first touch.
+        from genesis_flow.entrypoints.api import flavours
+
+        value = flavours.attribute(name)
+    else:
+        value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
 

@@ -46,6 +46,7 @@ from genesis_flow.core.entities import (
     RunTag as CoreRunTag,
 )
 from genesis_flow.core.errors import InternalError, InvalidParameterValue, ResourceDoesNotExist
+from genesis_flow.core.redaction import redact_uri
 from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.core.search import SearchKind, parse_filter, parse_order_by
 from genesis_flow.core.tracing import MAX_TRACE_TAG_VALUE_LENGTH
@@ -96,6 +97,14 @@ def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 def _version(name: str, version: Any) -> int:
     return validation.model_version_number(name, version)
+
+
+def check_table_file(artifact_file: str) -> None:
+    """Table names are matched inside the JSON of the ``mlflow.loggedArtifacts`` tag, so the
+    characters of that JSON are refused (INVALID_PARAMETER_VALUE)."""
+    for char in ('"', "'", ",", ":", "[", "]", "{", "}"):
+        if char in artifact_file:
+            raise InvalidParameterValue(f"The artifact_file contains forbidden character: {char}")
 
 
 class MlflowClient:
@@ -690,12 +699,15 @@ class MlflowClient:
         presentation.log_figure(self._artifacts(run_id), figure, artifact_file)
 
     @translated
+    def log_stream(self, run_id: str, stream: Any, artifact_file: str) -> None:
+        """Write a readable binary stream (``io.BytesIO``, an open file ...) as one artifact file."""
+        self._artifacts(run_id).log_stream(stream, artifact_file)
+
+    @translated
     def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
         """Write (or extend) a JSON table and list it in the ``mlflow.loggedArtifacts`` tag, as
         MLflow does so its UI shows the table."""
-        for char in ('"', "'", ",", ":", "[", "]", "{", "}"):
-            if char in artifact_file:
-                raise InvalidParameterValue(f"The artifact_file contains forbidden character: {char}")
+        check_table_file(artifact_file)
         presentation.log_table(self._artifacts(run_id), data, artifact_file)
         tags = self.store.get_run(run_id).data.tags_dict
         listed = json.loads(tags.get(context.MLFLOW_LOGGED_ARTIFACTS, "[]"))
@@ -1050,7 +1062,13 @@ class MlflowClient:
         except ResourceDoesNotExist:
             if not whole:
                 raise
-            return destination  # a missing model folder downloads as an empty root does
+            if where.version is not None:
+                # A registered version whose source holds nothing cannot be loaded: say so, as
+                # MLflow does, rather than hand back an empty folder.
+                raise ResourceDoesNotExist(
+                    f"No such artifact: {uri} points at {redact_uri(where.uri)}, which holds no files"
+                ) from None
+            return destination  # a run without artifacts downloads as an empty folder, as in MLflow
         # MLflow marks a downloaded *model* (a directory with an MLmodel file) with its name.
         if whole and where.version is not None and os.path.isfile(os.path.join(local, "MLmodel")):
             from_alias = parse_models_uri(uri).alias is not None

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import datetime
+import io
 import logging
+import os
 import posixpath
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -31,13 +35,14 @@ from genesis_flow.core.errors import (
     InternalError,
     InvalidParameterValue,
     ResourceAlreadyExists,
+    ResourceDoesNotExist,
 )
 from genesis_flow.entrypoints import bootstrap
 from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.api import async_logging, config, context, state
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api.async_logging import RunOperations
-from genesis_flow.entrypoints.api.client import MlflowClient
+from genesis_flow.entrypoints.api.client import MlflowClient, check_table_file
 from genesis_flow.entrypoints.api.exceptions import mlflow_exception, translate, translated
 from genesis_flow.entrypoints.api.state import ActiveRun as ActiveRun
 from genesis_flow.entrypoints.api.state import active_run as active_run
@@ -48,6 +53,10 @@ _logger = logging.getLogger("genesis_flow")
 
 SEARCH_MAX_RESULTS_PANDAS = 100000
 NUM_RUNS_PER_PAGE_PANDAS = 10000
+# MLflow's page sizes when a fluent search collects every page.
+SEARCH_REGISTERED_MODEL_PAGE = 100
+SEARCH_MODEL_VERSION_PAGE = 10000
+SEARCH_LOGGED_MODEL_PAGE = 100
 
 set_tracking_uri = config.set_tracking_uri
 get_tracking_uri = config.get_tracking_uri
@@ -182,6 +191,12 @@ def set_experiment_tags(tags: dict[str, Any]) -> None:
         set_experiment_tag(key, value)
 
 
+@translated
+def delete_experiment_tag(key: str) -> None:
+    """Delete a tag of the active experiment (the Default one when none is set)."""
+    state.current_client().delete_experiment_tag(state.experiment_id(), key)
+
+
 # --- runs ----------------------------------------------------------------------------------------
 
 
@@ -267,7 +282,7 @@ def start_run(
             user_tags[context.MLFLOW_RUN_NAME] = run_name
         resolved = context.resolve_tags(user_tags)
         active = ActiveRun(client.create_run(target_experiment, tags=resolved, run_name=run_name), client)
-    stack.append(active)
+    state.push_run(active)
     return active
 
 
@@ -295,6 +310,11 @@ def get_parent_run(run_id: str) -> E.Run | None:
 @translated
 def delete_run(run_id: str) -> None:
     state.current_client().delete_run(run_id)
+
+
+@translated
+def restore_run(run_id: str) -> None:
+    state.current_client().restore_run(run_id)
 
 
 def _run_id() -> str:
@@ -332,8 +352,9 @@ def log_metric(
     dataset: Any = None,
 ) -> RunOperations | None:
     """Log one point to the active run (started if none): ``step`` defaults to 0, ``timestamp``
-    to now. Asynchronously (``synchronous=False`` or MLFLOW_ENABLE_ASYNC_LOGGING) the point is
-    queued and a RunOperations returned; ``flush_async_logging()`` or ``end_run()`` writes it."""
+    to now, ``model_id`` to the active model. Asynchronously (``synchronous=False`` or
+    MLFLOW_ENABLE_ASYNC_LOGGING) the point is queued and a RunOperations returned;
+    ``flush_async_logging()`` or ``end_run()`` writes it."""
     # A training loop's hot path: an inline try instead of the decorator saves a call layer.
     try:
         if run_id is None:
@@ -342,6 +363,7 @@ def log_metric(
             client, run_id = active._client, active.info.run_id
         else:
             client = state.current_client()
+        model_id = model_id or state.active_model_id()
         if dataset is None:
             return client._log_metric(
                 run_id, key, value, timestamp, step or 0, synchronous, None, None, model_id
@@ -364,6 +386,7 @@ def log_metrics(
     dataset: Any = None,
 ) -> RunOperations | None:
     when = timestamp if timestamp is not None else _now_ms()
+    model_id = model_id or state.active_model_id()
     batch = [
         CoreMetric(
             key,
@@ -399,6 +422,13 @@ def delete_tag(key: str) -> None:
 def flush_async_logging() -> None:
     """Return once every asynchronous write submitted so far has been written by its store."""
     async_logging.flush()
+
+
+@translated
+def flush_artifact_async_logging() -> None:
+    """Nothing to wait for: artifacts are written before ``log_artifact`` returns. Starts a run
+    when none is active, as MLflow's does."""
+    _run_id()
 
 
 # --- inputs --------------------------------------------------------------------------------------
@@ -444,6 +474,218 @@ def log_inputs(
     state.current_client().log_inputs(run_id, dataset_inputs, [m for m in models or () if m is not None])
 
 
+# --- logged models (MLflow 3) --------------------------------------------------------------------
+
+MLFLOW_MODEL_IS_EXTERNAL = "mlflow.model.isExternal"
+# The signature MLflow gives an external model (one boolean in, one out), so registries that
+# demand a signature accept it.
+_EXTERNAL_SIGNATURE = '[{"type": "boolean", "required": true}]'
+
+
+def _create_logged_model(
+    name: str | None,
+    source_run_id: str | None,
+    tags: dict[str, str] | None,
+    params: dict[str, str] | None,
+    model_type: str | None,
+    experiment_id: str | None,
+) -> E.LoggedModel:
+    # As MLflow: the active run is the source, and its experiment the home; else the active
+    # experiment (which may be the Default one).
+    run = active_run()
+    if source_run_id is None and run is not None:
+        source_run_id = run.info.run_id
+    if experiment_id is None:
+        experiment_id = run.info.experiment_id if run is not None else state.experiment_id()
+    user_tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    return state.current_client().create_logged_model(
+        experiment_id, name, source_run_id, context.resolve_tags(user_tags), params, model_type
+    )
+
+
+@translated
+def initialize_logged_model(
+    name: str | None = None,
+    source_run_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    model_type: str | None = None,
+    experiment_id: str | None = None,
+) -> E.LoggedModel:
+    """A new PENDING logged model (finalize it when its artifacts are written); it becomes this
+    thread's ``last_logged_model()``."""
+    model = _create_logged_model(name, source_run_id, tags, params, model_type, experiment_id)
+    state.runs.last_logged_model_id = model.model_id
+    return model
+
+
+@translated
+def create_external_model(
+    name: str | None = None,
+    source_run_id: str | None = None,
+    tags: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    model_type: str | None = None,
+    experiment_id: str | None = None,
+) -> E.LoggedModel:
+    """A READY logged model whose files live outside the store: tagged
+    ``mlflow.model.isExternal``, with only an MLmodel file (no flavour) so it can be registered."""
+    import yaml  # type: ignore[import-untyped]
+
+    tagged = {**(tags or {}), MLFLOW_MODEL_IS_EXTERNAL: "true"}
+    model = _create_logged_model(name, source_run_id, tagged, params, model_type, experiment_id)
+    spec: dict[str, Any] = {
+        "artifact_path": model.artifact_location,
+        "flavors": {},
+        "metadata": {MLFLOW_MODEL_IS_EXTERNAL: True},
+        "model_id": model.model_id,
+        "model_uuid": model.model_id,
+        "signature": {"inputs": _EXTERNAL_SIGNATURE, "outputs": _EXTERNAL_SIGNATURE, "params": None},
+        "utc_time_created": str(datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)),
+    }
+    if model.source_run_id is not None:
+        spec["run_id"] = model.source_run_id
+    store = config.artifact_store(model.artifact_location)
+    store.log_stream(io.BytesIO(yaml.safe_dump(spec).encode("utf-8")), "MLmodel")
+    model = state.current_client().finalize_logged_model(model.model_id, E.LoggedModelStatus.READY)
+    state.runs.last_logged_model_id = model.model_id
+    return model
+
+
+@translated
+def finalize_logged_model(model_id: str, status: Any) -> E.LoggedModel:
+    return state.current_client().finalize_logged_model(model_id, status)
+
+
+@translated
+def get_logged_model(model_id: str) -> E.LoggedModel:
+    return state.current_client().get_logged_model(model_id)
+
+
+@translated
+def last_logged_model() -> E.LoggedModel | None:
+    """The model this thread created last (fetched fresh), or None."""
+    model_id = state.runs.last_logged_model_id
+    return get_logged_model(model_id) if model_id else None
+
+
+@translated
+def log_model_params(params: dict[str, str], model_id: str | None = None) -> None:
+    """Parameters of ``model_id``, else of the active model."""
+    state.current_client().log_model_params(_model_id(model_id or state.active_model_id()), params)
+
+
+def _model_id(model_id: str | None) -> str:
+    if not model_id:
+        raise InvalidParameterValue(f"`model_id` must be a non-empty string, but got {model_id!r}")
+    return model_id
+
+
+@translated
+def set_logged_model_tags(model_id: str, tags: dict[str, Any]) -> None:
+    state.current_client().set_logged_model_tags(model_id, tags)
+
+
+@translated
+def delete_logged_model_tag(model_id: str, key: str) -> None:
+    state.current_client().delete_logged_model_tag(model_id, key)
+
+
+@translated
+def log_outputs(models: list[Any] | None = None) -> None:
+    """Record logged models (``LoggedModelOutput``) as outputs of the active run (started if none)."""
+    state.current_client().log_outputs(_run_id(), list(models or ()))
+
+
+@translated
+def search_logged_models(
+    experiment_ids: list[str] | None = None,
+    filter_string: str | None = None,
+    datasets: list[dict[str, str]] | None = None,
+    max_results: int | None = None,
+    order_by: list[dict[str, Any]] | None = None,
+    output_format: str = "pandas",
+) -> Any:
+    """Logged models of the experiments (the active one by default), every page or the first
+    ``max_results``; a pandas DataFrame (one row per model's ``to_dictionary()``, status as its
+    name) or, with ``output_format="list"``, a list of LoggedModels."""
+    if output_format not in ("pandas", "list"):
+        raise InvalidParameterValue(
+            f"Unsupported output format: {output_format!r}. Supported string values are 'pandas' or 'list'"
+        )
+    ids = experiment_ids or [state.experiment_id()]
+
+    def page(count: int, token: str | None) -> E.PagedList:
+        return state.current_client().search_logged_models(
+            ids, filter_string, datasets, count, order_by, token
+        )
+
+    models = _collect(page, SEARCH_LOGGED_MODEL_PAGE, max_results)
+    if output_format == "list":
+        return models
+    pd = _pandas("search_logged_models")
+    rows = []
+    for model in models:
+        row = model.to_dictionary()
+        row["status"] = E.LoggedModelStatus.from_int(row["status"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+class ActiveModel(E.LoggedModel):
+    """The model ``set_active_model`` returns; as a context manager, the active model before it
+    is active again when the block ends."""
+
+    def __init__(self, logged_model: E.LoggedModel, set_by_user: bool) -> None:
+        super().__init__(**logged_model.to_dictionary())
+        self._previous_model_id = state.runs.active_model_id
+        self._set_by_user = set_by_user
+        state.runs.active_model_id = self.model_id
+
+    def __enter__(self) -> ActiveModel:
+        return self
+
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        state.runs.active_model_id = self._previous_model_id
+
+
+@translated
+def set_active_model(*, name: str | None = None, model_id: str | None = None) -> ActiveModel:
+    """Make a logged model this thread's active model: the one ``model_id`` names (whose name
+    must then be ``name``), else the newest of the active experiment named ``name``, created as
+    an external model when there is none. Traces and metrics then refer to it."""
+    if name is None and model_id is None:
+        raise InvalidParameterValue("Either name or model_id must be provided")
+    if model_id is not None:
+        model = get_logged_model(model_id)
+        if name is not None and model.name != name:
+            raise InvalidParameterValue(
+                f"LoggedModel with model_id {model_id!r} has name {model.name!r}, which does not match"
+                f" the provided name {name!r}."
+            )
+    else:
+        # MLflow's filter, quotes unescaped: a name holding one fails in both the same way.
+        found = search_logged_models(filter_string=f"name='{name}'", max_results=2, output_format="list")
+        if len(found) > 1:
+            _logger.warning(
+                "Multiple LoggedModels found with name %r, setting the latest one as active model.", name
+            )
+        model = found[0] if found else create_external_model(name=name)
+    return ActiveModel(model, set_by_user=True)
+
+
+def get_active_model_id() -> str | None:
+    """The active model of this thread (``set_active_model``, else ``MLFLOW_ACTIVE_MODEL_ID``)."""
+    return state.active_model_id()
+
+
+def clear_active_model() -> None:
+    """No active model in this thread, and none from the environment either."""
+    os.environ.pop("MLFLOW_ACTIVE_MODEL_ID", None)
+    os.environ.pop("_MLFLOW_ACTIVE_MODEL_ID", None)
+    state.runs.active_model_id = None
+
+
 # --- artifacts -----------------------------------------------------------------------------------
 
 
@@ -468,8 +710,44 @@ def log_dict(dictionary: dict[str, Any], artifact_file: str, run_id: str | None 
 
 
 @translated
+def log_stream(stream: Any, artifact_file: str, run_id: str | None = None) -> None:
+    state.current_client().log_stream(run_id or _run_id(), stream, artifact_file)
+
+
+@translated
 def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
     state.current_client().log_table(run_id or _run_id(), data, artifact_file)
+
+
+@translated
+def load_table(
+    artifact_file: str, run_ids: list[str] | None = None, extra_columns: list[str] | None = None
+) -> Any:
+    """The ``log_table`` tables at ``artifact_file`` of the active experiment's runs (or of those
+    of ``run_ids``) as one pandas DataFrame; ``extra_columns`` (``search_runs`` columns such as
+    ``run_id``) are added to each run's rows. RESOURCE_DOES_NOT_EXIST when no run has the table."""
+    client = state.current_client()
+    check_table_file(artifact_file)
+    # The tag log_table keeps, matched as MLflow matches it.
+    listed = f'"path"%:%"{artifact_file}",%"type"%:%"table"'
+    filter_string = f"tags.`{context.MLFLOW_LOGGED_ARTIFACTS}` LIKE '%{listed}%'"
+    if run_ids:
+        filter_string += f" and attributes.run_id IN ({','.join(map(repr, run_ids))})"
+    runs = search_runs(experiment_ids=[state.experiment_id()], filter_string=filter_string)
+    if runs.empty:
+        raise ResourceDoesNotExist("No runs found with the corresponding table artifact.")
+    if run_ids and len(run_ids) != len(runs):
+        _logger.warning("Not all runs have the specified table artifact. Some runs will be skipped.")
+    pd = _pandas("load_table")
+    tables = []
+    for _, run in runs.iterrows():
+        with tempfile.TemporaryDirectory() as tmp:
+            table = pd.read_json(client.download_artifacts(run.run_id, artifact_file, tmp), orient="split")
+        for column in extra_columns or ():
+            # A name the table already has gets an underscore, as MLflow does.
+            table[f"{column}_" if column in table else column] = run[column]
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True)
 
 
 @translated
@@ -559,15 +837,21 @@ def search_runs(
     return _runs_frame(runs)
 
 
-def _runs_frame(runs: list[E.Run]) -> Any:
+def _pandas(function: str) -> Any:
     try:
-        import numpy as np
         import pandas as pd  # type: ignore[import-untyped]
     except ImportError:
         raise InvalidParameterValue(
-            "search_runs returns a pandas DataFrame by default, and pandas is not installed: pip install"
+            f"{function} returns a pandas DataFrame by default, and pandas is not installed: pip install"
             ' pandas, or pass output_format="list".'
         ) from None
+    return pd
+
+
+def _runs_frame(runs: list[E.Run]) -> Any:
+    pd = _pandas("search_runs")
+    import numpy as np  # pandas depends on it
+
     columns: dict[str, list[Any]] = {
         name: [] for name in ("run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time")
     }
@@ -634,6 +918,37 @@ def register_model(
     elif model_uri.startswith("models:/"):
         model_id = parse_models_uri(model_uri).model_id
     return client.create_model_version(name, source, run_id=run_id, tags=tags, model_id=model_id)
+
+
+@translated
+def search_registered_models(
+    max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None
+) -> list[E.RegisteredModel]:
+    """Every matching registered model (all pages), or the first ``max_results``."""
+
+    def page(count: int, token: str | None) -> E.PagedList:
+        return state.current_client().search_registered_models(filter_string, count, order_by, token)
+
+    return _collect(page, SEARCH_REGISTERED_MODEL_PAGE, max_results)
+
+
+@translated
+def search_model_versions(
+    max_results: int | None = None, filter_string: str | None = None, order_by: list[str] | None = None
+) -> list[E.ModelVersion]:
+    """Every matching model version (all pages), or the first ``max_results``."""
+
+    def page(count: int, token: str | None) -> E.PagedList:
+        return state.current_client().search_model_versions(filter_string, count, order_by, token)
+
+    return _collect(page, SEARCH_MODEL_VERSION_PAGE, max_results)
+
+
+@translated
+def set_model_version_tag(
+    name: str, version: str | None = None, key: str | None = None, value: Any = None
+) -> None:
+    state.current_client().set_model_version_tag(name, version, key, value)
 
 
 def _logged_model_of_run(client: MlflowClient, run_id: str, artifact_path: str) -> str:

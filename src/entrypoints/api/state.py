@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist
@@ -36,9 +37,15 @@ class _ThreadRuns(threading.local):
     def __init__(self) -> None:
         self.stack: list[ActiveRun] = []
         self.last_run_id: str | None = None
+        self.last_logged_model_id: str | None = None
+        # None: the MLFLOW_ACTIVE_MODEL_ID environment variable decides, as in MLflow.
+        self.active_model_id: str | None = None
 
 
 runs = _ThreadRuns()
+# Called with no argument after this thread's run stack changed (a run started or ended, or a
+# reset): the model-flavour bridge mirrors our stack onto real mlflow's (docs/adr/0024).
+run_stack_listeners: list[Callable[[], None]] = []
 active_experiment_id: str | None = None
 _clients: dict[tuple[str, str], MlflowClient] = {}
 
@@ -61,7 +68,20 @@ def reset() -> None:
     active_experiment_id = None
     runs.stack = []
     runs.last_run_id = None
+    runs.last_logged_model_id = None
+    runs.active_model_id = None
     _clients.clear()
+    _stack_changed()
+
+
+def active_model_id() -> str | None:
+    """The model ``set_active_model`` chose in this thread, else ``MLFLOW_ACTIVE_MODEL_ID``
+    (or MLflow's older ``_MLFLOW_ACTIVE_MODEL_ID``), else None."""
+    return (
+        runs.active_model_id
+        or os.environ.get("MLFLOW_ACTIVE_MODEL_ID")
+        or os.environ.get("_MLFLOW_ACTIVE_MODEL_ID")
+    )
 
 
 def set_active_experiment(experiment_id: str | None) -> None:
@@ -88,6 +108,17 @@ class ActiveRun(E.Run):
         return exc_type is None
 
 
+def push_run(run: ActiveRun) -> None:
+    """Make ``run`` this thread's innermost active run."""
+    runs.stack.append(run)
+    _stack_changed()
+
+
+def _stack_changed() -> None:
+    for listener in run_stack_listeners:
+        listener()
+
+
 def active_run() -> ActiveRun | None:
     """The innermost active run of this thread, or None."""
     return runs.stack[-1] if runs.stack else None
@@ -102,6 +133,7 @@ def end_run(status: str = "FINISHED") -> None:
     os.environ.pop("MLFLOW_RUN_ID", None)
     run = stack.pop()
     runs.last_run_id = run.info.run_id
+    _stack_changed()
     current_client().set_terminated(run.info.run_id, status)
 
 

@@ -293,6 +293,9 @@ def _begin_trace(run_id: str | None) -> _ActiveTrace:
         active = state.active_run()
         if active is not None:
             metadata[core.SOURCE_RUN_METADATA] = active.info.run_id
+        active_model_id = state.active_model_id()
+        if active_model_id:
+            metadata[core.MODEL_ID_METADATA] = active_model_id
     except Exception as error:  # reported when the trace is exported; the user's code goes on
         trace.setup_error = error
     if run_id is not None:
