@@ -10,6 +10,7 @@ value an object (often a module) with ``build_tracking_store(uri, clock=None)`` 
 from __future__ import annotations
 
 import os
+import shlex
 import threading
 from collections.abc import Callable, Mapping
 from importlib import metadata
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "genesis_flow.backends"
 # With nothing configured, data lives in SQLite in the working directory: no server at all.
-DEFAULT_TRACKING_URI = "sqlite:///genesis.db"
+DEFAULT_DATABASE_FILE = "genesis.db"
+DEFAULT_TRACKING_URI = f"sqlite:///{DEFAULT_DATABASE_FILE}"
 DEFAULT_ARTIFACT_ROOT = "./genesis-artifacts"
 
 TRACKING_URI_VARS = ("GENESIS_TRACKING_URI", "MLFLOW_TRACKING_URI")
@@ -133,7 +135,9 @@ def resolved_local_uri(uri: str) -> str:
     return uri
 
 
-def _root(artifact_root: str | None) -> str:
+def resolve_artifact_root(artifact_root: str | None = None) -> str:
+    """Where a store built here puts new experiments' artifacts: ``artifact_root``, else
+    ``./genesis-artifacts``, made absolute by :func:`resolved_local_uri`."""
     return resolved_local_uri(artifact_root or DEFAULT_ARTIFACT_ROOT)
 
 
@@ -141,7 +145,7 @@ def _memory_tracking(uri: str, clock: Clock | None, artifact_root: str | None = 
     from genesis_flow.adapters.memory import InMemoryTrackingStore
 
     # Absolute, as for the other stores: a run's artifact URI must not move with the cwd.
-    root = _root(artifact_root)
+    root = resolve_artifact_root(artifact_root)
     if clock is not None:
         return InMemoryTrackingStore(clock=clock, artifact_root=root)
     kind = "tracking" if artifact_root is None else f"tracking:{root}"
@@ -176,7 +180,9 @@ def _sql_database(uri: str) -> Any:
 def _sql_tracking(uri: str, clock: Clock | None, artifact_root: str | None = None) -> TracingTrackingStore:
     from genesis_flow.adapters.sql import SqlTrackingStore
 
-    return SqlTrackingStore(_sql_database(uri), clock=clock, artifact_root=_root(artifact_root))
+    return SqlTrackingStore(
+        _sql_database(uri), clock=clock, artifact_root=resolve_artifact_root(artifact_root)
+    )
 
 
 def _sql_registry(uri: str, clock: Clock | None) -> RegistryStore:
@@ -213,7 +219,7 @@ def _mongo_tracking(uri: str, clock: Clock | None, artifact_root: str | None = N
     database = _mongo_database(uri)
     from genesis_flow.adapters.mongo import MongoTrackingStore
 
-    return MongoTrackingStore(database, clock=clock, artifact_root=_root(artifact_root))
+    return MongoTrackingStore(database, clock=clock, artifact_root=resolve_artifact_root(artifact_root))
 
 
 def _mongo_registry(uri: str, clock: Clock | None) -> RegistryStore:
@@ -263,7 +269,9 @@ def build_tracking_store(
     build = _plugin_builder(resolved, "build_tracking_store")
     # A third-party builder is asked for artifact_root only when the caller chose one.
     store: TrackingStore = (
-        build(resolved, clock) if artifact_root is None else build(resolved, clock, _root(artifact_root))
+        build(resolved, clock)
+        if artifact_root is None
+        else build(resolved, clock, resolve_artifact_root(artifact_root))
     )
     return store
 
@@ -285,7 +293,7 @@ def build_artifact_store(artifact_uri: str, **options: Any) -> ArtifactStore:
     Storage (extra ``azure``; credentials as AzureBlobArtifactStore documents). ``options`` go to
     the store (e.g. ``connection_string=``). Raises InvalidParameterValue for another scheme."""
     scheme = urlsplit(artifact_uri).scheme.lower()
-    if scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):  # a Windows drive letter
+    if _is_local_artifact_scheme(scheme):
         from genesis_flow.adapters.blob.local import LocalArtifactStore
 
         return LocalArtifactStore(artifact_uri, **options)
@@ -301,6 +309,20 @@ def build_artifact_store(artifact_uri: str, **options: Any) -> ArtifactStore:
         f"Unsupported artifact URI scheme {scheme!r}; expected a local path, file://, wasbs:// or"
         " https://<account>.blob.core.windows.net/..."
     )
+
+
+def _is_local_artifact_scheme(scheme: str) -> bool:
+    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")  # a Windows drive letter
+
+
+def local_artifact_directory(artifact_uri: str) -> str | None:
+    """The absolute local directory of a local artifact root (a path or ``file:`` URI), None for
+    a remote one (Azure Blob). Raises InvalidParameterValue as the local store refuses the URI."""
+    if not _is_local_artifact_scheme(urlsplit(artifact_uri).scheme.lower()):
+        return None
+    from genesis_flow.adapters.blob.local import local_root
+
+    return local_root(artifact_uri)
 
 
 # --- operations on a database, not through a store -----------------------------------------------
@@ -366,9 +388,17 @@ def _scheme(uri: str) -> str:
         raise InvalidParameterValue(f"Invalid tracking URI: {error}") from None
     if not scheme:
         raise InvalidParameterValue(
-            f"Tracking URI {uri!r} has no scheme; expected one of {supported_schemes()}, e.g. 'memory:'"
+            f"Tracking URI {uri!r} has no scheme: a path names MLflow's file store (mlruns), which"
+            f" Genesis-Flow does not open as a store: {migrate_hint(uri)}. Expected one of"
+            f" {supported_schemes()}, e.g. 'memory:'"
         )
     return scheme
+
+
+def migrate_hint(source: str) -> str:
+    """How to bring MLflow's store at ``source`` (a path, ``file:`` URI or database URI) into a
+    Genesis-Flow store: the one wording of it, for errors and notes alike."""
+    return f"copy it with `genesis migrate --from {shlex.quote(source)}`"
 
 
 def _entry_points() -> list[metadata.EntryPoint]:
@@ -388,10 +418,10 @@ def _plugin_builder(uri: str, function: str) -> Callable[..., Any]:
             return lambda u, clock, *root: build(
                 u, clock=clock, **({"artifact_root": root[0]} if root else {})
             )
-    raise InvalidParameterValue(_unsupported(scheme))
+    raise InvalidParameterValue(_unsupported(scheme, uri))
 
 
-def _unsupported(scheme: str) -> str:
+def _unsupported(scheme: str, uri: str) -> str:
     supported = supported_schemes()
     if scheme in ("http", "https"):
         return (
@@ -402,5 +432,11 @@ def _unsupported(scheme: str) -> str:
         return (
             f"'{scheme}://' needs the {_PLANNED[scheme]} adapter, which this version of Genesis-Flow"
             f" does not include yet. Supported schemes: {supported}"
+        )
+    if scheme == "file":
+        # MLflow's file store, which Genesis-Flow reads only to copy it.
+        return (
+            f"'file:' names MLflow's file store (mlruns), which Genesis-Flow does not open as a store:"
+            f" {migrate_hint(uri)}. Supported schemes: {supported}"
         )
     return f"Unsupported tracking URI scheme {scheme!r}; expected one of {supported}"

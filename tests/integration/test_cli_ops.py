@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from genesis_flow.adapters.sql.migrations import SCHEMA_VERSION
-from genesis_flow.core.entities import LifecycleStage, Run, RunInfo, RunStatus
+from genesis_flow.core.entities import LifecycleStage, Run, RunInfo, RunStatus, ViewType
 from genesis_flow.entrypoints import bootstrap
 from genesis_flow.entrypoints.cli import app
 from genesis_flow.entrypoints.cli.ops import (
@@ -62,7 +62,8 @@ def test_doctor_passes_on_a_sqlite_store_and_leaves_no_trace(tmp_path: Path) -> 
     result = invoke("doctor", "--uri", uri)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines and all(line.startswith("PASS ") for line in lines)
+    assert lines and all(line.startswith("PASS ") for line in lines if "cosmos" not in line)
+    assert "SKIP cosmos: not Cosmos DB" in lines
     current = f"schema version: found {SCHEMA_VERSION}, expected {SCHEMA_VERSION}"
     for check in ("connectivity", "server version: SQLite", current, "probe"):
         assert check in result.output
@@ -90,8 +91,9 @@ def test_doctor_json_lists_every_check(tmp_path: Path) -> None:
         "tables",
         "cosmos",
         "write/read/delete probe",
+        "artifact root",
     }
-    assert {row["status"] for row in rows} == {"PASS"}
+    assert {row["check"] for row in rows if row["status"] != "PASS"} == {"cosmos"}
 
 
 @pytest.mark.parametrize("prefix", ["", "genesis+"])
@@ -112,10 +114,87 @@ def test_doctor_fails_on_a_missing_sqlite_file_without_creating_it(tmp_path: Pat
 
 
 @pytest.mark.parametrize("uri", ["memory:", "genesis+memory:"])
-def test_doctor_on_memory_passes(uri: str) -> None:
+def test_doctor_on_memory_passes_and_skips_what_does_not_apply(uri: str) -> None:
     result = invoke("doctor", "--uri", uri)
     assert result.exit_code == 0, result.output
     assert "mlflow uri: genesis+memory: (inside one process only" in result.output
+    rows = {
+        row["check"]: row["status"] for row in json.loads(invoke("doctor", "--uri", uri, "--json").output)
+    }
+    skipped = {"server version", "schema version", "indexes", "cosmos", "write/read/delete probe"}
+    assert {check for check, status in rows.items() if status == "SKIP"} == skipped
+    assert rows["connectivity"] == rows["artifact root"] == "PASS"
+
+
+def _artifact_root_row(*args: str) -> tuple[int, dict[str, str]]:
+    result = invoke("doctor", "--uri", "memory:", "--json", *args)
+    return result.exit_code, {row["check"]: row for row in json.loads(result.output)}["artifact root"]
+
+
+def test_doctor_probes_a_writable_artifact_root_and_leaves_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    (root / "kept").mkdir(parents=True)
+    code, row = _artifact_root_row("--artifact-root", str(root))
+    assert code == 0 and row["status"] == "PASS" and "probe passed" in row["detail"], row
+    assert sorted(p.name for p in root.iterdir()) == ["kept"]
+
+
+def test_doctor_checks_the_default_artifact_root_without_creating_it(tmp_path: Path) -> None:
+    code, row = _artifact_root_row()  # the working directory is tmp_path
+    assert code == 0 and row["status"] == "PASS", row
+    assert row["detail"].startswith(str(tmp_path / "genesis-artifacts")) and "first use" in row["detail"]
+    assert not (tmp_path / "genesis-artifacts").exists()
+    (tmp_path / "genesis-artifacts").mkdir()
+    code, row = _artifact_root_row()
+    assert "probe passed" in row["detail"] and not any((tmp_path / "genesis-artifacts").iterdir())
+
+
+@pytest.mark.parametrize("missing", [False, True], ids=["existing", "below-it"])
+def test_doctor_fails_on_an_unwritable_artifact_root(tmp_path: Path, missing: bool) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders: the FAIL case needs an unprivileged user")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, row = _artifact_root_row("--artifact-root", str(locked / "new" if missing else locked))
+    finally:
+        locked.chmod(0o700)
+    assert code == 1 and row["status"] == "FAIL", row
+    assert list(locked.iterdir()) == []
+
+
+@pytest.mark.parametrize("below", ["", "new"], ids=["the-root", "below-it"])
+def test_doctor_fails_on_an_artifact_root_that_is_a_file(tmp_path: Path, below: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, row = _artifact_root_row("--artifact-root", str(blocker / below) if below else str(blocker))
+    assert code == 1 and row["status"] == "FAIL" and "is not a directory" in row["detail"], row
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("GENESIS_TEST_AZURE_BLOB_CONNECTION_STRING"),
+    reason="GENESIS_TEST_AZURE_BLOB_CONNECTION_STRING is not set",
+)
+def test_doctor_probes_an_azure_blob_artifact_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("azure.storage.blob")
+    from azure.storage.blob import BlobServiceClient
+
+    connection = os.environ["GENESIS_TEST_AZURE_BLOB_CONNECTION_STRING"]
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", connection)
+    service = BlobServiceClient.from_connection_string(connection)
+    container = f"doctor{uuid.uuid4().hex[:12]}"
+    service.create_container(container)
+    try:
+        account = service.account_name
+        code, row = _artifact_root_row(
+            "--artifact-root", f"wasbs://{container}@{account}.blob.core.windows.net/root"
+        )
+        assert code == 0 and row["status"] == "PASS" and "probe passed" in row["detail"], row
+        assert list(service.get_container_client(container).list_blobs()) == []
+    finally:
+        service.delete_container(container)
 
 
 def test_doctor_fails_on_an_unreachable_mongodb_without_showing_the_password() -> None:
@@ -261,8 +340,23 @@ def test_gc_refuses_a_bad_duration_as_usage_error(bad: str) -> None:
     assert "--older-than" in result.output
 
 
-def test_gc_needs_older_than() -> None:
-    assert invoke("gc", "--uri", "memory:").exit_code == 2
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "run"])
+def test_gc_without_older_than_removes_every_deleted_run_as_mlflow_gc(
+    gc_uri: str, tmp_path: Path, dry_run: bool
+) -> None:
+    active, old, new, *_ = _seed_gc(gc_uri, tmp_path)
+    result = invoke("gc", "--uri", gc_uri, *(["--dry-run"] if dry_run else []))
+    assert result.exit_code == 0, result.output
+    assert f"{'would remove' if dry_run else 'removed'} 2 run(s)" in result.output
+    store = bootstrap.build_tracking_store(gc_uri)
+    assert store.get_run(active).info.lifecycle_stage is LifecycleStage.ACTIVE
+    kept = {
+        run.info.run_id
+        for run in store.search_runs(
+            [store.get_run(active).info.experiment_id], run_view_type=ViewType.ALL
+        ).items
+    }
+    assert kept == ({active, old, new} if dry_run else {active})
 
 
 def test_parse_duration() -> None:

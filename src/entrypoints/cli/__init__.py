@@ -3,8 +3,9 @@
 Commands live in modules of this package, each exposing Click commands that :func:`app` gathers:
 ``demo`` and ``db upgrade`` (demo.py), ``experiments``, ``runs``, ``models`` (browse.py),
 ``migrate`` (migrate.py), ``doctor``, ``gc`` and ``ui`` (ops.py). Shared output rules are in
-output.py: ``--json``/``--csv``, one-line errors, exit code 1 for a failed operation and 2 for
-bad usage, no credentials in any output.
+output.py (``--json``/``--csv``, one-line errors, exit code 1 for a failed operation and 2 for
+bad usage, no credentials in any output); every command finds its store through store.py, so
+``genesis --uri`` applies to all of them.
 
 Imported as ``genesis_flow.entrypoints.cli``.
 """
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 import click
 
+from genesis_flow.entrypoints.cli.store import remember_global_uri, uri_option
 from genesis_flow.entrypoints.extras import DISTRIBUTION
 
 # module -> names of the Click commands or groups it defines (loaded when present, so a module
@@ -35,8 +37,10 @@ def app() -> click.Group:
         help="Genesis-Flow: browse, compare and migrate MLflow-compatible tracking data.",
     )
     @click.version_option(package_name=DISTRIBUTION, prog_name="genesis")
-    def genesis() -> None:
-        pass
+    @uri_option
+    @click.pass_context
+    def genesis(ctx: click.Context, uri: str | None) -> None:
+        remember_global_uri(ctx, uri)
 
     for module_name, names in _COMMANDS.items():
         try:

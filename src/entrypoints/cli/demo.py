@@ -18,10 +18,10 @@ from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.entrypoints.bootstrap import (
     build_registry_store,
     build_tracking_store,
-    resolve_tracking_uri,
     upgrade_sql_schema,
 )
 from genesis_flow.entrypoints.cli.output import handle_errors
+from genesis_flow.entrypoints.cli.store import command_uri, uri_option
 from genesis_flow.ports import Clock, RegistryStore, SystemClock, TrackingStore
 
 DEMO_EXPERIMENT = "genesis-demo"
@@ -31,12 +31,12 @@ _EPOCHS = 5
 
 
 @click.command()
-@click.option("--uri", default=None, help="tracking URI (default: resolved from the environment)")
+@uri_option
 @handle_errors
 def demo(uri: str | None) -> None:
     """Log a small demo experiment (runs, metric history, a registered model with an alias) and
     print its runs."""
-    resolved = resolve_tracking_uri(uri)
+    resolved = command_uri(uri)
     click.echo(
         run_demo(build_tracking_store(resolved), build_registry_store(resolved), SystemClock(), resolved)
     )

@@ -8,6 +8,7 @@ here), and importing this module loads no database driver.
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import os
 import re
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -32,13 +34,18 @@ from genesis_flow.core.diagnostics import (
 from genesis_flow.entrypoints.bootstrap import (
     GENESIS_PREFIX,
     SQL_SCHEMES,
+    build_artifact_store,
     build_diagnostics,
+    build_tracking_store,
+    local_artifact_directory,
     plugin_uri,
-    resolve_tracking_uri,
+    resolve_artifact_root,
     sql_database_kind,
+    supported_schemes,
     unprefixed_uri,
 )
 from genesis_flow.entrypoints.cli.output import fail, handle_errors, redacted
+from genesis_flow.entrypoints.cli.store import command_uri, uri_option
 from genesis_flow.entrypoints.extras import install_hint
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -84,12 +91,14 @@ class Checks:
         return any(row["status"] == FAIL for row in self.rows)
 
 
-def run_doctor(uri: str) -> Checks:
-    """Every check doctor makes on the store at ``uri`` (plain or ``genesis+``); never raises."""
+def run_doctor(uri: str, artifact_root: str | None = None) -> Checks:
+    """Every check doctor makes on the store at ``uri`` (plain or ``genesis+``) and the artifact
+    root its new experiments use (``artifact_root``, else the composition root's); never raises."""
     checks = Checks(uri)
     checks.add("uri", PASS, redacted(uri))
     kind = _check_store(checks, uri)
     checks.run("mlflow uri", lambda: _mlflow_uri(uri, kind))
+    checks.run("artifact root", lambda: artifact_root_probe(resolve_artifact_root(artifact_root)))
     return checks
 
 
@@ -108,7 +117,7 @@ def _check_store(checks: Checks, uri: str) -> DatabaseKind | None:
         checks.skip_rest(later, "not connected")
         return None
     if diagnosis is None:
-        checks.add("backend", FAIL, f"doctor does not know the scheme {scheme!r}")
+        checks.run("backend", lambda: _undiagnosable(uri, scheme))
         return None
     checks.add("connectivity", PASS, f"connected to {diagnosis.location}")
     _report(checks, "server version", diagnosis.server, lambda server: (PASS, server))
@@ -118,6 +127,13 @@ def _check_store(checks: Checks, uri: str) -> DatabaseKind | None:
         _report_collections(checks, diagnosis)
     _report(checks, "write/read/delete probe", diagnosis.probe, lambda p: (PASS if p.ok else FAIL, p.note))
     return diagnosis.kind
+
+
+def _undiagnosable(uri: str, scheme: str) -> tuple[str, str]:
+    if scheme in supported_schemes():
+        return SKIP, f"a third-party backend ({scheme}://): doctor cannot look inside it"
+    build_tracking_store(uri)  # raises the composition root's words for this URI (file: included)
+    return FAIL, f"doctor does not know the scheme {scheme!r}"
 
 
 def _mlflow_uri(uri: str, kind: DatabaseKind | None) -> tuple[str, str]:
@@ -141,19 +157,15 @@ def _report(checks: Checks, check: str, finding: T | Failed, say: Callable[[T], 
 
 
 def _doctor_memory(checks: Checks) -> None:
-    from genesis_flow.entrypoints.bootstrap import build_tracking_store
-
     def probe() -> tuple[str, str]:
         store = build_tracking_store("memory:")
         store.get_experiment("0")
         return PASS, "in-process store (data lives as long as the process)"
 
     checks.run("connectivity", probe)
-    checks.add("server version", PASS, "none (in-process)")
-    checks.add("schema version", PASS, "none (in-process)")
-    checks.add("indexes", PASS, "none (in-process)")
-    checks.add("cosmos", PASS, "not Cosmos DB")
-    checks.add("write/read/delete probe", PASS, "nothing persistent to probe")
+    checks.skip_rest(("server version", "schema version", "indexes"), "none (in-process store)")
+    checks.add("cosmos", SKIP, "not Cosmos DB")
+    checks.add("write/read/delete probe", SKIP, "nothing persistent to probe")
 
 
 # SQL: a versioned schema of tables
@@ -193,7 +205,7 @@ def _report_tables(checks: Checks, diagnosis: Diagnosis) -> None:
         checks.add("tables", SKIP, "no schema yet")
     else:
         _report(checks, "tables", diagnosis.present, tables)
-    checks.add("cosmos", PASS, "not Cosmos DB")
+    checks.add("cosmos", SKIP, "not Cosmos DB")
 
 
 # MongoDB and Cosmos DB: collections without a version marker
@@ -247,7 +259,7 @@ def _cosmos(report: CosmosReport | None) -> tuple[str, str]:
     if report is None or not report.enabled:
         if report is not None and report.host_is_cosmos:
             return FAIL, "the host is Cosmos DB but genesis_cosmos=false turns its policies off"
-        return PASS, "not Cosmos DB (plain MongoDB policies)"
+        return SKIP, "not Cosmos DB (plain MongoDB policies)"
     source = "genesis_retry_budget_ms" if report.budget_from_uri else "default"
     detail = (
         f"Cosmos DB: retryWrites={str(report.retry_writes).lower()},"
@@ -258,15 +270,64 @@ def _cosmos(report: CosmosReport | None) -> tuple[str, str]:
     return PASS, detail
 
 
+# The artifact root probe's payload, written and read back under a name of its own.
+_PROBE_BYTES = b"genesis doctor probe\n"
+
+
+def artifact_root_probe(root: str) -> tuple[str, str]:
+    """Is the artifact root reachable and writable? A file is written under a fresh folder of
+    the root, read back and deleted, through the artifact store port (local or Azure Blob alike).
+    A local root that does not exist yet is created on first use: then only its nearest existing
+    parent is checked, and nothing is created."""
+    shown = redacted(root)
+    directory = local_artifact_directory(root)
+    if directory is not None and not os.path.isdir(directory):
+        parent = _existing_parent(directory)
+        if not os.path.isdir(parent):
+            return FAIL, f"{shown} cannot be created: {parent} is not a directory"
+        if not os.access(parent, os.W_OK | os.X_OK):
+            return FAIL, f"{shown} does not exist and {parent} is not writable"
+        return PASS, f"{shown} (not created yet: made on first use; {parent} is writable)"
+    store = build_artifact_store(root)
+    folder = f"genesis-doctor-{uuid.uuid4().hex[:12]}"
+    try:
+        store.log_stream(io.BytesIO(_PROBE_BYTES), f"{folder}/probe")
+        with store.open_artifact(f"{folder}/probe") as stream:
+            read = stream.read()
+    finally:
+        store.delete_artifacts(folder)
+    if read != _PROBE_BYTES:
+        return FAIL, f"{shown}: the probe file read back differs from what was written"
+    if store.list_artifacts(folder):
+        return FAIL, f"{shown}: the probe folder {folder} could not be deleted"
+    return PASS, f"{shown} (write/read/delete probe passed)"
+
+
+def _existing_parent(directory: str) -> str:
+    parent = directory
+    while not os.path.exists(parent) and os.path.dirname(parent) != parent:
+        parent = os.path.dirname(parent)
+    return parent
+
+
 @click.command()
-@click.option("--uri", default=None, help="tracking URI (default: resolved from the environment)")
+@uri_option
+@click.option(
+    "--artifact-root",
+    default=None,
+    metavar="URI",
+    help="artifact root to probe (default: where the store puts new experiments' artifacts)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the checks as JSON")
 @handle_errors
-def doctor(uri: str | None, as_json: bool) -> None:
-    """Check a store: connectivity, server version, schema version, indexes (tables for SQL),
-    Cosmos DB settings, and a write/read/delete probe that leaves nothing behind. Exit code 1 if
-    any check fails."""
-    checks = run_doctor(resolve_tracking_uri(uri))
+def doctor(uri: str | None, artifact_root: str | None, as_json: bool) -> None:
+    """Check a store, its schema and its artifact root.
+
+    Connectivity, server version, schema version, indexes (tables for SQL), Cosmos DB settings,
+    a write/read/delete probe of the database and one of the artifact root, each leaving nothing
+    behind. A check that does not apply to the backend says SKIP. Exit code 1 if any check
+    fails."""
+    checks = run_doctor(command_uri(uri), artifact_root)
     if as_json:
         click.echo(json.dumps(checks.rows, indent=2))
     else:
@@ -368,20 +429,17 @@ def ui_refusal(uri: str) -> str | None:
 
 
 @click.command()
-@click.option(
-    "--uri",
-    default=None,
-    help="tracking URI: sqlite, postgresql or mongodb, plain or genesis+ (default: resolved from the"
-    " environment, else sqlite:///genesis.db)",
-)
+@uri_option
 @click.option("--host", default=None, help="address to listen on (MLflow's default: 127.0.0.1)")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="port (MLflow's default: 5000)")
 @handle_errors
 def ui(uri: str | None, host: str | None, port: int | None) -> None:
-    """Start the MLflow UI (`mlflow server`) on a Genesis-Flow store through the plugin: with no
-    --uri, the default store (./genesis.db). Needs MLflow (the [mlflow] extra).
+    """Serve the MLflow UI on a Genesis-Flow store.
+
+    Runs `mlflow server` through the plugin on a SQLite, PostgreSQL or MongoDB store, plain or
+    genesis+ (with no --uri, the default store, ./genesis.db). Needs MLflow (the [mlflow] extra).
     Ctrl-C (or SIGTERM) stops it and its workers."""
-    resolved = resolve_tracking_uri(uri)
+    resolved = command_uri(uri)
     refusal = ui_refusal(resolved)
     if refusal is not None:
         fail(refusal)
@@ -467,13 +525,14 @@ __all__ = [
 
 
 @click.command()
-@click.option("--uri", default=None, help="tracking URI (default: resolved from the environment)")
+@uri_option
 @click.option(
     "--older-than",
     "older_than_ms",
     type=_Duration(),
-    required=True,
-    help="remove runs deleted longer ago than this: 30d, 12h, 90m, or 0s for every deleted run",
+    default=0,
+    help="remove only runs deleted longer ago than this: 30d, 12h, 90m (default: every deleted"
+    " run, as mlflow gc)",
 )
 @click.option("--dry-run", is_flag=True, help="only list the runs that would be removed")
 @click.option(
@@ -481,13 +540,12 @@ __all__ = [
 )
 @handle_errors
 def gc(uri: str | None, older_than_ms: int, dry_run: bool, artifacts: bool) -> None:
-    """Permanently remove runs that were deleted longer ago than --older-than, with their
-    metrics, params, tags and (unless --no-artifacts) artifacts, as `mlflow gc` does. Runs of a
-    deleted experiment count as deleted when the experiment was. This cannot be undone: try
-    --dry-run first."""
-    from genesis_flow.entrypoints.bootstrap import build_tracking_store
+    """Permanently remove deleted runs, as `mlflow gc` does.
 
-    store = build_tracking_store(resolve_tracking_uri(uri))
+    Every deleted run goes (or those deleted longer ago than --older-than), with its metrics,
+    params, tags and (unless --no-artifacts) artifacts. Runs of a deleted experiment count as
+    deleted when the experiment was. This cannot be undone: try --dry-run first."""
+    store = build_tracking_store(command_uri(uri))
     infos = store.purge_deleted_runs(older_than_ms, dry_run=dry_run)
     if dry_run:
         click.echo(f"would remove {len(infos)} run(s)" + (":" if infos else ""))
@@ -507,8 +565,6 @@ def gc(uri: str | None, older_than_ms: int, dry_run: bool, artifacts: bool) -> N
 
 def delete_run_artifacts(artifact_uris: Sequence[str]) -> list[tuple[str, str]]:
     """Delete everything under each run's artifact URI; returns (uri, reason) for the failures."""
-    from genesis_flow.entrypoints.bootstrap import build_artifact_store
-
     failures: list[tuple[str, str]] = []
     for artifact_uri in artifact_uris:
         try:
