@@ -52,9 +52,19 @@ class MlflowException(Exception):
     error_code: str
     message: str
 
-    def __init__(self, message: object, error_code: str | int = INTERNAL_ERROR, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: object,
+        error_code: str | int = 1,  # MLflow's proto number of INTERNAL_ERROR
+        sqlstate: str | None = None,
+        error_class: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.error_code = _code_name(error_code)
         self.message = str(message)
+        # Databricks' SQL error fields, kept as given (MLflow derives them from tables we lack).
+        self.sqlstate = sqlstate
+        self.error_class = error_class
         self.json_kwargs = kwargs
         super().__init__(self.message)
 
