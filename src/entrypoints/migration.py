@@ -31,10 +31,13 @@ from genesis_flow.core.entities import (
     Metric,
     Run,
     ViewType,
+    experiment_artifact_location,
+    run_artifact_uri,
 )
 from genesis_flow.core.errors import (
     ExperimentNotFound,
     InvalidParameterValue,
+    InvalidState,
     ModelVersionNotFound,
     RegisteredModelNotFound,
     ResourceAlreadyExists,
@@ -53,10 +56,11 @@ from genesis_flow.entrypoints.bootstrap import (
     build_artifact_store,
     build_registry_store,
     build_tracking_store,
+    resolve_artifact_root,
     sql_database_kind,
 )
 from genesis_flow.entrypoints.extras import install_hint
-from genesis_flow.ports import RegistryStore, TrackingStore
+from genesis_flow.ports import ArtifactStore, RegistryStore, TrackingStore
 from genesis_flow.ports.tracking import DEFAULT_EXPERIMENT_ID
 
 KINDS = ("experiments", "runs", "models", "versions")
@@ -378,10 +382,14 @@ def _sqlite_file(uri: str) -> str | None:
 def open_source(uri: str) -> Reader:
     """A reader for the source ``uri``; refuses one that does not exist (never creates it)."""
     path = _local_path(uri)
+    if path is not None and os.path.isfile(path):
+        # A database file named by its path (MLflow's ./mlflow.db): SQLite's URI for it.
+        uri, path = f"sqlite:///{os.path.abspath(path)}", None
     if path is not None:
         if not os.path.isdir(path):
             raise InvalidParameterValue(
-                f"Source {redact_uri(uri)!r} is not an MLflow 'mlruns' directory (no such directory)"
+                f"Source {redact_uri(uri)!r} is neither an MLflow 'mlruns' directory nor a database"
+                " file (no such file or directory)"
             )
         return _mlflow_file_reader(os.path.abspath(path))
     if _is_sql(uri):
@@ -476,27 +484,31 @@ class MigrationReport:
     source_counts: dict[str, int] = field(factory=lambda: dict.fromkeys(KINDS, 0))
     destination_counts: dict[str, int] = field(factory=lambda: dict.fromkeys(KINDS, 0))
     artifacts_copied: int = 0
+    # Where copied artifacts went (--artifacts); None: runs keep the source's artifact locations.
+    artifact_root: str | None = None
     runs_verified: int = 0
     mismatch: str | None = None
 
 
 class Relocation:
-    """Optionally moves artifact locations under a new root: experiments to ``<root>/<id>``,
-    runs to ``<root>/<experiment id>/<run id>/artifacts``. Without a root, locations are kept."""
+    """Optionally moves artifact locations under a new root, where a store with that root puts
+    them: experiments to ``<root>/<id>``, runs to ``<root>/<experiment id>/<run id>/artifacts``.
+    Without a root, locations are kept."""
 
     def __init__(self, root: str | None) -> None:
-        self.root = root.rstrip("/") if root else None
+        self.root = root
 
     def experiment(self, experiment: Experiment) -> Experiment:
         if self.root is None:
             return experiment
-        return evolve(experiment, artifact_location=f"{self.root}/{experiment.experiment_id}")
+        location = experiment_artifact_location(self.root, experiment.experiment_id)
+        return evolve(experiment, artifact_location=location)
 
     def run(self, run: Run) -> Run:
         if self.root is None:
             return run
         info = run.info
-        uri = f"{self.root}/{info.experiment_id}/{info.run_id}/artifacts"
+        uri = run_artifact_uri(experiment_artifact_location(self.root, info.experiment_id), info.run_id)
         return evolve(run, info=evolve(info, artifact_uri=uri))
 
 
@@ -510,18 +522,36 @@ def migrate(
     progress: ProgressSink | None = None,
 ) -> MigrationReport:
     """Copy everything from ``source_uri`` to ``destination_uri`` and verify; see the module
-    docstring. With ``dry_run`` nothing is written: the report counts what would be copied."""
+    docstring. With ``dry_run`` nothing is written: the report counts what would be copied.
+
+    With ``artifacts``, each run's files are copied under ``artifact_root`` (default: the root
+    the composition root gives a store's new experiments; a relative one is made absolute), the
+    copy is checked file by file (path and size) before the run is written, and the copied
+    experiments and runs point there. Without it, runs keep pointing at the source's files.
+    Raises InvalidState naming the run whose copied files differ from the source's."""
     if source_uri == destination_uri:
         raise InvalidParameterValue("--from and --to name the same store")
+    if artifact_root is not None and not artifacts:
+        raise InvalidParameterValue(
+            "--artifact-root needs --artifacts: runs moved to a new root without their files"
+            " would point at nothing"
+        )
     sink = progress or _NoProgress()
     report = MigrationReport(redact_uri(source_uri), redact_uri(destination_uri), dry_run)
-    relocation = Relocation(artifact_root)
+    if artifacts:
+        report.artifact_root = resolve_artifact_root(artifact_root)
+    relocation = Relocation(report.artifact_root)
     source = open_source(source_uri)
     try:
         destination = _open_destination_for(destination_uri, dry_run)
         _copy(source, destination, report, relocation, sink, artifacts=artifacts, dry_run=dry_run)
         if not dry_run and destination is not None:
             verify(source, destination, report, relocation, sink)
+        elif dry_run:
+            for kind in KINDS:
+                report.source_counts[kind] = report.copied[kind] + report.skipped[kind]
+            if destination is not None:
+                count_destination(destination, report)
     finally:
         source.close()
     return report
@@ -579,7 +609,7 @@ def _copy(
                     history = source.metric_history(run)
                     if artifacts:
                         report.artifacts_copied += _copy_artifacts(
-                            original.info.artifact_uri, run.info.artifact_uri
+                            run.info.run_id, original.info.artifact_uri, run.info.artifact_uri
                         )
                     try:
                         destination.tracking.import_run(run, history)
@@ -630,19 +660,40 @@ def _copy(
             sink.advance("versions")
 
 
-def _copy_artifacts(source_uri: str, destination_uri: str) -> int:
+def _copy_artifacts(run_id: str, source_uri: str, destination_uri: str) -> int:
     """Copy the files under a source run's artifact root to the destination run's (nothing when
-    both are the same location). Returns how many files were copied."""
+    both are the same location), then check that the destination holds every source file with
+    its size. Returns how many files were copied; raises InvalidState naming the run otherwise."""
     if not source_uri or source_uri.rstrip("/") == destination_uri.rstrip("/"):
         return 0
     source_store = build_artifact_store(source_uri)
-    if not source_store.list_artifacts():
+    expected = artifact_sizes(source_store)
+    if not expected:
         return 0
+    destination_store = build_artifact_store(destination_uri)
     with tempfile.TemporaryDirectory(prefix="genesis-migrate-") as folder:
         local = source_store.download_artifacts("", folder)
-        count = sum(len(files) for _, _, files in os.walk(local))
-        build_artifact_store(destination_uri).log_artifacts(local)
-    return count
+        destination_store.log_artifacts(local)
+    found = artifact_sizes(destination_store)
+    differing = sorted(path for path, size in expected.items() if found.get(path) != size)
+    if differing:
+        raise InvalidState(
+            f"The artifacts of run {run_id} were not copied intact: {len(differing)} of"
+            f" {len(expected)} file(s) missing or of another size in the destination, e.g."
+            f" {differing[0]!r}; the run was not written"
+        )
+    return len(expected)
+
+
+def artifact_sizes(store: ArtifactStore, path: str | None = None) -> dict[str, int | None]:
+    """Every file under ``path`` (default: the whole root) of ``store``: its path -> size."""
+    sizes: dict[str, int | None] = {}
+    for entry in store.list_artifacts(path):
+        if entry.is_dir:
+            sizes.update(artifact_sizes(store, entry.path))
+        else:
+            sizes[entry.path] = entry.file_size
+    return sizes
 
 
 def verify(
@@ -686,12 +737,7 @@ def verify(
                 other_version is None or canonical_version(other_version) != canonical_version(version)
             ):
                 report.mismatch = f"model version {version.name!r} {version.version}"
-    for experiment in destination.experiments():
-        report.destination_counts["experiments"] += 1
-        report.destination_counts["runs"] += sum(1 for _ in destination.runs(experiment.experiment_id))
-    for model in destination.registered_models():
-        report.destination_counts["models"] += 1
-        report.destination_counts["versions"] += len(destination.model_versions(model))
+    count_destination(destination, report)
     if report.mismatch is None:
         for kind in KINDS:
             if report.destination_counts[kind] < report.source_counts[kind]:
@@ -699,6 +745,16 @@ def verify(
                     f" {report.source_counts[kind]} in the source"
                 )
                 break
+
+
+def count_destination(destination: StoreReader, report: MigrationReport) -> None:
+    """Fill ``report.destination_counts`` with what the destination holds."""
+    for experiment in destination.experiments():
+        report.destination_counts["experiments"] += 1
+        report.destination_counts["runs"] += sum(1 for _ in destination.runs(experiment.experiment_id))
+    for model in destination.registered_models():
+        report.destination_counts["models"] += 1
+        report.destination_counts["versions"] += len(destination.model_versions(model))
 
 
 def store_checksums(reader: Reader) -> dict[str, str]:

@@ -35,6 +35,7 @@ from genesis_flow.core.entities import (
     RunTag,
     ViewType,
 )
+from genesis_flow.core.errors import RunNotFound
 from genesis_flow.core.registry import ModelVersionTag, RegisteredModelTag
 from genesis_flow.entrypoints.bootstrap import build_registry_store, build_tracking_store, reset_memory_stores
 from genesis_flow.entrypoints.cli import app
@@ -359,6 +360,10 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "would copy" in result.output
     assert not target.exists()
+    # The real stores and counts: the source's, and the (missing, so empty) destination's.
+    assert result.output.splitlines()[0] == f"dry run: memory: -> sqlite:///{target}"
+    runs = next(line.split() for line in result.output.splitlines() if line.startswith("runs "))
+    assert runs == ["runs", "5", "0", "5", "0"]
 
     existing = f"sqlite:///{tmp_path}/existing.db"
     build_tracking_store(existing)  # an empty database of ours
@@ -367,7 +372,15 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line.split() for line in result.output.splitlines()[2:6]}
     assert lines["runs"][3] == "5" and lines["models"][3] == "2" and lines["versions"][3] == "2"
+    assert lines["experiments"][1:3] == ["3", "1"]  # the destination holds its Default experiment
     assert snapshot(existing) == before
+
+
+@pytest.mark.parametrize(("speed", "text"), [(None, ""), (0.0, ""), (12.34, "12.3/s")])
+def test_the_progress_shows_no_rate_until_there_is_one(speed: float | None, text: str) -> None:
+    from genesis_flow.entrypoints.cli.migrate import rate_text
+
+    assert rate_text(speed) == text
 
 
 def test_bad_source_is_one_line_and_exit_1(tmp_path: Path) -> None:
@@ -401,6 +414,87 @@ def test_artifacts_are_copied_to_a_new_root(tmp_path: Path) -> None:
     assert copied.info.artifact_uri == f"{new_root}/{exp}/{run.info.run_id}/artifacts"
     assert (Path(copied.info.artifact_uri) / "sub" / "a.txt").read_text() == "hello"
     assert (Path(copied.info.artifact_uri) / "b.bin").read_bytes() == b"\x00\x01"
+
+
+def _source_with_files(tmp_path: Path) -> tuple[str, str, str, Path]:
+    """A SQLite store of ours with one run holding two files: (uri, experiment id, run id, the
+    run's source folder)."""
+    source = f"sqlite:///{tmp_path}/files-source.db"
+    tracking = build_tracking_store(source, artifact_root=str(tmp_path / "old"))
+    exp = tracking.create_experiment("with-files")
+    run = tracking.create_run(exp, "u", 1)
+    source_root = Path(run.info.artifact_uri)
+    (source_root / "sub").mkdir(parents=True)
+    (source_root / "sub" / "a.txt").write_text("hello")
+    (source_root / "b.bin").write_bytes(b"\x00\x01")
+    return source, exp, run.info.run_id, source_root
+
+
+@pytest.mark.parametrize("root", [None, "./copies"], ids=["destination-root", "relative-root"])
+def test_artifacts_go_under_the_destinations_root_by_default_with_absolute_uris(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: str | None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    source, exp, run_id, source_root = _source_with_files(tmp_path)
+    destination = f"sqlite:///{tmp_path}/files.db"
+    result = migrate_ok(source, destination, "--artifacts", *(["--artifact-root", root] if root else []))
+    expected_root = tmp_path / ("copies" if root else "genesis-artifacts")
+    assert f"artifacts: 2 file(s) copied and checked under {expected_root}" in result.output
+    tracking = build_tracking_store(destination)
+    copied = tracking.get_run(run_id)
+    assert copied.info.artifact_uri == f"{expected_root}/{exp}/{run_id}/artifacts"
+    assert tracking.get_experiment(exp).artifact_location == f"{expected_root}/{exp}"
+    assert (Path(copied.info.artifact_uri) / "sub" / "a.txt").read_text() == "hello"
+    assert (source_root / "sub" / "a.txt").read_text() == "hello"  # the source is left as it was
+
+
+def test_a_copy_that_differs_from_the_source_fails_naming_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genesis_flow.adapters.blob.local import LocalArtifactStore
+
+    source, _exp, run_id, _root = _source_with_files(tmp_path)
+    destination = f"sqlite:///{tmp_path}/files.db"
+    original = LocalArtifactStore.log_artifacts
+
+    def loses_a_file(self: LocalArtifactStore, local_dir: str, artifact_path: str | None = None) -> None:
+        original(self, local_dir, artifact_path)
+        self.delete_artifacts("b.bin")
+
+    monkeypatch.setattr(LocalArtifactStore, "log_artifacts", loses_a_file)
+    result = invoke("migrate", "--from", source, "--to", destination, "--artifacts")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("genesis: error: INVALID_STATE: ") and run_id in result.stderr
+    assert "'b.bin'" in result.stderr and result.stderr.count("\n") == 1
+    with pytest.raises(RunNotFound):  # never written pointing at an incomplete copy
+        build_tracking_store(destination).get_run(run_id)
+
+
+def test_without_artifacts_the_summary_says_runs_point_at_the_source(tmp_path: Path) -> None:
+    source, _exp, run_id, source_root = _source_with_files(tmp_path)
+    destination = f"sqlite:///{tmp_path}/files.db"
+    result = migrate_ok(source, destination)
+    assert "the runs point at the source's artifact files" in result.output
+    assert build_tracking_store(destination).get_run(run_id).info.artifact_uri == str(source_root)
+    refused = invoke("migrate", "--from", source, "--to", destination, "--artifact-root", "x")
+    assert refused.exit_code == 1 and "--artifact-root needs --artifacts" in refused.stderr
+
+
+def test_to_defaults_to_the_commands_store_and_from_takes_a_database_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("GENESIS_TRACKING_URI", "MLFLOW_TRACKING_URI"):
+        monkeypatch.delenv(name, raising=False)
+    source_store = build_tracking_store(f"sqlite:///{tmp_path}/mlflow.db")
+    run_id = source_store.create_run("0", "u", 1).info.run_id
+    result = invoke("migrate", "--from", "./mlflow.db")
+    assert result.exit_code == 0, (result.output, result.stderr)
+    assert result.stderr == ""  # no note pointing at the migration being run
+    assert build_tracking_store(f"sqlite:///{tmp_path}/genesis.db").get_run(run_id).info.run_id == run_id
+    result = invoke("--uri", f"sqlite:///{tmp_path}/global.db", "migrate", "--from", "./mlflow.db")
+    assert result.exit_code == 0, (result.output, result.stderr)
+    assert build_tracking_store(f"sqlite:///{tmp_path}/global.db").get_run(run_id).info.run_id == run_id
 
 
 def test_mlflow_source_without_mlflow_names_the_extra(

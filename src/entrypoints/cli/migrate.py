@@ -9,15 +9,21 @@ from types import TracebackType
 import click
 
 from genesis_flow.entrypoints.cli.output import fail, handle_errors, redacted
+from genesis_flow.entrypoints.cli.store import command_uri
 from genesis_flow.entrypoints.migration import KINDS, MigrationReport
 from genesis_flow.entrypoints.migration import migrate as run_migration
 
 
-class RichProgress:
-    """A Rich progress bar per entity kind on stderr (count and throughput); silent when stderr
-    is not a terminal."""
+def rate_text(speed: float | None) -> str:
+    """The throughput column: blank until there is a rate to show (never a made-up 0.0/s)."""
+    return f"{speed:.1f}/s" if speed else ""
 
-    def __init__(self) -> None:
+
+class RichProgress:
+    """A Rich progress bar per entity kind on stderr (count and, unless ``rates`` is false,
+    throughput); silent when stderr is not a terminal."""
+
+    def __init__(self, *, rates: bool = True) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -32,16 +38,15 @@ class RichProgress:
 
         class RateColumn(ProgressColumn):
             def render(self, task: Task) -> Text:
-                speed = task.finished_speed or task.speed
-                return Text(f"{speed or 0:.1f}/s")
+                return Text(rate_text(task.finished_speed or task.speed))
 
         console = Console(stderr=True)
+        rate: tuple[ProgressColumn, ...] = (RateColumn(), TimeElapsedColumn()) if rates else ()
         self._progress = Progress(
             TextColumn("{task.description:<12}"),
             BarColumn(),
             MofNCompleteColumn(),
-            RateColumn(),
-            TimeElapsedColumn(),
+            *rate,
             console=console,
             disable=not sys.stderr.isatty(),
         )
@@ -66,30 +71,50 @@ class RichProgress:
 
 
 @click.command()
-@click.option("--from", "source", required=True, metavar="URI", help="source store (ours, or MLflow's)")
-@click.option("--to", "destination", required=True, metavar="URI", help="destination store (ours)")
-@click.option("--artifacts", is_flag=True, help="also copy each run's artifact files")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="URI",
+    help="source store: ours, MLflow's database (./mlflow.db) or mlruns folder",
+)
+@click.option(
+    "--to",
+    "destination",
+    default=None,
+    metavar="URI",
+    help="destination store (default: the store other commands use, e.g. sqlite:///genesis.db)",
+)
+@click.option(
+    "--artifacts",
+    is_flag=True,
+    help="also copy each run's artifact files, check them, and point the runs at the copies",
+)
 @click.option(
     "--artifact-root",
     default=None,
     metavar="URI",
-    help="put the destination's artifact locations under this root (default: keep them)",
+    help="where --artifacts puts the copies (default: the destination's, ./genesis-artifacts)",
 )
 @click.option("--dry-run", is_flag=True, help="count what would be copied; write nothing")
 @handle_errors
-def migrate(source: str, destination: str, artifacts: bool, artifact_root: str | None, dry_run: bool) -> None:
-    """Copy experiments, runs (full metric history, datasets), registered models and versions
-    from one store to another, keeping ids, times and version numbers, then verify both sides.
+def migrate(
+    source: str, destination: str | None, artifacts: bool, artifact_root: str | None, dry_run: bool
+) -> None:
+    """Copy a store (ours or MLflow's) into a Genesis-Flow store.
+
+    Experiments, runs (full metric history, datasets), registered models and versions are
+    copied keeping ids, times and version numbers, then both sides are verified.
 
     The source may be any Genesis-Flow store (memory:, sqlite:///, postgresql://, mongodb://), an
     MLflow mlruns directory (file:///path/mlruns or a path) or a database MLflow created
     (reading MLflow's stores needs MLflow: the [mlflow] extra). Interrupted migrations
     can be restarted: what is already in the destination is skipped, never duplicated.
     """
-    with RichProgress() as progress:
+    with RichProgress(rates=not dry_run) as progress:
         report = run_migration(
             source,
-            destination,
+            destination or command_uri(None, mlflow_note=False),
             artifacts=artifacts,
             dry_run=dry_run,
             artifact_root=artifact_root,
@@ -101,7 +126,8 @@ def migrate(source: str, destination: str, artifacts: bool, artifact_root: str |
 
 
 def format_report(report: MigrationReport) -> str:
-    """The summary: per kind, source and destination counts, copied and skipped."""
+    """The summary: per kind, source and destination counts (a dry run's destination as it is
+    now), copied and skipped; where the runs' artifact files are."""
     action = "would copy" if report.dry_run else "copied"
     lines = [
         redacted(f"{'dry run' if report.dry_run else 'migrated'}: {report.source} -> {report.destination}")
@@ -109,14 +135,19 @@ def format_report(report: MigrationReport) -> str:
     header = f"{'kind':<12} {'source':>8} {'destination':>12} {action:>11} {'skipped':>8}"
     lines.append(header)
     for kind in KINDS:
-        source_count = "-" if report.dry_run else str(report.source_counts[kind])
-        destination_count = "-" if report.dry_run else str(report.destination_counts[kind])
         lines.append(
-            f"{kind:<12} {source_count:>8} {destination_count:>12}"
+            f"{kind:<12} {report.source_counts[kind]:>8} {report.destination_counts[kind]:>12}"
             f" {report.copied[kind]:>11} {report.skipped[kind]:>8}"
         )
-    if report.artifacts_copied:
-        lines.append(f"artifact files copied: {report.artifacts_copied}")
+    if report.artifact_root is None:
+        lines.append("artifacts: not copied; the runs point at the source's artifact files (see --artifacts)")
+    elif report.dry_run:
+        lines.append(f"artifacts: would be copied under {redacted(report.artifact_root)}")
+    else:
+        lines.append(
+            f"artifacts: {report.artifacts_copied} file(s) copied and checked under"
+            f" {redacted(report.artifact_root)}; the copied runs point there"
+        )
     if not report.dry_run:
         if report.mismatch is None:
             lines.append(f"verification: OK ({report.runs_verified} run checksums match)")
