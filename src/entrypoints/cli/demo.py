@@ -34,8 +34,9 @@ _EPOCHS = 5
 @uri_option
 @handle_errors
 def demo(uri: str | None) -> None:
-    """Log a small demo experiment (runs, metric history, a registered model with an alias) and
-    print its runs."""
+    """Log a small demo experiment and print its runs.
+
+    Runs with a metric history, and a registered model with an alias."""
     resolved = command_uri(uri)
     click.echo(
         run_demo(build_tracking_store(resolved), build_registry_store(resolved), SystemClock(), resolved)
@@ -44,15 +45,16 @@ def demo(uri: str | None) -> None:
 
 @click.group()
 def db() -> None:
-    """Manage the schema of a Genesis-Flow SQL database (SQLite or PostgreSQL)."""
+    """Manage the schema of a SQL database (SQLite, PostgreSQL)."""
 
 
 @db.command()
 @click.argument("uri", metavar="URI")
 @handle_errors
 def upgrade(uri: str) -> None:
-    """Bring the schema of a SQL database to the version this release of Genesis-Flow uses:
-    create it in an empty database, run the pending upgrade steps in one transaction under a
+    """Bring a SQL database's schema to this release's version.
+
+    Create it in an empty database, run the pending upgrade steps in one transaction under a
     lock, or say that it is up to date. SQLite databases are upgraded when opened anyway; a
     PostgreSQL database is only upgraded by this command. Back the database up first. A
     database that MLflow created is refused and left untouched (see `genesis migrate`).
