@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from genesis_flow.core.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunStatus, RunTag
+from genesis_flow.core.entities import (
+    Dataset,
+    DatasetInput,
+    ExperimentTag,
+    InputTag,
+    Metric,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+)
 from genesis_flow.entrypoints import bootstrap
 from genesis_flow.entrypoints.cli import app
 from genesis_flow.entrypoints.cli.browse import sparkline
@@ -241,16 +253,28 @@ def test_runs_compare(seeded: Seeded) -> None:
 
 
 def test_runs_compare_highlights_differences(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
-    from genesis_flow.entrypoints.cli import browse
+    from genesis_flow.entrypoints.cli import runs
 
     marked: list[str] = []
 
     def recording_emit(rows: Any, columns: Any, fmt: str, **kwargs: Any) -> None:
         marked.extend(row["key"] for row in rows if kwargs["highlight"](columns[1], row))
 
-    monkeypatch.setattr(browse, "emit", recording_emit)
+    monkeypatch.setattr(runs, "emit", recording_emit)
     ok("runs", "compare", *seeded.run_ids, "--uri", seeded.uri)
     assert marked == ["params.lr", "metrics.accuracy", "metrics.loss", "tags.mlflow.runName"]
+
+
+def test_runs_compare_marks_differing_rows_without_colour(seeded: Seeded) -> None:
+    table = ok("runs", "compare", *seeded.run_ids, "--uri", seeded.uri).stdout  # piped: no colour
+    assert "\x1b[" not in table
+    marks = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if len(cells) > 2 and cells[1].startswith(("params.", "metrics.", "tags.")):
+            marks[cells[1]] = cells[0]
+    assert marks["params.lr"] == "*" and marks["metrics.loss"] == "*"
+    assert marks["params.epochs"] == "" and marks["tags.team"] == ""
 
 
 def test_runs_compare_metric_chart_and_plot(seeded: Seeded, tmp_path: Path) -> None:
@@ -286,7 +310,7 @@ def test_runs_compare_plot_without_matplotlib(
         "--plot",
         str(tmp_path / "x.png"),
     )
-    assert "install matplotlib" in error_line(result, "INVALID_PARAMETER_VALUE")
+    assert "the [plot] extra" in error_line(result, "INVALID_PARAMETER_VALUE")
     assert invoke("runs", "compare", seeded.run_ids[0], "--uri", seeded.uri, "--plot", "x.png").exit_code == 2
 
 
@@ -327,7 +351,7 @@ def test_models_list_show_versions(seeded: Seeded) -> None:
         {
             "name": "digits",
             "latest_version": 2,
-            "aliases": "champion=v2",
+            "aliases": {"champion": 2},
             "last_updated_time": rows[0]["last_updated_time"],
             "description": "digit classifier",
         }
@@ -342,8 +366,8 @@ def test_models_list_show_versions(seeded: Seeded) -> None:
 
     versions = as_json(ok("models", "versions", "digits", "--uri", seeded.uri, "--json"))
     assert [(v["version"], v["stage"], v["run_id"], v["aliases"]) for v in versions] == [
-        (1, "None", seeded.run_ids[0], ""),
-        (2, "None", seeded.run_ids[1], "champion"),
+        (1, "None", seeded.run_ids[0], {}),
+        (2, "None", seeded.run_ids[1], {"champion": 2}),
     ]
     header = ok("models", "versions", "digits", "--uri", seeded.uri, "--csv").stdout.splitlines()[0]
     assert header == "version,stage,status,run_id,source,aliases,creation_time"
@@ -441,3 +465,283 @@ def test_unreachable_server_is_one_line_without_password(uri: str) -> None:
         assert len(result.output.strip().splitlines()) == 1, result.output
         assert result.output.startswith("genesis: error: ")
         assert "secret" not in result.output
+
+
+# --- short run ids -----------------------------------------------------------------------------
+
+
+def log_artifacts(run_id: str, uri: str, files: dict[str, bytes]) -> None:
+    run = bootstrap.build_tracking_store(uri).get_run(run_id)
+    store = bootstrap.build_artifact_store(run.info.artifact_uri)
+    for path, content in files.items():
+        store.log_stream(io.BytesIO(content), path)
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (("runs", "show", "{a}"), "{run_id}"),
+        (("runs", "delete", "{a}"), "run {run_id} deleted"),
+        (("runs", "restore", "{a}"), "run {run_id} restored"),
+        (("runs", "compare", "{a}", "{b}"), "lr-0.1 ({a})"),
+        (("runs", "history", "{a}", "loss"), "4 points"),
+        (("runs", "artifacts", "{a}"), "file_size"),
+        (("runs", "download", "{a}", "-d", "out"), "downloaded to out"),
+    ],
+)
+def test_every_run_command_takes_a_unique_prefix(seeded: Seeded, command: tuple[str, ...], says: str) -> None:
+    a, b = (run_id[:8] for run_id in seeded.run_ids)
+    assert a != b
+    result = ok(*(part.format(a=a, b=b) for part in command), "--uri", seeded.uri)
+    assert says.format(a=a, run_id=seeded.run_ids[0]) in result.stdout
+
+
+def test_run_id_prefix_errors(seeded: Seeded) -> None:
+    tracking = bootstrap.build_tracking_store(seeded.uri)
+    experiment = tracking.get_experiment(seeded.experiment_id)
+    ids = [f"abcd{index:02x}{'0' * 26}" for index in range(12)]
+    for run_id in ids:
+        info = RunInfo(
+            run_id, seeded.experiment_id, run_id, "t", RunStatus.FINISHED, 1, 2, experiment.artifact_location
+        )
+        tracking.import_run(Run(info), [])
+
+    ambiguous = error_line(invoke("runs", "show", "abcd", "--uri", seeded.uri), "INVALID_PARAMETER_VALUE")
+    assert "'abcd' is ambiguous" in ambiguous and ", ..." in ambiguous
+    assert ids[9] in ambiguous and ids[10] not in ambiguous  # ten candidates, then "..."
+    assert ids[11] in ok("runs", "show", ids[11][:6], "--uri", seeded.uri).stdout
+    assert ids[11] in ok("runs", "show", ids[11], "--uri", seeded.uri).stdout
+
+    assert "'ffffffff'" in error_line(
+        invoke("runs", "delete", "ffffffff", "--uri", seeded.uri), "RESOURCE_DOES_NOT_EXIST"
+    )
+    assert "at least 4" in error_line(
+        invoke("runs", "show", "abc", "--uri", seeded.uri), "INVALID_PARAMETER_VALUE"
+    )
+
+
+# --- experiments by name, show, short flags ------------------------------------------------------
+
+
+def test_experiment_commands_take_a_name_or_an_id(seeded: Seeded) -> None:
+    ok("experiments", "rename", "vision", "sight", "--uri", seeded.uri)
+    ok("experiments", "delete", "sight", "--uri", seeded.uri)
+    deleted = as_json(ok("experiments", "list", "--uri", seeded.uri, "--json", "--view", "deleted"))
+    assert [r["name"] for r in deleted] == ["sight"]
+    ok("experiments", "restore", "sight", "--uri", seeded.uri)
+    ok("experiments", "rename", seeded.experiment_id, "vision", "--uri", seeded.uri)
+
+    by_name = as_json(ok("experiments", "show", "vision", "--uri", seeded.uri, "--json"))
+    by_id = as_json(ok("experiments", "show", seeded.experiment_id, "--uri", seeded.uri, "--json"))
+    assert by_name == by_id
+    assert by_name["experiment_id"] == seeded.experiment_id and by_name["runs"] == {"active": 2, "deleted": 0}
+    error_line(invoke("experiments", "show", "nothing", "--uri", seeded.uri), "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_experiments_show_table(seeded: Seeded) -> None:
+    tracking = bootstrap.build_tracking_store(seeded.uri)
+    tracking.set_experiment_tag(seeded.experiment_id, ExperimentTag("owner", "vision-team"))
+    tracking.delete_run(seeded.run_ids[1])
+    table = ok("experiments", "show", "vision", "--uri", seeded.uri).stdout
+    for value in ("runs (active)", "runs (deleted)", "owner", "vision-team", "artifact_location"):
+        assert value in table
+    assert [line.split("│")[2].strip() for line in table.splitlines() if "runs (" in line] == ["1", "1"]
+
+
+def test_short_flags(seeded: Seeded) -> None:
+    long = as_json(
+        ok(
+            "runs",
+            "list",
+            "--experiment",
+            "vision",
+            "--filter",
+            "params.epochs = '4'",
+            "--order-by",
+            "params.lr",
+            "--max-results",
+            "1",
+            "--uri",
+            seeded.uri,
+            "--json",
+        )
+    )
+    short = as_json(
+        ok(
+            "runs",
+            "list",
+            "-e",
+            "vision",
+            "-f",
+            "params.epochs = '4'",
+            "-o",
+            "params.lr",
+            "-n",
+            "1",
+            "--uri",
+            seeded.uri,
+            "--json",
+        )
+    )
+    assert short == long and [r["params.lr"] for r in short] == ["0.01"]
+
+
+# --- output ----------------------------------------------------------------------------------------
+
+
+def test_tables_cut_long_values_but_never_ids(seeded: Seeded) -> None:
+    long_value = "x" * 30 + "y" * 70
+    tracking = bootstrap.build_tracking_store(seeded.uri)
+    tracking.set_tag(seeded.run_ids[0], RunTag("note", long_value))
+    args = ("runs", "show", seeded.run_ids[0], "--uri", seeded.uri)
+    table = ok(*args).stdout
+    assert long_value not in table and "x" * 30 + "y" * 10 in table and "…" in table
+    assert long_value in ok(*args, "--wide").stdout
+    assert as_json(ok(*args, "--json"))["tags"]["note"] == long_value
+
+
+def test_ids_are_never_wrapped_in_a_narrow_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from genesis_flow.entrypoints.cli.output import emit
+
+    run_id = "0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("COLUMNS", "50")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    emit([{"run_id": run_id, "source": "s" * 80}], ("run_id", "source"), "table")
+    printed = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)  # the terminal's styles
+    assert run_id in printed and max(len(line) for line in printed.splitlines()) <= 50
+
+
+@pytest.mark.parametrize(
+    ("command", "aliases_of"),
+    [
+        (("models", "list"), lambda doc: doc[0]["aliases"]),
+        (("models", "show", "digits"), lambda doc: doc["aliases"]),
+        (("models", "show", "digits"), lambda doc: doc["latest_versions"][0]["aliases"]),
+        (("models", "versions", "digits"), lambda doc: doc[1]["aliases"]),
+        (("models", "versions", "list", "digits"), lambda doc: doc[1]["aliases"]),
+    ],
+)
+def test_aliases_have_one_json_shape(seeded: Seeded, command: tuple[str, ...], aliases_of: Any) -> None:
+    assert aliases_of(as_json(ok(*command, "--uri", seeded.uri, "--json"))) == {"champion": 2}
+
+
+def test_plot_steps_are_integers(seeded: Seeded) -> None:
+    pytest.importorskip("matplotlib")
+    from genesis_flow.entrypoints.cli.browse import metric_history, plot_figure
+
+    tracking = bootstrap.build_tracking_store(seeded.uri)
+    figure = plot_figure("loss", [("a", metric_history(tracking, seeded.run_ids[0], "loss"))])
+    figure.canvas.draw()
+    ticks = [tick for tick in figure.axes[0].get_xticks() if 0 <= tick <= 3]
+    assert ticks and all(float(tick).is_integer() for tick in ticks)
+
+
+# --- artifacts, history ----------------------------------------------------------------------------
+
+
+def test_runs_artifacts_and_show(seeded: Seeded) -> None:
+    run_id = seeded.run_ids[0]
+    log_artifacts(
+        run_id, seeded.uri, {"model/model.pkl": b"12345", "model/conda.yaml": b"a: 1", "notes.txt": b"hi"}
+    )
+    top = as_json(ok("runs", "artifacts", run_id, "--uri", seeded.uri, "--json"))
+    assert top == [
+        {"path": "model", "is_dir": True, "file_size": None},
+        {"path": "notes.txt", "is_dir": False, "file_size": 2},
+    ]
+    below = as_json(ok("runs", "artifacts", run_id, "model", "--uri", seeded.uri, "--json"))
+    assert [(r["path"], r["file_size"]) for r in below] == [("model/conda.yaml", 4), ("model/model.pkl", 5)]
+    assert "notes.txt" in ok("runs", "artifacts", run_id, "--uri", seeded.uri).stdout
+    error_line(
+        invoke("runs", "artifacts", run_id, "../other", "--uri", seeded.uri), "INVALID_PARAMETER_VALUE"
+    )
+
+    document = as_json(ok("runs", "show", run_id, "--uri", seeded.uri, "--json"))
+    assert [a["path"] for a in document["artifacts"]] == ["model", "notes.txt"]
+    assert {m["key"]: m["history_length"] for m in document["metrics"]} == {"accuracy": 1, "loss": 4}
+    table = ok("runs", "show", run_id, "--uri", seeded.uri).stdout
+    assert "Artifacts (top level)" in table and "history_length" in table
+
+
+def test_runs_download(seeded: Seeded, tmp_path: Path) -> None:
+    run_id = seeded.run_ids[0]
+    log_artifacts(run_id, seeded.uri, {"model/model.pkl": b"12345", "notes.txt": b"hi"})
+    folder = ok("runs", "download", run_id, "model", "-d", "out", "--uri", seeded.uri).stdout
+    assert folder.strip() == f"downloaded to {Path('out', 'model')}"
+    assert (tmp_path / "out" / "model" / "model.pkl").read_bytes() == b"12345"
+    ok("runs", "download", run_id, "--uri", seeded.uri)  # everything, into the current folder
+    assert (tmp_path / "notes.txt").read_bytes() == b"hi" and (tmp_path / "model" / "model.pkl").exists()
+
+    missing = invoke("runs", "download", run_id, "no/such", "-d", "nothing-here", "--uri", seeded.uri)
+    assert "no/such" in error_line(missing, "RESOURCE_DOES_NOT_EXIST")
+    assert not (tmp_path / "nothing-here").exists()
+
+
+def test_runs_history(seeded: Seeded) -> None:
+    run_id = seeded.run_ids[0]
+    table = ok("runs", "history", run_id, "loss", "--uri", seeded.uri).stdout
+    assert "2023-11-14T22:13:20.003" in table and "█▃▂▁" in table and "4 points" in table
+    points = as_json(ok("runs", "history", run_id, "loss", "--uri", seeded.uri, "--json"))
+    assert [(p["step"], p["value"], p["timestamp"]) for p in points] == [
+        (step, pytest.approx(1.0 / (step + 1)), 1_700_000_000_000 + step) for step in range(4)
+    ]
+    rows = list(
+        csv.DictReader(
+            io.StringIO(ok("runs", "history", run_id, "loss", "--uri", seeded.uri, "--csv").stdout)
+        )
+    )
+    assert [r["step"] for r in rows] == ["0", "1", "2", "3"]
+    missing = error_line(
+        invoke("runs", "history", run_id, "los", "--uri", seeded.uri), "RESOURCE_DOES_NOT_EXIST"
+    )
+    assert "accuracy, loss" in missing
+
+
+def test_metric_history_reads_every_page(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genesis_flow.entrypoints.cli.browse import metric_history
+
+    store = bootstrap.build_tracking_store(seeded.uri)
+    real = store.get_metric_history
+
+    def paged(run_id: str, key: str, max_results: int | None = None, page_token: str | None = None) -> Any:
+        return real(run_id, key, max_results=1, page_token=page_token)
+
+    monkeypatch.setattr(store, "get_metric_history", paged)  # a store that pages by one point
+    assert [p.step for p in metric_history(store, seeded.run_ids[0], "loss")] == [0, 1, 2, 3]
+
+
+# --- models: create, rename, delete; versions delete ---------------------------------------------
+
+
+def test_models_create_rename_delete(seeded: Seeded) -> None:
+    ok("models", "create", "audio", "--description", "speech model", "--uri", seeded.uri)
+    error_line(invoke("models", "create", "audio", "--uri", seeded.uri), "RESOURCE_ALREADY_EXISTS")
+    ok("models", "rename", "audio", "speech", "--uri", seeded.uri)
+    assert (
+        as_json(ok("models", "show", "speech", "--uri", seeded.uri, "--json"))["description"]
+        == "speech model"
+    )
+
+    kept = CliRunner().invoke(app(), ["models", "delete", "speech", "--uri", seeded.uri], input="n\n")
+    assert kept.exit_code == 1 and "speech" in [
+        m["name"] for m in as_json(ok("models", "list", "--uri", seeded.uri, "--json"))
+    ]
+    ok("models", "delete", "speech", "--yes", "--uri", seeded.uri)
+    assert [m["name"] for m in as_json(ok("models", "list", "--uri", seeded.uri, "--json"))] == ["digits"]
+    error_line(invoke("models", "delete", "speech", "-y", "--uri", seeded.uri), "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_models_versions_delete(seeded: Seeded) -> None:
+    confirmed = CliRunner().invoke(
+        app(), ["models", "versions", "delete", "digits", "2", "--uri", seeded.uri], input="y\n"
+    )
+    assert confirmed.exit_code == 0, confirmed.output
+    versions = as_json(ok("models", "versions", "digits", "--uri", seeded.uri, "--json"))
+    assert [v["version"] for v in versions] == [1]
+    assert as_json(ok("models", "show", "digits", "--uri", seeded.uri, "--json"))["aliases"] == {}
+    error_line(
+        invoke("models", "versions", "delete", "digits", "2", "-y", "--uri", seeded.uri),
+        "RESOURCE_DOES_NOT_EXIST",
+    )

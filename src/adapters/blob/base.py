@@ -165,11 +165,13 @@ class ArtifactStoreBase(abc.ABC):
             raise InvalidParameterValue(f"{relative_to!r} is not a leading part of the path {source!r}")
         placed = source[len(base) :].lstrip("/")
         files = list(self._files(source))
-        os.makedirs(dst_path, exist_ok=True)
         if not files:
             if source == "":
+                os.makedirs(dst_path, exist_ok=True)
                 return dst_path  # an empty root downloads as an empty directory, as in MLflow
+            # Before any folder is made: a missing artifact leaves no empty destination behind.
             raise ResourceDoesNotExist(f"No artifact at {source!r} under {self._artifact_uri}")
+        os.makedirs(dst_path, exist_ok=True)
         single = len(files) == 1 and files[0][0] == source and source != ""
         if single:
             # At its path below dst_path (relative to ``base``), as MLflow places a downloaded file.

@@ -1,7 +1,8 @@
 """The ``genesis`` command line (Click + Rich).
 
 Commands live in modules of this package, each exposing Click commands that :func:`app` gathers:
-``demo`` and ``db upgrade`` (demo.py), ``experiments``, ``runs``, ``models`` (browse.py),
+``demo`` and ``db upgrade`` (demo.py), ``experiments``, ``runs``, ``models`` (experiments.py,
+runs.py, models.py; what they share is in browse.py),
 ``migrate`` (migrate.py), ``doctor``, ``gc`` and ``ui`` (ops.py). Shared output rules are in
 output.py (``--json``/``--csv``, one-line errors, exit code 1 for a failed operation and 2 for
 bad usage, no credentials in any output); every command finds its store through store.py, so
@@ -24,7 +25,9 @@ from genesis_flow.entrypoints.extras import DISTRIBUTION
 # can land in its own commit).
 _COMMANDS: dict[str, tuple[str, ...]] = {
     "genesis_flow.entrypoints.cli.demo": ("demo", "db"),
-    "genesis_flow.entrypoints.cli.browse": ("experiments", "runs", "models"),
+    "genesis_flow.entrypoints.cli.experiments": ("experiments",),
+    "genesis_flow.entrypoints.cli.runs": ("runs",),
+    "genesis_flow.entrypoints.cli.models": ("models",),
     "genesis_flow.entrypoints.cli.migrate": ("migrate",),
     "genesis_flow.entrypoints.cli.ops": ("doctor", "gc", "ui"),
 }

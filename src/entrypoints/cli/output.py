@@ -94,6 +94,11 @@ def output_format(as_json: bool, as_csv: bool) -> str:
     return "json" if as_json else "csv" if as_csv else "table"
 
 
+# Table cells longer than this end in an ellipsis (``--wide``, ``--json`` and ``--csv`` show them whole).
+CELL_WIDTH = 60
+ID_COLUMNS = frozenset({"run_id", "experiment_id", "version", "model_id", "trace_id"})
+
+
 def emit(
     rows: Sequence[dict[str, Any]],
     columns: Sequence[str],
@@ -101,9 +106,13 @@ def emit(
     *,
     title: str | None = None,
     highlight: Callable[[str, dict[str, Any]], bool] | None = None,
+    wide: bool = False,
 ) -> None:
     """Print ``rows`` (dicts) with ``columns`` in the chosen format. JSON keeps value types;
-    CSV and tables print ``""`` for a missing value. ``highlight(column, row)`` marks cells."""
+    CSV and tables print ``""`` for a missing value. ``highlight(column, row)`` marks cells.
+    A table cuts values longer than :data:`CELL_WIDTH` with an ellipsis unless ``wide`` (then
+    it folds them); ids (:data:`ID_COLUMNS`) are never cut or folded, since they are typed back.
+    Other columns may still wrap in a terminal too narrow for the table."""
     if fmt == "json":
         click.echo(json.dumps([{c: row.get(c) for c in columns} for row in rows], indent=2, default=str))
         return
@@ -120,12 +129,18 @@ def emit(
 
     table = Table(title=title, show_lines=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        if column in ID_COLUMNS:
+            longest = max((len(str(row.get(column) or "")) for row in rows), default=0)
+            table.add_column(column, no_wrap=True, min_width=max(longest, len(column)))
+        else:
+            # Wrappable, so a narrow terminal takes its width from these columns, not the ids.
+            table.add_column(column, overflow="fold" if wide else "ellipsis")
     for row in rows:
         cells = []
         for column in columns:
             value = row.get(column)
-            text = "" if value is None else _plain(value)
+            cut = not wide and column not in ID_COLUMNS
+            text = "" if value is None else _plain(value, CELL_WIDTH if cut else None)
             if highlight is not None and highlight(column, row):
                 text = f"[bold yellow]{text}[/]"
             cells.append(text)
@@ -135,10 +150,11 @@ def emit(
     Console(file=sys.stdout, soft_wrap=False, width=width).print(table)
 
 
-def _plain(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value).replace("[", "\\[")  # Rich markup in user data is text, not style
+def _plain(value: Any, width: int | None = None) -> str:
+    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    if width is not None and len(text) > width:
+        text = text[: width - 1] + "…"
+    return text.replace("[", "\\[")  # Rich markup in user data is text, not style
 
 
 def join(values: Iterable[str]) -> str:
