@@ -3,6 +3,8 @@ arguments and errors (tests/integration/test_sql_schema.py runs it against real 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from genesis_flow.entrypoints import bootstrap
@@ -10,7 +12,8 @@ from genesis_flow.entrypoints.cli import main
 
 
 @pytest.fixture(autouse=True)
-def fresh_memory_store() -> None:
+def fresh_memory_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the demo's model files land below the default artifact root
     bootstrap.reset_memory_stores()
 
 

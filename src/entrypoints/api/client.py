@@ -1062,13 +1062,15 @@ class MlflowClient:
         except ResourceDoesNotExist:
             if not whole:
                 raise
-            if where.version is not None:
-                # A registered version whose source holds nothing cannot be loaded: say so, as
-                # MLflow does, rather than hand back an empty folder.
-                raise ResourceDoesNotExist(
-                    f"No such artifact: {uri} points at {redact_uri(where.uri)}, which holds no files"
-                ) from None
-            return destination  # a run without artifacts downloads as an empty folder, as in MLflow
+            local = destination  # a run without artifacts downloads as an empty folder, as in MLflow
+        if whole and where.version is not None and os.path.isdir(local) and not os.listdir(local):
+            # A registered version whose source holds nothing cannot be loaded: say so, as MLflow
+            # does, rather than hand back an empty folder.
+            if dst_path is None:
+                os.rmdir(destination)
+            raise ResourceDoesNotExist(
+                f"No such artifact: {uri} points at {redact_uri(where.uri)}, which holds no files"
+            )
         # MLflow marks a downloaded *model* (a directory with an MLmodel file) with its name.
         if whole and where.version is not None and os.path.isfile(os.path.join(local, "MLmodel")):
             from_alias = parse_models_uri(uri).alias is not None

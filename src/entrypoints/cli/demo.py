@@ -5,8 +5,11 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import math
+import uuid
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 import click
 
@@ -16,12 +19,15 @@ from genesis_flow.core.redaction import redact_uri
 from genesis_flow.core.search import parse_order_by
 from genesis_flow.core.search.ast import SearchKind
 from genesis_flow.entrypoints.bootstrap import (
+    build_artifact_store,
     build_registry_store,
     build_tracking_store,
+    plugin_uri,
     upgrade_sql_schema,
 )
 from genesis_flow.entrypoints.cli.output import handle_errors
 from genesis_flow.entrypoints.cli.store import command_uri, uri_option
+from genesis_flow.entrypoints.demo_model import MODEL_FOLDER, WEIGHTS_FILE, DemoClassifier, mlmodel_text
 from genesis_flow.ports import Clock, RegistryStore, SystemClock, TrackingStore
 
 DEMO_EXPERIMENT = "genesis-demo"
@@ -41,6 +47,7 @@ def demo(uri: str | None) -> None:
     click.echo(
         run_demo(build_tracking_store(resolved), build_registry_store(resolved), SystemClock(), resolved)
     )
+    click.echo(next_steps(resolved, named=uri is not None))
 
 
 @click.group()
@@ -85,11 +92,10 @@ def run_demo(tracking: TrackingStore, registry: RegistryStore, clock: Clock, uri
     )
     runs = [_train(tracking, experiment_id, lr, clock) for lr in _LEARNING_RATES]
     best = max(runs, key=lambda r: r.data.metrics_dict["accuracy"])
+    source = _log_model(best, clock)
     with contextlib.suppress(RegisteredModelAlreadyExists):  # the demo may run twice on one store
         registry.create_registered_model(DEMO_MODEL, description="Best run of the Genesis-Flow demo")
-    version = registry.create_model_version(
-        DEMO_MODEL, source=f"{best.info.artifact_uri}/model", run_id=best.info.run_id
-    )
+    version = registry.create_model_version(DEMO_MODEL, source=source, run_id=best.info.run_id)
     registry.set_registered_model_alias(DEMO_MODEL, "champion", version.version)
 
     page = tracking.search_runs(
@@ -103,6 +109,58 @@ def run_demo(tracking: TrackingStore, registry: RegistryStore, clock: Clock, uri
     return header + format_runs_table(page.items)
 
 
+def next_steps(uri: str, named: bool) -> str:
+    """What to try after the demo on the store at ``uri``; ``named`` when the user named it
+    (otherwise the commands below find the same default store by themselves)."""
+    shown = redact_uri(uri)
+    where = f" --uri {shown}" if named else ""
+    connect = f'\n    mlflow.set_tracking_uri("{shown}")' if named else ""
+    lines = f"""
+Next steps:
+  genesis ui{where}
+      browse the runs and the registered model in MLflow's UI (needs the mlflow extra)
+  genesis runs list --experiment {DEMO_EXPERIMENT}{where}
+  Log your own runs to this store from Python (README, "The Python API"):
+    import genesis_flow as mlflow{connect}
+    mlflow.set_experiment("my-experiment")
+    with mlflow.start_run():
+        mlflow.log_param("lr", 0.01)
+        mlflow.log_metric("loss", 0.5, step=0)"""
+    through_plugin = plugin_uri(uri)
+    if through_plugin is not None:
+        lines += f"""
+  Load the champion with real mlflow (the mlflow extra) and predict:
+    mlflow.set_tracking_uri("{redact_uri(through_plugin)}")
+    mlflow.pyfunc.load_model("models:/{DEMO_MODEL}@champion").predict([[0.2, 0.3], [0.9, 0.6]])"""
+    return lines
+
+
+def _log_model(run: Run, clock: Clock) -> str:
+    """Log the run's classifier as an MLflow model folder (``python_function`` flavour, loaded by
+    :mod:`genesis_flow.entrypoints.demo_model`) through the run's artifact store; its URI."""
+    learning_rate = float(run.data.params_dict["learning_rate"])
+    created = datetime.fromtimestamp(clock.now_ms() / 1000, tz=timezone.utc).isoformat()
+    files = {
+        WEIGHTS_FILE: _classifier(_quality(learning_rate)).to_json(),
+        "MLmodel": mlmodel_text(run.info.run_id, uuid.uuid4().hex, created),
+    }
+    artifacts = build_artifact_store(run.info.artifact_uri)
+    for name, text in files.items():
+        artifacts.log_stream(io.BytesIO(text.encode("utf-8")), f"{MODEL_FOLDER}/{name}")
+    return f"{run.info.artifact_uri}/{MODEL_FOLDER}"
+
+
+def _quality(lr: float) -> float:
+    return 1.0 - abs(math.log10(lr) + 1.3) / 2  # best near lr = 0.05
+
+
+def _classifier(quality: float) -> DemoClassifier:
+    """The classifier "learned" at that quality: it tells whether x1 + x2 > 1, more sharply the
+    better the run went."""
+    slope = round(1 + 5 * quality, 4)
+    return DemoClassifier(("x1", "x2"), (slope, slope), -slope)
+
+
 def _train(tracking: TrackingStore, experiment_id: str, lr: float, clock: Clock) -> Run:
     """A deterministic stand-in for training: loss falls faster with a well-chosen rate."""
     start = clock.now_ms()
@@ -114,7 +172,7 @@ def _train(tracking: TrackingStore, experiment_id: str, lr: float, clock: Clock)
         tags=[RunTag("model", "logistic-regression")],
     )
     run_id = run.info.run_id
-    quality = 1.0 - abs(math.log10(lr) + 1.3) / 2  # best near lr = 0.05
+    quality = _quality(lr)
     metrics = []
     for epoch in range(_EPOCHS):
         loss = round(1.0 / (1 + quality * (epoch + 1)), 4)
