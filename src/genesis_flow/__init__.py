@@ -2,7 +2,8 @@
 
 ``import genesis_flow as mlflow`` gives MLflow's fluent API (``start_run``, ``log_metric``,
 ``search_runs``, ``register_model`` ...), ``MlflowClient`` and ``MlflowException``, without
-importing mlflow.
+importing mlflow. Model flavours (``genesis_flow.sklearn``, ``.pyfunc``, ``.models`` ...) and
+``autolog`` are real mlflow's, imported when first touched and pointed at the same store and run.
 
 This module is the public face. Names are re-exported lazily (PEP 562 ``__getattr__``), so
 ``import genesis_flow`` loads no adapter and no database driver; the first use of a name imports
@@ -136,4 +137,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    # The flavours are listed but not in __all__: a star import must not load mlflow.
+    from genesis_flow.entrypoints.api.flavours import NAMES
+
+    return sorted({*__all__, *NAMES})

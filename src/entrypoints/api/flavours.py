@@ -1,0 +1,271 @@
+"""MLflow's model flavours under ``genesis_flow`` (``genesis_flow.sklearn``, ``.pyfunc``,
+``.models`` ...) and ``genesis_flow.autolog``: real mlflow's modules, imported on first touch and
+pointed at the store and the run the fluent API is using (docs/adr/0024).
+
+So ``import genesis_flow as mlflow`` scripts that log, register and load models run unchanged:
+``mlflow.sklearn.log_model(...)`` inside ``mlflow.start_run()`` logs into that run, on the store
+``mlflow.get_tracking_uri()`` names, which real mlflow reaches through our plugin. Without mlflow
+installed, touching a flavour raises :class:`FlavourUnavailable`, one line naming the extra.
+
+This module imports nothing heavy at import time: ``genesis_flow.__getattr__`` asks it about every
+name it does not know.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import importlib
+import logging
+import threading
+import types
+from typing import Any
+
+_logger = logging.getLogger("genesis_flow")
+
+# mlflow's flavour modules (3.17's lazily loaded list, txtai aside: a third-party package) and the
+# two model modules scripts use beside them (signatures, schemas).
+FLAVOURS: tuple[str, ...] = (
+    "ag2",
+    "agno",
+    "anthropic",
+    "autogen",
+    "bedrock",
+    "catboost",
+    "crewai",
+    "diffusers",
+    "dspy",
+    "gemini",
+    "groq",
+    "h2o",
+    "haystack",
+    "johnsnowlabs",
+    "keras",
+    "langchain",
+    "lightgbm",
+    "litellm",
+    "llama_index",
+    "metrics",
+    "mistral",
+    "models",
+    "onnx",
+    "openai",
+    "otel",
+    "paddle",
+    "pmdarima",
+    "prophet",
+    "pydantic_ai",
+    "pyfunc",
+    "pyspark",
+    "pytorch",
+    "rfunc",
+    "semantic_kernel",
+    "sentence_transformers",
+    "shap",
+    "sklearn",
+    "smolagents",
+    "spacy",
+    "spark",
+    "statsmodels",
+    "strands",
+    "tensorflow",
+    "transformers",
+    "types",
+    "typesafe",
+    "xgboost",
+)
+# mlflow's top-level functions that act on the active run through a flavour.
+FUNCTIONS: tuple[str, ...] = ("autolog",)
+NAMES = frozenset(FLAVOURS + FUNCTIONS)
+
+
+class FlavourUnavailable(AttributeError):
+    """``genesis_flow.<flavour>`` without mlflow installed. An AttributeError, so
+    ``hasattr(genesis_flow, "sklearn")`` is False rather than an exception."""
+
+
+def attribute(name: str) -> Any:
+    """What ``genesis_flow.<name>`` is: a flavour module or a function of real mlflow's, bridged
+    to our store and run. AttributeError for a name that is neither, FlavourUnavailable (one line
+    naming the extra) when mlflow is not installed."""
+    if name not in NAMES:
+        raise AttributeError(f"module 'genesis_flow' has no attribute {name!r}")
+    mlflow = _import_mlflow(name)
+    _bridge.install()
+    if name in FUNCTIONS:
+        return _synced(getattr(mlflow, name))
+    return FlavourModule(name)
+
+
+def _import_mlflow(name: str) -> types.ModuleType:
+    try:
+        return importlib.import_module("mlflow")
+    except ModuleNotFoundError as error:
+        if error.name != "mlflow":
+            raise  # mlflow is there but broken: its own error says more than ours would
+        from genesis_flow.entrypoints.extras import install_hint
+
+        raise FlavourUnavailable(
+            f"genesis_flow.{name} is MLflow's, which is not installed: {install_hint('mlflow')}",
+            name=name,
+        ) from None
+
+
+class FlavourModule(types.ModuleType):
+    """``genesis_flow.<flavour>``: each attribute is ``mlflow.<flavour>``'s own, read after the
+    bridge pointed mlflow at our store, experiment and active run."""
+
+    def __init__(self, flavour: str) -> None:
+        super().__init__(f"genesis_flow.{flavour}", f"MLflow's {flavour} flavour on Genesis-Flow's store.")
+        self._flavour_module = f"mlflow.{flavour}"
+
+    def __getattr__(self, attribute: str) -> Any:
+        value = getattr(importlib.import_module(self._flavour_module), attribute)
+        if not attribute.startswith("__"):
+            _bridge.sync()
+        return value
+
+    def __dir__(self) -> list[str]:
+        return dir(importlib.import_module(self._flavour_module))
+
+
+def _synced(function: Any) -> Any:
+    # A function is called later than it is looked up: sync at the call.
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        _bridge.sync()
+        return function(*args, **kwargs)
+
+    return call
+
+
+class _Mirrors(threading.local):
+    def __init__(self) -> None:
+        # (our run id, the ActiveRun we pushed onto mlflow's stack for it), outermost first
+        self.pushed: list[tuple[str, Any]] = []
+
+
+class _Bridge:
+    """Keeps real mlflow's fluent state equal to ours: tracking and registry URI (our URIs'
+    plugin form), active experiment, and each thread's stack of active runs.
+
+    Our runs are mirrored onto mlflow's stack as mlflow ActiveRun objects that mlflow never ends
+    on its own: the mirror is removed (without a write) when our run ends, and ending stays ours.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._installed = False
+        self._mirrors = _Mirrors()
+
+    def install(self) -> None:
+        from genesis_flow.entrypoints.api import state
+
+        with self._lock:
+            if self._installed:
+                return
+            self._installed = True
+            state.run_stack_listeners.append(self._stack_changed)
+            # Registered after mlflow's own exit handler, so it runs first: mlflow's would end the
+            # mirrored run, which is ours to end (with our status and time).
+            atexit.register(self._drop_mirrors)
+
+    def sync(self) -> None:
+        """Point mlflow at our store and experiment and mirror this thread's runs. Raises
+        INVALID_PARAMETER_VALUE when our store is one the plugin does not serve."""
+        from mlflow.tracking import fluent as theirs
+
+        from genesis_flow.entrypoints.api import config, state
+
+        tracking = _plugin_uri(config.get_tracking_uri())
+        registry = _plugin_uri(config.get_registry_uri())
+        mlflow = importlib.import_module("mlflow")
+        if mlflow.get_tracking_uri() != tracking:
+            mlflow.set_tracking_uri(tracking)
+        if mlflow.get_registry_uri() != registry:
+            mlflow.set_registry_uri(registry)
+        experiment_id = state.experiment_id()
+        if theirs._active_experiment_id != experiment_id:
+            mlflow.set_experiment(experiment_id=experiment_id)
+        self._mirror(mlflow, [run.info.run_id for run in state.runs.stack])
+
+    def _mirror(self, mlflow: Any, ours: list[str]) -> None:
+        pushed = self._mirrors.pushed
+        stack = _mlflow_run_stack()
+        kept = 0
+        while (
+            kept < min(len(pushed), len(ours))
+            and pushed[kept][0] == ours[kept]
+            and any(entry is pushed[kept][1] for entry in stack)
+        ):
+            kept += 1
+        for _, stale in pushed[kept:]:
+            _remove(stack, stale)
+        del pushed[kept:]
+        if ours[kept:]:
+            client = mlflow.MlflowClient()
+            for run_id in ours[kept:]:
+                mirrored = mlflow.ActiveRun(client.get_run(run_id))
+                stack.append(mirrored)
+                pushed.append((run_id, mirrored))
+
+    def _stack_changed(self) -> None:
+        from genesis_flow.entrypoints.api import state
+
+        ours = [run.info.run_id for run in state.runs.stack]
+        try:
+            self.sync()
+        except Exception:
+            # A run that started must not fail because mlflow cannot follow it (a store the
+            # plugin does not serve): drop what no longer matches; the next flavour call syncs
+            # again and raises there.
+            _logger.debug("mlflow could not follow the fluent API's runs", exc_info=True)
+            self._mirror_removals_only(ours)
+
+    def _mirror_removals_only(self, ours: list[str]) -> None:
+        pushed = self._mirrors.pushed
+        kept = 0
+        while kept < min(len(pushed), len(ours)) and pushed[kept][0] == ours[kept]:
+            kept += 1
+        stack = _mlflow_run_stack()
+        for _, stale in pushed[kept:]:
+            _remove(stack, stale)
+        del pushed[kept:]
+
+    def _drop_mirrors(self) -> None:
+        self._mirror_removals_only([])
+
+
+def _mlflow_run_stack() -> list[Any]:
+    # mlflow keeps each thread's active runs in a private list; no public call pushes a run
+    # without writing to it or pops one without ending it (docs/adr/0024).
+    from mlflow.tracking import fluent as theirs
+
+    stack: list[Any] = theirs._active_run_stack.get()  # type: ignore[no-untyped-call]
+    return stack
+
+
+def _remove(stack: list[Any], entry: Any) -> None:
+    for index, candidate in enumerate(stack):
+        if candidate is entry:
+            del stack[index]
+            return
+
+
+def _plugin_uri(uri: str) -> str:
+    from genesis_flow.core.errors import InvalidParameterValue
+    from genesis_flow.core.redaction import redact_uri
+    from genesis_flow.entrypoints import bootstrap
+    from genesis_flow.entrypoints.api.exceptions import mlflow_exception
+
+    found = bootstrap.plugin_uri(uri)
+    if found is None:
+        raise mlflow_exception(
+            "MLflow's model flavours reach the store through Genesis-Flow's mlflow plugin, which"
+            f" does not serve {redact_uri(uri)!r}",
+            InvalidParameterValue.error_code,
+        )
+    return found
+
+
+_bridge = _Bridge()

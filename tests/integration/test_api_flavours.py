@@ -1,0 +1,130 @@
+"""MLflow's model flavours through ``import genesis_flow as mlflow``: real mlflow's modules, loaded
+on first touch, logging into our store and our active run (docs/adr/0024). The store tests run
+once per adapter family (SQLite, MongoDB): each loads mlflow and trains a model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import genesis_flow as mlflow
+from genesis_flow import MlflowClient
+from genesis_flow.entrypoints import bootstrap
+from genesis_flow.exceptions import MlflowException
+from tests.integration.api_state import clean_state  # noqa: F401 - autouse fixture
+from tests.integration.plugin_backends import ONE_PER_FAMILY, fresh_plugin_uri
+
+real_mlflow = pytest.importorskip("mlflow", reason="the flavours are real mlflow's (the mlflow extra)")
+linear_model = pytest.importorskip("sklearn.linear_model", reason="scikit-learn trains the model")
+np = pytest.importorskip("numpy")
+
+FEATURES = [[0.0], [1.0], [2.0], [3.0]]
+LABELS = [0, 0, 1, 1]
+
+
+@pytest.fixture(params=ONE_PER_FAMILY)
+def store_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Our fluent API on a fresh store, under the URI a user writes (``sqlite:///...``, not the
+    plugin's ``genesis+`` form)."""
+    with fresh_plugin_uri(request.param, "flavours", tmp_path) as uri:
+        mlflow.set_tracking_uri(bootstrap.unprefixed_uri(uri))
+        yield uri
+
+
+def _trained(**params: Any) -> Any:
+    return linear_model.LogisticRegression(**params).fit(np.array(FEATURES), np.array(LABELS))
+
+
+def test_a_logged_model_belongs_to_our_run_and_loads_by_its_alias(store_uri: str) -> None:
+    model = _trained()
+    features = np.array(FEATURES)
+    signature = mlflow.models.infer_signature(features, model.predict(features))
+
+    with mlflow.start_run() as run:
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            registered_model_name="classifier",
+            signature=signature,
+            pip_requirements=["scikit-learn"],  # inferring them starts a subprocess
+        )
+    MlflowClient().set_registered_model_alias("classifier", "champion", "1")
+    loaded = mlflow.pyfunc.load_model("models:/classifier@champion")
+
+    assert loaded.predict(features).tolist() == LABELS
+    assert info.run_id == run.info.run_id
+    assert info.signature == signature
+    stored = mlflow.get_run(run.info.run_id)
+    assert [output.model_id for output in stored.outputs.model_outputs] == [info.model_id]
+    assert stored.info.status == "FINISHED"
+    assert [r.info.run_id for r in mlflow.search_runs(output_format="list")] == [run.info.run_id]
+    assert MlflowClient().get_model_version_by_alias("classifier", "champion").run_id == run.info.run_id
+    assert real_mlflow.active_run() is None
+
+
+# scikit-learn's own deprecation, raised inside mlflow's autolog of a classifier's metrics
+@pytest.mark.filterwarnings("ignore:`y_pred` was renamed:FutureWarning")
+def test_autolog_inside_our_run_logs_into_it(store_uri: str) -> None:
+    mlflow.set_experiment("autologged")
+    mlflow.autolog(log_models=False, log_datasets=False, silent=True)
+    try:
+        with mlflow.start_run() as run:
+            _trained(C=0.25)
+    finally:
+        mlflow.autolog(disable=True)
+
+    assert mlflow.get_run(run.info.run_id).data.params["C"] == "0.25"
+    assert [r.info.run_id for r in mlflow.search_runs(output_format="list")] == [run.info.run_id]
+
+
+def test_mlflow_follows_our_run_stack_and_never_ends_our_runs() -> None:
+    mlflow.set_tracking_uri("memory:")
+    mlflow.set_experiment("followed")
+    with mlflow.start_run() as outer:
+        _ = mlflow.models.Model  # the first touch: mlflow mirrors the run that is already active
+        assert real_mlflow.active_run().info.run_id == outer.info.run_id
+        with mlflow.start_run(nested=True) as inner:
+            assert real_mlflow.active_run().info.run_id == inner.info.run_id
+        assert real_mlflow.active_run().info.run_id == outer.info.run_id
+        assert real_mlflow.get_tracking_uri() == "genesis+memory:"
+        assert real_mlflow.get_experiment(real_mlflow.tracking.fluent._get_experiment_id()).name == "followed"
+    with pytest.raises(RuntimeError), mlflow.start_run() as failed:
+        raise RuntimeError("boom")
+
+    assert real_mlflow.active_run() is None
+    assert mlflow.get_run(inner.info.run_id).info.status == "FINISHED"
+    assert mlflow.get_run(failed.info.run_id).info.status == "FAILED"
+
+
+def test_a_store_the_plugin_does_not_serve_is_refused_when_a_flavour_is_used() -> None:
+    mlflow.set_tracking_uri("thirdparty://somewhere")
+
+    with pytest.raises(MlflowException, match="does not serve 'thirdparty://somewhere'") as raised:
+        _ = mlflow.models.infer_signature
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_without_mlflow_a_flavour_fails_with_one_line_naming_the_extra() -> None:
+    code = """
+        import sys
+        sys.modules["mlflow"] = None  # as if mlflow were not installed
+        import genesis_flow
+        print(hasattr(genesis_flow, "sklearn"), flush=True)
+        genesis_flow.sklearn.log_model
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+
+    assert done.stdout.strip() == "False"
+    assert "During handling" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("genesis_flow.entrypoints.api.flavours.FlavourUnavailable: genesis_flow.sklearn")
+    assert "pip install" in last and "[mlflow] extra" in last
