@@ -486,7 +486,7 @@ def log_artifacts(run_id: str, uri: str, files: dict[str, bytes]) -> None:
         (("runs", "compare", "{a}", "{b}"), "lr-0.1 ({a})"),
         (("runs", "history", "{a}", "loss"), "4 points"),
         (("runs", "artifacts", "{a}"), "file_size"),
-        (("runs", "download", "{a}", "-d", "out"), "downloaded to out"),
+        (("runs", "download", "{a}", "-d", "out"), "downloaded to "),
     ],
 )
 def test_every_run_command_takes_a_unique_prefix(seeded: Seeded, command: tuple[str, ...], says: str) -> None:
@@ -669,9 +669,10 @@ def test_runs_download(seeded: Seeded, tmp_path: Path) -> None:
     run_id = seeded.run_ids[0]
     log_artifacts(run_id, seeded.uri, {"model/model.pkl": b"12345", "notes.txt": b"hi"})
     folder = ok("runs", "download", run_id, "model", "-d", "out", "--uri", seeded.uri).stdout
-    assert folder.strip() == f"downloaded to {Path('out', 'model')}"
+    assert folder.strip() == f"downloaded to {Path.cwd() / 'out' / 'model'}"
     assert (tmp_path / "out" / "model" / "model.pkl").read_bytes() == b"12345"
-    ok("runs", "download", run_id, "--uri", seeded.uri)  # everything, into the current folder
+    everything = ok("runs", "download", run_id, "--uri", seeded.uri).stdout  # into the current folder
+    assert everything.strip() == f"downloaded to {Path.cwd()}"
     assert (tmp_path / "notes.txt").read_bytes() == b"hi" and (tmp_path / "model" / "model.pkl").exists()
 
     missing = invoke("runs", "download", run_id, "no/such", "-d", "nothing-here", "--uri", seeded.uri)
@@ -697,6 +698,7 @@ def test_runs_history(seeded: Seeded) -> None:
         invoke("runs", "history", run_id, "los", "--uri", seeded.uri), "RESOURCE_DOES_NOT_EXIST"
     )
     assert "accuracy, loss" in missing
+    assert "(1 point)" in ok("runs", "history", run_id, "accuracy", "--uri", seeded.uri).stdout
 
 
 def test_metric_history_reads_every_page(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -200,6 +200,10 @@ def _resample(values: Sequence[float], width: int) -> list[float]:
     return [values[int(i * len(values) / width)] for i in range(width)]
 
 
+def _points(count: int) -> str:
+    return "1 point" if count == 1 else f"{count} points"
+
+
 def metric_chart(key: str, histories: Sequence[tuple[str, Sequence[Metric]]], width: int = 60) -> str:
     """A plain-text chart: per run, a sparkline of the metric by step with min, max and last."""
     lines = [f"{key} by step (each line scaled to its own min..max)"]
@@ -211,7 +215,7 @@ def metric_chart(key: str, histories: Sequence[tuple[str, Sequence[Metric]]], wi
             continue
         lines.append(
             f"{label.ljust(label_width)}  {sparkline(_resample(values, width))}  "
-            f"min {min(values):.6g}  max {max(values):.6g}  last {values[-1]:.6g}  ({len(values)} points)"
+            f"min {min(values):.6g}  max {max(values):.6g}  last {values[-1]:.6g}  ({_points(len(values))})"
         )
     return "\n".join(lines)
 

@@ -8,6 +8,7 @@ print them shortened (:func:`genesis_flow.entrypoints.cli.browse.resolve_run_id`
 from __future__ import annotations
 
 import math
+import os
 import posixpath
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -411,11 +412,11 @@ def download_artifacts(ref: str, path: str, dest: str, uri: str | None) -> None:
     """Download a run's artifacts.
 
     PATH (a file or folder; default: all of them) lands in DEST under its own name, as
-    `mlflow artifacts download` places it. Prints where it went.
+    `mlflow artifacts download` places it. Prints the absolute path of what it wrote.
     """
     store = tracking(uri)
     run = store.get_run(resolve_run_id(store, ref))
     source = artifact_path(path)
     artifacts = build_artifact_store(run.info.artifact_uri)
     local = artifacts.download_artifacts(source, dest, relative_to=posixpath.dirname(source))
-    click.echo(f"downloaded to {local}")
+    click.echo(f"downloaded to {os.path.abspath(local)}")
