@@ -1,0 +1,192 @@
+"""A newcomer's first hour, end to end, on a fresh virtual environment: install the checkout as the
+README says (with the mlflow extra, a regular non-editable install), then, in an empty folder with
+no tracking URI configured, the demo, a script logging YAML, `genesis ui` answering MLflow's REST
+API, and the CLI commands. One venv for the module (the install is most of the time)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+import urllib.request
+import venv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from genesis_flow.entrypoints.extras import DISTRIBUTION
+
+ROOT = Path(__file__).resolve().parents[2]
+# `mlflow server` needs a few seconds to start on a busy machine; this bounds a hang, not a speed.
+UI_START_LIMIT_S = 180.0
+
+pytestmark = pytest.mark.slow
+
+
+class Newcomer(NamedTuple):
+    python: Path
+    genesis: Path
+    folder: Path  # the empty working folder: ./genesis.db lands here
+    env: dict[str, str]  # no tracking or registry URI anywhere
+
+    def run(self, argv: Sequence[str | Path], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(a) for a in argv], capture_output=True, text=True, cwd=self.folder, env=self.env, **kwargs
+        )
+
+
+@pytest.fixture(scope="module")
+def newcomer(tmp_path_factory: pytest.TempPathFactory) -> Newcomer:
+    base = tmp_path_factory.mktemp("newcomer")
+    env_dir = base / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    # The README's command (`pip install '.[mlflow]'`), pinned as CI pins every install.
+    pip: list[str | Path] = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    install = subprocess.run(
+        [*pip, "-c", str(ROOT / "constraints.txt"), f"{ROOT}[mlflow]"],
+        capture_output=True,
+        text=True,
+        cwd=base,
+    )
+    if install.returncode != 0 and "No matching distribution" in install.stderr:
+        pytest.skip(f"no package index reachable for a fresh install: {install.stderr.strip()[-200:]}")
+    assert install.returncode == 0, install.stderr
+    folder = base / "work"
+    folder.mkdir()
+    clean_env = {k: v for k, v in os.environ.items() if not k.endswith(("_TRACKING_URI", "_REGISTRY_URI"))}
+    user = Newcomer(python, env_dir / "bin" / "genesis", folder, clean_env)
+    # Twice: the data lands in ./genesis.db and survives the process.
+    for session in (1, 2):
+        demo = user.run([user.genesis, "demo"])
+        assert demo.returncode == 0, demo.stderr
+        assert demo.stdout.count("FINISHED") == 4 * session, demo.stdout
+        assert "learning_rate" in demo.stdout
+    assert "genesis-demo-classifier version 2" in demo.stdout, "the second session registers version 2"
+    assert (folder / "genesis.db").is_file()
+    return user
+
+
+def test_version_names_the_distribution(newcomer: Newcomer) -> None:
+    code = f"import importlib.metadata as m; print(m.version({DISTRIBUTION!r}))"
+    version = newcomer.run([newcomer.python, "-c", code])
+    assert version.returncode == 0, version.stderr
+    shown = newcomer.run([newcomer.genesis, "--version"])
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == f"genesis, version {version.stdout.strip()}"
+
+
+def test_a_script_logs_and_reads_back_yaml(newcomer: Newcomer) -> None:
+    script = textwrap.dedent(
+        """
+        import json
+        import genesis_flow as mlflow
+
+        with mlflow.start_run() as run:
+            mlflow.log_param("lr", 0.1)
+            mlflow.log_metric("loss", 0.5)
+            mlflow.log_dict({"layers": [64, 32], "name": "r\\u00e9seau"}, "config.yaml")
+        data = mlflow.get_run(run.info.run_id).data
+        print(json.dumps({
+            "params": data.params,
+            "metrics": data.metrics,
+            "config": mlflow.artifacts.load_dict(run.info.artifact_uri + "/config.yaml"),
+            "text": mlflow.artifacts.load_text(run.info.artifact_uri + "/config.yaml"),
+        }))
+        """
+    )
+    result = newcomer.run([newcomer.python, "-c", script])
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["params"] == {"lr": "0.1"} and seen["metrics"] == {"loss": 0.5}
+    assert seen["config"] == {"layers": [64, 32], "name": "r\u00e9seau"}
+    assert seen["text"].startswith("layers:"), "written as YAML, not JSON"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _post(base: str, path: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        base + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def test_genesis_ui_serves_the_default_store_over_mlflows_rest_api(newcomer: Newcomer) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (newcomer.folder / "ui.log").open("w")
+    server = subprocess.Popen(
+        [str(newcomer.genesis), "ui", "--port", str(port)],
+        cwd=newcomer.folder,
+        env=newcomer.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + UI_START_LIMIT_S
+        while True:
+            assert server.poll() is None, (newcomer.folder / "ui.log").read_text()
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            assert time.monotonic() < deadline, (newcomer.folder / "ui.log").read_text()
+            time.sleep(0.5)
+        experiments = _post(base, "/api/2.0/mlflow/experiments/search", {"max_results": 100})["experiments"]
+        demo = next(e for e in experiments if e["name"] == "genesis-demo")
+        runs = _post(base, "/api/2.0/mlflow/runs/search", {"experiment_ids": [demo["experiment_id"]]})["runs"]
+        assert len(runs) == 8, "both demo sessions' runs"
+        assert {r["info"]["run_name"] for r in runs} == {"lr-0.01", "lr-0.03", "lr-0.1", "lr-0.3"}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+# The commands a newcomer types after the demo, and a text each must print. A new command's step
+# is one line here: (argv after `genesis`, expected text in its output).
+CLI_STEPS: list[tuple[tuple[str, ...], str]] = [
+    (("experiments", "list"), "genesis-demo"),
+    (("runs", "list", "--experiment", "genesis-demo"), "lr-0.03"),
+    (("models", "show", "genesis-demo-classifier"), "champion"),
+    (("doctor",), "PASS connectivity"),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), CLI_STEPS, ids=[" ".join(argv) for argv, _ in CLI_STEPS])
+def test_cli_step(newcomer: Newcomer, argv: tuple[str, ...], expected: str) -> None:
+    result = newcomer.run([newcomer.genesis, *argv])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert expected in result.stdout, result.stdout
+
+
+def test_the_wheel_installs_one_top_level_package(newcomer: Newcomer) -> None:
+    site = newcomer.run(
+        [newcomer.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], check=True
+    ).stdout.strip()
+    installed = {p.name for p in Path(site).iterdir() if (p / "__init__.py").exists()}
+    ours = {"genesis_flow", "adapters", "entrypoints", "ports", "genesis_core"} & installed
+    assert ours == {"genesis_flow"}
+    assert sys.version_info >= (3, 10)
