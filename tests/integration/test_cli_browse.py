@@ -621,6 +621,7 @@ def test_ids_are_never_wrapped_in_a_narrow_terminal(
         (("models", "show", "digits"), lambda doc: doc["latest_versions"][0]["aliases"]),
         (("models", "versions", "digits"), lambda doc: doc[1]["aliases"]),
         (("models", "versions", "list", "digits"), lambda doc: doc[1]["aliases"]),
+        (("models", "versions", "--json", "digits"), lambda doc: doc[1]["aliases"]),
     ],
 )
 def test_aliases_have_one_json_shape(seeded: Seeded, command: tuple[str, ...], aliases_of: Any) -> None:

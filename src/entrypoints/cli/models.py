@@ -208,7 +208,7 @@ class _ListByDefault(click.Group):
     ``genesis models versions NAME`` keeps listing, as it did before ``versions delete``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = ["list", *args]
         return super().parse_args(ctx, args)
 
