@@ -4,6 +4,7 @@ once per adapter family (SQLite, MongoDB): each loads mlflow and trains a model.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -83,8 +84,8 @@ def test_autolog_inside_our_run_logs_into_it(store_uri: str) -> None:
     assert [r.info.run_id for r in mlflow.search_runs(output_format="list")] == [run.info.run_id]
 
 
-def test_mlflow_follows_our_run_stack_and_never_ends_our_runs() -> None:
-    mlflow.set_tracking_uri("memory:")
+def test_mlflow_follows_our_run_stack_and_never_ends_our_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "memory:")
     mlflow.set_experiment("followed")
     with mlflow.start_run() as outer:
         _ = mlflow.models.Model  # the first touch: mlflow mirrors the run that is already active
@@ -98,6 +99,8 @@ def test_mlflow_follows_our_run_stack_and_never_ends_our_runs() -> None:
         raise RuntimeError("boom")
 
     assert real_mlflow.active_run() is None
+    # mlflow exports the URI it is given; the user's variable, which ours resolve from, stays.
+    assert os.environ["MLFLOW_TRACKING_URI"] == mlflow.get_tracking_uri() == "memory:"
     assert mlflow.get_run(inner.info.run_id).info.status == "FINISHED"
     assert mlflow.get_run(failed.info.run_id).info.status == "FAILED"
 

@@ -14,11 +14,14 @@ name it does not know.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import importlib
 import logging
+import os
 import threading
 import types
+from collections.abc import Iterator
 from typing import Any
 
 _logger = logging.getLogger("genesis_flow")
@@ -91,7 +94,6 @@ def attribute(name: str) -> Any:
     if name not in NAMES:
         raise AttributeError(f"module 'genesis_flow' has no attribute {name!r}")
     mlflow = _import_mlflow(name)
-    _bridge.install()
     if name in FUNCTIONS:
         return _synced(getattr(mlflow, name))
     return FlavourModule(name)
@@ -158,7 +160,7 @@ class _Bridge:
         self._installed = False
         self._mirrors = _Mirrors()
 
-    def install(self) -> None:
+    def _install(self) -> None:
         from genesis_flow.entrypoints.api import state
 
         with self._lock:
@@ -168,7 +170,7 @@ class _Bridge:
             state.run_stack_listeners.append(self._stack_changed)
             # Registered after mlflow's own exit handler, so it runs first: mlflow's would end the
             # mirrored run, which is ours to end (with our status and time).
-            atexit.register(self._drop_mirrors)
+            atexit.register(self._mirror_ended, [])
 
     def sync(self) -> None:
         """Point mlflow at our store and experiment and mirror this thread's runs. Raises
@@ -177,19 +179,26 @@ class _Bridge:
 
         from genesis_flow.entrypoints.api import config, state
 
+        # Installed on first use, not on first lookup: until a flavour is used, our runs cost
+        # nothing more.
+        self._install()
         tracking = _plugin_uri(config.get_tracking_uri())
         registry = _plugin_uri(config.get_registry_uri())
         mlflow = importlib.import_module("mlflow")
-        if mlflow.get_tracking_uri() != tracking:
-            mlflow.set_tracking_uri(tracking)
-        if mlflow.get_registry_uri() != registry:
-            mlflow.set_registry_uri(registry)
-        experiment_id = state.experiment_id()
-        if theirs._active_experiment_id != experiment_id:
-            mlflow.set_experiment(experiment_id=experiment_id)
-        self._mirror(mlflow, [run.info.run_id for run in state.runs.stack])
+        with _environment_kept():
+            if mlflow.get_tracking_uri() != tracking:
+                mlflow.set_tracking_uri(tracking)
+            if mlflow.get_registry_uri() != registry:
+                mlflow.set_registry_uri(registry)
+            experiment_id = state.experiment_id()
+            if theirs._active_experiment_id != experiment_id:
+                mlflow.set_experiment(experiment_id=experiment_id)
+        ours = list(state.runs.stack)
+        kept = self._mirror_ended([run.info.run_id for run in ours])
+        self._mirror_started(mlflow, ours[kept:])
 
-    def _mirror(self, mlflow: Any, ours: list[str]) -> None:
+    def _mirror_ended(self, ours: list[str]) -> int:
+        """Take the mirrors of runs that are no longer ours off mlflow's stack; the number kept."""
         pushed = self._mirrors.pushed
         stack = _mlflow_run_stack()
         kept = 0
@@ -200,40 +209,51 @@ class _Bridge:
         ):
             kept += 1
         for _, stale in pushed[kept:]:
-            _remove(stack, stale)
+            for index, entry in enumerate(stack):
+                if entry is stale:
+                    del stack[index]
+                    break
         del pushed[kept:]
-        if ours[kept:]:
-            client = mlflow.MlflowClient()
-            for run_id in ours[kept:]:
-                mirrored = mlflow.ActiveRun(client.get_run(run_id))
-                stack.append(mirrored)
-                pushed.append((run_id, mirrored))
+        return kept
+
+    def _mirror_started(self, mlflow: Any, runs: list[Any]) -> None:
+        from genesis_flow.entrypoints.shapes import from_core, to_core
+        from genesis_flow.entrypoints.shapes.targets import mlflow_shapes
+
+        for run in runs:
+            # The run as mlflow's entity, from the one we hold: no read from the store.
+            mirrored = mlflow.ActiveRun(from_core.run_from_core(to_core.run_to_core(run), mlflow_shapes()))
+            _mlflow_run_stack().append(mirrored)
+            self._mirrors.pushed.append((run.info.run_id, mirrored))
 
     def _stack_changed(self) -> None:
         from genesis_flow.entrypoints.api import state
 
-        ours = [run.info.run_id for run in state.runs.stack]
         try:
             self.sync()
         except Exception:
             # A run that started must not fail because mlflow cannot follow it (a store the
-            # plugin does not serve): drop what no longer matches; the next flavour call syncs
-            # again and raises there.
+            # plugin does not serve): take off what ended; the next flavour use raises.
             _logger.debug("mlflow could not follow the fluent API's runs", exc_info=True)
-            self._mirror_removals_only(ours)
+            self._mirror_ended([run.info.run_id for run in state.runs.stack])
 
-    def _mirror_removals_only(self, ours: list[str]) -> None:
-        pushed = self._mirrors.pushed
-        kept = 0
-        while kept < min(len(pushed), len(ours)) and pushed[kept][0] == ours[kept]:
-            kept += 1
-        stack = _mlflow_run_stack()
-        for _, stale in pushed[kept:]:
-            _remove(stack, stale)
-        del pushed[kept:]
 
-    def _drop_mirrors(self) -> None:
-        self._mirror_removals_only([])
+@contextlib.contextmanager
+def _environment_kept() -> Iterator[None]:
+    # mlflow's setters export what they set. The variables stay what the user (or our API) set:
+    # ours resolve from them, and a user's MLFLOW_TRACKING_URI must not turn into the plugin form.
+    saved = {name: os.environ.get(name) for name in _MLFLOW_EXPORTS}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+_MLFLOW_EXPORTS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_EXPERIMENT_ID")
 
 
 def _mlflow_run_stack() -> list[Any]:
@@ -243,13 +263,6 @@ def _mlflow_run_stack() -> list[Any]:
 
     stack: list[Any] = theirs._active_run_stack.get()  # type: ignore[no-untyped-call]
     return stack
-
-
-def _remove(stack: list[Any], entry: Any) -> None:
-    for index, candidate in enumerate(stack):
-        if candidate is entry:
-            del stack[index]
-            return
 
 
 def _plugin_uri(uri: str) -> str:
