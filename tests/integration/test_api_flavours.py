@@ -17,6 +17,7 @@ import pytest
 import genesis_flow as mlflow
 from genesis_flow import MlflowClient
 from genesis_flow.entrypoints import bootstrap
+from genesis_flow.entrypoints.api import flavours
 from genesis_flow.exceptions import MlflowException
 from tests.integration.api_state import clean_state  # noqa: F401 - autouse fixture
 from tests.integration.plugin_backends import ONE_PER_FAMILY, fresh_plugin_uri
@@ -27,6 +28,14 @@ np = pytest.importorskip("numpy")
 
 FEATURES = [[0.0], [1.0], [2.0], [3.0]]
 LABELS = [0, 0, 1, 1]
+
+
+@pytest.fixture(autouse=True)
+def disconnected() -> Iterator[None]:
+    """Later tests drive real mlflow and genesis_flow side by side: they must not find our runs
+    mirrored onto mlflow's."""
+    yield
+    flavours.disconnect()
 
 
 @pytest.fixture(params=ONE_PER_FAMILY)
@@ -103,6 +112,9 @@ def test_mlflow_follows_our_run_stack_and_never_ends_our_runs(monkeypatch: pytes
     assert os.environ["MLFLOW_TRACKING_URI"] == mlflow.get_tracking_uri() == "memory:"
     assert mlflow.get_run(inner.info.run_id).info.status == "FINISHED"
     assert mlflow.get_run(failed.info.run_id).info.status == "FAILED"
+    flavours.disconnect()
+    with mlflow.start_run():
+        assert real_mlflow.active_run() is None
 
 
 def test_a_store_the_plugin_does_not_serve_is_refused_when_a_flavour_is_used() -> None:

@@ -131,6 +131,13 @@ class FlavourModule(types.ModuleType):
         return dir(importlib.import_module(self._flavour_module))
 
 
+def disconnect() -> None:
+    """Stop keeping mlflow's fluent state equal to ours (tests; a process going back to real
+    mlflow alone): this thread's mirrored runs come off mlflow's stack, and our runs no longer
+    reach it until a flavour is used again."""
+    _bridge.disconnect()
+
+
 def _synced(function: Any) -> Any:
     # A function is called later than it is looked up: sync at the call.
     @functools.wraps(function)
@@ -171,6 +178,17 @@ class _Bridge:
             # Registered after mlflow's own exit handler, so it runs first: mlflow's would end the
             # mirrored run, which is ours to end (with our status and time).
             atexit.register(self._mirror_ended, [])
+
+    def disconnect(self) -> None:
+        from genesis_flow.entrypoints.api import state
+
+        with self._lock:
+            if not self._installed:
+                return
+            self._installed = False
+            state.run_stack_listeners.remove(self._stack_changed)
+            atexit.unregister(self._mirror_ended)
+        self._mirror_ended([])
 
     def sync(self) -> None:
         """Point mlflow at our store and experiment and mirror this thread's runs. Raises

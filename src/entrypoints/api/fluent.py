@@ -39,7 +39,7 @@ from genesis_flow.core.errors import (
 )
 from genesis_flow.entrypoints import bootstrap
 from genesis_flow.entrypoints import shapes as S
-from genesis_flow.entrypoints.api import async_logging, config, context, state
+from genesis_flow.entrypoints.api import async_logging, config, context, flavours, state
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api.async_logging import RunOperations
 from genesis_flow.entrypoints.api.client import MlflowClient, check_table_file
@@ -77,6 +77,7 @@ def reset() -> None:
     config.reset()
     config.forget_stores()
     bootstrap.reset_memory_stores()
+    flavours.disconnect()
 
 
 # --- experiments ---------------------------------------------------------------------------------
