@@ -172,6 +172,12 @@ CLI_STEPS: list[tuple[tuple[str, ...], str]] = [
     (("runs", "list", "--experiment", "genesis-demo"), "lr-0.03"),
     (("models", "show", "genesis-demo-classifier"), "champion"),
     (("doctor",), "PASS connectivity"),
+    (("doctor",), "PASS artifact root"),
+    (("experiments", "show", "genesis-demo"), "genesis-demo"),
+    (("runs", "list", "-e", "genesis-demo", "-n", "2", "--json"), '"run_name"'),
+    (("--uri", "sqlite:///genesis.db", "runs", "list", "-e", "genesis-demo"), "lr-0.3"),
+    (("models", "versions", "genesis-demo-classifier"), "champion"),
+    (("gc", "--dry-run"), "would remove 0 run(s)"),
 ]
 
 
@@ -190,3 +196,88 @@ def test_the_wheel_installs_one_top_level_package(newcomer: Newcomer) -> None:
     ours = {"genesis_flow", "adapters", "entrypoints", "ports", "genesis_core"} & installed
     assert ours == {"genesis_flow"}
     assert sys.version_info >= (3, 10)
+
+
+def _champion_run_id(newcomer: Newcomer) -> str:
+    shown = newcomer.run([newcomer.genesis, "models", "show", "genesis-demo-classifier", "--json"])
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    champion = document["aliases"]["champion"]
+    run_id: str = next(v["run_id"] for v in document["latest_versions"] if v["version"] == champion)
+    return run_id
+
+
+def test_short_run_ids_reach_the_champion_run_its_history_and_model(newcomer: Newcomer) -> None:
+    run_id = _champion_run_id(newcomer)
+    short = run_id[:8]  # as `genesis demo` and the tables print it
+    shown = newcomer.run([newcomer.genesis, "runs", "show", short, "--json"])
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["info"]["run_id"] == run_id
+    history = newcomer.run([newcomer.genesis, "runs", "history", short, "loss", "--json"])
+    assert history.returncode == 0, history.stderr
+    assert [point["step"] for point in json.loads(history.stdout)] == [0, 1, 2, 3, 4]
+    listed = newcomer.run([newcomer.genesis, "runs", "artifacts", short, "model"])
+    assert listed.returncode == 0, listed.stderr
+    assert "MLmodel" in listed.stdout
+    fetched = newcomer.run([newcomer.genesis, "runs", "download", short, "model", "-d", "fetched"])
+    assert fetched.returncode == 0, fetched.stderr
+    assert (newcomer.folder / "fetched" / "model" / "MLmodel").is_file()
+
+
+def test_the_demo_model_loads_through_genesis_flow_and_predicts(newcomer: Newcomer) -> None:
+    script = textwrap.dedent(
+        """
+        import json, os
+        import genesis_flow as mlflow
+
+        folder = mlflow.artifacts.download_artifacts("models:/genesis-demo-classifier@champion")
+        model = mlflow.pyfunc.load_model("models:/genesis-demo-classifier@champion")
+        print(json.dumps({
+            "files": sorted(os.listdir(folder)),
+            "predictions": [int(p) for p in model.predict([[0.2, 0.3], [0.9, 0.6]])],
+        }))
+        """
+    )
+    result = newcomer.run([newcomer.python, "-c", script])
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "MLmodel" in seen["files"]
+    assert len(seen["predictions"]) == 2 and set(seen["predictions"]) <= {0, 1}
+
+
+def test_an_mlflow_users_folder_is_noticed_and_migrated_with_its_artifacts(newcomer: Newcomer) -> None:
+    folder = newcomer.folder.parent / "mlflow-user"
+    folder.mkdir()
+    mlflow_user = newcomer._replace(folder=folder)
+    # What real mlflow writes with no URI configured: ./mlflow.db and ./mlruns.
+    script = textwrap.dedent(
+        """
+        import mlflow
+        with mlflow.start_run() as run:
+            mlflow.log_param("alpha", "0.5")
+            mlflow.log_text("hello", "notes/hello.txt")
+        print(run.info.run_id)
+        """
+    )
+    logged = mlflow_user.run([newcomer.python, "-c", script])
+    assert logged.returncode == 0, logged.stderr
+    run_id = logged.stdout.strip().splitlines()[-1]
+    assert (folder / "mlflow.db").is_file() and (folder / "mlruns").is_dir()
+
+    listed = mlflow_user.run([newcomer.genesis, "experiments", "list"])
+    assert listed.returncode == 0, listed.stderr
+    assert "genesis migrate --from ./mlflow.db" in listed.stderr, "the MLflow data is not silently hidden"
+
+    migrated = mlflow_user.run([newcomer.genesis, "migrate", "--from", "./mlflow.db", "--artifacts"])
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    assert "verification: OK" in migrated.stdout
+    shown = mlflow_user.run([newcomer.genesis, "runs", "show", run_id[:8], "--json"])
+    assert shown.returncode == 0, shown.stderr
+    document = json.loads(shown.stdout)
+    assert document["params"] == {"alpha": "0.5"}
+    artifact_uri = document["info"]["artifact_uri"]
+    assert "mlruns" not in artifact_uri, "the copied run points at the copies, not into the source"
+    files = mlflow_user.run([newcomer.genesis, "runs", "artifacts", run_id[:8], "notes"])
+    assert files.returncode == 0, files.stderr
+    assert "hello.txt" in files.stdout
