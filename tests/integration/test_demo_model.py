@@ -53,7 +53,8 @@ def test_demo_ends_with_the_next_steps(
 
     assert f"genesis ui --uri {uri}" in steps
     assert "import genesis_flow as mlflow" in steps and "mlflow.start_run()" in steps
-    assert f'mlflow.set_tracking_uri("genesis+{uri}")' in steps and CHAMPION in steps
+    assert f'mlflow.set_tracking_uri("{uri}")' in steps and "mlflow.pyfunc.load_model" in steps
+    assert CHAMPION in steps
 
 
 @pytest.mark.parametrize("source", ["{root}/never-written", "runs:/{run_id}/never-written"])

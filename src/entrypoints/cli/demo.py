@@ -129,8 +129,8 @@ Next steps:
     through_plugin = plugin_uri(uri)
     if through_plugin is not None:
         lines += f"""
-  Load the champion with real mlflow (the mlflow extra) and predict:
-    mlflow.set_tracking_uri("{redact_uri(through_plugin)}")
+  Load the champion and predict (MLflow's pyfunc flavour: the mlflow extra):
+    import genesis_flow as mlflow{connect}
     mlflow.pyfunc.load_model("models:/{DEMO_MODEL}@champion").predict([[0.2, 0.3], [0.9, 0.6]])"""
     return lines
 
