@@ -126,24 +126,26 @@ def emit(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_lines=False)
+    # Every title, header and cell is a Text, never markup: they quote user data (experiment
+    # and run names, keys, values), where '[' is a character and '[/]' no error.
+    table = Table(title=None if title is None else Text(title), show_lines=False)
     for column in columns:
         if column in ID_COLUMNS:
             longest = max((len(str(row.get(column) or "")) for row in rows), default=0)
-            table.add_column(column, no_wrap=True, min_width=max(longest, len(column)))
+            table.add_column(Text(column), no_wrap=True, min_width=max(longest, len(column)))
         else:
             # Wrappable, so a narrow terminal takes its width from these columns, not the ids.
-            table.add_column(column, overflow="fold" if wide else "ellipsis")
+            table.add_column(Text(column), overflow="fold" if wide else "ellipsis")
     for row in rows:
         cells = []
         for column in columns:
             value = row.get(column)
             cut = not wide and column not in ID_COLUMNS
             text = "" if value is None else _plain(value, CELL_WIDTH if cut else None)
-            if highlight is not None and highlight(column, row):
-                text = f"[bold yellow]{text}[/]"
-            cells.append(text)
+            marked = highlight is not None and highlight(column, row)
+            cells.append(Text(text, style="bold yellow" if marked else ""))
         table.add_row(*cells)
     # A pipe or file has no width: do not fold ids and names to 80 columns there.
     width = None if sys.stdout.isatty() else 400
@@ -154,7 +156,7 @@ def _plain(value: Any, width: int | None = None) -> str:
     text = f"{value:.6g}" if isinstance(value, float) else str(value)
     if width is not None and len(text) > width:
         text = text[: width - 1] + "…"
-    return text.replace("[", "\\[")  # Rich markup in user data is text, not style
+    return text
 
 
 def join(values: Iterable[str]) -> str:

@@ -1,0 +1,45 @@
+"""A newcomer's and an attacker's mistakes with `genesis`: each case once broke (a traceback or
+INTERNAL_ERROR for user data, the wrong entity acted on, a migration left half done)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from genesis_flow.core.entities import Param
+from genesis_flow.entrypoints import bootstrap
+from genesis_flow.entrypoints.cli import app
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(app(), list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.chdir(tmp_path)
+    for name in bootstrap.TRACKING_URI_VARS + bootstrap.REGISTRY_URI_VARS:
+        monkeypatch.delenv(name, raising=False)
+    yield f"sqlite:///{tmp_path}/t.db"
+    bootstrap.reset_memory_stores()
+
+
+@pytest.mark.parametrize("name", ["[/]", "[bold]b", "back\\[/]slash\\"])
+def test_rich_markup_in_names_and_values_prints_literally(uri: str, name: str) -> None:
+    tracking = bootstrap.build_tracking_store(uri)
+    experiment_id = tracking.create_experiment(name)
+    runs = [tracking.create_run(experiment_id, "u", 1, run_name=f"{name}{i}") for i in range(2)]
+    tracking.log_batch(runs[0].info.run_id, params=[Param("k", name)])
+    run_ids = [r.info.run_id for r in runs]
+    for args in (
+        ("experiments", "show", name),
+        ("runs", "list", "-e", name),
+        ("runs", "compare", *run_ids),
+        ("runs", "show", run_ids[0]),
+    ):
+        result = invoke("--uri", uri, *args)
+        assert result.exit_code == 0, (args, result.output)
+        assert name in result.output, (args, result.output)
