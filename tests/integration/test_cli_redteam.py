@@ -43,3 +43,20 @@ def test_rich_markup_in_names_and_values_prints_literally(uri: str, name: str) -
         result = invoke("--uri", uri, *args)
         assert result.exit_code == 0, (args, result.output)
         assert name in result.output, (args, result.output)
+
+
+@pytest.mark.parametrize("command", ["show", "rename", "delete", "restore"])
+def test_an_experiment_named_like_another_ones_id_is_ambiguous_not_guessed(uri: str, command: str) -> None:
+    tracking = bootstrap.build_tracking_store(uri)
+    first = tracking.create_experiment("vision")
+    named_like_it = tracking.create_experiment(first)
+    extra = ("new-name",) if command == "rename" else ()
+    result = invoke("--uri", uri, "experiments", command, first, *extra)
+    assert result.exit_code == 1
+    assert "INVALID_PARAMETER_VALUE" in result.output and "ambiguous" in result.output
+    assert "'vision'" in result.output and named_like_it in result.output
+    assert tracking.get_experiment(first).name == "vision"
+    assert tracking.get_experiment(first).lifecycle_stage.value == "active"
+    shown = invoke("--uri", uri, "experiments", "show", named_like_it, "--json")
+    assert f'"name": "{first}"' in shown.output
+    assert invoke("--uri", uri, "runs", "list", "-e", first).exit_code == 1

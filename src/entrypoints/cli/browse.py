@@ -94,12 +94,24 @@ def registry(uri: str | None) -> RegistryStore:
 
 
 def resolve_experiment(store: TrackingStore, id_or_name: str) -> Experiment:
-    """The experiment with that id, else the one with that name; ExperimentNotFound otherwise."""
+    """The experiment with that id or that name.
+
+    Raises:
+        ExperimentNotFound: none has that id or name.
+        InvalidParameterValue: one experiment has that id and another that name (an experiment
+            named "1" beside experiment 1): guessing would delete or rename the wrong one.
+    """
     try:
-        return store.get_experiment(id_or_name)
+        by_id: Experiment | None = store.get_experiment(id_or_name)
     except (ResourceDoesNotExist, InvalidParameterValue):
-        pass
-    experiment = store.get_experiment_by_name(id_or_name)
+        by_id = None
+    by_name = store.get_experiment_by_name(id_or_name)
+    if by_id is not None and by_name is not None and by_id.experiment_id != by_name.experiment_id:
+        raise InvalidParameterValue(
+            f"'{id_or_name}' is ambiguous: it is the id of experiment '{by_id.name}' and the name of"
+            f" experiment {by_name.experiment_id}; give '{by_id.name}' or {by_name.experiment_id}"
+        )
+    experiment = by_id or by_name
     if experiment is None:
         raise ExperimentNotFound(f"No experiment with id or name '{id_or_name}'")
     return experiment
