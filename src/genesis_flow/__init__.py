@@ -114,6 +114,11 @@ _LAZY: dict[str, str] = {
     "set_trace_tag": _TRACING,
     "delete_trace_tag": _TRACING,
     "flush_trace_async_logging": _TRACING,
+    "start_span_no_context": _TRACING,
+    "log_trace": _TRACING,
+    "add_trace": _TRACING,
+    "context": _TRACING,
+    "Image": "genesis_flow.entrypoints.api.presentation",
 }
 # MLflow's submodules users import from (``mlflow.entities``, ``mlflow.exceptions`` ...).
 _SUBMODULES = ("artifacts", "client", "config", "data", "entities", "exceptions", "tracking")

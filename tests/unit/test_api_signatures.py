@@ -120,25 +120,7 @@ ABSENT_ON_PURPOSE: dict[str, str] = {
         f"{_LATER} workspaces (issue 24)",
     ),
     "delete_workspace": f"{_LATER} workspaces (issue 24)",
-    **dict.fromkeys(
-        ("add_trace", "log_trace", "start_span_no_context", "context", "search_sessions"),
-        "not yet: tracing conveniences over the trace port, left for the tracing follow-up",
-    ),
-    "Image": "not yet: mlflow.Image (an image series value for log_image); log_image takes PIL and numpy",
-    **dict.fromkeys(
-        (
-            "enable_system_metrics_logging",
-            "disable_system_metrics_logging",
-            "set_system_metrics_node_id",
-            "set_system_metrics_samples_before_logging",
-            "set_system_metrics_sampling_interval",
-        ),
-        "system metrics sample the host (psutil, GPUs) in a thread: not a store feature;"
-        " start_run(log_system_metrics=...) is accepted and ignored",
-    ),
-    "evaluate": "needs a model flavour (mlflow.models.evaluation)",
-    "validate_evaluation_results": "needs a model flavour (mlflow.models.evaluation)",
-    "import_checkpoints": "reads framework checkpoints into flavoured models",
+    "search_sessions": f"{_LATER} sessions (issue 20): a Session entity over traces grouped by session id",
     "run": "MLflow Projects run code, not a store",
     "doctor": "mlflow's environment report; `genesis doctor` checks our stores",
     "login": "Databricks credentials",

@@ -747,8 +747,6 @@ class MlflowClient:
                 f" periods (.), spaces ( ), and slashes (/). The provided key `{key}` contains"
                 " invalid characters."
             )
-        if hasattr(image, "to_pil"):  # mlflow.Image
-            image = image.to_pil()
         base = (
             f"images/{key.replace('/', '~')}+step+{step or 0}+timestamp+{timestamp or _now_ms()}"
             f"+{uuid.uuid4()}"

@@ -13,6 +13,7 @@ import io
 import json
 import math
 import posixpath
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist
@@ -117,12 +118,10 @@ def _table_json(columns: list[str], rows: list[list[Any]]) -> str:
 
 
 def log_image(store: ArtifactStore, image: Any, artifact_file: str) -> None:
-    """Write a PIL image, or a numpy array MLflow accepts, as an image file (needs Pillow)."""
-    Image = _pil()
-    if not isinstance(image, Image.Image):
-        image = Image.fromarray(_as_uint8(image))  # a numpy array, as MLflow accepts
+    """Write a PIL image, an :class:`Image` or a numpy array MLflow accepts, as an image file
+    (needs Pillow)."""
     buffer = io.BytesIO()
-    image.save(buffer, format=_image_format(artifact_file))
+    pil_image(image).save(buffer, format=_image_format(artifact_file))
     buffer.seek(0)
     store.log_stream(buffer, artifact_file)
 
@@ -141,31 +140,105 @@ def log_image_step(store: ArtifactStore, image: Any, base: str) -> None:
         log_image(store, written.resize(size), base + "+compressed.webp")
 
 
+class Image:
+    """MLflow's ``mlflow.Image``: an image held as a PIL image, made from a numpy array (or a
+    nested list of pixels), a PIL image or an image file's path; ``log_image`` takes it like a
+    PIL image. Needs Pillow (and numpy for arrays and lists)."""
+
+    def __init__(self, image: Any) -> None:
+        pil = _pil()
+        if isinstance(image, str):
+            try:
+                self.image = pil.open(image)
+            except OSError as error:  # FileNotFoundError and PIL's UnidentifiedImageError included
+                raise InvalidParameterValue(f"Cannot read an image from {image!r}: {error}") from None
+        else:
+            self.image = pil_image(image)
+        self.size: tuple[int, int] = self.image.size
+
+    def to_list(self) -> list[Any]:
+        """The pixel values, row by row."""
+        return list(self.image.getdata())
+
+    def to_array(self) -> Any:
+        """The pixels as a numpy array."""
+        import numpy as np
+
+        return np.array(self.image)
+
+    def to_pil(self) -> Any:
+        return self.image
+
+    def save(self, path: str) -> None:
+        """Write the image to ``path``, in the format its extension names."""
+        self.image.save(path)
+
+    def resize(self, size: tuple[int, int]) -> Image:
+        """A new Image of ``size`` (width, height); this one is unchanged."""
+        return Image(self.image.resize(size))
+
+
+def pil_image(image: Any) -> Any:
+    """The PIL image of what ``log_image`` and :class:`Image` take: a PIL image, an
+    :class:`Image`, or pixels (a numpy array or nested list) under MLflow's rules."""
+    pil = _pil()
+    if isinstance(image, pil.Image):
+        return image
+    if isinstance(image, Image):
+        return image.to_pil()
+    if isinstance(image, (list, tuple)) or hasattr(image, "__array_interface__"):
+        return pil.fromarray(_as_uint8(image))
+    raise InvalidParameterValue(
+        f"Unsupported image object type: {type(image).__name__}. An image is a numpy array,"
+        " a PIL image or an Image."
+    )
+
+
 def _pil() -> Any:
     try:
-        from PIL import Image
+        from PIL import Image as pil
     except ImportError:
-        raise InvalidParameterValue("Logging images needs Pillow (pip install pillow)") from None
-    return Image
+        raise InvalidParameterValue("Images need Pillow, not installed here: pip install pillow") from None
+    return pil
 
 
 def _as_uint8(array: Any) -> Any:
-    """MLflow's rule for image arrays: floats must lie in [0, 1] and are scaled to 0..255,
-    integers must lie in 0..255; both become uint8."""
+    """MLflow's rules for pixel arrays: 2-D, or 3-D with 1, 3 or 4 channels (one channel is
+    flattened); integers must lie in 0..255; floats are scaled by 255 and truncated, after a
+    min-max rescale (with a warning) when they leave [0, 1]; booleans are 0 or 255."""
     import numpy as np
 
     values = np.asarray(array)
-    if values.dtype.kind == "f":
-        if values.size and (np.nanmin(values) < 0 or np.nanmax(values) > 1):
-            raise InvalidParameterValue("Float image arrays must have values in [0, 1]")
-        return (values * 255).round().astype(np.uint8)
+    if values.dtype.kind not in "biuf":
+        raise InvalidParameterValue(
+            f"Invalid image array type {values.dtype}: must be boolean, integer or floating point"
+        )
+    if values.ndim not in (2, 3):
+        raise InvalidParameterValue(f"An image array must be 2-D or 3-D, got shape {values.shape}")
+    if values.ndim == 3:
+        if values.shape[2] not in (1, 3, 4):
+            raise InvalidParameterValue(
+                f"Invalid channel length {values.shape[2]}: an image has 1, 3 or 4 channels"
+            )
+        if values.shape[2] == 1:
+            values = values[:, :, 0]
     if values.dtype.kind in "iu":
         if values.size and (values.min() < 0 or values.max() > 255):
-            raise InvalidParameterValue("Integer image arrays must have values in [0, 255]")
+            raise InvalidParameterValue(
+                f"Integer pixel values must lie in [0, 255]; found {values.min()} to {values.max()}"
+            )
         return values.astype(np.uint8)
-    if values.dtype.kind == "b":
-        return values.astype(np.uint8) * 255
-    raise InvalidParameterValue(f"Unsupported image array type {values.dtype}")
+    if values.dtype.kind == "f" and values.size:
+        low, high = float(np.nanmin(values)), float(np.nanmax(values))
+        if low < 0 or high > 1:
+            warnings.warn(
+                f"Float pixel values out of [0.0, 1.0] (found {low} to {high}): rescaled to"
+                " [0.0, 1.0] with a min-max scaler, as MLflow does.",
+                stacklevel=2,
+            )
+            # One value throughout has no range to scale: black, where MLflow's division yields NaN.
+            values = (values - low) / (high - low) if high > low else np.zeros_like(values)
+    return (values * 255).astype(np.uint8)
 
 
 def _image_format(artifact_file: str) -> str:

@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any
 
 from genesis_flow.core import tracing as core
+from genesis_flow.entrypoints.api.exceptions import INVALID_PARAMETER_VALUE, mlflow_exception
 
 # MLflow's SpanAttributeKey values.
 REQUEST_ID_ATTRIBUTE = "mlflow.traceRequestId"
@@ -133,6 +134,15 @@ def _decode(text: str | None) -> Any:
         return text
 
 
+def _hex_of_b64(text: str) -> str | None:
+    """The hex digits of an id OpenTelemetry's dict writes in base64, or None when ``text`` is
+    not base64 (MLflow's test: a ``tr-`` id has a "-" no base64 text has)."""
+    try:
+        return base64.b64decode(text, validate=True).hex()
+    except ValueError:  # binascii.Error included
+        return None
+
+
 def _b64_hex(hex_id: str | None) -> str | None:
     if hex_id is None:
         return None
@@ -227,16 +237,22 @@ class Span:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Span:
-        """A span from the dict MLflow's ``Span.from_dict`` reads, with ids as the span names them
-        (``tr-...`` trace id, hex span ids) and the status code as OpenTelemetry's name
-        (``STATUS_CODE_OK``) or ours (``OK``)."""
+        """A span from the dict MLflow's ``Span.from_dict`` reads: ids as ``to_dict`` writes them
+        (base64) or as the span names them (``tr-...`` trace id, hex span ids), and the status
+        code as OpenTelemetry's name (``STATUS_CODE_OK``) or ours (``OK``)."""
         status = data.get("status") or {}
+        trace_id, span_id, parent_id = data["trace_id"], data["span_id"], data.get("parent_span_id") or None
+        otel_trace_id = _hex_of_b64(trace_id)
+        if otel_trace_id is not None:
+            trace_id = "tr-" + otel_trace_id
+            span_id = _hex_of_b64(span_id) or span_id
+            parent_id = None if parent_id is None else _hex_of_b64(parent_id) or parent_id
         return cls(
-            data["trace_id"],
-            data["span_id"],
+            trace_id,
+            span_id,
             data["name"],
             int(data["start_time_unix_nano"]),
-            parent_id=data.get("parent_span_id") or None,
+            parent_id=parent_id,
             end_time_ns=data.get("end_time_unix_nano"),
             status=SpanStatus(
                 str(status.get("code", "UNSET")).removeprefix("STATUS_CODE_"), status.get("message", "")
@@ -292,11 +308,25 @@ class TraceLocation:
     def from_experiment_id(cls, experiment_id: str) -> TraceLocation:
         return cls(str(experiment_id))
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceLocation:
+        return cls(str(data["mlflow_experiment"]["experiment_id"]))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "type": self.type,
             "mlflow_experiment": {"experiment_id": self.mlflow_experiment.experiment_id},
         }
+
+
+def _milliseconds(value: int | str) -> int:
+    """Epoch milliseconds of a trace's request time: a number, or the RFC 3339 text ``to_dict``
+    writes (fractions below a millisecond dropped)."""
+    if not isinstance(value, str):
+        return int(value)
+    whole, _, rest = value.rstrip("Z").partition(".")
+    seconds = datetime.fromisoformat(whole).replace(tzinfo=timezone.utc).timestamp()
+    return int(seconds) * 1000 + int((rest + "000")[:3])
 
 
 class TraceInfo:
@@ -351,6 +381,23 @@ class TraceInfo:
     def status(self) -> TraceState:
         return self.state
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceInfo:
+        """The info ``to_dict`` wrote (MLflow 3's trace info dict)."""
+        duration = data.get("execution_duration_ms")
+        return cls(
+            trace_id=data["trace_id"],
+            trace_location=TraceLocation.from_dict(data["trace_location"]),
+            request_time=_milliseconds(data["request_time"]),
+            state=TraceState(data["state"]),
+            request_preview=data.get("request_preview"),
+            response_preview=data.get("response_preview"),
+            client_request_id=data.get("client_request_id"),
+            execution_duration=None if duration is None else int(duration),
+            trace_metadata=data.get("trace_metadata"),
+            tags=data.get("tags"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         when = datetime.fromtimestamp(self.request_time / 1000, tz=timezone.utc)
         result: dict[str, Any] = {
@@ -395,6 +442,10 @@ class TraceData:
         root = self._root()
         return None if root is None else root._attributes.get(OUTPUTS_ATTRIBUTE)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceData:
+        return cls([Span.from_dict(span) for span in data.get("spans") or ()])
+
     def to_dict(self) -> dict[str, Any]:
         return {"spans": [s.to_dict() for s in self.spans]}
 
@@ -405,6 +456,22 @@ class Trace:
     def __init__(self, info: TraceInfo, data: TraceData) -> None:
         self.info = info
         self.data = data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """The trace ``to_dict`` wrote, or MLflow 3's ``Trace.to_dict()``.
+
+        Raises:
+            MlflowException: INVALID_PARAMETER_VALUE without the ``info`` and ``data`` keys.
+        """
+        info, spans = data.get("info"), data.get("data")
+        if info is None or spans is None:
+            raise mlflow_exception(
+                "Unable to parse Trace from dictionary. Expected keys: 'info' and 'data'. Received"
+                f" keys: {list(data)}",
+                INVALID_PARAMETER_VALUE,
+            )
+        return cls(TraceInfo.from_dict(info), TraceData.from_dict(spans))
 
     def to_dict(self) -> dict[str, Any]:
         return {"info": self.info.to_dict(), "data": self.data.to_dict()}

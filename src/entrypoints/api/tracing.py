@@ -23,13 +23,15 @@ import json
 import logging
 import secrets
 import time
+import warnings
 from collections.abc import Callable, Generator, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
 from genesis_flow.core import tracing as core
 from genesis_flow.core.errors import InvalidParameterValue
-from genesis_flow.entrypoints.api import context, live_traces, state
+from genesis_flow.entrypoints.api import context as run_context
+from genesis_flow.entrypoints.api import live_traces, state
 from genesis_flow.entrypoints.api.exceptions import (
     INVALID_PARAMETER_VALUE,
     MlflowException,
@@ -149,6 +151,25 @@ class _ActiveTrace(live_traces.LiveTrace):
         self.experiment_id: str | None = None
         self.store: Any = None
         self.setup_error: Exception | None = None
+        self.exported = False  # its root span has ended: spans can no longer join it
+
+
+@dataclasses.dataclass(frozen=True)
+class _UserContext:
+    """What ``context()`` blocks declare for the traces started inside them (outer blocks merged
+    in, inner keys winning); ``enabled`` None inherits."""
+
+    metadata: dict[str, str] = dataclasses.field(default_factory=dict)
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    enabled: bool | None = None
+
+
+_user_context: ContextVar[_UserContext | None] = ContextVar("genesis_flow_trace_context", default=None)
+
+
+def _tracing_disabled() -> bool:
+    declared = _user_context.get()
+    return declared is not None and declared.enabled is False
 
 
 _current_span: ContextVar[LiveSpan | None] = ContextVar("genesis_flow_active_span", default=None)
@@ -160,8 +181,16 @@ _env_metadata: dict[str, str] | None = None
 class LiveSpan(Span):
     """A span being recorded (MLflow's ``LiveSpan``): setters, events, status; ``end()`` once."""
 
-    def __init__(self, trace: _ActiveTrace, span_id: str, name: str, parent_id: str | None) -> None:
-        super().__init__(trace.trace_id, span_id, name, time.time_ns(), parent_id=parent_id)
+    def __init__(
+        self,
+        trace: _ActiveTrace,
+        span_id: str,
+        name: str,
+        parent_id: str | None,
+        start_time_ns: int | None = None,
+    ) -> None:
+        start = time.time_ns() if start_time_ns is None else int(start_time_ns)
+        super().__init__(trace.trace_id, span_id, name, start, parent_id=parent_id)
         self._trace = trace
         self._ended = False
 
@@ -266,6 +295,47 @@ class LiveSpan(Span):
         )
 
 
+NO_OP_SPAN_TRACE_ID = "MLFLOW_NO_OP_SPAN_TRACE_ID"
+
+
+class NoOpSpan(LiveSpan):
+    """MLflow's ``NoOpSpan``: what span creation returns where tracing is off (``context(enabled=
+    False)``) or a span could not start. Every change is ignored, nothing is exported; its trace
+    id is MLflow's ``MLFLOW_NO_OP_SPAN_TRACE_ID`` and its other ids are None."""
+
+    def __init__(self) -> None:
+        Span.__init__(self, NO_OP_SPAN_TRACE_ID, "", "", 0)
+        self._ended = True
+
+    def _writable(self) -> bool:
+        return False
+
+    @property
+    def span_id(self) -> str | None:  # type: ignore[override]
+        return None
+
+    @property
+    def name(self) -> str | None:  # type: ignore[override]
+        return None
+
+    @property
+    def start_time_ns(self) -> int | None:  # type: ignore[override]
+        return None
+
+    @property
+    def status(self) -> SpanStatus | None:  # type: ignore[override]
+        return None
+
+    def end(
+        self,
+        outputs: Any | None = None,
+        attributes: dict[str, Any] | None = None,
+        status: SpanStatus | str | None = None,
+        end_time_ns: int | None = None,
+    ) -> None:
+        pass
+
+
 def _log_level(level: Any) -> int:
     if isinstance(level, int) and not isinstance(level, bool) and level in _LOG_LEVELS.values():
         return int(level)
@@ -278,18 +348,19 @@ def _environment_metadata() -> dict[str, str]:
     """The user, the script and its git commit, resolved once per process (as MLflow)."""
     global _env_metadata
     if _env_metadata is None:
-        _env_metadata = context.system_tags()
+        _env_metadata = run_context.system_tags()
     return dict(_env_metadata)
 
 
-def _begin_trace(run_id: str | None) -> _ActiveTrace:
+def _begin_trace(run_id: str | None, experiment_id: str | None = None) -> _ActiveTrace:
     trace = _ActiveTrace(_new_trace_id())
+    declared = _user_context.get() or _UserContext()
     metadata = _environment_metadata()
     metadata[TRACE_SCHEMA_VERSION_KEY] = TRACE_SCHEMA_VERSION
     try:
         client = state.current_client()
         trace.store = client.store
-        trace.experiment_id = state.experiment_id()
+        trace.experiment_id = state.experiment_id() if experiment_id is None else str(experiment_id)
         active = state.active_run()
         if active is not None:
             metadata[core.SOURCE_RUN_METADATA] = active.info.run_id
@@ -298,9 +369,11 @@ def _begin_trace(run_id: str | None) -> _ActiveTrace:
             metadata[core.MODEL_ID_METADATA] = active_model_id
     except Exception as error:  # reported when the trace is exported; the user's code goes on
         trace.setup_error = error
+    metadata.update(declared.metadata)  # a context() block's metadata wins, as in MLflow
     if run_id is not None:
         metadata[core.SOURCE_RUN_METADATA] = run_id
     trace.metadata = metadata
+    trace.tags.update(declared.tags)
     live_traces.register(trace)
     return trace
 
@@ -313,11 +386,17 @@ def _start_span(
     log_level: Any = None,
     description: str | None = None,
     run_id: str | None = None,
+    start_time_ns: int | None = None,
+    experiment_id: str | None = None,
 ) -> LiveSpan:
+    """A new span under ``parent`` (or the root of a new trace), not made active; a NoOpSpan
+    where tracing is off or below a NoOpSpan."""
+    if _tracing_disabled() or isinstance(parent, NoOpSpan):
+        return NoOpSpan()
     if log_level is not None:
         level = _log_level(log_level)
     if parent is None:
-        trace = _begin_trace(run_id)
+        trace = _begin_trace(run_id, experiment_id)
     else:
         trace = parent._trace
         if run_id is not None:
@@ -327,7 +406,7 @@ def _start_span(
                 name,
                 run_id,
             )
-    span = LiveSpan(trace, _new_span_id(), name, None if parent is None else parent.span_id)
+    span = LiveSpan(trace, _new_span_id(), name, None if parent is None else parent.span_id, start_time_ns)
     span.set_attribute(REQUEST_ID_ATTRIBUTE, trace.trace_id)
     span.set_span_type(span_type)  # type: ignore[arg-type]
     span.set_attributes(dict(attributes) if attributes is not None else {})
@@ -368,6 +447,9 @@ def start_span(
     if trace_destination is not None:
         raise _invalid(_NO_DESTINATION)
     span = _start_span(name, _current_span.get(), span_type, attributes, log_level, description, run_id)
+    if isinstance(span, NoOpSpan):
+        yield span
+        return
     try:
         token = _current_span.set(span)
         try:
@@ -646,6 +728,7 @@ def _str_map(values: dict[str, Any], limit: int) -> dict[str, str]:
 
 def _end_trace(trace: _ActiveTrace, root: LiveSpan) -> None:
     global _last_trace_id
+    trace.exported = True
     live_traces.forget(trace.trace_id)
     _last_trace_id = trace.trace_id
     _last_trace_id_local.set(trace.trace_id)
@@ -690,12 +773,14 @@ def _end_trace(trace: _ActiveTrace, root: LiveSpan) -> None:
 
 
 def get_current_active_span() -> LiveSpan | None:
-    """The active span of this context (thread or asyncio task), or None."""
-    return _current_span.get()
+    """The active span of this context (thread or asyncio task), or None (also where tracing is
+    off: a NoOpSpan is nobody's active span, as in MLflow)."""
+    span = _current_span.get()
+    return None if isinstance(span, NoOpSpan) else span
 
 
 def get_active_trace_id() -> str | None:
-    span = _current_span.get()
+    span = get_current_active_span()
     return None if span is None else span.trace_id
 
 
@@ -721,7 +806,7 @@ def update_current_trace(
 ) -> None:
     """Change the active trace before it is exported: tags, metadata, client request id,
     previews, state (OK or ERROR). Without an active span: a warning, nothing changes."""
-    span = _current_span.get()
+    span = get_current_active_span()
     if span is None:
         _logger.warning(
             "No active trace found. Please create a span using `mlflow.start_span` or"
@@ -862,10 +947,221 @@ def search_traces(
     )
 
 
+# --- context blocks, spans outside the context, whole traces ------------------------------------
+
+
+@contextlib.contextmanager
+def context(
+    metadata: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+    enabled: bool | None = None,
+    session_id: str | None = None,
+    user: str | None = None,
+) -> Generator[None, None, None]:
+    """Inside the block, every trace that starts gets ``metadata`` (``session_id`` and ``user``
+    as MLflow's session and user keys) and ``tags``, and ``enabled=False`` turns tracing off:
+    spans are NoOpSpans and nothing is logged. Blocks nest: inner keys win, ``enabled=None``
+    inherits. A trace started before the block is not changed, and the trace's own name tag
+    wins over a tag of the same key, as in MLflow."""
+    declared = dict(metadata) if metadata else {}
+    if session_id is not None:
+        declared[TRACE_SESSION_METADATA] = session_id
+    if user is not None:
+        declared[TRACE_USER_METADATA] = user
+    outer = _user_context.get() or _UserContext()
+    token = _user_context.set(
+        _UserContext(
+            metadata={**outer.metadata, **declared},
+            tags={**outer.tags, **(tags or {})},
+            enabled=outer.enabled if enabled is None else enabled,
+        )
+    )
+    try:
+        yield
+    finally:
+        _user_context.reset(token)
+
+
+def start_span_no_context(
+    name: str,
+    span_type: str = SpanType.UNKNOWN,
+    parent_span: LiveSpan | None = None,
+    inputs: Any | None = None,
+    attributes: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+    metadata: dict[str, str] | None = None,
+    experiment_id: str | None = None,
+    start_time_ns: int | None = None,
+    log_level: Any = None,
+    links: list[Any] | None = None,
+    description: str | None = None,
+) -> LiveSpan:
+    """A span that is never the active one: a root span starts a new trace (in ``experiment_id``,
+    default the active experiment), a span with ``parent_span`` joins that span's trace. The
+    caller ends it with ``span.end()``; the trace is logged when its root ends. ``tags`` (but
+    MLflow's immutable ones) and ``metadata`` go to the trace. A span that cannot start is a
+    NoOpSpan with a warning, as in MLflow; ``links`` are not kept."""
+    try:
+        span = _start_span(
+            name,
+            parent_span,
+            span_type,
+            log_level=log_level,
+            description=description,
+            start_time_ns=start_time_ns,
+            experiment_id=experiment_id,
+        )
+        if isinstance(span, NoOpSpan):
+            return span
+        if inputs is not None:
+            span.set_inputs(inputs)
+        span.set_attributes(attributes or {})
+        with span._trace.lock:
+            span._trace.tags.update(
+                {k: str(v) for k, v in (tags or {}).items() if k not in live_traces.IMMUTABLE_TAGS}
+            )
+            span._trace.metadata.update({k: str(v) for k, v in (metadata or {}).items()})
+    except Exception as error:
+        _logger.warning("Failed to start span %s: %s", name, error)
+        return NoOpSpan()
+    return span
+
+
+INTERMEDIATE_OUTPUTS_ATTRIBUTE = "mlflow.trace.intermediate_outputs"
+
+
+def log_trace(
+    name: str = "Task",
+    request: Any | None = None,
+    response: Any | None = None,
+    intermediate_outputs: dict[str, Any] | None = None,
+    attributes: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+    start_time_ms: int | None = None,
+    execution_time_ms: int | None = None,
+) -> str:
+    """Log a finished trace of one span ``name`` (inputs ``request``, outputs ``response``, the
+    ``intermediate_outputs`` as MLflow's attribute of that name) in the active experiment and
+    return its id. Its times are ``start_time_ms`` to ``start_time_ms + execution_time_ms``
+    (now without them). Deprecated in MLflow since 3.6 (a FutureWarning says so); where MLflow
+    fails on ``intermediate_outputs`` together with ``attributes`` (a TypeError of its own),
+    both are kept."""
+    warnings.warn(
+        "log_trace is deprecated since MLflow 3.6.0 and will be removed in a future release;"
+        " use start_span_no_context.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    attributes = dict(attributes or {})
+    if intermediate_outputs:
+        attributes[INTERMEDIATE_OUTPUTS_ATTRIBUTE] = intermediate_outputs
+    span = start_span_no_context(
+        name=name,
+        inputs=request,
+        attributes=attributes,
+        tags=tags,
+        start_time_ns=start_time_ms * 1_000_000 if start_time_ms else None,
+    )
+    end = (start_time_ms + execution_time_ms) * 1_000_000 if start_time_ms and execution_time_ms else None
+    span.end(outputs=response, end_time_ns=end)
+    return span.trace_id
+
+
+# What a trace's info carries about its own spans or store: the exporter and the store write
+# these for the trace that takes the spans in, so an added trace's values would be wrong there.
+_NOT_MERGED_METADATA = frozenset({"mlflow.trace.sizeBytes", "mlflow.trace.sizeStats"})
+
+
+def add_trace(trace: Trace | dict[str, Any], target: LiveSpan | None = None) -> None:
+    """Copy the spans of a finished trace (a Trace or its ``to_dict()`` form, e.g. returned by a
+    remote service) under ``target``, or the active span, into that span's trace in progress;
+    its tags and metadata join that trace's (the trace's own win). The spans keep their ids,
+    times, attributes and events. Without a target or active span, the copy goes under a new
+    root span ``Remote Trace <first span's name>`` and is logged as its own trace.
+
+    Raises:
+        MlflowException: INVALID_PARAMETER_VALUE for something that is not a trace, a trace not
+            ended, or spans listed before their parent.
+    """
+    if isinstance(trace, dict):
+        try:
+            trace = Trace.from_dict(trace)
+        except Exception as error:
+            raise _invalid(
+                "Failed to load a trace object from the given dictionary. Please ensure the"
+                f" dictionary is in the correct MLflow Trace format. Error: {error}"
+            ) from None
+    elif not isinstance(trace, Trace):
+        raise _invalid(
+            f"Invalid trace object: {type(trace)}. Please provide a valid MLflow Trace object to use"
+            " it as a remote trace. You can create a Trace object from its json format by using the"
+            " Trace.from_dict() method."
+        )
+    if trace.info.state not in (TraceState.OK, TraceState.ERROR, TraceState.STATE_UNSPECIFIED):
+        raise _invalid(
+            "The trace must be ended before adding it to another trace. Current status:"
+            f" {trace.info.state.value}."
+        )
+    if not trace.data.spans:
+        raise _invalid(f"Trace {trace.info.trace_id} has no spans to add.")
+    parent = target or get_current_active_span()
+    if parent is not None:
+        _merge_trace(trace, parent)
+        return
+    first = trace.data.spans[0]
+    root = start_span_no_context(
+        name=f"Remote Trace <{first.name}>",
+        inputs=first.inputs,
+        attributes={k: v for k, v in first.attributes.items() if k != REQUEST_ID_ATTRIBUTE},
+        # Before the added spans, so that ordering by start time lists the root first.
+        start_time_ns=first.start_time_ns - 1,
+    )
+    _merge_trace(trace, root)
+    status = SpanStatusCode.ERROR if trace.info.state == TraceState.ERROR else SpanStatusCode.OK
+    root.end(status=status, outputs=first.outputs, end_time_ns=first.end_time_ns)
+
+
+def _merge_trace(trace: Trace, parent: LiveSpan) -> None:
+    target = getattr(parent, "_trace", None)
+    if isinstance(parent, NoOpSpan) or target is None or target.exported:
+        _logger.warning("Parent trace with ID %s not found. Skipping merge.", parent.trace_id)
+        return
+    known = set(target.spans)
+    for span in trace.data.spans:  # checked first, so a refused trace adds no span
+        if span.parent_id is not None and span.parent_id not in known:
+            raise _invalid(
+                f"Span with ID {span.parent_id} not found. Please make sure the spans in the trace"
+                " are ordered correctly i.e. the parent span comes before its children."
+            )
+        known.add(span.span_id)
+    copies = [_copied_span(span, target, span.parent_id or parent.span_id) for span in trace.data.spans]
+    with target.lock:
+        target.spans.update({copy.span_id: copy for copy in copies})
+        target.tags = {
+            **{k: v for k, v in trace.info.tags.items() if k not in live_traces.IMMUTABLE_TAGS},
+            **target.tags,
+        }
+        target.metadata = {
+            **{k: v for k, v in trace.info.trace_metadata.items() if k not in _NOT_MERGED_METADATA},
+            **target.metadata,
+        }
+
+
+def _copied_span(span: Span, trace: _ActiveTrace, parent_id: str) -> LiveSpan:
+    """``span`` as an ended span of ``trace`` below ``parent_id``, with the trace's id."""
+    copy = LiveSpan(trace, span.span_id, span.name, parent_id, span.start_time_ns)
+    copy._attributes = {**span._attributes, REQUEST_ID_ATTRIBUTE: dump_attribute_value(trace.trace_id)}
+    copy._events = list(span.events)
+    copy._status = span.status
+    copy.end(end_time_ns=span.end_time_ns)
+    return copy
+
+
 def _reset() -> None:
     """Forget in-progress traces and the last trace id (tests)."""
     global _last_trace_id, _env_metadata
     live_traces.clear()
+    _user_context.set(None)
     _last_trace_id = None
     _last_trace_id_local.set(None)
     _env_metadata = None
@@ -873,15 +1169,20 @@ def _reset() -> None:
 
 __all__ = [
     "LiveSpan",
+    "NoOpSpan",
+    "add_trace",
+    "context",
     "delete_trace_tag",
     "flush_trace_async_logging",
     "get_active_trace_id",
     "get_current_active_span",
     "get_last_active_trace_id",
     "get_trace",
+    "log_trace",
     "search_traces",
     "set_trace_tag",
     "start_span",
+    "start_span_no_context",
     "trace",
     "update_current_trace",
 ]
