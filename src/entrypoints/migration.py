@@ -511,6 +511,20 @@ class Relocation:
         uri = run_artifact_uri(experiment_artifact_location(self.root, info.experiment_id), info.run_id)
         return evolve(run, info=evolve(info, artifact_uri=uri))
 
+    def refuse_kept_elsewhere(self, what: str, found: str | None, relocated: str) -> None:
+        """Raise if ``what`` (an experiment or run the destination already holds, which the
+        copy skips) keeps its files at ``found`` rather than at ``relocated``, its place under
+        the new root: skipped, it would still point into the source after an --artifacts copy
+        (a store first migrated without --artifacts), and verification would fail on it."""
+        if self.root is None or (found or "").rstrip("/") == relocated.rstrip("/"):
+            return
+        raise InvalidParameterValue(
+            f"{what} is already in the destination with its artifacts at {found!r}, not under"
+            f" {self.root!r}: it was migrated without --artifacts, and --artifacts relocates only"
+            " what it copies. Migrate with --artifacts into a new store, or leave out --artifacts"
+            " to keep the runs pointing at their files"
+        )
+
 
 def migrate(
     source_uri: str,
@@ -577,6 +591,15 @@ def _copy(
     dry_run: bool,
 ) -> None:
     experiments = sorted(source.experiments(), key=lambda e: (e.experiment_id != DEFAULT_EXPERIMENT_ID,))
+    # Before anything is written: an experiment that the copy would skip must already be where
+    # the copy puts its runs' files (the default experiment is compared whole below).
+    for experiment in experiments:
+        existing = destination.get_experiment(experiment.experiment_id) if destination else None
+        if existing is not None and experiment.experiment_id != DEFAULT_EXPERIMENT_ID:
+            relocated = relocation.experiment(experiment).artifact_location
+            relocation.refuse_kept_elsewhere(
+                f"Experiment {experiment.experiment_id}", existing.artifact_location, relocated
+            )
     sink.start("experiments", len(experiments))
     for experiment in experiments:
         experiment = relocation.experiment(experiment)
@@ -602,7 +625,11 @@ def _copy(
     for experiment in experiments:
         for original in source.runs(experiment.experiment_id):
             run = relocation.run(original)
-            if destination is not None and destination.get_run(run.info.run_id) is not None:
+            existing_run = destination.get_run(run.info.run_id) if destination is not None else None
+            if existing_run is not None:
+                relocation.refuse_kept_elsewhere(
+                    f"Run {run.info.run_id}", existing_run.info.artifact_uri, run.info.artifact_uri
+                )
                 report.skipped["runs"] += 1
             else:
                 if not dry_run and destination is not None:

@@ -60,3 +60,28 @@ def test_an_experiment_named_like_another_ones_id_is_ambiguous_not_guessed(uri: 
     shown = invoke("--uri", uri, "experiments", "show", named_like_it, "--json")
     assert f'"name": "{first}"' in shown.output
     assert invoke("--uri", uri, "runs", "list", "-e", first).exit_code == 1
+
+
+@pytest.mark.parametrize("in_default", [False, True], ids=["experiment", "default-experiment-run"])
+def test_migrate_artifacts_after_a_plain_migration_refuses_before_writing(
+    uri: str, tmp_path: Path, in_default: bool
+) -> None:
+    """The summary of a plain migration points at --artifacts; running it again with --artifacts
+    skipped every run already copied, left them pointing into the source and failed
+    verification with 'first difference at experiment N'."""
+    source = f"sqlite:///{tmp_path}/source.db"
+    tracking = bootstrap.build_tracking_store(source, artifact_root=str(tmp_path / "old"))
+    experiment_id = "0" if in_default else tracking.create_experiment("with-files")
+    run = tracking.create_run(experiment_id, "u", 1)
+    Path(run.info.artifact_uri).mkdir(parents=True)
+    (Path(run.info.artifact_uri) / "a.txt").write_text("hello")
+    assert invoke("migrate", "--from", source, "--to", uri).exit_code == 0
+    before = bootstrap.build_tracking_store(uri).get_run(run.info.run_id).info.artifact_uri
+
+    for dry_run in ((), ("--dry-run",)):
+        result = invoke("migrate", "--from", source, "--to", uri, "--artifacts", *dry_run)
+        assert result.exit_code == 1, result.output
+        assert "INVALID_PARAMETER_VALUE" in result.output and "migrated without --artifacts" in result.output
+    assert "verification" not in result.output
+    assert bootstrap.build_tracking_store(uri).get_run(run.info.run_id).info.artifact_uri == before
+    assert not (tmp_path / "genesis-artifacts" / experiment_id / run.info.run_id).exists()
