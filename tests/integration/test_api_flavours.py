@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,94 @@ def test_autolog_inside_our_run_logs_into_it(store_uri: str) -> None:
     assert [r.info.run_id for r in mlflow.search_runs(output_format="list")] == [run.info.run_id]
 
 
+# mlflow 3 names mlflow.models.evaluate as the new home of mlflow.evaluate, which still works
+@pytest.mark.filterwarnings("ignore:The `mlflow.evaluate` API has been deprecated:FutureWarning")
+def test_evaluate_inside_our_run_logs_its_metrics_into_it(tmp_path: Path) -> None:
+    pandas = pytest.importorskip("pandas")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'evaluated.db'}")
+    data = pandas.DataFrame({"x": [0.0, 1.0, 2.0, 3.0, 0.5, 2.5], "y": [0, 0, 1, 1, 0, 1]})
+
+    with mlflow.start_run() as run:
+        result = mlflow.evaluate(
+            lambda frame: (frame["x"] > 0.75).astype(int), data=data, targets="y", model_type="classifier"
+        )
+
+    stored = mlflow.get_run(run.info.run_id)
+    assert stored.data.metrics["accuracy_score"] == result.metrics["accuracy_score"] == 5 / 6
+    assert stored.data.metrics["example_count"] == 6
+    assert stored.info.status == "FINISHED"
+    assert [r.info.run_id for r in mlflow.search_runs(output_format="list")] == [run.info.run_id]
+
+
+SYSTEM_METRICS_VARS = (
+    "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING",
+    "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL",
+    "MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING",
+    "MLFLOW_SYSTEM_METRICS_NODE_ID",
+)
+
+
+@pytest.fixture
+def system_metrics_switches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """mlflow's switches set process variables: none is set at the start, each test's are undone
+    afterwards (set first, so monkeypatch records them; mlflow reads an empty one as a value)."""
+    for name in SYSTEM_METRICS_VARS:
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+
+
+def test_system_metrics_are_sampled_into_our_run(system_metrics_switches: None, tmp_path: Path) -> None:
+    pytest.importorskip("psutil", reason="mlflow's system-metrics monitor samples the host with psutil")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'sampled.db'}")
+    mlflow.enable_system_metrics_logging()
+    mlflow.set_system_metrics_sampling_interval(0.1)
+    mlflow.set_system_metrics_node_id("node0")
+
+    with mlflow.start_run() as run:
+        # The first sample is written as soon as it is taken; waiting for it is no timing claim.
+        deadline = time.monotonic() + 60
+        while not mlflow.get_run(run.info.run_id).data.metrics and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    stored = mlflow.get_run(run.info.run_id)
+    assert "system/node0/cpu_utilization_percentage" in stored.data.metrics
+    assert stored.info.status == "FINISHED"
+    assert flavours._monitors == {}  # stopped with the run
+    with mlflow.start_run(log_system_metrics=False) as quiet:
+        pass
+    assert mlflow.get_run(quiet.info.run_id).data.metrics == {}
+
+
+def test_system_metrics_without_psutil_warn_once_and_the_runs_go_on(
+    system_metrics_switches: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "psutil", None)  # as if psutil were not installed
+    monkeypatch.setattr(flavours, "_warned", set())
+    mlflow.set_tracking_uri("memory:")
+
+    for _ in range(2):
+        with mlflow.start_run(log_system_metrics=True) as run:
+            mlflow.log_metric("m", 1.0)
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "psutil" in warnings[0] and "pip install psutil" in warnings[0]
+    assert mlflow.get_run(run.info.run_id).info.status == "FINISHED"
+
+
+def test_a_bad_system_metrics_switch_is_refused_before_a_run_is_written(
+    system_metrics_switches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mlflow.set_tracking_uri("memory:")
+    monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "yes")
+
+    with pytest.raises(MlflowException, match="MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING") as raised:
+        mlflow.start_run()
+
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []
+    assert mlflow.active_run() is None
+
+
 def test_mlflow_follows_our_run_stack_and_never_ends_our_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "memory:")
     mlflow.set_experiment("followed")
@@ -131,15 +220,20 @@ def test_without_mlflow_a_flavour_fails_with_one_line_naming_the_extra() -> None
         import sys
         sys.modules["mlflow"] = None  # as if mlflow were not installed
         import genesis_flow
-        print(hasattr(genesis_flow, "sklearn"), flush=True)
+        print(hasattr(genesis_flow, "sklearn"), hasattr(genesis_flow, "evaluate"), flush=True)
+        genesis_flow.set_tracking_uri("memory:")
+        with genesis_flow.start_run(log_system_metrics=True) as run:
+            pass
+        print(genesis_flow.get_run(run.info.run_id).info.status, flush=True)
         genesis_flow.sklearn.log_model
     """
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
     )
 
-    assert done.stdout.strip() == "False"
+    assert done.stdout.split() == ["False", "False", "FINISHED"]
     assert "During handling" not in done.stderr
+    assert "System metrics are not logged: they need mlflow" in done.stderr  # and the run went on
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("genesis_flow.entrypoints.api.flavours.FlavourUnavailable: genesis_flow.sklearn")
     assert "pip install" in last and "[mlflow] extra" in last

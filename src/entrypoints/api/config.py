@@ -132,6 +132,25 @@ def synchronous(requested: bool | None) -> bool:
     return True
 
 
+SYSTEM_METRICS_VAR = "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"
+
+
+def system_metrics(requested: bool | None) -> bool:
+    """MLflow's rule for ``start_run(log_system_metrics=...)``: an explicit value wins; else
+    ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING`` (what ``enable_system_metrics_logging()`` sets).
+    Raises INVALID_PARAMETER_VALUE for a value of the variable other than true/false/1/0."""
+    if requested is not None:
+        return bool(requested)
+    value = os.environ.get(SYSTEM_METRICS_VAR, "")
+    if not value:
+        return False
+    if value.lower() not in ("true", "false", "1", "0"):
+        raise InvalidParameterValue(
+            f"{SYSTEM_METRICS_VAR} must be one of true, false, 1 or 0 (any case), got {value!r}"
+        )
+    return value.lower() in ("true", "1")
+
+
 # --- store caches ------------------------------------------------------------------------------
 
 _lock = threading.Lock()

@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import functools
 import importlib
+import importlib.util
 import logging
 import os
 import threading
@@ -77,9 +78,18 @@ FLAVOURS: tuple[str, ...] = (
     "typesafe",
     "xgboost",
 )
-# mlflow's top-level functions that act on the active run through a flavour.
-FUNCTIONS: tuple[str, ...] = ("autolog",)
-NAMES = frozenset(FLAVOURS + FUNCTIONS)
+# mlflow's top-level functions that need a flavour or mlflow's machinery, acting on the active run.
+FUNCTIONS: tuple[str, ...] = ("autolog", "evaluate", "import_checkpoints", "validate_evaluation_results")
+# mlflow's system-metrics switches: they set MLFLOW_SYSTEM_METRICS_* variables, which our
+# start_run and mlflow's monitor read; no store or run involved, so no sync.
+SETTINGS: tuple[str, ...] = (
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
+    "set_system_metrics_node_id",
+    "set_system_metrics_samples_before_logging",
+    "set_system_metrics_sampling_interval",
+)
+NAMES = frozenset(FLAVOURS + FUNCTIONS + SETTINGS)
 
 
 class FlavourUnavailable(AttributeError):
@@ -96,6 +106,8 @@ def attribute(name: str) -> Any:
     mlflow = _import_mlflow(name)
     if name in FUNCTIONS:
         return _synced(getattr(mlflow, name))
+    if name in SETTINGS:
+        return getattr(mlflow, name)
     return FlavourModule(name)
 
 
@@ -300,3 +312,70 @@ def _plugin_uri(uri: str) -> str:
 
 
 _bridge = _Bridge()
+
+
+# --- system metrics ------------------------------------------------------------------------------
+
+
+def start_system_metrics(run_id: str, *, resumed: bool) -> None:
+    """Sample this host into our run ``run_id`` as ``mlflow.start_run(log_system_metrics=True)``
+    does: mlflow's SystemMetricsMonitor logs ``system/...`` metrics through the plugin until the
+    run ends (our ``end_run`` stops and flushes it first). ``resumed``: continue the steps of the
+    run's earlier system metrics. Never fails the run: when mlflow or psutil is not installed, or
+    the store is one the plugin does not serve, one warning per process says so."""
+    from genesis_flow.entrypoints import bootstrap
+    from genesis_flow.entrypoints.api import config, state
+    from genesis_flow.entrypoints.extras import install_hint
+
+    for package, hint in (("mlflow", install_hint("mlflow")), ("psutil", "pip install psutil")):
+        if importlib.util.find_spec(package) is None:
+            _warn_once(
+                package, f"System metrics are not logged: they need {package}, which is not installed: {hint}"
+            )
+            return
+    tracking = bootstrap.plugin_uri(config.get_tracking_uri())
+    if tracking is None:
+        _warn_once(
+            "store",
+            "System metrics are not logged: mlflow's monitor writes through Genesis-Flow's"
+            " mlflow plugin, which does not serve this store",
+        )
+        return
+    try:
+        from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+        monitor: Any = SystemMetricsMonitor(  # type: ignore[no-untyped-call]
+            run_id, resume_logging=resumed, tracking_uri=tracking
+        )
+    except Exception as error:
+        # As mlflow: a monitor that cannot start costs the metrics, not the run.
+        _logger.error("Failed to start system metrics monitoring: %s", error)
+        return
+    with _monitors_lock:
+        if stop_system_metrics not in state.run_end_listeners:
+            state.run_end_listeners.append(stop_system_metrics)
+        _monitors[run_id] = monitor
+    monitor.start()
+
+
+def stop_system_metrics(run_id: str | None = None) -> None:
+    """Stop and flush the monitor of run ``run_id``, or every monitor (the fluent API's reset
+    forgets runs without ending them)."""
+    with _monitors_lock:
+        ids = list(_monitors) if run_id is None else [run_id]
+        stopped = [_monitors.pop(i) for i in ids if i in _monitors]
+    for monitor in stopped:
+        monitor.finish()
+
+
+def _warn_once(subject: str, message: str) -> None:
+    with _monitors_lock:
+        if subject in _warned:
+            return
+        _warned.add(subject)
+    _logger.warning(message)
+
+
+_monitors_lock = threading.Lock()
+_monitors: dict[str, Any] = {}  # our run id -> mlflow's SystemMetricsMonitor sampling into it
+_warned: set[str] = set()

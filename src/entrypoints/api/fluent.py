@@ -78,6 +78,7 @@ def reset() -> None:
     config.forget_stores()
     bootstrap.reset_memory_stores()
     flavours.disconnect()
+    flavours.stop_system_metrics()
 
 
 # --- experiments ---------------------------------------------------------------------------------
@@ -218,10 +219,13 @@ def start_run(
     ``parent_run_id`` is not the active run, or for a deleted run or parent;
     RESOURCE_DOES_NOT_EXIST for an unknown run or experiment. A nested run gets the
     ``mlflow.parentRunId`` tag; every new run gets the system tags and a name.
+    ``log_system_metrics`` (default: ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING``) samples the host
+    into the run with mlflow's monitor while it is active, or warns once without mlflow or psutil.
     """
     stack = state.runs.stack
     if isinstance(experiment_id, int):
         experiment_id = str(experiment_id)
+    sample_system = config.system_metrics(log_system_metrics)  # a bad variable fails before any write
     if stack and not nested:
         raise InvalidParameterValue(
             f"Run with UUID {stack[0].info.run_id} is already active. To start a new run, first end"
@@ -284,6 +288,8 @@ def start_run(
         resolved = context.resolve_tags(user_tags)
         active = ActiveRun(client.create_run(target_experiment, tags=resolved, run_name=run_name), client)
     state.push_run(active)
+    if sample_system:
+        flavours.start_system_metrics(active.info.run_id, resumed=bool(existing_run_id))
     return active
 
 

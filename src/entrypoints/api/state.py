@@ -46,6 +46,9 @@ runs = _ThreadRuns()
 # Called with no argument after this thread's run stack changed (a run started or ended, or a
 # reset): the model-flavour bridge mirrors our stack onto real mlflow's (docs/adr/0024).
 run_stack_listeners: list[Callable[[], None]] = []
+# Called with a run's id when it ends, before it is terminated: the system-metrics monitor of
+# that run flushes while the run is still RUNNING (docs/adr/0024).
+run_end_listeners: list[Callable[[str], None]] = []
 active_experiment_id: str | None = None
 _clients: dict[tuple[str, str], MlflowClient] = {}
 
@@ -134,6 +137,8 @@ def end_run(status: str = "FINISHED") -> None:
     run = stack.pop()
     runs.last_run_id = run.info.run_id
     _stack_changed()
+    for listener in run_end_listeners:
+        listener(run.info.run_id)
     current_client().set_terminated(run.info.run_id, status)
 
 
