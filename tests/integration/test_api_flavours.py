@@ -213,6 +213,8 @@ def test_a_store_the_plugin_does_not_serve_is_refused_when_a_flavour_is_used() -
         _ = mlflow.models.infer_signature
 
     assert raised.value.error_code == "INVALID_PARAMETER_VALUE"
+    # A function that touches no store is mlflow's own, whatever the store.
+    assert mlflow.validate_evaluation_results is real_mlflow.validate_evaluation_results
 
 
 def test_without_mlflow_a_flavour_fails_with_one_line_naming_the_extra() -> None:

@@ -79,17 +79,19 @@ FLAVOURS: tuple[str, ...] = (
     "xgboost",
 )
 # mlflow's top-level functions that need a flavour or mlflow's machinery, acting on the active run.
-FUNCTIONS: tuple[str, ...] = ("autolog", "evaluate", "import_checkpoints", "validate_evaluation_results")
-# mlflow's system-metrics switches: they set MLFLOW_SYSTEM_METRICS_* variables, which our
-# start_run and mlflow's monitor read; no store or run involved, so no sync.
-SETTINGS: tuple[str, ...] = (
+FUNCTIONS: tuple[str, ...] = ("autolog", "evaluate", "import_checkpoints")
+# mlflow's top-level functions that touch no store and no run, so need no sync: a comparison of
+# evaluation results, and the system-metrics switches (MLFLOW_SYSTEM_METRICS_* variables, which
+# our start_run and mlflow's monitor read).
+UNSYNCED: tuple[str, ...] = (
     "disable_system_metrics_logging",
     "enable_system_metrics_logging",
     "set_system_metrics_node_id",
     "set_system_metrics_samples_before_logging",
     "set_system_metrics_sampling_interval",
+    "validate_evaluation_results",
 )
-NAMES = frozenset(FLAVOURS + FUNCTIONS + SETTINGS)
+NAMES = frozenset(FLAVOURS + FUNCTIONS + UNSYNCED)
 
 
 class FlavourUnavailable(AttributeError):
@@ -106,7 +108,7 @@ def attribute(name: str) -> Any:
     mlflow = _import_mlflow(name)
     if name in FUNCTIONS:
         return _synced(getattr(mlflow, name))
-    if name in SETTINGS:
+    if name in UNSYNCED:
         return getattr(mlflow, name)
     return FlavourModule(name)
 
