@@ -3,9 +3,10 @@
 
 The differential test runs one traced program (nested ``@trace`` functions, ``start_span`` with
 inputs, outputs, attributes and events, an exception, a generator, an async function, a thread, a
-long input, chat messages, ``update_current_trace``) in a subprocess on real mlflow (SQLite) and on
-genesis_flow over each backend, and compares what was stored, ids and times aside. The ``mongo``
-leg needs ``GENESIS_TEST_MONGO_URI``; without it the leg is skipped, unless
+long input, chat messages, ``update_current_trace``, ``add_trace`` of a stored trace and its dict,
+``log_trace``, ``start_span_no_context``, ``context`` blocks on and off) in a subprocess on real
+mlflow (SQLite) and on genesis_flow over each backend, and compares what was stored, ids and times
+aside. The ``mongo`` leg needs ``GENESIS_TEST_MONGO_URI``; without it the leg is skipped, unless
 ``GENESIS_REQUIRED_BACKENDS`` lists ``mongo``: then it fails.
 """
 
@@ -30,7 +31,7 @@ import pytest
 
 import genesis_flow as mlflow
 from genesis_flow import MlflowClient
-from genesis_flow.entities import SpanEvent, SpanStatusCode, Trace
+from genesis_flow.entities import SpanEvent, SpanStatusCode, Trace, TraceState
 from genesis_flow.entrypoints.api import tracing
 from genesis_flow.exceptions import MlflowException
 from tests.contract.backends import required_backends
@@ -110,6 +111,36 @@ try:
 except RuntimeError:
     pass
 
+with mlflow.start_span("remote", span_type="AGENT") as span:
+    span.set_inputs({"q": 1})
+    with mlflow.start_span("remote_step") as step:
+        step.set_outputs("step")
+    span.set_outputs({"a": 2})
+mlflow.flush_trace_async_logging()
+remote = mlflow.get_trace(mlflow.get_last_active_trace_id())
+with mlflow.start_span("host"):
+    mlflow.add_trace(remote.to_dict())
+mlflow.add_trace(remote)
+mlflow.log_trace(
+    name="logged", request={"q": "x"}, response="y", intermediate_outputs={"docs": ["d"]},
+    tags={"lt": "1"}, start_time_ms=1700000000000, execution_time_ms=7,
+)
+detached = mlflow.start_span_no_context(
+    "detached", span_type="RETRIEVER", inputs={"i": 1}, attributes={"a": "b"},
+    tags={"dt": "1", "mlflow.user": "ignored"}, metadata={"dm": "1"},
+)
+child = mlflow.start_span_no_context("detached_child", parent_span=detached, tags={"ct": "2"})
+child.end(outputs=[1])
+detached.end(outputs="done")
+with mlflow.context(metadata={"a": "1", "b": "1"}, tags={"ctx": "1"}, session_id="s-1", user="u-1"):
+    with mlflow.context(metadata={"a": "2"}, tags={"mlflow.traceName": "not this"}):
+        with mlflow.start_span("in_context"):
+            pass
+    with mlflow.context(enabled=False):
+        add(100)
+        with mlflow.context(tags={"inherits": "off"}):
+            mlflow.log_trace(name="never")
+
 @mlflow.trace(span_type="CHAT_MODEL")
 def chat(messages):
     return {"choices": [{"message": {"role": "assistant", "content": "hello back"}}]}
@@ -181,6 +212,7 @@ MLFLOW_ONLY_METADATA = {
     "mlflow.source.git.branch",
     "mlflow.source.git.repoURL",
 }
+START_TIME_ATTRIBUTE = "mlflow.spanStartTimeNs"
 # MLflow's tag of the artifact folder it would keep trace attachments in (we have none).
 MLFLOW_ONLY_TAGS = {"mlflow.artifactLocation"}
 
@@ -235,6 +267,13 @@ def backend_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         client.close()
 
 
+def _comparable_span(span: dict[str, Any]) -> dict[str, Any]:
+    attributes = dict(span["attributes"])
+    if START_TIME_ATTRIBUTE in attributes:  # a time of the run, written for explicit start times
+        attributes[START_TIME_ATTRIBUTE] = "<present>"
+    return {**{k: v for k, v in span.items() if k != "ids"}, "attributes": attributes}
+
+
 def _comparable(observation: dict[str, Any]) -> dict[str, Any]:
     """What must match: everything but ids, times, stack traces and MLflow's own extras."""
     traces = {}
@@ -251,7 +290,7 @@ def _comparable(observation: dict[str, Any]) -> dict[str, Any]:
             },
             "metadata": metadata,
             "tags": {k: v for k, v in t["tags"].items() if k not in MLFLOW_ONLY_TAGS},
-            "spans": [{k: v for k, v in s.items() if k != "ids"} for s in t["spans"]],
+            "spans": [_comparable_span(s) for s in t["spans"]],
         }
     return {
         "last_is_chat": observation["last_is_chat"],
@@ -271,7 +310,22 @@ def test_traced_program_stores_what_mlflow_stores(
     # MLflow links a trace to the newest active run of ANY thread; our active runs are per thread,
     # so the trace a worker thread starts inside a run has no mlflow.sourceRun (DIFFERENCES).
     theirs["traces"]["add"]["metadata"].pop("mlflow.sourceRun")
-    assert sorted(mine["traces"]) == sorted(theirs["traces"]) == ["add", "chat", "failing", "outer"]
+    assert (
+        sorted(mine["traces"])
+        == sorted(theirs["traces"])
+        == [
+            "Remote Trace <remote>",
+            "add",
+            "chat",
+            "detached",
+            "failing",
+            "host",
+            "in_context",
+            "logged",
+            "outer",
+            "remote",
+        ]
+    )
     for name in theirs["traces"]:
         assert mine["traces"][name] == theirs["traces"][name], name
     assert mine == theirs
@@ -559,3 +613,78 @@ def test_the_tracing_api_never_imports_mlflow() -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "none"
+
+
+# --- add_trace, start_span_no_context, context: what the differential program does not reach -------
+
+
+def _finished_trace(experiment_id: str) -> Trace:
+    with tracing.start_span("remote") as span, tracing.start_span("step"):
+        pass
+    found = tracing.get_trace(span.trace_id)
+    assert found is not None
+    return found
+
+
+def test_add_trace_refuses_what_is_not_a_finished_trace_in_order_and_adds_nothing(
+    experiment_id: str,
+) -> None:
+    remote = _finished_trace(experiment_id)
+    in_progress = Trace.from_dict({**remote.to_dict()})
+    in_progress.info.state = TraceState.IN_PROGRESS
+    out_of_order = Trace.from_dict(remote.to_dict())
+    out_of_order.data.spans.reverse()
+    with tracing.start_span("host") as host:
+        bad: Any
+        for bad in (5, {"info": {}}, in_progress, out_of_order):
+            with pytest.raises(MlflowException) as caught:
+                mlflow.add_trace(bad)
+            assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+    stored = tracing.get_trace(host.trace_id)
+    assert stored is not None and [s.name for s in stored.data.spans] == ["host"]
+
+
+def test_add_trace_into_an_exported_trace_warns_and_changes_nothing(
+    experiment_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    remote = _finished_trace(experiment_id)
+    with tracing.start_span("host") as host:
+        pass
+    with caplog.at_level(logging.WARNING, logger="genesis_flow"):
+        mlflow.add_trace(remote, target=host)
+    assert "Skipping merge" in caplog.text
+    stored = tracing.get_trace(host.trace_id)
+    assert stored is not None and len(stored.data.spans) == 1
+
+
+def test_a_trace_dict_reads_back_as_the_trace(experiment_id: str) -> None:
+    remote = _finished_trace(experiment_id)
+    again = Trace.from_dict(json.loads(remote.to_json()))
+    assert again.to_dict() == remote.to_dict()
+    assert [(s.span_id, s.parent_id, s.trace_id) for s in again.data.spans] == [
+        (s.span_id, s.parent_id, s.trace_id) for s in remote.data.spans
+    ]
+
+
+def test_start_span_no_context_that_cannot_start_is_a_noop_span_with_a_warning(
+    experiment_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="genesis_flow"):
+        span = mlflow.start_span_no_context("x", log_level="LOUD")
+    assert isinstance(span, tracing.NoOpSpan) and span.trace_id == tracing.NO_OP_SPAN_TRACE_ID
+    assert "Failed to start span x" in caplog.text
+    span.set_inputs(1)
+    span.end()
+    assert mlflow.search_traces(return_type="list") == []
+
+
+def test_context_blocks_nest_and_leave_earlier_traces_alone(experiment_id: str) -> None:
+    with tracing.start_span("before") as before, mlflow.context(tags={"t": "1"}, session_id="s"):
+        with mlflow.context(enabled=False), tracing.start_span("off") as off:
+            assert tracing.get_current_active_span() is before
+        with tracing.start_span("inside") as inside:
+            assert inside.parent_id == before.span_id
+    stored = tracing.get_trace(before.trace_id)
+    assert stored is not None and off.span_id is None
+    assert "t" not in stored.info.tags and tracing.TRACE_SESSION_METADATA not in stored.info.trace_metadata
+    assert sorted(s.name for s in stored.data.spans) == ["before", "inside"]

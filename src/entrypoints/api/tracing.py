@@ -70,6 +70,8 @@ PREVIEW_MAX_LENGTH = core.MAX_PREVIEW_LENGTH
 STREAM_CHUNK_EVENT_NAME = "mlflow.chunk.item.{index}"
 STREAM_CHUNK_EVENT_VALUE_KEY = "mlflow.chunk.value"
 SEARCH_TRACES_DEFAULT_MAX_RESULTS = 100
+START_TIME_NS_ATTRIBUTE = "mlflow.spanStartTimeNs"
+EXPERIMENT_ID_ATTRIBUTE = "mlflow.experimentId"
 # Span types MLflow logs at INFO; every other type at DEBUG (MLflow's default_log_level).
 _INFO_SPAN_TYPES = frozenset({"LLM", "CHAT_MODEL", "TOOL", "RETRIEVER", "AGENT", "EMBEDDING"})
 _LOG_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
@@ -407,6 +409,12 @@ def _start_span(
                 run_id,
             )
     span = LiveSpan(trace, _new_span_id(), name, None if parent is None else parent.span_id, start_time_ns)
+    # MLflow's tracer records an explicit start time and experiment as attributes (they reach
+    # its span processor that way), so its stored spans carry them.
+    if start_time_ns:
+        span.set_attribute(START_TIME_NS_ATTRIBUTE, int(start_time_ns))
+    if experiment_id:
+        span.set_attribute(EXPERIMENT_ID_ATTRIBUTE, str(experiment_id))
     span.set_attribute(REQUEST_ID_ATTRIBUTE, trace.trace_id)
     span.set_span_type(span_type)  # type: ignore[arg-type]
     span.set_attributes(dict(attributes) if attributes is not None else {})
@@ -1150,7 +1158,12 @@ def _merge_trace(trace: Trace, parent: LiveSpan) -> None:
 def _copied_span(span: Span, trace: _ActiveTrace, parent_id: str) -> LiveSpan:
     """``span`` as an ended span of ``trace`` below ``parent_id``, with the trace's id."""
     copy = LiveSpan(trace, span.span_id, span.name, parent_id, span.start_time_ns)
-    copy._attributes = {**span._attributes, REQUEST_ID_ATTRIBUTE: dump_attribute_value(trace.trace_id)}
+    copy._attributes = {
+        **span._attributes,
+        # MLflow clones a span by starting it again at its start time, which its tracer records.
+        START_TIME_NS_ATTRIBUTE: dump_attribute_value(span.start_time_ns),
+        REQUEST_ID_ATTRIBUTE: dump_attribute_value(trace.trace_id),
+    }
     copy._events = list(span.events)
     copy._status = span.status
     copy.end(end_time_ns=span.end_time_ns)
