@@ -158,7 +158,8 @@ class Image:
 
     def to_list(self) -> list[Any]:
         """The pixel values, row by row."""
-        return list(self.image.getdata())
+        flattened = getattr(self.image, "get_flattened_data", None)  # Pillow 12 deprecates getdata
+        return list(flattened() if flattened is not None else self.image.getdata())
 
     def to_array(self) -> Any:
         """The pixels as a numpy array."""
