@@ -12,10 +12,11 @@ from sqlalchemy.engine import Connection
 
 from genesis_flow.adapters.sql import schema
 from genesis_flow.adapters.sql.database import SqlDatabase, normalize_uri
+from genesis_flow.adapters.sql.errors import translate
 from genesis_flow.adapters.sql.migrations import SCHEMA_VERSION, inspect_database
 from genesis_flow.core.diagnostics import DatabaseKind, Diagnosis, Probe, attempt, failure_reason
 from genesis_flow.core.errors import InvalidParameterValue, ResourceDoesNotExist, TemporarilyUnavailable
-from genesis_flow.core.redaction import redact_text, redact_uri
+from genesis_flow.core.redaction import hidden_values, redact_text, redact_uri
 
 
 class SqlDiagnostics:
@@ -90,7 +91,8 @@ def database_kind(uri: str) -> DatabaseKind:
         with engine.connect() as conn:
             return inspect_database(conn).kind
     except Exception as error:
-        raise InvalidParameterValue(f"Cannot open {redact_uri(uri)!r}: {error}") from None
+        # An unreachable server is the store's usual error (TEMPORARILY_UNAVAILABLE, redacted).
+        raise translate(error, redact_uri(uri), hidden_values(uri)) from None
     finally:
         engine.dispose()
 
