@@ -248,6 +248,13 @@ class TrackingStore(Protocol):
         Raises RunNotFound; InvalidParameterValue for a bad token or a negative max_results."""
         ...
 
+    def metric_history_lengths(self, run_id: str) -> dict[str, int]:
+        """The number of stored points of each metric of the run, key -> count: what
+        ``get_metric_history`` would return for that key, counted without reading the points (an
+        identical point is stored once, so it counts once). A run with no metrics gives {};
+        deleted runs too. Raises RunNotFound."""
+        ...
+
     def log_inputs(
         self,
         run_id: str,

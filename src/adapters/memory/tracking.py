@@ -440,6 +440,10 @@ class InMemoryTrackingStore(InMemoryTraces):
             points = sorted(self._run(run_id).history.get(metric_key, {}).values(), key=metric_history_key)
         return page.slice(points)
 
+    def metric_history_lengths(self, run_id: str) -> dict[str, int]:
+        with self._lock:
+            return {key: len(points) for key, points in self._run(run_id).history.items()}
+
     def log_inputs(
         self,
         run_id: str,

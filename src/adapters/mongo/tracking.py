@@ -894,6 +894,20 @@ class MongoTrackingStore(MongoTraces):
         points = self._db.call(work)
         return page.slice(points) if page.fetch is None else page.page(points)
 
+    def metric_history_lengths(self, run_id: str) -> dict[str, int]:
+        def work() -> dict[str, int]:
+            # Points still pending in the run document are not in the history yet: store them
+            # first (as a history read does), so each counts, and counts once.
+            for entry in self._run_doc_of(run_id, {"w": 1}).get("w") or ():
+                self._complete(run_id, entry)
+            # The group needs only ``k``: the history index (r, k, ...) covers the whole pipeline.
+            groups = self._metrics.aggregate(
+                [{"$match": {"r": run_id}}, {"$group": {"_id": "$k", "n": {"$sum": 1}}}]
+            )
+            return {group["_id"]: group["n"] for group in groups}
+
+        return self._db.call(work)
+
     def log_inputs(
         self,
         run_id: str,

@@ -723,6 +723,27 @@ class SqlTrackingStore(SqlTraces):
 
         return page.page(self._db.transact(work))
 
+    def metric_history_lengths(self, run_id: str) -> dict[str, int]:
+        v.validate_lookup("run_id", run_id)
+        # From the run, outer-joined: no row at all is an unknown run, one NULL key a run without
+        # metrics, so one statement also answers RunNotFound. The history's primary key starts
+        # (run_id, key), so the counts are read off that index.
+        m, runs = t.metrics.c, t.runs
+        statement = (
+            sa.select(m.key, sa.func.count(m.key))
+            .select_from(runs.outerjoin(t.metrics, m.run_id == runs.c.run_id))
+            .where(runs.c.run_id == run_id)
+            .group_by(m.key)
+        )
+
+        def work(conn: Connection) -> dict[str, int]:
+            rows = conn.execute(statement).all()
+            if not rows:
+                raise run_not_found(run_id)
+            return {key: count for key, count in rows if key is not None}
+
+        return self._db.transact(work)
+
     def log_inputs(
         self,
         run_id: str,

@@ -465,6 +465,14 @@ class JsonTrackingStore:
             ]
         return page.slice(sorted(points, key=metric_history_key))
 
+    def metric_history_lengths(self, run_id: str) -> dict[str, int]:
+        with self._lock:
+            run = self._run(run_id)
+            # History files are named by a hash of the key: the run's latest values name the keys.
+            return {
+                key: len(self._files.read_lines(self._history_path(run_id, key))) for key in run["latest"]
+            }
+
     def log_inputs(
         self,
         run_id: str,

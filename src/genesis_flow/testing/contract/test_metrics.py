@@ -266,6 +266,62 @@ def test_metric_history_with_bad_page_token_is_rejected(tracking: TrackingStore,
         tracking.get_metric_history(run_id, "m", max_results=2, page_token=token)
 
 
+# --- history lengths -------------------------------------------------------------------------------------
+
+
+def test_metric_history_lengths_count_the_points_of_log_metric_and_log_batch(tracking: TrackingStore) -> None:
+    run_id = new_run(tracking)
+    _log_history(tracking, run_id)
+    tracking.log_batch(run_id, metrics=[metric("b", float(i), BASE_TIME, i) for i in range(3)])
+    tracking.log_batch(run_id, metrics=[metric("m", 9.0, 400, 9), metric("c", 1.0)])
+    lengths = tracking.metric_history_lengths(run_id)
+    assert lengths == {"m": len(HISTORY) + 1, "b": 3, "c": 1}
+    assert lengths == {key: len(tracking.get_metric_history(run_id, key).items) for key in lengths}
+
+
+@pytest.mark.parametrize("value", [1.0, NAN, INF, 0.0])
+def test_metric_history_lengths_count_an_identical_point_once(tracking: TrackingStore, value: float) -> None:
+    run_id = new_run(tracking)
+    again = metric("m", value, BASE_TIME, 3)
+    tracking.log_metric(run_id, again)
+    tracking.log_metric(run_id, again)
+    tracking.log_batch(run_id, metrics=[again, again, metric("m", value, BASE_TIME, 4)])
+    tracking.log_batch(run_id, metrics=[again])
+    assert tracking.metric_history_lengths(run_id) == {"m": 2}
+
+
+def test_metric_history_lengths_keep_keys_with_dots_spaces_and_slashes_apart(tracking: TrackingStore) -> None:
+    # "a", "a.b" and "a.b.c" would collide as document paths; '$' is not a key character at all.
+    keys = ["a", "a.b", "a.b.c", "x y", "ü/ä", "_id"]
+    run_id = new_run(tracking)
+    tracking.log_batch(
+        run_id,
+        metrics=[metric(key, 1.0, BASE_TIME, step) for i, key in enumerate(keys) for step in range(i + 1)],
+    )
+    assert tracking.metric_history_lengths(run_id) == {key: i + 1 for i, key in enumerate(keys)}
+
+
+def test_metric_history_lengths_are_per_run_and_empty_without_metrics(tracking: TrackingStore) -> None:
+    first, second, empty = new_run(tracking), new_run(tracking), new_run(tracking)
+    tracking.log_metric(first, metric("a", 1.0))
+    tracking.log_batch(second, metrics=[metric("a", 1.0), metric("a", 2.0)])
+    assert tracking.metric_history_lengths(first) == {"a": 1}
+    assert tracking.metric_history_lengths(second) == {"a": 2}
+    assert tracking.metric_history_lengths(empty) == {}
+
+
+def test_metric_history_lengths_of_a_deleted_run_are_still_readable(tracking: TrackingStore) -> None:
+    run_id = new_run(tracking)
+    _log_history(tracking, run_id)
+    tracking.delete_run(run_id)
+    assert tracking.metric_history_lengths(run_id) == {"m": len(HISTORY)}
+
+
+def test_metric_history_lengths_of_unknown_run_raise_not_found(tracking: TrackingStore) -> None:
+    with pytest.raises(RunNotFound):
+        tracking.metric_history_lengths("0" * 32)
+
+
 # --- the latest value ------------------------------------------------------------------------------------
 
 LATEST_CASES = {
