@@ -155,6 +155,38 @@ def test_metric_history_costs_the_same_for_10_or_10000_points(store: SqlTracking
     )
 
 
+def test_metric_history_lengths_are_one_select_off_the_history_index(store: SqlTrackingStore) -> None:
+    experiment_id = store.create_experiment("lengths")
+    short, long = (store.create_run(experiment_id, "u", 1).info.run_id for _ in range(2))
+    store.log_batch(short, metrics=[Metric("loss", 1.0, 0, 0)])
+    store.log_batch(long, metrics=[Metric(f"m{i % 3}", 1.0, i, i) for i in range(900)])
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        sent.append((statement, parameters))
+
+    sa.event.listen(store.database.engine, "before_cursor_execute", record)
+    try:
+        assert store.metric_history_lengths(short) == {"loss": 1}
+        short_selects = [s for s in sent if s[0].startswith("SELECT")]
+        sent.clear()
+        assert store.metric_history_lengths(long) == {"m0": 300, "m1": 300, "m2": 300}
+    finally:
+        sa.event.remove(store.database.engine, "before_cursor_execute", record)
+    # The transaction's BEGIN (or SET TRANSACTION) aside, one SELECT, with the run id bound.
+    (select,) = [s for s in sent if s[0].startswith("SELECT")]
+    assert len(short_selects) == 1 and long not in select[0]
+    # The points are counted off the history's primary key, never read from the table.
+    engine = store.database.engine
+    explain, expected = {
+        "sqlite": ("EXPLAIN QUERY PLAN ", "COVERING INDEX sqlite_autoindex_metrics"),
+        "postgresql": ("EXPLAIN ", "Index Only Scan using metrics_pkey"),
+    }[engine.dialect.name]
+    with engine.connect() as conn:
+        plan = str(conn.exec_driver_sql(explain + select[0], select[1]).all())
+    assert expected in plan, plan
+
+
 # --- bounded filters and the statement timeout --------------------------------------------------------
 
 
