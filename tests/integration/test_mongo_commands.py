@@ -65,6 +65,7 @@ class Commands(monitoring.CommandListener):
         self.database = database
         self.names: list[str] = []
         self.last_find: dict[str, Any] = {}
+        self.last_aggregate: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
@@ -73,6 +74,8 @@ class Commands(monitoring.CommandListener):
                 self.names.append(event.command_name)
                 if event.command_name == "find":
                     self.last_find = dict(event.command)
+                elif event.command_name == "aggregate":
+                    self.last_aggregate = dict(event.command)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -317,6 +320,16 @@ def test_metric_history_issues_the_same_commands_for_ten_and_five_thousand_point
     )
     assert [m.step for m in short.items] == list(range(10))
     assert [m.step for m in long.items] == list(range(LONG_HISTORY))
+
+
+def test_metric_history_lengths_are_one_aggregate_on_the_history_index(world: World) -> None:
+    lengths, counts = world.commands.during(partial(world.tracking.metric_history_lengths, world.history_run))
+    assert lengths == {"m": 3, "other": 1, "h10": 10, "h5000": LONG_HISTORY}
+    # The run document (unknown run, pending points), then the counts: no history is read.
+    assert counts == Counter({"find": 1, "aggregate": 1}), counts
+    sent = {k: v for k, v in world.commands.last_aggregate.items() if not k.startswith(("$", "lsid"))}
+    plan = str(world.db["metrics"].database.command("explain", sent, verbosity="queryPlanner"))
+    assert "'indexName': 'gf_history'" in plan and "COLLSCAN" not in plan, plan
 
 
 def test_search_model_versions_issues_the_same_commands_for_one_and_three_hundred(world: World) -> None:

@@ -282,6 +282,17 @@ def test_points_a_killed_writer_left_pending_are_completed_by_the_history_reader
     assert history(stores, run_id, "loss") == [(m.value, m.timestamp, m.step) for m in loss]
 
 
+def test_points_a_killed_writer_left_pending_count_once_in_the_history_lengths(stores: Stores) -> None:
+    import time
+
+    run_id = new_run(stores)
+    stores.tracking.log_batch(run_id, metrics=points(2))
+    plant_pending(stores, run_id, points(5, "acc"), written_at=time.time_ns() // 1_000_000)
+    assert stores.tracking.metric_history_lengths(run_id) == {"loss": 2, "acc": 5}
+    assert pending_left(stores, run_id) == 0
+    assert stores.tracking.metric_history_lengths(run_id) == {"loss": 2, "acc": 5}
+
+
 def test_points_left_pending_past_the_lease_are_completed_by_get_run_and_the_next_writer(
     stores: Stores,
 ) -> None:

@@ -900,7 +900,8 @@ class MongoTrackingStore(MongoTraces):
             # first (as a history read does), so each counts, and counts once.
             for entry in self._run_doc_of(run_id, {"w": 1}).get("w") or ():
                 self._complete(run_id, entry)
-            # The group needs only ``k``: the history index (r, k, ...) covers the whole pipeline.
+            # The history index (r, k, ...) finds the run's points; the group reads only ``k``, which
+            # that index holds, so MongoDB can count without loading the documents.
             groups = self._metrics.aggregate(
                 [{"$match": {"r": run_id}}, {"$group": {"_id": "$k", "n": {"$sum": 1}}}]
             )
