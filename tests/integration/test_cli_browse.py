@@ -666,6 +666,19 @@ def test_runs_artifacts_and_show(seeded: Seeded) -> None:
     assert "Artifacts (top level)" in table and "history_length" in table
 
 
+def test_runs_show_counts_history_points_without_reading_them(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genesis_flow.adapters.sql import SqlTrackingStore
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("runs show read a metric history to count its points")
+
+    monkeypatch.setattr(SqlTrackingStore, "get_metric_history", refuse)
+    document = as_json(ok("runs", "show", seeded.run_ids[1], "--uri", seeded.uri, "--json"))
+    assert {m["key"]: m["history_length"] for m in document["metrics"]} == {"accuracy": 1, "loss": 4}
+
+
 def test_runs_download(seeded: Seeded, tmp_path: Path) -> None:
     run_id = seeded.run_ids[0]
     log_artifacts(run_id, seeded.uri, {"model/model.pkl": b"12345", "notes.txt": b"hi"})

@@ -137,6 +137,7 @@ def run_document(store: TrackingStore, run: Run) -> dict[str, Any]:
     points its history has; ``artifacts`` is the top level of the run's artifacts (None, with
     ``artifacts_error``, when the artifact store cannot be read: the rest is still worth showing)."""
     info = run.info
+    lengths = store.metric_history_lengths(info.run_id)
     document: dict[str, Any] = {
         "info": {
             "run_id": info.run_id,
@@ -156,7 +157,7 @@ def run_document(store: TrackingStore, run: Run) -> dict[str, Any]:
                 "value": m.value,
                 "step": m.step,
                 "timestamp": iso(m.timestamp),
-                "history_length": len(metric_history(store, info.run_id, m.key)),
+                "history_length": lengths.get(m.key, 0),
             }
             for m in run.data.metrics
         ],
