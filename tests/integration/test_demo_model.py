@@ -58,8 +58,9 @@ def test_demo_ends_with_the_next_steps(
 
 
 @pytest.mark.parametrize("source", ["{root}/never-written", "runs:/{run_id}/never-written"])
+@pytest.mark.parametrize("destination", [None, "busy", "new"])
 def test_download_of_a_version_whose_source_holds_nothing_raises_resource_does_not_exist(
-    tmp_path: Path, source: str
+    tmp_path: Path, source: str, destination: str | None
 ) -> None:
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/t.db")
     run = client.create_run("0")
@@ -67,12 +68,31 @@ def test_download_of_a_version_whose_source_holds_nothing_raises_resource_does_n
     client.create_model_version(
         "m", source.format(root=run.info.artifact_uri, run_id=run.info.run_id), run.info.run_id
     )
+    # A folder of the user's that already holds files must not pass for the downloaded model.
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "mine.txt").write_text("mine")
+    dst_path = str(tmp_path / destination) if destination else None
 
     with pytest.raises(MlflowException) as caught:
-        genesis_flow.artifacts.download_artifacts("models:/m/1", tracking_uri=f"sqlite:///{tmp_path}/t.db")
+        genesis_flow.artifacts.download_artifacts(
+            "models:/m/1", dst_path=dst_path, tracking_uri=f"sqlite:///{tmp_path}/t.db"
+        )
 
     assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     assert "models:/m/1" in caught.value.message
+    assert not (tmp_path / "new").exists()  # a failed download makes no folder
+
+
+def test_download_of_a_logged_model_without_files_raises_resource_does_not_exist(tmp_path: Path) -> None:
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/t.db")
+    model = client.create_logged_model("0", name="empty")
+
+    with pytest.raises(MlflowException) as caught:  # MLflow 3.17.2's code for this call
+        genesis_flow.artifacts.download_artifacts(
+            f"models:/{model.model_id}", tracking_uri=f"sqlite:///{tmp_path}/t.db"
+        )
+
+    assert caught.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 def test_download_of_a_missing_run_path_raises_resource_does_not_exist(tmp_path: Path) -> None:

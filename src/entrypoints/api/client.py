@@ -1049,26 +1049,23 @@ class MlflowClient:
         # MLflow's layout: a whole run or model lands directly in dst_path; anything below its
         # root lands as dst_path/<its last segment>.
         where = self._location(uri)
-        destination = dst_path if dst_path is not None else tempfile.mkdtemp()
-        os.makedirs(destination, exist_ok=True)
+        store = config.artifact_store(where.root)
         whole = where.path == where.base
-        relative_to = where.path if whole else posixpath.dirname(where.path)
-        try:
-            local = config.artifact_store(where.root).download_artifacts(
-                where.path, destination, relative_to=relative_to
-            )
-        except ResourceDoesNotExist:
-            if not whole:
-                raise
-            local = destination  # a run without artifacts downloads as an empty folder, as in MLflow
-        if whole and where.version is not None and os.path.isdir(local) and not os.listdir(local):
-            # A registered version whose source holds nothing cannot be loaded: say so, as MLflow
-            # does, rather than hand back an empty folder.
-            if dst_path is None:
-                os.rmdir(destination)
+        if whole and uri.startswith("models:") and not _lists_anything(store, where.path):
+            # A model (registered version or logged model) whose source holds nothing cannot be
+            # loaded: say so, as MLflow does, before a folder is made, since the files of a
+            # dst_path the user named must not pass for the model's.
             raise ResourceDoesNotExist(
                 f"No such artifact: {uri} points at {redact_uri(where.uri)}, which holds no files"
             )
+        destination = dst_path if dst_path is not None else tempfile.mkdtemp()
+        relative_to = where.path if whole else posixpath.dirname(where.path)
+        try:
+            local = store.download_artifacts(where.path, destination, relative_to=relative_to)
+        except ResourceDoesNotExist:
+            if dst_path is None:
+                os.rmdir(destination)  # the store wrote nothing into it
+            raise
         # MLflow marks a downloaded *model* (a directory with an MLmodel file) with its name.
         if whole and where.version is not None and os.path.isfile(os.path.join(local, "MLmodel")):
             from_alias = parse_models_uri(uri).alias is not None
@@ -1082,6 +1079,13 @@ class MlflowClient:
         listed = config.artifact_store(where.root).list_artifacts(where.path or None)
         # Paths relative to the run's or the model's own root, as MLflow gives them.
         return [S.file_info_from_core(evolve(f, path=where.below_base(f.path)), E.SHAPES) for f in listed]
+
+
+def _lists_anything(store: Any, path: str) -> bool:
+    try:
+        return bool(store.list_artifacts(path or None))
+    except ResourceDoesNotExist:
+        return False
 
 
 def _write_registered_model_meta(directory: str, version: Any, from_alias: bool) -> None:
