@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +151,26 @@ def test_system_metrics_are_sampled_into_our_run(system_metrics_switches: None, 
     with mlflow.start_run(log_system_metrics=False) as quiet:
         pass
     assert mlflow.get_run(quiet.info.run_id).data.metrics == {}
+
+
+def test_a_run_resumed_while_sampled_keeps_one_monitor(system_metrics_switches: None, tmp_path: Path) -> None:
+    pytest.importorskip("psutil", reason="mlflow's system-metrics monitor samples the host with psutil")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'resumed.db'}")
+    mlflow.set_system_metrics_sampling_interval(60)  # no sample is needed, only the threads
+
+    def monitors() -> int:
+        return sum(t.name == "SystemMetricsMonitor" and t.is_alive() for t in threading.enumerate())
+
+    before = monitors()
+    # A second monitor on the same run had no owner: nothing ever stopped its thread.
+    with (
+        mlflow.start_run(log_system_metrics=True) as run,
+        mlflow.start_run(run_id=run.info.run_id, nested=True, log_system_metrics=True),
+    ):
+        assert monitors() == before + 1
+
+    assert flavours._monitors == {}
+    assert monitors() == before
 
 
 def test_system_metrics_without_psutil_warn_once_and_the_runs_go_on(

@@ -343,6 +343,9 @@ def start_system_metrics(run_id: str, *, resumed: bool) -> None:
             " mlflow plugin, which does not serve this store",
         )
         return
+    with _monitors_lock:
+        if run_id in _monitors:
+            return  # resumed while sampled (a nested start_run of the same id): one monitor per run
     try:
         from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 
