@@ -67,6 +67,9 @@ def test_image_has_mlflows_pixels(name: str) -> None:
         np.array([[0, 256]]),  # past 255
         np.array([["a", "b"]]),  # not numbers
         3.5,  # not an image
+        np.zeros((0, 0)),  # no pixels
+        np.zeros((0, 5, 3)),  # no rows
+        [[1, 2], [3]],  # ragged rows
     ],
 )
 def test_image_refuses_what_mlflow_refuses_with_a_domain_error(pixels: Any) -> None:

@@ -209,7 +209,10 @@ def _as_uint8(array: Any) -> Any:
     min-max rescale (with a warning) when they leave [0, 1]; booleans are 0 or 255."""
     import numpy as np
 
-    values = np.asarray(array)
+    try:
+        values = np.asarray(array)
+    except ValueError as error:  # ragged nested lists
+        raise InvalidParameterValue(f"Invalid image array: {error}") from None
     if values.dtype.kind not in "biuf":
         raise InvalidParameterValue(
             f"Invalid image array type {values.dtype}: must be boolean, integer or floating point"
@@ -223,13 +226,15 @@ def _as_uint8(array: Any) -> Any:
             )
         if values.shape[2] == 1:
             values = values[:, :, 0]
+    if not values.size:  # PIL would take it, and fail only when the image is written
+        raise InvalidParameterValue(f"An image array must hold pixels, got shape {values.shape}")
     if values.dtype.kind in "iu":
-        if values.size and (values.min() < 0 or values.max() > 255):
+        if values.min() < 0 or values.max() > 255:
             raise InvalidParameterValue(
                 f"Integer pixel values must lie in [0, 255]; found {values.min()} to {values.max()}"
             )
         return values.astype(np.uint8)
-    if values.dtype.kind == "f" and values.size:
+    if values.dtype.kind == "f":
         low, high = float(np.nanmin(values)), float(np.nanmax(values))
         if low < 0 or high > 1:
             warnings.warn(
