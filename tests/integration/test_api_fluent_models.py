@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
@@ -210,6 +211,29 @@ def test_log_stream_and_load_table() -> None:
     assert len(mlflow.load_table("t.json", run_ids=[first.info.run_id])) == 2
     assert _code(mlflow.load_table, "missing.json") == "RESOURCE_DOES_NOT_EXIST"
     assert _code(mlflow.load_table, "a,b.json") == "INVALID_PARAMETER_VALUE"
+
+
+BAD_INPUT = {
+    # where mlflow 3.17.2 fails with a bare TypeError, KeyError or AttributeError of its own
+    "search max_results text": lambda: mlflow.search_registered_models(max_results="5"),
+    "logged models max_results text": lambda: mlflow.search_logged_models(max_results="5"),
+    "log_outputs of a string": lambda: mlflow.log_outputs(["m-1"]),
+    "log_stream of text": lambda: mlflow.log_stream(io.StringIO("text"), "a.txt"),
+    "log_stream of bytes": lambda: mlflow.log_stream(b"bytes", "a.txt"),
+    "load_table of None": lambda: mlflow.load_table(None),
+    "load_table extra column unknown": lambda: mlflow.load_table("t.json", extra_columns=["nope"]),
+    # where mlflow 3.17.2 says INVALID_PARAMETER_VALUE and we said RESOURCE_DOES_NOT_EXIST
+    "get_logged_model of None": lambda: mlflow.get_logged_model(None),
+    "get_logged_model of ''": lambda: mlflow.get_logged_model(""),
+}
+
+
+@pytest.mark.parametrize("call", BAD_INPUT.values(), ids=BAD_INPUT.keys())
+def test_bad_input_is_invalid_parameter_value_and_writes_nothing(call: Any) -> None:
+    with mlflow.start_run() as run:
+        mlflow.log_table({"a": [1]}, "t.json")
+        assert _code(call) == "INVALID_PARAMETER_VALUE"
+    assert [f.path for f in MlflowClient().list_artifacts(run.info.run_id)] == ["t.json"]
 
 
 def test_version_is_the_packages_version() -> None:

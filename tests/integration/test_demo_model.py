@@ -83,6 +83,20 @@ def test_download_of_a_version_whose_source_holds_nothing_raises_resource_does_n
     assert not (tmp_path / "new").exists()  # a failed download makes no folder
 
 
+def test_download_of_a_version_whose_source_is_one_file_gives_the_file(tmp_path: Path) -> None:
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/t.db")
+    run_id = client.create_run("0").info.run_id
+    client.log_text(run_id, "weights", "model.bin")
+    client.create_registered_model("m")
+    client.create_model_version("m", f"runs:/{run_id}/model.bin", run_id)
+
+    local = genesis_flow.artifacts.download_artifacts(
+        "models:/m/1", tracking_uri=f"sqlite:///{tmp_path}/t.db"
+    )
+
+    assert Path(local).read_text() == "weights"
+
+
 def test_download_of_a_logged_model_without_files_raises_resource_does_not_exist(tmp_path: Path) -> None:
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/t.db")
     model = client.create_logged_model("0", name="empty")

@@ -10,6 +10,7 @@ batches split as MLflow splits them, unnamed runs named.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -102,9 +103,18 @@ def _version(name: str, version: Any) -> int:
 def check_table_file(artifact_file: str) -> None:
     """Table names are matched inside the JSON of the ``mlflow.loggedArtifacts`` tag, so the
     characters of that JSON are refused (INVALID_PARAMETER_VALUE)."""
+    if not isinstance(artifact_file, str):
+        raise InvalidParameterValue(f"artifact_file must be a string, got {artifact_file!r}")
     for char in ('"', "'", ",", ":", "[", "]", "{", "}"):
         if char in artifact_file:
             raise InvalidParameterValue(f"The artifact_file contains forbidden character: {char}")
+
+
+def checked_model_id(model_id: str | None) -> str:
+    """``model_id``, unless it is no id at all (INVALID_PARAMETER_VALUE, as MLflow words it)."""
+    if not model_id or not isinstance(model_id, str):
+        raise InvalidParameterValue(f"`model_id` must be a non-empty string, but got {model_id!r}")
+    return model_id
 
 
 class MlflowClient:
@@ -485,7 +495,7 @@ class MlflowClient:
 
     @translated
     def get_logged_model(self, model_id: str) -> E.LoggedModel:
-        return S.logged_model_from_core(self.store.get_logged_model(model_id), E.SHAPES)
+        return S.logged_model_from_core(self.store.get_logged_model(checked_model_id(model_id)), E.SHAPES)
 
     @translated
     def finalize_logged_model(self, model_id: str, status: Any) -> E.LoggedModel:
@@ -701,6 +711,12 @@ class MlflowClient:
     @translated
     def log_stream(self, run_id: str, stream: Any, artifact_file: str) -> None:
         """Write a readable binary stream (``io.BytesIO``, an open file ...) as one artifact file."""
+        if not callable(getattr(stream, "read", None)) or isinstance(stream, io.TextIOBase):
+            # Found before a byte is written: a text stream would fail mid-copy with a TypeError.
+            raise InvalidParameterValue(
+                f"log_stream takes a readable binary stream (io.BytesIO, a file opened with 'rb'),"
+                f" got {type(stream).__name__}; log_text writes text"
+            )
         self._artifacts(run_id).log_stream(stream, artifact_file)
 
     @translated
@@ -1051,7 +1067,7 @@ class MlflowClient:
         where = self._location(uri)
         store = config.artifact_store(where.root)
         whole = where.path == where.base
-        if whole and uri.startswith("models:") and not _lists_anything(store, where.path):
+        if whole and uri.startswith("models:") and not _holds_files(store, where.path):
             # A model (registered version or logged model) whose source holds nothing cannot be
             # loaded: say so, as MLflow does, before a folder is made, since the files of a
             # dst_path the user named must not pass for the model's.
@@ -1081,9 +1097,13 @@ class MlflowClient:
         return [S.file_info_from_core(evolve(f, path=where.below_base(f.path)), E.SHAPES) for f in listed]
 
 
-def _lists_anything(store: Any, path: str) -> bool:
+def _holds_files(store: Any, path: str) -> bool:
+    """Whether ``path`` below the store's root is a file or a folder holding something."""
     try:
-        return bool(store.list_artifacts(path or None))
+        if store.list_artifacts(path or None):
+            return True
+        siblings = store.list_artifacts(posixpath.dirname(path) or None) if path else ()
+        return any(f.path == path and not f.is_dir for f in siblings)
     except ResourceDoesNotExist:
         return False
 

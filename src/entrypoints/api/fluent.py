@@ -42,7 +42,7 @@ from genesis_flow.entrypoints import shapes as S
 from genesis_flow.entrypoints.api import async_logging, config, context, flavours, state
 from genesis_flow.entrypoints.api import entities as E
 from genesis_flow.entrypoints.api.async_logging import RunOperations
-from genesis_flow.entrypoints.api.client import MlflowClient, check_table_file
+from genesis_flow.entrypoints.api.client import MlflowClient, check_table_file, checked_model_id
 from genesis_flow.entrypoints.api.exceptions import mlflow_exception, translate, translated
 from genesis_flow.entrypoints.api.state import ActiveRun as ActiveRun
 from genesis_flow.entrypoints.api.state import active_run as active_run
@@ -579,13 +579,7 @@ def last_logged_model() -> E.LoggedModel | None:
 @translated
 def log_model_params(params: dict[str, str], model_id: str | None = None) -> None:
     """Parameters of ``model_id``, else of the active model."""
-    state.current_client().log_model_params(_model_id(model_id or state.active_model_id()), params)
-
-
-def _model_id(model_id: str | None) -> str:
-    if not model_id:
-        raise InvalidParameterValue(f"`model_id` must be a non-empty string, but got {model_id!r}")
-    return model_id
+    state.current_client().log_model_params(checked_model_id(model_id or state.active_model_id()), params)
 
 
 @translated
@@ -743,6 +737,11 @@ def load_table(
     runs = search_runs(experiment_ids=[state.experiment_id()], filter_string=filter_string)
     if runs.empty:
         raise ResourceDoesNotExist("No runs found with the corresponding table artifact.")
+    unknown = [column for column in extra_columns or () if column not in runs]
+    if unknown:
+        raise InvalidParameterValue(
+            f"Unknown extra_columns {unknown}: each is a column of search_runs' result, such as 'run_id'"
+        )
     if run_ids and len(run_ids) != len(runs):
         _logger.warning("Not all runs have the specified table artifact. Some runs will be skipped.")
     pd = _pandas("load_table")
@@ -787,6 +786,9 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
 
 
 def _collect(page_fn: Any, page_size: int, max_results: int | None) -> list[Any]:
+    if max_results is not None and (isinstance(max_results, bool) or not isinstance(max_results, int)):
+        page_fn(max_results, None)  # the search's own check refuses it, in that search's words
+        raise InvalidParameterValue(f"Invalid value {max_results!r} for parameter 'max_results' supplied")
     results: list[Any] = []
     token: str | None = None
     while max_results is None or len(results) < max_results:

@@ -143,6 +143,10 @@ def logged_model_input_to_core(model_input: Any) -> core.LoggedModelInput:
 
 
 def logged_model_output_to_core(model_output: Any) -> core.LoggedModelOutput:
+    if not isinstance(getattr(model_output, "model_id", None), str):
+        raise InvalidParameterValue(
+            f"A model output is a LoggedModelOutput (model_id and step), got {model_output!r}"
+        )
     return core.LoggedModelOutput(model_output.model_id, int(model_output.step or 0))
 
 
