@@ -82,6 +82,15 @@ def test_a_logged_model_belongs_to_our_run_and_loads_by_its_alias(store_uri: str
 
 # scikit-learn's own deprecation, raised inside mlflow's autolog of a classifier's metrics
 @pytest.mark.filterwarnings("ignore:`y_pred` was renamed:FutureWarning")
+def test_last_logged_model_is_the_newest_of_ours_and_the_flavours(tmp_path: Path) -> None:
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'last.db'}")
+    with mlflow.start_run():
+        logged = mlflow.sklearn.log_model(_trained(), name="by-flavour")
+        assert mlflow.last_logged_model().model_id == logged.model_id
+        ours = mlflow.initialize_logged_model(name="by-us")
+        assert mlflow.last_logged_model().model_id == ours.model_id
+
+
 def test_autolog_inside_our_run_logs_into_it(store_uri: str) -> None:
     mlflow.set_experiment("autologged")
     mlflow.autolog(log_models=False, log_datasets=False, silent=True)

@@ -152,6 +152,28 @@ def disconnect() -> None:
     _bridge.disconnect()
 
 
+def remember_logged_model(model_id: str) -> None:
+    """Record ``model_id`` as this thread's last logged model, in mlflow too once the bridge is
+    in use: then its flavours' ``log_model`` and our logged-model functions take turns, and
+    :func:`last_logged_model_id` reads the newest of both from mlflow."""
+    from genesis_flow.entrypoints.api import state
+
+    state.runs.last_logged_model_id = model_id
+    if _bridge.installed:
+        _their_last_logged_model_id().set(model_id)
+
+
+def last_logged_model_id() -> str | None:
+    """This thread's last logged model, whether ours or a flavour's ``log_model`` logged it."""
+    from genesis_flow.entrypoints.api import state
+
+    if _bridge.installed:
+        found: str | None = _their_last_logged_model_id().get()
+        if found:
+            return found
+    return state.runs.last_logged_model_id
+
+
 def _synced(function: Any) -> Any:
     # A function is called later than it is looked up: sync at the call.
     @functools.wraps(function)
@@ -181,6 +203,10 @@ class _Bridge:
         self._installed = False
         self._mirrors = _Mirrors()
 
+    @property
+    def installed(self) -> bool:
+        return self._installed
+
     def _install(self) -> None:
         from genesis_flow.entrypoints.api import state
 
@@ -189,6 +215,9 @@ class _Bridge:
                 return
             self._installed = True
             state.run_stack_listeners.append(self._stack_changed)
+            # From now on mlflow's record is read first: it must not hold a model of an earlier
+            # connection that ours has since superseded.
+            _their_last_logged_model_id().set(state.runs.last_logged_model_id)
             # Registered after mlflow's own exit handler, so it runs first: mlflow's would end the
             # mirrored run, which is ours to end (with our status and time).
             atexit.register(self._mirror_ended, [])
@@ -295,6 +324,13 @@ def _mlflow_run_stack() -> list[Any]:
 
     stack: list[Any] = theirs._active_run_stack.get()  # type: ignore[no-untyped-call]
     return stack
+
+
+def _their_last_logged_model_id() -> Any:
+    # mlflow keeps each thread's last logged model in a private variable its log_model sets.
+    from mlflow.tracking import fluent as theirs
+
+    return theirs._last_logged_model_id
 
 
 def _plugin_uri(uri: str) -> str:

@@ -522,7 +522,7 @@ def initialize_logged_model(
     """A new PENDING logged model (finalize it when its artifacts are written); it becomes this
     thread's ``last_logged_model()``."""
     model = _create_logged_model(name, source_run_id, tags, params, model_type, experiment_id)
-    state.runs.last_logged_model_id = model.model_id
+    flavours.remember_logged_model(model.model_id)
     return model
 
 
@@ -555,7 +555,7 @@ def create_external_model(
     store = config.artifact_store(model.artifact_location)
     store.log_stream(io.BytesIO(yaml.safe_dump(spec).encode("utf-8")), "MLmodel")
     model = state.current_client().finalize_logged_model(model.model_id, E.LoggedModelStatus.READY)
-    state.runs.last_logged_model_id = model.model_id
+    flavours.remember_logged_model(model.model_id)
     return model
 
 
@@ -572,7 +572,7 @@ def get_logged_model(model_id: str) -> E.LoggedModel:
 @translated
 def last_logged_model() -> E.LoggedModel | None:
     """The model this thread created last (fetched fresh), or None."""
-    model_id = state.runs.last_logged_model_id
+    model_id = flavours.last_logged_model_id()
     return get_logged_model(model_id) if model_id else None
 
 
