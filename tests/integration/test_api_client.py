@@ -547,3 +547,21 @@ def test_copy_model_version_points_at_the_original_and_downloads_its_files(
 @pytest.mark.parametrize("case", list(logged_model_search_cases.CASES))
 def test_search_logged_models_reads_order_by_and_datasets_as_mlflow(client: MlflowClient, case: str) -> None:
     logged_model_search_cases.check(client, case, MlflowException)
+
+
+@pytest.mark.parametrize("version", ["1", "99"], ids=["existing-version", "missing-version"])
+@pytest.mark.parametrize("operation", ["set", "delete"])
+def test_model_version_tag_without_a_key_is_refused_before_the_version_is_looked_up(
+    client: MlflowClient, operation: str, version: str
+) -> None:
+    client.create_registered_model("tagged")
+    client.create_model_version("tagged", "/tmp/model")
+    with pytest.raises(MlflowException) as refused:
+        if operation == "set":
+            client.set_model_version_tag("tagged", version, key=None, value="v")
+        else:
+            client.delete_model_version_tag("tagged", version, key=None)
+    # MLflow's code and words; never a tag named "None".
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "Missing value for required parameter 'key'" in refused.value.message
+    assert client.get_model_version("tagged", "1").tags == {}

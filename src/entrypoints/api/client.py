@@ -947,14 +947,18 @@ class MlflowClient:
         value: Any = None,
         stage: str | None = None,
     ) -> None:
+        # The key is checked first, as MLflow does: a missing key is the caller's mistake
+        # whatever the version (and never a tag named "None").
+        checked = validation.validate_key(key, what="tag")
         number = self._version_or_stage(name, version, stage)
-        self.registry.set_model_version_tag(name, number, ModelVersionTag(str(key), str(value)))
+        self.registry.set_model_version_tag(name, number, ModelVersionTag(checked, str(value)))
 
     @translated
     def delete_model_version_tag(
         self, name: str, version: str | None = None, key: str | None = None, stage: str | None = None
     ) -> None:
-        self.registry.delete_model_version_tag(name, self._version_or_stage(name, version, stage), str(key))
+        checked = validation.validate_key(key, what="tag")
+        self.registry.delete_model_version_tag(name, self._version_or_stage(name, version, stage), checked)
 
     def _version_or_stage(self, name: str, version: Any, stage: str | None) -> int:
         if (version is None) == (stage is None):
