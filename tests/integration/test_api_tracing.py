@@ -640,6 +640,9 @@ def test_add_trace_refuses_what_is_not_a_finished_trace_in_order_and_adds_nothin
             with pytest.raises(MlflowException) as caught:
                 mlflow.add_trace(bad)
             assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
+        with pytest.raises(MlflowException) as caught:
+            mlflow.add_trace(remote, target="host")
+        assert caught.value.error_code == "INVALID_PARAMETER_VALUE"
     stored = tracing.get_trace(host.trace_id)
     assert stored is not None and [s.name for s in stored.data.spans] == ["host"]
 

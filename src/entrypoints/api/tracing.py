@@ -1089,7 +1089,7 @@ def add_trace(trace: Trace | dict[str, Any], target: LiveSpan | None = None) -> 
 
     Raises:
         MlflowException: INVALID_PARAMETER_VALUE for something that is not a trace, a trace not
-            ended, or spans listed before their parent.
+            ended, spans listed before their parent, or a ``target`` that is not a live span.
     """
     if isinstance(trace, dict):
         try:
@@ -1112,6 +1112,8 @@ def add_trace(trace: Trace | dict[str, Any], target: LiveSpan | None = None) -> 
         )
     if not trace.data.spans:
         raise _invalid(f"Trace {trace.info.trace_id} has no spans to add.")
+    if target is not None and not isinstance(target, LiveSpan):
+        raise _invalid(f"target must be a live span (e.g. from start_span), got {type(target).__name__}")
     parent = target or get_current_active_span()
     if parent is not None:
         _merge_trace(trace, parent)
