@@ -6,8 +6,11 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -149,19 +152,47 @@ def test_doctor_checks_the_default_artifact_root_without_creating_it(tmp_path: P
     assert "probe passed" in row["detail"] and not any((tmp_path / "genesis-artifacts").iterdir())
 
 
+# Root writes into read-only folders: there the doctor runs as this unprivileged user instead.
+_NOBODY = 65534
+
+
+def _artifact_root_row_unprivileged(root: Path) -> tuple[int, dict[str, str]]:
+    code = (
+        "import sys; from genesis_flow.entrypoints.cli import main;"
+        " sys.exit(main(['doctor', '--uri', 'memory:', '--json', '--artifact-root', sys.argv[1]]))"
+    )
+    argv = [sys.executable, "-c", code, str(root)]
+    drop = ["setpriv", f"--reuid={_NOBODY}", f"--regid={_NOBODY}", "--clear-groups"]
+    done = subprocess.run([*drop, *argv], capture_output=True, text=True, timeout=120)
+    assert done.stdout, done.stderr
+    return done.returncode, {row["check"]: row for row in json.loads(done.stdout)}["artifact root"]
+
+
 @pytest.mark.parametrize("missing", [False, True], ids=["existing", "below-it"])
 def test_doctor_fails_on_an_unwritable_artifact_root(tmp_path: Path, missing: bool) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root writes into read-only folders: the FAIL case needs an unprivileged user")
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: no unprivileged user to probe as")
+    # The unprivileged user must reach the folder: pytest's own temporary folders are private.
+    base = Path(tempfile.mkdtemp(prefix="genesis-doctor-")) if as_root else tmp_path
     try:
-        code, row = _artifact_root_row("--artifact-root", str(locked / "new" if missing else locked))
+        base.chmod(0o755)
+        locked = base / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        target = locked / "new" if missing else locked
+        code, row = (
+            _artifact_root_row_unprivileged(target)
+            if as_root
+            else _artifact_root_row("--artifact-root", str(target))
+        )
+        assert code == 1 and row["status"] == "FAIL", row
+        assert list(locked.iterdir()) == []
     finally:
-        locked.chmod(0o700)
-    assert code == 1 and row["status"] == "FAIL", row
-    assert list(locked.iterdir()) == []
+        if (base / "locked").exists():
+            (base / "locked").chmod(0o700)
+        if as_root:
+            shutil.rmtree(base)
 
 
 @pytest.mark.parametrize("below", ["", "new"], ids=["the-root", "below-it"])
