@@ -156,14 +156,24 @@ def test_doctor_checks_the_default_artifact_root_without_creating_it(tmp_path: P
 _NOBODY = 65534
 
 
+def _drop_privileges() -> list[str]:
+    return ["setpriv", f"--reuid={_NOBODY}", f"--regid={_NOBODY}", "--clear-groups"]
+
+
+def _unprivileged_python_runs() -> bool:
+    if shutil.which("setpriv") is None:
+        return False
+    probe = [*_drop_privileges(), sys.executable, "-c", "import genesis_flow.entrypoints.cli"]
+    return subprocess.run(probe, capture_output=True, timeout=120).returncode == 0
+
+
 def _artifact_root_row_unprivileged(root: Path) -> tuple[int, dict[str, str]]:
     code = (
         "import sys; from genesis_flow.entrypoints.cli import main;"
         " sys.exit(main(['doctor', '--uri', 'memory:', '--json', '--artifact-root', sys.argv[1]]))"
     )
     argv = [sys.executable, "-c", code, str(root)]
-    drop = ["setpriv", f"--reuid={_NOBODY}", f"--regid={_NOBODY}", "--clear-groups"]
-    done = subprocess.run([*drop, *argv], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*_drop_privileges(), *argv], capture_output=True, text=True, timeout=120)
     assert done.stdout, done.stderr
     return done.returncode, {row["check"]: row for row in json.loads(done.stdout)}["artifact root"]
 
@@ -171,8 +181,8 @@ def _artifact_root_row_unprivileged(root: Path) -> tuple[int, dict[str, str]]:
 @pytest.mark.parametrize("missing", [False, True], ids=["existing", "below-it"])
 def test_doctor_fails_on_an_unwritable_artifact_root(tmp_path: Path, missing: bool) -> None:
     as_root = os.geteuid() == 0
-    if as_root and shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: no unprivileged user to probe as")
+    if as_root and not _unprivileged_python_runs():
+        pytest.skip("running as root, and no unprivileged user can run this Python (setpriv, permissions)")
     # The unprivileged user must reach the folder: pytest's own temporary folders are private.
     base = Path(tempfile.mkdtemp(prefix="genesis-doctor-")) if as_root else tmp_path
     try:
