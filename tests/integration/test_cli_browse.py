@@ -685,9 +685,12 @@ def test_runs_download(seeded: Seeded, tmp_path: Path) -> None:
     folder = ok("runs", "download", run_id, "model", "-d", "out", "--uri", seeded.uri).stdout
     assert folder.strip() == f"downloaded to {Path.cwd() / 'out' / 'model'}"
     assert (tmp_path / "out" / "model" / "model.pkl").read_bytes() == b"12345"
-    everything = ok("runs", "download", run_id, "--uri", seeded.uri).stdout  # into the current folder
-    assert everything.strip() == f"downloaded to {Path.cwd()}"
-    assert (tmp_path / "notes.txt").read_bytes() == b"hi" and (tmp_path / "model" / "model.pkl").exists()
+    (tmp_path / "notes.txt").write_bytes(b"the user's own file")
+    everything = ok("runs", "download", run_id, "--uri", seeded.uri).stdout  # the whole run
+    assert everything.strip() == f"downloaded to {Path.cwd() / run_id}"
+    assert (tmp_path / run_id / "notes.txt").read_bytes() == b"hi"
+    assert (tmp_path / run_id / "model" / "model.pkl").exists()
+    assert (tmp_path / "notes.txt").read_bytes() == b"the user's own file", "nothing in DEST overwritten"
 
     missing = invoke("runs", "download", run_id, "no/such", "-d", "nothing-here", "--uri", seeded.uri)
     assert "no/such" in error_line(missing, "RESOURCE_DOES_NOT_EXIST")

@@ -412,12 +412,16 @@ def list_artifacts(
 def download_artifacts(ref: str, path: str, dest: str, uri: str | None) -> None:
     """Download a run's artifacts.
 
-    PATH (a file or folder; default: all of them) lands in DEST under its own name, as
-    `mlflow artifacts download` places it. Prints the absolute path of what it wrote.
+    PATH (a file or folder) lands in DEST under its own name, as `mlflow artifacts download`
+    places it; without PATH, the whole run lands in DEST/<run id>. Prints the absolute path of
+    what it wrote.
     """
     store = tracking(uri)
     run = store.get_run(resolve_run_id(store, ref))
     source = artifact_path(path)
+    if not source:
+        # A folder of its own: the run's files never mix with (or overwrite) what DEST holds.
+        dest = os.path.join(dest, run.info.run_id)
     artifacts = build_artifact_store(run.info.artifact_uri)
     local = artifacts.download_artifacts(source, dest, relative_to=posixpath.dirname(source))
     click.echo(f"downloaded to {os.path.abspath(local)}")
