@@ -744,6 +744,8 @@ def test_models_create_rename_delete(seeded: Seeded) -> None:
     )
 
     kept = CliRunner().invoke(app(), ["models", "delete", "speech", "--uri", seeded.uri], input="n\n")
+    # Declining is Click's "Aborted!" (exit 1), not an internal error.
+    assert "Aborted!" in kept.output and "INTERNAL_ERROR" not in kept.output
     assert kept.exit_code == 1 and "speech" in [
         m["name"] for m in as_json(ok("models", "list", "--uri", seeded.uri, "--json"))
     ]

@@ -69,8 +69,8 @@ def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
         except GenesisError as error:
             fail(error.message, error.error_code, uris=uris)
-        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
-            raise
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise  # Click's own: usage errors, and a question answered no ("Aborted!", exit 1)
         except Exception as error:  # never a traceback for the operator
             fail(f"{type(error).__name__}: {error}", "INTERNAL_ERROR", uris=uris)
 
