@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.error
 import urllib.request
 import venv
@@ -23,6 +20,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from genesis_flow.entrypoints.extras import DISTRIBUTION
+from tests.integration.servers import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 # `mlflow server` needs a few seconds to start on a busy machine; this bounds a hang, not a speed.
@@ -111,13 +109,6 @@ def test_a_script_logs_and_reads_back_yaml(newcomer: Newcomer) -> None:
     assert seen["text"].startswith("layers:"), "written as YAML, not JSON"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _post(base: str, path: str, body: dict[str, Any]) -> Any:
     request = urllib.request.Request(
         base + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
@@ -127,42 +118,14 @@ def _post(base: str, path: str, body: dict[str, Any]) -> Any:
 
 
 def test_genesis_ui_serves_the_default_store_over_mlflows_rest_api(newcomer: Newcomer) -> None:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (newcomer.folder / "ui.log").open("w")
-    server = subprocess.Popen(
-        [str(newcomer.genesis), "ui", "--port", str(port)],
-        cwd=newcomer.folder,
-        env=newcomer.env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + UI_START_LIMIT_S
-        while True:
-            assert server.poll() is None, (newcomer.folder / "ui.log").read_text()
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            assert time.monotonic() < deadline, (newcomer.folder / "ui.log").read_text()
-            time.sleep(0.5)
+    port = free_port()
+    command = [str(newcomer.genesis), "ui", "--port", str(port)]
+    with serve(command, newcomer.folder, newcomer.env, port, timeout_s=UI_START_LIMIT_S) as (base, _logs):
         experiments = _post(base, "/api/2.0/mlflow/experiments/search", {"max_results": 100})["experiments"]
         demo = next(e for e in experiments if e["name"] == "genesis-demo")
         runs = _post(base, "/api/2.0/mlflow/runs/search", {"experiment_ids": [demo["experiment_id"]]})["runs"]
         assert len(runs) == 8, "both demo sessions' runs"
         assert {r["info"]["run_name"] for r in runs} == {"lr-0.01", "lr-0.03", "lr-0.1", "lr-0.3"}
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
 
 
 # The commands a newcomer types after the demo, and a text each must print. A new command's step

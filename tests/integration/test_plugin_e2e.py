@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +26,7 @@ import pytest
 mlflow = pytest.importorskip("mlflow", reason="the plugin runs inside real mlflow (dev extra)")
 pytest.importorskip("sklearn", reason="the sklearn flavor needs scikit-learn (comes with mlflow's dev set)")
 from tests.integration.plugin_backends import ONE_PER_FAMILY, PLUGIN_BACKENDS, fresh_plugin_uri  # noqa: E402
+from tests.integration.servers import free_port, serve  # noqa: E402
 
 
 @pytest.fixture(params=PLUGIN_BACKENDS)
@@ -207,12 +204,6 @@ def test_dataset_inputs_tables_and_images(tracking_uri: str) -> None:
     assert loaded["y"].tolist() == ["a", "b"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize("tracking_uri", ONE_PER_FAMILY, indirect=True)
 def test_models_serve_answers_invocations_from_a_registered_model(tracking_uri: str, tmp_path: Path) -> None:
     from sklearn.linear_model import LogisticRegression
@@ -224,7 +215,7 @@ def test_models_serve_answers_invocations_from_a_registered_model(tracking_uri: 
     mlflow.register_model(info.model_uri, "served-tree")
     mlflow.MlflowClient().set_registered_model_alias("served-tree", "prod", 1)
 
-    port = _free_port()
+    port = free_port()
     # `mlflow models serve --env-manager local` execs uvicorn from PATH: our interpreter's folder.
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
     env = {
@@ -234,42 +225,15 @@ def test_models_serve_answers_invocations_from_a_registered_model(tracking_uri: 
         "MLFLOW_REGISTRY_URI": tracking_uri,
         "MLFLOW_DISABLE_TELEMETRY": "true",
     }
-    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 - read after the server stops
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/served-tree@prod"),
-            *("--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)),
-        ],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"mlflow models serve did not come up:\n{log.read()[-3000:]}")
-            time.sleep(0.5)
+    command = [
+        *(sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/served-tree@prod"),
+        *("--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)),
+    ]
+    with serve(command, tmp_path, env, port, health="/ping") as (base, _logs):
         body = json.dumps({"dataframe_split": features.head(4).to_dict(orient="split")}).encode()
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations", data=body, headers={"Content-Type": "application/json"}
+            f"{base}/invocations", data=body, headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=30) as answer:
             predictions = json.loads(answer.read())["predictions"]
         assert predictions == model.predict(features.head(4)).tolist()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()

@@ -24,6 +24,7 @@ import pytest
 # Importing test_plugin_ui applies its skip rules (mlflow, playwright) to this module too; the
 # Playwright names come through it for that reason.
 from tests.integration.plugin_backends import ONE_PER_FAMILY, fresh_plugin_uri
+from tests.integration.servers import tail as _tail
 from tests.integration.test_plugin_ui import (
     CHROMIUM,
     Page,
@@ -34,7 +35,6 @@ from tests.integration.test_plugin_ui import (
     _mlflow_server,
     _run_script,
     _server_errors,
-    _tail,
     _unavailable,
     expect,
     sync_playwright,

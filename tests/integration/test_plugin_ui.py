@@ -29,12 +29,8 @@ import contextlib
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -58,6 +54,9 @@ from playwright.sync_api import sync_playwright as sync_playwright
 
 from genesis_flow.entrypoints.bootstrap import REGISTRY_URI_VARS, TRACKING_URI_VARS
 from tests.integration.plugin_backends import fresh_plugin_uri
+from tests.integration.servers import free_port as _free_port
+from tests.integration.servers import serve as _serve
+from tests.integration.servers import tail as _tail
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +71,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVER_START_TIMEOUT_S = 120
 UI_TIMEOUT_MS = 30_000
 STEPS = 20
 GENESIS_MAIN = "from genesis_flow.entrypoints.cli import main; raise SystemExit(main())"
@@ -117,13 +115,6 @@ def _unavailable(reason: str, backend: str) -> None:
         pytest.fail(f"{reason} (GENESIS_REQUIRED_BACKENDS lists {backend!r}: CI must run it)", pytrace=False)
     print(f"skipped: {reason}")
     pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _child_env() -> dict[str, str]:
@@ -189,60 +180,6 @@ def _genesis_ui(workdir: Path) -> Iterator[tuple[str, list[Path]]]:
     env["MLFLOW_WORKERS"] = "1"
     with _serve(command, workdir, env, port) as served:
         yield served
-
-
-@contextlib.contextmanager
-def _serve(
-    command: list[str], workdir: Path, env: dict[str, str], port: int
-) -> Iterator[tuple[str, list[Path]]]:
-    """``command`` (a server on ``port``) in its own process group, until /health answers."""
-    logs = [workdir / "server.stdout.log", workdir / "server.stderr.log"]
-    with logs[0].open("wb") as out, logs[1].open("wb") as err:
-        proc = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env=env,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"the server exited with {proc.returncode}:\n{_tail(logs)}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(f"{base}/health", timeout=2) as reply:
-                if reply.status == 200:
-                    break
-            if time.monotonic() > deadline:
-                late = f"the server is not healthy after {SERVER_START_TIMEOUT_S} s"
-                raise AssertionError(f"{late}:\n{_tail(logs)}")
-            time.sleep(0.25)
-        yield base, logs
-    finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        if proc.poll() is not None:
-            break
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=wait_s)
-    # The group may outlive its leader (uvicorn's worker): take the stragglers down too.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _tail(logs: list[Path], lines: int = 80) -> str:
-    text = []
-    for log in logs:
-        body = log.read_text(errors="replace").splitlines() if log.exists() else []
-        text.append(f"--- {log.name} (last {lines} lines)\n" + "\n".join(body[-lines:]))
-    return "\n".join(text)
 
 
 def _server_errors(logs: list[Path]) -> list[str]:
