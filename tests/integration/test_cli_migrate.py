@@ -403,19 +403,12 @@ def test_password_never_printed(tmp_path: Path) -> None:
 
 
 def test_artifacts_are_copied_to_a_new_root(tmp_path: Path) -> None:
-    source = f"sqlite:///{tmp_path}/files-source.db"
-    tracking = build_tracking_store(source, artifact_root=str(tmp_path / "old"))
-    exp = tracking.create_experiment("with-files")
-    run = tracking.create_run(exp, "u", 1)
-    source_root = Path(run.info.artifact_uri)
-    (source_root / "sub").mkdir(parents=True)
-    (source_root / "sub" / "a.txt").write_text("hello")
-    (source_root / "b.bin").write_bytes(b"\x00\x01")
+    source, exp, run_id, _source_root = _source_with_files(tmp_path)
     destination = f"sqlite:///{tmp_path}/files.db"
     new_root = tmp_path / "new"
     migrate_ok(source, destination, "--artifacts", "--artifact-root", str(new_root))
-    copied = build_tracking_store(destination).get_run(run.info.run_id)
-    assert copied.info.artifact_uri == f"{new_root}/{exp}/{run.info.run_id}/artifacts"
+    copied = build_tracking_store(destination).get_run(run_id)
+    assert copied.info.artifact_uri == f"{new_root}/{exp}/{run_id}/artifacts"
     assert (Path(copied.info.artifact_uri) / "sub" / "a.txt").read_text() == "hello"
     assert (Path(copied.info.artifact_uri) / "b.bin").read_bytes() == b"\x00\x01"
 

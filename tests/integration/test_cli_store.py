@@ -4,31 +4,18 @@ environment, the default; the note about MLflow's store in the folder; `file:` U
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from genesis_flow.core.errors import InvalidParameterValue
 from genesis_flow.entrypoints import bootstrap
-from genesis_flow.entrypoints.cli import app
 from genesis_flow.entrypoints.cli.store import command_uri
 
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(app(), list(args), catch_exceptions=False)
-
-
-@pytest.fixture(autouse=True)
-def _clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)
-    for name in bootstrap.TRACKING_URI_VARS + bootstrap.REGISTRY_URI_VARS:
-        monkeypatch.delenv(name, raising=False)
-    bootstrap.reset_memory_stores()
-    yield
-    bootstrap.reset_memory_stores()
+# The CLI tests' clean working folder and environment (autouse) and their invoke().
+from tests.integration.test_cli_ops import _clean, invoke  # noqa: F401
 
 
 def _doctor_uri(*args: str) -> str:

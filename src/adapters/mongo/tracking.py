@@ -841,7 +841,16 @@ class MongoTrackingStore(MongoTraces):
         )
 
     def _complete_pending(self, run_id: str, wanted: Callable[[dict[str, Any]], bool]) -> None:
-        doc = self._runs.find_one({"_id": run_id}, {"w": 1})
+        self._complete_entries(run_id, self._runs.find_one({"_id": run_id}, {"w": 1}), wanted)
+
+    def _complete_entries(
+        self,
+        run_id: str,
+        doc: dict[str, Any] | None,
+        wanted: Callable[[dict[str, Any]], bool] = lambda entry: True,
+    ) -> None:
+        """Store the points of the pending entries of ``doc`` (the run document, read with its
+        ``w``) that ``wanted`` picks."""
         for entry in (doc or {}).get("w") or ():
             if wanted(entry):
                 self._complete(run_id, entry)
@@ -878,9 +887,7 @@ class MongoTrackingStore(MongoTraces):
             if doc is None:
                 raise run_not_found(run_id)
             # Whatever their age: a latest value shown by get_run must have its point here.
-            for entry in doc.get("w") or ():
-                if any(g["k"] == metric_key for g in entry["g"]):
-                    self._complete(run_id, entry)
+            self._complete_entries(run_id, doc, lambda entry: any(g["k"] == metric_key for g in entry["g"]))
             cursor = self._metrics.find({"r": run_id, "k": metric_key}, {"r": 0, "_id": 0}).batch_size(10_000)
             if page.fetch is None:
                 # The whole history: sorting it here is cheaper than asking the server to
@@ -898,8 +905,7 @@ class MongoTrackingStore(MongoTraces):
         def work() -> dict[str, int]:
             # Points still pending in the run document are not in the history yet: store them
             # first (as a history read does), so each counts, and counts once.
-            for entry in self._run_doc_of(run_id, {"w": 1}).get("w") or ():
-                self._complete(run_id, entry)
+            self._complete_entries(run_id, self._run_doc_of(run_id, {"w": 1}))
             # The history index (r, k, ...) finds the run's points; the group reads only ``k``, which
             # that index holds, so MongoDB can count without loading the documents.
             groups = self._metrics.aggregate(
